@@ -1,0 +1,32 @@
+"""Shared fixtures: paths to the real data and tiny hand-written inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def _shared_data() -> Path | None:
+    explicit = os.environ.get("TRYGGHETSKARTA_DATA")
+    candidate = Path(explicit) if explicit else REPO.parent / "shared" / "data"
+    return candidate if (candidate / "police_events").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data beside the checkout; skips the test when it is absent."""
+    path = _shared_data()
+    if path is None:
+        pytest.skip("../shared/data is not beside the checkout (set TRYGGHETSKARTA_DATA to run)")
+    return path
+
+
+@pytest.fixture
+def test_data() -> Path:
+    """Tiny hand-written fixtures in the real formats."""
+    return TEST_DATA
