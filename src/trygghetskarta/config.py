@@ -180,8 +180,8 @@ def load_settings(
     db_path = _path("db_path", ENV_PREFIX + "DB", processed / "trygghetskarta.duckdb")
     raw_dir = project / "data" / "raw"
 
-    explicit = overrides.get("data_dir") or env.get(ENV_PREFIX + "DATA") or toml_data.get(
-        "data_dir"
+    explicit = (
+        overrides.get("data_dir") or env.get(ENV_PREFIX + "DATA") or toml_data.get("data_dir")
     )
     if explicit:
         candidate = Path(explicit).expanduser()

@@ -1,0 +1,466 @@
+"""The DuckDB store: every SQL statement and the connection.
+
+One file, ``data/processed/trygghetskarta.duckdb``, with the tables
+
+``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
+``event_versions``   every distinct version of every event as received
+``quarantine``       every input record that could not be used, with the reason
+``areas``            district layers (EPSG:3006 geometry)
+``population``       inhabitants per area and year
+``runs``             one row per pipeline run: start, end, inputs, counts, status
+``monthly_counts``   events per district × month × layer × category (written by ``analyse``)
+
+The spatial extension is loaded from the file shipped by the PyPI package
+``duckdb-extension-spatial``; it is never downloaded. Every statement is parameterised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from trygghetskarta.errors import StoreError
+from trygghetskarta.schema import EVENT_COLUMNS, GEOCODED_COLUMNS, PARSED_COLUMNS, TIMEZONE
+
+#: Columns whose values make an event's content; a change in any of them is an update.
+_CONTENT_COLUMNS = tuple(c for c in PARSED_COLUMNS if c not in ("raw", *GEOCODED_COLUMNS))
+
+_TABLES = {
+    "events": ", ".join(f"{name} {kind}" for name, kind in EVENT_COLUMNS.items())
+    + ", PRIMARY KEY (event_uid)",
+    "event_versions": "event_uid VARCHAR, content_hash VARCHAR, published_at TIMESTAMPTZ, "
+    "raw VARCHAR, batch_id VARCHAR, received_at TIMESTAMPTZ, PRIMARY KEY (event_uid, content_hash)",
+    "quarantine": "quarantine_key VARCHAR PRIMARY KEY, source VARCHAR, source_id VARCHAR, "
+    "source_file VARCHAR, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, "
+    "quarantined_at TIMESTAMPTZ",
+    "areas": "layer VARCHAR, scheme VARCHAR, name VARCHAR, code VARCHAR, parent VARCHAR, "
+    "area_km2 DOUBLE, geom GEOMETRY, PRIMARY KEY (layer, name)",
+    "population": "area VARCHAR, level VARCHAR, year INTEGER, population BIGINT, "
+    "source VARCHAR, PRIMARY KEY (area, level, year)",
+    "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
+    "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
+    "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
+    "message VARCHAR",
+}
+
+_VIEWS = {
+    # Analysts' convenience: events with a point geometry, for spatial SQL.
+    "events_geo": "SELECT *, ST_Point(x, y) AS geom FROM events WHERE x IS NOT NULL",
+}
+
+
+def spatial_extension_path() -> Path:
+    """Return the spatial extension file shipped by ``duckdb-extension-spatial``.
+
+    Raises
+    ------
+    StoreError
+        When the package is missing or ships no file for this DuckDB version.
+    """
+    try:
+        import duckdb_extension_spatial
+    except ImportError as e:
+        raise StoreError(
+            "the package duckdb-extension-spatial is not installed — run `make install`"
+        ) from e
+    root = Path(duckdb_extension_spatial.__path__[0]) / "extensions"
+    wanted = root / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
+    if wanted.is_file():
+        return wanted
+    found = sorted(root.glob("v*/spatial.duckdb_extension"))
+    shipped = [p.parent.name for p in found]
+    raise StoreError(
+        f"expected the spatial extension for DuckDB v{duckdb.__version__}, the installed "
+        f"duckdb-extension-spatial ships {shipped or 'none'} — install matching versions "
+        "(pyproject.toml pins both to the same release line)"
+    )
+
+
+def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database, load the spatial extension offline and create missing tables.
+
+    Parameters
+    ----------
+    db_path
+        The DuckDB file; ``":memory:"`` for a throwaway database (tests).
+    read_only
+        Open without write access (several readers may share the file).
+
+    Raises
+    ------
+    StoreError
+        The file is locked by another process, cannot be created, or is not a DuckDB file.
+    """
+    if str(db_path) != ":memory:":
+        path = Path(db_path)
+        if read_only and not path.exists():
+            raise StoreError(f"no database at {path} — run `trygghetskarta ingest` first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(
+            str(db_path),
+            read_only=read_only,
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
+    except duckdb.IOException as e:
+        text = str(e)
+        if "lock" in text.lower():
+            raise StoreError(
+                f"the database {db_path} is in use by another process — close the other "
+                "notebook or command that has it open and run again"
+            ) from e
+        raise StoreError(f"cannot open the database {db_path} ({text}) — check the path") from e
+    except duckdb.Error as e:
+        raise StoreError(
+            f"{db_path} is not a usable DuckDB file ({e}) — move it away and run again"
+        ) from e
+    con.execute(f"LOAD '{spatial_extension_path()}'")
+    con.execute(f"SET TimeZone = '{TIMEZONE}'")
+    if not read_only:
+        init_schema(con)
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table and view that does not exist yet."""
+    for name, columns in _TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    for name, query in _VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: all of it lands, or none of it."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- events
+
+
+def content_hash(frame: pd.DataFrame) -> pd.Series:
+    """Hash the content columns of each event; equal hashes mean an unchanged event."""
+
+    def one(row: tuple[Any, ...]) -> str:
+        text = json.dumps([None if pd.isna(v) else str(v) for v in row], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
+    return pd.Series(
+        [one(r) for r in frame[cols].itertuples(index=False, name=None)],
+        index=frame.index,
+        dtype="object",
+    )
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge did: new events, changed events and events already stored as they are."""
+
+    loaded: int
+    updated: int
+    unchanged: int
+
+
+def merge_events(
+    con: duckdb.DuckDBPyConnection,
+    events: pd.DataFrame,
+    *,
+    batch_id: str,
+    ingested_at: pd.Timestamp,
+) -> MergeCounts:
+    """Insert new events and update changed ones; leave identical ones alone.
+
+    An incoming event replaces the stored one only when its content differs and it is
+    not older (by ``published_at``) than what is stored. Every distinct version goes into
+    ``event_versions``. Call inside :func:`transaction` so a crash leaves nothing behind.
+
+    Parameters
+    ----------
+    events
+        One row per event with the :data:`schema.PARSED_COLUMNS`.
+    batch_id, ingested_at
+        Recorded on inserted and updated rows.
+    """
+    if events.empty:
+        return MergeCounts(0, 0, 0)
+    incoming = events.reindex(columns=list(EVENT_COLUMNS)).copy()
+    incoming["content_hash"] = content_hash(events)
+    incoming["ingested_at"] = ingested_at
+    incoming["batch_id"] = batch_id
+    con.register("incoming_df", incoming)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_df")
+    finally:
+        con.unregister("incoming_df")
+    loaded, updated, unchanged = con.execute(
+        """
+        SELECT
+          count(*) FILTER (WHERE e.event_uid IS NULL),
+          count(*) FILTER (WHERE e.event_uid IS NOT NULL AND e.content_hash <> i.content_hash
+                           AND coalesce(i.published_at >= e.published_at, true)),
+          count(*) FILTER (WHERE e.event_uid IS NOT NULL AND (e.content_hash = i.content_hash
+                           OR NOT coalesce(i.published_at >= e.published_at, true)))
+        FROM incoming i LEFT JOIN events e USING (event_uid)
+        """
+    ).fetchone()
+    con.execute(
+        """
+        INSERT INTO event_versions
+        SELECT event_uid, content_hash, published_at, raw, batch_id, ingested_at FROM incoming
+        ON CONFLICT DO NOTHING
+        """
+    )
+    content = [c for c in EVENT_COLUMNS if c not in (*GEOCODED_COLUMNS, "event_uid")]
+    assignments = ", ".join(f"{c} = i.{c}" for c in content)
+    con.execute(
+        f"""
+        UPDATE events SET {assignments}
+        FROM incoming i
+        WHERE events.event_uid = i.event_uid AND events.content_hash <> i.content_hash
+          AND coalesce(i.published_at >= events.published_at, true)
+        """
+    )
+    con.execute(
+        "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
+    )
+    con.execute("DROP TABLE incoming")
+    return MergeCounts(int(loaded), int(updated), int(unchanged))
+
+
+def add_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    records: pd.DataFrame,
+    *,
+    batch_id: str,
+    quarantined_at: pd.Timestamp,
+) -> int:
+    """Keep records that cannot be used, with their reasons; return how many were new.
+
+    The same record quarantined again for the same reason is stored once, so a re-run
+    of the same input changes nothing.
+    """
+    if records.empty:
+        return 0
+    frame = records.reindex(columns=["source", "source_id", "source_file", "reason", "raw"]).copy()
+    key_parts = frame[["source", "source_id", "raw", "reason"]].astype(str).agg("\x1f".join, axis=1)
+    frame.insert(
+        0,
+        "quarantine_key",
+        [hashlib.sha256(k.encode("utf-8")).hexdigest()[:32] for k in key_parts],
+    )
+    frame["batch_id"] = batch_id
+    frame["quarantined_at"] = quarantined_at
+    frame = frame.drop_duplicates("quarantine_key")
+    before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    con.register("quarantine_df", frame)
+    try:
+        con.execute("INSERT INTO quarantine SELECT * FROM quarantine_df ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("quarantine_df")
+    return int(con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before)
+
+
+def update_positions(con: duckdb.DuckDBPyConnection, positions: pd.DataFrame) -> int:
+    """Write geocoding results (``event_uid`` + :data:`schema.GEOCODED_COLUMNS`).
+
+    Only rows whose values differ are touched; returns how many changed.
+    """
+    if positions.empty:
+        return 0
+    frame = positions.reindex(columns=["event_uid", *GEOCODED_COLUMNS])
+    con.register("positions_df", frame)
+    try:
+        differs = " OR ".join(f"events.{c} IS DISTINCT FROM p.{c}" for c in GEOCODED_COLUMNS)
+        changed = con.execute(
+            f"SELECT count(*) FROM events JOIN positions_df p USING (event_uid) WHERE {differs}"
+        ).fetchone()[0]
+        assignments = ", ".join(f"{c} = p.{c}" for c in GEOCODED_COLUMNS)
+        con.execute(
+            f"UPDATE events SET {assignments} FROM positions_df p "
+            f"WHERE events.event_uid = p.event_uid AND ({differs})"
+        )
+    finally:
+        con.unregister("positions_df")
+    return int(changed)
+
+
+def read_events(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    layers: Sequence[str] | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read events, optionally of some layers and with ``start <= occurred_at < end``."""
+    cols = list(columns) if columns else list(EVENT_COLUMNS)
+    unknown = sorted(set(cols) - set(EVENT_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown event columns {unknown}; expected some of {list(EVENT_COLUMNS)}")
+    where, params = ["true"], []
+    if layers:
+        where.append(f"layer IN ({', '.join('?' for _ in layers)})")
+        params.extend(layers)
+    if start is not None:
+        where.append("occurred_at >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("occurred_at < ?")
+        params.append(end)
+    query = (
+        f"SELECT {', '.join(cols)} FROM events WHERE {' AND '.join(where)} "
+        "ORDER BY occurred_at, event_uid"
+    )
+    return con.execute(query, params).df()
+
+
+def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last ``occurred_at`` in the store, or ``None`` when it is empty."""
+    first, last = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
+    if first is None:
+        return None
+    return pd.Timestamp(first).tz_convert(TIMEZONE), pd.Timestamp(last).tz_convert(TIMEZONE)
+
+
+# --------------------------------------------------------------------------- areas, tables
+
+
+def replace_areas(con: duckdb.DuckDBPyConnection, layers: Mapping[str, pd.DataFrame]) -> int:
+    """Replace the ``areas`` table with the given layers.
+
+    Parameters
+    ----------
+    layers
+        ``layer name -> GeoDataFrame`` in EPSG:3006 with columns ``name`` and ``geometry``
+        and optionally ``scheme``, ``code``, ``parent``, ``area_km2``.
+    """
+    rows = []
+    for layer, gdf in layers.items():
+        frame = pd.DataFrame(
+            {
+                "layer": layer,
+                "scheme": gdf.get("scheme"),
+                "name": gdf["name"].astype(str),
+                "code": gdf.get("code"),
+                "parent": gdf.get("parent"),
+                "area_km2": gdf.geometry.area / 1e6,
+                "wkb": gdf.geometry.to_wkb(),
+            }
+        )
+        rows.append(frame)
+    frame = pd.concat(rows, ignore_index=True)
+    for col in ("scheme", "code", "parent"):
+        frame[col] = frame[col].astype("object").where(frame[col].notna(), None)
+        frame[col] = frame[col].map(lambda v: None if v is None else str(v))
+    con.register("areas_df", frame)
+    try:
+        con.execute("DELETE FROM areas")
+        con.execute(
+            "INSERT INTO areas SELECT layer, scheme, name, code, parent, area_km2, "
+            "ST_GeomFromWKB(wkb) FROM areas_df"
+        )
+    finally:
+        con.unregister("areas_df")
+    return len(frame)
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
+    """Replace a derived table (``population``, ``monthly_counts`` …) with a frame's rows."""
+    if not name.isidentifier():
+        raise ValueError(f"expected a plain table name, got {name!r}")
+    con.register("replacement_df", frame)
+    try:
+        if name in _TABLES:
+            con.execute(f"DELETE FROM {name}")
+            cols = ", ".join(frame.columns)
+            con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM replacement_df")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM replacement_df")
+    finally:
+        con.unregister("replacement_df")
+    return len(frame)
+
+
+def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
+    """Read a whole table (not ``areas``, whose geometry needs :func:`read_areas`)."""
+    if not name.isidentifier():
+        raise ValueError(f"expected a plain table name, got {name!r}")
+    return con.execute(f"SELECT * FROM {name}").df()
+
+
+def read_areas(con: duckdb.DuckDBPyConnection, layer: str) -> pd.DataFrame:
+    """Read one area layer with its geometry as WKB bytes (column ``wkb``)."""
+    return con.execute(
+        "SELECT layer, scheme, name, code, parent, area_km2, ST_AsWKB(geom) AS wkb "
+        "FROM areas WHERE layer = ? ORDER BY name",
+        [layer],
+    ).df()
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    command: str,
+    started_at: pd.Timestamp,
+    inputs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+) -> None:
+    """Record that a run began (status ``running`` until :func:`finish_run`)."""
+    con.execute(
+        "INSERT INTO runs (run_id, command, started_at, status, inputs, parameters) "
+        "VALUES (?, ?, ?, 'running', ?, ?)",
+        [
+            run_id,
+            command,
+            started_at,
+            json.dumps(inputs, default=str),
+            json.dumps(parameters, default=str),
+        ],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    finished_at: pd.Timestamp,
+    status: str,
+    counts: Mapping[str, Any],
+    message: str | None = None,
+) -> None:
+    """Record how a run ended: status (``ok``/``partial``/``failed``), counts and a message."""
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, counts = ?, read = ?, loaded = ?, "
+        "updated = ?, unchanged = ?, quarantined = ?, message = ? WHERE run_id = ?",
+        [
+            finished_at,
+            status,
+            json.dumps(counts, default=str),
+            counts.get("read"),
+            counts.get("loaded"),
+            counts.get("updated"),
+            counts.get("unchanged"),
+            counts.get("quarantined"),
+            message,
+            run_id,
+        ],
+    )

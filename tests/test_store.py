@@ -1,0 +1,187 @@
+"""The DuckDB store: offline spatial extension, merges that count right, atomic batches."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from trygghetskarta import store
+from trygghetskarta.errors import StoreError
+from trygghetskarta.schema import PARSED_COLUMNS
+
+TZ = "Europe/Stockholm"
+NOW = pd.Timestamp("2025-01-01 12:00", tz=TZ)
+
+
+def _events(rows: list[dict]) -> pd.DataFrame:
+    base = {c: None for c in PARSED_COLUMNS}
+    frame = pd.DataFrame([{**base, **r} for r in rows])
+    for col in ("occurred_at", "published_at"):
+        frame[col] = pd.to_datetime(frame[col]).dt.tz_localize(TZ)
+    for col in ("x", "y", "uncertainty_m"):
+        frame[col] = frame[col].astype(float)
+    return frame
+
+
+def _event(i: int, summary: str = "Misshandel på Södermalm.", published: str = "2024-05-01 10:00"):
+    return {
+        "event_uid": f"polisen:{i}",
+        "source": "polisen",
+        "source_id": str(i),
+        "layer": "police_event",
+        "category": "violence",
+        "source_type": "Misshandel",
+        "occurred_at": "2024-05-01 09:00",
+        "published_at": published,
+        "title": "1 maj 09.00, Misshandel, Stockholm",
+        "summary": summary,
+        "sensitive": False,
+        "raw": json.dumps({"id": i, "summary": summary}),
+    }
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = store.connect(tmp_path / "t.duckdb")
+    yield connection
+    connection.close()
+
+
+def test_spatial_extension_loads_offline(con):
+    x, y = con.execute(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_Point(18.0686, 59.3293), "
+        "'EPSG:4326', 'EPSG:3006', always_xy := true) AS p)"
+    ).fetchone()
+    # Stockholm's centre in SWEREF99 TM: pyproj gives (674 571.9, 6 580 743.0).
+    assert x == pytest.approx(674_571.9, abs=1)
+    assert y == pytest.approx(6_580_743.0, abs=1)
+
+
+def test_first_merge_loads_and_rerun_changes_nothing(con):
+    events = _events([_event(1), _event(2)])
+    with store.transaction(con):
+        first = store.merge_events(con, events, batch_id="b1", ingested_at=NOW)
+    with store.transaction(con):
+        second = store.merge_events(con, events, batch_id="b2", ingested_at=NOW)
+    assert first == store.MergeCounts(loaded=2, updated=0, unchanged=0)
+    assert second == store.MergeCounts(loaded=0, updated=0, unchanged=2)
+    assert con.execute("SELECT DISTINCT batch_id FROM events").fetchall() == [("b1",)]
+
+
+def test_edited_event_updates_and_keeps_every_version(con):
+    with store.transaction(con):
+        store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)
+    edited = _events(
+        [_event(1, summary="Grov misshandel på Hornsgatan.", published="2024-05-01 12:00")]
+    )
+    with store.transaction(con):
+        counts = store.merge_events(con, edited, batch_id="b2", ingested_at=NOW)
+    assert counts == store.MergeCounts(loaded=0, updated=1, unchanged=0)
+    assert (
+        con.execute("SELECT summary FROM events").fetchone()[0] == "Grov misshandel på Hornsgatan."
+    )
+    assert con.execute("SELECT count(*) FROM event_versions").fetchone()[0] == 2
+
+
+def test_an_older_version_never_replaces_a_newer_one(con):
+    newer = _events([_event(1, summary="ny text", published="2024-05-02 10:00")])
+    older = _events([_event(1, summary="gammal text", published="2024-05-01 10:00")])
+    with store.transaction(con):
+        store.merge_events(con, newer, batch_id="b1", ingested_at=NOW)
+        counts = store.merge_events(con, older, batch_id="b2", ingested_at=NOW)
+    assert counts.unchanged == 1
+    assert con.execute("SELECT summary FROM events").fetchone()[0] == "ny text"
+
+
+def test_a_failed_batch_leaves_the_database_as_it_was(con):
+    with store.transaction(con):
+        store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)
+    with pytest.raises(RuntimeError), store.transaction(con):
+        store.merge_events(con, _events([_event(2), _event(3)]), batch_id="b2", ingested_at=NOW)
+        raise RuntimeError("killed in the middle of the batch")
+    assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM event_versions").fetchone()[0] == 1
+
+
+def test_quarantine_is_idempotent(con):
+    bad = pd.DataFrame(
+        [
+            {
+                "source": "polisen",
+                "source_id": "9",
+                "source_file": "a.json",
+                "reason": "title has no incident date",
+                "raw": "{}",
+            }
+        ]
+    )
+    assert store.add_quarantine(con, bad, batch_id="b1", quarantined_at=NOW) == 1
+    assert store.add_quarantine(con, bad, batch_id="b2", quarantined_at=NOW) == 0
+    assert con.execute("SELECT reason FROM quarantine").fetchall() == [
+        ("title has no incident date",)
+    ]
+
+
+def test_update_positions_touches_only_changed_rows(con):
+    with store.transaction(con):
+        store.merge_events(con, _events([_event(1), _event(2)]), batch_id="b1", ingested_at=NOW)
+    positions = pd.DataFrame(
+        {
+            "event_uid": ["polisen:1", "polisen:2"],
+            "x": [674_000.0, None],
+            "y": [6_580_000.0, None],
+            "precision": ["place", "kommun"],
+            "uncertainty_m": [250.0, 8000.0],
+            "place_name": ["Medborgarplatsen", None],
+            "stadsdel": ["Södermalm", None],
+            "stadsdelsomrade": ["Södermalm", None],
+        }
+    )
+    assert store.update_positions(con, positions) == 2
+    assert store.update_positions(con, positions) == 0
+    assert con.execute("SELECT count(*) FROM events_geo").fetchone()[0] == 1
+
+
+def test_read_events_filters_by_period_and_layer(con):
+    with store.transaction(con):
+        store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)
+    start = pd.Timestamp("2024-05-01", tz=TZ)
+    assert len(store.read_events(con, layers=["police_event"], start=start)) == 1
+    assert len(store.read_events(con, layers=["fire"])) == 0
+    assert len(store.read_events(con, end=start)) == 0
+
+
+def test_a_locked_database_is_one_clear_error(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    store.connect(path).close()
+    # DuckDB locks across processes; within one process a second read-write connection with a
+    # different configuration is refused, which exercises the same error path.
+    holder = duckdb.connect(str(path), config={"threads": 1})
+    try:
+        with pytest.raises(StoreError, match=r"close the other|cannot open|not a usable"):
+            store.connect(path)
+    finally:
+        holder.close()
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
+    path = tmp_path / "junk.duckdb"
+    path.write_text("this is not a database")
+    with pytest.raises(StoreError, match=r"move it away|cannot open"):
+        store.connect(path)
+
+
+def test_runs_record_counts(con):
+    store.start_run(con, "r1", command="ingest", started_at=NOW, inputs={"a": 1}, parameters={})
+    store.finish_run(
+        con,
+        "r1",
+        finished_at=NOW,
+        status="ok",
+        counts={"read": 3, "loaded": 2, "updated": 0, "unchanged": 0, "quarantined": 1},
+    )
+    row = con.execute("SELECT status, read, loaded, quarantined FROM runs").fetchone()
+    assert row == ("ok", 3, 2, 1)
