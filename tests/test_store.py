@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -154,17 +155,28 @@ def test_read_events_filters_by_period_and_layer(con):
     assert len(store.read_events(con, end=start)) == 0
 
 
-def test_a_locked_database_is_one_clear_error(tmp_path):
+def test_a_database_locked_by_another_process_is_one_clear_error(tmp_path):
     path = tmp_path / "locked.duckdb"
     store.connect(path).close()
-    # DuckDB locks across processes; within one process a second read-write connection with a
-    # different configuration is refused, which exercises the same error path.
-    holder = duckdb.connect(str(path), config={"threads": 1})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); "
+            "time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        with pytest.raises(StoreError, match=r"close the other|cannot open|not a usable"):
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="in use by another process"):
             store.connect(path)
     finally:
-        holder.close()
+        holder.kill()
+        holder.wait(timeout=10)
 
 
 def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
