@@ -1,0 +1,245 @@
+"""Escaping, Swedish number and date formatting, and shared styling for maps and reports.
+
+Private helpers of :mod:`trygghetskarta.render` and :mod:`trygghetskarta.report`. Every
+string that comes from a source goes through :func:`esc` before it reaches HTML or a
+folium template.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.config import PROFILES
+from trygghetskarta.errors import ConfigError
+from trygghetskarta.schema import CATEGORY_LABELS_SV, PRECISION_LABELS_SV, TIMEZONE, Category
+
+#: Counts below this are shown as :data:`SUPPRESSED_LABEL` in the public profile.
+SUPPRESS_BELOW = 5
+SUPPRESSED_LABEL = "färre än 5"
+
+#: Shown where a figure cannot be computed (no comparison year, no population).
+MISSING = "–"
+
+_MINUS = "\u2212"
+_NBSP = "\u00a0"
+
+#: One colour per category, shared by map markers and report charts (colour-blind friendly
+#: where possible; Okabe–Ito and Tol's muted palette).
+CATEGORY_COLORS: dict[str, str] = {
+    Category.VIOLENCE: "#cc3311",
+    Category.ROBBERY: "#ee7733",
+    Category.THEFT_BURGLARY: "#0077bb",
+    Category.VANDALISM: "#009988",
+    Category.DRUGS: "#aa3377",
+    Category.FIRE: "#ee3377",
+    Category.SHOOTING_EXPLOSION: "#332288",
+    Category.TRAFFIC: "#88ccee",
+    Category.DISORDER: "#ddaa33",
+    Category.OTHER: "#777777",
+    Category.SUMMARY: "#bbbbbb",
+}
+FALLBACK_COLOR = "#555555"
+
+_MONTHS_SV = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+
+
+def esc(value: Any) -> str:
+    """Escape any value as HTML text, safe inside folium's JavaScript template literals too.
+
+    Besides ``& < > " '`` this escapes the backtick, ``$`` and the backslash: folium puts
+    popup and tooltip HTML inside JavaScript template literals, where those three would
+    end the literal or interpolate. ``None`` and NaN become an empty string.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    text = html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def safe_url(url: Any) -> str | None:
+    """Return ``url`` if it is an absolute http(s) link, else ``None`` (e.g. ``javascript:``)."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` or raise :class:`ConfigError` when it is not a known export profile."""
+    if profile not in PROFILES:
+        raise ConfigError(f"profile must be one of {PROFILES}, got {profile!r} — use 'public'")
+    return profile
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None``, NaN and NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_int(value: Any) -> str:
+    """Format an integer the Swedish way: ``12 345`` (non-breaking space)."""
+    if is_missing(value):
+        return MISSING
+    return f"{round(float(value)):,}".replace(",", _NBSP).replace("-", _MINUS)
+
+
+def fmt_float(value: Any, decimals: int = 1) -> str:
+    """Format a decimal number the Swedish way: ``1 234,5``."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return MISSING
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", _NBSP).replace(".", ",").replace("-", _MINUS)
+
+
+def fmt_number(value: Any) -> str:
+    """An integer without decimals, otherwise one decimal (for class edges and ticks)."""
+    if is_missing(value):
+        return MISSING
+    v = float(value)
+    if abs(v - round(v)) < 1e-9:
+        return fmt_int(v)
+    return fmt_float(v, 1 if abs(v) >= 1 else 2)
+
+
+def fmt_pct(value: Any, *, signed: bool = True) -> str:
+    """Format a percentage: ``+12 %``, ``−5 %``, ``0 %``; missing values give ``–``."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return MISSING
+    v = round(float(value))
+    sign = "+" if signed and v > 0 else ""
+    return f"{sign}{fmt_int(v)}{_NBSP}%"
+
+
+def fmt_count(value: Any, *, profile: str) -> str:
+    """A count; in the public profile counts below five read ``färre än 5``."""
+    if is_missing(value):
+        return MISSING
+    if profile == "public" and float(value) < SUPPRESS_BELOW:
+        return SUPPRESSED_LABEL
+    return fmt_int(value)
+
+
+def _local(value: Any) -> pd.Timestamp | None:
+    if is_missing(value):
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(TIMEZONE)
+    return ts
+
+
+def fmt_date(value: Any) -> str:
+    """``2024-03-05``; timezone-aware values are shown in Stockholm time."""
+    ts = _local(value)
+    return MISSING if ts is None else ts.strftime("%Y-%m-%d")
+
+
+def fmt_datetime(value: Any) -> str:
+    """``2024-03-05 14:20``; timezone-aware values are shown in Stockholm time."""
+    ts = _local(value)
+    return MISSING if ts is None else ts.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_month(value: Any, *, with_year: bool = True) -> str:
+    """``mar 2024`` (Swedish month abbreviation)."""
+    ts = _local(value)
+    if ts is None:
+        return MISSING
+    name = _MONTHS_SV[ts.month - 1]
+    return f"{name} {ts.year}" if with_year else name
+
+
+Period = tuple[date | datetime | pd.Timestamp | str, date | datetime | pd.Timestamp | str] | str
+
+
+def fmt_period(period: Period) -> str:
+    """``2024-01-01 – 2024-12-31`` from a ``(start, end)`` pair; a string is kept as given."""
+    if isinstance(period, str):
+        return period
+    start, end = period
+    return f"{fmt_date(start)} – {fmt_date(end)}"
+
+
+def period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The period as naive timestamps ``(start, end)``, or ``None`` for a free-text period."""
+    if isinstance(period, str):
+        return None
+    start, end = (pd.Timestamp(p) for p in period)
+    start = start.tz_convert(TIMEZONE).tz_localize(None) if start.tzinfo else start
+    end = end.tz_convert(TIMEZONE).tz_localize(None) if end.tzinfo else end
+    return start, end
+
+
+def fmt_sources(sources: Sequence[str] | str) -> str:
+    """``Källa: Polisen, Stockholms stad`` (escaped)."""
+    items = [sources] if isinstance(sources, str) else list(sources)
+    label = "Källa" if len(items) == 1 else "Källor"
+    return f"{label}: " + ", ".join(esc(s) for s in items) if items else f"{label}: {MISSING}"
+
+
+def category_label(category: Any) -> str:
+    """The Swedish label of a category value; unknown values are shown as given."""
+    try:
+        return CATEGORY_LABELS_SV[Category(category)]
+    except ValueError:
+        return str(category)
+
+
+def category_color(category: Any) -> str:
+    """The display colour of a category."""
+    return CATEGORY_COLORS.get(str(category), FALLBACK_COLOR)
+
+
+def precision_label(precision: Any) -> str:
+    """The Swedish label of a precision class; unknown values are shown as given."""
+    for key, label in PRECISION_LABELS_SV.items():
+        if key == precision:
+            return label
+    return MISSING if is_missing(precision) else str(precision)
+
+
+def event_popup_html(row: pd.Series) -> str:
+    """The popup of one event: category, type, time, summary, position, source link."""
+    parts = [
+        f'<div class="tk-popup"><b>{esc(category_label(row.get("category")))}</b>',
+        f' <span class="tk-meta">· {esc(row.get("source_type"))}</span>'
+        if not pd.isna(row.get("source_type"))
+        else "",
+        f'<div class="tk-meta">{esc(fmt_datetime(row.get("occurred_at")))}</div>',
+    ]
+    if not pd.isna(row.get("summary")) and row.get("summary"):
+        parts.append(f"<p>{esc(row.get('summary'))}</p>")
+    place = row.get("place_name")
+    where = f"{esc(place)} – " if not pd.isna(place) and place else ""
+    parts.append(f"<div>Position: {where}{esc(precision_label(row.get('precision')))}</div>")
+    url = safe_url(row.get("url"))
+    if url is not None:
+        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">Källa</a>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def fmt_cell(value: object) -> str:
+    """A table or tooltip cell: numbers the Swedish way, anything else as text."""
+    if isinstance(value, int | float | np.integer | np.floating):
+        return fmt_number(value)
+    return "" if value is None else str(value)

@@ -1,0 +1,222 @@
+"""Legends, the info box and page styles as Leaflet controls.
+
+Private helpers of :mod:`trygghetskarta.render`. Legends are plain HTML inside a Leaflet
+control (no d3 or other library: branca's own colormap legend loads d3 from a CDN and
+stays blank offline). A legend can be bound to a layer so that it shows and hides with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from math import floor, log10
+
+import branca.colormap as bcm
+import folium
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from trygghetskarta._format import esc, fmt_number
+from trygghetskarta.errors import ConfigError
+
+#: Ramp of the choropleth classes (ColorBrewer YlOrRd).
+CLASS_COLORMAP = "YlOrRd_09"
+
+_CSS = """
+.tk-box {
+  background: rgba(255, 255, 255, 0.94); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.35);
+  font: 12px/1.35 "Helvetica Neue", Arial, Helvetica, sans-serif; color: #222;
+  max-width: 280px;
+}
+.tk-box .tk-title { font-weight: bold; margin-bottom: 4px; }
+.tk-legend-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
+.tk-swatch {
+  display: inline-block; width: 16px; height: 12px; border: 1px solid #777; flex: none;
+}
+.tk-gradient { height: 12px; width: 200px; border: 1px solid #777; }
+.tk-ticks { display: flex; justify-content: space-between; width: 202px; font-size: 11px; }
+.tk-info .tk-line { margin: 1px 0; }
+.tk-label {
+  text-align: center; font: 12px/1.2 "Helvetica Neue", Arial, sans-serif; color: #111;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap;
+  pointer-events: none;
+}
+.tk-label .tk-count {
+  display: inline-block; margin-top: 2px; padding: 1px 6px; border-radius: 9px;
+  background: #fff; border: 1px solid #555; font-weight: bold; text-shadow: none;
+}
+.tk-popup { font: 12px/1.4 "Helvetica Neue", Arial, sans-serif; max-width: 300px; }
+.tk-popup .tk-meta { color: #555; }
+.tk-popup p { margin: 4px 0; }
+"""
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control holding static HTML, optionally shown only while a layer is on.
+
+    Parameters
+    ----------
+    html
+        The control's inner HTML; every piece of source text in it must already be escaped.
+    position
+        A Leaflet corner: ``topleft``, ``topright``, ``bottomleft`` or ``bottomright``.
+    css_class
+        Extra CSS class of the control's container.
+    layer
+        When given, the control is on the map exactly while this layer is.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position_json }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create('div', {{ this.css_json }});
+            div.innerHTML = {{ this.html_json }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {% if this.layer_name %}
+        (function (map, layer, ctl) {
+            if (map.hasLayer(layer)) { ctl.addTo(map); }
+            map.on('overlayadd', function (e) { if (e.layer === layer) { ctl.addTo(map); } });
+            map.on('overlayremove', function (e) { if (e.layer === layer) { ctl.remove(); } });
+        })({{ this._parent.get_name() }}, {{ this.layer_name }}, {{ this.get_name() }});
+        {% else %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        html: str,
+        *,
+        position: str = "bottomright",
+        css_class: str = "tk-box",
+        layer: folium.map.Layer | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html_json = _js_string(html)
+        self.position_json = _js_string(position)
+        self.css_json = _js_string(css_class)
+        self.layer_name = layer.get_name() if layer is not None else None
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's shows miles too)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+def _js_string(text: str) -> str:
+    """A JavaScript string literal that cannot end the surrounding ``<script>`` element."""
+    return (
+        json.dumps(text, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def add_styles(m: folium.Map, *, background: str = "#eae7e1") -> None:
+    """Add the controls' style sheet and a plain map background, once per map."""
+    header = m.get_root().header
+    if "tk_styles" in header._children:
+        return
+    css = _CSS + f"#{m.get_name()} {{ background: {background}; }}\n"
+    header.add_child(Element(f"<style>{css}</style>"), name="tk_styles")
+
+
+def step_legend_html(
+    title: str, edges: Sequence[float], colors: Sequence[str], *, missing_color: str | None = None
+) -> str:
+    """A class legend: one swatch per class with its edges, ``12,3 – 15,6``."""
+    rows = []
+    for i, color in enumerate(colors):
+        lo, hi = edges[i], edges[i + 1]
+        text = fmt_number(lo) if lo == hi else f"{fmt_number(lo)} – {fmt_number(hi)}"
+        rows.append(_row(color, text))
+    if missing_color is not None:
+        rows.append(_row(missing_color, "Uppgift saknas"))
+    return f'<div class="tk-title">{esc(title)}</div>' + "".join(rows)
+
+
+def _row(color: str, text: str) -> str:
+    return (
+        f'<div class="tk-legend-row"><span class="tk-swatch" style="background:{esc(color)}">'
+        f"</span><span>{esc(text)}</span></div>"
+    )
+
+
+def gradient_legend_html(
+    title: str, vmin: float, vmax: float, colors: Sequence[str], *, n_ticks: int = 5
+) -> str:
+    """A continuous legend: a colour bar from ``vmin`` to ``vmax`` with ticks."""
+    stops = ", ".join(esc(c) for c in colors)
+    ticks = [vmin + (vmax - vmin) * i / (n_ticks - 1) for i in range(n_ticks)]
+    tick_html = "".join(f"<span>{esc(fmt_number(_nice_round(t)))}</span>" for t in ticks)
+    return (
+        f'<div class="tk-title">{esc(title)}</div>'
+        f'<div class="tk-gradient" style="background: linear-gradient(to right, {stops})"></div>'
+        f'<div class="tk-ticks">{tick_html}</div>'
+    )
+
+
+def _nice_round(value: float) -> float:
+    """Round a tick to two significant digits (``1234.5`` → ``1200``)."""
+    if value == 0:
+        return 0.0
+    digits = 1 - floor(log10(abs(value)))
+    return round(value, digits)
+
+
+def quantile_edges(values: Sequence[float] | np.ndarray | pd.Series, k: int = 5) -> np.ndarray:
+    """Class edges that split the finite values into ``k`` quantile classes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing unique edges, from the minimum to the maximum; fewer than ``k + 1`` when
+        values repeat (a single value gives ``[v, v]``, one class).
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return np.array([], dtype="float64")
+    edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, k + 1)))
+    return edges if edges.size > 1 else np.array([edges[0], edges[0]])
+
+
+def class_colors(n: int) -> list[str]:
+    """``n`` colours from light to dark along the class ramp."""
+    ramp = getattr(bcm.linear, CLASS_COLORMAP).scale(0, 1)
+    if n == 1:
+        return [ramp.rgb_hex_str(0.5)]
+    return [ramp.rgb_hex_str(0.1 + 0.85 * i / (n - 1)) for i in range(n)]
+
+
+def linear_colormap(colormap: str | bcm.LinearColormap) -> bcm.LinearColormap:
+    """A branca linear colormap by name; ``"YlOrRd"`` picks the finest ``YlOrRd_09``."""
+    if isinstance(colormap, bcm.LinearColormap):
+        return colormap
+    names = [n for n in dir(bcm.linear) if n == colormap or n.startswith(f"{colormap}_")]
+    if not names:
+        raise ConfigError(f"unknown colormap {colormap!r} — use a branca name such as 'YlOrRd'")
+    return getattr(bcm.linear, colormap if colormap in names else max(names))

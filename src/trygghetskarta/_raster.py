@@ -1,0 +1,179 @@
+"""A density grid as a PNG overlay: warp to Web Mercator, colour, encode.
+
+Private helper of :mod:`trygghetskarta.render`. Leaflet stretches an image overlay linearly
+in Web Mercator pixels, so the grid is warped from EPSG:3006 to EPSG:3857 (not to a
+regular lat/lon grid, which would be off by up to a cell north–south) and its corners are
+given to Leaflet in EPSG:4326. The PNG is written with numpy and zlib: no image library.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS, Transformer
+from rasterio import features
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+from shapely.geometry.base import BaseGeometry
+
+from trygghetskarta.config import STORE_CRS, WEB_CRS
+from trygghetskarta.errors import CRSError, SchemaError
+
+_MERCATOR = "EPSG:3857"
+#: Largest side of the warped image, pixels; finer grids are resampled to fit.
+MAX_SIDE = 2048
+
+
+class DensityGrid(Protocol):
+    """What :func:`trygghetskarta.render.add_density` needs from a density raster.
+
+    Attributes
+    ----------
+    values
+        2-D float array, events per km²; row 0 is the northern edge; NaN is nodata.
+    transform
+        Affine transform from (col, row) to EPSG:3006 coordinates of the cell corner.
+    crs
+        ``"EPSG:3006"``.
+    params
+        The parameters that made the grid (bandwidth, cell size, …).
+    """
+
+    values: np.ndarray
+    transform: Affine
+    crs: Any
+    params: dict
+
+
+def check_grid(grid: DensityGrid) -> np.ndarray:
+    """Return the grid's values as float64 after checking shape, transform and CRS."""
+    values = np.asarray(grid.values, dtype="float64")
+    if values.ndim != 2 or 0 in values.shape:
+        raise SchemaError(
+            f"expected a non-empty 2-D density array, got shape {values.shape} — "
+            "pass the grid made by analysis.density"
+        )
+    if not isinstance(grid.transform, Affine):
+        raise SchemaError(
+            f"expected grid.transform to be an affine.Affine, got {type(grid.transform).__name__}"
+        )
+    if CRS.from_user_input(grid.crs) != CRS.from_user_input(STORE_CRS):
+        raise CRSError(f"expected a grid in {STORE_CRS}, got {grid.crs} — warp it to {STORE_CRS}")
+    return values
+
+
+def mask_outside(values: np.ndarray, transform: Affine, geometry: BaseGeometry) -> np.ndarray:
+    """Set cells whose centre lies outside ``geometry`` (EPSG:3006) to NaN."""
+    outside = features.geometry_mask(
+        [geometry], out_shape=values.shape, transform=transform, invert=False
+    )
+    out = values.copy()
+    out[outside] = np.nan
+    return out
+
+
+def warp_for_display(
+    values: np.ndarray, transform: Affine, *, oversample: int = 2
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Warp a EPSG:3006 grid to Web Mercator.
+
+    The target pixels are ``oversample`` times finer than the source cells, so that
+    nearest-neighbour resampling keeps every cell's square shape.
+
+    Returns
+    -------
+    array, bounds
+        The warped array (NaN outside the source) and ``[[south, west], [north, east]]``
+        in EPSG:4326 degrees, as Leaflet's ``ImageOverlay`` wants them.
+    """
+    height, width = values.shape
+    left, top = transform * (0, 0)
+    right, bottom = transform * (width, height)
+    west_s, east_s = sorted((left, right))
+    south_s, north_s = sorted((bottom, top))
+    dst_transform, dst_width, dst_height = calculate_default_transform(
+        STORE_CRS, _MERCATOR, width, height, west_s, south_s, east_s, north_s
+    )
+    scale = max(max(dst_width, dst_height) * oversample / MAX_SIDE, 1.0) / oversample
+    if scale != 1:
+        dst_width = max(1, int(np.ceil(dst_width / scale)))
+        dst_height = max(1, int(np.ceil(dst_height / scale)))
+        dst_transform = dst_transform * Affine.scale(scale, scale)
+    out = np.full((dst_height, dst_width), np.nan, dtype="float64")
+    reproject(
+        source=values,
+        destination=out,
+        src_transform=transform,
+        src_crs=STORE_CRS,
+        src_nodata=np.nan,
+        dst_transform=dst_transform,
+        dst_crs=_MERCATOR,
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
+    x0, y0 = dst_transform * (0, 0)
+    x1, y1 = dst_transform * (dst_width, dst_height)
+    to_wgs84 = Transformer.from_crs(_MERCATOR, WEB_CRS, always_xy=True)
+    lon0, lat0 = to_wgs84.transform(x0, y0)
+    lon1, lat1 = to_wgs84.transform(x1, y1)
+    bounds = [[min(lat0, lat1), min(lon0, lon1)], [max(lat0, lat1), max(lon0, lon1)]]
+    return out, bounds
+
+
+def colorize(
+    values: np.ndarray, *, vmin: float, vmax: float, colors: Sequence[tuple[int, int, int]]
+) -> np.ndarray:
+    """Map values to RGBA bytes with a linear ramp; NaN and values ``<= vmin`` are transparent.
+
+    Parameters
+    ----------
+    values
+        2-D array.
+    vmin, vmax
+        The ends of the ramp; values above ``vmax`` get the last colour.
+    colors
+        A lookup table of RGB triples (e.g. 256 entries) from ``vmin`` to ``vmax``.
+    """
+    lut = np.asarray(colors, dtype="uint8")
+    n = len(lut)
+    finite = np.isfinite(values)
+    visible = finite & (values > vmin)
+    span = vmax - vmin if vmax > vmin else 1.0
+    scaled = np.where(finite, (values - vmin) / span, 0.0)
+    idx = np.clip(np.rint(scaled * (n - 1)), 0, n - 1).astype("int64")
+    rgba = np.zeros((*values.shape, 4), dtype="uint8")
+    rgba[..., :3] = lut[idx]
+    rgba[..., 3] = np.where(visible, 255, 0)
+    return rgba
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    """Encode an ``(height, width, 4)`` uint8 array as an RGBA PNG."""
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"expected a (h, w, 4) uint8 array, got {rgba.shape} {rgba.dtype}")
+    height, width, _ = rgba.shape
+    raw = np.concatenate(
+        [np.zeros((height, 1), dtype="uint8"), rgba.reshape(height, width * 4)], axis=1
+    ).tobytes()  # filter type 0 (None) at the start of each row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def png_data_url(rgba: np.ndarray) -> str:
+    """The PNG of ``rgba`` as a ``data:`` URL."""
+    return "data:image/png;base64," + base64.b64encode(encode_png(rgba)).decode("ascii")
