@@ -1,0 +1,598 @@
+"""Tests of the polisen.se event parser: tiny hand-written fixtures, then the real archive."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trygghetskarta.errors import SourceError
+from trygghetskarta.schema import PARSED_COLUMNS, Category, validate_events
+from trygghetskarta.sources import polisen
+
+TZ = "Europe/Stockholm"
+FIXTURES = ["api_events.json", "events_with_text.json", "versions.jsonl"]
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).tz_convert(TZ)
+
+
+@pytest.fixture
+def paths(test_data: Path) -> list[Path]:
+    return [test_data / "polisen" / name for name in FIXTURES]
+
+
+@pytest.fixture
+def result(paths: list[Path]) -> polisen.ParseResult:
+    return polisen.parse(paths)
+
+
+def by_id(events: pd.DataFrame, source_id: str) -> pd.Series:
+    rows = events[events["source_id"] == source_id]
+    assert len(rows) == 1, f"expected one event {source_id}, got {len(rows)}"
+    return rows.iloc[0]
+
+
+# --------------------------------------------------------------------------- titles
+
+
+@pytest.mark.parametrize(
+    ("title", "published", "expected"),
+    [
+        pytest.param(
+            "26 september 14:21, Mord/dråp, försök, Stockholm",
+            "2022-09-26 15:55:23+02:00",
+            "2022-09-26 14:21:00+02:00",
+            id="colon-2022",
+        ),
+        pytest.param(
+            "1 augusti 16.31, Misshandel, Stockholm",
+            "2026-08-01 17:28:38+02:00",
+            "2026-08-01 16:31:00+02:00",
+            id="dot-2026",
+        ),
+        pytest.param(
+            "31 december 23.50, Brand, Stockholm",
+            "2024-01-01 00:40:16+01:00",
+            "2023-12-31 23:50:00+01:00",
+            id="new-year-previous-year",
+        ),
+        pytest.param(
+            "1 januari 00.30, Polisinsats/kommendering, Stockholm",
+            "2025-12-30 10:00:00+01:00",
+            "2026-01-01 00:30:00+01:00",
+            id="announced-across-new-year",
+        ),
+        pytest.param(
+            "01 maj 08:00, Övrigt, Stockholm",
+            "2023-04-28 07:30:18+02:00",
+            "2023-05-01 08:00:00+02:00",
+            id="zero-padded-day-next-month",
+        ),
+        pytest.param(
+            "3 maj, Stöld, Stockholm",
+            "2025-05-03 12:00:00+02:00",
+            "2025-05-03 00:00:00+02:00",
+            id="no-time-gives-midnight",
+        ),
+        pytest.param(
+            "3 Maj 7.05, Stöld, Stockholm",
+            "2025-05-03 12:00:00+02:00",
+            "2025-05-03 07:05:00+02:00",
+            id="capitalised-month-one-digit-hour",
+        ),
+        pytest.param(
+            "29 oktober 02:33, Våldtäkt, försök, Helsingborg",
+            "2023-10-29 07:15:46+01:00",
+            "2023-10-29 02:33:00+02:00",
+            id="dst-ambiguous-summer-time",
+        ),
+        pytest.param(
+            "31 mars 02.30, Brand, Stockholm",
+            "2024-03-31 09:00:00+02:00",
+            "2024-03-31 03:00:00+02:00",
+            id="dst-skipped-hour-forward",
+        ),
+        pytest.param(
+            "29 februari 10.00, Stöld, Stockholm",
+            "2024-02-29 12:00:00+01:00",
+            "2024-02-29 10:00:00+01:00",
+            id="leap-day",
+        ),
+        pytest.param(
+            "14 oktober 22.40, Rån, Stockholm",
+            "2025-10-14 21:05:00+00:00",
+            "2025-10-14 22:40:00+02:00",
+            id="published-in-utc",
+        ),
+    ],
+)
+def test_incident_time(title: str, published: str, expected: str) -> None:
+    got = polisen.incident_time(title, pd.Timestamp(published))
+    assert got == pd.Timestamp(expected)
+    assert str(got.tz) == TZ
+
+
+@pytest.mark.parametrize(
+    ("title", "published"),
+    [
+        pytest.param("Under natten, Rån, Stockholm", "2025-05-04 12:00+02:00", id="no-date"),
+        pytest.param("31 februari 10.00, Rån, Stockholm", "2025-03-01 12:00+01:00", id="31-feb"),
+        pytest.param("29 februari 10.00, Rån, Stockholm", "2025-03-01 12:00+01:00", id="no-leap"),
+        pytest.param("4 maj 25.10, Rån, Stockholm", "2025-05-04 12:00+02:00", id="hour-25"),
+        pytest.param("4 smaj 10.10, Rån, Stockholm", "2025-05-04 12:00+02:00", id="no-month"),
+    ],
+)
+def test_incident_time_none(title: str, published: str) -> None:
+    assert polisen.incident_time(title, pd.Timestamp(published)) is None
+
+
+def test_incident_time_naive_published_is_stockholm_time() -> None:
+    got = polisen.incident_time("31 december 23.50, Brand, Stockholm", pd.Timestamp("2024-01-01"))
+    assert got == pd.Timestamp("2023-12-31 23:50", tz=TZ)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        pytest.param("1 augusti 16.31, Misshandel, Stockholm", "Stockholm", id="simple"),
+        pytest.param(
+            "26 september 14:21, Mord/dråp, försök, Stockholm", "Stockholm", id="comma-type"
+        ),
+        pytest.param(
+            "22 augusti 06.00, Sammanfattning natt, Stockholms län", "Stockholms län", id="län"
+        ),
+        pytest.param("  1 maj 10.00, Rån, Solna  ", "Solna", id="whitespace"),
+        pytest.param("20 maj 13.09, Trafikkontroll, ", None, id="empty-last-part"),
+        pytest.param("Misshandel, Stockholm", None, id="two-parts"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_municipality_from_title(title: str, expected: str | None) -> None:
+    assert polisen.municipality_from_title(title) == expected
+
+
+# --------------------------------------------------------------------------- categories
+
+
+@pytest.mark.parametrize(
+    ("source_type", "category", "sensitive"),
+    [
+        pytest.param("Misshandel", Category.VIOLENCE, False, id="assault"),
+        pytest.param("Våldtäkt, försök", Category.VIOLENCE, True, id="attempted-rape"),
+        pytest.param("Sedlighetsbrott", Category.VIOLENCE, True, id="indecency"),
+        pytest.param("Sammanfattning natt", Category.SUMMARY, False, id="summary"),
+        pytest.param("Sammanfattning morgon", Category.SUMMARY, False, id="future-summary"),
+        pytest.param("Lagen om hundar och katter ", Category.OTHER, False, id="trailing-space"),
+        pytest.param("Skottlossning, misstänkt", Category.SHOOTING_EXPLOSION, False, id="shot"),
+        pytest.param("Mordbrand", Category.FIRE, False, id="arson"),
+        pytest.param("Stöld/inbrott", Category.THEFT_BURGLARY, False, id="burglary"),
+        pytest.param("Rån väpnat", Category.ROBBERY, False, id="armed-robbery"),
+        pytest.param("Trafikolycka, vilt", Category.TRAFFIC, False, id="wildlife"),
+    ],
+)
+def test_categorise(source_type: str, category: Category, sensitive: bool) -> None:
+    assert polisen.categorise(source_type) == (category, sensitive)
+
+
+def test_unknown_type_is_other_and_warned_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(polisen, "_WARNED_TYPES", set())
+    with caplog.at_level(logging.WARNING, logger=polisen.__name__):
+        assert polisen.categorise("Drönarlarm") == (Category.OTHER, False)
+        assert polisen.categorise("Drönarlarm") == (Category.OTHER, False)
+    warnings = [r for r in caplog.records if "Drönarlarm" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_category_table_is_valid() -> None:
+    table = pd.read_csv(
+        Path(polisen.__file__).parents[1] / "resources" / "police_type_categories.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    assert list(table.columns) == ["source_type", "category", "sensitive", "note"]
+    assert not table["source_type"].duplicated().any()
+    assert set(table["category"]) <= {c.value for c in Category}
+    assert set(table["sensitive"]) == {"true", "false"}
+    assert (table["note"].str.len() > 0).all()
+    sensitive = set(table.loc[table["sensitive"] == "true", "source_type"])
+    assert sensitive == {"Våldtäkt", "Våldtäkt, försök", "Sexualbrott", "Sedlighetsbrott"}
+    summary = table.loc[table["source_type"].str.startswith("Sammanfattning"), "category"]
+    assert set(summary) == {"summary"}
+
+
+# --------------------------------------------------------------------------- parse fixtures
+
+
+def test_parse_counts_and_invariant(result: polisen.ParseResult) -> None:
+    assert result.versions == 22
+    assert result.read == 19
+    assert len(result.events) == 9
+    assert len(result.quarantine) == 10
+    assert result.read == len(result.events) + len(result.quarantine)
+    validate_events(result.events)
+    assert list(result.events.columns) == list(PARSED_COLUMNS)
+    assert list(result.quarantine.columns) == [
+        "source",
+        "source_id",
+        "source_file",
+        "reason",
+        "raw",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source_id", "reason"),
+    [
+        pytest.param("650201", "outside Stockholm kommun (title names Stockholms län)", id="län"),
+        pytest.param("650297", "outside Stockholm kommun (title names Solna)", id="solna"),
+        pytest.param("612350", "record has no title (name)", id="no-name"),
+        pytest.param(
+            "612351",
+            "published time (datetime) 'igår kväll' is not like '2026-08-22 9:51:41 +02:00'",
+            id="bad-datetime",
+        ),
+        pytest.param(
+            "612352", "title has no incident date: 'Under natten, Rån, Stockholm'", id="no-date"
+        ),
+        pytest.param(
+            "612353",
+            "title has an impossible incident date or time: '31 februari 10.00, Rån, Stockholm'",
+            id="impossible-date",
+        ),
+        pytest.param(
+            "612354",
+            "title names no municipality: '20 maj 13.09, Trafikkontroll, '",
+            id="no-municipality",
+        ),
+    ],
+)
+def test_quarantine_reasons(result: polisen.ParseResult, source_id: str, reason: str) -> None:
+    rows = result.quarantine[result.quarantine["source_id"] == source_id]
+    assert rows["reason"].tolist() == [reason]
+    assert json.loads(rows["raw"].iloc[0])["id"] == int(source_id)
+    assert rows["source_file"].iloc[0].endswith("api_events.json")
+
+
+def test_quarantine_without_usable_id(result: polisen.ParseResult) -> None:
+    q = result.quarantine[result.quarantine["source_id"].isna()]
+    assert sorted(q["reason"]) == [
+        "id 'abc' is not a number",
+        "line 5 of the JSON-lines file is not valid JSON",
+        "record has no id",
+    ]
+    line = q[q["reason"].str.startswith("line")].iloc[0]
+    assert line["source_file"].endswith("versions.jsonl")
+    assert json.loads(line["raw"]).startswith('{"id": 500004')
+
+
+@pytest.mark.parametrize(
+    ("source_id", "occurred", "published", "category", "sensitive"),
+    [
+        pytest.param(
+            "410698",
+            "2023-03-21 05:02+01:00",
+            "2023-03-21 07:49:57+01:00",
+            "vandalism",
+            False,
+            id="colon",
+        ),
+        pytest.param(
+            "480012",
+            "2023-12-31 23:50+01:00",
+            "2024-01-01 00:40:16+01:00",
+            "fire",
+            False,
+            id="new-year",
+        ),
+        pytest.param(
+            "648400",
+            "2026-08-01 16:31+02:00",
+            "2026-08-01 17:28:38+02:00",
+            "violence",
+            False,
+            id="county-location-2026",
+        ),
+        pytest.param(
+            "612345",
+            "2025-10-14 22:40+02:00",
+            "2025-10-14 23:05+02:00",
+            "violence",
+            True,
+            id="sensitive",
+        ),
+        pytest.param(
+            "612346", "2025-10-15 08:55+02:00", "2025-10-15 09:12+02:00", "other", False, id="new"
+        ),
+        pytest.param(
+            "612347",
+            "2025-05-03 00:00+02:00",
+            "2025-05-03 12:00+02:00",
+            "theft_burglary",
+            False,
+            id="no-time",
+        ),
+    ],
+)
+def test_event_values(
+    result: polisen.ParseResult,
+    source_id: str,
+    occurred: str,
+    published: str,
+    category: str,
+    sensitive: bool,
+) -> None:
+    event = by_id(result.events, source_id)
+    assert event["event_uid"] == f"polisen:{source_id}"
+    assert event["occurred_at"] == ts(occurred)
+    assert event["published_at"] == ts(published)
+    assert event["category"] == category
+    assert bool(event["sensitive"]) is sensitive
+    assert event["layer"] == "police_event"
+    assert event["url"].startswith("https://polisen.se/aktuellt/handelser/")
+
+
+def test_no_positions_from_gps(result: polisen.ParseResult) -> None:
+    events = result.events
+    assert events[["x", "y", "uncertainty_m"]].isna().all().all()
+    assert events[["precision", "place_name"]].isna().all().all()
+
+
+def test_versions_folded(result: polisen.ParseResult) -> None:
+    fire = by_id(result.events, "500001")
+    assert fire["summary"] == "Brand i lägenhet på Södermalm. En person förs till sjukhus."
+    assert fire["published_at"] == ts("2024-03-02 12:30+01:00")
+    assert fire["body"] == "Räddningstjänsten släcker en brand i en lägenhet på Hornsgatan."
+    assert "_html_body" not in json.loads(fire["raw"])  # raw is the chosen (latest) version
+
+
+def test_tie_keeps_version_with_page_text(result: polisen.ParseResult) -> None:
+    event = by_id(result.events, "410698")
+    assert event["body"].startswith("Ett långvarigt bankande")
+    raw = json.loads(event["raw"])
+    assert raw["_html_title"] == "21 mars 05:02, Skadegörelse, Stockholm"
+    assert raw["location"] == {"name": "Stockholm", "gps": "59.329324,18.068581"}
+
+
+def test_blank_body_is_none(result: polisen.ParseResult) -> None:
+    assert pd.isna(by_id(result.events, "500002")["body"])
+    assert pd.isna(by_id(result.events, "480012")["body"])
+
+
+def test_fold_is_order_independent(paths: list[Path]) -> None:
+    forward = polisen.parse(paths).events.drop(columns="raw")
+    backward = polisen.parse(paths[::-1]).events.drop(columns="raw")
+    pd.testing.assert_frame_equal(forward, backward)
+
+
+def test_other_municipality(paths: list[Path]) -> None:
+    result = polisen.parse(paths, municipality="Stockholms län")
+    assert result.events["source_id"].tolist() == ["650201"]
+    assert result.events["category"].tolist() == ["summary"]
+    assert result.read == len(result.events) + len(result.quarantine) == 19
+
+
+def test_read_records(paths: list[Path]) -> None:
+    records = polisen.read_records(paths)
+    assert list(records.columns) == list(polisen.RECORD_COLUMNS)
+    assert len(records) == 22
+    assert records.groupby("source_file").size().to_dict() == {
+        str(p): n for p, n in zip(paths, (15, 3, 4), strict=True)
+    }
+    assert records["source_id"].value_counts()["500001"] == 3
+
+
+def test_parquet_archive(tmp_path: Path, test_data: Path) -> None:
+    archive = pd.DataFrame(
+        {
+            "id": [500001, 500005],
+            "datetime": ["2024-03-02 11:00:00 +01:00", "2024-03-05 9:41:00 +01:00"],
+            "datetime_iso": ["2024-03-02T11:00:00+01:00", "2024-03-05T09:41:00+01:00"],
+            "name": ["2 mars 09.15, Brand, Stockholm", "5 mars 09.10, Rån, Huddinge"],
+            "summary": ["Brand i lägenhet, uppdaterad.", "Rån mot en butik."],
+            "url": ["/aktuellt/handelser/2024/mars/2/a/", "/aktuellt/handelser/2024/mars/5/b/"],
+            "type": ["Brand", "Rån"],
+            "location_name": ["Stockholm", "Huddinge"],
+            "location_gps": ["59.329324,18.068581", "59.23631,17.98164"],
+            "lat": [59.329324, 59.23631],
+            "lon": [18.068581, 17.98164],
+            "first_seen_commit": ["a" * 40, "b" * 40],
+            "first_seen_utc": ["2024-03-02T10:00:00+00:00", "2024-03-05T08:41:00+00:00"],
+        }
+    )
+    path = tmp_path / "archive.parquet"
+    archive.to_parquet(path)
+    result = polisen.parse([path, test_data / "polisen" / "events_with_text.json"])
+    assert result.versions == 5
+    assert result.read == 4
+    fire = by_id(result.events, "500001")
+    assert fire["summary"] == "Brand i lägenhet, uppdaterad."
+    assert fire["body"].startswith("Räddningstjänsten")
+    assert json.loads(fire["raw"])["lat"] == pytest.approx(59.329324)
+    assert result.quarantine["reason"].tolist() == [
+        "outside Stockholm kommun (title names Huddinge)"
+    ]
+
+
+def test_parquet_without_suffix_detected_by_content(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"id": [1], "datetime": ["2024-03-05 9:41:00 +01:00"], "name": ["5 mars 09.10, Rån, X"]}
+    )
+    path = tmp_path / "download.bin"
+    frame.to_parquet(path)
+    assert polisen.read_records([path])["source_id"].tolist() == ["1"]
+
+
+# --------------------------------------------------------------------------- broken files
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param("<!DOCTYPE html><html><body>503</body></html>", "HTML", id="html"),
+        pytest.param('[{"id": 1, "datetime": "2024-', "not valid JSON", id="truncated-array"),
+        pytest.param('{\n  "id": 1,\n  "name": "x"', "not valid JSON", id="truncated-object"),
+        pytest.param("   \n", "empty", id="empty"),
+        pytest.param('{"error": "rate limited"}', "expected an array", id="json-object"),
+        pytest.param("id;datetime\n1;2024", "not valid JSON", id="csv"),
+        pytest.param("null", "expected an array", id="json-null"),
+    ],
+)
+def test_unreadable_file_raises(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "events.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SourceError, match=message) as info:
+        polisen.parse([path])
+    assert str(path) in str(info.value)
+    assert "—" in str(info.value)  # says what to do
+
+
+def test_json_lines_keep_unicode_line_separators(tmp_path: Path) -> None:
+    record = {
+        "id": 7,
+        "datetime": "2024-03-05 9:41:00 +01:00",
+        "name": "5 mars 09.10, Rån, Stockholm",
+        "summary": "Två rader\u2028i en sammanfattning.",
+        "type": "Rån",
+    }
+    path = tmp_path / "events.jsonl"
+    line = json.dumps(record, ensure_ascii=False)
+    path.write_text(line + "\n" + line.replace('"id": 7', '"id": 8.0') + "\n", encoding="utf-8")
+    result = polisen.parse([path])
+    assert result.events["source_id"].tolist() == ["7", "8"]
+    assert result.events["summary"].iloc[0] == "Två rader\u2028i en sammanfattning."
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="cannot read police events file"):
+        polisen.parse([tmp_path / "nope.json"])
+
+
+def test_bad_parquet_raises(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    path.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(SourceError, match="not a readable parquet file"):
+        polisen.parse([path])
+
+
+def test_not_utf8_raises(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_bytes('[{"name": "Rån, Malmö"}]'.encode("latin-1"))
+    with pytest.raises(SourceError, match="not UTF-8"):
+        polisen.parse([path])
+
+
+def test_empty_input() -> None:
+    result = polisen.parse([])
+    assert (len(result.events), len(result.quarantine), result.read, result.versions) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    validate_events(result.events)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def archive_result(request: pytest.FixtureRequest) -> tuple[polisen.ParseResult, Path]:
+    data: Path = request.getfixturevalue("shared_data")
+    folder = data / "police_events"
+    paths = [
+        folder / "polisen_events_2022-09_2025-12.parquet",
+        folder / "stockholms_lan_events_with_text_2022-09_2025-12.json",
+    ]
+    return polisen.parse(paths), folder
+
+
+@pytest.mark.realdata
+def test_real_archive_counts(archive_result: tuple[polisen.ParseResult, Path]) -> None:
+    result, folder = archive_result
+    archive = pd.read_parquet(folder / "polisen_events_2022-09_2025-12.parquet")
+    with_text = json.loads(
+        (folder / "stockholms_lan_events_with_text_2022-09_2025-12.json").read_text("utf-8")
+    )
+    extra_ids = {r["id"] for r in with_text} - set(archive["id"])
+    stockholm = {
+        str(i)
+        for i, n in zip(archive["id"], archive["name"], strict=True)
+        if n.rsplit(",", 1)[-1].strip() == "Stockholm"
+    }
+    assert len(result.events) == 3275
+    assert set(result.events["source_id"]) == stockholm
+    assert result.read == 70_289 + len(extra_ids)
+    assert result.versions == 70_289 + len(with_text)
+    assert result.read == len(result.events) + len(result.quarantine)
+    validate_events(result.events)
+
+
+@pytest.mark.realdata
+def test_real_archive_times_and_text(archive_result: tuple[polisen.ParseResult, Path]) -> None:
+    result, folder = archive_result
+    events = result.events
+    assert events["occurred_at"].notna().all()
+    lag = events["published_at"] - events["occurred_at"]
+    assert lag.median() < pd.Timedelta(hours=3)
+    assert (lag < pd.Timedelta(days=-1)).mean() < 0.005  # typos in titles, not year errors
+    with_text = json.loads(
+        (folder / "stockholms_lan_events_with_text_2022-09_2025-12.json").read_text("utf-8")
+    )
+    text_ids = {
+        str(r["id"])
+        for r in with_text
+        if r["_title_location"] == "Stockholm" and (r["_html_body"] or "").strip()
+    }
+    has_body = set(events.loc[events["body"].notna(), "source_id"])
+    assert has_body == text_ids
+    assert len(has_body) == 3026
+    assert events["x"].isna().all()
+    assert set(result.quarantine["reason"].str.extract(r"^(\w+)")[0]) == {"outside", "title"}
+
+
+@pytest.mark.realdata
+def test_real_types_all_in_table(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    counts = pd.read_csv(shared_data / "police_events" / "event_types_counts.csv")
+    assert len(counts) == 97
+    monkeypatch.setattr(polisen, "_WARNED_TYPES", set())
+    with caplog.at_level(logging.WARNING, logger=polisen.__name__):
+        categories = [polisen.categorise(t)[0] for t in counts["type"]]
+    assert not caplog.records
+    assert categories.count(Category.SUMMARY) == 8
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("name", "events", "quarantined"),
+    [
+        pytest.param("fixture_stockholm_100_api_format.json", 100, 0, id="fixture-100"),
+        pytest.param("api_snapshot_2026-08-22T1754Z_all.json", 15, 485, id="snapshot-2026"),
+    ],
+)
+def test_real_api_files(shared_data: Path, name: str, events: int, quarantined: int) -> None:
+    result = polisen.parse([shared_data / "police_events" / name])
+    assert (len(result.events), len(result.quarantine)) == (events, quarantined)
+    assert result.events["occurred_at"].notna().all()
+    assert result.events["title"].str.endswith(", Stockholm").all()
+    assert result.quarantine["reason"].str.startswith("outside Stockholm kommun").all()
+
+
+def test_non_object_records_quarantined(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text('[1, null, ["a"]]', encoding="utf-8")
+    result = polisen.parse([path])
+    assert result.quarantine["reason"].tolist() == [
+        "record is a JSON number, not an event object",
+        "record is a JSON null, not an event object",
+        "record is a JSON array, not an event object",
+    ]
+    assert result.read == 3
