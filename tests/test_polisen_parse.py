@@ -211,10 +211,10 @@ def test_category_table_is_valid() -> None:
 
 
 def test_parse_counts_and_invariant(result: polisen.ParseResult) -> None:
-    assert result.versions == 22
-    assert result.read == 19
+    assert result.versions == 23
+    assert result.read == 20
     assert len(result.events) == 9
-    assert len(result.quarantine) == 10
+    assert len(result.quarantine) == 11
     assert result.read == len(result.events) + len(result.quarantine)
     validate_events(result.events)
     assert list(result.events.columns) == list(PARSED_COLUMNS)
@@ -246,6 +246,7 @@ def test_parse_counts_and_invariant(result: polisen.ParseResult) -> None:
             "title has an impossible incident date or time: '31 februari 10.00, Rån, Stockholm'",
             id="impossible-date",
         ),
+        pytest.param("612355", "record has no published time (datetime)", id="no-datetime"),
         pytest.param(
             "612354",
             "title names no municipality: '20 maj 13.09, Trafikkontroll, '",
@@ -375,15 +376,15 @@ def test_other_municipality(paths: list[Path]) -> None:
     result = polisen.parse(paths, municipality="Stockholms län")
     assert result.events["source_id"].tolist() == ["650201"]
     assert result.events["category"].tolist() == ["summary"]
-    assert result.read == len(result.events) + len(result.quarantine) == 19
+    assert result.read == len(result.events) + len(result.quarantine) == 20
 
 
 def test_read_records(paths: list[Path]) -> None:
     records = polisen.read_records(paths)
     assert list(records.columns) == list(polisen.RECORD_COLUMNS)
-    assert len(records) == 22
+    assert len(records) == 23
     assert records.groupby("source_file").size().to_dict() == {
-        str(p): n for p, n in zip(paths, (15, 3, 4), strict=True)
+        str(p): n for p, n in zip(paths, (16, 3, 4), strict=True)
     }
     assert records["source_id"].value_counts()["500001"] == 3
 

@@ -165,9 +165,8 @@ def municipality_from_title(title: str) -> str | None:
     """
     if not isinstance(title, str):
         return None
-    parts = title.split(",")
-    place = parts[-1].strip()
-    return place if len(parts) >= 3 and place else None
+    place = _municipalities(pd.Series([title], dtype=object)).iloc[0]
+    return place if isinstance(place, str) else None
 
 
 def _municipalities(titles: pd.Series) -> pd.Series:
@@ -461,11 +460,11 @@ def _reasons(frame: pd.DataFrame, municipality: str) -> pd.Series:
         reason[todo] = text[todo] if isinstance(text, pd.Series) else text
 
     flag(title.str.strip() == "", "record has no title (name)")
+    flag(frame["datetime"].isna(), "record has no published time (datetime)")
+    given = frame["datetime"].fillna("").map(repr)
+    example = "'2026-08-22 9:51:41 +02:00'"
     flag(
-        frame["published"].isna(),
-        "published time (datetime) "
-        + frame["datetime"].fillna("missing").map(repr)
-        + " is not like '2026-08-22 9:51:41 +02:00'",
+        frame["published"].isna(), "published time (datetime) " + given + " is not like " + example
     )
     place = frame["municipality"]
     flag(place.isna(), "title names no municipality: " + quoted)
@@ -517,6 +516,7 @@ def parse(paths: Sequence[Path], *, municipality: str = "Stockholm") -> ParseRes
         },
         columns=list(QUARANTINE_OUT),
     ).reset_index(drop=True)
+    quarantine = quarantine.astype(pd.StringDtype())
 
     kept = frame[reason.isna()].reset_index(drop=True)
     types = kept["type"].fillna("")
