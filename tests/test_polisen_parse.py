@@ -353,7 +353,9 @@ def test_versions_folded(result: polisen.ParseResult) -> None:
     assert "_html_body" not in json.loads(fire["raw"])  # raw is the chosen (latest) version
 
 
-def test_tie_keeps_version_with_page_text(result: polisen.ParseResult) -> None:
+@pytest.mark.parametrize("reverse", [False, True], ids=["files-in-order", "files-reversed"])
+def test_tie_keeps_version_with_page_text(paths: list[Path], reverse: bool) -> None:
+    result = polisen.parse(paths[::-1] if reverse else paths)
     event = by_id(result.events, "410698")
     assert event["body"].startswith("Ett långvarigt bankande")
     raw = json.loads(event["raw"])
