@@ -125,6 +125,35 @@ class MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+class FitOnLoad(MacroElement):
+    """Fit the view again once the page has loaded.
+
+    A map inside an ``<iframe srcdoc>`` (the lägesbild) may be laid out before its frame
+    has a size; Leaflet then starts at minimum zoom with clipped vector layers. Refitting
+    on ``load`` (after ``invalidateSize``) fixes both.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            function fit() {
+                map.invalidateSize({animate: false});
+                map.fitBounds(bounds, {animate: false});
+            }
+            if (document.readyState === 'complete') { fit(); }
+            else { window.addEventListener('load', fit); }
+        })({{ this._parent.get_name() }}, {{ this.bounds_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitOnLoad"
+        self.bounds_json = json.dumps(bounds)
+
+
 def _js_string(text: str) -> str:
     """A JavaScript string literal that cannot end the surrounding ``<script>`` element."""
     return (

@@ -92,8 +92,8 @@ def warp_for_display(
         in EPSG:4326 degrees, as Leaflet's ``ImageOverlay`` wants them.
     """
     height, width = values.shape
-    left, top = transform * (0, 0)
-    right, bottom = transform * (width, height)
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (width, height)
     west_s, east_s = sorted((left, right))
     south_s, north_s = sorted((bottom, top))
     dst_transform, dst_width, dst_height = calculate_default_transform(
@@ -103,7 +103,7 @@ def warp_for_display(
     if scale != 1:
         dst_width = max(1, int(np.ceil(dst_width / scale)))
         dst_height = max(1, int(np.ceil(dst_height / scale)))
-        dst_transform = dst_transform * Affine.scale(scale, scale)
+        dst_transform = dst_transform @ Affine.scale(scale, scale)
     out = np.full((dst_height, dst_width), np.nan, dtype="float64")
     reproject(
         source=values,
@@ -116,8 +116,8 @@ def warp_for_display(
         dst_nodata=np.nan,
         resampling=Resampling.nearest,
     )
-    x0, y0 = dst_transform * (0, 0)
-    x1, y1 = dst_transform * (dst_width, dst_height)
+    x0, y0 = dst_transform @ (0, 0)
+    x1, y1 = dst_transform @ (dst_width, dst_height)
     to_wgs84 = Transformer.from_crs(_MERCATOR, WEB_CRS, always_xy=True)
     lon0, lat0 = to_wgs84.transform(x0, y0)
     lon1, lat1 = to_wgs84.transform(x1, y1)

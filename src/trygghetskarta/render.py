@@ -42,6 +42,7 @@ from trygghetskarta._format import (
     fmt_sources,
 )
 from trygghetskarta._legend import (
+    FitOnLoad,
     HtmlControl,
     MetricScale,
     add_styles,
@@ -158,6 +159,7 @@ def base_map(
     if tiles is not None:
         folium.TileLayer(tiles, name=OSM_LAYER_NAME, overlay=True, show=False).add_to(m)
     m.fit_bounds(latlon)
+    m.add_child(FitOnLoad(latlon))
     return m
 
 

@@ -1,0 +1,427 @@
+"""Tests of the folium maps: layers, legends, profiles, escaping and reprojection."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from pyproj import Transformer
+from shapely.geometry import box
+
+from trygghetskarta import render
+from trygghetskarta._format import esc
+from trygghetskarta.errors import ConfigError, CRSError, SchemaError
+
+SERGEL = (674_300.0, 6_580_900.0)
+INFO = {
+    "period": ("2024-01-01", "2024-12-31"),
+    "sources": ["Polisen", "Stockholms stad"],
+    "made_at": datetime(2025, 1, 2, 3, 4),
+    "n_unplaced": 17,
+}
+PAYLOADS = {
+    "script": "<script>alert(1)</script>",
+    "onerror": '"><img src=x onerror=alert(1)>',
+    "template_literal": "`${alert(1)}` \\",
+    "backtick": "`);alert(1);(`",
+}
+
+
+@dataclass
+class Grid:
+    """A density grid as analysis.density makes it (values per km², row 0 north)."""
+
+    values: np.ndarray
+    transform: Affine
+    crs: str = "EPSG:3006"
+    params: dict = field(default_factory=dict)
+
+
+def gauss_kruger_inverse(e: float, n: float) -> tuple[float, float]:
+    """SWEREF99 TM → (lon, lat) with Lantmäteriet's formulas, independent of pyproj."""
+    a, f = 6_378_137.0, 1 / 298.257222101
+    lon0, k0, fe = math.radians(15.0), 0.9996, 500_000.0
+    e2 = f * (2 - f)
+    nn = f / (2 - f)
+    a_roof = a / (1 + nn) * (1 + nn**2 / 4 + nn**4 / 64)
+    d1 = nn / 2 - 2 * nn**2 / 3 + 37 * nn**3 / 96 - nn**4 / 360
+    d2 = nn**2 / 48 + nn**3 / 15 - 437 * nn**4 / 1440
+    d3 = 17 * nn**3 / 480 - 37 * nn**4 / 840
+    d4 = 4397 * nn**4 / 161280
+    a_s = e2 + e2**2 + e2**3 + e2**4
+    b_s = -(7 * e2**2 + 17 * e2**3 + 30 * e2**4) / 6
+    c_s = (224 * e2**3 + 889 * e2**4) / 120
+    d_s = -(4279 * e2**4) / 1260
+    xi = n / (k0 * a_roof)
+    eta = (e - fe) / (k0 * a_roof)
+    xp, ep = xi, eta
+    for k, d in enumerate((d1, d2, d3, d4), start=1):
+        xp -= d * math.sin(2 * k * xi) * math.cosh(2 * k * eta)
+        ep -= d * math.cos(2 * k * xi) * math.sinh(2 * k * eta)
+    phi = math.asin(math.sin(xp) / math.cosh(ep))
+    lon = lon0 + math.atan(math.sinh(ep) / math.cos(xp))
+    s2 = math.sin(phi) ** 2
+    lat = phi + math.sin(phi) * math.cos(phi) * (a_s + b_s * s2 + c_s * s2**2 + d_s * s2**3)
+    return math.degrees(lon), math.degrees(lat)
+
+
+def js_text(html: str) -> str:
+    r"""The page with JSON ``\uXXXX`` escapes decoded: what scripts hand to ``innerHTML``."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+
+
+def decode_png(data_url: str) -> np.ndarray:
+    """Decode an RGBA PNG without filters (as render writes it) into an array."""
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(raw):
+        (length,) = struct.unpack(">I", raw[pos : pos + 4])
+        kind, body = raw[pos + 4 : pos + 8], raw[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", raw[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), dtype="uint8")
+    rows = rows.reshape(height, 1 + 4 * width)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].reshape(height, width, 4)
+
+
+@pytest.fixture
+def districts() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": ["Norr", "Söder", "Väster"]},
+        geometry=[
+            box(673_000, 6_580_000, 675_000, 6_582_000),
+            box(673_000, 6_578_000, 675_000, 6_580_000),
+            box(671_000, 6_578_000, 673_000, 6_582_000),
+        ],
+        crs="EPSG:3006",
+    )
+
+
+@pytest.fixture
+def grid() -> Grid:
+    values = np.zeros((40, 40))
+    values[10:14, 10:14] = 50.0
+    values[0, 0] = np.nan
+    return Grid(values, Affine(100.0, 0, 671_000, 0, -100.0, 6_582_000))
+
+
+@pytest.fixture
+def events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "x": [674_123.0, 673_456.0, np.nan],
+            "y": [6_580_987.0, 6_579_321.0, np.nan],
+            "occurred_at": pd.to_datetime(
+                ["2024-03-05 13:20", "2024-06-01 22:05", "2024-07-01 00:00"], utc=True
+            ),
+            "source_type": ["Misshandel", "Stöld", "Brand"],
+            "category": ["violence", "theft_burglary", "fire"],
+            "summary": ["Bråk vid torget", "Cykel stulen", "Utan position"],
+            "url": ["https://polisen.se/a", "javascript://%0Aalert(1)", None],
+            "precision": ["street", "place", "none"],
+            "place_name": ["Sergels torg", "Slussen", None],
+        }
+    )
+
+
+def html_of(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def overlays(m: folium.Map) -> list[folium.raster_layers.ImageOverlay]:
+    return [c for c in m._children.values() if isinstance(c, folium.raster_layers.ImageOverlay)]
+
+
+@pytest.mark.parametrize(
+    ("e", "n"),
+    [SERGEL, (669_500.0, 6_589_500.0), (678_000.0, 6_569_000.0)],
+    ids=["sergels_torg", "kista", "farsta"],
+)
+def test_to_wgs84_matches_gauss_kruger(e: float, n: float) -> None:
+    lon, lat = render.to_wgs84(e, n)
+    ref_lon, ref_lat = gauss_kruger_inverse(e, n)
+    assert float(lon) == pytest.approx(ref_lon, abs=1e-6)
+    assert float(lat) == pytest.approx(ref_lat, abs=1e-6)
+
+
+def test_sergels_torg_lands_in_central_stockholm() -> None:
+    lon, lat = render.to_wgs84(*SERGEL)
+    assert float(lat) == pytest.approx(59.331, abs=0.002)
+    assert float(lon) == pytest.approx(18.064, abs=0.001)
+
+
+def test_density_cell_is_drawn_where_it_lies() -> None:
+    """One hot cell at Sergels torg: the opaque pixels sit at its lat/lon (row 0 is north)."""
+    values = np.zeros((30, 30))
+    col, row = 13, 6  # cell whose area contains SERGEL
+    transform = Affine(100.0, 0, SERGEL[0] - col * 100 - 50, 0, -100.0, SERGEL[1] + row * 100 + 50)
+    values[row, col] = 10.0
+    m = render.add_density(
+        render.base_map((673_000, 6_578_000, 676_000, 6_583_000)), Grid(values, transform)
+    )
+    (overlay,) = overlays(m)
+    rgba = decode_png(overlay.url)
+    (south, west), (north, east) = overlay.bounds
+    to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    to_geo = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    x0, y0 = to_merc.transform(west, north)
+    x1, y1 = to_merc.transform(east, south)
+    rows, cols = np.nonzero(rgba[..., 3])
+    h, w = rgba.shape[:2]
+    lon, lat = to_geo.transform(
+        x0 + (cols.mean() + 0.5) / w * (x1 - x0), y0 + (rows.mean() + 0.5) / h * (y1 - y0)
+    )
+    ref_lon, ref_lat = render.to_wgs84(*SERGEL)
+    assert lat == pytest.approx(float(ref_lat), abs=0.0005)
+    assert lon == pytest.approx(float(ref_lon), abs=0.0005)
+
+
+def test_density_transparent_where_zero_or_nan(grid: Grid) -> None:
+    m = render.add_density(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)), grid)
+    rgba = decode_png(overlays(m)[0].url)
+    alpha = rgba[..., 3]
+    opaque_share = (alpha > 0).mean()
+    assert 0 < opaque_share < 16 / 1600 * 1.5  # 16 of 1600 cells are non-zero
+    assert alpha[0, 0] == 0 and alpha[-1, -1] == 0
+
+
+def test_density_legend_and_layer(grid: Grid) -> None:
+    m = render.add_density(
+        render.base_map((671_000, 6_578_000, 675_000, 6_582_000)), grid, name="Täthet"
+    )
+    text = js_text(html_of(m))
+    assert "Händelser per km²" in text
+    assert "L.imageOverlay" in text and "data:image/png;base64," in text
+
+
+def test_density_clip_hides_cells_outside(grid: Grid, districts: gpd.GeoDataFrame) -> None:
+    outside_only = districts.loc[districts["name"] == "Söder", "geometry"].iloc[0]
+    m = render.add_density(
+        render.base_map((671_000, 6_578_000, 675_000, 6_582_000)), grid, clip_to=outside_only
+    )
+    assert overlays(m) == []  # the hot cells lie in Väster: nothing left to draw
+    assert "Inga händelser att visa." in js_text(html_of(m))
+
+
+def test_density_rejects_other_crs(grid: Grid) -> None:
+    grid.crs = "EPSG:4326"
+    with pytest.raises(CRSError, match="EPSG:3006"):
+        render.add_density(render.base_map((0, 0, 1, 1)), grid)
+
+
+def test_base_map_has_no_online_tiles_by_default() -> None:
+    html = html_of(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)))
+    assert "tile.openstreetmap.org" not in html
+    assert "L.tileLayer" not in html
+    assert "imperial" in html  # the metric-only scale bar ({imperial: false})
+
+
+def test_osm_tiles_are_an_overlay_switched_off() -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000), tiles="OpenStreetMap")
+    (tiles,) = [c for c in m._children.values() if isinstance(c, folium.TileLayer)]
+    assert tiles.overlay is True and tiles.show is False
+    assert "tile.openstreetmap.org" in html_of(m)
+
+
+def test_city_map_has_layers_legends_and_info_box(districts: gpd.GeoDataFrame, grid: Grid) -> None:
+    m = render.city_map(
+        districts,
+        grid=grid,
+        counts={"Norr": 12, "Söder": 7, "Väster": 30},
+        rates=pd.Series({"Norr": 1.5, "Söder": 2.5, "Väster": 3.5}),
+        **INFO,
+    )
+    text = js_text(html_of(m))
+    for needle in (
+        '"Stadsdelsområden"',
+        '"Täthet (händelser per km²)"',
+        '"Händelser per 1 000 invånare"',
+        '"Antal händelser"',
+        "Händelser per km²",
+        "Period: 2024-01-01 – 2024-12-31",
+        "Källor: Polisen, Stockholms stad",
+        "Skapad: 2025-01-02 03:04",
+        "17 händelser kunde inte placeras",
+        "L.control.layers",
+        "L.control.fullscreen",
+        "L.control.scale",
+    ):
+        assert needle in text, needle
+
+
+def test_choropleth_legend_shows_quantile_edges(districts: gpd.GeoDataFrame) -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    values = pd.Series({"Norr": 1.0, "Söder": 2.0, "Väster": 3.0})
+    render.add_districts(m, districts, values=values, legend_title="Per 1 000 inv.", k=2)
+    text = js_text(html_of(m))
+    assert "Per 1 000 inv." in text
+    assert "1 – 2</span>" in text and "2 – 3</span>" in text
+
+
+@pytest.mark.parametrize(
+    ("values", "k", "expected"),
+    [
+        (range(1, 11), 5, [1.0, 2.8, 4.6, 6.4, 8.2, 10.0]),
+        ([1, 1, 1, 5], 4, [1.0, 2.0, 5.0]),
+        ([3.0, np.nan, 3.0], 5, [3.0, 3.0]),
+        ([np.nan], 5, []),
+    ],
+    ids=["ten_values", "repeats_merge", "single_value", "all_nan"],
+)
+def test_quantile_edges(values, k: int, expected: list[float]) -> None:
+    np.testing.assert_allclose(render.quantile_edges(list(values), k), expected)
+
+
+@pytest.mark.parametrize(
+    ("count", "profile", "shown"),
+    [
+        (0, "public", "färre än 5"),
+        (4, "public", "färre än 5"),
+        (5, "public", "5"),
+        (1234, "public", "1\u00a0234"),
+        (4, "internal", "4"),
+        (0, "internal", "0"),
+    ],
+    ids=["zero_public", "four_public", "five_public", "large_public", "four_internal", "zero_int"],
+)
+def test_count_labels_suppress_small_counts_in_public(
+    districts: gpd.GeoDataFrame, count: int, profile: str, shown: str
+) -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    render.add_count_labels(m, districts, {"Norr": count, "Söder": 100}, profile=profile)
+    text = js_text(html_of(m))
+    label = re.search(r"<div>Norr</div><span class=\\\"tk-count\\\">(.*?)</span>", text)
+    assert label is not None
+    assert label.group(1) == shown
+
+
+def test_public_city_map_has_no_events(districts: gpd.GeoDataFrame, events: pd.DataFrame) -> None:
+    public = js_text(html_of(render.city_map(districts, events=events, **INFO)))
+    internal = js_text(
+        html_of(render.city_map(districts, events=events, profile="internal", **INFO))
+    )
+    lon, lat = render.to_wgs84(events["x"].dropna().to_numpy(), events["y"].dropna().to_numpy())
+    for value in (*lon, *lat):
+        assert repr(float(value)) not in public
+        assert repr(float(value)) in internal
+    for summary in ("Bråk vid torget", "Cykel stulen"):
+        assert summary not in public
+        assert summary in internal
+    assert "markerClusterGroup" not in public and "markerClusterGroup" in internal
+
+
+def test_events_popup_content_and_links(events: pd.DataFrame) -> None:
+    m = render.add_events(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)), events)
+    html = html_of(m)
+    assert html.count("L.circleMarker(") == 2  # the row without x/y is skipped
+    assert 'href="https://polisen.se/a"' in html
+    assert "javascript:" not in html
+    assert "2024-03-05 14:20" in html  # shown in Stockholm time
+    assert "Sergels torg – Gata" in html
+    assert "Utan position" not in html
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
+def test_source_text_is_escaped_everywhere(
+    districts: gpd.GeoDataFrame, events: pd.DataFrame, payload: str
+) -> None:
+    districts = districts.assign(name=["Norr", payload, "Väster"])
+    events = events.assign(summary=payload, place_name=payload, source_type=payload)
+    m = render.city_map(
+        districts,
+        counts={payload: 12},
+        rates=pd.Series({payload: 2.0, "Norr": 1.0, "Väster": 3.0}),
+        events=events,
+        profile="internal",
+        title=payload,
+        **{**INFO, "sources": [payload]},
+    )
+    text = js_text(html_of(m))
+    assert payload not in text
+    assert esc(payload) in text
+    assert "<script>alert" not in text and "<img src=x" not in text
+
+
+def test_district_map_draws_one_district_and_its_stadsdelar(
+    districts: gpd.GeoDataFrame, grid: Grid
+) -> None:
+    stadsdelar = gpd.GeoDataFrame(
+        {"name": ["Norra delen", "Södra delen", "Annat"]},
+        geometry=[
+            box(673_000, 6_581_000, 675_000, 6_582_000),
+            box(673_000, 6_580_000, 675_000, 6_581_000),
+            box(671_000, 6_578_000, 673_000, 6_580_000),
+        ],
+        crs="EPSG:3006",
+    )
+    m = render.district_map(
+        "Norr",
+        districts,
+        stadsdelar=stadsdelar,
+        grid=grid,
+        counts={"Norra delen": 3, "Södra delen": 9, "Annat": 50},
+        **INFO,
+    )
+    text = js_text(html_of(m))
+    assert '"Norr"' in text and '"Övriga stadsdelsområden"' in text
+    assert "<div>Norra delen</div>" in text and "<div>Annat</div>" not in text
+    assert "färre än 5" in text and ">9</span>" in text
+    assert "Norr – händelser" in text
+    assert overlays(m) == []  # the grid's hot cells are in Väster, outside Norr
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda d: render.city_map(d, profile="open", **INFO), ConfigError),
+        (lambda d: render.district_map("Nowhere", d, **INFO), ConfigError),
+        (
+            lambda d: render.add_districts(
+                render.base_map((0, 0, 1, 1)), d.set_crs(None, allow_override=True)
+            ),
+            CRSError,
+        ),
+        (
+            lambda d: render.add_districts(
+                render.base_map((0, 0, 1, 1)), d.rename(columns={"name": "n"})
+            ),
+            SchemaError,
+        ),
+        (
+            lambda d: render.add_events(render.base_map((0, 0, 1, 1)), pd.DataFrame({"x": [1.0]})),
+            SchemaError,
+        ),
+    ],
+    ids=["unknown_profile", "unknown_district", "no_crs", "no_name_column", "events_without_y"],
+)
+def test_bad_input_raises_domain_errors(districts: gpd.GeoDataFrame, call, error) -> None:
+    with pytest.raises(error):
+        call(districts)
+
+
+@pytest.mark.realdata
+def test_city_map_from_real_boundaries(shared_data) -> None:
+    path = shared_data / "boundaries" / "stadsdelsomraden_11_from2024_derived.geojson"
+    sdo = gpd.read_file(path).to_crs(3006).rename(columns={"sdo_namn": "name"})
+    m = render.city_map(sdo, counts=dict.fromkeys(sdo["name"], 3), **INFO)
+    text = js_text(html_of(m))
+    assert text.count('"tk_tip": "<b>') == 11
+    assert text.count("färre än 5") == 11
+    (south, west), (north, east) = render._latlon_bounds(tuple(sdo.total_bounds))
+    assert 59.2 < south < north < 59.45 and 17.7 < west < east < 18.25
