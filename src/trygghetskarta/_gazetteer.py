@@ -6,7 +6,8 @@ and compiles every name into a dict of normalised forms; :meth:`Gazetteer.matche
 them in a text in one pass (see the module docstring of ``geocode`` for the rules).
 
 Curated list columns: ``name, aliases`` (``|``-separated), ``kind`` (square, station,
-landmark, street, colloquial, outside, ignore), ``lon, lat`` (WGS84) or ``refers_to`` (a
+landmark, street, colloquial, outside, ignore), ``lon, lat`` (WGS84) with ``stadsdel`` (the
+stadsdel the point must fall in: checked on load and by the tests) or ``refers_to`` (a
 name in the gazetteer or the list: the row only adds forms for that place),
 ``uncertainty_m`` (blank → the schema default of the kind's class), ``match``
 (``capitalised``: the name is also an ordinary word and matches only with a capital
@@ -213,7 +214,14 @@ class Gazetteer:
         return out
 
 
-def _read_curated(path: Path | None) -> pd.DataFrame:
+def read_curated(path: Path | None = None) -> pd.DataFrame:
+    """The curated place list as strings (blank cells are ``""``).
+
+    Parameters
+    ----------
+    path
+        Another list in the same format; default the packaged ``resources/places_curated.csv``.
+    """
     if path is None:
         with (
             resources.files("trygghetskarta.resources")
@@ -294,7 +302,7 @@ def load_gazetteer(
     """
     to3006 = Transformer.from_crs(WEB_CRS, STORE_CRS, always_xy=True)
     gaz = _read_gazetteer(Path(data_dir))
-    cur = _read_curated(curated_path)
+    cur = read_curated(curated_path)
     rows: list[dict[str, Any]] = []
 
     def add(name: str, kind: str, x: float, y: float, unc: float, source: str, **kw: Any) -> None:
@@ -394,7 +402,17 @@ def load_gazetteer(
             x, y = to3006.transform(float(row["lon"]), float(row["lat"]))
             default = UNCERTAINTY_M[_KINDS[kind][0]] or 0.0
             unc = float(row["uncertainty_m"]) if row["uncertainty_m"] else default
-        add(row["name"], kind, x, y, unc, row["source"], forms=forms, match=row["match"])
+        add(
+            row["name"],
+            kind,
+            x,
+            y,
+            unc,
+            row["source"],
+            forms=forms,
+            match=row["match"],
+            expected=row.get("stadsdel") or None,
+        )
 
     places = pd.DataFrame(rows)
     for col in ("stadsdel", "sdo_2021_2023", "sdo_2024"):
@@ -411,6 +429,17 @@ def load_gazetteer(
     places.loc[pointed, "sdo_2021_2023"] = where["stadsdelsomrade"].to_numpy()
     d24 = dict(zip(areas.sdo_13["name"], areas.sdo_13["name_2024"], strict=True))
     places.loc[pointed, "sdo_2024"] = [d24.get(d) for d in where["stadsdelsomrade"]]
+    if "expected" in places:
+        wrong = places.loc[pointed, "expected"].notna() & (
+            places.loc[pointed, "expected"] != places.loc[pointed, "stadsdel"]
+        )
+        for i in wrong[wrong].index:
+            logger.warning(
+                "curated place %r lies in %s, not in %s as listed — check its lon/lat",
+                places.at[i, "name"],
+                places.at[i, "stadsdel"],
+                places.at[i, "expected"],
+            )
     outside = pointed[~where["inside_kommun"].to_numpy()]
     if len(outside):
         logger.warning(

@@ -57,6 +57,7 @@ from trygghetskarta._gazetteer import (
     equal_area_radius,
     load_gazetteer,
     normalise,
+    read_curated,
 )
 from trygghetskarta.areas import SCHEME_2021_2023, Areas, schemes_at
 from trygghetskarta.errors import SchemaError
@@ -71,6 +72,7 @@ __all__ = [
     "geocode_text",
     "load_gazetteer",
     "normalise",
+    "read_curated",
 ]
 
 #: ``place_name`` of an event that names only places outside the kommun.
@@ -232,12 +234,14 @@ def _geocode(
                 district,
             )
         )
-    out = pd.DataFrame.from_records(records, columns=list(GEOCODED_COLUMNS))
-    for col in ("x", "y", "uncertainty_m"):
-        out[col] = out[col].astype(float)
-    for col in ("precision", "place_name", "stadsdel", "stadsdelsomrade"):
-        out[col] = out[col].astype(object)
-    return out
+    columns = list(zip(*records, strict=True)) if records else [()] * len(GEOCODED_COLUMNS)
+    floats = ("x", "y", "uncertainty_m")
+    return pd.DataFrame(
+        {
+            col: pd.Series(values, dtype=float if col in floats else object)
+            for col, values in zip(GEOCODED_COLUMNS, columns, strict=True)
+        }
+    )
 
 
 def _text(value: Any) -> str | None:
