@@ -1,0 +1,239 @@
+"""Counts over time: monthly series per district and category, and period summaries.
+
+Months are calendar months in Stockholm local time: an event at 23:30 UTC on 31 January
+happened on 1 February in Stockholm and counts in February. Events without a district
+(or any other grouping value) are kept, under :data:`UNKNOWN`, so totals add up to the
+events given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.errors import AnalysisError, SchemaError
+from trygghetskarta.schema import TIMEZONE
+
+#: The value grouping columns get for events where they are missing (no district known).
+UNKNOWN = "okänt"
+
+DateLike = str | dt.date | dt.datetime | pd.Timestamp
+
+
+def _by_columns(by: str | Sequence[str]) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _check_columns(events: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise SchemaError(
+            f"the events frame lacks the columns {missing} (it has {list(events.columns)}) "
+            "— select them in the query that built the frame"
+        )
+
+
+def _local_naive(times: pd.Series, column: str) -> pd.Series:
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        raise SchemaError(
+            f"{column} must be timezone-aware datetimes, got dtype {times.dtype} — "
+            f"localise them, e.g. .dt.tz_localize({TIMEZONE!r})"
+        )
+    return times.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+
+
+def _month_start(local: pd.Series) -> pd.Series:
+    return local.dt.to_period("M").dt.to_timestamp()
+
+
+def _filled_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for c in columns:
+        col = out[c].astype(object)
+        out[c] = col.where(col.notna(), UNKNOWN)
+    return out
+
+
+def _local_timestamp(value: DateLike, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as e:
+        raise AnalysisError(f"{name} must be a date, got {value!r}") from e
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(TIMEZONE).tz_localize(None)
+    return ts
+
+
+def monthly_counts(
+    events: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = ("stadsdelsomrade", "category"),
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    time_column: str = "occurred_at",
+) -> pd.DataFrame:
+    """Events per calendar month and group, with months without events as 0.
+
+    Parameters
+    ----------
+    events
+        One row per event with a timezone-aware ``time_column`` and the ``by`` columns.
+    by
+        Grouping columns; ``()`` for one series of totals.
+    start, end
+        First and last month to report (any date inside them); default: the months of
+        the first and last event. Events outside are left out.
+    time_column
+        The event time to count by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``month`` (the first day of the month, a tz-naive timestamp at midnight,
+        Stockholm calendar), the ``by`` columns and ``count`` (int64). Every combination
+        of the months in the period and the values seen in each ``by`` column has a row,
+        so a chart of any series has no gaps. Missing grouping values (an event outside
+        every district) appear as :data:`UNKNOWN`.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or the times are not timezone-aware.
+
+    Warns
+    -----
+    UserWarning
+        When events without a time are left out.
+
+    Examples
+    --------
+    >>> t = pd.to_datetime(["2024-01-05", "2024-03-02"]).tz_localize("Europe/Stockholm")
+    >>> ev = pd.DataFrame({"occurred_at": t, "stadsdelsomrade": ["Farsta", None]})
+    >>> monthly_counts(ev, by="stadsdelsomrade")["count"].tolist()
+    [1, 0, 1, 0, 0, 1]
+    """
+    cols = _by_columns(by)
+    _check_columns(events, [time_column, *cols])
+    frame = _filled_keys(events[[time_column, *cols]], cols)
+    frame["month"] = _month_start(_local_naive(frame[time_column], time_column))
+    no_time = frame["month"].isna()
+    if no_time.any():
+        warnings.warn(
+            f"{int(no_time.sum())} events without {time_column} were left out of the monthly "
+            "counts",
+            UserWarning,
+            stacklevel=2,
+        )
+        frame = frame[~no_time]
+    first = _month_start(pd.Series([_local_timestamp(start, "start")])).iloc[0] if start else None
+    last = _month_start(pd.Series([_local_timestamp(end, "end")])).iloc[0] if end else None
+    if first is None or last is None:
+        if frame.empty:
+            return pd.DataFrame(
+                {
+                    "month": pd.Series(dtype="datetime64[ns]"),
+                    **{c: pd.Series(dtype=object) for c in cols},
+                    "count": pd.Series(dtype="int64"),
+                }
+            )
+        first = frame["month"].min() if first is None else first
+        last = frame["month"].max() if last is None else last
+    if last < first:
+        raise AnalysisError(f"end ({end}) is before start ({start}) — swap them")
+    frame = frame[(frame["month"] >= first) & (frame["month"] <= last)]
+    months = pd.date_range(first, last, freq="MS")
+    levels = [months] + [sorted(frame[c].unique(), key=str) for c in cols]
+    index = pd.MultiIndex.from_product(levels, names=["month", *cols])
+    counts = frame.groupby(["month", *cols], sort=False).size()
+    counts = counts.reindex(index, fill_value=0).astype("int64")
+    return counts.rename("count").reset_index()
+
+
+def _population_for(
+    population: pd.DataFrame, year: int
+) -> tuple[dict[object, float], dict[object, int]]:
+    _check_columns(population, ["area", "year", "population"])
+    recent = population[population["year"] <= year].sort_values("year")
+    latest = recent.groupby("area", sort=False).tail(1)
+    return (
+        dict(zip(latest["area"], latest["population"].astype(float), strict=True)),
+        dict(zip(latest["area"], latest["year"].astype(int), strict=True)),
+    )
+
+
+def period_summary(
+    events: pd.DataFrame,
+    *,
+    start: DateLike,
+    end: DateLike,
+    by: str = "stadsdelsomrade",
+    population: pd.DataFrame | None = None,
+    time_column: str = "occurred_at",
+) -> pd.DataFrame:
+    """Counts per district in a period, the same period a year before, and the change.
+
+    Parameters
+    ----------
+    events
+        One row per event with a timezone-aware ``time_column`` and the ``by`` column;
+        it should cover both the period and the year before it.
+    start, end
+        The period, ``start`` included and ``end`` excluded, in Stockholm local time
+        (``start="2024-01-01", end="2025-01-01"`` is the year 2024).
+    by
+        The district column.
+    population
+        Optional frame with columns ``area`` (matching ``by`` values), ``year`` and
+        ``population``. Each district gets the latest year not after the period's last
+        day.
+    time_column
+        The event time to count by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district seen anywhere in ``events`` (events with none count under
+        :data:`UNKNOWN`), sorted by name, with columns ``by``, ``count``,
+        ``count_prev_year``, ``change_pct`` (NaN when the year before had no events) and,
+        with ``population``, ``population``, ``population_year`` and ``rate_per_1000``
+        (events in the period per 1 000 inhabitants; NaN without a population).
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or the times are not timezone-aware.
+    AnalysisError
+        ``end`` is not after ``start``.
+    """
+    _check_columns(events, [time_column, by])
+    t0, t1 = _local_timestamp(start, "start"), _local_timestamp(end, "end")
+    if t1 <= t0:
+        raise AnalysisError(
+            f"end ({end}) must be after start ({start}) — the period is [start, end)"
+        )
+    p0, p1 = t0 - pd.DateOffset(years=1), t1 - pd.DateOffset(years=1)
+    frame = _filled_keys(events[[time_column, by]], [by])
+    local = _local_naive(frame[time_column], time_column)
+    districts = sorted(frame[by].unique(), key=str)
+    now = frame.loc[(local >= t0) & (local < t1), by].value_counts()
+    before = frame.loc[(local >= p0) & (local < p1), by].value_counts()
+    out = pd.DataFrame({by: pd.Series(districts, dtype=object)})
+    out["count"] = out[by].map(now).fillna(0).astype("int64")
+    out["count_prev_year"] = out[by].map(before).fillna(0).astype("int64")
+    prev = out["count_prev_year"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(prev > 0, (out["count"] - prev) / prev * 100.0, np.nan)
+    out["change_pct"] = change
+    if population is not None:
+        last_day = t1 - pd.Timedelta(days=1)
+        pop, year = _population_for(population, last_day.year)
+        out["population"] = out[by].map(pop).astype(float)
+        out["population_year"] = out[by].map(year).astype("Int64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = out["count"] / out["population"].where(out["population"] > 0) * 1000.0
+        out["rate_per_1000"] = rate.astype(float)
+    return out
