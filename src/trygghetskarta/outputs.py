@@ -1,0 +1,126 @@
+"""Writers of generated files: GeoTIFF rasters for now.
+
+Every writer writes to a temporary file beside the target and renames it into place, so
+a reader (QGIS, the nightly batch's next step) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+
+from trygghetskarta.analysis.grid import Grid
+from trygghetskarta.errors import AnalysisError, TrygghetskartaError
+
+#: Tiles of this many pixels are used for rasters at least this wide and high.
+TILE = 256
+
+
+class OutputError(TrygghetskartaError, OSError):
+    """A generated file cannot be written."""
+
+
+def _tag_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def write_geotiff(
+    grid: Grid,
+    path: Path | str,
+    *,
+    extra_tags: Mapping[str, object] | None = None,
+    description: str | None = None,
+    mask: np.ndarray | None = None,
+) -> Path:
+    """Write a grid as a single-band float32 GeoTIFF that QGIS and GDAL open as is.
+
+    Parameters
+    ----------
+    grid
+        The raster; NaN cells become nodata.
+    path
+        Target file; its directory is created when missing. An existing file is
+        replaced only once the new one is complete.
+    extra_tags
+        More dataset tags (e.g. the run id, the selection), written after the grid's
+        ``params`` and overriding them on a clash.
+    description
+        The band description; default: the grid's units.
+    mask
+        Optional boolean array of the grid's shape, True inside the area shown; cells
+        outside are written as nodata (``kde(mask=...)`` does the same on the grid).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (no space, no permission, a GDAL error).
+    AnalysisError
+        ``mask`` does not have the grid's shape.
+
+    Notes
+    -----
+    The file has the grid's CRS and transform, float32 values with NaN as nodata,
+    DEFLATE compression with the floating-point predictor, tiles of :data:`TILE` pixels
+    when the raster is large enough, the grid's ``params`` and ``extra_tags`` as
+    dataset tags, and ``units`` as the band's unit type and a ``units`` tag.
+    """
+    target = Path(path)
+    rows, cols = grid.shape
+    values = np.asarray(grid.values, dtype=np.float32)
+    if mask is not None:
+        inside = np.asarray(mask, dtype=bool)
+        if inside.shape != grid.shape:
+            raise AnalysisError(
+                f"mask must have the grid's shape {grid.shape} (rows, cols), got {inside.shape}"
+            )
+        values = np.where(inside, values, np.float32(np.nan))
+    profile: dict[str, object] = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": "float32",
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": np.nan,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    if rows >= TILE and cols >= TILE:
+        profile.update(tiled=True, blockxsize=TILE, blockysize=TILE)
+    tags = {k: _tag_value(v) for k, v in grid.params.items()}
+    tags["units"] = grid.units
+    if mask is not None:
+        tags["mask"] = "cells outside the mask are nodata"
+    tags.update({k: _tag_value(v) for k, v in (extra_tags or {}).items()})
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(values, 1)
+            dst.update_tags(**tags)
+            dst.update_tags(1, units=grid.units)
+            dst.set_band_description(1, description or grid.units)
+            dst.set_band_unit(1, grid.units)
+        os.replace(tmp, target)
+    except (OSError, RasterioError) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OutputError(
+            f"could not write the GeoTIFF {target} ({e}) — check that the directory is "
+            "writable and has space"
+        ) from e
+    return target
