@@ -384,6 +384,8 @@ REAL_TEXTS = [  # real summaries from the archive, with the answer a reader woul
      "kommun", None),
     ("handen", "En man skadade handen när han slog sönder en ruta.", "kommun", None),
     ("hospital", "Mannen fördes till Södersjukhuset med stickskador.", "kommun", None),
+    ("police-unit", "Personalen kontaktade lokalpolisområde Globen.", "kommun", None),
+    ("police-station", "Mannen fördes till polisstationen i Vällingby.", "kommun", None),
     ("conflict", "En man i Johanneshov uppger att han blivit misshandlad på Södermalm.",
      "kommun", gc.CONFLICT_PREFIX + "Johanneshov, Södermalm"),
     ("outside", "Polis kallas till ett flerbostadshus i Larsberg på Lidingö.", "kommun",

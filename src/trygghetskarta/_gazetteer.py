@@ -67,6 +67,13 @@ _SPACE_SEP_RE = re.compile(r"\s+")
 _STREET_RE = re.compile(r"(gatan|vägen|väg|gränd|allé|stråket|svängen|gången|ringen)$")
 _VD_DROP = {"N", "S", "Ö", "V", "NV", "NO", "NÖ", "SV", "SO", "SÖ", "mellersta", "mellan"}
 _VD_DROP |= {"inre", "yttre", "nedre", "mfl"}
+#: Words naming a police unit or station: a place name right after them (with or without
+#: "i"/"på") names the unit, not where something happened.
+_UNIT_WORDS = frozenset(
+    {"lokalpolisområde", "lokalpolisområdet", "lpo", "polisområde", "polisområdet"}
+    | {"polisstation", "polisstationen", "närpolisen", "arresten", "häktet"}
+)
+_PREPOSITIONS = frozenset({"i", "på", "vid"})
 PLACE_COLUMNS = (
     "name",
     "kind",
@@ -101,6 +108,15 @@ def _tokens(text: str) -> tuple[list[str], list[str | None], list[int]]:
         starts.append(m.start())
         end = m.end()
     return words, seps, starts
+
+
+def _after_unit(lowered: list[str], seps: list[str | None], i: int) -> bool:
+    """Whether word ``i`` follows a police unit ("lokalpolisområde Globen",
+    "polisstationen i Vällingby"): the name of an organisation, not of the incident's place."""
+    k = i - 1
+    if k >= 0 and seps[k + 1] == " " and lowered[k] in _PREPOSITIONS:
+        k -= 1
+    return k >= 0 and seps[k + 1] == " " and lowered[k] in _UNIT_WORDS
 
 
 def normalise(name: str) -> str | None:
@@ -206,7 +222,8 @@ class Gazetteer:
                 if hit is None or (hit[1] and not words[i][0].isupper()):
                     continue
                 end = starts[i + length - 1] + len(words[i + length - 1])
-                out.append(Match(hit[0], text[starts[i] : end], starts[i]))
+                if not _after_unit(lowered, seps, i):
+                    out.append(Match(hit[0], text[starts[i] : end], starts[i]))
                 i += length
                 break
             else:
