@@ -87,6 +87,7 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
 @media print {
   @page { size: A4; margin: 16mm 14mm; }
   body { background: #fff; font-size: 11pt; }
+  .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
   section, .cards, table, svg { break-inside: avoid; }
   .mapframe, .screen-only { display: none; }
