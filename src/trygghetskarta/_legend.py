@@ -1,14 +1,16 @@
 """Legends, the info box and page styles as Leaflet controls.
 
-Private helpers of :mod:`trygghetskarta.render`. Legends are plain HTML inside a Leaflet
-control (no d3 or other library: branca's own colormap legend loads d3 from a CDN and
-stays blank offline). A legend can be bound to a layer so that it shows and hides with it.
+Part of :mod:`trygghetskarta.render`, which re-exports :func:`add_info_box`. Legends are
+plain HTML inside a Leaflet control (no d3 or other library: branca's own colormap legend
+loads d3 from a CDN and stays blank offline). A legend can be bound to a layer so that it
+shows and hides with it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from math import floor, log10
 
 import branca.colormap as bcm
@@ -18,7 +20,7 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from trygghetskarta._format import esc, fmt_number
+from trygghetskarta._format import Period, esc, fmt_datetime, fmt_number, fmt_period, fmt_sources
 from trygghetskarta.errors import ConfigError
 
 #: Ramp of the choropleth classes (ColorBrewer YlOrRd).
@@ -249,3 +251,54 @@ def linear_colormap(colormap: str | bcm.LinearColormap) -> bcm.LinearColormap:
     if not names:
         raise ConfigError(f"unknown colormap {colormap!r} — use a branca name such as 'YlOrRd'")
     return getattr(bcm.linear, colormap if colormap in names else max(names))
+
+
+def add_info_box(
+    m: folium.Map,
+    *,
+    title: str,
+    period: Period,
+    sources: Sequence[str] | str,
+    made_at: datetime,
+    n_unplaced: int | None,
+    position: str = "bottomleft",
+) -> folium.Map:
+    """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
+
+    Parameters
+    ----------
+    m
+        The map to draw on.
+    title
+        The map's title.
+    period
+        ``(start, end)`` dates or a ready text.
+    sources
+        Source names, e.g. ``["Polisen", "Stockholms stad"]``.
+    made_at
+        When the map was made.
+    n_unplaced
+        Number of events in the period that could not be placed (and are not shown);
+        ``None`` leaves the line out.
+    position
+        Leaflet corner of the box.
+
+    Returns
+    -------
+    folium.Map
+    """
+    lines = [
+        f'<div class="tk-title">{esc(title)}</div>',
+        f'<div class="tk-line">Period: {esc(fmt_period(period))}</div>',
+        f'<div class="tk-line">{fmt_sources(sources)}</div>',
+        f'<div class="tk-line">Skapad: {esc(fmt_datetime(made_at))}</div>',
+    ]
+    if n_unplaced is not None:
+        text = (
+            "Alla händelser kunde placeras."
+            if n_unplaced == 0
+            else f"{fmt_number(n_unplaced)} händelser kunde inte placeras och visas inte."
+        )
+        lines.append(f'<div class="tk-line">{esc(text)}</div>')
+    m.add_child(HtmlControl("".join(lines), position=position, css_class="tk-box tk-info"))
+    return m

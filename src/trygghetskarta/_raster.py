@@ -1,9 +1,10 @@
 """A density grid as a PNG overlay: warp to Web Mercator, colour, encode.
 
-Private helper of :mod:`trygghetskarta.render`. Leaflet stretches an image overlay linearly
-in Web Mercator pixels, so the grid is warped from EPSG:3006 to EPSG:3857 (not to a
-regular lat/lon grid, which would be off by up to a cell north–south) and its corners are
-given to Leaflet in EPSG:4326. The PNG is written with numpy and zlib: no image library.
+Part of :mod:`trygghetskarta.render`, which re-exports :func:`add_density`. Leaflet
+stretches an image overlay linearly in Web Mercator pixels, so the grid is warped from
+EPSG:3006 to EPSG:3857 (not to a regular lat/lon grid, which would be off by up to a cell
+north–south) and its corners are given to Leaflet in EPSG:4326. The PNG is written with
+numpy and zlib: no image library.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import branca.colormap as bcm
+import folium
 import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
@@ -21,6 +24,8 @@ from rasterio import features
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from shapely.geometry.base import BaseGeometry
 
+from trygghetskarta._format import esc
+from trygghetskarta._legend import HtmlControl, gradient_legend_html, linear_colormap
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import CRSError, SchemaError
 
@@ -177,3 +182,77 @@ def encode_png(rgba: np.ndarray) -> bytes:
 def png_data_url(rgba: np.ndarray) -> str:
     """The PNG of ``rgba`` as a ``data:`` URL."""
     return "data:image/png;base64," + base64.b64encode(encode_png(rgba)).decode("ascii")
+
+
+def add_density(
+    m: folium.Map,
+    grid: DensityGrid,
+    *,
+    name: str = "Täthet",
+    opacity: float = 0.6,
+    colormap: str | bcm.LinearColormap = "YlOrRd",
+    legend_title: str = "Händelser per km²",
+    vmax: float | None = None,
+    clip_to: object | None = None,
+    show: bool = True,
+) -> folium.Map:
+    """Overlay a density raster (events per km²) as an image, with a colour-bar legend.
+
+    The grid is warped from EPSG:3006 to Web Mercator for display, coloured with a linear
+    ramp from 0 to ``vmax`` and embedded as a PNG; cells that are zero or NaN are
+    transparent.
+
+    Parameters
+    ----------
+    m
+        The map to draw on.
+    grid
+        An object with ``values`` (row 0 north, NaN nodata), ``transform`` (EPSG:3006),
+        ``crs`` and ``params`` (see :class:`DensityGrid`).
+    name
+        Layer name in the layer control.
+    opacity
+        Opacity of the image, 0–1.
+    colormap
+        A branca linear colormap or its name (``"YlOrRd"``, ``"Blues_09"`` …).
+    legend_title
+        Legend caption.
+    vmax
+        Value at the top of the ramp; the grid's maximum when ``None``.
+    clip_to
+        A shapely geometry in EPSG:3006; cells outside it are not shown.
+    show
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    folium.Map
+    """
+    values = check_grid(grid)
+    if clip_to is not None:
+        values = mask_outside(values, grid.transform, clip_to)
+    finite = values[np.isfinite(values)]
+    top = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 0.0)
+    if top <= 0:
+        note = f'<div class="tk-title">{esc(legend_title)}</div>Inga händelser att visa.'
+        m.add_child(HtmlControl(note, position="bottomright"))
+        return m
+    cmap = linear_colormap(colormap).scale(0.0, top)
+    lut = [cmap.rgba_bytes_tuple(top * i / 255)[:3] for i in range(256)]
+    warped, bounds = warp_for_display(values, grid.transform)
+    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut)
+    overlay = folium.raster_layers.ImageOverlay(
+        image=png_data_url(rgba),
+        bounds=bounds,
+        opacity=opacity,
+        name=name,
+        overlay=True,
+        show=show,
+        interactive=False,
+        cross_origin=False,
+    )
+    overlay.add_to(m)
+    stops = [cmap.rgb_hex_str(top * i / 8) for i in range(9)]
+    legend = gradient_legend_html(legend_title, 0.0, top, stops)
+    m.add_child(HtmlControl(legend, position="bottomright", layer=overlay))
+    return m

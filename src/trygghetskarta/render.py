@@ -11,6 +11,10 @@ Text from sources is escaped everywhere (see :func:`trygghetskarta._format.esc`)
 
 Maps need no online tiles: the background is plain and the districts are drawn on it; an
 OpenStreetMap layer can be added as an overlay that is off until the user switches it on.
+
+:func:`add_density` (with the raster warping and PNG encoding) lives in ``_raster`` and
+:func:`add_info_box` (with the legends and controls) in ``_legend``; both are part of this
+module's API and are imported from here.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 
-import branca.colormap as bcm
 import folium
 import folium.plugins
 import geopandas as gpd
@@ -36,29 +39,21 @@ from trygghetskarta._format import (
     event_popup_html,
     fmt_cell,
     fmt_count,
-    fmt_datetime,
     fmt_number,
-    fmt_period,
-    fmt_sources,
 )
 from trygghetskarta._legend import (
     FitOnLoad,
     HtmlControl,
     MetricScale,
+    add_info_box,
     add_styles,
     class_colors,
-    gradient_legend_html,
-    linear_colormap,
     quantile_edges,
     step_legend_html,
 )
 from trygghetskarta._raster import (
     DensityGrid,
-    check_grid,
-    colorize,
-    mask_outside,
-    png_data_url,
-    warp_for_display,
+    add_density,
 )
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import ConfigError, CRSError, SchemaError
@@ -273,80 +268,6 @@ def add_districts(
     return m
 
 
-def add_density(
-    m: folium.Map,
-    grid: DensityGrid,
-    *,
-    name: str = "Täthet",
-    opacity: float = 0.6,
-    colormap: str | bcm.LinearColormap = "YlOrRd",
-    legend_title: str = "Händelser per km²",
-    vmax: float | None = None,
-    clip_to: object | None = None,
-    show: bool = True,
-) -> folium.Map:
-    """Overlay a density raster (events per km²) as an image, with a colour-bar legend.
-
-    The grid is warped from EPSG:3006 to Web Mercator for display, coloured with a linear
-    ramp from 0 to ``vmax`` and embedded as a PNG; cells that are zero or NaN are
-    transparent.
-
-    Parameters
-    ----------
-    m
-        The map to draw on.
-    grid
-        An object with ``values`` (row 0 north, NaN nodata), ``transform`` (EPSG:3006),
-        ``crs`` and ``params`` (see :class:`DensityGrid`).
-    name
-        Layer name in the layer control.
-    opacity
-        Opacity of the image, 0–1.
-    colormap
-        A branca linear colormap or its name (``"YlOrRd"``, ``"Blues_09"`` …).
-    legend_title
-        Legend caption.
-    vmax
-        Value at the top of the ramp; the grid's maximum when ``None``.
-    clip_to
-        A shapely geometry in EPSG:3006; cells outside it are not shown.
-    show
-        Whether the layer is on when the map opens.
-
-    Returns
-    -------
-    folium.Map
-    """
-    values = check_grid(grid)
-    if clip_to is not None:
-        values = mask_outside(values, grid.transform, clip_to)
-    finite = values[np.isfinite(values)]
-    top = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 0.0)
-    if top <= 0:
-        note = f'<div class="tk-title">{esc(legend_title)}</div>Inga händelser att visa.'
-        m.add_child(HtmlControl(note, position="bottomright"))
-        return m
-    cmap = linear_colormap(colormap).scale(0.0, top)
-    lut = [cmap.rgba_bytes_tuple(top * i / 255)[:3] for i in range(256)]
-    warped, bounds = warp_for_display(values, grid.transform)
-    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut)
-    overlay = folium.raster_layers.ImageOverlay(
-        image=png_data_url(rgba),
-        bounds=bounds,
-        opacity=opacity,
-        name=name,
-        overlay=True,
-        show=show,
-        interactive=False,
-        cross_origin=False,
-    )
-    overlay.add_to(m)
-    stops = [cmap.rgb_hex_str(top * i / 8) for i in range(9)]
-    legend = gradient_legend_html(legend_title, 0.0, top, stops)
-    m.add_child(HtmlControl(legend, position="bottomright", layer=overlay))
-    return m
-
-
 def add_count_labels(
     m: folium.Map,
     areas: gpd.GeoDataFrame,
@@ -447,57 +368,6 @@ def add_events(
             popup=folium.Popup(event_popup_html(row), max_width=320, lazy=True),
         ).add_to(cluster)
     cluster.add_to(m)
-    return m
-
-
-def add_info_box(
-    m: folium.Map,
-    *,
-    title: str,
-    period: Period,
-    sources: Sequence[str] | str,
-    made_at: datetime,
-    n_unplaced: int | None,
-    position: str = "bottomleft",
-) -> folium.Map:
-    """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
-
-    Parameters
-    ----------
-    m
-        The map to draw on.
-    title
-        The map's title.
-    period
-        ``(start, end)`` dates or a ready text.
-    sources
-        Source names, e.g. ``["Polisen", "Stockholms stad"]``.
-    made_at
-        When the map was made.
-    n_unplaced
-        Number of events in the period that could not be placed (and are not shown);
-        ``None`` leaves the line out.
-    position
-        Leaflet corner of the box.
-
-    Returns
-    -------
-    folium.Map
-    """
-    lines = [
-        f'<div class="tk-title">{esc(title)}</div>',
-        f'<div class="tk-line">Period: {esc(fmt_period(period))}</div>',
-        f'<div class="tk-line">{fmt_sources(sources)}</div>',
-        f'<div class="tk-line">Skapad: {esc(fmt_datetime(made_at))}</div>',
-    ]
-    if n_unplaced is not None:
-        text = (
-            "Alla händelser kunde placeras."
-            if n_unplaced == 0
-            else f"{fmt_number(n_unplaced)} händelser kunde inte placeras och visas inte."
-        )
-        lines.append(f'<div class="tk-line">{esc(text)}</div>')
-    m.add_child(HtmlControl("".join(lines), position=position, css_class="tk-box tk-info"))
     return m
 
 
