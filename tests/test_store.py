@@ -197,3 +197,11 @@ def test_runs_record_counts(con):
     )
     row = con.execute("SELECT status, read, loaded, quarantined FROM runs").fetchone()
     assert row == ("ok", 3, 2, 1)
+
+
+def test_event_period_is_timezone_aware(con):
+    assert store.event_period(con) is None
+    with store.transaction(con):
+        store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)
+    first, last = store.event_period(con)
+    assert first == last == pd.Timestamp("2024-05-01 09:00", tz=TZ)

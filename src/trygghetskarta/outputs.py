@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioError
+from rasterio.errors import RasterioError, RasterioIOError
 
 from trygghetskarta.analysis.grid import Grid
-from trygghetskarta.errors import AnalysisError, TrygghetskartaError
+from trygghetskarta.errors import AnalysisError, SourceError, TrygghetskartaError
 
 #: Tiles of this many pixels are used for rasters at least this wide and high.
 TILE = 256
@@ -124,3 +124,30 @@ def write_geotiff(
             "writable and has space"
         ) from e
     return target
+
+
+def read_geotiff(path: Path | str) -> Grid:
+    """Read a GeoTIFF written by :func:`write_geotiff` back into a :class:`Grid`.
+
+    Nodata cells come back as NaN; the dataset tags come back as ``params``.
+
+    Raises
+    ------
+    SourceError
+        The file is missing or not a raster rasterio can open.
+    """
+    path = Path(path)
+    try:
+        with rasterio.open(path) as src:
+            values = src.read(1, masked=True).astype("float64").filled(np.nan)
+            return Grid(
+                values=values,
+                transform=src.transform,
+                crs=str(src.crs),
+                params=dict(src.tags()),
+                units=src.descriptions[0] or "",
+            )
+    except RasterioIOError as e:
+        raise SourceError(
+            f"cannot read the raster {path} ({e}) — run `trygghetskarta analyse` to write it"
+        ) from e

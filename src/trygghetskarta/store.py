@@ -331,8 +331,10 @@ def read_events(
 
 def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last ``occurred_at`` in the store, or ``None`` when it is empty."""
-    first, last = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
-    if first is None:
+    # Through a DataFrame: fetchone() of a TIMESTAMPTZ would need pytz.
+    span = con.execute("SELECT min(occurred_at) AS a, max(occurred_at) AS b FROM events").df()
+    first, last = span["a"].iloc[0], span["b"].iloc[0]
+    if pd.isna(first):
         return None
     return pd.Timestamp(first).tz_convert(TIMEZONE), pd.Timestamp(last).tz_convert(TIMEZONE)
 

@@ -1,0 +1,52 @@
+"""What every pipeline step returns, and the small helpers the steps share."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trygghetskarta.schema import TIMEZONE
+
+#: Called as ``progress(description, done, total)`` during long steps (the CLI draws bars).
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(description: str, done: int, total: int) -> None:
+    """A :data:`Progress` that shows nothing."""
+
+
+@dataclass
+class StepResult:
+    """What one step did: counts, files written, warnings and errors, and how long it took."""
+
+    step: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def now() -> pd.Timestamp:
+    """The current time in Europe/Stockholm."""
+    return pd.Timestamp.now(tz=TIMEZONE)
+
+
+@contextmanager
+def timed(result: StepResult) -> Iterator[StepResult]:
+    """Record the wall time of a block in ``result.seconds``."""
+    start = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result.seconds = round(time.perf_counter() - start, 3)

@@ -1,0 +1,223 @@
+"""The command line: each command is one call into :mod:`trygghetskarta.pipeline`.
+
+Exit codes: 0 ok, 1 a domain error (bad input, missing data, locked database: one sentence
+on stderr, no traceback), 2 a usage error (typer's own). Only this module parses arguments
+and configures logging.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trygghetskarta import pipeline, store
+from trygghetskarta._steps import StepResult
+from trygghetskarta.config import Settings, load_settings
+from trygghetskarta.errors import TrygghetskartaError
+
+app = typer.Typer(
+    name="trygghetskarta",
+    help=(
+        "Safety data for the City of Stockholm on a map. Reads police events, boundaries and "
+        "statistics from a data directory, stores them in DuckDB, places each event in its "
+        "district, analyses concentrations and trends, and writes HTML maps and lägesbild "
+        "reports to data/processed/.\n\n"
+        "Start with `trygghetskarta run` (what `make maps` does), or run one step at a time: "
+        "ingest → geocode → analyse → maps → report."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Input data directory (default: $TRYGGHETSKARTA_DATA, ../shared/data, data/raw).",
+        file_okay=False,
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Export profile: 'public' (default; no single events, small counts hidden) "
+        "or 'internal' (events as points, for analysts).",
+    ),
+]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data: DataOption = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="The DuckDB file (default data/processed/).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    """Common options; see each command's --help."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+    )
+    ctx.obj = {"data_dir": data, "db_path": db}
+
+
+def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    return load_settings(**ctx.obj, **overrides)
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Turn a domain error into one sentence on stderr and exit code 1."""
+    try:
+        yield
+    except TrygghetskartaError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(description: str, done: int, total: int) -> None:
+        if description not in tasks:
+            tasks[description] = bars.add_task(description, total=max(total, 1))
+        bars.update(tasks[description], completed=done, total=max(total, 1))
+
+    with bars:
+        yield update
+
+
+def _summary(results: list[StepResult], settings: Settings) -> None:
+    """One screen: what was read and loaded, by precision, the files written."""
+    table = Table(title="trygghetskarta", show_header=True, header_style="bold")
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("s", justify="right")
+    for r in results:
+        c = r.counts
+        if r.step == "ingest":
+            text = (
+                f"read {c.get('read', 0):,} = loaded {c.get('loaded', 0):,} + updated "
+                f"{c.get('updated', 0):,} + unchanged {c.get('unchanged', 0):,} + quarantined "
+                f"{c.get('quarantined', 0):,}"
+            )
+            reasons = c.get("quarantine_reasons") or {}
+            if reasons:
+                text += "\nquarantine: " + "; ".join(f"{k} {v:,}" for k, v in reasons.items())
+        elif r.step == "geocode":
+            by = c.get("by_precision", {})
+            text = f"{c.get('events', 0):,} events placed: " + ", ".join(
+                f"{k} {v:,}" for k, v in by.items()
+            )
+        else:
+            text = (
+                ", ".join(f"{k} {v}" for k, v in c.items() if not isinstance(v, dict | list)) or "—"
+            )
+        if r.files:
+            text += f"\n{len(r.files)} files"
+        for w in r.warnings:
+            text += f"\n[yellow]warning:[/] {w}"
+        for e in r.errors:
+            text += f"\n[red]error:[/] {e}"
+        table.add_row(r.step, text, f"{r.seconds:.1f}")
+    out.print(table)
+    out.print(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}", highlight=False)
+
+
+def _run_steps(ctx: typer.Context, steps: tuple[str, ...], profile: str | None) -> None:
+    with _domain_errors():
+        settings = _settings(ctx, profile=profile)
+        with _progress() as progress:
+            report = pipeline.run(settings, steps=steps, progress=progress)
+        _summary(report.steps, settings)
+        if report.status != "ok":
+            err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
+            raise typer.Exit(1)
+
+
+@app.command()
+def ingest(ctx: typer.Context) -> None:
+    """Load boundaries, population and police events into the database.
+
+    Every input record ends up in `events` or, with its reason, in `quarantine`;
+    re-running the same input changes nothing.
+    """
+    _run_steps(ctx, ("ingest",), None)
+
+
+@app.command()
+def geocode(ctx: typer.Context) -> None:
+    """Place every event from its text: point, precision class and uncertainty radius."""
+    _run_steps(ctx, ("geocode",), None)
+
+
+@app.command()
+def analyse(ctx: typer.Context) -> None:
+    """Monthly counts per district and category; density rasters (GeoTIFF) per layer."""
+    _run_steps(ctx, ("analyse",), None)
+
+
+@app.command()
+def maps(ctx: typer.Context, profile: ProfileOption = None) -> None:
+    """Write the city map and one map per stadsdelsområde (HTML) to data/processed/maps."""
+    _run_steps(ctx, ("maps",), profile)
+
+
+@app.command()
+def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
+    """Write one lägesbild page per stadsdelsområde (HTML) to data/processed/reports."""
+    _run_steps(ctx, ("report",), profile)
+
+
+@app.command()
+def run(ctx: typer.Context, profile: ProfileOption = None) -> None:
+    """The nightly job: ingest, geocode, analyse, maps and report, in that order."""
+    _run_steps(ctx, ("ingest", "geocode", "analyse", "maps", "report"), profile)
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Show the last runs recorded in the database."""
+    with _domain_errors():
+        settings = _settings(ctx)
+        con = store.connect(settings.db_path, read_only=True)
+        try:
+            runs = con.execute(
+                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined "
+                "FROM runs ORDER BY started_at DESC LIMIT 10"
+            ).fetchall()
+        finally:
+            con.close()
+    table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
+    for row in runs:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,261 @@
+"""The ``maps`` and ``report`` steps: gather what a planner sees and write the HTML files.
+
+Part of the wiring layer with :mod:`trygghetskarta.pipeline` (which re-exports
+:func:`maps` and :func:`report`); kept apart so that each module stays small.
+Maps and reports show the districts of the scheme in force at the end of the period.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from trygghetskarta import areas as areas_mod
+from trygghetskarta import outputs, render, store
+from trygghetskarta import report as report_mod
+from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
+from trygghetskarta.analysis import trends
+from trygghetskarta.analysis.grid import Grid
+from trygghetskarta.config import Settings
+from trygghetskarta.periods import Period, default_period
+from trygghetskarta.schema import Layer, Precision
+
+SOURCES = [
+    "Polisen (polisen.se, händelser)",
+    "Stockholms stad (områden, befolkning)",
+    "SCB (RegSO)",
+]
+KOMMUN_AREA = "Stockholm"
+
+_EVENT_COLUMNS = [
+    "event_uid",
+    "layer",
+    "category",
+    "source_type",
+    "occurred_at",
+    "summary",
+    "url",
+    "x",
+    "y",
+    "precision",
+    "uncertainty_m",
+    "place_name",
+    "stadsdel",
+    "stadsdelsomrade",
+]
+
+
+def slug(name: str) -> str:
+    """A file name for a district: ``Hägersten-Älvsjö`` → ``hagersten-alvsjo``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join(ascii_name.lower().replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything the maps and reports of one run show (built once, used by both steps)."""
+
+    period: Period
+    scheme: str
+    districts: gpd.GeoDataFrame
+    stadsdelar: gpd.GeoDataFrame
+    events: pd.DataFrame  # police events from a year before the period to its end
+    population: pd.DataFrame
+    grid: Grid | None
+    made_at: pd.Timestamp
+
+    @property
+    def in_period(self) -> pd.DataFrame:
+        return self.events[self.period.contains(self.events["occurred_at"])]
+
+
+def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | None:
+    """Read the store and the rasters once; ``None`` when there are no events yet."""
+    span = store.event_period(con)
+    if span is None:
+        return None
+    all_times = pd.Series([span[0], span[1]])
+    period = default_period(all_times)
+    areas = areas_mod.load_areas(settings.require_data())
+    scheme = areas_mod.scheme_at(period.last_month)
+    events = store.read_events(
+        con,
+        layers=[Layer.POLICE_EVENT.value],
+        start=period.year_before().start,
+        end=period.end,
+        columns=_EVENT_COLUMNS,
+    )
+    if scheme == areas_mod.SCHEME_2024:
+        # Events before 2024 carry 13-area names; show them in the scheme of the map.
+        known = set(areas.sdo_13["name"])
+        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(
+            lambda n: areas.to_2024(n) if n in known else n
+        )
+    population = store.read_table(con, "population")
+    raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
+    grid = outputs.read_geotiff(raster) if raster.exists() else None
+    return Scene(
+        period=period,
+        scheme=scheme,
+        districts=areas.districts(scheme),
+        stadsdelar=areas.stadsdelar[["name", "geometry"]],
+        events=events,
+        population=population,
+        grid=grid,
+        made_at=now(),
+    )
+
+
+def _district_population(scene: Scene) -> pd.DataFrame:
+    pop = scene.population
+    return pop[pop["level"].isin(["stadsdelsomrade", "kommun"])][["area", "year", "population"]]
+
+
+def _summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
+    """Per-district figures for the period, and the whole city's row."""
+    events = scene.events
+    start, end = scene.period.start, scene.period.end
+    per_district = trends.period_summary(
+        events, start=start, end=end, by="stadsdelsomrade", population=_district_population(scene)
+    ).set_index("stadsdelsomrade")
+    city_events = events.assign(kommun=KOMMUN_AREA)
+    city = trends.period_summary(
+        city_events, start=start, end=end, by="kommun", population=_district_population(scene)
+    ).iloc[0]
+    return per_district, city
+
+
+def city_map(scene: Scene, *, profile: str) -> folium.Map:
+    """The city overview map of a scene."""
+    per_district, _ = _summaries(scene)
+    in_period = scene.in_period
+    return render.city_map(
+        scene.districts,
+        period=scene.period.label,
+        sources=SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(in_period["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        counts=per_district["count"].reindex(scene.districts["name"]).fillna(0),
+        rates=per_district.get("rate_per_1000"),
+        events=in_period[in_period["x"].notna()],
+    )
+
+
+def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
+    """The map of one district of a scene."""
+    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
+    by_stadsdel = mine["stadsdel"].dropna().value_counts()
+    return render.district_map(
+        district,
+        scene.districts,
+        period=scene.period.label,
+        sources=SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(mine["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        counts=by_stadsdel,
+        events=mine[mine["x"].notna()],
+    )
+
+
+def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None) -> str:
+    """The lägesbild page of one district of a scene."""
+    per_district, city = _summaries(scene)
+    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
+    mine = mine_all[scene.period.contains(mine_all["occurred_at"])]
+    monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
+    row = per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
+    summary_row = {
+        "count": row.get("count", 0),
+        "count_last_year": row.get("count_prev_year"),
+        "change_pct": row.get("change_pct"),
+        "rate_per_1000": row.get("rate_per_1000"),
+        "population": row.get("population"),
+    }
+    by_precision = mine["precision"].value_counts().reindex([p.value for p in Precision]).dropna()
+    return report_mod.lagesbild_html(
+        district,
+        period=scene.period.label,
+        summary_row=summary_row,
+        monthly=monthly,
+        city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
+        by_precision=by_precision,
+        top_places=mine["place_name"].dropna().value_counts().head(10),
+        map_html=map_html,
+        made_at=scene.made_at.to_pydatetime(),
+        sources=SOURCES,
+        profile=profile,
+        map_link=f"../maps/{slug(district)}.html",
+    )
+
+
+def _write_html(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def maps(
+    settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
+) -> StepResult:
+    """Write ``maps/stockholm.html`` and ``maps/<district>.html`` for every district."""
+    result = StepResult("maps")
+    with timed(result):
+        scene = build_scene(settings, con)
+        if scene is None:
+            result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
+            return result
+        if scene.grid is None:
+            result.warnings.append(
+                "no density raster for the period — run `trygghetskarta analyse`"
+            )
+        out = settings.processed_dir / "maps"
+        names = list(scene.districts["name"])
+        progress("Kartor", 0, len(names) + 1)
+        html = city_map(scene, profile=settings.profile).get_root().render()
+        result.files.append(_write_html(out / "stockholm.html", html))
+        for i, district in enumerate(names, start=1):
+            html = district_map(scene, district, profile=settings.profile).get_root().render()
+            result.files.append(_write_html(out / f"{slug(district)}.html", html))
+            progress("Kartor", i, len(names) + 1)
+        result.counts.update(
+            period=scene.period.label, profile=settings.profile, maps=len(result.files)
+        )
+    return result
+
+
+def report(
+    settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
+) -> StepResult:
+    """Write ``reports/<district>.html``, one lägesbild per district."""
+    result = StepResult("report")
+    with timed(result):
+        scene = build_scene(settings, con)
+        if scene is None:
+            result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
+            return result
+        out = settings.processed_dir / "reports"
+        names = list(scene.districts["name"])
+        for i, district in enumerate(names):
+            progress("Lägesbilder", i, len(names))
+            map_html = district_map(scene, district, profile=settings.profile).get_root().render()
+            page = lagesbild(scene, district, profile=settings.profile, map_html=map_html)
+            result.files.append(_write_html(out / f"{slug(district)}.html", page))
+        progress("Lägesbilder", len(names), len(names))
+        result.counts.update(
+            period=scene.period.label, profile=settings.profile, reports=len(result.files)
+        )
+    return result
