@@ -180,6 +180,43 @@ def test_uncertainty_widens_each_kernel_like_a_direct_sum() -> None:
     assert grid.params["uncertainty_groups"] == 7
 
 
+@pytest.mark.parametrize(
+    ("u_step", "bounds", "n_plans"),
+    [
+        # few kernels of very different width: each its own FFT frame
+        pytest.param(None, (X0 - 4e3, Y0 - 4e3, X0 + 4e3, Y0 + 4e3), 5, id="own-frames"),
+        # many similar kernels: one frame, spectra summed, one inverse FFT
+        pytest.param(5.0, (X0 - 1.2e3, Y0 - 1e3, X0 + 1e3, Y0 + 1e3), 1, id="one-common-frame"),
+        # events outside tight bounds: each kernel's frame gets its own margins
+        pytest.param(5.0, (X0 - 300, Y0 - 200, X0 + 400, Y0 + 300), 17, id="margins-outside"),
+    ],
+)
+def test_kernel_groups_in_any_fft_plan_match_a_direct_sum(
+    monkeypatch: pytest.MonkeyPatch, u_step: float | None, bounds, n_plans: int
+) -> None:
+    import trygghetskarta.analysis.density as density
+
+    plans: list[int] = []
+    original = density._plan
+
+    def spy(*args):  # record how many FFT frames were used
+        result = original(*args)
+        plans.append(len(result))
+        return result
+
+    monkeypatch.setattr(density, "_plan", spy)
+    if u_step is None:
+        x, y = cluster(12, seed=5)
+        u = np.array([0, 10, 25, 250, 250, 500, 800, 0, 10, 2500, 25, 500], dtype=float)
+    else:
+        x, y = cluster(20, seed=5)
+        u = 100 + u_step * np.arange(20)
+    grid = kde(x, y, cell_size=10.0, bandwidth=150.0, uncertainty=u, bounds=bounds)
+    ref = direct_density(x, y, grid, np.sqrt(150.0**2 + u**2))
+    assert np.abs(grid.values - ref).max() / ref.max() <= 1e-3
+    assert plans == [n_plans]
+
+
 def test_many_distinct_uncertainties_are_rounded_to_10_m() -> None:
     x, y = cluster(40, seed=7)
     u = 100.0 + np.arange(40)  # 100 .. 139 m: more distinct radii than kept exactly

@@ -193,14 +193,16 @@ def _bin_linear(
         w1 = w * bx
         w0 = w - w1
     ty0 = 1.0 - by
-    size = (rows + 2) * width
-    out = np.bincount(idx, w0 * ty0, minlength=size)
+    # np.add.at into one array: numpy ≥ 2 makes it as fast as bincount, without
+    # allocating (and page-faulting) a full-size array per corner
+    out = np.zeros((rows + 2) * width)
+    np.add.at(out, idx, w0 * ty0)
     idx += 1
-    out += np.bincount(idx, w1 * ty0, minlength=size)
+    np.add.at(out, idx, w1 * ty0)
     idx += width
-    out += np.bincount(idx, w1 * by, minlength=size)
+    np.add.at(out, idx, w1 * by)
     idx -= 1
-    out += np.bincount(idx, w0 * by, minlength=size)
+    np.add.at(out, idx, w0 * by)
     return out.reshape(rows + 2, width)[1:-1, 1:-1]
 
 
@@ -212,6 +214,47 @@ def _margins(f: np.ndarray, n: int, r: int) -> tuple[int, int]:
     before = int(np.clip(math.ceil(-float(f.min())), 0, r + 1))
     after = int(np.clip(math.ceil(float(f.max()) - (n - 1)), 0, r + 1))
     return before, after
+
+
+_Spec = tuple[np.ndarray | None, np.ndarray, int, tuple[int, int, int, int]]
+_Plans = dict[tuple[int, int, int, int, int, int], list[tuple[np.ndarray | None, np.ndarray]]]
+
+
+def _fft_lengths(my: int, mx: int, r: int) -> tuple[int, int]:
+    """FFT lengths that make circular convolution linear over an ``my`` × ``mx`` frame.
+
+    An axis of ``m`` binned cells and kernel radius ``r`` needs ``m + min(r, m - 1)``
+    points: offsets beyond ``m - 1`` never occur, so the kernel is cut there.
+    """
+    ly = scipy.fft.next_fast_len(my + min(r, my - 1))
+    lx = scipy.fft.next_fast_len(mx + min(r, mx - 1), real=True)
+    return ly, lx
+
+
+def _plan(specs: list[_Spec], shape: tuple[int, int]) -> _Plans:
+    """Group kernels into FFT plans: each its own frame, or one frame for all.
+
+    Each spec is (selection, kernel, radius, (top, bottom, left, right) margins). Own
+    frames cost one forward FFT per kernel plus one inverse per distinct frame; one
+    common frame (the widest margins and FFT size) costs one forward FFT per kernel and
+    a single inverse, but at the largest size. The cheaper, by FFT area, is used.
+    """
+    rows, cols = shape
+    own: _Plans = {}
+    for sel, k, r, (top, bottom, left, right) in specs:
+        ly, lx = _fft_lengths(rows + top + bottom, cols + left + right, r)
+        own.setdefault((top, bottom, left, right, ly, lx), []).append((sel, k))
+    if len(own) <= 1:
+        return own
+    margins = tuple(max(m[i] for *_, m in specs) for i in range(4))
+    my, mx = rows + margins[0] + margins[1], cols + margins[2] + margins[3]
+    ly = max(_fft_lengths(my, mx, r)[0] for _, _, r, _ in specs)
+    lx = max(_fft_lengths(my, mx, r)[1] for _, _, r, _ in specs)
+    cost_own = sum((len(m) + 1) * key[4] * key[5] for key, m in own.items())
+    cost_common = (len(specs) + 1) * ly * lx
+    if cost_common < cost_own:
+        return {(*margins, ly, lx): [(sel, k) for sel, k, _, _ in specs]}
+    return own
 
 
 def _convolve_groups(
@@ -228,12 +271,11 @@ def _convolve_groups(
     """``scale`` × the sum over groups of (binned weights ⊛ the group's Gaussian).
 
     ``group`` gives each event's index into ``sigmas_cells`` (``None``: one group).
-    Groups whose binned frame and FFT size agree share one inverse FFT: their spectra
-    are summed first. The zero padding makes the circular convolution linear: an axis of
-    ``m`` binned cells and kernel radius ``r`` needs ``m + min(r, m - 1)`` points.
+    Groups sharing a binned frame and FFT size (see :func:`_plan`) share one inverse
+    FFT: their spectra are summed first.
     """
     rows, cols = shape
-    plans: dict[tuple[int, ...], list[tuple[np.ndarray | None, np.ndarray]]] = {}
+    specs: list[tuple[np.ndarray | None, np.ndarray, int, tuple[int, int, int, int]]] = []
     for g, s in enumerate(sigmas_cells):
         k = _kernel_1d(float(s))
         r = (k.size - 1) // 2
@@ -245,14 +287,9 @@ def _convolve_groups(
             if not near.all():
                 sel = np.flatnonzero(near) if sel is None else sel[near]
                 gx, gy = gx[near], gy[near]
-        if gx.size == 0:
-            continue
-        left, right = _margins(gx, cols, r)
-        top, bottom = _margins(gy, rows, r)
-        my, mx = rows + top + bottom, cols + left + right
-        ly = scipy.fft.next_fast_len(my + min(r, my - 1))
-        lx = scipy.fft.next_fast_len(mx + min(r, mx - 1), real=True)
-        plans.setdefault((top, bottom, left, right, ly, lx), []).append((sel, k))
+        if gx.size:
+            specs.append((sel, k, r, (*_margins(gy, rows, r), *_margins(gx, cols, r))))
+    plans = _plan(specs, shape)
 
     out: np.ndarray | None = None
     for (top, bottom, left, right, ly, lx), members in plans.items():
@@ -328,8 +365,10 @@ def kde(
         Scott's bandwidth). Rules ignore ``weights`` and ``uncertainty``.
     bounds
         ``(xmin, ymin, xmax, ymax)`` of the grid, metres, snapped outward to multiples of
-        ``cell_size``. Default: the events' extent plus 3 × bandwidth on every side.
-        Required when there are no events (the result is then all zeros).
+        ``cell_size``. Default: the events' extent plus 3 × bandwidth on every side
+        (the bandwidth, not the widened sigma of uncertain events, so part of their mass
+        may fall outside). Required when there are no events (the result is then all
+        zeros).
     weights
         Non-negative weight per event (default 1): a weight of 2 counts as two events.
     uncertainty
