@@ -538,3 +538,12 @@ def test_too_large_grid_says_what_would_fit() -> None:
         grid_from_bounds((0, 0, side, side), 0.3)
     fits = int(str(info.value).split("cell_size ≥ ")[1].split(" m")[0])
     assert (side / fits) ** 2 <= MAX_CELLS < (side / (fits - 1)) ** 2
+
+
+@pytest.mark.parametrize("module", ["density", "grid", "bandwidth"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"trygghetskarta.analysis.{module}")
+    assert doctest.testmod(mod).failed == 0

@@ -207,3 +207,11 @@ def test_period_summary_rates_use_the_latest_population_not_after_the_period() -
 def test_period_summary_refuses_an_empty_period() -> None:
     with pytest.raises(AnalysisError, match=r"must be after start"):
         period_summary(events(SUMMARY_EVENTS), start="2024-01-01", end="2024-01-01")
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import trygghetskarta.analysis.trends as trends
+
+    assert doctest.testmod(trends).failed == 0

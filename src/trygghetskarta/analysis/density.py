@@ -405,9 +405,10 @@ def kde(
 
     Examples
     --------
-    >>> g = kde([674_000.0], [6_580_000.0], cell_size=50, bandwidth=300)
-    >>> round(float(g.values.sum()) * (50 / 1000) ** 2, 6)
-    1.0
+    >>> box = (672_000, 6_578_000, 676_000, 6_582_000)
+    >>> g = kde([674_000.0], [6_580_000.0], cell_size=50, bandwidth=300, bounds=box)
+    >>> g.shape, round(float(g.values.sum()) * (50 / 1000) ** 2, 6)
+    ((80, 80), 1.0)
     """
     cell = _check_cell_size(cell_size)
     xa, ya = _xy(x, y)
