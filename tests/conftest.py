@@ -30,3 +30,18 @@ def shared_data() -> Path:
 def test_data() -> Path:
     """Tiny hand-written fixtures in the real formats."""
     return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def real_run(shared_data, tmp_path_factory):
+    """The whole pipeline once over the real data, into a temporary output directory.
+
+    Returns ``(settings, report)``; tests read the database and files it wrote.
+    """
+    from trygghetskarta import pipeline
+    from trygghetskarta.config import load_settings
+
+    out = tmp_path_factory.mktemp("processed")
+    env = {"TRYGGHETSKARTA_DATA": str(shared_data), "TRYGGHETSKARTA_PROCESSED": str(out)}
+    settings = load_settings(REPO, env=env)
+    return settings, pipeline.run(settings)

@@ -205,3 +205,14 @@ def test_event_period_is_timezone_aware(con):
         store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)
     first, last = store.event_period(con)
     assert first == last == pd.Timestamp("2024-05-01 09:00", tz=TZ)
+
+
+def test_mixing_read_only_and_read_write_in_one_process_is_explained(tmp_path):
+    path = tmp_path / "t.duckdb"
+    store.connect(path).close()
+    reader = store.connect(path, read_only=True)
+    try:
+        with pytest.raises(StoreError, match="read-only and read-write cannot mix"):
+            store.connect(path)
+    finally:
+        reader.close()

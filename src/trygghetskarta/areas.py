@@ -190,8 +190,24 @@ def to_store_crs(frame: gpd.GeoDataFrame, source: str = "the layer") -> gpd.GeoD
     out = frame.to_crs(STORE_CRS)
     invalid = ~out.geometry.is_valid
     if invalid.any():
-        out.loc[invalid, "geometry"] = shapely.make_valid(out.geometry[invalid].to_numpy())
+        repaired = shapely.make_valid(out.geometry[invalid].to_numpy())
+        # make_valid may return a GeometryCollection with stray lines or points; an area
+        # layer keeps only its polygons (folium and GeoJSON tools expect (Multi)Polygons).
+        out.loc[invalid, "geometry"] = [_polygons_only(g) for g in repaired]
     return out
+
+
+def _polygons_only(geometry: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a geometry, as a Polygon or MultiPolygon."""
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    parts = [
+        p
+        for g in shapely.get_parts(geometry)
+        for p in shapely.get_parts(g)
+        if p.geom_type == "Polygon"
+    ]
+    return shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
 
 
 def _read(folder: Path, key: str) -> gpd.GeoDataFrame:

@@ -35,9 +35,8 @@ class Period:
         >>> Period.months("2025-01", "2025-12").label
         'jan 2025 – dec 2025'
         """
-        start = pd.Timestamp(first).tz_localize(TIMEZONE).to_period("M").to_timestamp()
-        last_month = pd.Timestamp(last).to_period("M")
-        end = (last_month + 1).to_timestamp()
+        start = pd.Timestamp(first).to_period("M").to_timestamp()
+        end = (pd.Timestamp(last).to_period("M") + 1).to_timestamp()
         return cls(start.tz_localize(TIMEZONE), end.tz_localize(TIMEZONE))
 
     @property

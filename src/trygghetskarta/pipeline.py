@@ -27,6 +27,7 @@ from trygghetskarta import geocode as geocode_mod
 from trygghetskarta import outputs, publish, store
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.analysis import density, trends
+from trygghetskarta.analysis.grid import cell_centres
 from trygghetskarta.config import STORE_CRS, Settings
 from trygghetskarta.errors import SourceError, TrygghetskartaError
 from trygghetskarta.periods import Period, default_period
@@ -217,9 +218,9 @@ def geocode(
 def _kommun_mask(settings: Settings, grid_transform: Any, shape: tuple[int, int]) -> np.ndarray:
     """Boolean mask of cells whose centre lies inside the kommun."""
     kommun = _areas(settings).kommun.geometry.union_all()
-    rows, cols = np.indices(shape)
-    xs, ys = grid_transform * (cols + 0.5, rows + 0.5)
-    return shapely.contains_xy(kommun, xs, ys)
+    xs, ys = cell_centres(grid_transform, shape)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    return shapely.contains_xy(kommun, grid_x, grid_y)
 
 
 def analyse(

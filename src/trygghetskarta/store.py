@@ -118,6 +118,11 @@ def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
                 "notebook or command that has it open and run again"
             ) from e
         raise StoreError(f"cannot open the database {db_path} ({text}) — check the path") from e
+    except duckdb.ConnectionException as e:
+        raise StoreError(
+            f"the database {db_path} is already open in this process with other settings "
+            "(read-only and read-write cannot mix) — close the other connection first"
+        ) from e
     except duckdb.Error as e:
         raise StoreError(
             f"{db_path} is not a usable DuckDB file ({e}) — move it away and run again"
