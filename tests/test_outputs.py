@@ -11,8 +11,8 @@ from affine import Affine
 
 from trygghetskarta.analysis.density import kde
 from trygghetskarta.analysis.grid import Grid
-from trygghetskarta.errors import AnalysisError
-from trygghetskarta.outputs import OutputError, write_geotiff
+from trygghetskarta.errors import AnalysisError, SourceError
+from trygghetskarta.outputs import OutputError, read_geotiff, write_geotiff
 
 
 @pytest.fixture
@@ -102,3 +102,16 @@ def test_mask_of_the_wrong_shape_is_refused(grid: Grid, tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match=r"mask must have the grid's shape \(3, 4\)"):
         write_geotiff(grid, tmp_path / "m.tif", mask=np.ones((4, 3), bool))
     assert not list(tmp_path.iterdir())
+
+
+def test_read_geotiff_gives_back_the_grid(grid: Grid, tmp_path: Path) -> None:
+    back = read_geotiff(write_geotiff(grid, tmp_path / "density.tif"))
+    assert back.transform == grid.transform
+    assert back.crs == "EPSG:3006"
+    np.testing.assert_allclose(back.values, grid.values.astype(np.float32), equal_nan=True)
+    assert float(back.params["bandwidth_m"]) == 300.0
+
+
+def test_read_geotiff_of_a_missing_file_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="trygghetskarta analyse"):
+        read_geotiff(tmp_path / "absent.tif")

@@ -42,3 +42,7 @@ class StoreError(TrygghetskartaError, OSError):
 
 class AnalysisError(TrygghetskartaError, ValueError):
     """An analysis cannot run on the data given (empty selection, grid too large)."""
+
+
+class OutputError(TrygghetskartaError, OSError):
+    """A generated file cannot be written (disk full, no permission, a directory in the way)."""

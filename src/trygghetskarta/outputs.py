@@ -16,14 +16,10 @@ import rasterio
 from rasterio.errors import RasterioError, RasterioIOError
 
 from trygghetskarta.analysis.grid import Grid
-from trygghetskarta.errors import AnalysisError, SourceError, TrygghetskartaError
+from trygghetskarta.errors import AnalysisError, OutputError, SourceError
 
 #: Tiles of this many pixels are used for rasters at least this wide and high.
 TILE = 256
-
-
-class OutputError(TrygghetskartaError, OSError):
-    """A generated file cannot be written."""
 
 
 def _tag_value(value: object) -> str:

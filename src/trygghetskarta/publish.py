@@ -117,7 +117,7 @@ def _district_population(scene: Scene) -> pd.DataFrame:
     return pop[pop["level"].isin(["stadsdelsomrade", "kommun"])][["area", "year", "population"]]
 
 
-def _summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
+def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
     """Per-district figures for the period, and the whole city's row."""
     events = scene.events
     start, end = scene.period.start, scene.period.end
@@ -133,7 +133,7 @@ def _summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
 
 def city_map(scene: Scene, *, profile: str) -> folium.Map:
     """The city overview map of a scene."""
-    per_district, _ = _summaries(scene)
+    per_district, _ = summaries(scene)
     in_period = scene.in_period
     return render.city_map(
         scene.districts,
@@ -171,7 +171,7 @@ def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
 
 def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None) -> str:
     """The lägesbild page of one district of a scene."""
-    per_district, city = _summaries(scene)
+    per_district, city = summaries(scene)
     mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
     mine = mine_all[scene.period.contains(mine_all["occurred_at"])]
     monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
