@@ -97,7 +97,7 @@ def test_bad_settings_are_one_clear_error(tmp_path, kwargs, env, match):
 def test_broken_toml_names_the_file(tmp_path):
     project = _project(tmp_path)
     (project / "trygghetskarta.toml").write_text("cell_size_m = ")
-    with pytest.raises(ConfigError, match="trygghetskarta.toml is not valid TOML"):
+    with pytest.raises(ConfigError, match=r"trygghetskarta\.toml is not valid TOML"):
         load_settings(project, env={})
 
 
