@@ -1,0 +1,223 @@
+"""A real HTTP server on 127.0.0.1 that answers from a script, for the network tests.
+
+``ScriptedServer`` listens on ``127.0.0.1`` on a free port, in a thread. Each request takes
+the next :class:`Reply` from its script (the last one repeats when ``repeat_last`` is set)
+and is recorded in ``requests``. A reply can be delayed (a hung connection: the handler
+waits on an event the fixture sets at teardown, so no test waits for it), cut short, sent
+with a wrong length, or with any status, headers and body. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_mod
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+HOST = "127.0.0.1"
+MAX_HANG_S = 10.0  # a "hung" reply never holds a thread longer than this
+
+
+@dataclass
+class Reply:
+    """One scripted answer.
+
+    Attributes
+    ----------
+    status, body, headers
+        What to send. ``body`` may be ``bytes``, ``str`` or any JSON value.
+    delay_s
+        Wait this long before answering (bounded by teardown and :data:`MAX_HANG_S`).
+    declared_length
+        Content-Length to announce instead of the real one (a body cut short in transit).
+    gzip
+        Send the body gzip-compressed with ``Content-Encoding: gzip``.
+    content_type
+        Defaults to JSON for JSON values, ``text/plain`` for text.
+    """
+
+    status: int = 200
+    body: Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    declared_length: int | None = None
+    gzip: bool = False
+    content_type: str | None = None
+
+    def payload(self) -> tuple[bytes, str]:
+        if isinstance(self.body, bytes):
+            return self.body, self.content_type or "application/json; charset=utf-8"
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8"), self.content_type or "text/plain; charset=utf-8"
+        data = json.dumps(self.body, ensure_ascii=False, indent=2).encode("utf-8")
+        return data, self.content_type or "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request as the server received it."""
+
+    path: str
+    query: dict[str, list[str]]
+    raw_query: str
+    headers: dict[str, str]
+    at: float
+
+
+class ScriptedServer:
+    """Serve scripted replies on 127.0.0.1; use as a context manager."""
+
+    def __init__(self, script: list[Reply] | None = None, *, repeat_last: bool = False) -> None:
+        self.script: list[Reply] = list(script or [])
+        self.repeat_last = repeat_last
+        self.requests: list[Seen] = []
+        self.exhausted = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ control
+
+    def __enter__(self) -> ScriptedServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer((HOST, 0), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.handle_error = lambda request, address: None  # client went away: fine
+        assert self._httpd.server_address[0] == HOST
+        httpd = self._httpd
+        self._thread = threading.Thread(
+            target=lambda: httpd.serve_forever(poll_interval=0.02), daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._httpd is not None and self._thread is not None
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None
+        return f"http://{HOST}:{self._httpd.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None
+        return int(self._httpd.server_address[1])
+
+    def add(self, *replies: Reply) -> None:
+        with self._lock:
+            self.script.extend(replies)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self.script)
+
+    # ------------------------------------------------------------------ serving
+
+    def _next(self) -> Reply:
+        with self._lock:
+            if len(self.script) > 1 or (self.script and not self.repeat_last):
+                return self.script.pop(0)
+            if self.script:
+                return self.script[0]
+            self.exhausted += 1
+        return Reply(500, "the test script has no reply left for this request")
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        split = urllib.parse.urlsplit(handler.path)
+        seen = Seen(
+            path=split.path,
+            query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
+            raw_query=split.query,
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            at=time.monotonic(),
+        )
+        with self._lock:
+            self.requests.append(seen)
+        reply = self._next()
+        if reply.delay_s:
+            self._stop.wait(min(reply.delay_s, MAX_HANG_S))
+            if self._stop.is_set():
+                return
+        body, content_type = reply.payload()
+        if reply.gzip:
+            body = gzip_mod.compress(body)
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", content_type)
+            if reply.gzip:
+                handler.send_header("Content-Encoding", "gzip")
+            length = reply.declared_length if reply.declared_length is not None else len(body)
+            handler.send_header("Content-Length", str(length))
+            handler.send_header("Connection", "close")
+            for key, value in reply.headers.items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            handler.wfile.write(body)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        handler.close_connection = True
+
+
+# --------------------------------------------------------------------------- API events
+
+
+MONTHS = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def api_event(
+    event_id: int,
+    *,
+    published: str = "2026-08-22 9:51:41 +02:00",
+    occurred: tuple[int, int, int, int] = (22, 8, 9, 15),
+    event_type: str = "Misshandel",
+    place: str = "Stockholm",
+    summary: str = "Misshandel vid Medborgarplatsen.",
+) -> dict[str, Any]:
+    """One event in the exact shape polisen.se serves (2026: county in ``location.name``)."""
+    day, month, hour, minute = occurred
+    name = f"{day} {MONTHS[month - 1]} {hour:02d}.{minute:02d}, {event_type}, {place}"
+    slug = name.lower().replace(",", "").replace(" ", "-").replace(".", "")
+    return {
+        "id": event_id,
+        "datetime": published,
+        "name": name,
+        "summary": summary,
+        "url": f"/aktuellt/handelser/2026/{MONTHS[month - 1]}/{day}/{slug}/",
+        "type": event_type,
+        "location": {"name": "Stockholms län", "gps": "59.602496,18.138438"},
+    }

@@ -1,0 +1,464 @@
+"""The network helper: limits, retries, timeouts, Retry-After — against a real local server."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from scripted_server import Reply, ScriptedServer
+from trygghetskarta import _http
+from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
+from trygghetskarta._throttle import CallLog, next_call_wait
+from trygghetskarta.errors import ConfigError, SourceError
+
+START = 1_787_000_000.0  # a fixed "now" for the fake clock (2026-08-17)
+
+
+class FakeTime:
+    """A wall clock that only moves when slept on; records every sleep."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert 0 <= seconds < 10_000, seconds
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def settings(base_url: str = "http://127.0.0.1:9", **changes) -> ClientSettings:
+    values = {
+        "base_url": base_url,
+        "timeout_s": 2.0,
+        "min_interval_s": 0.0,
+        "max_per_hour": 1000,
+        "max_attempts": 3,
+        "backoff_s": 2.0,
+        "backoff_max_s": 60.0,
+        "max_wait_s": 900.0,
+    }
+    return ClientSettings(**(values | changes))
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+def client(cfg: ClientSettings, fake: FakeTime, state_dir: Path | None = None) -> HttpClient:
+    return HttpClient(cfg, state_dir=state_dir, clock=fake.clock, sleep=fake.sleep)
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+@pytest.mark.parametrize(
+    ("attempt", "expected"),
+    [(1, 10.0), (2, 20.0), (3, 40.0), (4, 80.0), (5, 120.0), (9, 120.0)],
+    ids=["first", "second", "third", "fourth", "capped", "far-capped"],
+)
+def test_backoff_doubles_up_to_the_cap(attempt, expected):
+    assert _http.backoff_delay(attempt, 10.0, 120.0) == expected
+
+
+def test_backoff_counts_from_one():
+    with pytest.raises(ValueError, match="from 1"):
+        _http.backoff_delay(0, 10.0, 120.0)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (" 5 ", 5.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        (email.utils.formatdate(START + 90, usegmt=True), 90.0),
+        (email.utils.formatdate(START - 600, usegmt=True), 0.0),
+        (email.utils.formatdate(START + 300, usegmt=True)[:-4], 300.0),  # no zone: GMT
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("-5", None),
+    ],
+    ids=[
+        "seconds",
+        "padded",
+        "zero",
+        "fraction",
+        "http-date",
+        "date-in-past",
+        "date-without-zone",
+        "garbage",
+        "empty",
+        "absent",
+        "negative",
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(header, expected):
+    got = _http.parse_retry_after(header, now=START)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("calls", "now", "limits", "expected"),
+    [
+        ([], 0.0, (10, 60), ("retry", 0.0)),
+        ([100.0], 104.0, (10, 60), ("min_interval_s", 6.0)),
+        ([100.0], 115.0, (10, 60), ("min_interval_s", -5.0)),
+        ([0.0, 1000.0, 2000.0], 2500.0, (10, 3), ("max_per_hour", 1100.0)),
+        ([0.0, 1000.0, 2000.0], 2500.0, (10, 4), ("min_interval_s", -490.0)),
+    ],
+    ids=["no-calls", "too-soon", "interval-passed", "hour-full", "hour-has-room"],
+)
+def test_next_call_wait(calls, now, limits, expected):
+    name, wait = next_call_wait(calls, now, min_interval_s=limits[0], max_per_hour=limits[1])
+    assert (name, wait) == (expected[0], pytest.approx(expected[1]))
+
+
+def test_next_call_wait_honours_not_before():
+    assert next_call_wait([0.0], 5.0, min_interval_s=10, max_per_hour=60, not_before=50.0) == (
+        "retry",
+        45.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"base_url": "polisen.se"}, "base_url must be an http"),
+        ({"base_url": "ftp://polisen.se"}, "base_url must be an http"),
+        ({"timeout_s": 0}, "timeout_s must be > 0"),
+        ({"timeout_s": float("inf")}, "timeout_s must be > 0"),
+        ({"max_per_hour": 0}, "max_per_hour must be > 0"),
+        ({"max_attempts": 0}, "max_attempts must be > 0"),
+        ({"min_interval_s": -1.0}, "min_interval_s must be ≥ 0"),
+        ({"backoff_s": float("nan")}, "backoff_s must be ≥ 0"),
+        ({"contact": "  "}, "contact must not be empty"),
+    ],
+    ids=[
+        "no-scheme",
+        "ftp",
+        "zero-timeout",
+        "infinite-timeout",
+        "no-calls-allowed",
+        "no-attempts",
+        "negative-interval",
+        "nan-backoff",
+        "blank-contact",
+    ],
+)
+def test_settings_reject_unusable_values(change, message):
+    with pytest.raises(ConfigError, match=message):
+        settings(**change)
+
+
+def test_settings_from_mapping_converts_environment_strings():
+    cfg = ClientSettings.from_mapping(
+        {"min_interval_s": "0", "max_per_hour": "120", "timeout_s": 5, "other": "ignored"},
+        origin="the environment",
+        base_url="http://127.0.0.1:1",
+    )
+    assert (cfg.min_interval_s, cfg.max_per_hour, cfg.timeout_s) == (0.0, 120, 5.0)
+    assert isinstance(cfg.max_per_hour, int)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"max_per_hour": "many"}, "'max_per_hour' from test.toml must be int"),
+        ({"max_per_hour": 1.5}, "'max_per_hour' from test.toml must be int"),
+        ({"timeout_s": "slow"}, "'timeout_s' from test.toml must be float"),
+        ({"min_interval_s": -3}, r"min_interval_s must be ≥ 0.*from test.toml"),
+    ],
+    ids=["word-for-int", "fraction-for-int", "word-for-float", "negative"],
+)
+def test_settings_from_mapping_names_the_bad_key_and_origin(values, message):
+    with pytest.raises(ConfigError, match=message):
+        ClientSettings.from_mapping(values, origin="test.toml", base_url="http://127.0.0.1:1")
+
+
+def test_user_agent_names_project_version_and_contact():
+    cfg = settings(contact="https://example.org/trygghet")
+    assert cfg.agent.startswith("trygghetskarta/")
+    assert cfg.agent.endswith("(+https://example.org/trygghet)")
+    assert _http._version() in cfg.agent
+    assert settings(user_agent="my-city-batch/2").agent == "my-city-batch/2"
+
+
+def test_placeholder_contact_warns_once_for_a_remote_host(caplog):
+    cfg = settings(base_url="https://polisen.test-placeholder.example")
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+        HttpClient(cfg)
+        HttpClient(cfg)
+    warnings = [r for r in caplog.records if "no contact set" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "trygghetskarta.toml" in warnings[0].getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+        HttpClient(settings(base_url="http://127.0.0.1:8"))
+    assert not caplog.records
+
+
+def test_errors_are_source_errors_and_oserrors():
+    assert issubclass(HttpError, SourceError)
+    assert issubclass(RateLimitError, HttpError)
+    assert issubclass(HttpError, OSError)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "sub" / "answer.json"
+    _http.write_atomic(target, b"[1]")
+    _http.write_atomic(target, b"[1, 2]")
+    assert target.read_bytes() == b"[1, 2]"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["answer.json"]
+
+
+def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    target = tmp_path / "answer.json"
+    target.write_bytes(b"old")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space"):
+        _http.write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["answer.json"]
+
+
+def test_call_log_survives_a_corrupt_file_and_drops_future_times(tmp_path, fake, caplog):
+    log = CallLog("127.0.0.1:1", state_dir=tmp_path, clock=fake.clock)
+    assert log.path is not None
+    log.path.write_text("{not json", encoding="utf-8")
+    with caplog.at_level(logging.WARNING), log.session() as calls:
+        assert calls == []
+        calls.append(fake.now)
+    assert "unreadable" in caplog.text
+    stored = json.loads(log.path.read_text(encoding="utf-8"))
+    assert stored["calls"] == [fake.now]
+
+    log.path.write_text(json.dumps({"calls": [fake.now - 4000, fake.now - 5, fake.now + 999]}))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), log.session() as calls:
+        assert calls == [fake.now - 5]  # an hour old: gone; in the future: ignored
+    assert "in the future" in caplog.text
+
+
+# --------------------------------------------------------------------------- against a server
+
+network = pytest.mark.network
+
+
+@pytest.fixture
+def server():
+    with ScriptedServer() as srv:
+        yield srv
+
+
+@network
+def test_get_sends_user_agent_and_returns_the_body(server, fake):
+    server.add(Reply(200, [{"id": 1}]))
+    cfg = settings(server.base_url, contact="mailto:analys@example.org")
+    response = client(cfg, fake).get("/api/events", {"DateTime": "2026-08-22 21"})
+    assert response.status == 200
+    assert json.loads(response.body) == [{"id": 1}]
+    assert response.content_type == "application/json"
+    (seen,) = server.requests
+    assert seen.path == "/api/events"
+    assert seen.raw_query == "DateTime=2026-08-22%2021"
+    assert seen.headers["user-agent"] == cfg.agent
+    assert "mailto:analys@example.org" in seen.headers["user-agent"]
+    assert seen.headers["accept"] == "application/json"
+
+
+@network
+def test_min_interval_spaces_calls(server, fake):
+    server.add(*[Reply(200, []) for _ in range(3)])
+    http = client(settings(server.base_url, min_interval_s=10.0), fake)
+    for _ in range(3):
+        http.get("/api/events")
+    assert fake.sleeps == [pytest.approx(10.0), pytest.approx(10.0)]
+    assert len(server.requests) == 3
+
+
+@network
+def test_hourly_limit_waits_or_refuses(server, fake, caplog):
+    server.add(*[Reply(200, []) for _ in range(3)])
+    http = client(settings(server.base_url, max_per_hour=2, max_wait_s=600.0), fake)
+    http.get("/a")
+    fake.now += 100
+    http.get("/a")
+    with caplog.at_level(logging.INFO), pytest.raises(RateLimitError, match="max_per_hour"):
+        http.get("/a")
+    assert len(server.requests) == 2  # the third call never went out
+    assert fake.sleeps == []
+
+    patient = client(settings(server.base_url, max_per_hour=2, max_wait_s=4000.0), fake)
+    patient._calls = http._calls  # same host, same log
+    patient.get("/a")
+    assert fake.sleeps == [pytest.approx(3500.0)]
+    assert len(server.requests) == 3
+
+
+@network
+def test_limits_hold_across_clients_through_the_state_dir(server, fake, tmp_path):
+    server.add(Reply(200, []), Reply(200, []))
+    cfg = settings(server.base_url, min_interval_s=10.0)
+    client(cfg, fake, tmp_path).get("/a")
+    fake.now += 3
+    client(cfg, fake, tmp_path).get("/a")  # a new process, as far as the limits know
+    assert fake.sleeps == [pytest.approx(7.0)]
+    (log_file,) = tmp_path.glob("*.calls.json")
+    assert len(json.loads(log_file.read_text())["calls"]) == 2
+
+
+@network
+@pytest.mark.parametrize("status", [500, 502, 503, 504], ids=lambda s: f"http-{s}")
+def test_5xx_is_retried_with_backoff(server, fake, caplog, status):
+    server.add(Reply(status, "<h1>oops</h1>"), Reply(status, ""), Reply(200, [1]))
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+        response = client(settings(server.base_url), fake).get("/api/events")
+    assert json.loads(response.body) == [1]
+    assert response.attempts == 3
+    assert fake.sleeps == [pytest.approx(2.0), pytest.approx(4.0)]
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 2
+    assert f"HTTP {status}" in retries[0]
+    assert "attempt 1 of 3" in retries[0]
+
+
+@network
+def test_gives_up_after_max_attempts_and_keeps_the_last_answer(server, fake, caplog):
+    server.add(*[Reply(503, f"down {i}") for i in range(3)])
+    with caplog.at_level(logging.ERROR), pytest.raises(HttpError) as info:
+        client(settings(server.base_url), fake).get("/api/events")
+    err = info.value
+    assert (err.status, err.attempts) == (503, 3)
+    assert err.response is not None and err.response.body == b"down 2"
+    assert "failed 3 times" in str(err) and "run again later" in str(err)
+    assert "failed 3 times" in caplog.text
+    assert len(server.requests) == 3
+
+
+@network
+@pytest.mark.parametrize(
+    ("status", "header", "expected"),
+    [
+        (429, "7", 7.0),
+        (429, email.utils.formatdate(START + 30, usegmt=True), 30.0),
+        (503, "12", 12.0),
+    ],
+    ids=["429-seconds", "429-http-date", "503-seconds"],
+)
+def test_retry_after_is_honoured(server, fake, caplog, status, header, expected):
+    server.add(Reply(status, "slow down", headers={"Retry-After": header}), Reply(200, []))
+    with caplog.at_level(logging.WARNING):
+        client(settings(server.base_url, backoff_s=1.0), fake).get("/api/events")
+    assert fake.sleeps == [pytest.approx(expected, abs=1.0)]
+    assert f"HTTP {status}" in caplog.text and "Retry-After" in caplog.text
+
+
+@network
+def test_a_retry_after_beyond_max_wait_fails_at_once(server, fake):
+    server.add(Reply(429, "", headers={"Retry-After": "3600"}))
+    with pytest.raises(RateLimitError, match=r"asks to wait 3600 s.*run again after"):
+        client(settings(server.base_url, max_wait_s=60.0), fake).get("/api/events")
+    assert len(server.requests) == 1
+    assert fake.sleeps == []
+
+
+@network
+@pytest.mark.parametrize("status", [400, 403, 404], ids=lambda s: f"http-{s}")
+def test_client_errors_are_not_retried(server, fake, status):
+    server.add(Reply(status, "no such page"))
+    with pytest.raises(HttpError, match=rf"answered HTTP {status}.*check base_url") as info:
+        client(settings(server.base_url), fake).get("/api/wrong")
+    assert info.value.status == status
+    assert len(server.requests) == 1
+
+
+@network
+def test_a_hung_connection_times_out_and_is_retried(server, fake, caplog):
+    server.add(Reply(200, [], delay_s=8.0), Reply(200, [{"id": 7}]))
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        response = client(settings(server.base_url, timeout_s=0.3), fake).get("/api/events")
+    assert time.monotonic() - started < 4.0
+    assert json.loads(response.body) == [{"id": 7}]
+    assert "timed out after 0.3 s" in caplog.text
+
+
+@network
+def test_a_server_that_always_hangs_fails_within_the_timeouts(server, fake):
+    server.add(Reply(200, [], delay_s=8.0), Reply(200, [], delay_s=8.0))
+    started = time.monotonic()
+    with pytest.raises(HttpError, match="timed out") as info:
+        client(settings(server.base_url, timeout_s=0.3, max_attempts=2), fake).get("/a")
+    assert time.monotonic() - started < 4.0
+    assert info.value.status is None and info.value.response is None
+
+
+@network
+def test_a_refused_connection_is_retried_then_reported(fake, caplog):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with caplog.at_level(logging.WARNING), pytest.raises(HttpError, match="connection failed"):
+        client(settings(f"http://127.0.0.1:{port}"), fake).get("/api/events")
+    assert caplog.text.count("connection failed") >= 2
+    assert len(fake.sleeps) == 2
+
+
+@network
+def test_a_body_cut_short_is_retried(server, fake, caplog):
+    body = json.dumps([{"id": i} for i in range(50)]).encode()
+    server.add(Reply(200, body[:200], declared_length=len(body)), Reply(200, body))
+    with caplog.at_level(logging.WARNING):
+        response = client(settings(server.base_url), fake).get("/api/events")
+    assert response.body == body
+    assert f"connection closed after 200 of {len(body)} bytes" in caplog.text
+
+
+@network
+def test_gzip_bodies_are_decoded(server, fake):
+    server.add(Reply(200, [{"id": 1, "summary": "Rån på Götgatan"}], gzip=True))
+    response = client(settings(server.base_url), fake).get("/api/events")
+    assert json.loads(response.body) == [{"id": 1, "summary": "Rån på Götgatan"}]
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@network
+def test_a_body_over_max_bytes_is_refused_without_retry(server, fake):
+    server.add(Reply(200, b"[" + b"0," * 5000 + b"0]"))
+    with pytest.raises(HttpError, match="larger than max_bytes"):
+        client(settings(server.base_url, max_bytes=1000), fake).get("/api/events")
+    assert len(server.requests) == 1
+
+
+@network
+def test_a_proxy_in_the_environment_is_not_used_for_loopback(server, fake, monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    server.add(Reply(200, []))
+    assert client(settings(server.base_url), fake).get("/api/events").status == 200
