@@ -1,0 +1,596 @@
+"""Live police events from the polisen.se API: fetch, check and keep every raw answer.
+
+``GET {base_url}/api/events`` returns a JSON array of the latest events (at most about 500,
+about a week nationwide), optionally filtered with ``DateTime`` (``2026``, ``2026-08``,
+``2026-08-22`` or ``2026-08-22 21``), ``locationname`` and ``type`` (several values joined
+by ``;``). The published terms: a User-Agent, at least 10 s between calls and at most 60
+calls an hour; :mod:`trygghetskarta._http` enforces them.
+
+Nothing here parses events into the schema; that is :func:`trygghetskarta.sources.polisen.
+parse`, which reads these files and the archive alike. Each answer is written to disk
+before anything parses it:
+
+``data/raw/polisen/polisen_<UTC time>_<query>.json``
+    an accepted answer, byte for byte as received (gzip undone); the ingest reads these;
+``data/raw/polisen/meta/<same stem>.json``
+    URL, status, headers, times and counts of that answer;
+``data/raw/polisen/rejected/polisen_<UTC time>_<query>.<ext>``
+    an answer that is not an array of events (an HTML error page with status 200, JSON cut
+    short, an object, the last answer of a failed call), kept for replay beside a
+    ``.meta.json``; the ingest never reads this folder;
+``data/raw/.http/<host>.calls.json``
+    the times of the last hour's calls, so the limits hold across runs.
+
+Names start with the UTC time, so sorting them sorts the answers in time. Write a file
+by hand into ``data/raw/polisen/`` to replay it.
+
+Since January 2026 ``location.name`` is the county and ``locationname=Stockholm`` no longer
+matches Stockholm kommun's events: poll without a location filter (the parser keeps the
+kommun by the title) or with the county, ``locationname=Stockholms län``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from trygghetskarta._http import (
+    ClientSettings,
+    HttpClient,
+    HttpError,
+    RateLimitError,
+    Response,
+    write_atomic,
+)
+from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.sources._polisen_answer import (
+    RejectedResponseError,
+    check_events,
+    describe_answer,
+    latest_by_id,
+    overlap_gap,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://polisen.se"
+EVENTS_PATH = "/api/events"
+#: The most events the API returns in one answer.
+API_WINDOW = 500
+#: The API's published limits, the defaults of :func:`client_settings`.
+MIN_INTERVAL_S = 10.0
+MAX_PER_HOUR = 60
+RAW_SUBDIR = "polisen"
+REJECTED_SUBDIR = "rejected"
+META_SUBDIR = "meta"
+STATE_SUBDIR = ".http"
+_STOCKHOLM = ZoneInfo(TIMEZONE)
+_DATE_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}( \d{2})?)?)?")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def client_settings(values: Mapping[str, Any] | None = None, *, origin: str = "") -> ClientSettings:
+    """:class:`~trygghetskarta._http.ClientSettings` for polisen.se with its published limits.
+
+    Parameters
+    ----------
+    values
+        E.g. the ``[polisen]`` table of ``trygghetskarta.toml``: ``base_url``, ``contact``,
+        ``user_agent``, ``timeout_s``, ``min_interval_s``, ``max_per_hour``,
+        ``max_attempts``, ``backoff_s``, ``backoff_max_s``, ``max_wait_s``; other keys are
+        ignored here. Missing keys get the real API and its limits (10 s, 60 per hour).
+    origin
+        Where ``values`` came from, for error messages.
+    """
+    return ClientSettings.from_mapping(
+        values or {},
+        origin=origin or "the polisen settings",
+        base_url=DEFAULT_BASE_URL,
+        min_interval_s=MIN_INTERVAL_S,
+        max_per_hour=MAX_PER_HOUR,
+    )
+
+
+@dataclass(frozen=True)
+class PolisenSettings:
+    """Everything a poll needs, from the ``[polisen]`` table of ``trygghetskarta.toml``.
+
+    Attributes
+    ----------
+    client
+        Connection, identity and limits (:func:`client_settings`).
+    location, types
+        ``locationname`` and ``type`` filters of the regular poll (empty: no filter).
+    backfill_days
+        When a poll does not overlap the previous one, how many days to fetch one by one
+        (``DateTime=YYYY-MM-DD``) to close the gap; 0 switches the backfill off.
+    fetch
+        Whether the nightly run (``make maps``) polls before it ingests.
+    """
+
+    client: ClientSettings
+    location: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    backfill_days: int = 7
+    fetch: bool = False
+
+    KEYS = ("location", "types", "backfill_days", "fetch")
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, origin: str = "trygghetskarta.toml [polisen]"
+    ) -> PolisenSettings:
+        """Read and check the ``[polisen]`` table; unknown keys are an error."""
+        known = set(cls.KEYS) | {f.name for f in fields(ClientSettings)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown keys {unknown} in {origin}; expected some of {sorted(known)} — "
+                "fix the spelling"
+            )
+        days = values.get("backfill_days", 7)
+        if isinstance(days, bool) or not isinstance(days, int | str) or not str(days).isdigit():
+            raise ConfigError(
+                f"backfill_days in {origin} must be a whole number ≥ 0, got {days!r} — fix it"
+            )
+        fetch = values.get("fetch", False)
+        if isinstance(fetch, str) and fetch.lower() in ("true", "false", "1", "0", "yes", "no"):
+            fetch = fetch.lower() in ("true", "1", "yes")
+        if not isinstance(fetch, bool):
+            raise ConfigError(f"fetch in {origin} must be true or false, got {fetch!r} — fix it")
+        return cls(
+            client=client_settings(values, origin=origin),
+            location=_names(values.get("location"), "location"),
+            types=_names(values.get("types"), "types"),
+            backfill_days=int(days),
+            fetch=fetch,
+        )
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.split(";") if isinstance(value, str) else list(value)
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{what} must be names (text), got {item!r} — pass strings")
+        if item.strip():
+            out.append(item.strip())
+    return tuple(out)
+
+
+def _date_time_param(value: str | date | datetime) -> str:
+    if isinstance(value, datetime):
+        local = value.astimezone(_STOCKHOLM) if value.tzinfo else value
+        return f"{local:%Y-%m-%d %H}"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not _DATE_TIME.fullmatch(text):
+        raise ConfigError(
+            f"DateTime must be like 2026, 2026-08, 2026-08-22 or '2026-08-22 21', got "
+            f"{value!r} — pass one of those forms"
+        )
+    return text
+
+
+def query_params(
+    *,
+    date_time: str | date | datetime | None = None,
+    location: str | Sequence[str] | None = None,
+    types: str | Sequence[str] | None = None,
+) -> dict[str, str]:
+    """The API's query parameters for a fetch.
+
+    Parameters
+    ----------
+    date_time
+        ``DateTime``: a year, month, day or day and hour as text (``"2026-08-22 21"``),
+        a :class:`~datetime.date`, or a :class:`~datetime.datetime` (its Stockholm hour).
+    location
+        ``locationname``: one name or several (joined by ``;``).
+    types
+        ``type``: one event type or several (joined by ``;``).
+
+    >>> query_params(date_time="2026-08-22", location=["Stockholm", "Solna"])
+    {'DateTime': '2026-08-22', 'locationname': 'Stockholm;Solna'}
+    """
+    params: dict[str, str] = {}
+    if date_time is not None:
+        params["DateTime"] = _date_time_param(date_time)
+    for key, value in (("locationname", location), ("type", types)):
+        names = _names(value, key)
+        if names:
+            params[key] = ";".join(names)
+    return params
+
+
+def query_slug(params: Mapping[str, str]) -> str:
+    """A file-name-safe ASCII label of a query: ``"all"`` or ``"DateTime-2026-08-22"``…
+
+    >>> query_slug({"locationname": "Stockholms län", "type": "Rån;Stöld"})
+    'locationname-Stockholms-lan_type-Ran-Stold'
+    """
+    if not params:
+        return "all"
+    text = "_".join(f"{k}-{v}" for k, v in params.items())
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_text)).strip("-_")
+    if len(slug) > 80:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug[:70]}-{digest}"
+    return slug
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _free_name(folder: Path, when: datetime, slug: str, suffix: str) -> Path:
+    """``polisen_<UTC time to the µs>_<slug><suffix>``; a taken name moves the time 1 µs on.
+
+    So names never collide and sorting them always sorts the answers in time.
+    """
+    moment = when.astimezone(UTC)
+    while True:
+        path = folder / f"polisen_{moment:%Y%m%dT%H%M%S.%fZ}_{slug}{suffix}"
+        if not path.exists():
+            return path
+        moment += timedelta(microseconds=1)
+
+
+def _keep_rejected(folder: Path, slug: str, response: Response, reason: str) -> Path:
+    rejected = folder / REJECTED_SUBDIR
+    head = response.body.lstrip()[:1]
+    suffix = ".html" if head == b"<" else ".json" if head in (b"[", b"{") else ".txt"
+    path = _free_name(rejected, response.fetched_at, slug, suffix)
+    write_atomic(path, response.body)
+    meta = response.describe() | {"rejected_because": reason}
+    write_atomic(
+        path.with_name(path.name + ".meta.json"),
+        json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"),
+    )
+    return path
+
+
+def _log_answer(records: list[Any], url: str, path: Path) -> dict[str, Any]:
+    summary = describe_answer(records)
+    if not records:
+        log.warning("GET %s returned an empty array: no events (kept in %s)", url, path)
+        return summary
+    log.info(
+        "polisen: saved %d events (%d distinct ids, published %s … %s) to %s",
+        len(records),
+        summary["distinct_ids"],
+        summary["published_min"],
+        summary["published_max"],
+        path,
+    )
+    duplicated = summary["duplicated_ids"]
+    if duplicated:
+        log.warning(
+            "GET %s: %d ids appear more than once (%s); the ingest keeps one event per id "
+            "and every distinct version",
+            url,
+            len(duplicated),
+            _ids(duplicated),
+        )
+    if summary["not_events"]:
+        log.warning(
+            "GET %s: %d of %d elements are not event objects with an id; the ingest "
+            "quarantines them",
+            url,
+            summary["not_events"],
+            len(records),
+        )
+    return summary
+
+
+def fetch(
+    client_settings: ClientSettings,
+    *,
+    raw_dir: Path,
+    date_time: str | date | datetime | None = None,
+    location: str | Sequence[str] | None = None,
+    types: str | Sequence[str] | None = None,
+    client: HttpClient | None = None,
+) -> Path:
+    """Fetch one answer of ``GET {base_url}/api/events`` and keep it under ``raw_dir``.
+
+    Parameters
+    ----------
+    client_settings
+        Base URL, identity, limits (see :func:`client_settings`).
+    raw_dir
+        The raw data root (``Settings.raw_dir``, i.e. ``data/raw``); answers go to
+        ``raw_dir/polisen/`` and the call log to ``raw_dir/.http/``.
+    date_time, location, types
+        The API's filters (see :func:`query_params`).
+    client
+        A client to reuse (several fetches in one poll share its waits); by default one is
+        made with its call log in ``raw_dir/.http``.
+
+    Returns
+    -------
+    pathlib.Path
+        The saved file: the body exactly as received, a JSON array of API events.
+
+    Raises
+    ------
+    SourceError
+        The answer is not a JSON array of events (kept under ``rejected/``; nothing of it
+        is read by the ingest), or the call failed after its retries
+        (:class:`~trygghetskarta._http.HttpError`, the last answer also kept).
+    """
+    params = query_params(date_time=date_time, location=location, types=types)
+    folder = Path(raw_dir) / RAW_SUBDIR
+    slug = query_slug(params)
+    http = client or HttpClient(client_settings, state_dir=Path(raw_dir) / STATE_SUBDIR)
+    try:
+        response = http.get(EVENTS_PATH, params)
+    except HttpError as e:
+        if e.response is None:
+            raise
+        kept = _keep_rejected(folder, slug, e.response, reason=str(e))
+        raise type(e)(
+            f"{e}; the last answer is kept in {kept}",
+            url=e.url,
+            status=e.status,
+            response=e.response,
+            attempts=e.attempts,
+        ) from e
+    try:
+        records = check_events(response.body, content_type=response.content_type)
+    except RejectedResponseError as e:
+        kept = _keep_rejected(folder, slug, response, reason=e.what)
+        log.error(
+            "GET %s answered %d with %s, not a JSON array of events; kept in %s, "
+            "nothing ingested from it",
+            response.url,
+            response.status,
+            e.what,
+            kept,
+        )
+        raise SourceError(
+            f"{response.url} answered {response.status} with {e.what}; expected a JSON array "
+            f"of polisen.se events. Nothing was ingested from it and the answer is kept in "
+            f"{kept} — check base_url ({client_settings.base_url}), or run again later if "
+            "polisen.se had a problem"
+        ) from e
+    path = _free_name(folder, response.fetched_at, slug, ".json")
+    write_atomic(path, response.body)
+    summary = _log_answer(records, response.url, path)
+    meta = response.describe() | {"query": params} | summary
+    write_atomic(
+        folder / META_SUBDIR / path.name,
+        json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"),
+    )
+    return path
+
+
+# --------------------------------------------------------------------------- polling
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What :func:`poll` fetched and how it compares with the previous poll.
+
+    Attributes
+    ----------
+    files
+        Every answer saved, the regular poll first, then backfilled days.
+    events
+        Distinct event ids in the regular poll's answer.
+    new, changed
+        Ids not in the previous answer of the same query, and ids whose record differs.
+    unchanged
+        Ids served identically by both answers.
+    previous
+        The previous answer compared with, if any.
+    gap
+        Published times (newest before, oldest now) between which events may have been
+        missed, when the two answers do not overlap; else None.
+    backfilled, missed
+        Days fetched one by one to close the gap, and days of the gap not fetched.
+    """
+
+    files: tuple[Path, ...]
+    events: int
+    new: tuple[str, ...]
+    changed: tuple[str, ...]
+    unchanged: int
+    previous: Path | None
+    gap: tuple[datetime, datetime] | None
+    backfilled: tuple[str, ...] = ()
+    missed: tuple[str, ...] = ()
+
+
+def saved_answers(raw_dir: Path, params: Mapping[str, str]) -> list[Path]:
+    """Accepted answers of one query under ``raw_dir/polisen``, oldest first."""
+    folder = Path(raw_dir) / RAW_SUBDIR
+    slug = query_slug(params)
+    pattern = re.compile(rf"polisen_\d{{8}}T\d{{6}}\.\d{{6}}Z_{re.escape(slug)}\.json")
+    return sorted(p for p in folder.glob("polisen_*.json") if pattern.fullmatch(p.name))
+
+
+def _read_answer(path: Path) -> list[Any] | None:
+    try:
+        return check_events(path.read_bytes())
+    except (OSError, RejectedResponseError) as e:
+        log.warning("cannot compare with the previous answer %s (%s)", path, e)
+        return None
+
+
+def _ids(keys: Iterable[str]) -> str:
+    keys = sorted(keys, key=int)
+    return ", ".join(keys[:10]) + (" …" if len(keys) > 10 else "")
+
+
+def poll(
+    client_settings: ClientSettings,
+    *,
+    raw_dir: Path,
+    location: str | Sequence[str] | None = None,
+    types: str | Sequence[str] | None = None,
+    backfill_days: int = 7,
+    client: HttpClient | None = None,
+) -> PollResult:
+    """Fetch the latest events, compare with the previous poll and close a gap if any.
+
+    Only fetches and saves (the ingest reads the files): one regular fetch; then, when
+    its oldest event is newer than the newest of the previous answer of the same query
+    (the polls do not overlap, so events may have slipped out of the API's window in
+    between), one fetch per day of the gap (``DateTime=YYYY-MM-DD``), the most recent
+    ``backfill_days`` days at most. Every finding is logged: new, changed and unchanged
+    ids, a gap, the days backfilled and the days given up.
+
+    Parameters
+    ----------
+    client_settings, raw_dir, location, types
+        As for :func:`fetch`.
+    backfill_days
+        Most days fetched one by one to close a gap; 0 only reports the gap.
+    client
+        A client to reuse; by default one shared by all fetches of this poll.
+
+    Raises
+    ------
+    SourceError
+        The regular fetch failed (see :func:`fetch`). A failed backfill day is logged
+        and listed in ``missed``; the poll still returns.
+    """
+    params = query_params(location=location, types=types)
+    before = saved_answers(raw_dir, params)
+    previous = before[-1] if before else None
+    http = client or HttpClient(client_settings, state_dir=Path(raw_dir) / STATE_SUBDIR)
+    path = fetch(client_settings, raw_dir=raw_dir, location=location, types=types, client=http)
+    current = latest_by_id(check_events(path.read_bytes()))
+    old_records = _read_answer(previous) if previous else None
+    if old_records is None:
+        log.info(
+            "polisen: first poll of %s (%d events): nothing to compare with; older events "
+            "come from the archive",
+            query_slug(params),
+            len(current),
+        )
+        return PollResult((path,), len(current), tuple(current), (), 0, None, None)
+
+    old = latest_by_id(old_records)
+    new = [k for k in current if k not in old]
+    changed = [k for k in current if k in old and current[k] != old[k]]
+    unchanged = len(current) - len(new) - len(changed)
+    log.info(
+        "polisen: %d events, %d new, %d changed%s, %d unchanged, %d no longer served since %s",
+        len(current),
+        len(new),
+        len(changed),
+        f" (ids {_ids(changed)})" if changed else "",
+        unchanged,
+        len(set(old) - set(current)),
+        previous.name,
+    )
+    gap = _gap(old_records, list(current.values()))
+    files, backfilled, missed = [path], [], []
+    if gap is not None:
+        files_more, backfilled, missed = _backfill(
+            client_settings, http, raw_dir, gap, backfill_days, location, types
+        )
+        files.extend(files_more)
+    return PollResult(
+        tuple(files),
+        len(current),
+        tuple(sorted(new, key=int)),
+        tuple(sorted(changed, key=int)),
+        unchanged,
+        previous,
+        gap,
+        tuple(backfilled),
+        tuple(missed),
+    )
+
+
+def _gap(old: list[Any], new: list[Any]) -> tuple[datetime, datetime] | None:
+    gap = overlap_gap(old, new)
+    if gap is not None:
+        log.warning(
+            "polisen: this answer does not overlap the previous one (newest there %s, oldest "
+            "here %s): events published in between may have left the API's window",
+            gap[0].isoformat(),
+            gap[1].isoformat(),
+        )
+    return gap
+
+
+def _backfill(
+    settings: ClientSettings,
+    http: HttpClient,
+    raw_dir: Path,
+    gap: tuple[datetime, datetime],
+    backfill_days: int,
+    location: str | Sequence[str] | None,
+    types: str | Sequence[str] | None,
+) -> tuple[list[Path], list[str], list[str]]:
+    first = gap[0].astimezone(_STOCKHOLM).date()
+    last = gap[1].astimezone(_STOCKHOLM).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    todo = days[-backfill_days:] if backfill_days > 0 else []
+    missed = [d.isoformat() for d in days[: len(days) - len(todo)]]
+    files: list[Path] = []
+    done: list[str] = []
+    for n, day in enumerate(todo):
+        try:
+            path = fetch(
+                settings,
+                raw_dir=raw_dir,
+                date_time=day,
+                location=location,
+                types=types,
+                client=http,
+            )
+        except RateLimitError as e:
+            log.error("polisen: backfill stopped at %s: %s", day, e)
+            missed.extend(d.isoformat() for d in todo[n:])
+            break
+        except SourceError as e:
+            log.error("polisen: backfill of %s failed: %s", day, e)
+            missed.append(day.isoformat())
+            continue
+        files.append(path)
+        done.append(day.isoformat())
+        count = len(check_events(path.read_bytes()))
+        if count >= API_WINDOW:
+            log.warning(
+                "polisen: %s returned %d events, the API's most: that day may be incomplete",
+                day,
+                count,
+            )
+        elif count == 0:
+            log.warning(
+                "polisen: %s returned no events: a quiet day, or the API no longer serves "
+                "it (it keeps about a week)",
+                day,
+            )
+    if missed:
+        log.error(
+            "polisen: events published on %s were not fetched; take them from an archive "
+            "(JSON or JSON lines in data/raw/polisen/)",
+            ", ".join(sorted(missed)),
+        )
+    if done:
+        log.info("polisen: backfilled %d days: %s", len(done), ", ".join(done))
+    return files, done, sorted(missed)
