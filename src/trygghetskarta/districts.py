@@ -1,0 +1,151 @@
+"""Stockholm's district schemes as names and dates: no geometry, no I/O.
+
+Stockholm had 13 stadsdelsområden from 2021-01-01 to 2023-12-31 and has 11 from
+2024-01-01. Two of the 11 are unions of two of the 13; the other nine are the same areas
+under the same names::
+
+    Järva             = Rinkeby-Kista + Spånga-Tensta
+    Norra innerstaden = Norrmalm + Östermalm
+
+Before 2021 Hägersten-Liljeholmen and Älvsjö were separate (merged into Hägersten-Älvsjö).
+Brå and the city name the same areas with small variations ("Hässelby - Vällingby",
+"Stadsdelsområde Järva (Sthlm)", "Norrmalm stadsdel (upphörde 2024-01-01)");
+:func:`normalise_name` folds those spellings. The geometric layers live in ``areas``;
+this module holds what statistics tables need to line up with them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+#: Area scheme values used by statistics tables (``crime_stats.area_scheme``).
+SCHEME_KOMMUN = "kommun"
+SCHEME_SDO_13 = "sdo_13"
+SCHEME_SDO_11 = "sdo_11"
+SCHEME_FORMER = "former_stadsdel"
+SCHEME_REGION = "region"
+SCHEME_COUNTY = "county"
+SCHEME_COUNTRY = "country"
+AREA_SCHEMES = (
+    SCHEME_KOMMUN,
+    SCHEME_SDO_13,
+    SCHEME_SDO_11,
+    SCHEME_FORMER,
+    SCHEME_REGION,
+    SCHEME_COUNTY,
+    SCHEME_COUNTRY,
+)
+
+#: The first day of the 11-area scheme.
+SWITCH_2024 = date(2024, 1, 1)
+#: The first day of the 13-area scheme (Hägersten-Älvsjö formed).
+SWITCH_2021 = date(2021, 1, 1)
+
+#: The 13 stadsdelsområden of 2021–2023 → their name in the 11-area scheme.
+SDO_13_TO_11: dict[str, str] = {
+    "Rinkeby-Kista": "Järva",
+    "Spånga-Tensta": "Järva",
+    "Hässelby-Vällingby": "Hässelby-Vällingby",
+    "Bromma": "Bromma",
+    "Kungsholmen": "Kungsholmen",
+    "Norrmalm": "Norra innerstaden",
+    "Östermalm": "Norra innerstaden",
+    "Södermalm": "Södermalm",
+    "Enskede-Årsta-Vantör": "Enskede-Årsta-Vantör",
+    "Skarpnäck": "Skarpnäck",
+    "Farsta": "Farsta",
+    "Hägersten-Älvsjö": "Hägersten-Älvsjö",
+    "Skärholmen": "Skärholmen",
+}
+SDO_13: tuple[str, ...] = tuple(SDO_13_TO_11)
+SDO_11: tuple[str, ...] = tuple(dict.fromkeys(SDO_13_TO_11.values()))
+#: Names that exist only in the 13-area scheme, or only in the 11-area scheme.
+ONLY_13 = frozenset(SDO_13) - frozenset(SDO_11)
+ONLY_11 = frozenset(SDO_11) - frozenset(SDO_13)
+
+#: The city's three regions (yearbook spelling "Inre staden" is folded to "Innerstaden",
+#: the name used by the boundary layers).
+REGION_OF_SDO_11: dict[str, str] = {
+    "Järva": "Västerort",
+    "Hässelby-Vällingby": "Västerort",
+    "Bromma": "Västerort",
+    "Kungsholmen": "Innerstaden",
+    "Norra innerstaden": "Innerstaden",
+    "Södermalm": "Innerstaden",
+    "Enskede-Årsta-Vantör": "Söderort",
+    "Skarpnäck": "Söderort",
+    "Farsta": "Söderort",
+    "Hägersten-Älvsjö": "Söderort",
+    "Skärholmen": "Söderort",
+}
+REGIONS: tuple[str, ...] = ("Västerort", "Innerstaden", "Söderort")
+REGION_ALIASES = {"Inre staden": "Innerstaden"}
+
+#: When an area came into being; before that a table's values for it are either
+#: computed afterwards (Brå: "framtagen i efterhand") or printed as 0 (not a count).
+FORMED: dict[str, date] = {
+    "Hägersten-Älvsjö": SWITCH_2021,
+    "Järva": SWITCH_2024,
+    "Norra innerstaden": SWITCH_2024,
+}
+#: When an area stopped existing (Brå's "upphörde" dates).
+CEASED: dict[str, date] = {
+    "Rinkeby-Kista": SWITCH_2024,
+    "Spånga-Tensta": SWITCH_2024,
+    "Norrmalm": SWITCH_2024,
+    "Östermalm": SWITCH_2024,
+    "Hägersten-Liljeholmen": SWITCH_2021,
+    "Älvsjö": SWITCH_2021,
+}
+
+_DASHES = re.compile(r"\s*[-\u2010\u2011\u2012\u2013\u2014\u2212]\s*")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_name(name: str) -> str:
+    """Fold the spellings of one area name: dashes, spaces around them, repeated spaces.
+
+    >>> normalise_name("Enskede - Årsta - Vantör")
+    'Enskede-Årsta-Vantör'
+    >>> normalise_name("Malung\u2013Sälen")
+    'Malung-Sälen'
+    """
+    text = _SPACES.sub(" ", str(name).replace("\u00a0", " ")).strip()
+    return _DASHES.sub("-", text)
+
+
+def scheme_for(name: str, period_start: date) -> str | None:
+    """The district scheme a stadsdelsområde name belongs to for a period.
+
+    Parameters
+    ----------
+    name
+        A normalised district name.
+    period_start
+        The first day of the period the figure covers.
+
+    Returns
+    -------
+    str or None
+        :data:`SCHEME_SDO_11` for names only in the 11-area scheme and for shared names
+        from 2024, :data:`SCHEME_SDO_13` for names only in the 13-area scheme and for
+        shared names before 2024; None when the name is no stadsdelsområde.
+
+    >>> scheme_for("Bromma", date(2023, 5, 1)), scheme_for("Bromma", date(2024, 1, 1))
+    ('sdo_13', 'sdo_11')
+    >>> scheme_for("Järva", date(2022, 1, 1))
+    'sdo_11'
+    """
+    if name in ONLY_11:
+        return SCHEME_SDO_11
+    if name in ONLY_13:
+        return SCHEME_SDO_13
+    if name in SDO_11:
+        return SCHEME_SDO_11 if period_start >= SWITCH_2024 else SCHEME_SDO_13
+    return None
+
+
+def scheme_in_force(period_start: date) -> str:
+    """The district scheme in force on a day: ``sdo_13`` before 2024, ``sdo_11`` from 2024."""
+    return SCHEME_SDO_11 if period_start >= SWITCH_2024 else SCHEME_SDO_13
