@@ -1,72 +1,47 @@
-"""The place table and the compiled matcher behind :mod:`trygghetskarta.geocode`.
+"""The compiled matcher behind :mod:`trygghetskarta.geocode`.
 
-:func:`load_gazetteer` merges the derived gazetteer (``gazetteer/stockholm_placenames.csv``)
-with the curated list (``resources/places_curated.csv``) into one place table in EPSG:3006,
+:func:`load_gazetteer` takes the place table of :func:`trygghetskarta._places.build_places`
 and compiles every name into a dict of normalised forms; :meth:`Gazetteer.matches` finds
 them in a text in one pass (see the module docstring of ``geocode`` for the rules).
-
-Curated list columns: ``name, aliases`` (``|``-separated), ``kind`` (square, station,
-landmark, street, colloquial, outside, ignore), ``lon, lat`` (WGS84) with ``stadsdel`` (the
-stadsdel the point must fall in: checked on load and by the tests) or ``refers_to`` (a
-name in the gazetteer or the list: the row only adds forms for that place),
-``uncertainty_m`` (blank → the schema default of the kind's class), ``match``
-(``capitalised``: the name is also an ordinary word and matches only with a capital
-initial), ``note``. ``outside`` rows name places beyond the kommun; ``ignore`` rows name
-things that are not incident places (hospitals victims are taken to, sports clubs, the
-region) and, being longer or curated, shadow the place names inside them.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import re
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-import shapely
-from pyproj import Transformer
 
-from trygghetskarta.areas import Areas, assign
-from trygghetskarta.config import STORE_CRS, WEB_CRS
+from trygghetskarta._places import (
+    KINDS,
+    MIN_LETTERS,
+    PLACE_COLUMNS,
+    build_places,
+    equal_area_radius,
+    letters,
+    read_curated,
+    read_streets,
+)
+from trygghetskarta.areas import Areas
 from trygghetskarta.errors import SourceError
-from trygghetskarta.schema import UNCERTAINTY_M, Precision
+from trygghetskarta.schema import Precision
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "LEVEL",
+    "Gazetteer",
+    "Match",
+    "equal_area_radius",
+    "load_gazetteer",
+    "normalise",
+    "read_curated",
+    "read_streets",
+]
 
-GAZETTEER_FILE = Path("gazetteer") / "stockholm_placenames.csv"
-CURATED_RESOURCE = "places_curated.csv"
-VALDISTRIKT_UNCERTAINTY_M = 300.0
-STREET_UNCERTAINTY_M = 600.0
-MIN_LETTERS = 4
-
-# Kind → (precision, priority when two places share a form: lower wins).
-_KINDS: dict[str, tuple[Precision, int]] = {
-    "square": (Precision.PLACE, 0),
-    "station": (Precision.PLACE, 0),
-    "landmark": (Precision.PLACE, 0),
-    "colloquial": (Precision.PLACE, 0),
-    "street": (Precision.STREET, 0),
-    "outside": (Precision.KOMMUN, 0),
-    "ignore": (Precision.NONE, 0),
-    "stadsdel": (Precision.STADSDEL, 1),
-    "stadsdelsomrade_2021_2023": (Precision.STADSDELSOMRADE, 2),
-    "stadsdelsomrade_2024": (Precision.STADSDELSOMRADE, 2),
-    "regso_2025": (Precision.PLACE, 3),
-    "valdistrikt_place": (Precision.PLACE, 4),
-    "valdistrikt_street": (Precision.STREET, 4),
-}
 LEVEL = {Precision.STREET: 0, Precision.PLACE: 0, Precision.STADSDEL: 1}
 _WORD_RE = re.compile(r"\w+(?::\w+)*")
 _DASH_SEP_RE = re.compile(r"\s*[-‐‑–—]\s*")
 _SPACE_SEP_RE = re.compile(r"\s+")
-_STREET_RE = re.compile(r"(gatan|vägen|väg|gränd|allé|stråket|svängen|gången|ringen)$")
-_VD_DROP = {"N", "S", "Ö", "V", "NV", "NO", "NÖ", "SV", "SO", "SÖ", "mellersta", "mellan"}
-_VD_DROP |= {"inre", "yttre", "nedre", "mfl"}
 #: Words naming a police unit or station: a place name right after them (with or without
 #: "i"/"på") names the unit, not where something happened.
 _UNIT_WORDS = frozenset(
@@ -74,18 +49,9 @@ _UNIT_WORDS = frozenset(
     | {"polisstation", "polisstationen", "närpolisen", "arresten", "häktet"}
 )
 _PREPOSITIONS = frozenset({"i", "på", "vid"})
-PLACE_COLUMNS = (
-    "name",
-    "kind",
-    "precision",
-    "x",
-    "y",
-    "uncertainty_m",
-    "stadsdel",
-    "sdo_2021_2023",
-    "sdo_2024",
-    "source",
-)
+#: A place name right after these words is a direction ("på väg mot Slussen", "i riktning
+#: mot city"), not where the incident happened.
+_DIRECTION_WORDS = frozenset({"mot"})
 
 
 def _tokens(text: str) -> tuple[list[str], list[str | None], list[int]]:
@@ -145,24 +111,17 @@ def _forms(name: str) -> list[tuple[str, bool]]:
         out.append((base, False))
         if base[-1] not in "sxz":
             out.append((base + "s", True))
-    return [(k, gen) for k, gen in out if " " in k or "-" in k or _letters(k) >= MIN_LETTERS]
-
-
-def _letters(key: str) -> int:
-    return sum(ch.isalpha() for ch in key)
-
-
-def equal_area_radius(area_m2: float) -> float:
-    return float(math.sqrt(area_m2 / math.pi))
+    return [(k, gen) for k, gen in out if " " in k or "-" in k or letters(k) >= MIN_LETTERS]
 
 
 @dataclass(frozen=True)
 class Match:
-    """One place name found in a text."""
+    """One place name found in a text; ``weak`` when it follows a direction word ("mot")."""
 
     row: int
     text: str
     start: int
+    weak: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,9 +131,11 @@ class Gazetteer:
     Attributes
     ----------
     places
-        One row per place: ``name, kind, precision, x, y`` (EPSG:3006), ``uncertainty_m``,
-        ``stadsdel, sdo_2021_2023, sdo_2024`` (None where unknown), ``source``. Outside
-        places have precision ``kommun`` and no point; ignored words precision ``none``.
+        One row per place, columns :data:`trygghetskarta._places.PLACE_COLUMNS`: ``name,
+        kind, precision, x, y`` (EPSG:3006), ``uncertainty_m``, ``stadsdel, sdo_2021_2023,
+        sdo_2024`` (None where not one), ``span`` and ``near`` (tuples of stadsdelar, see
+        :mod:`trygghetskarta._places`), ``source``. Outside places have precision
+        ``kommun`` and no point; ignored words precision ``none``.
     forms
         Normalised form → (row in ``places``, capitalised-only flag).
     max_words
@@ -184,8 +145,6 @@ class Gazetteer:
     stadsdel_rows, district_rows
         Name → row of the stadsdel or district (13 and 2024 names) used when several names
         of one text fall back to a shared area.
-    stadsdel_geoms
-        Stadsdel name → polygon (EPSG:3006), for the consistency checks.
     """
 
     places: pd.DataFrame
@@ -194,7 +153,6 @@ class Gazetteer:
     first_words: frozenset[str]
     stadsdel_rows: dict[str, int]
     district_rows: dict[str, int]
-    stadsdel_geoms: dict[str, Any] = field(repr=False)
 
     def __len__(self) -> int:
         return len(self.places)
@@ -223,7 +181,8 @@ class Gazetteer:
                     continue
                 end = starts[i + length - 1] + len(words[i + length - 1])
                 if not _after_unit(lowered, seps, i):
-                    out.append(Match(hit[0], text[starts[i] : end], starts[i]))
+                    weak = i > 0 and seps[i] == " " and lowered[i - 1] in _DIRECTION_WORDS
+                    out.append(Match(hit[0], text[starts[i] : end], starts[i], weak))
                 i += length
                 break
             else:
@@ -231,70 +190,12 @@ class Gazetteer:
         return out
 
 
-def read_curated(path: Path | None = None) -> pd.DataFrame:
-    """The curated place list as strings (blank cells are ``""``).
-
-    Parameters
-    ----------
-    path
-        Another list in the same format; default the packaged ``resources/places_curated.csv``.
-    """
-    if path is None:
-        with (
-            resources.files("trygghetskarta.resources")
-            .joinpath(CURATED_RESOURCE)
-            .open(encoding="utf-8") as fh
-        ):
-            frame = pd.read_csv(fh, dtype=str, keep_default_na=False)
-        origin = f"resources/{CURATED_RESOURCE}"
-    else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        origin = str(path)
-    need = ["name", "aliases", "kind", "lon", "lat", "refers_to", "uncertainty_m", "match"]
-    missing = [c for c in need if c not in frame.columns]
-    bad_kind = sorted(set(frame.get("kind", pd.Series(dtype=str))) - set(_KINDS))
-    if missing or bad_kind:
-        raise SourceError(
-            f"{origin}: missing columns {missing}, unknown kinds {bad_kind}"
-            f" — expected columns {need} and kinds {sorted(_KINDS)[:7]}"
-        )
-    frame["source"] = origin
-    return frame
-
-
-def _read_gazetteer(data_dir: Path) -> pd.DataFrame:
-    path = Path(data_dir) / GAZETTEER_FILE
-    if not path.is_file():
-        raise SourceError(
-            f"expected the gazetteer {path}, but it is missing — put the real data in "
-            f"{data_dir} (see gazetteer/PROVENANCE.md) or pass another data_dir"
-        )
-    frame = pd.read_csv(path, dtype={"code": str})
-    need = ["name", "kind", "code", "lat", "lon"]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise SourceError(f"{path} lacks the columns {missing} — use the documented file")
-    frame["source"] = str(GAZETTEER_FILE)
-    return frame
-
-
-def _valdistrikt_names(raw: str) -> list[str]:
-    """Usable place names in a parsed valdistrikt name ("Spånga torg-Lunda" → both)."""
-    if raw.startswith("Kv "):
-        return []
-    out = []
-    for part in raw.split("-"):
-        words = part.split()
-        while words and words[-1] in _VD_DROP:
-            words.pop()
-        name = " ".join(words)
-        if name and "." not in name and _letters(name) >= MIN_LETTERS:
-            out.append(name)
-    return out
-
-
 def load_gazetteer(
-    data_dir: Path | str, areas: Areas, *, curated_path: Path | None = None
+    data_dir: Path | str,
+    areas: Areas,
+    *,
+    curated_path: Path | None = None,
+    streets_path: Path | None = None,
 ) -> Gazetteer:
     """Build the place table and matcher.
 
@@ -305,8 +206,9 @@ def load_gazetteer(
     areas
         From :func:`trygghetskarta.areas.load_areas`; gives polygons, radii and the
         stadsdel → district mapping.
-    curated_path
-        Another curated list instead of the packaged ``resources/places_curated.csv``.
+    curated_path, streets_path
+        Other lists instead of the packaged ``resources/places_curated.csv`` and
+        ``resources/streets_curated.csv``.
 
     Returns
     -------
@@ -317,153 +219,9 @@ def load_gazetteer(
     SourceError
         A file is missing or malformed, or a curated ``refers_to`` names nothing known.
     """
-    to3006 = Transformer.from_crs(WEB_CRS, STORE_CRS, always_xy=True)
-    gaz = _read_gazetteer(Path(data_dir))
-    cur = read_curated(curated_path)
-    rows: list[dict[str, Any]] = []
-
-    def add(name: str, kind: str, x: float, y: float, unc: float, source: str, **kw: Any) -> None:
-        rows.append(
-            dict(
-                name=name,
-                kind=kind,
-                precision=_KINDS[kind][0].value,
-                x=x,
-                y=y,
-                uncertainty_m=unc,
-                source=source,
-                **kw,
-            )
-        )
-
-    sdo13 = areas.sdo_13.set_index("name")
-    sdo11 = areas.sdo_11.set_index("name")
-    for name, row in sdo13.iterrows():
-        pt = row.geometry.representative_point()
-        add(
-            str(name),
-            "stadsdelsomrade_2021_2023",
-            pt.x,
-            pt.y,
-            equal_area_radius(row.geometry.area),
-            "boundaries",
-            stadsdel=None,
-            sdo_2021_2023=name,
-            sdo_2024=row["name_2024"],
-        )
-    for name, row in sdo11.iterrows():
-        if name in sdo13.index:
-            continue
-        pt = row.geometry.representative_point()
-        add(
-            str(name),
-            "stadsdelsomrade_2024",
-            pt.x,
-            pt.y,
-            equal_area_radius(row.geometry.area),
-            "boundaries",
-            stadsdel=None,
-            sdo_2021_2023=None,
-            sdo_2024=name,
-        )
-    for _, row in areas.stadsdelar.iterrows():
-        pt = row.geometry.representative_point()
-        add(
-            row["name"],
-            "stadsdel",
-            pt.x,
-            pt.y,
-            equal_area_radius(row.geometry.area),
-            "boundaries",
-            stadsdel=row["name"],
-            sdo_2021_2023=row["sdo_2021_2023"],
-            sdo_2024=row["sdo_2024"],
-        )
-    n_fixed = len(rows)
-
-    regso_area = dict(zip(areas.regso["code"], areas.regso.geometry.area, strict=True))
-    gx, gy = to3006.transform(gaz["lon"].to_numpy(float), gaz["lat"].to_numpy(float))
-    gaz["x"], gaz["y"] = gx, gy
-    for _, row in gaz[gaz["kind"] == "regso_2025"].iterrows():
-        unc = equal_area_radius(regso_area.get(row["code"], math.pi * 500.0**2))
-        add(row["name"], "regso_2025", row["x"], row["y"], unc, row["source"])
-    vd = gaz[gaz["kind"] == "valdistrikt_place"]
-    parts = [
-        (n, x, y)
-        for raw, x, y in zip(vd["name"], vd["x"], vd["y"], strict=True)
-        for n in _valdistrikt_names(str(raw))
-    ]
-    by_name: dict[str, list[tuple[str, float, float]]] = {}
-    for name, x, y in parts:
-        by_name.setdefault(normalise(name) or name, []).append((name, x, y))
-    for group in by_name.values():
-        xs, ys = np.array([g[1] for g in group]), np.array([g[2] for g in group])
-        cx, cy = float(xs.mean()), float(ys.mean())
-        spread = float(np.hypot(xs - cx, ys - cy).max())
-        street = bool(_STREET_RE.search(group[0][0]))
-        kind = "valdistrikt_street" if street else "valdistrikt_place"
-        base = STREET_UNCERTAINTY_M if street else VALDISTRIKT_UNCERTAINTY_M
-        add(group[0][0], kind, cx, cy, max(base, spread + base / 2), str(GAZETTEER_FILE))
-
-    aliases: list[tuple[str, str, str, str]] = []  # (form name, refers_to, match, source)
-    for _, row in cur.iterrows():
-        forms = [row["name"], *[a for a in row["aliases"].split("|") if a.strip()]]
-        if row["refers_to"]:
-            aliases += [(f, row["refers_to"], row["match"], row["source"]) for f in forms]
-            continue
-        kind = row["kind"]
-        if kind in ("outside", "ignore"):
-            x = y = float("nan")
-            unc = float("nan")
-        else:
-            x, y = to3006.transform(float(row["lon"]), float(row["lat"]))
-            default = UNCERTAINTY_M[_KINDS[kind][0]] or 0.0
-            unc = float(row["uncertainty_m"]) if row["uncertainty_m"] else default
-        add(
-            row["name"],
-            kind,
-            x,
-            y,
-            unc,
-            row["source"],
-            forms=forms,
-            match=row["match"],
-            expected=row.get("stadsdel") or None,
-        )
-
-    places = pd.DataFrame(rows)
-    for col in ("stadsdel", "sdo_2021_2023", "sdo_2024"):
-        places[col] = places[col].astype(object).where(places[col].notna(), None)
-    # point-in-polygon for every point place (the fixed rows keep their own mapping)
-    pointed = places.index[(places.index >= n_fixed) & places["x"].notna()]
-    where = assign(
-        places.loc[pointed, "x"].to_numpy(),
-        places.loc[pointed, "y"].to_numpy(),
-        pd.Timestamp("2023-06-01", tz="Europe/Stockholm"),
-        areas,
+    places, aliases = build_places(
+        data_dir, areas, curated_path=curated_path, streets_path=streets_path
     )
-    places.loc[pointed, "stadsdel"] = where["stadsdel"].to_numpy()
-    places.loc[pointed, "sdo_2021_2023"] = where["stadsdelsomrade"].to_numpy()
-    d24 = dict(zip(areas.sdo_13["name"], areas.sdo_13["name_2024"], strict=True))
-    places.loc[pointed, "sdo_2024"] = [d24.get(d) for d in where["stadsdelsomrade"]]
-    if "expected" in places:
-        wrong = places.loc[pointed, "expected"].notna() & (
-            places.loc[pointed, "expected"] != places.loc[pointed, "stadsdel"]
-        )
-        for i in wrong[wrong].index:
-            logger.warning(
-                "curated place %r lies in %s, not in %s as listed — check its lon/lat",
-                places.at[i, "name"],
-                places.at[i, "stadsdel"],
-                places.at[i, "expected"],
-            )
-    outside = pointed[~where["inside_kommun"].to_numpy()]
-    if len(outside):
-        logger.warning(
-            "dropping places outside the kommun: %s", places.loc[outside, "name"].tolist()
-        )
-        places = places.drop(index=outside).reset_index(drop=True)
-
     forms: dict[str, tuple[int, bool]] = {}
     rank: dict[str, tuple[int, int]] = {}
 
@@ -473,12 +231,13 @@ def load_gazetteer(
             forms[key] = (row, capitalised)
             rank[key] = order
 
+    has_forms = "forms" in places
     for i, row in places.iterrows():
-        names = row["forms"] if isinstance(row.get("forms"), list) else [row["name"]]
-        cap = row.get("match") == "capitalised"
+        names = row["forms"] if has_forms and isinstance(row["forms"], list) else [row["name"]]
+        cap = has_forms and row.get("match") == "capitalised"
         for name in names:
             for key, gen in _forms(name):
-                register(key, int(i), gen, cap, _KINDS[row["kind"]][1])
+                register(key, int(i), gen, cap, KINDS[row["kind"]][1])
     for form, target, match, source in aliases:
         key = normalise(target)
         if key is None or key not in forms:
@@ -489,15 +248,11 @@ def load_gazetteer(
         for k, gen in _forms(form):
             register(k, forms[key][0], gen, match == "capitalised", -1)
     places = places[list(PLACE_COLUMNS)]
-
     kind = places["kind"]
     stadsdel_rows = {n: int(i) for i, n in places.loc[kind == "stadsdel", "name"].items()}
     district_rows = {
         n: int(i) for i, n in places.loc[kind.str.startswith("stadsdelsomrade"), "name"].items()
     }
-    geoms = dict(zip(areas.stadsdelar["name"], areas.stadsdelar.geometry, strict=True))
-    for g in geoms.values():
-        shapely.prepare(g)
     return Gazetteer(
         places=places,
         forms=forms,
@@ -505,5 +260,4 @@ def load_gazetteer(
         first_words=frozenset(re.split(r"[ -]", k)[0] for k in forms),
         stadsdel_rows=stadsdel_rows,
         district_rows=district_rows,
-        stadsdel_geoms=geoms,
     )

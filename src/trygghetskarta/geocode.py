@@ -2,53 +2,62 @@
 
 A police event's only sub-municipal location signal is its text; the API's ``gps`` is a
 municipality centre, never the incident. :func:`load_gazetteer` builds one place table from
-the derived gazetteer (``gazetteer/stockholm_placenames.csv``: districts, stadsdelar, RegSO,
-valdistrikt place names) and the project's curated list
-(``resources/places_curated.csv``: squares, stations, landmarks, streets, colloquial names,
-places just outside the kommun, and words to ignore). :func:`geocode_text` and
-:func:`geocode_events` then find names in texts and place each text.
+the district layers, the derived gazetteer (``gazetteer/stockholm_placenames.csv``: RegSO
+and valdistrikt place names), the curated place list (``resources/places_curated.csv``:
+squares, stations, landmarks, colloquial names, places just outside the kommun, words to
+ignore) and the curated street list (``resources/streets_curated.csv``: streets, roads,
+bridges and tunnels with the stadsdelar they run through), see
+:mod:`trygghetskarta._places`. :func:`geocode_text`, :func:`geocode_events` and
+:func:`geocode_file` then find names in texts and place each text.
 
 Matching
     Texts are split into words once with one compiled regex; every run of up to
     ``max_words`` words is looked up in a dict of normalised name forms (lower case, any
     whitespace → one space, any dash → ``-``), longest first. Linear in the text length,
     independent of the gazetteer's size. Forms are whole words, case-insensitive, plus the
-    genitive (``Kungsholmens``) and ``X centrum`` for ``X C``. Single-word forms under four
-    letters never match; names that are also ordinary words match only when capitalised
-    (curated ``match=capitalised``: "Söder" but not "söder om").
+    genitive (``Kungsholmens``) and ``X centrum`` for ``X C``; punctuation between words
+    breaks a name, so glued sentences ("…port.När polisen…") split correctly. Single-word
+    forms under four letters never match; names that are also ordinary words match only
+    when capitalised (curated ``match=capitalised``: "Söder" but not "söder om"). A name
+    right after a police unit word ("lokalpolisområde Globen") names the unit, and a name
+    right after "mot" a direction ("på väg mot city"): neither places the incident.
 Precision
     ``stadsdelsomrade`` (x, y a point in the district, stadsdel None, uncertainty the radius
-    of the circle with the district's area), ``stadsdel`` (likewise for the stadsdel, the
-    district from the stadsdel's mapping), ``place``/``street`` (point-in-polygon for
-    stadsdel and district). No inside match → ``kommun`` with x, y NaN and the kommun's
-    equal-area radius; the place name then says why (see :data:`OUTSIDE_PREFIX`,
-    :data:`CONFLICT_PREFIX`). Summary events (category ``summary``, many incidents) →
-    ``none``: no position at all, not even the kommun, so they are never counted as a
-    kommun-level incident.
+    of the circle with the district's area), ``stadsdel`` (likewise for the stadsdel),
+    ``place`` (a square, station, landmark, neighbourhood) and ``street``. A street in one
+    stadsdel gives that stadsdel; a street through several stadsdelar of one district gives
+    the district only; a road through several districts gives none on its own (precision
+    ``kommun``, place name :data:`SPAN_PREFIX` + the road) but narrows the other names
+    ("Essingeleden vid Stora Essingen" → Stora Essingen). No inside match → ``kommun`` with
+    x, y NaN and the kommun's equal-area radius; the place name then says why (see
+    :data:`OUTSIDE_PREFIX`, :data:`CONFLICT_PREFIX`). Summary events (category ``summary``,
+    many incidents) → ``none``: no position at all.
 Choice
-    The summary is searched first, then the page body; the title only names the
-    municipality and is ignored. Among the names of one text the most specific that is
-    consistent with all the others wins (same district, same stadsdel, or places within a
-    few hundred metres); when they disagree the result falls back to the finest level they
-    share — stadsdel, district in either scheme — or to ``kommun``: lower the precision
-    rather than guess. Body names refine the summary's result only when consistent with it.
-    An event is "outside" only when its summary names nothing inside the kommun and some
-    place outside it; bodies name directions and origins ("från Nacka mot Essingeleden"),
-    so outside names there are not trusted.
+    The summary is searched first (the page preamble when the API cut the summary short),
+    then the page body; the title only names the municipality and is ignored. Among the
+    names of one text the most specific that is consistent with all the others wins (the
+    stadsdelar they may mean overlap, or two places lie within a few hundred metres); when
+    they disagree the result falls back to the finest level they share — stadsdel,
+    district in either scheme — or to ``kommun``: lower the precision rather than guess.
+    Body names refine the summary's result only when consistent with it. An event is
+    "outside" only when its summary names nothing inside the kommun and some place outside
+    it; bodies name directions and origins ("från Nacka mot Essingeleden"), so outside
+    names there are not trusted.
     Districts are named in the scheme in force at ``occurred_at``; a 2024-only name
     (Järva, Norra innerstaden) in an earlier event keeps its point but gets no district.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from trygghetskarta._gazetteer import (
     LEVEL,
@@ -58,31 +67,37 @@ from trygghetskarta._gazetteer import (
     load_gazetteer,
     normalise,
     read_curated,
+    read_streets,
 )
-from trygghetskarta.areas import SCHEME_2021_2023, Areas, schemes_at
+from trygghetskarta.areas import SCHEME_2021_2023, Areas, load_areas, schemes_at
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
 
 __all__ = [
     "CONFLICT_PREFIX",
     "OUTSIDE_PREFIX",
+    "SPAN_PREFIX",
     "Gazetteer",
     "Match",
     "geocode_events",
+    "geocode_file",
     "geocode_text",
     "load_gazetteer",
     "normalise",
     "read_curated",
+    "read_streets",
 ]
 
 #: ``place_name`` of an event that names only places outside the kommun.
 OUTSIDE_PREFIX = "utanför kommunen: "
 #: ``place_name`` of an event whose place names point to different districts.
 CONFLICT_PREFIX = "motstridiga platser: "
-#: A place within this distance of a stadsdel's polygon is consistent with it, metres.
-NEAR_M = 300.0
+#: ``place_name`` of an event that names only a road through several districts.
+SPAN_PREFIX = "genom flera stadsdelsområden: "
 #: Two places are consistent when their distance is at most their uncertainties plus this.
 PLACE_SLACK_M = 500.0
+#: An API summary this long may have been cut; the page preamble then replaces it.
+CUT_SUMMARY_CHARS = 90
 
 
 @dataclass(frozen=True)
@@ -91,13 +106,18 @@ class _Table:
 
     name: list[str]
     kind: list[str]
+    precision: list[str]
     level: list[int]
+    multi: list[bool]
     x: list[float]
     y: list[float]
     unc: list[float]
     stadsdel: list[str | None]
     sdo13: list[str | None]
     sdo24: list[str | None]
+    span: list[frozenset[str]]
+    near: list[frozenset[str]]
+    home: list[str | None]
 
     @classmethod
     def of(cls, places: pd.DataFrame) -> _Table:
@@ -105,35 +125,45 @@ class _Table:
         return cls(
             name=places["name"].tolist(),
             kind=places["kind"].tolist(),
+            precision=places["precision"].tolist(),
             level=[LEVEL.get(p, 2) for p in prec],
+            multi=[
+                k == "street" and len(s) > 1
+                for k, s in zip(places["kind"], places["span"], strict=True)
+            ],
             x=places["x"].tolist(),
             y=places["y"].tolist(),
             unc=places["uncertainty_m"].tolist(),
             stadsdel=places["stadsdel"].tolist(),
             sdo13=places["sdo_2021_2023"].tolist(),
             sdo24=places["sdo_2024"].tolist(),
+            span=[frozenset(s) for s in places["span"]],
+            near=[frozenset(s) for s in places["near"]],
+            home=places["home"].tolist(),
         )
 
 
-def _consistent(t: _Table, gaz: Gazetteer, a: int, b: int) -> bool:
+@dataclass(frozen=True)
+class _Answer:
+    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to."""
+
+    row: int
+    unc: float
+    within: frozenset[str] | None = None
+
+
+def _point(t: _Table, r: int) -> bool:
+    return t.level[r] == 0 and not t.multi[r]
+
+
+def _consistent(t: _Table, a: int, b: int) -> bool:
     """Whether two named places can describe the same incident."""
-    la, lb = t.level[a], t.level[b]
     if a == b:
         return True
-    if max(la, lb) == 2:
-        if t.sdo13[a] is not None and t.sdo13[b] is not None:
-            return t.sdo13[a] == t.sdo13[b]
-        return t.sdo24[a] is not None and t.sdo24[a] == t.sdo24[b]
-    if max(la, lb) == 1:
-        s, o = (a, b) if la == 1 else (b, a)
-        if t.stadsdel[o] == t.stadsdel[s]:
-            return True
-        if t.level[o] == 1:
-            return False
-        geom = gaz.stadsdel_geoms.get(t.stadsdel[s] or "")
-        return geom is not None and geom.distance(shapely.Point(t.x[o], t.y[o])) <= NEAR_M
-    dist = math.hypot(t.x[a] - t.x[b], t.y[a] - t.y[b])
-    return dist <= t.unc[a] + t.unc[b] + PLACE_SLACK_M
+    if _point(t, a) and _point(t, b):
+        dist = math.hypot(t.x[a] - t.x[b], t.y[a] - t.y[b])
+        return dist <= t.unc[a] + t.unc[b] + PLACE_SLACK_M
+    return bool(t.near[a] & t.near[b])
 
 
 def _pivots(t: _Table, gaz: Gazetteer, best: int) -> list[int]:
@@ -150,29 +180,38 @@ def _pivots(t: _Table, gaz: Gazetteer, best: int) -> list[int]:
     return out
 
 
-def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> tuple[int, float] | None:
+def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
     """The most specific row consistent with every row given, with its uncertainty."""
     rows = list(dict.fromkeys(rows))
-    order = sorted(range(len(rows)), key=lambda k: (t.level[rows[k]], t.unc[rows[k]], k))
+    order = sorted(
+        range(len(rows)), key=lambda k: (t.level[rows[k]], t.multi[rows[k]], t.unc[rows[k]], k)
+    )
     best = rows[order[0]]
     for pivot in _pivots(t, gaz, best):
-        if all(_consistent(t, gaz, pivot, r) for r in rows):
-            unc = t.unc[pivot]
-            if t.level[pivot] == 0:
-                for r in rows:
-                    if t.level[r] == 0:
-                        unc = max(unc, math.hypot(t.x[pivot] - t.x[r], t.y[pivot] - t.y[r]))
-            return pivot, unc
+        if not all(_consistent(t, pivot, r) for r in rows):
+            continue
+        unc = t.unc[pivot]
+        if _point(t, pivot):
+            for r in rows:
+                if _point(t, r):
+                    unc = max(unc, math.hypot(t.x[pivot] - t.x[r], t.y[pivot] - t.y[r]))
+        within = None
+        if t.multi[pivot]:
+            within = t.span[pivot]
+            for r in rows:
+                if r != pivot:
+                    within = within & t.near[r]
+        return _Answer(pivot, unc, within)
     return None
 
 
-_Result = tuple[int, float] | str | None  # (row, uncertainty) | place_name of a kommun result
+_Result = _Answer | str | None  # an answer | place_name of a kommun result | nothing found
 
 
 def _place_one(t: _Table, gaz: Gazetteer, summary: str | None, body: str | None) -> _Result:
     found = []
     for text in (summary, body):
-        hits = [m.row for m in gaz.matches(text)]
+        hits = [m.row for m in gaz.matches(text) if not m.weak]
         found.append(
             (
                 [r for r in hits if t.kind[r] not in ("outside", "ignore")],
@@ -190,13 +229,48 @@ def _place_one(t: _Table, gaz: Gazetteer, summary: str | None, body: str | None)
     if result is None:
         names = list(dict.fromkeys(t.name[r] for r in s_in))
         return CONFLICT_PREFIX + ", ".join(names[:4])
-    row = result[0]
-    finer = [r for r in b_in if t.level[r] < t.level[row] and _consistent(t, gaz, row, r)]
+    row = result.row
+    finer = [
+        r
+        for r in b_in
+        if (t.level[r] < t.level[row] or (t.multi[row] and not t.multi[r]))
+        and _consistent(t, row, r)
+    ]
     if finer:
         refined = _resolve(t, gaz, [*finer, row])
-        if refined is not None and t.level[refined[0]] < t.level[row]:
+        if refined is not None and (
+            t.level[refined.row] < t.level[row]
+            or (refined.within or set()) != (result.within or set())
+        ):
             return refined
     return result
+
+
+def _one(values: Iterable[str | None]) -> str | None:
+    found = set(values)
+    return found.pop() if len(found) == 1 else None
+
+
+def _record(
+    t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, scheme: str
+) -> tuple[Any, ...]:
+    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer."""
+    row = ans.row
+    pick = 0 if scheme == SCHEME_2021_2023 else 1
+    if not t.multi[row]:
+        district = t.sdo13[row] if pick == 0 else t.sdo24[row]
+        stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
+        return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
+    within = ans.within if ans.within else t.span[row]
+    district = _one(districts[s][pick] for s in within)
+    if district is None:
+        return None  # the caller makes it a kommun result
+    stadsdel = _one(within)
+    if stadsdel is not None and stadsdel != t.home[row]:  # the point lies elsewhere on the street
+        at = gaz.stadsdel_rows[stadsdel]
+        return (t.x[at], t.y[at], Precision.STADSDEL.value, t.unc[at], t.name[row], stadsdel,
+                district)  # fmt: skip
+    return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
 
 
 def _geocode(
@@ -208,8 +282,18 @@ def _geocode(
     areas: Areas,
 ) -> pd.DataFrame:
     t = _Table.of(gaz.places)
+    districts = {
+        s: (d13, d24)
+        for s, d13, d24 in zip(
+            areas.stadsdelar["name"],
+            areas.stadsdelar["sdo_2021_2023"],
+            areas.stadsdelar["sdo_2024"],
+            strict=False,
+        )
+    }
     kommun_unc = equal_area_radius(float(areas.kommun.geometry.iloc[0].area))
     schemes = schemes_at(pd.Series(list(occurred_at), dtype=object)).to_numpy()
+    kommun = (np.nan, np.nan, Precision.KOMMUN.value, kommun_unc)
     records = []
     for summary, body, scheme, skip in zip(summaries, bodies, schemes, is_summary, strict=True):
         if skip:
@@ -217,22 +301,11 @@ def _geocode(
             continue
         res = _place_one(t, gaz, _text(summary), _text(body))
         if res is None or isinstance(res, str):
-            records.append((np.nan, np.nan, Precision.KOMMUN.value, kommun_unc, res, None, None))
+            records.append((*kommun, res, None, None))
             continue
-        row, unc = res
-        district = t.sdo13[row] if scheme == SCHEME_2021_2023 else t.sdo24[row]
-        level = t.level[row]
-        precision = gaz.places.at[row, "precision"]
+        rec = _record(t, gaz, districts, res, scheme)
         records.append(
-            (
-                t.x[row],
-                t.y[row],
-                precision,
-                unc,
-                t.name[row],
-                t.stadsdel[row] if level < 2 else None,
-                district,
-            )
+            rec if rec is not None else (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
         )
     columns = list(zip(*records, strict=True)) if records else [()] * len(GEOCODED_COLUMNS)
     floats = ("x", "y", "uncertainty_m")
@@ -246,6 +319,27 @@ def _geocode(
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
+
+
+def full_summary(summary: Any, raw: Any) -> str | None:
+    """The summary, or the page preamble from the raw record when the API cut it short.
+
+    The API's ``summary`` stops at about 100 characters ("…i en skogsdunge på Kungsho");
+    archived records keep the page's ``_html_preamble``, which is the whole sentence.
+    """
+    summary = _text(summary)
+    if summary is None or len(summary) < CUT_SUMMARY_CHARS or not isinstance(raw, str):
+        return summary
+    if "_html_preamble" not in raw:
+        return summary
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError:
+        return summary
+    pre = _text(record.get("_html_preamble")) if isinstance(record, dict) else None
+    if pre and len(pre) > len(summary) and pre.startswith(summary[:40].rstrip()):
+        return pre
+    return summary
 
 
 def geocode_text(
@@ -286,7 +380,8 @@ def geocode_events(events: pd.DataFrame, gaz: Gazetteer, areas: Areas) -> pd.Dat
     ----------
     events
         With columns ``event_uid, summary, body, occurred_at, category`` (``title`` is not
-        used: it names only the municipality).
+        used: it names only the municipality); with a ``raw`` column (the record as
+        received) a summary cut short by the API is replaced by the archived page preamble.
     gaz, areas
         From :func:`load_gazetteer` and :func:`trygghetskarta.areas.load_areas`.
 
@@ -307,8 +402,11 @@ def geocode_events(events: pd.DataFrame, gaz: Gazetteer, areas: Areas) -> pd.Dat
         raise SchemaError(
             f"geocode_events needs the columns {need}, missing {missing} — pass parsed events"
         )
+    summaries = events["summary"]
+    if "raw" in events.columns:
+        summaries = [full_summary(s, r) for s, r in zip(summaries, events["raw"], strict=True)]
     out = _geocode(
-        events["summary"],
+        summaries,
         events["body"],
         events["occurred_at"].tolist(),
         (events["category"] == Category.SUMMARY.value).tolist(),
@@ -318,3 +416,70 @@ def geocode_events(events: pd.DataFrame, gaz: Gazetteer, areas: Areas) -> pd.Dat
     out.insert(0, "event_uid", events["event_uid"].to_numpy())
     out.index = events.index
     return out
+
+
+def geocode_file(
+    path: Path | str,
+    data_dir: Path | str,
+    *,
+    municipality: str = "Stockholm",
+    areas: Areas | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> pd.DataFrame:
+    """Geocode a file of police events without a database: one row per event.
+
+    Parameters
+    ----------
+    path
+        Events as the polisen.se API returns them (a JSON array), as the archive stores
+        them (with ``_html_*`` page text), as JSON lines, or the parquet archive; versions
+        of one id are folded (see :func:`trygghetskarta.sources.polisen.parse`).
+    data_dir
+        The input data directory (boundaries and gazetteer).
+    municipality
+        Events whose title names another municipality are not placed: precision
+        ``kommun``, place name :data:`OUTSIDE_PREFIX` + their municipality, no position.
+    areas, gazetteer
+        Already loaded layers, to skip loading them again.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``id`` (the event id as a string) and :data:`~trygghetskarta.schema.GEOCODED_COLUMNS`,
+        events of ``municipality`` first in incident-time order, then the others in file
+        order. Records that cannot be read as an event (no title, no time) get precision
+        ``none`` and the reason as ``place_name``; a record without an id gets ``id`` None.
+
+    Raises
+    ------
+    SourceError
+        The file is missing or not a police events file.
+    """
+    # the reader is the source's own: one parser for every format (see the lead's note)
+    from trygghetskarta.sources import polisen
+
+    areas = areas if areas is not None else load_areas(data_dir)
+    gazetteer = gazetteer if gazetteer is not None else load_gazetteer(data_dir, areas)
+    parsed = polisen.parse([Path(path)], municipality=municipality)
+    placed = geocode_events(parsed.events, gazetteer, areas).drop(columns="event_uid")
+    placed.insert(0, "id", parsed.events["source_id"].astype(object).to_numpy())
+    q = parsed.quarantine
+    reason = q["reason"].astype(object)
+    other = reason.str.startswith(f"outside {municipality}", na=False)
+    where = reason.str.extract(r"title names (.*)\)$", expand=False).astype(object)
+    rest = pd.DataFrame(
+        {
+            "id": q["source_id"].astype(object).where(q["source_id"].notna(), None).to_numpy(),
+            "x": np.nan,
+            "y": np.nan,
+            "precision": np.where(other, Precision.KOMMUN.value, Precision.NONE.value),
+            "uncertainty_m": np.nan,
+            "place_name": np.where(other, OUTSIDE_PREFIX + where.fillna(""), reason).astype(object),
+            "stadsdel": None,
+            "stadsdelsomrade": None,
+        }
+    )
+    out = pd.concat([placed.reset_index(drop=True), rest], ignore_index=True)
+    for col in ("id", "precision", "place_name", "stadsdel", "stadsdelsomrade"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out[["id", *GEOCODED_COLUMNS]]
