@@ -381,7 +381,7 @@ def test_gi_star_accepts_a_grid_and_keeps_its_crs() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["hotspots", "neighbours", "significance", "local_moran", "emerging", "mann_kendall"]
+    "module", ["hotspots", "cells", "neighbours", "significance", "local_moran"]
 )
 def test_docstring_examples_run(module: str) -> None:
     import doctest
