@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import struct
@@ -15,12 +16,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import box
 
-from trygghetskarta import render
+from trygghetskarta import _assets, _privacy, _vector, render
 from trygghetskarta._format import esc
+from trygghetskarta._legend import SUPPRESSED_COLOR, count_classes
 from trygghetskarta.errors import ConfigError, CRSError, SchemaError
 
 SERGEL = (674_300.0, 6_580_900.0)
@@ -136,6 +139,9 @@ def events() -> pd.DataFrame:
             "url": ["https://polisen.se/a", "javascript://%0Aalert(1)", None],
             "precision": ["street", "place", "none"],
             "place_name": ["Sergels torg", "Slussen", None],
+            "stadsdelsomrade": ["Norr", "Söder", None],
+            "stadsdel": ["Norra delen", "Södra delen", None],
+            "sensitive": [False, False, False],
         }
     )
 
@@ -312,13 +318,13 @@ def test_count_labels_suppress_small_counts_in_public(
 
 
 def test_public_city_map_has_no_events(districts: gpd.GeoDataFrame, events: pd.DataFrame) -> None:
-    public = js_text(html_of(render.city_map(districts, events=events, **INFO)))
+    public = js_text(render.to_html(render.city_map(districts, events=events, **INFO)))
     internal = js_text(
-        html_of(render.city_map(districts, events=events, profile="internal", **INFO))
+        render.to_html(render.city_map(districts, events=events, profile="internal", **INFO))
     )
     lon, lat = render.to_wgs84(events["x"].dropna().to_numpy(), events["y"].dropna().to_numpy())
     for value in (*lon, *lat):
-        assert repr(float(value)) not in public
+        assert f"{float(value):.5f}" not in public  # not even to the metre
         assert repr(float(value)) in internal
     for summary in ("Bråk vid torget", "Cykel stulen"):
         assert summary not in public
@@ -328,31 +334,36 @@ def test_public_city_map_has_no_events(districts: gpd.GeoDataFrame, events: pd.D
 
 def test_events_popup_content_and_links(events: pd.DataFrame) -> None:
     m = render.add_events(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)), events)
-    html = html_of(m)
-    assert html.count("L.circleMarker(") == 2  # the row without x/y is skipped
-    assert 'href="https://polisen.se/a"' in html
-    assert "javascript:" not in html
-    assert "2024-03-05 14:20" in html  # shown in Stockholm time
-    assert "Sergels torg – Gata" in html
-    assert "Utan position" not in html
+    text = js_text(html_of(m))
+    rows = json.loads(re.search(r"\}\)\(map_\w+, marker_cluster_\w+, (\[.*\])\);", text).group(1))
+    assert len(rows) == 2  # the row without x/y is skipped
+    popups = " ".join(r[4] for r in rows)
+    assert 'href="https://polisen.se/a"' in popups
+    assert "javascript:" not in text
+    assert "2024-03-05 14:20" in popups  # shown in Stockholm time
+    assert "Sergels torg – Gata" in popups
+    assert "Utan position" not in text
+    assert [r[2] for r in rows] == [0, 0]  # no slider months: shown whatever the slider says
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
+@pytest.mark.parametrize("profile", ["public", "internal"])
 def test_source_text_is_escaped_everywhere(
-    districts: gpd.GeoDataFrame, events: pd.DataFrame, payload: str
+    districts: gpd.GeoDataFrame, events: pd.DataFrame, payload: str, profile: str
 ) -> None:
     districts = districts.assign(name=["Norr", payload, "Väster"])
-    events = events.assign(summary=payload, place_name=payload, source_type=payload)
+    events = events.assign(
+        summary=payload, place_name=payload, source_type=payload, stadsdelsomrade=payload
+    )
     m = render.city_map(
         districts,
-        counts={payload: 12},
         rates=pd.Series({payload: 2.0, "Norr": 1.0, "Väster": 3.0}),
         events=events,
-        profile="internal",
+        profile=profile,
         title=payload,
         **{**INFO, "sources": [payload]},
     )
-    text = js_text(html_of(m))
+    text = js_text(render.to_html(m))
     assert payload not in text
     assert esc(payload) in text
     assert "<script>alert" not in text and "<img src=x" not in text
@@ -422,6 +433,253 @@ def test_city_map_from_real_boundaries(shared_data) -> None:
     m = render.city_map(sdo, counts=dict.fromkeys(sdo["name"], 3), **INFO)
     text = js_text(html_of(m))
     assert text.count('"tk_tip": "<b>') == 11
-    assert text.count("färre än 5") == 11
+    assert text.count('tk-count\\">färre än 5<') == 11
     (south, west), (north, east) = render._latlon_bounds(tuple(sdo.total_bounds))
     assert 59.2 < south < north < 59.45 and 17.7 < west < east < 18.25
+
+
+# --------------------------------------------------------------------------- self-contained
+
+
+def month_events(rows: list[tuple[str, str, bool]]) -> pd.DataFrame:
+    """Events from ``(month, district, sensitive)``; stadsdel is the district + " delen"."""
+    return pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime([f"{mo}-15 12:00" for mo, _, _ in rows]).tz_localize(
+                "Europe/Stockholm"
+            ),
+            "stadsdelsomrade": [d for _, d, _ in rows],
+            "stadsdel": [{"Norr": "Norra delen"}.get(d, "Annat") for _, d, _ in rows],
+            "sensitive": [s for _, _, s in rows],
+            "x": 674_000.0,
+            "y": 6_581_000.0,
+            "category": "violence",
+            "summary": "text",
+        }
+    )
+
+
+def area_data(html: str) -> dict:
+    """The data object of the count layer (labels and choropleth per area and month)."""
+    match = re.search(r', (\{"names":.*\})\);$', js_text(html), flags=re.MULTILINE)
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+def test_to_html_is_self_contained(districts: gpd.GeoDataFrame, events: pd.DataFrame) -> None:
+    m = render.city_map(districts, events=events, profile="internal", tiles="OpenStreetMap", **INFO)
+    html = render.to_html(m)
+    assert render.external_references(html) == []
+    assert "<script src" not in html and "<link " not in html
+    for package in ("leaflet 1.9.4", "leaflet.markercluster 1.5.3", "leaflet.fullscreen 3.0.2"):
+        assert f"/* {package} (vendored) */" in html
+    assert "jquery" not in html.lower()  # nothing on these maps calls $(…)
+    assert "bootstrap" not in html.lower() and "fontawesome" not in html.lower()
+    assert "sourceMappingURL" not in html
+    # The only fetchable address left is the tile template of the optional OSM layer.
+    fetched = re.findall(r'L\.tileLayer\(\s*"([^"]+)"', html)
+    assert fetched == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+
+
+def test_css_icons_become_data_urls(districts: gpd.GeoDataFrame) -> None:
+    html = render.to_html(render.city_map(districts, **INFO))
+    assert "url(images/" not in html and "icon-fullscreen.svg" not in html
+    assert 'url("data:image/png;base64,' in html  # layers.png of the layer control
+    assert 'url("data:image/svg+xml;base64,' in html  # the full-screen button
+    assert 'L.Icon.Default.mergeOptions({iconUrl: "data:image/png;base64,' in html
+
+
+def test_jquery_only_when_the_page_uses_it() -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    assert "jquery 3.7.1 (vendored)" not in render.to_html(m)
+    folium.CircleMarker([59.33, 18.06], popup=folium.Popup("x")).add_to(m)  # folium uses $(…)
+    html = render.to_html(m)
+    assert "/* jquery 3.7.1 (vendored) */" in html
+    assert render.external_references(html) == []
+
+
+@pytest.mark.parametrize(
+    "add",
+    [
+        lambda m: folium.Marker([59.33, 18.06], icon=folium.Icon(icon="info-sign")).add_to(m),
+        lambda m: m.get_root().header.add_child(
+            folium.elements.JavascriptLink("https://example.org/plugin.js")
+        ),
+    ],
+    ids=["awesome_marker_icon", "unknown_cdn_script"],
+)
+def test_pages_that_need_a_cdn_are_refused(add) -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    add(m)
+    with pytest.raises(_assets.AssetError, match="expected"):
+        render.to_html(m)
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<script src="https://cdn.example/x.js"></script>', ["https://cdn.example/x.js"]),
+        ('<script src="local.js"></script>', ["local.js"]),
+        ('<link rel="stylesheet" href="//cdn.example/a.css">', ["//cdn.example/a.css"]),
+        ('<img src="http://x/y.png">', ["http://x/y.png"]),
+        ("<style>b { background: url(https://x/i.png) }</style>", ["https://x/i.png"]),
+        ('<style>@import "https://x/a.css";</style>', ["https://x/a.css"]),
+        ('<img src="data:image/png;base64,AAAA"><a href="https://polisen.se">x</a>', []),
+        ("&lt;img src=x onerror=alert(1)&gt;", []),
+    ],
+    ids=[
+        "cdn_script",
+        "relative_script",
+        "protocol_relative_css",
+        "img",
+        "css_url",
+        "import",
+        "data_and_links",
+        "escaped_text",
+    ],
+)
+def test_external_references(html: str, expected: list[str]) -> None:
+    assert render.external_references(html) == expected
+
+
+def test_inline_assets_is_idempotent() -> None:
+    html = render.to_html(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)))
+    assert _assets.inline_assets(html) == html
+
+
+# --------------------------------------------------------------------------- month slider
+
+
+def test_slider_months_and_counts_per_district(districts: gpd.GeoDataFrame) -> None:
+    rows = [("2024-01", "Norr", False)] * 6 + [("2024-03", "Norr", False)] * 2
+    rows += [("2024-03", "Söder", False)] * 7 + [("2023-12", "Söder", False)]  # before the period
+    m = render.city_map(districts, events=month_events(rows), profile="internal", **INFO)
+    data = area_data(html_of(m))
+    assert data["months"][0] == "Hela perioden" and data["months"][1:4] == [
+        "jan 2024",
+        "feb 2024",
+        "mar 2024",
+    ]
+    assert len(data["months"]) == 13  # the period's twelve months
+    names = [re.sub("<.*?>", "", n) for n in data["names"]]
+    norr, soder = data["plain"][names.index("Norr")], data["plain"][names.index("Söder")]
+    assert norr[:4] == ["8", "6", "0", "2"]
+    assert soder[:4] == ["7", "0", "0", "7"]  # the December 2023 event is outside the period
+    text = js_text(html_of(m))
+    assert "var tl = TK.timeline(map);" in text and "tk-range" in text
+
+
+def test_public_slider_never_holds_a_count_below_five(districts: gpd.GeoDataFrame) -> None:
+    rows = [("2024-01", "Norr", False)] * 6 + [("2024-03", "Norr", False)] * 2
+    data = area_data(html_of(render.city_map(districts, events=month_events(rows), **INFO)))
+    values = {v for row in data["plain"] for v in row} | {v for row in data["text"] for v in row}
+    assert values == {"färre än 5", "8", "6"}
+    # the colour classes tell "färre än 5" apart, nothing finer
+    norr = data["cls"][[re.sub("<.*?>", "", n) for n in data["names"]].index("Norr")]
+    assert norr[2] == norr[3]  # 0 and 2 events: the same class
+
+
+@pytest.mark.parametrize(
+    ("profile", "norra_delen"), [("public", "6"), ("internal", "9")], ids=["public", "internal"]
+)
+def test_sensitive_events_count_only_per_district_in_public(
+    districts: gpd.GeoDataFrame, profile: str, norra_delen: str
+) -> None:
+    stadsdelar = gpd.GeoDataFrame(
+        {"name": ["Norra delen", "Annat"]},
+        geometry=[
+            box(673_000, 6_580_000, 675_000, 6_582_000),
+            box(671_000, 6_578_000, 673_000, 6_580_000),
+        ],
+        crs="EPSG:3006",
+    )
+    rows = [("2024-02", "Norr", False)] * 6 + [("2024-02", "Norr", True)] * 3
+    m = render.district_map(
+        "Norr", districts, stadsdelar=stadsdelar, events=month_events(rows), profile=profile, **INFO
+    )
+    data = area_data(html_of(m))
+    assert data["plain"][0][0] == norra_delen
+    note = "3 händelser av känslig art"
+    assert (note in js_text(html_of(m))) is (profile == "public")
+
+
+def test_internal_markers_follow_the_slider(districts: gpd.GeoDataFrame) -> None:
+    rows = [("2024-01", "Norr", False), ("2024-03", "Norr", False), ("2023-05", "Norr", False)]
+    m = render.city_map(districts, events=month_events(rows), profile="internal", **INFO)
+    text = js_text(html_of(m))
+    markers = json.loads(re.search(r"marker_cluster_\w+, (\[\[.*\]\])\);", text).group(1))
+    assert sorted(r[2] for r in markers) == [-1, 1, 3]  # outside the period: never shown
+
+
+# --------------------------------------------------------------------------- privacy, geometry
+
+
+def test_coarsen_grid_block_means() -> None:
+    values = np.array([[1.0, 3.0, 5.0], [np.nan, 2.0, 7.0], [4.0, 4.0, np.nan]])
+    out, transform = _privacy.coarsen_grid(values, Affine(100.0, 0, 0, 0, -100.0, 300), 200.0)
+    np.testing.assert_allclose(out, [[2.0, 6.0], [4.0, np.nan]])
+    assert transform.a == 200.0 and transform.e == -200.0 and (transform.c, transform.f) == (0, 300)
+    same, t = _privacy.coarsen_grid(values, Affine(250.0, 0, 0, 0, -250.0, 0), 200.0)
+    assert same is values and t.a == 250.0
+
+
+@pytest.mark.parametrize(("profile", "cell"), [("public", "200"), ("internal", "100")])
+def test_public_density_is_shown_on_200_m_cells(
+    districts: gpd.GeoDataFrame, grid: Grid, profile: str, cell: str
+) -> None:
+    m = render.city_map(districts, grid=grid, profile=profile, **INFO)
+    assert f"Rutor om {cell} m" in js_text(html_of(m))
+
+
+def test_water_is_the_outline_less_the_land() -> None:
+    outline = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000)], crs="EPSG:3006")
+    land = gpd.GeoDataFrame(
+        geometry=[box(0, 0, 1000, 450), box(0, 550, 1000, 1000), box(0, 449.5, 300, 450.5)],
+        crs="EPSG:3006",
+    )
+    water = render.water_polygons(outline, land)
+    assert len(water) == 1  # the 100 m channel; the land strip's 0.5 m slivers are gone
+    assert water.area.sum() == pytest.approx(100 * 1000 - 300 * 1.0, rel=0.02)
+    m = render.add_water(
+        render.base_map((0, 6_578_000, 1, 6_578_001)), water.set_crs(3006, allow_override=True)
+    )
+    assert "tkWater" in html_of(m)
+
+
+def test_area_coordinates_are_rounded_and_polygonal() -> None:
+    odd = shapely.GeometryCollection(
+        [
+            box(673_000.123, 6_580_000.456, 675_000.789, 6_582_000.321),
+            shapely.LineString([(0, 0), (1, 1)]),
+        ]
+    )
+    web = _vector.to_web(gpd.GeoDataFrame({"name": ["A"]}, geometry=[odd], crs="EPSG:3006"), "a")
+    geom = web.geometry.iloc[0]
+    assert geom.geom_type == "Polygon"
+    coords = shapely.get_coordinates(geom)
+    np.testing.assert_array_equal(coords, np.round(coords, 5))
+
+
+@pytest.mark.parametrize(
+    ("profile", "labels", "classes"),
+    [
+        (
+            "public",
+            ["färre än 5", "5", "6 – 8", "9 – 13", "14 – 27", "28 – 50"],
+            [0, 0, 0, 1, 2, 2, 3, 3, 4, 5, 5],
+        ),
+        (
+            "internal",
+            ["0 – 3", "4 – 5", "6 – 8", "9 – 19", "20 – 50"],
+            [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4],
+        ),
+    ],
+    ids=["public", "internal"],
+)
+def test_count_classes(profile: str, labels: list[str], classes: list[int]) -> None:
+    values = np.array([0, 1, 4, 5, 6, 7, 9, 12, 20, 33, 50], dtype=float)
+    got_classes, colors, got_labels = count_classes(values, profile=profile)
+    assert [t.replace("\u00a0", " ") for t in got_labels] == labels
+    assert got_classes.tolist() == classes
+    assert len(colors) == len(labels)
+    assert (colors[0] == SUPPRESSED_COLOR) is (profile == "public")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from trygghetskarta import periods
 from trygghetskarta.config import PROFILES
 from trygghetskarta.errors import ConfigError
 from trygghetskarta.schema import CATEGORY_LABELS_SV, PRECISION_LABELS_SV, TIMEZONE, Category
@@ -168,21 +169,35 @@ def fmt_month(value: Any, *, with_year: bool = True) -> str:
     return f"{name} {ts.year}" if with_year else name
 
 
-Period = tuple[date | datetime | pd.Timestamp | str, date | datetime | pd.Timestamp | str] | str
+#: A period: ``(start, end)`` with both days included, a :class:`trygghetskarta.periods.Period`
+#: (whole months, end exclusive) or a ready text.
+Period = (
+    tuple[date | datetime | pd.Timestamp | str, date | datetime | pd.Timestamp | str]
+    | periods.Period
+    | str
+)
 
 
 def fmt_period(period: Period) -> str:
-    """``2024-01-01 – 2024-12-31`` from a ``(start, end)`` pair; a string is kept as given."""
+    """``2024-01-01 – 2024-12-31`` from a ``(start, end)`` pair, ``jan 2025 – dec 2025`` from
+    a :class:`~trygghetskarta.periods.Period`; a string is kept as given."""
     if isinstance(period, str):
         return period
+    if isinstance(period, periods.Period):
+        return period.label
     start, end = period
     return f"{fmt_date(start)} – {fmt_date(end)}"
 
 
 def period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The period as naive timestamps ``(start, end)``, or ``None`` for a free-text period."""
+    """The period as naive Stockholm timestamps ``(start, end)``, both included, or ``None``
+    for a free-text period."""
     if isinstance(period, str):
         return None
+    if isinstance(period, periods.Period):
+        start = period.start.tz_convert(TIMEZONE).tz_localize(None)
+        end = period.end.tz_convert(TIMEZONE).tz_localize(None) - pd.Timedelta(seconds=1)
+        return start, end
     start, end = (pd.Timestamp(p) for p in period)
     start = start.tz_convert(TIMEZONE).tz_localize(None) if start.tzinfo else start
     end = end.tz_convert(TIMEZONE).tz_localize(None) if end.tzinfo else end

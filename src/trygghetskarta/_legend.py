@@ -20,11 +20,26 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from trygghetskarta._format import Period, esc, fmt_datetime, fmt_number, fmt_period, fmt_sources
+from trygghetskarta._format import (
+    SUPPRESS_BELOW,
+    SUPPRESSED_LABEL,
+    Period,
+    check_profile,
+    esc,
+    fmt_datetime,
+    fmt_int,
+    fmt_number,
+    fmt_period,
+    fmt_sources,
+)
 from trygghetskarta.errors import ConfigError
 
 #: Ramp of the choropleth classes (ColorBrewer YlOrRd).
 CLASS_COLORMAP = "YlOrRd_09"
+#: Ramp of count classes (ColorBrewer PuBu), apart from the densities' YlOrRd.
+COUNT_COLORMAP = "PuBu_09"
+#: The class "färre än 5" of the public profile.
+SUPPRESSED_COLOR = "#f2f0f7"
 
 _CSS = """
 .tk-box {
@@ -50,6 +65,19 @@ _CSS = """
   display: inline-block; margin-top: 2px; padding: 1px 6px; border-radius: 9px;
   background: #fff; border: 1px solid #555; font-weight: bold; text-shadow: none;
 }
+.tk-note { margin-top: 4px; color: #555; font-size: 11px; }
+.tk-slider { min-width: 240px; }
+.tk-slider-row { display: flex; align-items: center; gap: 4px; }
+.tk-slider .tk-range { flex: 1; min-width: 150px; margin: 0; }
+.tk-slider .tk-step {
+  border: 1px solid #999; background: #fff; border-radius: 3px; cursor: pointer;
+  font-size: 11px; line-height: 1; padding: 3px 5px; color: #333;
+}
+.tk-slider-value { font-weight: bold; margin-top: 3px; }
+.leaflet-control-layers, .leaflet-control-layers label {
+  font: 12px/1.35 "Helvetica Neue", Arial, Helvetica, sans-serif; color: #222;
+}
+.leaflet-control-layers-expanded { padding: 6px 10px 6px 6px; }
 .tk-popup { font: 12px/1.4 "Helvetica Neue", Arial, sans-serif; max-width: 300px; }
 .tk-popup .tk-meta { color: #555; }
 .tk-popup p { margin: 4px 0; }
@@ -183,13 +211,14 @@ def step_legend_html(
     for i, color in enumerate(colors):
         lo, hi = edges[i], edges[i + 1]
         text = fmt_number(lo) if lo == hi else f"{fmt_number(lo)} – {fmt_number(hi)}"
-        rows.append(_row(color, text))
+        rows.append(legend_row(color, text))
     if missing_color is not None:
-        rows.append(_row(missing_color, "Uppgift saknas"))
+        rows.append(legend_row(missing_color, "Uppgift saknas"))
     return f'<div class="tk-title">{esc(title)}</div>' + "".join(rows)
 
 
-def _row(color: str, text: str) -> str:
+def legend_row(color: str, text: str) -> str:
+    """One legend row: a colour swatch and its (escaped) text."""
     return (
         f'<div class="tk-legend-row"><span class="tk-swatch" style="background:{esc(color)}">'
         f"</span><span>{esc(text)}</span></div>"
@@ -235,6 +264,56 @@ def quantile_edges(values: Sequence[float] | np.ndarray | pd.Series, k: int = 5)
     return edges if edges.size > 1 else np.array([edges[0], edges[0]])
 
 
+def count_classes(
+    values: np.ndarray, *, profile: str, k: int = 5
+) -> tuple[np.ndarray, list[str], str]:
+    """Colour classes of counts, with "färre än 5" as its own class in the public profile.
+
+    Parameters
+    ----------
+    values
+        Counts (any shape); NaN is "no value".
+    profile
+        ``"public"`` puts every count below five in one class; ``"internal"`` classes all.
+    k
+        Number of quantile classes of the other counts.
+
+    Returns
+    -------
+    classes, colors, labels
+        An int array like ``values`` (``-1`` for NaN), the colour of each class, and each
+        class's text with its edges (``"5 – 7"``).
+    """
+    v = np.asarray(values, dtype="float64")
+    classes = np.full(v.shape, -1, dtype="int64")
+    colors: list[str] = []
+    labels: list[str] = []
+    big = np.isfinite(v)
+    if check_profile(profile) == "public":
+        small = big & (v < SUPPRESS_BELOW)
+        big &= ~small
+        if small.any():
+            classes[small] = 0
+            colors.append(SUPPRESSED_COLOR)
+            labels.append(SUPPRESSED_LABEL)
+    if big.any():
+        edges = np.unique(np.round(quantile_edges(v[big], k)))
+        if edges.size == 1:
+            edges = np.array([edges[0], edges[0]])
+        n = len(edges) - 1
+        ramp = getattr(bcm.linear, COUNT_COLORMAP).scale(0, 1)
+        ramp_colors = [ramp.rgb_hex_str(0.25 + 0.75 * i / max(n - 1, 1)) for i in range(n)]
+        idx = np.clip(np.searchsorted(edges[1:-1], v[big], side="right"), 0, n - 1)
+        classes[big] = idx + len(colors)
+        colors += ramp_colors
+        # Counts are integers: classes 5 – 7, 8 – 12, … (a value on an inner edge goes up).
+        for j in range(n):
+            lo, hi = edges[j], edges[j + 1] if j == n - 1 else max(edges[j], edges[j + 1] - 1)
+            text = fmt_int(lo) if hi == lo else f"{fmt_int(lo)} – {fmt_int(hi)}"
+            labels.append(text)
+    return classes, colors, labels
+
+
 def class_colors(n: int) -> list[str]:
     """``n`` colours from light to dark along the class ramp."""
     ramp = getattr(bcm.linear, CLASS_COLORMAP).scale(0, 1)
@@ -262,6 +341,7 @@ def add_info_box(
     made_at: datetime,
     n_unplaced: int | None,
     position: str = "bottomleft",
+    notes: Sequence[str] = (),
 ) -> folium.Map:
     """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
 
@@ -282,6 +362,8 @@ def add_info_box(
         ``None`` leaves the line out.
     position
         Leaflet corner of the box.
+    notes
+        Further lines (plain text, escaped), e.g. what the public profile leaves out.
 
     Returns
     -------
@@ -300,5 +382,6 @@ def add_info_box(
             else f"{fmt_number(n_unplaced)} händelser kunde inte placeras och visas inte."
         )
         lines.append(f'<div class="tk-line">{esc(text)}</div>')
+    lines += [f'<div class="tk-line tk-note">{esc(note)}</div>' for note in notes]
     m.add_child(HtmlControl("".join(lines), position=position, css_class="tk-box tk-info"))
     return m

@@ -24,8 +24,14 @@ from rasterio import features
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from shapely.geometry.base import BaseGeometry
 
-from trygghetskarta._format import esc
-from trygghetskarta._legend import HtmlControl, gradient_legend_html, linear_colormap
+from trygghetskarta._format import esc, fmt_number
+from trygghetskarta._legend import (
+    HtmlControl,
+    _nice_round,
+    gradient_legend_html,
+    linear_colormap,
+)
+from trygghetskarta._privacy import coarsen_grid
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import CRSError, SchemaError
 
@@ -131,7 +137,13 @@ def warp_for_display(
 
 
 def colorize(
-    values: np.ndarray, *, vmin: float, vmax: float, colors: Sequence[tuple[int, int, int]]
+    values: np.ndarray,
+    *,
+    vmin: float,
+    vmax: float,
+    colors: Sequence[tuple[int, int, int]],
+    cutoff: float = 0.0,
+    fade: float = 0.0,
 ) -> np.ndarray:
     """Map values to RGBA bytes with a linear ramp; NaN and values ``<= vmin`` are transparent.
 
@@ -143,17 +155,24 @@ def colorize(
         The ends of the ramp; values above ``vmax`` get the last colour.
     colors
         A lookup table of RGB triples (e.g. 256 entries) from ``vmin`` to ``vmax``.
+    cutoff
+        Share of the ramp below which values are transparent too (``0.02``: the lowest 2 %),
+        so that a faint tail does not veil the whole map.
+    fade
+        Share of the ramp over which opacity rises from a quarter to full (``0`` = all
+        visible cells opaque): low values let the water and outlines show through.
     """
     lut = np.asarray(colors, dtype="uint8")
     n = len(lut)
     finite = np.isfinite(values)
-    visible = finite & (values > vmin)
     span = vmax - vmin if vmax > vmin else 1.0
     scaled = np.where(finite, (values - vmin) / span, 0.0)
+    visible = finite & (values > vmin) & (scaled > cutoff)
     idx = np.clip(np.rint(scaled * (n - 1)), 0, n - 1).astype("int64")
+    alpha = np.clip(0.25 + 0.75 * scaled / fade, 0.25, 1.0) if fade > 0 else np.ones_like(scaled)
     rgba = np.zeros((*values.shape, 4), dtype="uint8")
     rgba[..., :3] = lut[idx]
-    rgba[..., 3] = np.where(visible, 255, 0)
+    rgba[..., 3] = np.where(visible, np.rint(255 * alpha), 0).astype("uint8")
     return rgba
 
 
@@ -189,12 +208,15 @@ def add_density(
     grid: DensityGrid,
     *,
     name: str = "Täthet",
-    opacity: float = 0.6,
+    opacity: float = 0.75,
     colormap: str | bcm.LinearColormap = "YlOrRd",
     legend_title: str = "Händelser per km²",
     vmax: float | None = None,
     clip_to: object | None = None,
     show: bool = True,
+    min_cell: float | None = None,
+    cutoff: float = 0.02,
+    fade: float = 0.3,
 ) -> folium.Map:
     """Overlay a density raster (events per km²) as an image, with a colour-bar legend.
 
@@ -223,14 +245,23 @@ def add_density(
         A shapely geometry in EPSG:3006; cells outside it are not shown.
     show
         Whether the layer is on when the map opens.
+    min_cell
+        Smallest cell side to show, metres: a finer grid is block-averaged to cells at
+        least this large (the public profile's rule); ``None`` shows the grid's own cells.
+    cutoff, fade
+        Values below ``cutoff`` × the top are not drawn, and opacity rises over the lowest
+        ``fade`` of the ramp (see :func:`colorize`); the legend says where drawing starts.
 
     Returns
     -------
     folium.Map
     """
     values = check_grid(grid)
+    transform = grid.transform
+    if min_cell is not None:
+        values, transform = coarsen_grid(values, transform, min_cell)
     if clip_to is not None:
-        values = mask_outside(values, grid.transform, clip_to)
+        values = mask_outside(values, transform, clip_to)
     finite = values[np.isfinite(values)]
     top = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 0.0)
     if top <= 0:
@@ -239,8 +270,8 @@ def add_density(
         return m
     cmap = linear_colormap(colormap).scale(0.0, top)
     lut = [cmap.rgba_bytes_tuple(top * i / 255)[:3] for i in range(256)]
-    warped, bounds = warp_for_display(values, grid.transform)
-    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut)
+    warped, bounds = warp_for_display(values, transform)
+    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut, cutoff=cutoff, fade=fade)
     overlay = folium.raster_layers.ImageOverlay(
         image=png_data_url(rgba),
         bounds=bounds,
@@ -253,6 +284,11 @@ def add_density(
     )
     overlay.add_to(m)
     stops = [cmap.rgb_hex_str(top * i / 8) for i in range(9)]
+    cell = abs(transform.a)
+    note = f"Rutor om {fmt_number(cell)} m"
+    if cutoff > 0:
+        note += f"; under {fmt_number(_nice_round(cutoff * top))} per km² visas inte"
     legend = gradient_legend_html(legend_title, 0.0, top, stops)
+    legend += f'<div class="tk-note">{esc(note)}.</div>'
     m.add_child(HtmlControl(legend, position="bottomright", layer=overlay))
     return m

@@ -1,24 +1,35 @@
 """Maps: functions that take data and return or extend a :class:`folium.Map`.
 
 Every function takes the map to draw on (``m``) and returns it, like geopandas'
-``explore``. Inputs are in SWEREF99 TM (EPSG:3006); this module is the only place that
-reprojects to EPSG:4326 (with ``always_xy=True``). Nothing here writes files: the pipeline
-saves the map with ``m.save(path)``.
+``explore``. Inputs are in SWEREF99 TM (EPSG:3006); this module (with its private helpers)
+is the only place that reprojects to EPSG:4326 (with ``always_xy=True``). Nothing here
+writes files: the pipeline writes ``to_html(m)``.
 
-Profiles: ``public`` maps show areas, density surfaces and counts (below five shown as
-"färre än 5"), never individual events; ``internal`` maps may add clustered event markers.
-Text from sources is escaped everywhere (see :func:`trygghetskarta._format.esc`).
+**Self-contained.** :func:`to_html` renders a map with every script, style sheet and icon
+inside the page (Leaflet and its plugins are vendored, see ``resources/vendor``); the
+file opens from a file share with no network. Maps need no online tiles: the background
+is plain, water is drawn from the city's own boundaries (:func:`add_water`), and an
+OpenStreetMap layer can be offered as an overlay that is off until the user switches it on.
 
-Maps need no online tiles: the background is plain and the districts are drawn on it; an
-OpenStreetMap layer can be added as an overlay that is off until the user switches it on.
+**Time.** A map made with ``events`` gets one month slider (position 0 is the whole
+period); the count labels, the count choropleth and, in the internal profile, the event
+markers follow it.
 
-:func:`add_density` (with the raster warping and PNG encoding) lives in ``_raster`` and
-:func:`add_info_box` (with the legends and controls) in ``_legend``; both are part of this
-module's API and are imported from here.
+**Profiles** (rules in ``_privacy``): ``public`` maps show areas, density surfaces on cells
+of at least 200 m and counts (below five shown as "färre än 5"), never individual events or
+their text, and count sensitive events only per district; ``internal`` maps may add
+clustered event markers with popups. Text from sources is escaped everywhere (see
+:func:`trygghetskarta._format.esc`).
+
+Helpers live in private modules and are part of this module's API through the imports
+below: :func:`add_density` (``_raster``), :func:`add_info_box` (``_legend``),
+:func:`add_districts`, :func:`add_count_labels`, :func:`add_water`, :func:`water_polygons`
+(``_vector``) and the slider (``_timeline``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
@@ -29,56 +40,71 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from shapely.geometry import mapping
 
-from trygghetskarta._format import (
-    Period,
-    category_color,
-    check_profile,
-    esc,
-    event_popup_html,
-    fmt_cell,
-    fmt_count,
-    fmt_number,
+from trygghetskarta import _assets
+from trygghetskarta._format import Period, check_profile, fmt_period, period_bounds
+from trygghetskarta._legend import FitOnLoad, MetricScale, add_info_box, add_styles, quantile_edges
+from trygghetskarta._privacy import MIN_PUBLIC_CELL_M, drop_sensitive, is_public, sensitive_mask
+from trygghetskarta._raster import DensityGrid, add_density
+from trygghetskarta._timeline import (
+    add_area_counts,
+    add_event_markers,
+    add_month_slider,
+    month_of,
+    months_between,
 )
-from trygghetskarta._legend import (
-    FitOnLoad,
-    HtmlControl,
-    MetricScale,
-    add_info_box,
-    add_styles,
-    class_colors,
-    quantile_edges,
-    step_legend_html,
-)
-from trygghetskarta._raster import (
-    DensityGrid,
-    add_density,
+from trygghetskarta._vector import (
+    MISSING_COLOR,
+    add_count_labels,
+    add_districts,
+    add_water,
+    area_geojson,
+    label_points,
+    to_web,
+    water_polygons,
 )
 from trygghetskarta.config import STORE_CRS, WEB_CRS
-from trygghetskarta.errors import ConfigError, CRSError, SchemaError
+from trygghetskarta.errors import ConfigError, SchemaError
 
 __all__ = [
+    "MISSING_COLOR",
     "DensityGrid",
     "add_count_labels",
     "add_density",
     "add_districts",
     "add_events",
     "add_info_box",
+    "add_water",
     "base_map",
     "city_map",
     "district_map",
+    "external_references",
     "quantile_edges",
+    "to_html",
     "to_wgs84",
+    "water_polygons",
 ]
 
 Bounds = tuple[float, float, float, float]
 
-#: The colour of areas without a value.
-MISSING_COLOR = "#d9d9d9"
 OSM_LAYER_NAME = "Bakgrundskarta (OpenStreetMap, kräver internet)"
-_COLUMN_LABELS_SV = {"name": "Namn", "population": "Invånare", "count": "Antal"}
-_SIMPLIFY_M = 5.0
+DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
+external_references = _assets.external_references
+_log = logging.getLogger(__name__)
+
+
+def to_html(m: folium.Map) -> str:
+    """The map as one self-contained HTML page (what the pipeline writes to a file).
+
+    Every script, style sheet and icon is inside the page; the only network address left
+    is the optional OpenStreetMap tile template, used only if the user switches it on.
+
+    Raises
+    ------
+    trygghetskarta._assets.AssetError
+        The map uses a library that is not vendored (e.g. awesome-markers icons).
+    """
+    return _assets.inline_assets(m.get_root().render())
 
 
 @cache
@@ -109,19 +135,6 @@ def _latlon_bounds(bounds_3006: Bounds) -> list[list[float]]:
     ys = np.array([miny, maxy, miny, maxy])
     lon, lat = to_wgs84(xs, ys)
     return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
-
-
-def _to_web(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    if gdf.crs is None:
-        raise CRSError(f"{what} has no CRS; expected {STORE_CRS} — set it with .set_crs(3006)")
-    if "name" not in gdf.columns:
-        raise SchemaError(
-            f"{what} needs a 'name' column, got columns {list(gdf.columns)} — rename it"
-        )
-    out = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
-    if out.crs.is_projected:
-        out["geometry"] = out.geometry.simplify(_SIMPLIFY_M, preserve_topology=True)
-    return out.to_crs(WEB_CRS)
 
 
 def base_map(
@@ -164,169 +177,13 @@ def _zoom_limits(m: folium.Map) -> None:
     m.options.setdefault("max_zoom", 19)
 
 
-def add_districts(
-    m: folium.Map,
-    districts: gpd.GeoDataFrame,
-    *,
-    name: str = "Stadsdelsområden",
-    tooltip_cols: Sequence[str] = ("name",),
-    values: pd.Series | str | None = None,
-    legend_title: str | None = None,
-    k: int = 5,
-    color: str = "#333333",
-    weight: float = 2.0,
-    fill_opacity: float | None = None,
-    show: bool = True,
-) -> folium.Map:
-    """Draw area outlines with name tooltips, optionally as a quantile choropleth.
-
-    Parameters
-    ----------
-    m
-        The map to draw on.
-    districts
-        Polygons with a ``name`` column, in EPSG:3006 (any CRS that is set is accepted).
-    name
-        Layer name in the layer control.
-    tooltip_cols
-        Columns shown on hover; the first in bold, the others as ``label: value``.
-    values
-        A value per area for a choropleth: a Series indexed by ``name`` or the name of a
-        column. ``None`` draws outlines only.
-    legend_title
-        Legend title (e.g. ``"Händelser per 1 000 invånare"``); the value's name if ``None``.
-    k
-        Number of quantile classes (fewer when values repeat).
-    color, weight
-        Outline colour and width in pixels.
-    fill_opacity
-        Fill opacity; 0.7 for a choropleth and a faint white wash otherwise.
-    show
-        Whether the layer is on when the map opens.
-
-    Returns
-    -------
-    folium.Map
-    """
-    web = _to_web(districts, "districts")
-    vals: pd.Series | None = None
-    if isinstance(values, str):
-        if values not in web.columns:
-            raise SchemaError(f"no column {values!r} in districts, got {list(web.columns)}")
-        vals = pd.to_numeric(web[values], errors="coerce")
-        legend_title = legend_title or values
-    elif values is not None:
-        vals = pd.to_numeric(web["name"].map(pd.Series(values)), errors="coerce")
-        legend_title = legend_title or str(getattr(values, "name", None) or "Värde")
-    layer = folium.FeatureGroup(name=name, show=show)
-
-    edges = colors = None
-    if vals is not None:
-        edges = quantile_edges(vals, k)
-        colors = class_colors(max(len(edges) - 1, 1)) if len(edges) else []
-    features = []
-    for i, (_, row) in enumerate(web.iterrows()):
-        tip = [f"<b>{esc(row[tooltip_cols[0]])}</b>"] if tooltip_cols else []
-        tip += [
-            f"{esc(_COLUMN_LABELS_SV.get(c, c))}: {esc(fmt_cell(row[c]))}" for c in tooltip_cols[1:]
-        ]
-        style = {"color": color, "weight": weight, "fillColor": "#ffffff", "fillOpacity": 0.35}
-        if vals is not None:
-            v = vals.iloc[i]
-            if np.isfinite(v) and len(edges):
-                cls = int(
-                    np.clip(np.searchsorted(edges[1:-1], v, side="right"), 0, len(colors) - 1)
-                )
-                style["fillColor"] = colors[cls]
-            else:
-                style["fillColor"] = MISSING_COLOR
-            style["fillOpacity"] = 0.7
-            tip.append(f"{esc(legend_title)}: {esc(fmt_number(v) if np.isfinite(v) else '–')}")
-        if fill_opacity is not None:
-            style["fillOpacity"] = fill_opacity
-            style["fill"] = fill_opacity > 0  # no fill: hovers reach the layers below
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": mapping(row.geometry),
-                "properties": {"tk_tip": "<br>".join(tip), "tk_style": style},
-            }
-        )
-    geojson = folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=lambda f: f["properties"]["tk_style"],
-        highlight_function=lambda f: {"weight": weight + 2},
-        tooltip=folium.GeoJsonTooltip(fields=["tk_tip"], labels=False),
-        control=False,
-    )
-    geojson.add_to(layer)
-    layer.add_to(m)
-    if vals is not None and edges is not None and len(edges):
-        missing = MISSING_COLOR if bool(vals.isna().any()) else None
-        legend = step_legend_html(str(legend_title), edges, colors, missing_color=missing)
-        m.add_child(HtmlControl(legend, position="bottomright", layer=layer))
-    return m
-
-
-def add_count_labels(
-    m: folium.Map,
-    areas: gpd.GeoDataFrame,
-    counts: Mapping[str, float] | pd.Series,
-    *,
-    name: str = "Antal händelser",
-    profile: str = "public",
-    show_names: bool = True,
-    show: bool = True,
-) -> folium.Map:
-    """Put a label with each area's count at a point inside it.
-
-    Parameters
-    ----------
-    m
-        The map to draw on.
-    areas
-        Polygons with a ``name`` column (EPSG:3006).
-    counts
-        Count per area name for the period; areas missing from it count 0.
-    name
-        Layer name in the layer control.
-    profile
-        ``"public"`` shows counts below five as "färre än 5"; ``"internal"`` shows them all.
-    show_names
-        Also write the area's name above its count.
-    show
-        Whether the layer is on when the map opens.
-
-    Returns
-    -------
-    folium.Map
-    """
-    check_profile(profile)
-    counts = pd.Series(counts, dtype="float64")
-    if areas.crs is None:
-        raise CRSError(f"areas has no CRS; expected {STORE_CRS} — set it with .set_crs(3006)")
-    local = areas.to_crs(STORE_CRS)
-    points = local.geometry.representative_point()
-    lon, lat = to_wgs84(points.x.to_numpy(), points.y.to_numpy())
-    layer = folium.FeatureGroup(name=name, show=show)
-    for area, la, lo in zip(local["name"], lat, lon, strict=True):
-        count = counts.get(area, 0.0)
-        text = fmt_count(0.0 if pd.isna(count) else count, profile=profile)
-        label = f"<div>{esc(area)}</div>" if show_names else ""
-        html = f'<div class="tk-label">{label}<span class="tk-count">{esc(text)}</span></div>'
-        folium.Marker(
-            location=[float(la), float(lo)],
-            icon=folium.DivIcon(
-                html=html, icon_size=(180, 40), icon_anchor=(90, 20), class_name="tk-label-icon"
-            ),
-            interactive=False,
-        ).add_to(layer)
-    layer.add_to(m)
-    return m
-
-
 def add_events(
-    m: folium.Map, events: pd.DataFrame, *, name: str = "Händelser", show: bool = True
+    m: folium.Map,
+    events: pd.DataFrame,
+    *,
+    name: str = "Händelser",
+    show: bool = True,
+    months: Sequence[pd.Timestamp] | None = None,
 ) -> folium.Map:
     """Add individual events as clustered markers with popups (internal profile only).
 
@@ -343,6 +200,10 @@ def add_events(
         Layer name in the layer control.
     show
         Whether the layer is on when the map opens.
+    months
+        The map's slider months: each marker is shown in its month's position (and all in
+        position 0, "hela perioden"); events outside these months are not shown. ``None``
+        shows every event whatever the slider says.
 
     Returns
     -------
@@ -354,21 +215,7 @@ def add_events(
     _zoom_limits(m)
     placed = events[events["x"].notna() & events["y"].notna()]
     lon, lat = to_wgs84(placed["x"].to_numpy(), placed["y"].to_numpy())
-    cluster = folium.plugins.MarkerCluster(name=name, show=show)
-    for (_, row), la, lo in zip(placed.iterrows(), lat, lon, strict=True):
-        color = category_color(row.get("category"))
-        folium.CircleMarker(
-            location=[float(la), float(lo)],
-            radius=6,
-            color="#222222",
-            weight=1,
-            fill=True,
-            fill_color=color,
-            fill_opacity=0.9,
-            popup=folium.Popup(event_popup_html(row), max_width=320, lazy=True),
-        ).add_to(cluster)
-    cluster.add_to(m)
-    return m
+    return add_event_markers(m, placed, lat, lon, months=months, name=name, show=show)
 
 
 def _finish(m: folium.Map) -> folium.Map:
@@ -377,6 +224,85 @@ def _finish(m: folium.Map) -> folium.Map:
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _profile_notes(profile: str) -> list[str]:
+    if is_public(profile):
+        return [
+            "Inga enskilda händelser visas; antal under 5 visas som ”färre än 5”.",
+        ]
+    return ["Intern version med enskilda händelser – sprid inte vidare utan granskning."]
+
+
+def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
+    """The months of the period, or of the events when the period is a free text."""
+    bounds = period_bounds(period)
+    if bounds is not None:
+        return months_between(*bounds)
+    if events is None or events.empty or "occurred_at" not in events.columns:
+        return []
+    month = month_of(events["occurred_at"].dropna())
+    return months_between(month.min(), month.max()) if not month.empty else []
+
+
+def _check_events(events: pd.DataFrame, area_col: str) -> None:
+    missing = [c for c in ("occurred_at", area_col) if c not in events.columns]
+    if missing:
+        raise SchemaError(
+            f"events need columns occurred_at and {area_col} for the month slider, "
+            f"missing {missing} — pass the events table's rows"
+        )
+
+
+def _add_time_layers(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    events: pd.DataFrame,
+    *,
+    area_col: str,
+    period: Period,
+    profile: str,
+    names: tuple[str, str],
+    note: str | None,
+) -> list[pd.Timestamp]:
+    months = _slider_months(period, events)
+    if not months:
+        return months
+    in_months = month_of(events["occurred_at"]).isin(months)
+    web = to_web(areas, "areas")
+    local = areas.to_crs(STORE_CRS)
+    local = local[local["name"].isin(web["name"])]
+    add_area_counts(
+        m,
+        local,
+        events[in_months.to_numpy()],
+        area_col=area_col,
+        months=months,
+        profile=profile,
+        geojson=area_geojson(web),
+        label_points=label_points(local),
+        name_labels=names[0],
+        name_fill=names[1],
+        note=note,
+    )
+    add_month_slider(m, months, period_label=fmt_period(period))
+    return months
+
+
+def _density(
+    m: folium.Map, grid: DensityGrid, clip_to: object, profile: str, show: bool = True
+) -> None:
+    if is_public(profile):
+        if str(grid.params.get("sensitive", "")).lower() != "excluded":
+            _log.warning(
+                "public map: the density raster does not say it leaves sensitive events out "
+                "(params['sensitive'] != 'excluded'); compute it without them for public maps"
+            )
+        add_density(
+            m, grid, name=DENSITY_LAYER_NAME, clip_to=clip_to, min_cell=MIN_PUBLIC_CELL_M, show=show
+        )
+    else:
+        add_density(m, grid, name=DENSITY_LAYER_NAME, clip_to=clip_to, show=show)
 
 
 def city_map(
@@ -394,16 +320,18 @@ def city_map(
     rates: pd.Series | None = None,
     rates_title: str = "Händelser per 1 000 invånare",
     events: pd.DataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
 ) -> folium.Map:
-    """The whole city: districts, optional rate choropleth, density, counts and events.
+    """The whole city: districts, rate choropleth, density, counts per month and events.
 
     Parameters
     ----------
     districts
         Stadsdelsområden with ``name`` (EPSG:3006).
     period, sources, made_at, n_unplaced
-        For the info box (see :func:`add_info_box`).
+        For the info box (see :func:`add_info_box`). The month slider covers the months
+        of ``period`` (or of ``events`` when ``period`` is a free text).
     profile
         ``"public"`` never shows individual events and suppresses counts below five;
         ``"internal"`` adds ``events`` as clustered markers.
@@ -412,16 +340,23 @@ def city_map(
     stadsdelar
         Optional finer areas with ``name``, drawn as thin outlines.
     grid
-        Optional density raster (see :func:`add_density`).
+        Optional density raster (see :func:`add_density`); in the public profile it is
+        shown on cells of at least 200 m.
     counts
-        Optional count per district name, shown as labels.
+        Count per district name for static labels; used only when ``events`` is ``None``.
     rates
         Optional value per district name (e.g. events per 1 000 inhabitants) for a
         choropleth; it is off at start when a density grid is shown too.
     rates_title
         Legend title of the choropleth.
     events
-        Events for the internal profile; ignored in the public profile.
+        The events of the period, placed or not, with ``occurred_at`` and
+        ``stadsdelsomrade`` (and ``x``, ``y``, ``category``, ``summary`` … for the internal
+        markers). They give the count labels and the count choropleth per district and
+        month, driven by the month slider; in the internal profile the placed ones are
+        also drawn as markers.
+    water
+        Optional water polygons (see :func:`water_polygons`), drawn under everything.
     tiles
         Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
 
@@ -431,11 +366,11 @@ def city_map(
     """
     check_profile(profile)
     m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=tiles)
+    if water is not None:
+        add_water(m, water)
     if stadsdelar is not None:
-        add_districts(m, stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8)
-    add_districts(
-        m, districts, name="Stadsdelsområden", fill_opacity=0.0 if grid is not None else None
-    )
+        add_districts(m, stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0)
+    add_districts(m, districts, name="Stadsdelsområden", fill_opacity=0.0)
     if rates is not None:
         add_districts(
             m,
@@ -446,14 +381,32 @@ def city_map(
             show=grid is None,
         )
     if grid is not None:
-        city = districts.to_crs(STORE_CRS).geometry.union_all()
-        add_density(m, grid, name="Täthet (händelser per km²)", clip_to=city)
-    if profile == "internal" and events is not None:
-        add_events(m, events, name="Enskilda händelser")
-    if counts is not None:
+        _density(m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile)
+    months: list[pd.Timestamp] = []
+    if events is not None:
+        _check_events(events, "stadsdelsomrade")
+        months = _add_time_layers(
+            m,
+            districts,
+            events,
+            area_col="stadsdelsomrade",
+            period=period,
+            profile=profile,
+            names=("Antal händelser", "Antal händelser (färg per område)"),
+            note=None,
+        )
+        if profile == "internal":
+            add_events(m, events, name="Enskilda händelser", months=months or None)
+    elif counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
     add_info_box(
-        m, title=title, period=period, sources=sources, made_at=made_at, n_unplaced=n_unplaced
+        m,
+        title=title,
+        period=period,
+        sources=sources,
+        made_at=made_at,
+        n_unplaced=n_unplaced,
+        notes=_profile_notes(profile),
     )
     return _finish(m)
 
@@ -472,6 +425,7 @@ def district_map(
     grid: DensityGrid | None = None,
     counts: Mapping[str, float] | pd.Series | None = None,
     events: pd.DataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     padding_m: float = 500.0,
 ) -> folium.Map:
@@ -484,9 +438,10 @@ def district_map(
     districts
         All stadsdelsområden with ``name`` (EPSG:3006); the others are drawn faintly.
     period, sources, made_at, n_unplaced
-        For the info box.
+        For the info box; the month slider covers ``period`` (see :func:`city_map`).
     profile
-        ``"public"`` or ``"internal"`` (see :func:`city_map`).
+        ``"public"`` or ``"internal"`` (see :func:`city_map`). In the public profile the
+        counts per stadsdel leave sensitive events out (they count only per district).
     title
         Info box title; ``"<district> – händelser"`` when ``None``.
     stadsdelar
@@ -495,9 +450,14 @@ def district_map(
     grid
         Optional density raster; only cells inside the district are shown.
     counts
-        Optional count per stadsdel name (labels at the stadsdelar, which must be given).
+        Optional count per stadsdel name for static labels (the stadsdelar must be given);
+        used only when ``events`` is ``None``.
     events
-        Events for the internal profile, shown as given; ignored in the public profile.
+        The district's events of the period with ``occurred_at`` and ``stadsdel``: count
+        labels and choropleth per stadsdel and month (the stadsdelar must be given), and
+        in the internal profile the placed ones as markers.
+    water
+        Optional water polygons, drawn under everything.
     tiles
         Optional online tile layer offered off by default.
     padding_m
@@ -517,6 +477,9 @@ def district_map(
     m = base_map(
         (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m), tiles=tiles
     )
+    notes = _profile_notes(profile)
+    if water is not None:
+        add_water(m, water)
     others = local[local["name"] != district]
     if not others.empty:
         add_districts(
@@ -526,15 +489,34 @@ def district_map(
     if stadsdelar is not None:
         sd = stadsdelar.to_crs(STORE_CRS)
         inner = sd[sd.geometry.representative_point().within(shape.buffer(1.0))]
-        add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1)
-    add_districts(
-        m, chosen, name=district, weight=3.5, fill_opacity=0.0 if grid is not None else 0.15
-    )
+        add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
+    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
     if grid is not None:
-        add_density(m, grid, name="Täthet (händelser per km²)", clip_to=shape)
-    if profile == "internal" and events is not None:
-        add_events(m, events, name="Enskilda händelser")
-    if counts is not None:
+        _density(m, grid, shape, profile)
+    if events is not None:
+        if inner is None:
+            raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+        _check_events(events, "stadsdel")
+        shown = drop_sensitive(events, profile)
+        n_hidden = int(sensitive_mask(events).sum()) if is_public(profile) else 0
+        if n_hidden:
+            notes.append(
+                f"{n_hidden} händelser av känslig art (t.ex. sexualbrott) räknas bara för "
+                "hela stadsdelsområdet, inte per stadsdel."
+            )
+        months = _add_time_layers(
+            m,
+            inner,
+            shown,
+            area_col="stadsdel",
+            period=period,
+            profile=profile,
+            names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
+            note=None,
+        )
+        if profile == "internal":
+            add_events(m, events, name="Enskilda händelser", months=months or None)
+    elif counts is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
@@ -545,5 +527,6 @@ def district_map(
         sources=sources,
         made_at=made_at,
         n_unplaced=n_unplaced,
+        notes=notes,
     )
     return _finish(m)
