@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from trygghetskarta import report
+from trygghetskarta._assets import external_references
 from trygghetskarta._format import esc
 from trygghetskarta._svg import nice_ticks
 from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.periods import Period
 
 SVG = "{http://www.w3.org/2000/svg}"
 NBSP = "\u00a0"
@@ -64,27 +68,52 @@ def svg_of(html: str) -> ET.Element:
     return ET.fromstring(match.group(0))
 
 
+def svgs_of(html: str, css_class: str) -> list[ET.Element]:
+    found = re.findall(rf'<svg[^>]*class="{css_class}".*?</svg>', html, flags=re.S)
+    return [ET.fromstring(f) for f in found]
+
+
 @pytest.mark.parametrize(
     "categories",
     [["violence"], ["violence", "theft_burglary", "fire"], ["drugs", "other", "traffic", "fire"]],
     ids=["one", "three", "four"],
 )
-def test_chart_has_one_path_per_category_and_is_xml(categories: list[str]) -> None:
-    svg = svg_of(page(monthly=monthly_frame(categories)))
-    paths = svg.findall(f".//{SVG}path")
-    assert len(paths) == len(categories)
-    assert {p.get("data-series") for p in paths} == set(categories)
-    assert len(svg.findall(f".//{SVG}circle")) == 14 * len(categories)
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_one_total_chart_and_one_small_chart_per_category(
+    categories: list[str], profile: str
+) -> None:
+    html = page(monthly=monthly_frame(categories), profile=profile)
+    (total,) = svgs_of(html, "tk-chart")
+    assert [p.get("data-series") for p in total.findall(f".//{SVG}path")] == ["alla"]
+    assert len(total.findall(f".//{SVG}circle")) == 14  # one per month
+    minis = svgs_of(html, "tk-mini")
+    assert [m.get("data-series") for m in minis] == categories[::-1]  # largest first
+    for mini in minis:
+        assert len(mini.findall(f".//{SVG}path")) == 1
+        points = 14 if profile == "internal" else 5  # public: quarters (Q4 2023 … Q4 2024)
+        assert len(mini.findall(f".//{SVG}circle")) == points
 
 
 def test_chart_line_heights_follow_counts() -> None:
-    svg = svg_of(page(monthly=monthly_frame(["violence", "fire"])))
-    heights = {}
-    for p in svg.findall(f".//{SVG}path"):
-        ys = [float(v.split(",")[1]) for v in re.findall(r"[-\d.]+,[-\d.]+", p.get("d"))]
-        assert len(set(ys)) == 1  # constant counts draw flat lines
-        heights[p.get("data-series")] = ys[0]
-    assert heights["fire"] < heights["violence"]  # 3 a month is drawn above 2 (y grows down)
+    html = page(monthly=monthly_frame(["violence", "fire"]), profile="internal")
+    (total,) = svgs_of(html, "tk-chart")
+    (path,) = total.findall(f".//{SVG}path")
+    ys = {float(v.split(",")[1]) for v in re.findall(r"[-\d.]+,[-\d.]+", path.get("d"))}
+    assert ys == {16.0}  # 2 + 3 = 5 a month, the top tick (5) at y = 16: a flat line
+    tips = [t.text for t in total.iter(f"{SVG}title")]
+    assert "Alla händelser, jan 2024: 5" in tips
+
+
+def test_public_charts_hide_counts_below_five() -> None:
+    html = page(monthly=monthly_frame(["violence"]))  # 2 a month
+    (total,) = svgs_of(html, "tk-chart")
+    tips = [t.text for t in total.iter(f"{SVG}title")]
+    assert "Alla händelser, jan 2024: färre än 5" in tips
+    assert not any(t.endswith(": 2") for t in tips)
+    assert total.find(f".//{SVG}rect[@class='tk-band']") is not None
+    (mini,) = svgs_of(html, "tk-mini")
+    quarter_tips = [t.text for t in mini.iter(f"{SVG}title")]
+    assert "jan–mar 2024: 6" in quarter_tips  # three months of 2 in a quarter
 
 
 def test_key_figures_and_city_comparison() -> None:
@@ -219,3 +248,148 @@ def test_nice_ticks(vmax: float, expected: list[float]) -> None:
 def test_bad_input_raises_domain_errors(changes: dict, error: type[Exception]) -> None:
     with pytest.raises(error):
         page(**changes)
+
+
+# --------------------------------------------------------------------------- additions
+
+
+def district_events() -> pd.DataFrame:
+    """Eight events: times across DST, places of several precisions, one sensitive."""
+    return pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    "2024-03-31 00:30+01:00",  # Sunday, before the spring change
+                    "2024-03-31 03:30+02:00",  # Sunday, after it
+                    "2024-06-03 22:10+02:00",  # Monday
+                    "2024-06-03 22:50+02:00",
+                    "2024-06-04 08:00+02:00",  # Tuesday
+                    "2024-06-04 08:05+02:00",
+                    "2024-10-27 02:30+01:00",  # Sunday, after the autumn change
+                    "2023-06-01 12:00+02:00",  # before the period
+                ],
+                utc=True,
+            ),
+            "place_name": ["Medborgarplatsen"] * 5 + ["Södermalm", "Slussen", "Slussen"],
+            "precision": ["place"] * 5 + ["stadsdel", "street", "street"],
+            "sensitive": [False, False, False, False, True, False, False, False],
+        }
+    )
+
+
+def test_hour_weekday_table_uses_stockholm_time() -> None:
+    table = report.hour_weekday_table(district_events()["occurred_at"])
+    assert table.shape == (7, 24) and int(table.to_numpy().sum()) == 8
+    assert table.loc[6, 0] == 1 and table.loc[6, 3] == 1 and table.loc[6, 2] == 1  # Sundays
+    assert table.loc[0, 22] == 2 and table.loc[1, 8] == 2 and table.loc[3, 12] == 1
+
+
+@pytest.mark.parametrize(
+    ("profile", "cells", "tip"),
+    [("internal", 7 * 24, "måndag 22–23: 2"), ("public", 7 * 8, "måndag 21–24: färre än 5")],
+    ids=["internal_hours", "public_three_hours"],
+)
+def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> None:
+    html = page(events=district_events(), profile=profile)
+    (heat,) = svgs_of(html, "tk-chart tk-heatmap")
+    rects = heat.findall(f".//{SVG}rect[@class='tk-cell']")
+    assert len(rects) == cells
+    tips = [r.find(f"{SVG}title").text for r in rects]
+    assert tip in tips
+    if profile == "public":
+        assert all(t.endswith("färre än 5") for t in tips)  # no cell holds five events
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("internal", {"Medborgarplatsen": 5, "Slussen": 1}),
+        ("public", {"Medborgarplatsen": 4, "Slussen": 1}),
+    ],
+    ids=["internal", "public_without_sensitive"],
+)
+def test_named_places_only_fine_precision_in_the_period(profile: str, expected: dict) -> None:
+    events = district_events()
+    in_period = events[events["occurred_at"] >= "2024-01-01"]
+    assert report.named_places(in_period, profile=profile).to_dict() == expected
+
+
+def test_named_places_without_sensitive_column() -> None:
+    events = district_events().drop(columns="sensitive")
+    assert report.named_places(events, profile="public")["Medborgarplatsen"] == 5
+
+
+def test_events_give_places_and_data_quality() -> None:
+    html = page(events=district_events(), top_places=None, by_precision=None, profile="internal")
+    assert (
+        "<td>Medborgarplatsen</td>" in html
+        and "Södermalm</td>" not in html.split("Platser")[1][:400]
+    )
+    assert "När händer det?" in html
+    assert "Plats (torg, station, område)" in html  # precision from the events in the period
+
+
+def test_small_categories_merged_so_none_can_be_worked_out() -> None:
+    monthly = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2024-01-01"] * 3),
+            "category": ["violence", "theft_burglary", "drugs"],
+            "count": [30, 8, 2],
+        }
+    )
+    public = page(monthly=monthly)
+    assert "Övriga kategorier (stöld och inbrott, narkotika)" in public
+    assert '<td class="num">10</td>' in public  # 8 + 2
+    assert '<td class="num">2</td>' not in public and '<td class="num">8</td>' not in public
+    internal = page(monthly=monthly, profile="internal")
+    assert "Övriga kategorier" not in internal and '<td class="num">2</td>' in internal
+
+
+def test_precision_shares_of_small_classes_hidden_in_public() -> None:
+    html = page(by_precision=pd.Series({"street": 3, "stadsdel": 97}))
+    row = re.search(r"<tr><td>Gata</td>(.*?)</tr>", html).group(1)
+    assert "färre än 5" in row and "%" not in row and "bar" not in row
+
+
+def test_bra_statistics_beside_the_city() -> None:
+    bra = pd.DataFrame(
+        {
+            "category": ["Totalt antal brott", "Våldsbrott"],
+            "year": [2024, 2024],
+            "district": [25_000.0, 1_500.0],
+            "city": [20_000.0, np.nan],
+            "unit": ["per 100 000 invånare"] * 2,
+        }
+    )
+    html = page(bra=bra, bra_source="Brå, anmälda brott 2024")
+    assert "Anmälda brott enligt Brå" in html and "Källa: Brå, anmälda brott 2024" in html
+    assert f'<td class="num">25{NBSP}000,0</td>' in html
+    assert '<td class="num">1,25</td>' in html  # 25 000 / 20 000
+    assert "Anmälda brott enligt Brå" not in page()
+    with pytest.raises(SchemaError, match="category"):
+        page(bra=bra.drop(columns="category"))
+
+
+def test_hotspot_map_slot() -> None:
+    html = page(hotspot_map_html="<html><body>hot</body></html>", hotspot_caption="Gi* 95 %")
+    assert "<h2>Hotspots</h2>" in html and "Gi* 95 %" in html
+    assert html.count("<iframe") == 1
+    assert "<h2>Hotspots</h2>" not in page()
+
+
+def test_embedded_map_is_made_self_contained() -> None:
+    cdn_map = (
+        '<html><head><script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">'
+        "</script></head><body></body></html>"
+    )
+    html = page(map_html=cdn_map)
+    srcdoc = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', html).group(1))
+    assert "/* leaflet 1.9.4 (vendored) */" in srcdoc
+    assert external_references(srcdoc) == []
+
+
+def test_period_object_counts_only_its_months() -> None:
+    html = page(period=Period.months("2024-01", "2024-06"), profile="internal")
+    assert "Period: jan 2024 – jun 2024" in html
+    # violence 2, theft 3, fire 4 a month for six months
+    assert '<tr class="total"><td>Totalt</td><td class="num">54</td>' in html

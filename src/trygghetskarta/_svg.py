@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from trygghetskarta._format import esc, fmt_month, fmt_number
+from trygghetskarta._format import SUPPRESS_BELOW, SUPPRESSED_LABEL, esc, fmt_month, fmt_number
+from trygghetskarta._legend import count_classes
 
 _FONT = 'font-family="Helvetica Neue, Arial, sans-serif"'
 
@@ -40,6 +41,7 @@ def line_chart_svg(
     y_label: str = "Antal händelser",
     width: int = 760,
     plot_height: int = 200,
+    suppress_below: float | None = None,
 ) -> str:
     """Draw one line per column of a month × series table.
 
@@ -58,6 +60,9 @@ def line_chart_svg(
         Width of the drawing in pixels (the SVG scales to its container).
     plot_height
         Height of the plotting area in pixels; the legend is added below it.
+    suppress_below
+        Counts below this are drawn in a grey band at the bottom (hollow points) and read
+        "färre än 5" (public profile); ``None`` draws every count as it is.
 
     Returns
     -------
@@ -113,19 +118,30 @@ def line_chart_svg(
     out.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{base_y}" y2="{base_y}" stroke="#888"/>'
     )
+    if suppress_below is not None:
+        band_top = y_of(suppress_below)
+        out.append(
+            f'<rect x="{left}" y="{band_top:.1f}" width="{plot_w}" '
+            f'height="{base_y - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
+            f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
+        )
     for j, key in enumerate(series):
         color = esc(colors.get(key, "#555555"))
         label = esc(labels.get(key, str(key)))
-        pts = [(x_of(i), y_of(values[i, j])) for i in range(len(months))]
+        hidden = [suppress_below is not None and v < suppress_below for v in values[:, j]]
+        shown = [suppress_below / 2 if h else v for h, v in zip(hidden, values[:, j], strict=True)]
+        pts = [(x_of(i), y_of(shown[i])) for i in range(len(months))]
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(pts))
         out.append(
             f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2" '
             f'stroke-linejoin="round" data-series="{esc(key)}"><title>{label}</title></path>'
         )
         for i, (x, y) in enumerate(pts):
-            tip = f"{labels.get(key, key)}, {fmt_month(months[i])}: {fmt_number(values[i, j])}"
+            text = SUPPRESSED_LABEL if hidden[i] else fmt_number(values[i, j])
+            tip = f"{labels.get(key, key)}, {fmt_month(months[i])}: {text}"
+            fill = "#ffffff" if hidden[i] else color
             out.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}">'
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{fill}" stroke="{color}">'
                 f"<title>{esc(tip)}</title></circle>"
             )
     legend_top = base_y + 36
@@ -140,3 +156,267 @@ def line_chart_svg(
         )
     out.append("</g></svg>")
     return "".join(out)
+
+
+_WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+def small_multiples_html(
+    table: pd.DataFrame,
+    *,
+    labels: Mapping[str, str],
+    colors: Mapping[str, str],
+    title: str,
+    suppress_below: float | None = None,
+    highlight_from: pd.Timestamp | None = None,
+    width: int = 300,
+    plot_height: int = 84,
+    months_per_step: int = 1,
+) -> str:
+    """One small line chart per column of a month × series table, in a grid.
+
+    Each chart has its own vertical scale (its maximum is written at the top), so that a
+    small category's course is as readable as a large one's. Months before
+    ``highlight_from`` (e.g. the year before the period) sit on a grey background.
+
+    Parameters
+    ----------
+    table
+        Index: consecutive months; columns: series keys; values: counts.
+    labels, colors
+        Title and line colour per column.
+    title
+        Accessible name of the group.
+    suppress_below
+        Counts below this are drawn in a grey band at the bottom and read "färre än 5"
+        (public profile); ``None`` draws every count as it is.
+    highlight_from
+        First month of the period; earlier months are shaded.
+    width, plot_height
+        Size of each chart, pixels.
+    months_per_step
+        Months per row of ``table`` (3 for quarters: labels read "jan–mar 2024").
+
+    Returns
+    -------
+    str
+        A ``<div class="tk-multiples">`` holding one ``<svg>`` per column.
+    """
+    charts = []
+    for key in table.columns:
+        charts.append(
+            _mini_chart(
+                table[key],
+                label=labels.get(key, str(key)),
+                color=colors.get(key, "#555555"),
+                suppress_below=suppress_below,
+                highlight_from=highlight_from,
+                width=width,
+                plot_height=plot_height,
+                key=str(key),
+                step=months_per_step,
+            )
+        )
+    return (
+        f'<div class="tk-multiples" role="group" aria-label="{esc(title)}">'
+        + "".join(charts)
+        + "</div>"
+    )
+
+
+def _mini_chart(
+    series: pd.Series,
+    *,
+    label: str,
+    color: str,
+    suppress_below: float | None,
+    highlight_from: pd.Timestamp | None,
+    width: int,
+    plot_height: int,
+    key: str,
+    step: int,
+) -> str:
+    months = list(series.index)
+
+    def when(month: pd.Timestamp) -> str:
+        if step == 1:
+            return fmt_month(month)
+        last = pd.Timestamp(month) + pd.DateOffset(months=step - 1)
+        return f"{fmt_month(month, with_year=False)}–{fmt_month(last)}"
+
+    values = series.fillna(0).to_numpy(dtype="float64")
+    left, right, top = 30, 8, 24
+    plot_w = width - left - right
+    height = top + plot_height + 20
+    total = float(values.sum())
+    vmax = float(values.max()) if values.size else 0.0
+    ymax = max(nice_ticks(max(vmax, suppress_below or 0.0), 2)[-1], 1.0)
+
+    def x_of(i: int) -> float:
+        return left + (plot_w / 2 if len(months) < 2 else plot_w * i / (len(months) - 1))
+
+    def y_of(v: float) -> float:
+        return top + plot_height * (1 - v / ymax)
+
+    def shown(v: float) -> tuple[float, str, bool]:
+        if suppress_below is not None and v < suppress_below:
+            return suppress_below / 2, SUPPRESSED_LABEL, True
+        return v, fmt_number(v), False
+
+    color = esc(color)
+    total_text = (
+        SUPPRESSED_LABEL if suppress_below and total < suppress_below else fmt_number(total)
+    )
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{esc(label)}" class="tk-mini" data-series="{esc(key)}">',
+        f"<title>{esc(label)}: {esc(total_text)} händelser</title>",
+        f'<g {_FONT} font-size="11" fill="#333">',
+        f'<text x="{left}" y="13" font-weight="bold" font-size="12">{esc(label)}</text>',
+        f'<text x="{width - right}" y="13" text-anchor="end" fill="#555">'
+        f"{esc(total_text)} st</text>",
+    ]
+    if highlight_from is not None and months:
+        before = [i for i, mo in enumerate(months) if pd.Timestamp(mo) < highlight_from]
+        if before:
+            x1 = (x_of(before[-1]) + x_of(min(before[-1] + 1, len(months) - 1))) / 2
+            out.append(
+                f'<rect x="{left}" y="{top}" width="{max(x1 - left, 0):.1f}" '
+                f'height="{plot_height}" fill="#f3f3f3"/>'
+            )
+    if suppress_below is not None:
+        band_top = y_of(suppress_below)
+        out.append(
+            f'<rect x="{left}" y="{band_top:.1f}" width="{plot_w}" '
+            f'height="{top + plot_height - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
+            f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
+        )
+    for t in (0.0, ymax):
+        y = y_of(t)
+        out.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{esc(fmt_number(t))}</text>'
+        )
+    pts = []
+    for i, v in enumerate(values):
+        yv, text, hidden = shown(float(v))
+        pts.append((x_of(i), y_of(yv), text, hidden))
+    d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y, _, _) in enumerate(pts))
+    out.append(
+        f'<path d="{d}" fill="none" stroke="{color}" stroke-width="1.8" '
+        f'stroke-linejoin="round" data-series="{esc(key)}"/>'
+    )
+    for i, (x, y, text, hidden) in enumerate(pts):
+        fill = "#ffffff" if hidden else color
+        out.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{fill}" stroke="{color}">'
+            f"<title>{esc(when(months[i]))}: {esc(text)}</title></circle>"
+        )
+    if months:
+        base = top + plot_height + 14
+        out.append(
+            f'<text x="{left}" y="{base}">{esc(when(months[0]))}</text>'
+            f'<text x="{left + plot_w}" y="{base}" text-anchor="end">'
+            f"{esc(when(months[-1]))}</text>"
+        )
+    out.append("</g></svg>")
+    return "".join(out)
+
+
+def heatmap_svg(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    profile: str,
+    hour_step: int = 1,
+    width: int = 760,
+) -> str:
+    """An hour × weekday heatmap with the totals per weekday and per hour beside it.
+
+    Parameters
+    ----------
+    table
+        7 rows (Monday first) × 24 columns (hours 0–23) of counts, as
+        :func:`trygghetskarta.report.hour_weekday_table` makes it.
+    title
+        Accessible title.
+    profile
+        ``"public"``: cells, totals and legend show counts below five as "färre än 5".
+    hour_step
+        Hours per column (1, 2, 3, 4, 6 …): coarser columns hold larger counts.
+    width
+        Width of the drawing, pixels.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element with one ``<rect class="tk-cell">`` per cell.
+    """
+    counts = table.reindex(index=range(7), columns=range(24), fill_value=0).to_numpy("float64")
+    if 24 % hour_step:
+        raise ValueError(f"hour_step must divide 24, got {hour_step}")
+    binned = counts.reshape(7, 24 // hour_step, hour_step).sum(axis=2)
+    n_cols = binned.shape[1]
+    classes, colors, class_labels = count_classes(binned, profile=profile)
+    public = profile == "public"
+
+    def text_of(v: float) -> str:
+        return SUPPRESSED_LABEL if public and v < SUPPRESS_BELOW else fmt_number(v)
+
+    left, top, right = 70, 22, 70
+    cell_w = (width - left - right) / n_cols
+    cell_h = 24
+    grid_h = 7 * cell_h
+    legend_y = top + grid_h + 44
+    height = legend_y + 26
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{esc(title)}" class="tk-chart tk-heatmap">',
+        f"<title>{esc(title)}</title>",
+        f'<g {_FONT} font-size="11" fill="#333">',
+        f'<text x="{width - right + 8}" y="{top - 8}" fill="#555">Summa</text>',
+    ]
+    for r, day in enumerate(_WEEKDAYS_SV):
+        y = top + r * cell_h
+        out.append(f'<text x="{left - 6}" y="{y + 16}" text-anchor="end">{esc(day)}</text>')
+        for c in range(n_cols):
+            x = left + c * cell_w
+            cls = classes[r, c]
+            fill = colors[cls] if cls >= 0 else "#ffffff"
+            h0, h1 = c * hour_step, (c + 1) * hour_step
+            hours = f"{h0:02d}–{h1:02d}"
+            tip = f"{day} {hours}: {text_of(binned[r, c])}"
+            out.append(
+                f'<rect class="tk-cell" x="{x:.1f}" y="{y}" width="{cell_w - 1:.1f}" '
+                f'height="{cell_h - 1}" fill="{esc(fill)}"><title>{esc(tip)}</title></rect>'
+            )
+        out.append(
+            f'<text x="{width - right + 8}" y="{y + 16}">{esc(text_of(binned[r].sum()))}</text>'
+        )
+    label_every = max(1, round(3 / hour_step)) if hour_step < 3 else 1
+    for c in range(n_cols):
+        x = left + c * cell_w
+        if c % label_every == 0:
+            out.append(f'<text x="{x:.1f}" y="{top - 6}" font-size="10">{c * hour_step:02d}</text>')
+        out.append(
+            f'<text x="{x + cell_w / 2:.1f}" y="{top + grid_h + 14}" text-anchor="middle" '
+            f'font-size="10" fill="#555">{esc(_short(text_of(binned[:, c].sum())))}</text>'
+        )
+    out.append(
+        f'<text x="{left - 6}" y="{top + grid_h + 14}" text-anchor="end" fill="#555">Summa</text>'
+    )
+    x = left
+    out.append(f'<text x="{left - 6}" y="{legend_y + 11}" text-anchor="end">Antal</text>')
+    for color, text in zip(colors, class_labels, strict=True):
+        out.append(
+            f'<rect x="{x}" y="{legend_y}" width="14" height="12" fill="{esc(color)}" '
+            f'stroke="#999"/><text x="{x + 18}" y="{legend_y + 11}">{esc(text)}</text>'
+        )
+        x += 28 + 7 * len(text)
+    out.append("</g></svg>")
+    return "".join(out)
+
+
+def _short(text: str) -> str:
+    """``färre än 5`` → ``<5`` where a column is narrow."""
+    return "<5" if text == SUPPRESSED_LABEL else text

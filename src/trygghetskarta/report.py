@@ -1,19 +1,22 @@
 """The lägesbild: one self-contained HTML page per stadsdelsområde.
 
 :func:`lagesbild_html` returns the page as a string (the pipeline writes it). The page is
-in Swedish and needs no network and no JavaScript of its own: key figures, a monthly trend
-chart drawn as inline SVG, a table of counts by category, the places named most often, the
-data quality (share of events per precision class), and sources and period. Inline CSS
-includes a print layout.
+in Swedish and needs no network and no JavaScript of its own: key figures with the change
+against last year and against the city, the monthly course of all events and of each
+category (inline SVG), counts per category, the district map, the hour × weekday heatmap,
+the places named most often, Brå's statistics beside the city's and the hotspot map (when
+given), the data quality (share of events per precision class), and sources and period.
+Inline CSS includes a print layout.
 
-The district map, when given as ``map_html`` (the full HTML of a folium map), is embedded
-in an ``<iframe srcdoc="…">`` so that the report stays one file that opens from a file
-share; the map's own scripts run sandboxed inside the frame. ``map_link`` adds a link to
-the separate map file instead or as well. Maps do not print; the printed page says so.
+Maps (``map_html``, ``hotspot_map_html``: full HTML of folium maps) are embedded in
+``<iframe srcdoc="…">`` with their scripts inlined (see ``_assets``), so that the report
+stays one file that opens from a file share; their scripts run sandboxed inside the frame.
+``map_link`` adds a link to the separate map file. Maps do not print; the page says so.
 
-Profiles: in ``public`` reports every count below five reads "färre än 5" and changes
-against last year are not given when either year has fewer than five events. All text from
-sources (place names, district names) is escaped.
+Profiles (``_privacy``): in ``public`` reports every count below five reads "färre än 5",
+small categories are merged so that none can be worked out from the total, changes
+against last year are not given when either year has fewer than five events, and places
+named in sensitive events are left out. All text from sources is escaped.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Any
 import pandas as pd
 
 from trygghetskarta._format import (
-    MISSING,
     SUPPRESS_BELOW,
     SUPPRESSED_LABEL,
     Period,
@@ -33,27 +35,30 @@ from trygghetskarta._format import (
     category_label,
     check_profile,
     esc,
-    fmt_count,
     fmt_datetime,
-    fmt_float,
-    fmt_int,
-    fmt_pct,
     fmt_period,
     fmt_sources,
-    is_missing,
     period_bounds,
-    precision_label,
-    safe_url,
 )
-from trygghetskarta._svg import line_chart_svg
+from trygghetskarta._privacy import drop_sensitive
+from trygghetskarta._report_parts import (
+    FINE,
+    bra_section,
+    category_table,
+    hotspot_section,
+    key_figures,
+    map_section,
+    places_table,
+    precision_table,
+)
+from trygghetskarta._svg import heatmap_svg, line_chart_svg, small_multiples_html
 from trygghetskarta.errors import SchemaError
-from trygghetskarta.schema import Precision
+from trygghetskarta.schema import TIMEZONE
 
-__all__ = ["lagesbild_html", "monthly_table"]
+__all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_places"]
 
-#: Precision classes that place an event better than its stadsdel.
-_FINE = (Precision.EXACT, Precision.ADDRESS, Precision.STREET, Precision.PLACE)
 _MONTHLY_COLUMNS = ("month", "category", "count")
+ALL_EVENTS = "alla"
 
 _CSS = """
 :root { --ink: #1f1f1f; --muted: #5c5c5c; --line: #d8d8d8; --accent: #004b87; }
@@ -83,7 +88,14 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
 .print-only { display: none; }
 .empty { color: var(--muted); font-style: italic; }
 .tk-chart { max-width: 100%; height: auto; }
-@media (max-width: 700px) { .cards { grid-template-columns: repeat(2, 1fr); } }
+.tk-multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px;
+  margin-top: 12px; }
+.tk-mini { width: 100%; height: auto; }
+.caption { color: var(--muted); font-size: 13px; }
+.lead { margin: 4px 0 10px; }
+@media (max-width: 700px) {
+  .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
+}
 @media print {
   @page { size: A4; margin: 16mm 14mm; }
   body { background: #fff; font-size: 11pt; }
@@ -137,169 +149,128 @@ def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.Data
     return table[order]
 
 
-def _get(row: Mapping[str, Any] | pd.Series | None, key: str) -> Any:
-    if row is None:
-        return None
-    value = row.get(key) if hasattr(row, "get") else None
-    return None if is_missing(value) else value
+def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
+    """Events per weekday and hour of the day, in Stockholm time.
+
+    Parameters
+    ----------
+    occurred_at
+        Incident times (timezone-aware; naive times are taken as Stockholm time).
+
+    Returns
+    -------
+    pandas.DataFrame
+        7 rows (0 = Monday … 6 = Sunday) × 24 columns (hours 0–23) of counts.
+    """
+    times = pd.to_datetime(occurred_at.dropna())
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(TIMEZONE)
+    table = pd.crosstab(times.dt.day_of_week, times.dt.hour)
+    return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
 
 
-def _card(label: str, value: str, note: str = "") -> str:
-    note_html = f'<div class="note">{note}</div>' if note else ""
-    return (
-        f'<div class="card"><div class="label">{esc(label)}</div>'
-        f'<div class="value">{esc(value)}</div>{note_html}</div>'
-    )
+def named_places(events: pd.DataFrame, *, profile: str, limit: int = 10) -> pd.Series:
+    """The place names given most often for events placed better than their stadsdel.
+
+    Only events of precision exact, address, street or place count (a stadsdel's own name
+    tells a planner nothing new); in the public profile sensitive events are left out
+    (they count only at district level).
+
+    Returns
+    -------
+    pandas.Series
+        Count per place name, largest first.
+    """
+    if "place_name" not in events.columns:
+        return pd.Series(dtype="int64")
+    rows = drop_sensitive(events, profile)
+    if "precision" in rows.columns:
+        rows = rows[rows["precision"].isin([p.value for p in FINE])]
+    return rows["place_name"].dropna().value_counts().head(limit)
 
 
-def _key_figures(
-    summary_row: Mapping[str, Any] | pd.Series,
-    city_summary: Mapping[str, Any] | pd.Series | None,
-    profile: str,
-) -> str:
-    count = _get(summary_row, "count")
-    last = _get(summary_row, "count_last_year")
-    change = _get(summary_row, "change_pct")
-    if change is None and count is not None and last:
-        change = 100.0 * (float(count) - float(last)) / float(last)
-    too_few = profile == "public" and any(
-        v is not None and float(v) < SUPPRESS_BELOW for v in (count, last)
-    )
-    if too_few:
-        change_text, change_note = MISSING, "För få händelser för en jämförelse."
-    else:
-        change_text = fmt_pct(change)
-        change_note = f"Samma period året innan: {esc(fmt_count(last, profile=profile))}"
-    rate = _get(summary_row, "rate_per_1000")
-    city_rate = _get(city_summary, "rate_per_1000")
-    rate_note = f"Hela staden: {esc(fmt_float(city_rate))}" if city_rate is not None else ""
-    if rate is not None and city_rate:
-        ratio = float(rate) / float(city_rate)
-        rate_note += f" ({esc(fmt_float(ratio, 1))} gånger stadens nivå)"
-    return (
-        '<div class="cards">'
-        + _card("Händelser i perioden", fmt_count(count, profile=profile))
-        + _card("Förändring mot året innan", change_text, change_note)
-        + _card("Händelser per 1 000 invånare", fmt_float(rate), rate_note)
-        + _card("Invånare", fmt_int(_get(summary_row, "population")))
-        + "</div>"
-    )
-
-
-def _category_table(table: pd.DataFrame, period: Period, profile: str) -> str:
+def _events_in(events: pd.DataFrame, period: Period) -> pd.DataFrame:
+    if "occurred_at" not in events.columns:
+        raise SchemaError(
+            f"events need an occurred_at column, got {list(events.columns)} — pass rows of "
+            "the events table"
+        )
     bounds = period_bounds(period)
-    in_period = table
-    if bounds is not None and not table.empty:
-        start, end = bounds
-        in_period = table[
-            (table.index >= start.to_period("M").to_timestamp()) & (table.index <= end)
-        ]
-    totals = in_period.sum() if not in_period.empty else pd.Series(dtype="float64")
-    totals = totals.sort_values(ascending=False, kind="stable")
-    grand = float(totals.sum())
-    if grand == 0:
-        return '<p class="empty">Inga händelser i perioden.</p>'
-    rows = []
-    for category, n in totals.items():
-        share = fmt_pct(100.0 * n / grand, signed=False)
-        if profile == "public" and n < SUPPRESS_BELOW:
-            share = MISSING
-        rows.append(
-            f'<tr><td><span class="swatch" style="background:{esc(category_color(category))}">'
-            f"</span>{esc(category_label(category))}</td>"
-            f'<td class="num">{esc(fmt_count(n, profile=profile))}</td>'
-            f'<td class="num">{esc(share)}</td></tr>'
+    if bounds is None:
+        return events
+    times = pd.to_datetime(events["occurred_at"])
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    return events[((times >= bounds[0]) & (times <= bounds[1])).to_numpy()]
+
+
+def _charts(table: pd.DataFrame, district: str, period: Period, profile: str) -> str:
+    if table.empty:
+        return '<p class="empty">Inga händelser att visa.</p>'
+    suppress = SUPPRESS_BELOW if profile == "public" else None
+    bounds = period_bounds(period)
+    start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
+    total = table.sum(axis=1).to_frame(ALL_EVENTS)
+    first = (
+        "Tiden före perioden har grå bakgrund i de små diagrammen. "
+        if start is not None and table.index.min() < start
+        else ""
+    )
+    band = (
+        f"Värden under {SUPPRESS_BELOW} visas i det grå fältet längst ned. "
+        "Kategorierna visas per kvartal. "
+        if suppress
+        else ""
+    )
+    small = table
+    if suppress:
+        # Public: quarters, so that fewer values fall below five and the course shows.
+        small = table.groupby(table.index.to_period("Q").to_timestamp()).sum()
+    return (
+        line_chart_svg(
+            total,
+            labels={ALL_EVENTS: "Alla händelser"},
+            colors={ALL_EVENTS: "#004b87"},
+            title=f"Händelser per månad, {district}",
+            plot_height=170,
+            suppress_below=suppress,
         )
-    rows.append(
-        f'<tr class="total"><td>Totalt</td><td class="num">'
-        f'{esc(fmt_count(grand, profile=profile))}</td><td class="num">100&nbsp;%</td></tr>'
-    )
-    return (
-        '<table><thead><tr><th>Kategori</th><th class="num">Antal</th>'
-        '<th class="num">Andel</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
-    )
-
-
-def _precision_table(by_precision: pd.Series, profile: str) -> str:
-    counts = pd.Series(by_precision, dtype="float64").dropna()
-    total = float(counts.sum())
-    if total == 0:
-        return '<p class="empty">Inga händelser att bedöma.</p>'
-    order = [p.value for p in Precision] + sorted(
-        str(k) for k in counts.index if str(k) not in {p.value for p in Precision}
-    )
-    counts.index = counts.index.map(str)
-    counts = counts.reindex(order).dropna()
-    fine = float(counts.reindex([p.value for p in _FINE]).fillna(0).sum())
-    rows = []
-    for precision, n in counts.items():
-        share = 100.0 * n / total
-        rows.append(
-            f"<tr><td>{esc(precision_label(precision))}</td>"
-            f'<td class="num">{esc(fmt_count(n, profile=profile))}</td>'
-            f'<td class="num">{esc(fmt_pct(share, signed=False))}</td>'
-            f'<td><div class="bar"><span style="width:{share:.1f}%"></span></div></td></tr>'
+        + f'<p class="caption">{esc(first + band)}Varje kategori har sin egen skala; '
+        "talet uppe till höger är summan för alla månader som visas.</p>"
+        + small_multiples_html(
+            small,
+            labels={c: category_label(c) for c in table.columns},
+            colors={c: category_color(c) for c in table.columns},
+            title=f"Händelser per månad och kategori, {district}",
+            suppress_below=suppress,
+            highlight_from=start,
+            months_per_step=3 if suppress else 1,
         )
-    lead = (
-        f"<p>{esc(fmt_pct(100.0 * fine / total, signed=False))} av händelserna har en position "
-        "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats). "
-        "Händelser med sämre position räknas till sitt område men syns inte som punkter "
-        "eller i täthetskartan.</p>"
-    )
-    return (
-        lead + '<table><thead><tr><th>Positionens noggrannhet</th><th class="num">Antal</th>'
-        '<th class="num">Andel</th><th></th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
     )
 
 
-def _places_table(top_places: pd.Series, profile: str, limit: int = 10) -> str:
-    places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
-    if profile == "public":
-        places = places[places >= SUPPRESS_BELOW]
-    places = places.head(limit)
-    if places.empty:
-        return f'<p class="empty">Ingen plats nämns i minst {SUPPRESS_BELOW} händelser.</p>'
-    rows = "".join(
-        f'<tr><td>{esc(place)}</td><td class="num">{esc(fmt_count(n, profile=profile))}</td></tr>'
-        for place, n in places.items()
-    )
-    return (
-        '<table><thead><tr><th>Plats</th><th class="num">Antal</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
-def _map_section(district: str, map_html: str | None, map_link: str | None) -> str:
-    if map_html is None and map_link is None:
+def _heatmap(events: pd.DataFrame | None, district: str, profile: str) -> str:
+    if events is None:
         return ""
-    parts = ["<section><h2>Karta</h2>"]
-    if map_html is not None:
-        parts.append(
-            f'<iframe class="mapframe" title="Karta över {esc(district)}" '
-            'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox" '
-            f'allowfullscreen srcdoc="{esc(map_html)}"></iframe>'
-            '<p class="print-only">Kartan visas inte i utskrift; öppna rapporten i en '
-            "webbläsare för att se den.</p>"
+    table = hour_weekday_table(events["occurred_at"])
+    if int(table.to_numpy().sum()) == 0:
+        body = '<p class="empty">Inga händelser i perioden.</p>'
+    else:
+        step = 3 if profile == "public" else 1
+        body = heatmap_svg(
+            table,
+            title=f"Händelser per veckodag och timme, {district}",
+            profile=profile,
+            hour_step=step,
         )
-    href = _safe_href(map_link)
-    if href is not None:
-        parts.append(
-            f'<p class="screen-only"><a href="{esc(href)}">Öppna kartan i ett eget fönster</a></p>'
-        )
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def _safe_href(link: str | None) -> str | None:
-    """An http(s) URL or a relative path; anything with another scheme is dropped."""
-    if link is None:
-        return None
-    if safe_url(link) is not None:
-        return link
-    head = link.split("/", 1)[0].split("?", 1)[0]
-    return None if ":" in head or link.startswith("//") else link
+    hours = "tretimmarsperioder" if profile == "public" else "timmar"
+    return (
+        "<section><h2>När händer det?</h2>"
+        f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
+        "anger för händelsen (svensk tid). Summorna står till höger och under.</p>"
+        + body
+        + "</section>"
+    )
 
 
 def lagesbild_html(
@@ -309,7 +280,7 @@ def lagesbild_html(
     summary_row: Mapping[str, Any] | pd.Series,
     monthly: pd.DataFrame,
     city_summary: Mapping[str, Any] | pd.Series | None,
-    by_precision: pd.Series,
+    by_precision: pd.Series | None = None,
     top_places: pd.Series | None = None,
     map_html: str | None = None,
     made_at: datetime,
@@ -317,6 +288,11 @@ def lagesbild_html(
     profile: str = "public",
     map_link: str | None = None,
     title: str | None = None,
+    events: pd.DataFrame | None = None,
+    bra: pd.DataFrame | None = None,
+    bra_source: str | None = "Brå, anmälda brott",
+    hotspot_map_html: str | None = None,
+    hotspot_caption: str | None = None,
 ) -> str:
     """Write the lägesbild of one district as a self-contained HTML page.
 
@@ -325,23 +301,27 @@ def lagesbild_html(
     district
         The district's name (shown as text, escaped).
     period
-        ``(start, end)`` dates of the period reported, or a ready text.
+        ``(start, end)`` dates of the period reported (both included), a
+        :class:`~trygghetskarta.periods.Period`, or a ready text (then the category table
+        and the heatmap count every month given).
     summary_row
         The district's figures: ``count``, ``count_last_year``, ``change_pct`` (percent),
         ``rate_per_1000`` and ``population``; missing ones are shown as "–".
     monthly
         Monthly counts with ``month``, ``category``, ``count`` (and ``stadsdelsomrade``,
-        filtered to ``district`` when present). The chart shows every month given (e.g. two
+        filtered to ``district`` when present). The charts show every month given (e.g. two
         years for context); the category table counts the months inside ``period``.
     city_summary
         The whole city's figures (``rate_per_1000`` is used for comparison), or ``None``.
     by_precision
         Number of events per precision class (index: :class:`~trygghetskarta.schema.Precision`
-        values).
+        values); counted from ``events`` when ``None``.
     top_places
-        Number of events per place name, or ``None`` to leave the section out.
+        Number of events per place name; when ``None`` it is found from ``events`` with
+        :func:`named_places` (which applies the profile's rules: prefer that). Without both
+        the section is left out.
     map_html
-        The full HTML of the district map (``m.get_root().render()``), embedded in an iframe.
+        The full HTML of the district map (``render.to_html(m)``), embedded in an iframe.
     made_at
         When the report was made.
     sources
@@ -352,6 +332,16 @@ def lagesbild_html(
         Optional link (relative path or http(s) URL) to the separate map file.
     title
         Page heading; ``"Lägesbild <district>"`` when ``None``.
+    events
+        The district's events (``occurred_at``; ``precision``, ``place_name`` and
+        ``sensitive`` where known); those inside ``period`` give the hour × weekday
+        heatmap, and the data quality and places when those are not given.
+    bra, bra_source
+        Brå's statistics for the district beside the city's (see
+        :func:`trygghetskarta._report_parts.bra_section` for the columns) and their source
+        line; ``None`` leaves the section out.
+    hotspot_map_html, hotspot_caption
+        The full HTML of a hotspot map and a caption under it; ``None`` leaves it out.
 
     Returns
     -------
@@ -361,24 +351,30 @@ def lagesbild_html(
     check_profile(profile)
     heading = title or f"Lägesbild {district}"
     table = monthly_table(monthly, district)
-    if table.empty:
-        chart = '<p class="empty">Inga händelser att visa.</p>'
-    else:
-        chart = line_chart_svg(
-            table,
-            labels={c: category_label(c) for c in table.columns},
-            colors={c: category_color(c) for c in table.columns},
-            title=f"Händelser per månad och kategori, {district}",
+    in_period = _events_in(events, period) if events is not None else None
+    if by_precision is None:
+        by_precision = (
+            in_period["precision"].value_counts()
+            if in_period is not None and "precision" in in_period.columns
+            else None
         )
+    if top_places is None and in_period is not None:
+        top_places = named_places(in_period, profile=profile)
     places = ""
     if top_places is not None:
         places = (
             "<section><h2>Platser som nämns oftast</h2>"
-            + _places_table(top_places, profile)
-            + "</section>"
+            '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
+            "händelser i perioden.</p>" + places_table(top_places, profile) + "</section>"
+        )
+    quality = ""
+    if by_precision is not None:
+        quality = (
+            "<section><h2>Datakvalitet</h2>" + precision_table(by_precision, profile) + "</section>"
         )
     profile_note = (
-        f"Antal under {SUPPRESS_BELOW} visas som ”{SUPPRESSED_LABEL}” för att skydda enskilda."
+        f"Antal under {SUPPRESS_BELOW} visas som ”{SUPPRESSED_LABEL}” för att skydda enskilda, "
+        "och brott av känslig art räknas bara för hela stadsdelsområdet."
         if profile == "public"
         else "Intern version: alla antal visas. Sprid inte vidare utan granskning."
     )
@@ -389,18 +385,19 @@ def lagesbild_html(
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
         f"Skapad {esc(fmt_datetime(made_at))}</p>",
         "</header>",
-        _key_figures(summary_row, city_summary, profile),
+        key_figures(summary_row, city_summary, profile),
         "<section><h2>Utveckling per månad</h2>",
-        chart,
+        _charts(table, district, period, profile),
         "</section>",
         "<section><h2>Händelser per kategori</h2>",
-        _category_table(table, period, profile),
+        category_table(table, period, profile),
         "</section>",
-        _map_section(district, map_html, map_link),
+        map_section(district, map_html, map_link),
+        _heatmap(in_period, district, profile),
         places,
-        "<section><h2>Datakvalitet</h2>",
-        _precision_table(by_precision, profile),
-        "</section>",
+        hotspot_section(hotspot_map_html, hotspot_caption),
+        bra_section(district, bra, bra_source),
+        quality,
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
