@@ -99,11 +99,14 @@ def normalise(name: str) -> str | None:
 
 
 def _forms(name: str) -> list[tuple[str, bool]]:
-    """Lookup keys of a name: itself, ``X centrum`` for ``X C``, and genitives (flagged)."""
+    """Lookup keys of a name: itself, with spaces for dashes, ``X centrum`` for ``X C``, and
+    genitives (flagged)."""
     key = normalise(name)
     if key is None:
         return []
     bases = [key]
+    if "-" in key:  # "T Centralen", "Hässelby Vällingby"
+        bases.append(key.replace("-", " "))
     if key.endswith(" c"):
         bases.append(key[:-2] + " centrum")
     out: list[tuple[str, bool]] = []

@@ -201,6 +201,8 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
             for r in rows:
                 if r != pivot:
                     within = within & t.near[r]
+            if not within:  # consistent two by two, but no stadsdel has them all
+                continue
         return _Answer(pivot, unc, within)
     return None
 
@@ -261,7 +263,7 @@ def _record(
         district = t.sdo13[row] if pick == 0 else t.sdo24[row]
         stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
         return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
-    within = ans.within if ans.within else t.span[row]
+    within = ans.within or t.span[row]
     district = _one(districts[s][pick] for s in within)
     if district is None:
         return None  # the caller makes it a kommun result
