@@ -20,7 +20,8 @@ Disqualifiers (in the same sentence as the shot words)
     softair, laser, fyrverkerier, raketer, smällare), the police firing (varningsskott,
     verkanseld, "skjuten av polis"), a threat or a failed attempt ("hotar att skjuta",
     "inget skott går av"), an idiom ("skott i foten", "skjuta upp"), a negation ("inga
-    uppgifter om skottlossning").
+    uppgifter om skottlossning"), a follow-up notice (an appeal for witnesses, a press
+    conference, a remand in custody).
 Explanations (anywhere in the event)
     "visade sig vara fyrverkerier", "det rör sig om skott från ett luftvapen", "inte en
     skada som uppstått av ett vapen" — the event is not a shooting, unless some sentence
@@ -107,6 +108,7 @@ _SHOT_PHRASES: tuple[tuple[str, re.Pattern[str], bool], ...] = (
         _rx(
             r"\b(?:sköts|skjuts)\s+(?:ihjäl|till\s+döds)\b"
             rf"|\b{_PERSON}\s+(?:som\s+)?sköts\b"
+            rf"|\b{_PERSON}\s+skjuts\s+(?:på|i|vid|utanför|utomhus|inomhus|med)\b"
             rf"|\bsköts\s+(?:en|två|tre|flera)\s+(?:\w+\s+)?{_PERSON}\b"
         ),
         False,
@@ -116,12 +118,15 @@ _SHOT_PHRASES: tuple[tuple[str, re.Pattern[str], bool], ...] = (
 
 _ANIMAL = _rx(
     r"\b(?:älg\w*|rådjur\w*|vildsvin\w*|hjort\w*|djur(?:et|en)?|vilt(?:et)?|viltolyck\w*|"
-    r"räv(?:en)?|grävling\w*|avliva\w*|kommunjägar\w*|jägar\w*|viltvårdar\w*)\b"
+    r"räv(?:en)?|grävling\w*|björn(?:en|ar|arna)?|varg(?:en|ar|arna)?|lo(?:djur\w*|n)|"
+    r"säl(?:en|ar)?|bäver\w*|hare(?:n)?|fågel\w*|fåglar\w*|duv(?:a|an|or)|kråk\w*|gäss|"
+    r"katt(?:en|er|erna)?|renar(?:na)?|renen|avliva\w*|kommunjägar\w*|"
+    r"jägar\w*|viltvårdar\w*)\b"
 )
 _NOT_FIREARM = _rx(
     r"\b(?:luft(?:gevär|vapen|vapnet|pistol)\w*|soft\s*air\w*|airsoft\w*|kolsyre\w*|"
     r"paintball\w*|leksaks\w*|vattenpistol\w*|attrapp\w*|startpistol\w*|signalpistol\w*|"
-    r"\w*laser\w*|\w*fyrverk\w*|smällare\w*|\w*raket(?:er|erna|en)?|pyroteknik\w*|bangers|"
+    r"\w*laser\w*|\w*f[iy]r?verk\w*|smällare\w*|\w*raket(?:er|erna|en)?|pyroteknik\w*|bangers|"
     r"bengalisk\w*|slangbåge\w*|pilbåge\w*|spikpistol\w*)\b"
 )
 _POLICE_FIRE = _rx(
@@ -138,6 +143,11 @@ _IDIOM = _rx(
     r"\bskott\s+i\s+foten\b"
     r"|\b(?:skjuta|skjuter|skjutit|sköt|skjuts|skjutits)\s+(?:upp|undan|på\s+framtiden)\b"
     r"|\bskottår\w*|\bskottkärr\w*|\bskottsäker\w*|\bsluta\s+skjut\w*"
+)
+_FOLLOW_UP = _rx(
+    r"\b(?:efterlys\w*\s+(?:iakttagelser|vittnen|tips)|pressträff\w*|presskonferens\w*|"
+    r"pressmeddelande\w*|identifiering\w*|häktad\w*|häktning\w*|åtal\w*|dömd\w*|"
+    r"minnesstund\w*)\b"
 )
 _NEGATION = _rx(
     r"\b(?:inga|inget|ingen|inte|ej)\b(?:\s+\w+){0,4}?\s+(?:skot\w*|skjut\w*|beskjut\w*)"
@@ -164,6 +174,8 @@ _EXPLAINED = _rx(
 _SERIOUS_WORDS = _rx(
     r"\b(?:mordförsök\w*|försök\s+till\s+mord|mord|dråp\w*|grovt\s+vapenbrott|vapenbrott)\b"
 )
+#: Every shot phrase contains one of these; a text without them needs no sentence analysis.
+_STEMS = _rx(r"skot|skjut|sköt|beskj|av(?:s)?loss|hyls|kulhål")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-zåäö])\.(?=[A-ZÅÄÖ])")
 _SPACE = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 
@@ -200,6 +212,7 @@ def _disqualifier(sentence: str) -> str | None:
         ("the police fired", _POLICE_FIRE),
         ("a threat or a failed attempt", _THREAT),
         ("an idiom", _IDIOM),
+        ("a follow-up notice", _FOLLOW_UP),
         ("negated", _NEGATION),
     ):
         if pattern.search(sentence):
@@ -253,12 +266,15 @@ def classify(source_type: str | None, *texts: str | None) -> Classification:
     ... # doctest: +ELLIPSIS
     Classification(verdict=<Verdict.NOT_SHOOTING: 'not_shooting'>, ...)
     """
-    kind = (source_type or "").strip()
+    kind = source_type.strip() if isinstance(source_type, str) else ""
+    texts = tuple(t if isinstance(t, str) else None for t in texts)
+    if not kind.startswith(SHOOTING_TYPE) and not any(t and _STEMS.search(t) for t in texts):
+        return Classification(Verdict.NOT_SHOOTING, None, "no shot fired in the text")
     best: tuple[str, str] | None = None
     explained: str | None = None
     unconfirmed = False
     for text in texts:
-        for sentence in sentences(text or ""):
+        for sentence in sentences(text or ""):  # NA was turned into None above
             if _EXPLAINED.search(sentence):
                 explained = explained or sentence
             if _UNCONFIRMED.search(sentence):
