@@ -106,9 +106,13 @@ def _require(table: TextTable, head: list[str], alternatives: list[tuple[str, ..
     unknown = [h for h in head if h not in LONG_COLUMNS]
     for col in unknown:
         hint = closest(col, LONG_COLUMNS)
+        if col.startswith("per"):
+            hint = "'per_100k' or 'per_1000'"
+        elif hint:
+            hint = repr(hint)
         raise SourceError(
             f"{name}, line {table.rows[0].line}: unexpected column {col!r}"
-            + (f" — did you mean {hint!r}? rename it" if hint else " — remove or rename it")
+            + (f" — did you mean {hint}? rename it" if hint else " — remove or rename it")
         )
     for options in alternatives:
         if not set(options) & set(head):

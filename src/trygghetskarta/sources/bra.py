@@ -394,10 +394,19 @@ def _period_label(start: date, end: date) -> str:
 
 def _not_existing(ok: pd.DataFrame) -> dict[int, str]:
     """Rows for an area before it was formed or after it ceased that hold only 0 or nothing."""
-    formed = pd.to_datetime(ok["_formed"]).dt.date
-    ceased = pd.to_datetime(ok["_ceased"]).dt.date
-    before = formed.notna() & (ok["period_start"] < formed.fillna(date.max))
-    after = ceased.notna() & (ok["period_start"] >= ceased.fillna(date.max))
+
+    def day(value: Any) -> date | None:
+        return None if value is None or pd.isna(value) else value
+
+    starts = ok["period_start"].tolist()
+    formed = [day(v) for v in ok["_formed"]]
+    ceased = [day(v) for v in ok["_ceased"]]
+    before = pd.Series(
+        [f is not None and s < f for s, f in zip(starts, formed, strict=True)], index=ok.index
+    )
+    after = pd.Series(
+        [c is not None and s >= c for s, c in zip(starts, ceased, strict=True)], index=ok.index
+    )
     outside = ok[before | after]
     if outside.empty:
         return {}
@@ -405,19 +414,25 @@ def _not_existing(ok: pd.DataFrame) -> dict[int, str]:
     keys = ["source_file", "area", "period_start", "period_end"]
     # a block with any real value was computed afterwards ("framtagen i efterhand"): keep it
     all_nil = nil.groupby([outside[k] for k in keys]).transform("all")
+    position = {idx: n for n, idx in enumerate(ok.index)}
     reasons: dict[int, str] = {}
     for idx in outside.index[all_nil.to_numpy(dtype=bool)]:
-        area, start, end = ok.at[idx, "area"], ok.at[idx, "period_start"], ok.at[idx, "period_end"]
+        n = position[idx]
         why = (
-            f"formed {formed[idx].isoformat()}"
-            if before[idx]
-            else f"ceased {ceased[idx].isoformat()}"
+            f"formed {formed[n].isoformat()}" if before[idx] else f"ceased {ceased[n].isoformat()}"
         )
+        label = _period_label(starts[n], ok.at[idx, "period_end"])
         reasons[idx] = (
-            f"area did not exist: {area} in {_period_label(start, end)} ({why}) — the table "
-            "prints 0 or nothing there, which is not a count"
+            f"area did not exist: {ok.at[idx, 'area']} in {label} ({why}) — the table prints 0 "
+            "or nothing there, which is not a count"
         )
     return reasons
+
+
+def _fmt(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _duplicates(ok: pd.DataFrame) -> dict[int, str]:
@@ -449,7 +464,7 @@ def _duplicates(ok: pd.DataFrame) -> dict[int, str]:
     for _, group in dup[~group_equal.to_numpy(dtype=bool)].groupby("stat_key", sort=False):
         head = group.iloc[0]
         values = "; ".join(
-            f"{f} line {ln}: count {c}, rate {r}"
+            f"{f} line {ln}: count {_fmt(c)}, rate {_fmt(r)}"
             for f, ln, c, r in group[["source_file", "source_line", "count", "rate"]].itertuples(
                 index=False
             )
