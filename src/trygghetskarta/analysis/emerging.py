@@ -252,7 +252,8 @@ class EmergingHotspots:
     hot, cold
         Per bin: significant hot / cold spot at ``alpha``.
     trend
-        Mann-Kendall test of each cell's z-scores (arrays ``(rows, cols)``).
+        Mann-Kendall test of each cell's z-scores (arrays ``(rows, cols)``; its Sen's
+        slope is not computed).
     count_trend
         Mann-Kendall test and Sen's slope of each cell's counts.
     periods, transform, crs
@@ -415,7 +416,7 @@ def emerging_hotspots(
     hot = sig & (z > 0)
     cold = sig & (z < 0)
     bins = confidence_bins(z, p_adj)
-    trend = mann_kendall(np.where(valid_bins, z, np.nan), axis=0)
+    trend = mann_kendall(np.where(valid_bins, z, np.nan), axis=0, slope=False)
     count_trend = mann_kendall(v, axis=0)
     category = classify_emerging(
         hot, cold, trend.increasing(float(trend_alpha)), trend.decreasing(float(trend_alpha))

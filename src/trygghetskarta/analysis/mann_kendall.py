@@ -71,17 +71,18 @@ class MannKendall:
         return (self.p <= alpha) & (self.s < 0)
 
 
-def _chunk(x: np.ndarray) -> tuple[np.ndarray, ...]:
+def _chunk(x: np.ndarray, with_slope: bool) -> tuple[np.ndarray, ...]:
     m, t = x.shape
     ok = np.isfinite(x)
     n = ok.sum(axis=1).astype(float)
     s = np.zeros(m)
-    slopes = np.full((m, t * (t - 1) // 2), np.nan)
+    slopes = np.full((m, t * (t - 1) // 2 if with_slope else 0), np.nan)
     pos = 0
     for a in range(t - 1):
         d = x[:, a + 1 :] - x[:, a : a + 1]
         s += np.nansum(np.sign(d), axis=1)
-        slopes[:, pos : pos + t - 1 - a] = d / np.arange(1, t - a)
+        if with_slope:
+            slopes[:, pos : pos + t - 1 - a] = d / np.arange(1, t - a)
         pos += t - 1 - a
     eq = x[:, :, None] == x[:, None, :]  # NaN equals nothing, itself included
     ties = eq.sum(axis=2).astype(float)  # size of each value's tie group
@@ -96,14 +97,17 @@ def _chunk(x: np.ndarray) -> tuple[np.ndarray, ...]:
     p = 2.0 * ndtr(-np.abs(z))
     pairs = n * (n - 1) / 2
     tau = np.divide(s, pairs, out=np.zeros(m), where=pairs > 0)
-    has_slope = np.isfinite(slopes).any(axis=1)
     slope = np.zeros(m)
-    if has_slope.any():
-        slope[has_slope] = np.nanmedian(slopes[has_slope], axis=1)
+    complete = ok.all(axis=1) & (n >= 2) & with_slope
+    if complete.any():  # np.median partitions; nanmedian goes through masked arrays
+        slope[complete] = np.median(slopes[complete], axis=1)
+    gaps = ~complete & (n >= 2) & with_slope
+    if gaps.any():
+        slope[gaps] = np.nanmedian(slopes[gaps], axis=1)
     return s, var_s, z, p, tau, slope, n
 
 
-def mann_kendall(x: ArrayLike, *, axis: int = -1) -> MannKendall:
+def mann_kendall(x: ArrayLike, *, axis: int = -1, slope: bool = True) -> MannKendall:
     """Mann-Kendall trend test of every series along ``axis`` (pymannkendall's ``original_test``).
 
     Parameters
@@ -112,6 +116,8 @@ def mann_kendall(x: ArrayLike, *, axis: int = -1) -> MannKendall:
         Values; the time axis is ``axis`` (default the last). A 1-D array is one series.
     axis
         The time axis.
+    slope
+        Compute Sen's slope (the costliest part; ``False`` leaves it 0).
 
     Returns
     -------
@@ -138,6 +144,6 @@ def mann_kendall(x: ArrayLike, *, axis: int = -1) -> MannKendall:
     moved = np.moveaxis(arr, axis, -1)
     lead = moved.shape[:-1]
     flat = moved.reshape(-1, moved.shape[-1])
-    parts = [_chunk(flat[i : i + _CHUNK]) for i in range(0, flat.shape[0], _CHUNK)]
+    parts = [_chunk(flat[i : i + _CHUNK], slope) for i in range(0, flat.shape[0], _CHUNK)]
     out = [np.concatenate([p[j] for p in parts]).reshape(lead) for j in range(7)]
     return MannKendall(*out)
