@@ -210,6 +210,14 @@ def test_empty_input_gives_empty_outlines_with_their_columns() -> None:
     assert res.outlines.crs.to_epsg() == 3006
 
 
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from trygghetskarta.analysis import clusters
+
+    assert doctest.testmod(clusters).failed == 0
+
+
 # ------------------------------------------------------------------ real data
 
 

@@ -348,6 +348,14 @@ def test_all_events_at_one_time_give_nan_ratios_not_a_crash() -> None:
     assert np.isfinite(tab.ratio[:, 0]).all()
 
 
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from trygghetskarta.analysis import nearrepeat
+
+    assert doctest.testmod(nearrepeat).failed == 0
+
+
 # ------------------------------------------------------------------ real data
 
 

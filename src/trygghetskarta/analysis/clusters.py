@@ -194,8 +194,8 @@ def cluster_outlines(
     Examples
     --------
     >>> out = cluster_outlines([0, 100, 0, 100, 5000], [0, 0, 100, 100, 0], [0, 0, 0, 0, -1])
-    >>> out[["cluster", "n_events", "area_km2"]].values.tolist()
-    [[0, 4, 0.01]]
+    >>> out[["cluster", "n_events", "area_km2"]].to_dict("records")
+    [{'cluster': 0, 'n_events': 4, 'area_km2': 0.01}]
     """
     if hull not in ("concave", "convex"):
         raise AnalysisError(f"expected hull 'concave' or 'convex', got {hull!r}")

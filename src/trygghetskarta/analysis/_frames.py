@@ -1,0 +1,58 @@
+"""Helpers shared by the frame-based analyses (rates, rhythm, schemes): column checks,
+Stockholm local time, grouping keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from trygghetskarta.analysis.trends import UNKNOWN, DateLike
+from trygghetskarta.errors import AnalysisError, SchemaError
+from trygghetskarta.schema import TIMEZONE
+
+YEAR = pd.DateOffset(years=1)
+
+
+def columns(by: str | Sequence[str]) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def require(frame: pd.DataFrame, needed: Sequence[str], what: str = "events") -> None:
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"the {what} frame lacks the columns {missing} (it has {list(frame.columns)}) "
+            "— select them in the query that built the frame"
+        )
+
+
+def local_naive(times: pd.Series, column: str) -> pd.Series:
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        raise SchemaError(
+            f"{column} must be timezone-aware datetimes, got dtype {times.dtype} — "
+            f"localise them, e.g. .dt.tz_localize({TIMEZONE!r})"
+        )
+    return times.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+
+
+def local_stamp(value: DateLike, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as e:
+        raise AnalysisError(f"{name} must be a date, got {value!r}") from e
+    if pd.isna(ts):
+        raise AnalysisError(f"{name} must be a date, got {value!r}")
+    return ts.tz_convert(TIMEZONE).tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def month_of(value: DateLike, name: str) -> pd.Timestamp:
+    return local_stamp(value, name).to_period("M").to_timestamp()
+
+
+def filled_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for c in columns:
+        col = out[c].astype(object)
+        out[c] = col.where(col.notna(), UNKNOWN)
+    return out
