@@ -180,6 +180,25 @@ class ScriptedServer:
         handler.close_connection = True
 
 
+# --------------------------------------------------------------------------- time
+
+
+class FakeTime:
+    """A wall clock that only moves when slept on; records every sleep (no real waits)."""
+
+    def __init__(self, start: float = 1_787_000_000.0) -> None:  # 2026-08-17 20:53:20 UTC
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert 0 <= seconds < 10_000, f"an unexpected wait of {seconds} s"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 # --------------------------------------------------------------------------- API events
 
 

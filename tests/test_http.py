@@ -12,29 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from scripted_server import Reply, ScriptedServer
+from scripted_server import FakeTime, Reply, ScriptedServer
 from trygghetskarta import _http
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta._throttle import CallLog, next_call_wait
 from trygghetskarta.errors import ConfigError, SourceError
 
 START = 1_787_000_000.0  # a fixed "now" for the fake clock (2026-08-17)
-
-
-class FakeTime:
-    """A wall clock that only moves when slept on; records every sleep."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert 0 <= seconds < 10_000, seconds
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def settings(base_url: str = "http://127.0.0.1:9", **changes) -> ClientSettings:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripted_server import Reply, ScriptedServer, api_event
+from scripted_server import FakeTime, Reply, ScriptedServer, api_event
 from trygghetskarta import pipeline
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError
 from trygghetskarta.errors import ConfigError, SourceError
@@ -24,19 +24,6 @@ from trygghetskarta.sources._polisen_answer import (
 
 SNAPSHOT = "police_events/api_snapshot_2026-08-22T1754Z_all.json"
 START = 1_787_000_000.0  # 2026-08-17 20:53:20 UTC
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = START
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def ingest_globbed(raw_dir: Path) -> list[Path]:
