@@ -1,0 +1,468 @@
+"""The maps and the lägesbild in a real browser: Debian's Chromium, headless, network blocked.
+
+Each page is loaded from a file with every request that is not the file itself aborted and
+recorded. A page passes when nothing left the file, the console shows no error, the layer
+control lists the layers, the legends and the month slider are visible, moving the slider
+changes what is drawn, and text injected into event summaries and place names never ran.
+A screenshot of each page goes to ``data/processed/screenshots/``.
+
+The browser is never downloaded: Playwright drives ``/usr/bin/chromium`` (Debian package
+``chromium``; ``.ci/run`` installs it). Without it these tests skip, loudly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from playwright.sync_api import Browser, Page, sync_playwright
+from shapely.geometry import box
+
+from trygghetskarta import publish, render, report, store
+from trygghetskarta.analysis import trends
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "data" / "processed" / "screenshots"
+CHROMIUM = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+PWNED = "window.__tk_pwned"
+PAYLOADS = [
+    "<script>window.__tk_pwned = 1</script>",
+    '"><img src=x onerror="window.__tk_pwned = 2">',
+    "`${window.__tk_pwned = 3}`",
+    "</script><script>window.__tk_pwned = 4</script>",
+]
+INFO = {
+    "period": ("2024-01-01", "2024-12-31"),
+    "sources": ["Polisen", "Stockholms stad"],
+    "made_at": datetime(2025, 1, 2, 3, 4),
+    "n_unplaced": 2,
+}
+
+
+def _chromium() -> str:
+    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
+    if path is None:
+        pytest.skip(
+            f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM} — install Debian's package "
+            "(apt-get install -y chromium) or set TRYGGHETSKARTA_CHROMIUM; nothing is downloaded"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium; Playwright gives each launch a fresh temporary profile directory."""
+    executable = _chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Loaded:
+    """A page loaded from a file, with what it tried to fetch and what it logged."""
+
+    page: Page
+    url: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def outside_requests(self) -> list[str]:
+        return [r for r in self.requests if r != self.url and not r.startswith("data:")]
+
+
+@pytest.fixture
+def load(browser: Browser) -> Iterator:
+    """``load(path)`` opens a file with the network blocked; pages close after the test."""
+    contexts = []
+
+    def _load(path: Path, *, width: int = 1280, height: int = 860) -> Loaded:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        loaded = Loaded(page=page, url=path.resolve().as_uri())
+
+        def route(r) -> None:
+            loaded.requests.append(r.request.url)
+            if r.request.url == loaded.url:
+                r.continue_()
+            else:
+                r.abort()
+
+        context.route("**/*", route)
+        page.on("console", lambda m: loaded.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: loaded.errors.append(str(e)))
+        page.goto(loaded.url, wait_until="load")
+        page.wait_for_timeout(300)
+        return loaded
+
+    yield _load
+    for context in contexts:
+        context.close()
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def layer_names(frame) -> list[str]:
+    return [
+        t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    ]
+
+
+def count_labels(frame) -> list[str]:
+    return frame.locator(".tk-count").all_inner_texts()
+
+
+def step_slider(frame, steps: int) -> str:
+    """Press the slider's next button ``steps`` times, as a user would; the month shown."""
+    for _ in range(steps):
+        frame.locator(".tk-slider .tk-step").nth(1).click()
+    return frame.locator(".tk-slider-value").inner_text()
+
+
+def assert_clean(loaded: Loaded) -> None:
+    assert loaded.outside_requests() == [], "the page fetched something outside the file"
+    assert loaded.errors == [], "the console shows errors"
+    assert loaded.page.evaluate(PWNED) is None, "injected text ran as script"
+    for frame in loaded.page.frames:
+        assert frame.evaluate(PWNED) is None, f"injected text ran in {frame.url}"
+        assert frame.locator('img[src="x"]').count() == 0
+
+
+def assert_map_works(frame, layers: list[str], legends: list[str]) -> None:
+    """Layer control, legends, slider, and a slider move that changes what is drawn."""
+    names = layer_names(frame)
+    for layer in layers:
+        assert layer in names, f"{layer!r} not in the layer control {names}"
+    boxes = frame.locator(".tk-box")
+    for legend in legends:
+        assert boxes.filter(has_text=legend).first.is_visible(), f"legend {legend!r}"
+    slider = frame.locator(".tk-slider")
+    assert slider.is_visible()
+    assert frame.locator(".tk-slider-value").inner_text().startswith("Hela perioden")
+    before_labels = count_labels(frame)
+    before_pixels = frame.locator(".leaflet-container").screenshot()
+    shown = step_slider(frame, 3)
+    assert shown != "" and not shown.startswith("Hela perioden")
+    after_labels = count_labels(frame)
+    after_pixels = frame.locator(".leaflet-container").screenshot()
+    assert after_labels != before_labels, "the count labels did not follow the slider"
+    assert after_pixels != before_pixels, "nothing drawn changed with the slider"
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+# --------------------------------------------------------------------------- hand-made maps
+
+
+@dataclass
+class Grid:
+    values: np.ndarray
+    transform: Affine
+    crs: str = "EPSG:3006"
+    params: dict = field(default_factory=lambda: {"sensitive": "excluded"})
+
+
+@pytest.fixture
+def small_city() -> dict:
+    """Three districts and four stadsdelar around Sergels torg, a grid, and 60 events."""
+    districts = gpd.GeoDataFrame(
+        {"name": ["Norr", "Söder", "Väster"]},
+        geometry=[
+            box(673_000, 6_580_000, 675_000, 6_582_000),
+            box(673_000, 6_578_000, 675_000, 6_580_000),
+            box(671_000, 6_578_000, 673_000, 6_582_000),
+        ],
+        crs="EPSG:3006",
+    )
+    stadsdelar = gpd.GeoDataFrame(
+        {"name": ["Norra delen", "Södra delen", "Mitten", "Annat"]},
+        geometry=[
+            box(673_000, 6_581_000, 675_000, 6_582_000),
+            box(673_000, 6_580_000, 674_000, 6_581_000),
+            box(674_000, 6_580_000, 675_000, 6_581_000),
+            box(671_000, 6_578_000, 673_000, 6_582_000),
+        ],
+        crs="EPSG:3006",
+    )
+    rng = np.random.default_rng(7)
+    n = 60
+    months = rng.integers(1, 13, n)
+    xs = rng.uniform(673_100, 674_900, n)
+    ys = rng.uniform(6_580_100, 6_581_900, n)
+    events = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    f"2024-{m:02d}-{d:02d} {h:02d}:15"
+                    for m, d, h in zip(
+                        months, rng.integers(1, 28, n), rng.integers(0, 24, n), strict=True
+                    )
+                ]
+            ).tz_localize("Europe/Stockholm"),
+            "x": xs,
+            "y": ys,
+            "stadsdelsomrade": "Norr",
+            "stadsdel": np.where(
+                ys > 6_581_000, "Norra delen", np.where(xs < 674_000, "Södra delen", "Mitten")
+            ),
+            "category": rng.choice(["violence", "theft_burglary", "traffic"], n),
+            "source_type": "Misshandel",
+            "summary": [PAYLOADS[i % len(PAYLOADS)] for i in range(n)],
+            "place_name": [PAYLOADS[(i + 1) % len(PAYLOADS)] for i in range(n)],
+            "url": ["javascript:window.__tk_pwned = 5"] * (n // 2)
+            + ["https://polisen.se/x"] * (n - n // 2),
+            "precision": "place",
+            "sensitive": [i % 10 == 0 for i in range(n)],
+        }
+    )
+    values = np.zeros((40, 40))
+    values[8:16, 20:32] = 40.0
+    grid = Grid(values, Affine(100.0, 0, 671_000, 0, -100.0, 6_582_000))
+    return {"districts": districts, "stadsdelar": stadsdelar, "events": events, "grid": grid}
+
+
+def open_every_popup(page: Page) -> list[str]:
+    """Open each marker's popup content in turn (as a click would) and return their texts."""
+    return page.evaluate(
+        """() => {
+          const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+            .find(v => v && v.eachLayer);
+          const texts = [];
+          map.eachLayer(l => {
+            if (!l.getLayers || !l.options.maxClusterRadius) return;
+            l.getLayers().forEach(mk => {
+              const p = L.popup().setLatLng(mk.getLatLng()).setContent(mk.getPopup().getContent());
+              p.openOn(map);
+              texts.push(p.getElement().querySelector('.leaflet-popup-content').textContent);
+            });
+          });
+          return texts;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_small_district_map(small_city: dict, load, tmp_path: Path, profile: str) -> None:
+    m = render.district_map(
+        "Norr",
+        small_city["districts"],
+        stadsdelar=small_city["stadsdelar"],
+        grid=small_city["grid"],
+        events=small_city["events"],
+        profile=profile,
+        tiles="OpenStreetMap",
+        **INFO,
+    )
+    path = tmp_path / "norr.html"
+    path.write_text(render.to_html(m), encoding="utf-8")
+    loaded = load(path)
+    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    if profile == "internal":
+        layers.append("Enskilda händelser")
+    assert_map_works(loaded.page, layers, ["Händelser per km²", "Norr – händelser"])
+    if profile == "internal":
+        for _ in range(3):
+            loaded.page.locator(".tk-slider .tk-step").nth(0).click()  # back to the whole period
+        texts = open_every_popup(loaded.page)
+        assert len(texts) == 60
+        assert any("<script>window.__tk_pwned = 1</script>" in t for t in texts)  # as text
+        assert loaded.page.locator(".leaflet-popup-content a[href^='javascript']").count() == 0
+    else:
+        assert loaded.page.evaluate("typeof L.MarkerClusterGroup") == "undefined"
+    assert_clean(loaded)
+    # The OSM layer is offered but off; only switching it on asks the network for tiles.
+    osm = "Bakgrundskarta (OpenStreetMap, kräver internet)"
+    assert osm in layer_names(loaded.page)
+    loaded.page.get_by_text(osm).click()
+    loaded.page.wait_for_timeout(300)
+    outside = loaded.outside_requests()
+    assert outside and all(r.startswith("https://tile.openstreetmap.org/") for r in outside)
+    assert all("Failed to load resource" in e for e in loaded.errors)  # the aborted tiles
+    loaded.page.get_by_text(osm).click()
+    loaded.requests.clear()
+    loaded.errors.clear()
+    assert_clean(loaded)
+    screenshot(loaded.page, f"fixture_norr_{profile}")
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def scene(real_run, shared_data):
+    """The scene of the real run, with water, and an injected event in Södermalm."""
+    settings, _ = real_run
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        sc = publish.build_scene(settings, con)
+    finally:
+        con.close()
+    land = gpd.read_file(
+        shared_data / "boundaries" / "stadsdelar_117_utan_vatten_simplified.geojson"
+    )
+    kommun = gpd.read_file(shared_data / "boundaries" / "stockholm_kommun_from_sdo_union.geojson")
+    water = render.water_polygons(kommun, land)
+    last = sc.in_period.sort_values("occurred_at").iloc[-1]
+    evil = sc.events[sc.events["stadsdelsomrade"] == "Södermalm"].iloc[:1].copy()
+    evil["event_uid"] = "test:evil"
+    evil["occurred_at"] = last["occurred_at"]
+    evil["summary"] = " ".join(PAYLOADS)
+    evil["place_name"] = PAYLOADS[1]
+    evil["url"] = "javascript:window.__tk_pwned = 5"
+    return replace(sc, events=pd.concat([sc.events, evil], ignore_index=True)), water
+
+
+def city_map(scene, water, profile: str):
+    """The city map as publish should make it (period object, all events, water)."""
+    per_district, _ = publish.summaries(scene)
+    in_period = scene.in_period
+    return render.city_map(
+        scene.districts,
+        period=scene.period,
+        sources=publish.SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(in_period["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        rates=per_district.get("rate_per_1000"),
+        events=in_period,
+        water=water,
+        tiles="OpenStreetMap",
+    )
+
+
+def district_map(scene, water, district: str, profile: str):
+    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
+    return render.district_map(
+        district,
+        scene.districts,
+        period=scene.period,
+        sources=publish.SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(mine["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        events=mine,
+        water=water,
+        tiles="OpenStreetMap",
+    )
+
+
+def lagesbild(scene, water, district: str, profile: str) -> str:
+    per_district, city = publish.summaries(scene)
+    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
+    row = per_district.loc[district]
+    return report.lagesbild_html(
+        district,
+        period=scene.period,
+        summary_row={
+            "count": row.get("count"),
+            "count_last_year": row.get("count_prev_year"),
+            "change_pct": row.get("change_pct"),
+            "rate_per_1000": row.get("rate_per_1000"),
+            "population": row.get("population"),
+        },
+        monthly=trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category")),
+        city_summary={"rate_per_1000": city.get("rate_per_1000")},
+        events=mine_all,
+        map_html=render.to_html(district_map(scene, water, district, profile)),
+        made_at=scene.made_at.to_pydatetime(),
+        sources=publish.SOURCES,
+        profile=profile,
+        map_link=f"../maps/{publish.slug(district)}.html",
+    )
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
+    sc, water = scene
+    path = tmp_path / "stockholm.html"
+    path.write_text(render.to_html(city_map(sc, water, profile)), encoding="utf-8")
+    loaded = load(path)
+    layers = [
+        "Stadsdelsområden",
+        "Stadsdelar",
+        "Händelser per 1 000 invånare",
+        "Täthet (händelser per km²)",
+        "Antal händelser",
+        "Antal händelser (färg per område)",
+    ]
+    screenshot(loaded.page, f"stockholm_{profile}")  # as it opens
+    assert_map_works(loaded.page, layers, ["Händelser per km²", "Period:"])
+    assert loaded.page.locator(".tk-count").count() == len(sc.districts)
+    assert_clean(loaded)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
+    sc, water = scene
+    path = tmp_path / "sodermalm.html"
+    path.write_text(render.to_html(district_map(sc, water, "Södermalm", profile)), "utf-8")
+    loaded = load(path)
+    screenshot(loaded.page, f"sodermalm_{profile}")  # as it opens
+    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    if profile == "internal":
+        layers.append("Enskilda händelser")
+        texts = open_every_popup(loaded.page)
+        assert any(PAYLOADS[0] in t for t in texts)  # the injected summary, as text
+    assert_map_works(loaded.page, layers, ["Händelser per km²", "Södermalm"])
+    assert_clean(loaded)
+
+
+@pytest.mark.realdata
+def test_report(scene, load, tmp_path: Path) -> None:
+    sc, water = scene
+    path = tmp_path / "lagesbild.html"
+    path.write_text(lagesbild(sc, water, "Södermalm", "public"), encoding="utf-8")
+    loaded = load(path, width=1100, height=900)
+    page = loaded.page
+    assert page.locator("h1").inner_text() == "Lägesbild Södermalm"
+    for heading in ("Utveckling per månad", "Karta", "När händer det?", "Datakvalitet"):
+        assert page.locator("h2", has_text=heading).is_visible()
+    assert page.locator("svg.tk-heatmap .tk-cell").count() == 7 * 8
+    assert page.locator("svg.tk-mini").count() >= 5
+    frame_el = page.locator("iframe.mapframe")
+    frame_el.scroll_into_view_if_needed()
+    frame = page.frame_locator("iframe.mapframe")
+    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1100, "height": height})  # the whole page, map included
+    page.wait_for_timeout(500)
+    screenshot(page, "lagesbild_sodermalm_public")
+    page.set_viewport_size({"width": 1100, "height": 900})
+    frame_el.scroll_into_view_if_needed()
+    assert_map_works(frame, layers, ["Händelser per km²"])
+    assert_clean(loaded)
