@@ -1,0 +1,162 @@
+"""The reported-crimes list (``layer = reported_crime``): the police's records of single crimes.
+
+Delivered under a data agreement as CSV or XLSX. Each row: a crime code or type, a date (and
+time, or a time span), and an address or SWEREF99 coordinates. Read with
+:func:`trygghetskarta.sources.event_lists.parse_list` and :data:`CONTRACT`; the column
+mapping is ``[sources.brott.columns]`` in ``trygghetskarta.toml``.
+
+Categories come from ``code_categories`` in the toml (a crime code or code prefix →
+category) and otherwise from the words of the crime type (:func:`categorise`). Sexual
+offences and violence in close relationships are flagged ``sensitive``
+(:func:`is_sensitive`): the public export profile never shows them below district level.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trygghetskarta.schema import Category, Layer
+from trygghetskarta.sources.event_lists import Built, Contract, ListOptions
+
+#: Crime types that are sensitive: sexual offences (BrB 6 kap) and violence in close
+#: relationships (grov fridskränkning, grov kvinnofridskränkning, barnfridsbrott, …).
+SENSITIVE_TYPES = re.compile(
+    r"sexu|våldtäkt|sedlighet|koppleri|blottning|barnpornografi|"
+    r"fridskränkning|nära\s+relation|relationsvåld|barnfridsbrott|olaga\s+förföljelse|"
+    r"hedersrelaterad|könsstympning|äktenskapstvång|barnäktenskap",
+    re.IGNORECASE,
+)
+
+#: Word rules, first match wins: (pattern, category).
+_RULES: tuple[tuple[re.Pattern[str], Category], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), c)
+    for p, c in (
+        (
+            r"skottlossning|skjutning|allmänfarlig\s+ödeläggelse|sprängning|explosion|"
+            r"detonation|bombhot",
+            Category.SHOOTING_EXPLOSION,
+        ),
+        (r"mordbrand|\bbrand|anlagd", Category.FIRE),
+        (r"\b(?:person|butiks|bank|bostads|värdetransport)?rån\w*|väskryckning", Category.ROBBERY),
+        (
+            r"sexu|våldtäkt|sedlighet|misshandel|\bmord|dråp|\bvåld|olaga\s+hot|\bhot\b|"
+            r"fridskränkning|barnfridsbrott|olaga\s+tvång|frihetsberövande|människorov|"
+            r"olaga\s+förföljelse",
+            Category.VIOLENCE,
+        ),
+        (r"stöld|inbrott|snatteri|tillgrepp|häleri", Category.THEFT_BURGLARY),
+        (r"skadegörelse|klotter|åverkan", Category.VANDALISM),
+        (r"narkotika|dopning", Category.DRUGS),
+        (r"rattfylleri|trafik|olovlig\s+körning|smitning", Category.TRAFFIC),
+        (
+            r"ordningslagen|förargelse|ofredande|fylleri|\bbråk|alkohollagen|hemfrid|"
+            r"olaga\s+intrång",
+            Category.DISORDER,
+        ),
+    )
+)
+
+
+def categorise(
+    crime_type: str | None, crime_code: str | None = None, options: ListOptions | None = None
+) -> Category:
+    """The shared category of a reported crime.
+
+    Parameters
+    ----------
+    crime_type
+        E.g. ``"Misshandel, grov, utomhus, bekant med offret"``.
+    crime_code
+        The crime code; looked up in ``options.code_categories`` first (exact code, then
+        the longest configured prefix).
+    options
+        The list's options.
+
+    Examples
+    --------
+    >>> categorise("Stöld ur/från motorfordon").value
+    'theft_burglary'
+    >>> categorise("Rån mot person, utomhus").value
+    'robbery'
+    >>> categorise("Grov kvinnofridskränkning").value
+    'violence'
+    """
+    mapping = options.code_categories if options else {}
+    if crime_code and mapping:
+        code = crime_code.strip()
+        prefixes = sorted((k for k in mapping if code.startswith(k)), key=len, reverse=True)
+        if prefixes:
+            return Category(mapping[prefixes[0]])
+    for pattern, category in _RULES:
+        if pattern.search(crime_type or ""):
+            return category
+    return Category.OTHER
+
+
+def is_sensitive(
+    crime_type: str | None, crime_code: str | None = None, options: ListOptions | None = None
+) -> bool:
+    """Whether a crime is a sexual offence or violence in a close relationship.
+
+    Examples
+    --------
+    >>> is_sensitive("Grov fridskränkning")
+    True
+    >>> is_sensitive("Misshandel, utomhus, obekant med offret")
+    False
+    """
+    codes = options.sensitive_codes if options else ()
+    if crime_code and crime_code.strip() in codes:
+        return True
+    return bool(SENSITIVE_TYPES.search(crime_type or ""))
+
+
+def _build(values: dict[str, Any], options: ListOptions) -> Built:
+    crime_type, code = values["crime_type"], values["crime_code"]
+    if not crime_type and not code:
+        return None, "no crime: neither a crime code nor a crime type"
+    summary = None
+    if values.get("occurred_to") is not None:
+        summary = (
+            f"Brottet skedde någon gång mellan {values['occurred_at']:%Y-%m-%d %H:%M} och "
+            f"{values['occurred_to']:%Y-%m-%d %H:%M}."
+        )
+    return (
+        {
+            "category": categorise(crime_type, code, options).value,
+            "source_type": " ".join(p for p in (code, crime_type) if p),
+            "title": crime_type or f"Brottskod {code}",
+            "summary": summary,
+            "sensitive": is_sensitive(crime_type, code, options),
+            "derived": {"crime_code": code, "crime_type": crime_type},
+        },
+        None,
+    )
+
+
+#: The reported-crimes list: ``trygghetskarta ingest brott PATH…``.
+CONTRACT = Contract(
+    name="brott",
+    source="polisen-brott",
+    layer=Layer.REPORTED_CRIME,
+    fields=(
+        "source_id",
+        "occurred_at",
+        "occurred_time",
+        "occurred_to",
+        "occurred_to_time",
+        "crime_code",
+        "crime_type",
+        "address",
+        "place",
+        "municipality",
+        "x",
+        "y",
+        "lat",
+        "lon",
+        "description",
+    ),
+    required=(("occurred_at",), ("crime_type", "crime_code"), ("address", "x", "lat", "place")),
+    build=_build,
+)
