@@ -176,7 +176,7 @@ _SERIOUS_WORDS = _rx(
 )
 #: Every shot phrase contains one of these; a text without them needs no sentence analysis.
 _STEMS = _rx(r"skot|skjut|sköt|beskj|av(?:s)?loss|hyls|kulhål")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-zåäö])\.(?=[A-ZÅÄÖ])")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-zåäö]\.)(?=[A-ZÅÄÖ])")
 _SPACE = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 
 
