@@ -10,10 +10,13 @@ Conventions, both measured on the real data (see ``tests/test_crime_rates.py``):
 - **The city yearbook** divides a year's count by the population on 31 December of the
   *same* year (``convention="year_end"``): Järva 2024, 15 950 / 95 220 × 1 000 =
   167.5068…, printed 168 (one decimal: 167.5).
-- **Brå** divides by the population on 31 December of the *previous* year
-  (``convention="previous_year_end"``), monthly and yearly alike: Bromma 2025, 10 989 /
-  83 118 × 100 000 = 13 221 as printed; every monthly 2021 rate of the nine unchanged
-  districts is reproduced from the yearbook's 2020 population.
+- **Brå**, for stadsdelsområden, divides by the population on 31 December of the
+  *previous* year (``convention="previous_year_end"``), monthly and yearly alike: Bromma
+  2025, 10 989 / 83 118 × 100 000 = 13 221 as printed; every monthly 2021 rate of the nine
+  unchanged districts is reproduced from the yearbook's 2020 population. For the kommun
+  its 2021 rates imply 977 142–977 279 inhabitants (:func:`implied_population_bounds`),
+  above 31 December 2020 (975 551): a mean population of the year, as Brå's tables have
+  long said ("per 100 000 av medelfolkmängden") — not in the data here to reproduce.
 
 Districts: a figure for 2021–2023 belongs to the 13-area scheme and one from 2024 to the
 11-area scheme (:mod:`trygghetskarta.districts`). :func:`to_scheme_11` sums 13-area counts
@@ -103,6 +106,35 @@ def implied_population(count: object, rate_value: object, per: float = 100_000) 
     r = np.atleast_1d(np.asarray(rate_value, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(r > 0, c * per / r, np.nan)
+
+
+def implied_population_bounds(
+    count: object, rate_value: object, per: float = 100_000, *, decimals: int = 0
+) -> tuple[float, float]:
+    """The population interval consistent with many published (rounded) rates at once.
+
+    Each pair says ``rate − h ≤ count × per / population < rate + h`` with ``h`` half a unit
+    of the last printed decimal; the answer is the intersection over all pairs with a
+    positive rate. Twelve monthly rates of a district pin its population to a few dozen.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``low > high`` when no single population fits every rate.
+
+    >>> low, high = implied_population_bounds([10989, 210], [13221, 253])
+    >>> round(low), round(high)
+    (83115, 83121)
+    """
+    c = np.atleast_1d(np.asarray(count, dtype=float))
+    r = np.atleast_1d(np.asarray(rate_value, dtype=float))
+    h = 0.5 * 10.0**-decimals
+    ok = np.isfinite(c) & np.isfinite(r) & (r > h)
+    if not ok.any():
+        return float("nan"), float("nan")
+    low = np.max(c[ok] * per / (r[ok] + h))
+    high = np.min(c[ok] * per / (r[ok] - h))
+    return float(low), float(high)
 
 
 # --------------------------------------------------------------------------- schemes
