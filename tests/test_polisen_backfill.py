@@ -107,12 +107,6 @@ def test_backfill_from_parquet_json_and_json_lines_then_live(tmp_path, test_data
     con.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="store.add_quarantine joins key parts with astype(str), which keeps <NA> for a "
-    "record without an id (a string column), so the whole batch fails with TypeError",
-)
 def test_an_answer_element_without_an_id_is_quarantined_not_fatal(tmp_path):
     answer = [*BASE, {"datetime": "2026-08-22 8:00:00 +02:00", "name": "Utan id, Rån, Stockholm"}]
     with ScriptedServer([Reply(200, answer)]) as server:

@@ -216,3 +216,17 @@ def test_mixing_read_only_and_read_write_in_one_process_is_explained(tmp_path):
             store.connect(path)
     finally:
         reader.close()
+
+
+def test_quarantine_of_a_record_without_an_id(con):
+    bad = pd.DataFrame(
+        {
+            "source": ["polisen"],
+            "source_id": pd.array([pd.NA], dtype="string"),
+            "source_file": ["a.json"],
+            "reason": ["record has no id"],
+            "raw": ["{}"],
+        }
+    )
+    assert store.add_quarantine(con, bad, batch_id="b1", quarantined_at=NOW) == 1
+    assert store.add_quarantine(con, bad, batch_id="b2", quarantined_at=NOW) == 0

@@ -262,7 +262,9 @@ def add_quarantine(
     if records.empty:
         return 0
     frame = records.reindex(columns=["source", "source_id", "source_file", "reason", "raw"]).copy()
-    key_parts = frame[["source", "source_id", "raw", "reason"]].astype(str).agg("\x1f".join, axis=1)
+    parts = frame[["source", "source_id", "raw", "reason"]].astype(object)
+    # A record without an id has <NA> there; str() of every part keeps the key well defined.
+    key_parts = parts.where(parts.notna(), "").map(str).agg("\x1f".join, axis=1)
     frame.insert(
         0,
         "quarantine_key",
