@@ -15,6 +15,7 @@ from trygghetskarta import districts
 from trygghetskarta.errors import SourceError
 from trygghetskarta.sources import bra
 from trygghetskarta.sources._bra_tables import category_key, classify_area
+from trygghetskarta.sources._stats_io import Cell
 
 AS_OF = date(2026, 6, 1)
 KOMMUNER = ["Ale", "Arjeplog", "Botkyrka", "Malung-Sälen", "Stockholm"]
@@ -334,6 +335,141 @@ def test_long_csv_good_rows_of_the_bad_file(bra_dir: Path) -> None:
     assert stats.loc[[3, 4, 5], "suppressed"].all() and stats.loc[[3, 4, 5], "count"].isna().all()
     assert stats.loc[16, "count"] == 1508  # "1 508": a space between thousands
     assert stats.loc[2, "count"] == 1311 and not stats.loc[2, "suppressed"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "newline"),
+    [("utf-16", "\t", "\r\n"), ("utf-8", "\t", "\n"), ("cp1252", ";", "\r\n")],
+    ids=["excel-unicode-text", "tab", "semicolon-cp1252"],
+)
+def test_long_csv_as_excel_saves_it(
+    bra_dir: Path, tmp_path: Path, encoding: str, delimiter: str, newline: str
+) -> None:
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((bra_dir / "per100k.csv").read_text("utf-8"))))
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    path = tmp_path / "per100k_saved.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    cols = ["stat_key", "rate"]
+    expected = parse(bra_dir / "per100k.csv").stats[cols]
+    pd.testing.assert_frame_equal(parse(path).stats[cols], expected)
+
+
+def test_kommun_csv_with_commas(bra_dir: Path, tmp_path: Path) -> None:
+    text = (bra_dir / "Anmälda brott kommunerna 2024.csv").read_text("utf-8-sig")
+    path = tmp_path / "kommuner 2024.csv"
+    path.write_text(text.replace(";", ","), encoding="utf-8")
+    got = parse(path).stats
+    assert one(got, area="Stockholm")["count"] == 203286 and len(got) == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2 731", (2731.0, False, None)),
+        ("2\u00a0731", (2731.0, False, None)),
+        ("21308,0", (21308.0, False, None)),
+        ("1,234.5", (1234.5, False, None)),
+        ("..", (None, True, None)),
+        ("–", (None, True, None)),
+        ("", (None, True, None)),
+        (Cell("empty", None), (None, True, None)),
+        (Cell("number", 12.0), (12.0, False, None)),
+        (Cell("text", ".."), (None, True, None)),
+    ],
+    ids=[
+        "space",
+        "nbsp",
+        "decimal-comma",
+        "comma-thousands",
+        "dots",
+        "en-dash",
+        "blank",
+        "empty-cell",
+        "number-cell",
+        "text-cell-dots",
+    ],
+)
+def test_number_values(raw: object, expected: tuple) -> None:
+    assert bra._number(raw, "count") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("3-maj", "is a date"),
+        ("2024-03-05", "is a date"),
+        ("05/03/2024", "is a date"),
+        ("abc", "is not a number"),
+        ("-1", "is negative"),
+        (Cell("date", date(2024, 3, 5)), "is a date"),
+        (Cell("error", "#DIV/0!"), "not a number"),
+        (Cell("bool", True), "not a number"),
+    ],
+    ids=[
+        "excel-day-month",
+        "iso-date",
+        "slash-date",
+        "text",
+        "negative",
+        "date-cell",
+        "error-cell",
+        "bool-cell",
+    ],
+)
+def test_number_problems(raw: object, fragment: str) -> None:
+    value, suppressed, problem = bra._number(raw, "count")
+    assert value is None and not suppressed and fragment in problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024", (2024, False, None)),
+        ("2026 prel.", (2026, True, None)),
+        ("2024.0", (2024, False, None)),
+        (Cell("number", 2024.0), (2024, False, None)),
+    ],
+)
+def test_year_values(raw: object, expected: tuple) -> None:
+    assert bra._year(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("44197", "Excel date serial"),
+        ("2021-01-01", "is a date"),
+        ("tjugo", "not a year"),
+        (Cell("date", date(2021, 1, 1)), "is a date"),
+    ],
+    ids=["serial", "date-text", "word", "date-cell"],
+)
+def test_year_problems(raw: object, fragment: str) -> None:
+    assert fragment in bra._year(raw)[2]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, (None, None)),
+        ("", (None, None)),
+        ("3", (3, None)),
+        ("Maj", (5, None)),
+        ("okt.", (10, None)),
+        (Cell("number", 12.0), (12, None)),
+    ],
+)
+def test_month_values(raw: object, expected: tuple) -> None:
+    assert bra._month(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["13", "2021-03", "mar-21", Cell("date", date(2021, 3, 1))])
+def test_month_problems(raw: object) -> None:
+    assert bra._month(raw)[0] is None and bra._month(raw)[1]
 
 
 # --------------------------------------------------------------------------- bad files

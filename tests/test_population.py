@@ -191,3 +191,14 @@ def test_real_population_sums(shared_data: Path) -> None:
     nov = pop[(pop["source"] == population.SOURCE_KOMMUN) & (pop["area"] == "Stockholm")]
     assert nov["population"].tolist() == [995600]
     assert len(pop[pop["source"] == population.SOURCE_KOMMUN]) == 290
+
+
+@pytest.mark.realdata
+def test_real_regso_totals_match_the_boundary_layer(shared_data: Path) -> None:
+    from trygghetskarta.areas import load_areas
+
+    pop = parse(shared_data / "population" / "regso_stockholm_population_by_age_2024.csv")
+    layer = load_areas(shared_data).regso
+    expected = dict(zip(layer["code"].astype(str), layer["pop_2024"].astype(int), strict=True))
+    got = dict(zip(pop.population["area"], pop.population["population"].astype(int), strict=True))
+    assert got == expected
