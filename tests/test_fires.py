@@ -134,18 +134,19 @@ EXPECTED = {
 def test_parse_b11_both_formats(pxdir: Path, name: str) -> None:
     stats = fires.parse_b11(pxdir / name, kommun_names={"0180": "Stockholm"})
     assert list(stats.columns) == list(fires.STAT_COLUMNS)
-    got = {}
-    for _, r in stats.iterrows():
-        code = r["note"].split("typ ")[1].split(",")[0]
-        got[(code, r["period"])] = None if pd.isna(r["value"]) else int(r["value"])
+    got = {
+        (r["category_key"], f"{r['year']}-{r['month']:02d}"): None
+        if pd.isna(r["count"])
+        else int(r["count"])
+        for _, r in stats.iterrows()
+    }
     assert got == EXPECTED
-    assert set(stats["area"]) == {"Stockholm"} and set(stats["measure"]) == {"rescue_operations"}
-    march = stats[
-        (stats["period"] == "2024-03") & (stats["category"] == "Brand i annat än byggnad")
-    ]
-    assert march["status"].iloc[0] == ".."  # missing, not zero
-    assert stats["period_start"].min() == pd.Timestamp("2024-01-01", tz=TZ)
-    assert stats["period_end"].max() == pd.Timestamp("2024-04-01", tz=TZ)
+    assert set(stats["area"]) == {"Stockholm"} and set(stats["source_table"]) == {"B11"}
+    march = stats[(stats["month"] == 3) & (stats["category"] == "Brand i annat än byggnad")]
+    assert march["suppressed"].iloc[0]  # missing, not zero
+    assert march["note"].iloc[0].startswith("MCF:s tecken '..'")
+    assert stats["period_start"].min() == pd.Timestamp("2024-01-01")
+    assert stats["period_end"].max() == pd.Timestamp("2024-04-01")
 
 
 def test_json_keys_follow_the_columns_not_the_query(pxdir: Path) -> None:
@@ -238,8 +239,9 @@ def test_b11_without_months_is_yearly(pxdir: Path) -> None:
         "data": [{"key": ["1", "0180", "2024"], "values": ["950"]}],
     }
     stats = fires.parse_b11(doc)
-    assert stats["period"].tolist() == ["2024"] and stats["area"].tolist() == ["0180"]
-    assert stats["period_end"].iloc[0] == pd.Timestamp("2025-01-01", tz=TZ)
+    assert stats["year"].tolist() == [2024] and stats["month"].isna().all()
+    assert stats["area"].tolist() == ["0180"]
+    assert stats["period_end"].iloc[0] == pd.Timestamp("2025-01-01")
 
 
 # --------------------------------------------------------------------------- fetching

@@ -230,17 +230,27 @@ def test_monthly_figures(test_data: Path) -> None:
     stats, bad = shootings.parse_monthly(test_data / "stats" / "skjutningar_per_manad.csv")
     assert list(stats.columns) == list(shootings.STAT_COLUMNS)
     assert len(stats) == 9 and len(bad) == 2
-    nov = stats[(stats["period"] == "2021-11") & (stats["measure"] == "injured")].iloc[0]
-    assert pd.isna(nov["value"]) and nov["status"] == "suppressed"  # ".." is not zero
-    dec = stats[stats["period"] == "2021-12"]
-    assert set(dec["status"]) == {"partial"}
-    assert dec.set_index("measure")["value"].to_dict() == {
+    nov = stats[(stats["month"] == 11) & (stats["category"] == "injured")].iloc[0]
+    assert pd.isna(nov["count"]) and nov["suppressed"]  # ".." is not zero
+    dec = stats[stats["month"] == 12]
+    assert dec["preliminary"].all() and not stats[stats["month"] == 10]["preliminary"].any()
+    assert dec.set_index("category")["count"].to_dict() == {
         "shootings": 9,
         "killed": 0,
         "injured": 6,
     }
-    assert stats["period_start"].iloc[0] == pd.Timestamp("2021-10-01", tz=TZ)
-    assert stats["period_end"].iloc[0] == pd.Timestamp("2021-11-01", tz=TZ)
+    first = stats.iloc[0]
+    assert (first["source"], first["source_table"], first["area"], first["area_scheme"]) == (
+        "polisen",
+        "skjutningar per månad",
+        "Sverige",
+        "land",
+    )
+    assert (first["period_start"], first["period_end"]) == (
+        pd.Timestamp("2021-10-01"),
+        pd.Timestamp("2021-11-01"),
+    )
+    assert first["source_line"] == 2
     reasons = sorted(bad["reason"])
     assert reasons[0].startswith("impossible period: year '2021', month '13'")
     assert reasons[1].startswith("not a count: shootings 'tre' is not a number")
@@ -269,8 +279,7 @@ def test_official_series_reconciles(shared_data: Path, year: int, expected: tupl
     path = shared_data / "shootings" / "polisen_national_shootings_monthly_2017-2021.csv"
     stats, bad = shootings.parse_monthly(path)
     assert bad.empty and len(stats) == 60 * 3
-    year_rows = stats[stats["period"].str.startswith(str(year))]
-    sums = year_rows.groupby("measure")["value"].sum()
+    sums = stats[stats["year"] == year].groupby("category")["count"].sum()
     assert (sums["shootings"], sums["killed"], sums["injured"]) == expected
 
 
@@ -278,12 +287,12 @@ def test_official_series_reconciles(shared_data: Path, year: int, expected: tupl
 def test_period_figures_are_secondary(shared_data: Path) -> None:
     path = shared_data / "shootings" / "shootings_yearly_figures_secondary_sources.csv"
     stats, bad = shootings.parse_period_figures(path)
-    assert bad.empty and set(stats["status"]) == {"secondary"}
-    dn = stats[
-        (stats["area"] == "Polisregion Stockholm") & (stats["period"] == "2019-01-01/2019-12-31")
-    ]
-    assert dn.set_index("measure")["value"].to_dict() == {"shootings": 87}
-    assert set(stats["area_level"]) == {"land", "län", "polisregion"}
+    assert bad.empty and set(stats["source"]) == {"press"}
+    region = stats[(stats["area"] == "Polisregion Stockholm") & (stats["year"] == 2019)]
+    assert region.set_index("category")["count"].to_dict() == {"shootings": 87}
+    assert set(stats["area_scheme"]) == {"land", "län", "polisregion"}
+    partial = stats[stats["period_end"] == pd.Timestamp("2021-10-16")]
+    assert partial["year"].isna().all() and (partial["area"] == "Polisregion Stockholm").any()
 
 
 # --------------------------------------------------------------------------- lists

@@ -29,9 +29,11 @@ from typing import Any
 import pandas as pd
 
 from trygghetskarta.errors import SourceError
-from trygghetskarta.schema import PARSED_COLUMNS, TIMEZONE, Category, Layer
+from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen, pxweb
 from trygghetskarta.sources._list_rows import quarantine_frame
+from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
+from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
     Built,
     Contract,
@@ -66,19 +68,6 @@ EVENT_TYPES: dict[str, str] = {
 }
 #: The B11 event types that are fires.
 FIRE_EVENT_TYPES = ("1", "3")
-STAT_COLUMNS = (
-    "area",
-    "area_level",
-    "period",
-    "period_start",
-    "period_end",
-    "category",
-    "measure",
-    "value",
-    "status",
-    "source",
-    "note",
-)
 
 # --------------------------------------------------------------------------- kind of fire
 
@@ -312,9 +301,10 @@ def parse_b11(
     Returns
     -------
     pandas.DataFrame
-        One row per kommun, month (or year, when months were eliminated) and event type:
-        ``category`` the event type's name, ``measure`` ``rescue_operations``, ``value``
-        Int64 with ``<NA>`` and the symbol in ``status`` where MCF publishes no number.
+        :data:`STAT_COLUMNS`: one row per kommun, month (or year, when months were
+        eliminated) and event type — ``category`` the type's name, ``category_key`` its code,
+        ``count`` the rescue operations, ``<NA>`` with ``suppressed`` (and MCF's symbol in
+        ``note``) where MCF publishes no number.
     """
     data = pxweb.parse_response(answer, what=what)
     frame = data.data
@@ -327,43 +317,43 @@ def parse_b11(
         )
     names = {**(kommun_names or {}), **data.labels.get("kommun", {})}
     types = {**EVENT_TYPES, **data.labels.get("konvHandelsetypId", {})}
-    year = frame["ar"].astype(int)
-    if "manadNummer" in frame.columns:
-        month = frame["manadNummer"].astype(int)
-        start = pd.to_datetime({"year": year, "month": month, "day": 1})
-        end = start + pd.offsets.MonthBegin(1)
-        period = year.astype(str) + "-" + month.map("{:02d}".format)
-    else:
-        start = pd.to_datetime({"year": year, "month": 1, "day": 1})
-        end = start + pd.offsets.YearBegin(1)
-        period = year.astype(str)
     value = frame["value"]
     whole = value.isna() | (value == value.round())
     if not whole.all():
         raise SourceError(f"{what}: non-integer counts {value[~whole].head(3).tolist()} — not B11")
-    return pd.DataFrame(
-        {
-            "area": frame["kommun"].map(lambda c: names.get(c, c)).astype(pd.StringDtype()),
-            "area_level": pd.array(["kommun"] * len(frame), dtype=pd.StringDtype()),
-            "period": period.astype(pd.StringDtype()),
-            "period_start": start.dt.tz_localize(TIMEZONE),
-            "period_end": end.dt.tz_localize(TIMEZONE),
-            "category": frame["konvHandelsetypId"]
-            .map(lambda c: types.get(c, f"typ {c}"))
-            .astype(pd.StringDtype()),
-            "measure": pd.array(["rescue_operations"] * len(frame), dtype=pd.StringDtype()),
-            "value": value.round().astype("Int64"),
-            "status": frame["status"],
-            "source": pd.array([data.source or B11_SOURCE] * len(frame), dtype=pd.StringDtype()),
-            "note": pd.array(
-                [
-                    f"kommun {c}, typ {t}, uppdaterad {data.updated}"
-                    for c, t in zip(frame["kommun"], frame["konvHandelsetypId"], strict=True)
-                ],
-                dtype=pd.StringDtype(),
-            ),
-        },
-        columns=list(STAT_COLUMNS),
+    year = frame["ar"].astype(int)
+    monthly = "manadNummer" in frame.columns
+    month = frame["manadNummer"].astype(int) if monthly else pd.Series([1] * len(frame))
+    start = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+    end = start + (pd.offsets.MonthBegin(1) if monthly else pd.offsets.YearBegin(1))
+    status = frame["status"].astype(object)
+    notes = [
+        f"MCF:s tecken {s!r}" + (f"; uppdaterad {data.updated}" if data.updated else "")
+        if isinstance(s, str)
+        else (f"uppdaterad {data.updated}" if data.updated else None)
+        for s in status
+    ]
+    return stats_frame(
+        pd.DataFrame(
+            {
+                "source": "MCF",
+                "source_table": "B11",
+                "source_file": str(answer) if isinstance(answer, Path) else what,
+                "source_line": None,
+                "area": frame["kommun"].map(lambda c: names.get(c, c)),
+                "area_scheme": "kommun",
+                "year": year,
+                "month": month if monthly else None,
+                "period_start": start,
+                "period_end": end,
+                "category": frame["konvHandelsetypId"].map(lambda c: types.get(c, f"typ {c}")),
+                "category_key": frame["konvHandelsetypId"],
+                "count": value.round().astype("Int64"),
+                "suppressed": value.isna().to_numpy(),
+                "preliminary": False,
+                "note": notes,
+            }
+        )
     )
 
 
@@ -498,4 +488,4 @@ def parse(
 
 
 def _empty_stats() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in STAT_COLUMNS})
+    return stats_frame([])

@@ -34,10 +34,12 @@ import pandas as pd
 import shapely
 
 from trygghetskarta.errors import SourceError
-from trygghetskarta.schema import PARSED_COLUMNS, TIMEZONE, Category, Layer
+from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen
 from trygghetskarta.sources._list_rows import quarantine_frame
 from trygghetskarta.sources._listfile import is_missing, parse_count, read_table
+from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
+from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
     Built,
     Contract,
@@ -50,20 +52,10 @@ from trygghetskarta.sources.shooting_classifier import Verdict, classify_events
 
 #: ``source`` of shooting events derived from police events.
 SOURCE = "shooting:polisen"
-#: The statistics frame: one row per area, period and measure.
-STAT_COLUMNS = (
-    "area",
-    "area_level",
-    "period",
-    "period_start",
-    "period_end",
-    "measure",
-    "value",
-    "status",
-    "source",
-    "note",
-)
-MONTHLY_SOURCE = "Polismyndigheten, skjutningar/sprängningar per månad (via stinisson/happenings)"
+MONTHLY_TABLES = {
+    "shootings": "skjutningar per månad",
+    "detonations": "sprängningar per månad",
+}
 _POLICE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".parquet")
 
 
@@ -136,33 +128,17 @@ def from_police_events(police: pd.DataFrame, *, include_suspected: bool = False)
 # --------------------------------------------------------------------------- statistics
 
 
-def _stats_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(STAT_COLUMNS))
-    frame["value"] = pd.array(frame["value"].tolist(), dtype="Int64")
-    for col in ("period_start", "period_end"):
-        frame[col] = pd.to_datetime(frame[col]).dt.tz_localize(TIMEZONE)
-    text = [c for c in STAT_COLUMNS if c not in ("value", "period_start", "period_end")]
-    frame[text] = frame[text].astype(pd.StringDtype())
-    return frame
-
-
-def _status(note: str | None, missing: bool) -> str:
-    if missing:
-        return "suppressed"
+def _preliminary(note: str | None) -> bool:
     low = (note or "").casefold()
-    if "partial" in low or "delvis" in low:
-        return "partial"
-    if "prelim" in low:
-        return "preliminary"
-    return "final"
+    return any(w in low for w in ("partial", "delvis", "prelim"))
 
 
 def parse_monthly(
     path: Path | str,
     *,
     area: str = "Sverige",
-    area_level: str = "land",
-    source: str = MONTHLY_SOURCE,
+    area_scheme: str = "land",
+    source: str = "polisen",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a monthly police series into the statistics frame.
 
@@ -172,7 +148,7 @@ def parse_monthly(
         A CSV with ``year, month``, one column per measure (``shootings, killed, injured``;
         ``detonations, attempts, preparations``) and optionally ``note`` and ``area`` (or
         ``region``: the police region of each row, overriding ``area``).
-    area, area_level
+    area, area_scheme
         The area the figures describe when the file has no area column.
     source
         Recorded on every row.
@@ -180,10 +156,11 @@ def parse_monthly(
     Returns
     -------
     (stats, quarantine)
-        ``stats`` has :data:`STAT_COLUMNS`: ``period`` ``"2021-12"``; ``value`` Int64,
-        ``<NA>`` for ``..``/``-``/blank (``status`` ``suppressed``, never zero); ``status``
-        ``partial`` where the note says the month is incomplete. Rows with an impossible year
-        or month or a non-count value are quarantined with a reason.
+        ``stats`` has :data:`STAT_COLUMNS`, one row per month and measure (``category``:
+        ``shootings``, ``killed``, ``injured`` …). ``count`` is ``<NA>`` with ``suppressed``
+        for ``..``/``-``/blank, never zero; ``preliminary`` where the note says the month is
+        partial or preliminary. Rows with an impossible year or month or a value that is not
+        a count are quarantined with a reason.
 
     Raises
     ------
@@ -225,19 +202,27 @@ def parse_monthly(
         for measure, (value, _) in counts.items():
             rows.append(
                 {
+                    "source": source,
+                    "source_table": next(
+                        (t for m, t in MONTHLY_TABLES.items() if m in measures), "per månad"
+                    ),
+                    "source_file": str(table.path),
+                    "source_line": line,
                     "area": where or area,
-                    "area_level": "polisregion" if where else area_level,
-                    "period": f"{year}-{month:02d}",
+                    "area_scheme": "polisregion" if where else area_scheme,
+                    "year": year,
+                    "month": month,
                     "period_start": start,
                     "period_end": start + pd.offsets.MonthBegin(1),
-                    "measure": measure,
-                    "value": value,
-                    "status": _status(note, is_missing(cell[measure])),
-                    "source": source,
+                    "category": measure,
+                    "category_key": measure,
+                    "count": value,
+                    "suppressed": is_missing(cell[measure]),
+                    "preliminary": _preliminary(note),
                     "note": note,
                 }
             )
-    return _stats_frame(rows), quarantine_frame(bad)
+    return stats_frame(rows), quarantine_frame(bad)
 
 
 def _bad(path: Path, line: int, reason: str, record: str) -> dict[str, Any]:
@@ -254,8 +239,10 @@ def parse_period_figures(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read figures for arbitrary periods quoted in the press (``scope, period_start,
     period_end, shootings, killed, injured, figure_status, source_url, source_note``).
 
-    Every row gets ``status`` ``secondary``: context for the official series, never a
-    replacement. Returns ``(stats, quarantine)`` like :func:`parse_monthly`.
+    Every row has ``source`` ``press``: context for the official series, never a
+    replacement (``note`` keeps the figure's status and URL). Returns ``(stats,
+    quarantine)`` like :func:`parse_monthly`; ``year``/``month`` are blank for periods that
+    are not one calendar year or month.
     """
     table = read_table(path)
     header = [h.strip().casefold() for h in table.header]
@@ -287,7 +274,8 @@ def parse_period_figures(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
         level = (
             "land" if scope == "Sverige" else ("län" if scope.endswith("län") else "polisregion")
         )
-        note = "; ".join(p for p in (cell.get("figure_status"), cell.get("source_url")) if p)
+        parts = (cell.get("source_note"), cell.get("figure_status"), cell.get("source_url"))
+        note = "; ".join(p for p in parts if p)
         counts = {m: parse_count(cell[m]) for m in measures}
         wrong = next(((m, p) for m, (_, p) in counts.items() if p), None)
         if wrong:
@@ -297,21 +285,29 @@ def parse_period_figures(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
         for measure, (value, _) in counts.items():
             if value is None:
                 continue  # the press quote did not give this measure
+            after = end + pd.Timedelta(days=1)
+            whole_year = start.month == start.day == 1 and after == start + pd.DateOffset(years=1)
             rows.append(
                 {
+                    "source": "press",
+                    "source_table": "citerade siffror",
+                    "source_file": str(table.path),
+                    "source_line": line,
                     "area": scope,
-                    "area_level": level,
-                    "period": f"{start:%Y-%m-%d}/{end:%Y-%m-%d}",
+                    "area_scheme": level,
+                    "year": start.year if whole_year else None,
+                    "month": None,
                     "period_start": start,
-                    "period_end": end + pd.Timedelta(days=1),
-                    "measure": measure,
-                    "value": value,
-                    "status": "secondary",
-                    "source": cell.get("source_note") or "press",
+                    "period_end": after,
+                    "category": measure,
+                    "category_key": measure,
+                    "count": value,
+                    "suppressed": False,
+                    "preliminary": _preliminary(cell.get("figure_status")),
                     "note": note or None,
                 }
             )
-    return _stats_frame(rows), quarantine_frame(bad)
+    return stats_frame(rows), quarantine_frame(bad)
 
 
 # --------------------------------------------------------------------------- lists
@@ -443,7 +439,7 @@ def parse(
         read += listed.read
     return IngestResult(
         events=pd.concat(events, ignore_index=True) if events else empty_events(),
-        stats=pd.concat(stats, ignore_index=True) if stats else _stats_frame([]),
+        stats=pd.concat(stats, ignore_index=True) if stats else stats_frame([]),
         quarantine=pd.concat(bad, ignore_index=True) if bad else quarantine_frame([]),
         read=read,
         notes=notes,
