@@ -433,3 +433,16 @@ def test_read_table_keeps_line_numbers_across_blank_and_quoted_lines(tmp_path: P
     body = 'A;B\n\n1;"två\nrader"\n3;4\n'
     table = read_table(write(tmp_path, body))
     assert table.lines == [3, 5] and table.rows[0][1] == "två\nrader"
+
+
+def test_discover_lists_and_parse_through_the_layer_entry(tmp_path: Path, lists: Path) -> None:
+    folder = tmp_path / "lists" / "brott"
+    folder.mkdir(parents=True)
+    (folder / "mars.csv").write_bytes((lists / "brott_exempel.csv").read_bytes())
+    (folder / "~$mars.xlsx").write_bytes(b"lock")
+    (folder / "notes.md").write_text("not a list", encoding="utf-8")
+    found = crime_list.discover(tmp_path)
+    assert found == [folder / "mars.csv"]
+    result = crime_list.parse(found, CRIME_OPTIONS, kommun=KOMMUN, now=NOW)
+    assert len(result.events) == 9 and result.stats.empty and result.read == 9
+    assert crime_list.discover(tmp_path / "nowhere") == []

@@ -341,3 +341,17 @@ def test_the_police_derived_csv_is_refused_as_input(tmp_path: Path) -> None:
 def test_parse_reads_saved_b11_answers(pxdir: Path) -> None:
     result = fires.parse([pxdir / "b11_0180_2024_jsonstat2.json"])
     assert len(result.stats) == 9 and result.events.empty and result.read == 9
+
+
+def test_discover_finds_saved_answers_and_lists(tmp_path: Path, pxdir: Path) -> None:
+    (tmp_path / "raw" / "mcf").mkdir(parents=True)
+    saved = tmp_path / "raw" / "mcf" / "b11_0180_2024.json"
+    saved.write_bytes((pxdir / "b11_0180_2024_json.json").read_bytes())
+    (tmp_path / "data" / "fires").mkdir(parents=True)
+    (tmp_path / "data" / "fires" / "stockholm_fire_events_polisen_2022-2025.csv").write_text(
+        "id\n", encoding="utf-8"
+    )
+    (tmp_path / "data" / "lists" / "brander").mkdir(parents=True)
+    listed = tmp_path / "data" / "lists" / "brander" / "jan.xlsx"
+    listed.write_bytes(b"")
+    assert fires.discover(tmp_path / "data", tmp_path / "raw") == [saved, listed]

@@ -342,3 +342,20 @@ def test_parse_mixes_police_files_statistics_and_lists(test_data: Path) -> None:
     assert len(result.events) == 2 + 5 and len(result.stats) == 9 and len(result.quarantine) == 2
     assert result.read == len(result.events) + len(result.stats) + len(result.quarantine)
     assert any(n.startswith("police events classified") for n in result.notes)
+
+
+@pytest.mark.realdata
+def test_discover_in_the_shared_data(shared_data: Path) -> None:
+    names = [p.name for p in shootings.discover(shared_data)]
+    assert names == [
+        "polisen_national_explosions_monthly_2018-2021.csv",
+        "polisen_national_shootings_monthly_2017-2021.csv",
+        "shootings_yearly_figures_secondary_sources.csv",
+    ]
+    result = shootings.parse(shootings.discover(shared_data))
+    assert result.events.empty and result.quarantine.empty
+    assert set(result.stats["source_table"]) == {
+        "skjutningar per månad",
+        "sprängningar per månad",
+        "citerade siffror",
+    }

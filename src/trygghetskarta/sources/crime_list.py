@@ -14,10 +14,23 @@ offences and violence in close relationships are flagged ``sensitive``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import shapely
+
 from trygghetskarta.schema import Category, Layer
-from trygghetskarta.sources.event_lists import Built, Contract, ListOptions
+from trygghetskarta.sources._stats_frame import stats_frame
+from trygghetskarta.sources.event_lists import (
+    Built,
+    Contract,
+    IngestResult,
+    ListOptions,
+    list_files,
+    parse_list,
+)
 
 #: Crime types that are sensitive: sexual offences (BrB 6 kap) and violence in close
 #: relationships (grov fridskränkning, grov kvinnofridskränkning, barnfridsbrott, …).
@@ -160,3 +173,31 @@ CONTRACT = Contract(
     required=(("occurred_at",), ("crime_type", "crime_code"), ("address", "x", "lat", "place")),
     build=_build,
 )
+
+
+def parse(
+    paths: Sequence[Path | str],
+    options: ListOptions | None = None,
+    *,
+    kommun: shapely.Geometry | None = None,
+    municipality: str = "Stockholm",
+    now: pd.Timestamp | None = None,
+) -> IngestResult:
+    """Read reported-crime lists (``trygghetskarta ingest brott PATH…``).
+
+    Parameters are those of :func:`trygghetskarta.sources.event_lists.parse_list`; the
+    result has no statistics (Brå's figures are :mod:`trygghetskarta.sources.bra`'s).
+    """
+    listed = parse_list(paths, CONTRACT, options, kommun=kommun, municipality=municipality, now=now)
+    return IngestResult(
+        events=listed.events,
+        stats=stats_frame([]),
+        quarantine=listed.quarantine,
+        read=listed.read,
+        notes=listed.notes,
+    )
+
+
+def discover(data_dir: Path | str) -> list[Path]:
+    """The delivered lists under ``<data_dir>/lists/brott/`` (CSV and XLSX), sorted."""
+    return list_files(Path(data_dir), CONTRACT.name)

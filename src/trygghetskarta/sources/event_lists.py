@@ -521,6 +521,22 @@ class IngestResult:
     notes: list[str] = field(default_factory=list)
 
 
+#: File name patterns of delivered lists.
+LIST_PATTERNS = ("*.csv", "*.CSV", "*.xlsx", "*.XLSX", "*.txt")
+
+
+def list_files(data_dir: Path, name: str) -> list[Path]:
+    """Delivered lists of one contract: ``<data_dir>/lists/<name>/`` (CSV, XLSX), sorted.
+
+    Files whose name starts with ``.`` or ``~$`` (Excel's lock files) are skipped.
+    """
+    folder = Path(data_dir) / "lists" / name
+    if not folder.is_dir():
+        return []
+    found = {p for pattern in LIST_PATTERNS for p in folder.glob(pattern)}
+    return sorted(p for p in found if not p.name.startswith((".", "~$")))
+
+
 def empty_events() -> pd.DataFrame:
     """An event frame with no rows and the schema's dtypes."""
     return _list_rows.events_frame([])

@@ -40,6 +40,7 @@ from trygghetskarta.sources.event_lists import (
     IngestResult,
     ListOptions,
     empty_events,
+    list_files,
     parse_list,
 )
 
@@ -489,3 +490,17 @@ def parse(
 
 def _empty_stats() -> pd.DataFrame:
     return stats_frame([])
+
+
+def discover(data_dir: Path | str, raw_dir: Path | str | None = None) -> list[Path]:
+    """What ``make maps`` reads for this layer besides the police events.
+
+    Saved B11 answers (``<data_dir>/fires/b11_*.json`` and ``<raw_dir>/mcf/b11_*.json``, as
+    :func:`fetch_b11` writes them) and the delivered lists under
+    ``<data_dir>/lists/brander/``. The police-derived CSV in ``fires/`` is a cross-check
+    (:func:`cross_check`), not an input.
+    """
+    found = sorted((Path(data_dir) / "fires").glob("b11_*.json"))
+    if raw_dir is not None:
+        found += sorted((Path(raw_dir) / "mcf").glob("b11_*.json"))
+    return found + list_files(Path(data_dir), LIST_CONTRACT.name)

@@ -46,6 +46,7 @@ from trygghetskarta.sources.event_lists import (
     IngestResult,
     ListOptions,
     empty_events,
+    list_files,
     parse_list,
 )
 from trygghetskarta.sources.shooting_classifier import Verdict, classify_events
@@ -444,3 +445,20 @@ def parse(
         read=read,
         notes=notes,
     )
+
+
+def discover(data_dir: Path | str) -> list[Path]:
+    """What ``make maps`` reads for this layer besides the police events.
+
+    ``<data_dir>/shootings/*_monthly_*.csv`` (the police's monthly series),
+    ``shootings_yearly_figures_*.csv`` (press figures) and the delivered lists under
+    ``<data_dir>/lists/skjutningar/``. The derived candidate CSVs in ``shootings/`` are
+    not inputs: shooting events come from the police events through
+    :func:`from_police_events`.
+    """
+    folder = Path(data_dir) / "shootings"
+    found: list[Path] = []
+    if folder.is_dir():
+        found += sorted(folder.glob("*_monthly_*.csv"))
+        found += sorted(folder.glob("shootings_yearly_figures_*.csv"))
+    return found + list_files(Path(data_dir), LIST_CONTRACT.name)
