@@ -10,7 +10,7 @@ import scipy.stats
 from affine import Affine
 from esda.getisord import G_Local
 from libpysal.weights import W, higher_order, lat2W, w_subset
-from shapely.geometry import box
+from shapely.geometry import Point, box
 
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.analysis.hotspots import count_grid, gi_star, gi_star_areas
@@ -136,6 +136,12 @@ def test_grid_gives_georeferenced_z_and_bins_grids() -> None:
     assert grids["z"].params["neighbourhood_cells"] == 1
     with pytest.raises(AnalysisError, match="no georeference"):
         gi_star(g.values).grids()
+    table = res.to_frame()
+    assert len(table) == g.values.size and table.crs.to_epsg() == 3006
+    busiest = table[table.contains(Point(674_005, 6_580_005))].iloc[0]
+    assert busiest.bin == 3 and busiest.z == res.z[g.values == 30].item()
+    areas = gi_star_areas(Y6, LISTS6).to_frame()
+    assert areas.position.tolist() == list(range(6)) and "geometry" not in areas
 
 
 # ---------------------------------------------------------------------------------------

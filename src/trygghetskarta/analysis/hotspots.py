@@ -57,13 +57,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from affine import Affine
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from trygghetskarta.analysis.cells import box_sum, check_neighbourhood, count_grid
-from trygghetskarta.analysis.grid import Grid
+from trygghetskarta.analysis.grid import Grid, cell_centres
 from trygghetskarta.analysis.local_moran import (
     LocalMoran,
     assuncao_reis_rates,
@@ -180,6 +181,37 @@ class GiStar:
                 "Gi_Bin",
             ),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per analysed cell (or area): z, p, p_sim, p_adjusted, bin, significant.
+
+        For a georeferenced grid result, a GeoDataFrame with the cell's ``row``, ``col``,
+        centre ``x``, ``y`` and square polygon (write it with ``to_parquet``); for areas,
+        a DataFrame with ``position`` (the area's index in the input) to join on.
+        """
+        valid = np.isfinite(self.z)
+        idx = np.nonzero(valid)
+        cols: dict[str, np.ndarray] = {
+            "z": self.z[idx],
+            "p": self.p[idx],
+            "p_sim": (self.p_sim if self.p_sim is not None else np.full(self.z.shape, np.nan))[idx],
+            "p_adjusted": self.p_adjusted[idx],
+            "bin": self.bins[idx],
+            "significant": self.significant[idx],
+        }
+        if self.z.ndim == 1:
+            return pd.DataFrame({"position": idx[0], **cols})
+        if self.transform is None:
+            return pd.DataFrame({"row": idx[0], "col": idx[1], **cols})
+        import geopandas as gpd
+        import shapely
+
+        xs, ys = cell_centres(self.transform, self.z.shape)
+        cx, cy = xs[idx[1]], ys[idx[0]]
+        half = abs(self.transform.a) / 2
+        frame = pd.DataFrame({"row": idx[0], "col": idx[1], "x": cx, "y": cy, **cols})
+        geometry = shapely.box(cx - half, cy - half, cx + half, cy + half)
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs or STORE_CRS)
 
 
 # --------------------------------------------------------------------------------------
