@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -63,3 +64,25 @@ def test_status_lists_the_runs(real_run):
     result = runner.invoke(app, ["--db", str(settings.db_path), "status"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
     assert report.run_id[:10] in result.output
+
+
+@pytest.mark.realdata
+def test_geocode_a_file_it_has_never_seen(shared_data, tmp_path):
+    source = shared_data / "police_events" / "api_snapshot_2026-08-22T1754Z_all.json"
+    out = tmp_path / "placed.csv"
+    result = runner.invoke(
+        app, ["--data", str(shared_data), "geocode", str(source), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    placed = pd.read_csv(out)
+    assert len(placed) == 500  # one row per event in the answer
+    assert set(placed.columns) >= {"id", "x", "y", "precision", "stadsdel", "stadsdelsomrade"}
+    stockholm = placed[placed["precision"].isin(["place", "street", "stadsdel", "stadsdelsomrade"])]
+    assert len(stockholm) > 0 and stockholm["stadsdelsomrade"].notna().all()
+
+
+def test_geocode_of_a_missing_file_is_exit_1_naming_it(tmp_path):
+    result = runner.invoke(app, ["geocode", str(tmp_path / "nope.json")])
+    assert result.exit_code == 1
+    assert "nope.json" in result.output
+    assert "Traceback" not in result.output

@@ -14,6 +14,7 @@ from shapely.geometry import box
 
 from trygghetskarta import areas as ar
 from trygghetskarta import geocode as gc
+from trygghetskarta import pipeline
 from trygghetskarta.errors import SchemaError, SourceError
 from trygghetskarta.schema import GEOCODED_COLUMNS, Precision
 
@@ -555,7 +556,7 @@ def test_geocode_file_api_format(tiny_gaz, tiny_areas, tmp_path):
     ]
     path = tmp_path / "events.json"
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    out = gc.geocode_file(path, tmp_path, areas=tiny_areas, gazetteer=tiny_gaz)
+    out = pipeline.geocode_file(path, tmp_path, areas=tiny_areas, gazetteer=tiny_gaz)
     assert list(out.columns) == ["id", *GEOCODED_COLUMNS]
     assert sorted(out["id"]) == ["1", "2", "3", "4"]
     by = out.set_index("id")
@@ -571,7 +572,9 @@ def test_geocode_file_api_format(tiny_gaz, tiny_areas, tmp_path):
 
 def test_geocode_file_missing(tiny_gaz, tiny_areas, tmp_path):
     with pytest.raises(SourceError):
-        gc.geocode_file(tmp_path / "nope.json", tmp_path, areas=tiny_areas, gazetteer=tiny_gaz)
+        pipeline.geocode_file(
+            tmp_path / "nope.json", tmp_path, areas=tiny_areas, gazetteer=tiny_gaz
+        )
 
 
 def test_bad_street_list(tiny_dir, tiny_areas, tmp_path):

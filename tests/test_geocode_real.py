@@ -12,6 +12,7 @@ from pyproj import Transformer
 
 from trygghetskarta import areas as ar
 from trygghetskarta import geocode as gc
+from trygghetskarta import pipeline
 
 TZ = "Europe/Stockholm"
 T2024 = pd.Timestamp("2024-06-01 12:00", tz=TZ)
@@ -145,7 +146,7 @@ def test_real_geocode_file(real, shared_data, name):
     areas, gaz = real
     path = shared_data / "police_events" / name
     records = json.loads(path.read_text("utf-8"))
-    out = gc.geocode_file(path, shared_data, areas=areas, gazetteer=gaz)
+    out = pipeline.geocode_file(path, shared_data, areas=areas, gazetteer=gaz)
     assert sorted(out["id"]) == sorted(str(r["id"]) for r in records)
     stockholm = {
         str(r["id"]) for r in records if r["name"].rsplit(",", 1)[-1].strip() == "Stockholm"

@@ -8,6 +8,7 @@ and configures logging.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,9 +172,42 @@ def ingest(ctx: typer.Context) -> None:
 
 
 @app.command()
-def geocode(ctx: typer.Context) -> None:
-    """Place every event from its text: point, precision class and uncertainty radius."""
-    _run_steps(ctx, ("geocode",), None)
+def geocode(
+    ctx: typer.Context,
+    events: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A file of police events (API JSON, the archive's JSON with page text, "
+            "JSON lines or parquet) to geocode without the database.",
+            dir_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="CSV to write (with EVENTS; default stdout).")
+    ] = None,
+) -> None:
+    """Place events from their text: point, precision class and uncertainty radius.
+
+    Without EVENTS, geocodes every event in the database (a pipeline step). With EVENTS,
+    writes one row per event of that file (id, x, y in EPSG:3006, precision,
+    uncertainty_m, place_name, stadsdel, stadsdelsomrade) and touches no database.
+    """
+    if events is None:
+        if out is not None:
+            raise typer.BadParameter("--out goes with an EVENTS file", param_hint="--out")
+        _run_steps(ctx, ("geocode",), None)
+        return
+    with _domain_errors():
+        settings = _settings(ctx)
+        placed = pipeline.geocode_file(
+            events, settings.require_data(), municipality=settings.municipality
+        )
+    if out is None:
+        placed.to_csv(sys.stdout, index=False)
+    else:
+        placed.to_csv(out, index=False)
+        counts = placed["precision"].value_counts().to_dict()
+        err.print(f"{len(placed):,} events → {out} ({counts})", highlight=False)
 
 
 @app.command()

@@ -53,7 +53,6 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,7 +68,7 @@ from trygghetskarta._gazetteer import (
     read_curated,
     read_streets,
 )
-from trygghetskarta.areas import SCHEME_2021_2023, Areas, load_areas, schemes_at
+from trygghetskarta.areas import SCHEME_2021_2023, Areas, schemes_at
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
 
@@ -80,7 +79,6 @@ __all__ = [
     "Gazetteer",
     "Match",
     "geocode_events",
-    "geocode_file",
     "geocode_text",
     "load_gazetteer",
     "normalise",
@@ -418,70 +416,3 @@ def geocode_events(events: pd.DataFrame, gaz: Gazetteer, areas: Areas) -> pd.Dat
     out.insert(0, "event_uid", events["event_uid"].to_numpy())
     out.index = events.index
     return out
-
-
-def geocode_file(
-    path: Path | str,
-    data_dir: Path | str,
-    *,
-    municipality: str = "Stockholm",
-    areas: Areas | None = None,
-    gazetteer: Gazetteer | None = None,
-) -> pd.DataFrame:
-    """Geocode a file of police events without a database: one row per event.
-
-    Parameters
-    ----------
-    path
-        Events as the polisen.se API returns them (a JSON array), as the archive stores
-        them (with ``_html_*`` page text), as JSON lines, or the parquet archive; versions
-        of one id are folded (see :func:`trygghetskarta.sources.polisen.parse`).
-    data_dir
-        The input data directory (boundaries and gazetteer).
-    municipality
-        Events whose title names another municipality are not placed: precision
-        ``kommun``, place name :data:`OUTSIDE_PREFIX` + their municipality, no position.
-    areas, gazetteer
-        Already loaded layers, to skip loading them again.
-
-    Returns
-    -------
-    pd.DataFrame
-        ``id`` (the event id as a string) and :data:`~trygghetskarta.schema.GEOCODED_COLUMNS`,
-        events of ``municipality`` first in incident-time order, then the others in file
-        order. Records that cannot be read as an event (no title, no time) get precision
-        ``none`` and the reason as ``place_name``; a record without an id gets ``id`` None.
-
-    Raises
-    ------
-    SourceError
-        The file is missing or not a police events file.
-    """
-    # the reader is the source's own: one parser for every format (see the lead's note)
-    from trygghetskarta.sources import polisen
-
-    areas = areas if areas is not None else load_areas(data_dir)
-    gazetteer = gazetteer if gazetteer is not None else load_gazetteer(data_dir, areas)
-    parsed = polisen.parse([Path(path)], municipality=municipality)
-    placed = geocode_events(parsed.events, gazetteer, areas).drop(columns="event_uid")
-    placed.insert(0, "id", parsed.events["source_id"].astype(object).to_numpy())
-    q = parsed.quarantine
-    reason = q["reason"].astype(object)
-    other = reason.str.startswith(f"outside {municipality}", na=False)
-    where = reason.str.extract(r"title names (.*)\)$", expand=False).astype(object)
-    rest = pd.DataFrame(
-        {
-            "id": q["source_id"].astype(object).where(q["source_id"].notna(), None).to_numpy(),
-            "x": np.nan,
-            "y": np.nan,
-            "precision": np.where(other, Precision.KOMMUN.value, Precision.NONE.value),
-            "uncertainty_m": np.nan,
-            "place_name": np.where(other, OUTSIDE_PREFIX + where.fillna(""), reason).astype(object),
-            "stadsdel": None,
-            "stadsdelsomrade": None,
-        }
-    )
-    out = pd.concat([placed.reset_index(drop=True), rest], ignore_index=True)
-    for col in ("id", "precision", "place_name", "stadsdel", "stadsdelsomrade"):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return out[["id", *GEOCODED_COLUMNS]]
