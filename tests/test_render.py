@@ -683,3 +683,37 @@ def test_count_classes(profile: str, labels: list[str], classes: list[int]) -> N
     assert got_classes.tolist() == classes
     assert len(colors) == len(labels)
     assert (colors[0] == SUPPRESSED_COLOR) is (profile == "public")
+
+
+@pytest.mark.realdata
+def test_public_maps_of_real_events_hold_no_event_position_or_summary(shared_data) -> None:
+    from real_events import placed_police_events, real_areas
+
+    events = placed_police_events(shared_data)
+    events = events[events["occurred_at"] >= pd.Timestamp("2025-01-01", tz="Europe/Stockholm")]
+    areas = real_areas(shared_data)
+    districts = areas.districts("2024")
+    known = set(areas.sdo_13["name"])
+    events = events.assign(
+        stadsdelsomrade=events["stadsdelsomrade"].map(
+            lambda n: areas.to_2024(n) if n in known else n
+        )
+    )
+    info = {**INFO, "period": ("2025-01-01", "2025-12-31")}
+    city = render.to_html(render.city_map(districts, events=events, **info))
+    sodermalm = events[events["stadsdelsomrade"] == "Södermalm"]
+    district = render.to_html(
+        render.district_map(
+            "Södermalm", districts, stadsdelar=areas.stadsdelar, events=sodermalm, **info
+        )
+    )
+    placed = events[events["x"].notna()]
+    lon, lat = render.to_wgs84(placed["x"].to_numpy(), placed["y"].to_numpy())
+    positions = {f"{v:.6f}" for v in (*lon, *lat)}
+    summaries = {esc(s)[:40] for s in events["summary"].dropna() if len(s) >= 25}
+    assert len(positions) > 200 and len(summaries) > 500
+    for page in (js_text(city), js_text(district)):
+        numbers = {f"{float(n):.6f}" for n in re.findall(r"\d{2}\.\d{6,}", page)}
+        assert not numbers & positions  # no event position, even to 0.1 m
+        assert not any(s in page for s in summaries)
+        assert render.external_references(page) == []

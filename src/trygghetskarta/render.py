@@ -91,6 +91,7 @@ OSM_LAYER_NAME = "Bakgrundskarta (OpenStreetMap, kräver internet)"
 DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
 external_references = _assets.external_references
 _log = logging.getLogger(__name__)
+_WARNED: set[int] = set()  # grids already warned about (one warning per grid, not per map)
 
 
 def to_html(m: folium.Map) -> str:
@@ -293,7 +294,8 @@ def _density(
     m: folium.Map, grid: DensityGrid, clip_to: object, profile: str, show: bool = True
 ) -> None:
     if is_public(profile):
-        if str(grid.params.get("sensitive", "")).lower() != "excluded":
+        if str(grid.params.get("sensitive", "")).lower() != "excluded" and id(grid) not in _WARNED:
+            _WARNED.add(id(grid))
             _log.warning(
                 "public map: the density raster does not say it leaves sensitive events out "
                 "(params['sensitive'] != 'excluded'); compute it without them for public maps"
