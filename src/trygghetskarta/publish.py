@@ -137,7 +137,7 @@ def city_map(scene: Scene, *, profile: str) -> folium.Map:
     in_period = scene.in_period
     return render.city_map(
         scene.districts,
-        period=scene.period.label,
+        period=scene.period,
         sources=SOURCES,
         made_at=scene.made_at.to_pydatetime(),
         n_unplaced=int(in_period["x"].isna().sum()),
@@ -157,7 +157,7 @@ def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
     return render.district_map(
         district,
         scene.districts,
-        period=scene.period.label,
+        period=scene.period,
         sources=SOURCES,
         made_at=scene.made_at.to_pydatetime(),
         n_unplaced=int(mine["x"].isna().sum()),
@@ -186,7 +186,7 @@ def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None
     by_precision = mine["precision"].value_counts().reindex([p.value for p in Precision]).dropna()
     return report_mod.lagesbild_html(
         district,
-        period=scene.period.label,
+        period=scene.period,
         summary_row=summary_row,
         monthly=monthly,
         city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
