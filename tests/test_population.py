@@ -110,13 +110,13 @@ def test_same_area_two_dates_are_two_rows(pop_dir: Path) -> None:
     ("line", "column", "fragment"),
     [
         (3, "pop_2020", "duplicate: Järva 2020-12-31"),
-        (2, "pop_2024", "conflicting populations for Järva 2024-12-31: [95000, 95001]"),
+        (2, "pop_2024", "conflicting populations: Järva 2024-12-31 has [95000, 95001]"),
         (3, "pop_2024", "conflicting populations"),
-        (4, "pop_2020", "unknown area 'Atlantis'"),
-        (5, "pop_2024", "level 'region' does not fit 'Bromma'"),
-        (6, "pop_2020", "population -5 is negative"),
-        (6, "pop_2024", "71000.5 is not a whole number"),
-        (7, "pop_2020", "population '..' is not a number"),
+        (4, "pop_2020", "unknown area: 'Atlantis'"),
+        (5, "pop_2024", "level mismatch: 'region' does not fit 'Bromma'"),
+        (6, "pop_2020", "negative: population -5"),
+        (6, "pop_2024", "not a whole number: population 71000.5"),
+        (7, "pop_2020", "not a number: population '..'"),
     ],
 )
 def test_bad_population_rows(pop_dir: Path, line: int, column: str, fragment: str) -> None:

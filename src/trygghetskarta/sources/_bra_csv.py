@@ -132,8 +132,8 @@ def _field_count_problem(row: TextRow, width: int) -> str | None:
     if len(row.fields) == width:
         return None
     return (
-        f"line has {len(row.fields)} fields, expected {width} — a delimiter inside a value "
-        "or a missing value; quote the value or fill the gap"
+        f"bad line: {len(row.fields)} fields where the header has {width} — a delimiter inside "
+        "a value or a missing value; quote the value or fill the gap"
     )
 
 
@@ -176,14 +176,18 @@ def read_long(table: TextTable, *, source: str = SOURCE_BRA) -> list[Record]:
         prel_text = get("preliminary")
         prel = _bool(prel_text) if prel_text is not None else False
         if prel is None and problem is None:
-            problem = f"preliminary {prel_text!r} is not true/false — write True or False"
+            problem = (
+                f"bad flag: preliminary {prel_text!r} is not true or false — write True or False"
+            )
         ceased_text = get("ceased") or ""
         ceased = None
         if ceased_text:
             try:
                 ceased = date.fromisoformat(ceased_text)
             except ValueError:
-                problem = problem or f"ceased {ceased_text!r} is not a date like 2024-01-01"
+                problem = (
+                    problem or f"bad date: ceased {ceased_text!r} is not a date like 2024-01-01"
+                )
         records.append(
             Record(
                 source=source,

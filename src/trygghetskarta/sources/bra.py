@@ -207,29 +207,23 @@ def _number(value: Any, what: str) -> tuple[float | None, bool, str | None]:
         if value.kind == "empty":
             return None, True, None
         if value.kind == "date":
-            return (
-                None,
-                False,
-                (
-                    f"{what} is a date ({value.text()}) — Excel turned the number into a date; "
-                    "format the cell as a number and export again"
-                ),
+            problem = (
+                f"Excel date: the {what} is a date ({value.text()}) — Excel turned the number "
+                "into a date; format the cell as a number and export again"
             )
+            return None, False, problem
         if value.kind != "text":
-            return None, False, f"{what} is {value.text()!r}, not a number — fix the cell"
+            return None, False, f"not a number: the {what} is {value.text()!r} — fix the cell"
         value = value.value
     text = str(value).strip()
     if text in SUPPRESSED_MARKS:
         return None, True, None
     if _DATE_LIKE.match(text):
-        return (
-            None,
-            False,
-            (
-                f"{what} {text!r} is a date — Excel turned the number into a date; export the "
-                "column as numbers"
-            ),
+        problem = (
+            f"Excel date: the {what} {text!r} is a date — Excel turned the number into a date; "
+            "export the column as numbers"
         )
+        return None, False, problem
     cleaned = _THOUSANDS.sub("", text)
     if re.fullmatch(r"-?\d+,\d+", cleaned):
         cleaned = cleaned.replace(",", ".")
@@ -238,19 +232,16 @@ def _number(value: Any, what: str) -> tuple[float | None, bool, str | None]:
     try:
         number = float(cleaned)
     except ValueError:
-        return (
-            None,
-            False,
-            f"{what} {text!r} is not a number — write digits, '..' or leave it empty",
-        )
+        problem = f"not a number: the {what} {text!r} — write digits, '..' or leave it empty"
+        return None, False, problem
     return _finite(number, what)
 
 
 def _finite(number: float, what: str) -> tuple[float | None, bool, str | None]:
     if not math.isfinite(number):
-        return None, False, f"{what} {number!r} is not a finite number"
+        return None, False, f"not a number: the {what} {number!r} is not finite"
     if number < 0:
-        return None, False, f"{what} {number:g} is negative — counts and rates are ≥ 0"
+        return None, False, f"negative: the {what} {number:g} is below 0 — counts and rates are ≥ 0"
     return number, False, None
 
 
@@ -258,17 +249,20 @@ def _year(value: Any) -> tuple[int | None, bool, str | None]:
     """(year, preliminary, problem)."""
     if isinstance(value, Cell):
         if value.kind == "date":
-            return None, False, f"year is a date ({value.text()}) — expected a year like 2024"
+            problem = f"Excel date: the year is a date ({value.text()}) — expected a year like 2024"
+            return None, False, problem
         value = value.text()
     text = str(value).strip()
     m = re.fullmatch(r"(\d{4})(?:\.0)?\s*(prel\.?)?", text, re.I)
     if m and 1950 <= int(m.group(1)) <= 2100:
         return int(m.group(1)), bool(m.group(2)), None
     if re.fullmatch(r"\d{5}(\.0+)?", text):
-        return None, False, f"year {text!r} is an Excel date serial — expected a year like 2024"
-    if _DATE_LIKE.match(text):
-        return None, False, f"year {text!r} is a date — expected a year like 2024"
-    return None, False, f"year {text!r} is not a year — expected four digits like 2024"
+        problem = f"Excel date: the year {text!r} is a date serial — expected a year like 2024"
+    elif _DATE_LIKE.match(text):
+        problem = f"Excel date: the year {text!r} is a date — expected a year like 2024"
+    else:
+        problem = f"bad year: {text!r} is not a year — expected four digits like 2024"
+    return None, False, problem
 
 
 def _month(value: Any) -> tuple[int | None, str | None]:
@@ -276,7 +270,7 @@ def _month(value: Any) -> tuple[int | None, str | None]:
     if value is None:
         return None, None
     if isinstance(value, int):
-        return (value, None) if 1 <= value <= 12 else (None, f"month {value} is not 1–12")
+        return (value, None) if 1 <= value <= 12 else (None, f"bad month: {value} is not 1–12")
     text = value.text() if isinstance(value, Cell) else str(value).strip()
     if text == "":
         return None, None
@@ -285,8 +279,8 @@ def _month(value: Any) -> tuple[int | None, str | None]:
     if month_number(text):
         return month_number(text), None
     if _DATE_LIKE.match(text) or (isinstance(value, Cell) and value.kind == "date"):
-        return None, f"month {text!r} is a date — Excel converted it; expected a month number 1–12"
-    return None, f"month {text!r} is not a month — expected 1–12 or a Swedish month name"
+        return None, f"Excel date: the month {text!r} is a date — Excel converted it; expected 1–12"
+    return None, f"bad month: {text!r} is not a month — expected 1–12 or a Swedish month name"
 
 
 # --------------------------------------------------------------------------- checks
@@ -318,15 +312,15 @@ def _check(rec: Record, as_of: date, known: frozenset[str] | None) -> dict[str, 
     count, count_sup, count_problem = _number(rec.count, "count")
     rate, rate_sup, rate_problem = _number(rec.rate, "rate")
     if count is not None and not float(count).is_integer():
-        count_problem = f"count {count:g} is not a whole number — counts are whole numbers"
+        count_problem = f"not a whole number: the count {count:g} — counts are whole numbers"
     problems = [problem, month_problem, count_problem, rate_problem]
     if info is None:
         problems.insert(0, (
-            f"unknown area {rec.area_raw!r} — not a kommun, county, Stockholm "
-            "stadsdelsområde or former stadsdel; check the spelling"
+            f"unknown area: {rec.area_raw!r} is not a kommun, county, Stockholm "
+            "stadsdelsområde or former stadsdel — check the spelling"
         ))  # fmt: skip
     if not str(rec.category).strip():
-        problems.insert(0, "no category — fill the category column")
+        problems.insert(0, "no category: the category column is empty — fill it")
     problem = next((p for p in problems if p), None)
     if problem:
         row["problem"] = problem
@@ -335,8 +329,8 @@ def _check(rec: Record, as_of: date, known: frozenset[str] | None) -> dict[str, 
     start, end = _period(year, month)
     if start > as_of:
         row["problem"] = (
-            f"the period {start.isoformat()} starts after today ({as_of.isoformat()}) — check "
-            "the year and month"
+            f"future period: {start.isoformat()} starts after today ({as_of.isoformat()}) — "
+            "check the year and month"
         )
         return row
     if info.kind == "district":
@@ -472,7 +466,7 @@ def _duplicates(ok: pd.DataFrame) -> dict[int, str]:
         period = _period_label(head["period_start"], head["period_end"])
         for idx in group.index:
             reasons[idx] = (
-                f"conflicting values for {head['area']} {period} {head['category']!r} "
+                f"conflicting values: {head['area']} {period} {head['category']!r} "
                 f"({values}) — keep one and remove the others"
             )
     return reasons

@@ -182,7 +182,7 @@ def _yearbook_csv(table: TextTable) -> list[_Figure]:
         fields = [f.strip() for f in row.fields]
         problem = None
         if len(fields) != len(head):
-            problem = f"line has {len(fields)} fields, expected {len(head)} — fill the gap"
+            problem = f"bad line: {len(fields)} fields where the header has {len(head)}"
             fields = (fields + [""] * len(head))[: len(head)]
         for i, col in pops.items():
             m = re.fullmatch(r"pop_(\d{4})(_forecast|_prognos)?", col)
@@ -307,7 +307,7 @@ def _kommun_csv(table: TextTable, year: int | None) -> list[_Figure]:
     figures = []
     for row in table.rows[1:]:
         fields = [f.strip() for f in row.fields]
-        problem = None if len(fields) == 3 else f"line has {len(fields)} fields, expected 3"
+        problem = None if len(fields) == 3 else f"bad line: {len(fields)} fields, not 3"
         fields = [*fields, "", "", ""][:3]
         code = fields[0].zfill(4) if fields[0].isdigit() else fields[0]
         figures.append(
@@ -338,21 +338,21 @@ def _value(value: Any, forecast: bool) -> tuple[int | None, str | None]:
         if value.kind == "number":
             number = float(value.value)
         elif value.kind == "empty":
-            return None, "no population figure — population is never suppressed; fill it"
+            return None, "no figure: the cell is empty — population is never suppressed; fill it"
         else:
-            return None, f"population {value.text()!r} is not a number — fix the cell"
+            return None, f"not a number: population {value.text()!r} — fix the cell"
     else:
         text = re.sub(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}(?!\d))", "", str(value).strip())
         if not text:
-            return None, "no population figure — fill it"
+            return None, "no figure: the population is empty — fill it"
         try:
             number = float(text.replace(",", "."))
         except ValueError:
-            return None, f"population {value!r} is not a number — write digits"
+            return None, f"not a number: population {value!r} — write digits"
     if number < 0:
-        return None, f"population {number:g} is negative"
+        return None, f"negative: population {number:g} is below 0 — fix the figure"
     if not forecast and not number.is_integer():
-        return None, f"population {number:g} is not a whole number — inhabitants are counted"
+        return None, f"not a whole number: population {number:g} — inhabitants are counted"
     return int(number + 0.5), None  # forecasts are fractional: round half up
 
 
@@ -415,12 +415,12 @@ def parse(
             where = _classify(f.area_raw)
             if where is None:
                 problem = problem or (
-                    f"unknown area {f.area_raw!r} — not a stadsdelsområde, region or the city"
+                    f"unknown area: {f.area_raw!r} is not a stadsdelsområde, region or the city"
                 )
             elif f.level is not None and f.level != where[1]:
                 problem = problem or (
-                    f"level {f.level!r} does not fit {f.area_raw!r} (a {where[1]}) — fix the "
-                    "level column"
+                    f"level mismatch: {f.level!r} does not fit {f.area_raw!r}, a {where[1]} — "
+                    "fix the level column"
                 )
             else:
                 area, level = where
@@ -464,8 +464,8 @@ def parse(
                 reason = (
                     f"duplicate: {row['area']} {row['reference_date'].date()} given again"
                     if same
-                    else f"conflicting populations for {row['area']} {row['reference_date'].date()}"
-                    f": {sorted(group['population'].tolist())} — keep one"
+                    else f"conflicting populations: {row['area']} {row['reference_date'].date()} "
+                    f"has {sorted(group['population'].tolist())} — keep one"
                 )
                 quarantine.append(
                     {
