@@ -26,11 +26,12 @@ in time band ``l`` and ``P`` all pairs. This is also the exact mean of the table
 the Monte-Carlo null, which shuffles the times over the locations: a shuffle gives each
 spatial pair a uniformly drawn pair of times, and leaves both margins unchanged.
 
-Only pairs within the largest distance edge are enumerated (``scipy.spatial.cKDTree``),
-so memory grows with the number of *close* pairs, not with ``n²``; the time margins come
-from sorted times by binary search, and the "beyond" row follows by subtraction. Each
-permutation re-reads the times of the enumerated pairs only. 10⁵ events with 500 m and
-28-day bands run in about a second per hundred permutations.
+Only pairs within the largest distance edge are listed (``scipy.spatial.cKDTree``), so
+memory grows with the number of *close* pairs, not with ``n²`` (about 25 bytes a pair at
+its peak; :data:`MAX_PAIRS` bounds it); the time margins come from the sorted times by
+binary search, and the "beyond" row follows by subtraction. Each permutation re-reads
+the times of the listed pairs only (``bench/bench_nearrepeat.py`` times it against
+pointpats and a brute force).
 
 Times can be numbers (any unit; bands in the same unit) or datetimes (bands in days;
 datetimes are compared to the second, so "exactly 7 days" is exact).
@@ -74,8 +75,9 @@ from trygghetskarta.analysis._knox_pairs import (
 from trygghetskarta.errors import AnalysisError
 
 #: :func:`knox_table` refuses selections with more close pairs than this (estimated
-#: before they are listed); each pair needs about 20 bytes while the test runs.
-MAX_PAIRS = 30_000_000
+#: before they are listed): listing them peaks at about 25 bytes a pair (1.3 GB at
+#: 5·10⁷), and each permutation reads them all once.
+MAX_PAIRS = 50_000_000
 
 Seed = int | np.random.Generator | np.random.RandomState | None
 
