@@ -542,6 +542,7 @@ def test_discover_prefers_the_originals(tmp_path: Path) -> None:
     ):
         (folder / name).write_text("x")
     found = [p.relative_to(folder).as_posix() for p in bra.discover(tmp_path)]
+    assert found == [p.relative_to(folder).as_posix() for p in bra.discover(folder)]
     assert found == [
         "raw/bra_alla_kommuner_2021_2025.xls",
         "Anmälda brott kommunerna 2024.csv",

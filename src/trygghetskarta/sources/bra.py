@@ -173,11 +173,14 @@ def parse_file(path: Path | str, *, year: int | None = None) -> list[Record]:
 def discover(data_dir: Path | str) -> list[Path]:
     """The crime-statistics files of a data directory, one file per publication.
 
-    The original exports under ``crime_stats/raw/`` are preferred; a CSV extract is used
-    when its original is absent (the monthly 2020–2023 extract has none). Brå municipal
-    CSVs (``*kommun*.csv``) are always included.
+    ``data_dir`` is the data directory (with ``crime_stats/``) or that folder itself. The
+    original exports under ``raw/`` are preferred; a CSV extract is used when its original
+    is absent (the monthly 2020–2023 extract has none). Every other CSV there (a Brå
+    municipal CSV, a user's long CSV) is included.
     """
-    folder = Path(data_dir) / "crime_stats"
+    folder = Path(data_dir)
+    if (folder / "crime_stats").is_dir():
+        folder = folder / "crime_stats"
     raw = folder / "raw"
     found: list[Path] = []
     originals = sorted(raw.glob("*.xls*")) if raw.is_dir() else []

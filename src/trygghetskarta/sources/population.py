@@ -507,9 +507,12 @@ def kommun_names(path: Path | str) -> list[str]:
 
 
 def discover(data_dir: Path | str) -> list[Path]:
-    """The population files of a data directory: the yearbook original (or its extract when
-    the original is absent), the RegSO table and the kommun table."""
-    folder = Path(data_dir) / "population"
+    """The population files of a data directory (or of its ``population/`` folder): the
+    yearbook original (or its extract when the original is absent), the RegSO table and the
+    kommun table."""
+    folder = Path(data_dir)
+    if (folder / "population").is_dir():
+        folder = folder / "population"
     found = sorted((folder / "raw").glob("1.2-*.xls*")) if (folder / "raw").is_dir() else []
     if not found:
         found = sorted(folder.glob("stockholm_population_by_sdo_*.csv"))
