@@ -105,3 +105,10 @@ def test_settings_are_frozen(tmp_path):
     s = load_settings(_project(tmp_path), env={})
     with pytest.raises(AttributeError):
         s.seed = 1  # type: ignore[misc]
+
+
+def test_live_fetches_alone_do_not_make_data_raw_a_data_directory(tmp_path):
+    project = _project(tmp_path)
+    (project / "data" / "raw" / "polisen").mkdir()
+    (project / "data" / "raw" / ".http").mkdir()
+    assert load_settings(project, env={}).data_dir is None

@@ -115,13 +115,18 @@ def test_a_second_ingest_of_the_same_input_changes_nothing(real_run):
     before = _snapshot(settings)
     con = store.connect(settings.db_path)
     try:
-        ingest = pipeline.ingest(settings, con)
+        skipped = pipeline.ingest(settings, con).counts
+        again = pipeline.ingest(settings.with_overrides(reingest=True), con).counts
         geocode = pipeline.geocode(settings, con)
     finally:
         con.close()
-    c = ingest.counts
-    assert (c["loaded"], c["updated"], c["unchanged"]) == (0, 0, STOCKHOLM_EVENTS_IN_ARCHIVE)
-    assert c["read"] == c["unchanged"] + c["quarantined"]
+    # Files already ingested by this version are skipped ...
+    assert skipped["read"] == 0
+    assert len(skipped["sources"]["polisen"]["files_skipped"]) == 2
+    # ... and read again on request, they change nothing.
+    assert (again["loaded"], again["updated"]) == (0, 0)
+    assert again["unchanged"] == STOCKHOLM_EVENTS_IN_ARCHIVE
+    assert again["read"] == again["unchanged"] + again["quarantined"]
     assert geocode.counts["changed"] == 0
     assert _snapshot(settings) == before
 
@@ -160,3 +165,44 @@ def test_no_data_stops_before_touching_anything(tmp_path):
     with pytest.raises(DataNotFoundError, match="no input data found"):
         pipeline.run(load_settings(REPO, env=env))
     assert not (tmp_path / "out").exists()
+
+
+def _poll(i: int, summary: str, published: str) -> list[dict]:
+    return [
+        {
+            "id": 900001,
+            "datetime": published,
+            "name": "22 augusti 16.01, Misshandel, Stockholm",
+            "summary": summary,
+            "url": "/aktuellt/handelser/2026/augusti/22/22-augusti-16.01-misshandel-stockholm/",
+            "type": "Misshandel",
+            "location": {"name": "Stockholms län", "gps": "59.602496,18.138438"},
+        }
+    ]
+
+
+def test_every_version_of_an_edited_event_is_kept_across_polls(shared_data, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for folder in ("boundaries", "gazetteer", "population"):
+        (data / folder).symlink_to(shared_data / folder)
+    project = tmp_path / "checkout"
+    polls = project / "data" / "raw" / "polisen"
+    polls.mkdir(parents=True)
+    edits = ["Misshandel i Rinkeby.", "En man misshandlad i Rinkeby.", "En man gripen i Rinkeby."]
+    for i, text in enumerate(edits):
+        answer = _poll(i, text, f"2026-08-22 1{7 + i}:00:00 +02:00")
+        name = f"polisen_2026082{i}T000000000000Z_all.json"
+        (polls / name).write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    env = {"TRYGGHETSKARTA_DATA": str(data), "TRYGGHETSKARTA_PROCESSED": str(tmp_path / "out")}
+    settings = load_settings(project, env=env)
+    con = store.connect(settings.db_path)
+    try:
+        counts = pipeline.ingest(settings, con).counts
+        versions = con.execute("SELECT count(*) FROM event_versions").fetchone()[0]
+        summary = con.execute("SELECT summary FROM events").fetchone()[0]
+    finally:
+        con.close()
+    assert (counts["loaded"], counts["updated"]) == (1, 2)
+    assert versions == 3
+    assert summary == edits[-1]

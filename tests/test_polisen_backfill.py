@@ -221,7 +221,12 @@ def test_pipeline_ingest_reads_fetched_answers_and_never_rejected_ones(tmp_path,
     counts = result.counts["sources"]["polisen"]
     assert counts["files"] == [str(p) for p in police_files(raw)]
     assert (counts["read"], counts["loaded"], counts["quarantined"]) == (500, 15, 485)
-    assert pipeline.ingest(settings, con).counts["unchanged"] == 15
+    # A second ingest skips the answer it already read; read again on request, nothing changes.
+    again = pipeline.ingest(settings, con).counts
+    assert again["read"] == 0
+    assert again["sources"]["polisen"]["files_skipped"] == counts["files"]
+    reread = pipeline.ingest(settings.with_overrides(reingest=True), con).counts
+    assert (reread["loaded"], reread["updated"], reread["unchanged"]) == (0, 0, 15)
     con.close()
 
 

@@ -230,3 +230,18 @@ def test_quarantine_of_a_record_without_an_id(con):
     )
     assert store.add_quarantine(con, bad, batch_id="b1", quarantined_at=NOW) == 1
     assert store.add_quarantine(con, bad, batch_id="b2", quarantined_at=NOW) == 0
+
+
+def test_a_run_left_running_is_marked_interrupted_by_the_next(con, caplog):
+    store.start_run(con, "killed", command="ingest", started_at=NOW, inputs={}, parameters={})
+    with caplog.at_level("WARNING", logger="trygghetskarta.store"):
+        store.start_run(con, "next", command="ingest", started_at=NOW, inputs={}, parameters={})
+    statuses = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+    assert statuses == {"killed": "interrupted", "next": "running"}
+    assert "run killed was interrupted" in caplog.text
+
+
+def test_ingested_files_are_remembered(con):
+    assert store.ingested_file_keys(con) == set()
+    store.record_ingested_files(con, "k1", ["a.json"], batch_id="b1", at=NOW, counts={"read": 1})
+    assert store.ingested_file_keys(con) == {"k1"}

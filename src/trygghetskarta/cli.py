@@ -150,9 +150,15 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
     out.print(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}", highlight=False)
 
 
-def _run_steps(ctx: typer.Context, steps: tuple[str, ...], profile: str | None) -> None:
+def _run_steps(
+    ctx: typer.Context, steps: tuple[str, ...], profile: str | None, **overrides: Any
+) -> None:
     with _domain_errors():
-        settings = _settings(ctx, profile=profile)
+        _run(_settings(ctx, profile=profile, **overrides), steps)
+
+
+def _run(settings: Settings, steps: tuple[str, ...]) -> None:
+    with _domain_errors():
         with _progress() as progress:
             report = pipeline.run(settings, steps=steps, progress=progress)
         _summary(report.steps, settings)
@@ -162,13 +168,20 @@ def _run_steps(ctx: typer.Context, steps: tuple[str, ...], profile: str | None) 
 
 
 @app.command()
-def ingest(ctx: typer.Context) -> None:
+def ingest(
+    ctx: typer.Context,
+    all_files: Annotated[
+        bool,
+        typer.Option("--all", help="Read every input file again, even those already ingested."),
+    ] = False,
+) -> None:
     """Load boundaries, population and police events into the database.
 
     Every input record ends up in `events` or, with its reason, in `quarantine`;
-    re-running the same input changes nothing.
+    re-running the same input changes nothing. Files already ingested by this version
+    of the tool are skipped (see the table `ingested_files`).
     """
-    _run_steps(ctx, ("ingest",), None)
+    _run_steps(ctx, ("ingest",), None, reingest=all_files or None)
 
 
 @app.command()
@@ -230,8 +243,78 @@ def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
 
 @app.command()
 def run(ctx: typer.Context, profile: ProfileOption = None) -> None:
-    """The nightly job: ingest, geocode, analyse, maps and report, in that order."""
-    _run_steps(ctx, ("ingest", "geocode", "analyse", "maps", "report"), profile)
+    """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
+
+    Fetches the live police events first when `fetch = true` in the [polisen] table of
+    trygghetskarta.toml.
+    """
+    with _domain_errors():
+        fetching = pipeline.polisen_settings(_settings(ctx)).fetch
+    steps = ("ingest", "geocode", "analyse", "maps", "report")
+    _run_steps(ctx, (("fetch",) if fetching else ()) + steps, profile)
+
+
+fetch_app = typer.Typer(
+    help="Fetch live data into data/raw/ (the only commands that use the network), then ingest.",
+    no_args_is_help=True,
+)
+app.add_typer(fetch_app, name="fetch")
+
+
+@fetch_app.command("polisen")
+def fetch_polisen(
+    ctx: typer.Context,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API root (default https://polisen.se).")
+    ] = None,
+    min_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--min-interval",
+            help="Seconds between calls (default 10, the API's limit; 0 only for a local test "
+            "server).",
+        ),
+    ] = None,
+    max_per_hour: Annotated[
+        int | None, typer.Option("--max-per-hour", help="Calls per hour (default 60).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per connection or read (30).")
+    ] = None,
+    location: Annotated[
+        list[str] | None, typer.Option("--location", help="locationname filter (repeatable).")
+    ] = None,
+    event_type: Annotated[
+        list[str] | None, typer.Option("--type", help="type filter (repeatable).")
+    ] = None,
+    backfill_days: Annotated[
+        int | None,
+        typer.Option("--backfill-days", help="Days fetched one by one to close a gap (7)."),
+    ] = None,
+    ingest: Annotated[
+        bool, typer.Option("--ingest/--no-ingest", help="Ingest after fetching (default).")
+    ] = True,
+) -> None:
+    """Poll polisen.se's events API, keep every answer in data/raw/polisen/, then ingest.
+
+    Keeps to the API's limits (10 s between calls, 60 an hour), retries 5xx, 429 and
+    timeouts, and sets aside answers that are not events under data/raw/polisen/rejected/.
+    """
+    with _domain_errors():
+        settings = _settings(ctx)
+        given = {
+            "base_url": base_url,
+            "min_interval_s": min_interval,
+            "max_per_hour": max_per_hour,
+            "timeout_s": timeout,
+            "location": location or None,
+            "types": event_type or None,
+            "backfill_days": backfill_days,
+        }
+        section = dict(settings.extra.get("polisen", {}))
+        section.update({k: v for k, v in given.items() if v is not None})
+        settings = settings.with_overrides(extra={**settings.extra, "polisen": section})
+    _run(settings, ("fetch", "ingest") if ingest else ("fetch",))
 
 
 @app.command()

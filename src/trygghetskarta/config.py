@@ -53,6 +53,10 @@ class Settings:
         Seed for every random draw (permutations, Monte Carlo).
     profile
         Export profile of maps and reports: ``public`` (default) or ``internal``.
+    reingest
+        Read every input file again, even those already ingested (``ingest --all``).
+    extra
+        The toml file's tables for later stages, e.g. ``[polisen]`` for the live client.
     """
 
     project_dir: Path
@@ -66,6 +70,7 @@ class Settings:
     bandwidth_m: float = 300.0
     seed: int = 20_240_101
     profile: str = "public"
+    reingest: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def require_data(self) -> Path:
@@ -93,8 +98,12 @@ _SIMPLE_FIELDS = {
 PROFILES = ("public", "internal")
 
 
+#: A data directory holds at least one of these folders (live fetches alone are not data).
+_DATA_FOLDERS = ("boundaries", "police_events")
+
+
 def _has_data(path: Path) -> bool:
-    return path.is_dir() and any(p.name != "README.md" for p in path.iterdir())
+    return any((path / name).is_dir() for name in _DATA_FOLDERS)
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
@@ -161,6 +170,9 @@ def load_settings(
 
     for key, value in overrides.items():
         if value is None or key in ("data_dir", "processed_dir", "db_path"):
+            continue
+        if key == "reingest":
+            values[key] = bool(value)
             continue
         if key not in _SIMPLE_FIELDS:
             raise ConfigError(f"unknown setting {key!r}; expected one of {sorted(_SIMPLE_FIELDS)}")

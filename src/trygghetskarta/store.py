@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ import pandas as pd
 
 from trygghetskarta.errors import StoreError
 from trygghetskarta.schema import EVENT_COLUMNS, GEOCODED_COLUMNS, PARSED_COLUMNS, TIMEZONE
+
+log = logging.getLogger(__name__)
 
 #: Columns whose values make an event's content; a change in any of them is an update.
 _CONTENT_COLUMNS = tuple(c for c in PARSED_COLUMNS if c not in ("raw", *GEOCODED_COLUMNS))
@@ -45,6 +48,8 @@ _TABLES = {
     "area_km2 DOUBLE, geom GEOMETRY, PRIMARY KEY (layer, name)",
     "population": "area VARCHAR, level VARCHAR, year INTEGER, population BIGINT, "
     "source VARCHAR, PRIMARY KEY (area, level, year)",
+    "ingested_files": "file_key VARCHAR PRIMARY KEY, paths JSON, batch_id VARCHAR, "
+    "ingested_at TIMESTAMPTZ, counts JSON",
     "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
     "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
     "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
@@ -262,9 +267,11 @@ def add_quarantine(
     if records.empty:
         return 0
     frame = records.reindex(columns=["source", "source_id", "source_file", "reason", "raw"]).copy()
-    parts = frame[["source", "source_id", "raw", "reason"]].astype(object)
-    # A record without an id has <NA> there; str() of every part keeps the key well defined.
-    key_parts = parts.where(parts.notna(), "").map(str).agg("\x1f".join, axis=1)
+    # A record without an id has <NA> there; na_rep keeps the key well defined.
+    parts = frame[["source", "source_id", "raw", "reason"]].astype("string")
+    key_parts = parts["source"].str.cat(
+        [parts["source_id"], parts["raw"], parts["reason"]], sep="\x1f", na_rep="<NA>"
+    )
     frame.insert(
         0,
         "quarantine_key",
@@ -344,6 +351,27 @@ def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Times
     if pd.isna(first):
         return None
     return pd.Timestamp(first).tz_convert(TIMEZONE), pd.Timestamp(last).tz_convert(TIMEZONE)
+
+
+def ingested_file_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Keys of the input batches already ingested (see ``pipeline.ingest``)."""
+    return {row[0] for row in con.execute("SELECT file_key FROM ingested_files").fetchall()}
+
+
+def record_ingested_files(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    paths: Sequence[str],
+    *,
+    batch_id: str,
+    at: pd.Timestamp,
+    counts: Mapping[str, Any],
+) -> None:
+    """Remember that a batch of files was ingested (call inside the batch's transaction)."""
+    con.execute(
+        "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?)",
+        [key, json.dumps(list(paths)), batch_id, at, json.dumps(dict(counts))],
+    )
 
 
 # --------------------------------------------------------------------------- areas, tables
@@ -433,7 +461,17 @@ def start_run(
     inputs: Mapping[str, Any],
     parameters: Mapping[str, Any],
 ) -> None:
-    """Record that a run began (status ``running`` until :func:`finish_run`)."""
+    """Record that a run began (status ``running`` until :func:`finish_run`).
+
+    A run still ``running`` from before was killed; it is marked ``interrupted``.
+    """
+    stale = con.execute(
+        "UPDATE runs SET status = 'interrupted', message = 'the process ended before the run "
+        "finished (killed or crashed); its unfinished batch was rolled back' "
+        "WHERE status = 'running' RETURNING run_id"
+    ).fetchall()
+    for (old_id,) in stale:
+        log.warning("run %s was interrupted before it finished; marked 'interrupted'", old_id)
     con.execute(
         "INSERT INTO runs (run_id, command, started_at, status, inputs, parameters) "
         "VALUES (?, ?, ?, 'running', ?, ?)",

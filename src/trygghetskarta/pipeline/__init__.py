@@ -6,7 +6,7 @@ the run's :class:`~trygghetskarta.config.Settings` and an open connection, and r
 :class:`StepResult` (counts, files written, warnings). One failing source does not stop
 the others: its error is recorded and the run ends ``partial``.
 
-One module per step: :mod:`.ingest`, :mod:`.geocoding`, :mod:`.analyse`; the maps and
+One module per step: :mod:`.fetch`, :mod:`.ingest`, :mod:`.geocoding`, :mod:`.analyse`; the maps and
 report steps are in :mod:`trygghetskarta.publish`.
 """
 
@@ -24,6 +24,7 @@ from trygghetskarta._steps import Progress, StepResult, no_progress, now
 from trygghetskarta.config import STORE_CRS, Settings
 from trygghetskarta.errors import TrygghetskartaError
 from trygghetskarta.pipeline.analyse import analyse
+from trygghetskarta.pipeline.fetch import fetch, polisen_settings
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file
 from trygghetskarta.pipeline.ingest import (
     POLICE_ARCHIVE_GLOBS,
@@ -57,6 +58,7 @@ def run(
     settings.require_data()
     settings.processed_dir.mkdir(parents=True, exist_ok=True)
     functions: dict[str, Callable[..., StepResult]] = {
+        "fetch": fetch,
         "ingest": ingest,
         "geocode": geocode,
         "analyse": analyse,
@@ -144,11 +146,13 @@ __all__ = [
     "RunReport",
     "StepResult",
     "analyse",
+    "fetch",
     "geocode",
     "geocode_file",
     "ingest",
     "maps",
     "police_files",
+    "polisen_settings",
     "report",
     "run",
 ]

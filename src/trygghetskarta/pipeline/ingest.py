@@ -5,6 +5,7 @@ Each source's batch is one transaction; one failing source does not stop the oth
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import store
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.config import Settings
 from trygghetskarta.errors import SourceError
@@ -119,34 +120,71 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(": ")[0]
 
 
-def _ingest_police(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def _file_key(paths: list[Path]) -> str:
+    """What identifies a batch's input: the files' contents and the tool's version.
+
+    A new version of the tool may parse the same file differently, so it reads it again.
+    """
+    digest = hashlib.sha256(__version__.encode())
+    for path in paths:
+        with path.open("rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()[:32]
+
+
+def _police_batches(settings: Settings) -> list[list[Path]]:
+    """The archive files as one batch (their versions fold together), then each live answer
+    as a batch of its own in the order it was fetched, so every version of an edited event
+    reaches ``event_versions``."""
     files = police_files(settings)
-    if not files:
+    raw = settings.raw_dir / "polisen"
+    archive = [f for f in files if f.parent != raw]
+    live = [f for f in files if f.parent == raw]
+    return ([archive] if archive else []) + [[f] for f in live]
+
+
+def _ingest_police(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    batches = _police_batches(settings)
+    if not batches:
         raise SourceError(
             f"no police event files in {settings.require_data() / 'police_events'} — expected "
-            f"{' or '.join(POLICE_ARCHIVE_GLOBS)}"
+            f"{' or '.join(POLICE_ARCHIVE_GLOBS)}, or run `trygghetskarta fetch polisen`"
         )
-    parsed = polisen.parse(files, municipality=settings.municipality)
-    validate_events(parsed.events)
-    batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
-    at = now()
-    with store.transaction(con):
-        merged = store.merge_events(con, parsed.events, batch_id=batch_id, ingested_at=at)
-        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
-    by_reason = parsed.quarantine["reason"].map(_reason_kind).value_counts().to_dict()
-    counts = {
-        "files": [str(f) for f in files],
-        "read": parsed.read,
-        "versions": parsed.versions,
-        "loaded": merged.loaded,
-        "updated": merged.updated,
-        "unchanged": merged.unchanged,
-        "quarantined": len(parsed.quarantine),
-        "by_reason": {str(k): int(v) for k, v in by_reason.items()},
-    }
-    accounted = counts["loaded"] + counts["updated"] + counts["unchanged"] + counts["quarantined"]
-    if accounted != counts["read"]:
-        raise AssertionError(
-            f"police ingest lost records: read {counts['read']}, accounted {accounted}"
-        )
+    done = store.ingested_file_keys(con)
+    counts: dict[str, Any] = dict.fromkeys(
+        ("read", "versions", "loaded", "updated", "unchanged", "quarantined"), 0
+    )
+    counts.update(files=[], files_skipped=[], by_reason={})
+    for paths in batches:
+        key = _file_key(paths)
+        if key in done and not settings.reingest:
+            counts["files_skipped"].extend(str(p) for p in paths)
+            continue
+        parsed = polisen.parse(paths, municipality=settings.municipality)
+        validate_events(parsed.events)
+        batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
+        at = now()
+        with store.transaction(con):
+            merged = store.merge_events(con, parsed.events, batch_id=batch_id, ingested_at=at)
+            store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+            batch = {
+                "read": parsed.read,
+                "versions": parsed.versions,
+                "loaded": merged.loaded,
+                "updated": merged.updated,
+                "unchanged": merged.unchanged,
+                "quarantined": len(parsed.quarantine),
+            }
+            store.record_ingested_files(
+                con, key, [str(p) for p in paths], batch_id=batch_id, at=at, counts=batch
+            )
+        accounted = batch["loaded"] + batch["updated"] + batch["unchanged"] + batch["quarantined"]
+        if accounted != batch["read"]:
+            raise AssertionError(f"police ingest lost records in {paths}: {batch}")
+        log.info("polisen: %s → %s", ", ".join(p.name for p in paths), batch)
+        for k, v in batch.items():
+            counts[k] += v
+        counts["files"].extend(str(p) for p in paths)
+        for reason, n in parsed.quarantine["reason"].map(_reason_kind).value_counts().items():
+            counts["by_reason"][str(reason)] = counts["by_reason"].get(str(reason), 0) + int(n)
     return counts
