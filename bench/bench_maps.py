@@ -17,6 +17,10 @@ comparison, for the default period (the last 12 months). Then, in the public pro
   floor: an empty map with the same libraries;
 - **time to make and write** all maps and reports (target < 60 s), with the ratio of
   inlining (``to_html``) to folium's own rendering.
+
+Each is measured without and with a density grid per month (the month slider then switches
+the density layer too; the grids are computed here with ``analysis.density.kde``, as the
+analyse step would, and their time is counted with the maps).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from trygghetskarta import outputs, pipeline, publish, render, report, store
-from trygghetskarta.analysis import trends
+from trygghetskarta.analysis import density, trends
 from trygghetskarta.config import load_settings
 from trygghetskarta.periods import Period
 from trygghetskarta.schema import Layer
@@ -76,7 +80,29 @@ def prepare(out: Path, period: Period | None) -> tuple:
     return settings, scene, water
 
 
-def make_city(scene, water, profile: str):
+def monthly_grids(scene, profile: str) -> dict:
+    """One density grid per month on the period grid's cells (public: no sensitive events)."""
+    t = scene.grid.transform
+    h, w = scene.grid.values.shape
+    bounds = (t.c, t.f + t.e * h, t.c + t.a * w, t.f)
+    events = scene.in_period[scene.in_period["x"].notna()]
+    if profile == "public":
+        events = events[~events["sensitive"].fillna(True).astype(bool)]
+    month = events["occurred_at"].dt.tz_convert("Europe/Stockholm").dt.strftime("%Y-%m")
+    return {
+        key: density.kde(
+            rows["x"].to_numpy(),
+            rows["y"].to_numpy(),
+            cell_size=abs(t.a),
+            bandwidth=300.0,
+            bounds=bounds,
+            uncertainty=rows["uncertainty_m"].to_numpy(),
+        )
+        for key, rows in events.groupby(month.to_numpy())
+    }
+
+
+def make_city(scene, water, profile: str, grids: dict | None = None):
     per_district, _ = publish.summaries(scene)
     ev = scene.in_period
     return render.city_map(
@@ -92,10 +118,11 @@ def make_city(scene, water, profile: str):
         events=ev,
         water=water,
         tiles="OpenStreetMap",
+        monthly_grids=grids,
     )
 
 
-def make_district(scene, water, district: str, profile: str):
+def make_district(scene, water, district: str, profile: str, grids: dict | None = None):
     mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
     return render.district_map(
         district,
@@ -110,6 +137,7 @@ def make_district(scene, water, district: str, profile: str):
         events=mine,
         water=water,
         tiles="OpenStreetMap",
+        monthly_grids=grids,
     )
 
 
@@ -138,15 +166,18 @@ def make_report(scene, district: str, profile: str, map_html: str) -> str:
     )
 
 
-def write_all(scene, water, out: Path, profile: str) -> dict:
-    """Make and write every map and report; sizes and times."""
+def write_all(scene, water, out: Path, profile: str, monthly: bool) -> dict:
+    """Make and write every map and report (with a density grid per month when
+    ``monthly``: made here, timed with the maps); sizes and times."""
     sizes: dict[str, float] = {}
     t_render = t_inline = 0.0
     t0 = time.perf_counter()
-    maps = [("stockholm", "city", make_city(scene, water, profile))]
+    grids = monthly_grids(scene, profile) if monthly else None
+    maps = [("stockholm", "city", make_city(scene, water, profile, grids))]
     district_html = {}
     for name in scene.districts["name"]:
-        maps.append((publish.slug(name), "district", make_district(scene, water, name, profile)))
+        district = make_district(scene, water, name, profile, grids)
+        maps.append((publish.slug(name), "district", district))
     for slug, kind, m in maps:
         t = time.perf_counter()
         cdn = m.get_root().render()
@@ -245,14 +276,15 @@ def main() -> int:
             t = time.perf_counter()
             _, scene, water = prepare(work / "processed", period)
             t_prepare = time.perf_counter() - t
-            for profile in ("public", "internal"):
-                out = work / profile
-                result = write_all(scene, water, out, profile)
-                rows.append((label, profile, scene, result, out, t_prepare))
+            for profile, monthly in (("public", True), ("public", False), ("internal", True)):
+                out = work / f"{profile}{'_monthly' if monthly else ''}"
+                result = write_all(scene, water, out, profile, monthly)
+                name = profile + (" + monthly density" if monthly else "")
+                rows.append((label, name, scene, result, out, t_prepare))
         floor = floor_page(tmp_path)
         targets = [floor]
         for _label, profile, _scene, _result, out, _ in rows:
-            if profile == "public":
+            if profile.startswith("public"):
                 targets += [
                     out / "maps" / "stockholm.html",
                     out / "maps" / "sodermalm.html",
@@ -262,7 +294,7 @@ def main() -> int:
 
     print("\n== Sizes (MB)")
     print(
-        f"{'period':<19} {'profile':<9} {'file':<40} {'MB':>7} {'target':>7} {'ok':>3} "
+        f"{'period':<19} {'profile':<26} {'file':<40} {'MB':>7} {'target':>7} {'ok':>3} "
         f"{'vs CDN page':>11}"
     )
     for label, profile, _scene, result, _, _ in rows:
@@ -287,18 +319,18 @@ def main() -> int:
             tgt = "" if target is None else f"{target / MB:.0f}"
             rat = "" if ratio is None else f"{ratio:.2f}×"
             print(
-                f"{label:<19} {profile:<9} {name:<40} {size / MB:>7.2f} {tgt:>7} {ok:>3} {rat:>11}"
+                f"{label:<19} {profile:<26} {name:<40} {size / MB:>7.2f} {tgt:>7} {ok:>3} {rat:>11}"
             )
 
     print("\n== Time to make and write every map and report (s)")
     print(
-        f"{'period':<19} {'profile':<9} {'events':>7} {'maps':>6} {'reports':>8} {'total':>6} "
+        f"{'period':<19} {'profile':<26} {'events':>7} {'maps':>6} {'reports':>8} {'total':>6} "
         f"{'target':>6} {'ok':>3} {'inline/render':>13} {'prepare':>8}"
     )
     for label, profile, scene, result, _, t_prepare in rows:
         total = result["t_maps"] + result["t_reports"]
         print(
-            f"{label:<19} {profile:<9} {len(scene.in_period):>7} {result['t_maps']:>6.1f} "
+            f"{label:<19} {profile:<26} {len(scene.in_period):>7} {result['t_maps']:>6.1f} "
             f"{result['t_reports']:>8.1f} {total:>6.1f} {60:>6} {'yes' if total < 60 else 'NO':>3} "
             f"{result['t_inline'] / result['t_render']:>12.2f}× {t_prepare:>8.1f}"
         )
@@ -308,11 +340,11 @@ def main() -> int:
         print(times)
     else:
         base = times[floor]
-        print(f"{'file':<48} {'s':>6} {'target':>6} {'ok':>3} {'vs empty map':>12}")
+        print(f"{'file':<58} {'s':>6} {'target':>6} {'ok':>3} {'vs empty map':>12}")
         for path, t in times.items():
             name = "empty map (floor)" if path == floor else "/".join(path.parts[-4:])
             ok = "yes" if t < 3 else "NO"
-            print(f"{name:<48} {t:>6.2f} {3:>6} {ok:>3} {t / base:>11.1f}×")
+            print(f"{name:<58} {t:>6.2f} {3:>6} {ok:>3} {t / base:>11.1f}×")
     return 0
 
 

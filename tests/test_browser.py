@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from shapely.geometry import box
 
 from trygghetskarta import publish, render, report, store
-from trygghetskarta.analysis import trends
+from trygghetskarta.analysis import density, trends
 
 pytestmark = pytest.mark.browser
 
@@ -324,8 +324,12 @@ def scene(real_run, shared_data):
     con = store.connect(settings.db_path, read_only=True)
     try:
         sc = publish.build_scene(settings, con)
+        flags = store.read_events(con, columns=["event_uid", "sensitive"])
     finally:
         con.close()
+    if "sensitive" not in sc.events.columns:  # until publish reads the column itself
+        flag = flags.set_index("event_uid")["sensitive"]
+        sc = replace(sc, events=sc.events.assign(sensitive=sc.events["event_uid"].map(flag)))
     land = gpd.read_file(
         shared_data / "boundaries" / "stadsdelar_117_utan_vatten_simplified.geojson"
     )
@@ -334,11 +338,36 @@ def scene(real_run, shared_data):
     last = sc.in_period.sort_values("occurred_at").iloc[-1]
     evil = sc.events[sc.events["stadsdelsomrade"] == "Södermalm"].iloc[:1].copy()
     evil["event_uid"] = "test:evil"
+    evil["sensitive"] = False
     evil["occurred_at"] = last["occurred_at"]
     evil["summary"] = " ".join(PAYLOADS)
     evil["place_name"] = PAYLOADS[1]
     evil["url"] = "javascript:window.__tk_pwned = 5"
     return replace(sc, events=pd.concat([sc.events, evil], ignore_index=True)), water
+
+
+def monthly_grids(scene, profile: str) -> dict:
+    """One density grid per month on the period grid's cells (public: no sensitive events),
+    as the analyse step would make them."""
+    t = scene.grid.transform
+    h, w = scene.grid.values.shape
+    bounds = (t.c, t.f + t.e * h, t.c + t.a * w, t.f)
+    events = scene.in_period[scene.in_period["x"].notna()]
+    if profile == "public":
+        events = events[~events["sensitive"].fillna(True).astype(bool)]
+    month = events["occurred_at"].dt.tz_convert("Europe/Stockholm").dt.strftime("%Y-%m")
+    grids = {}
+    for key, rows in events.groupby(month.to_numpy()):
+        grid = density.kde(
+            rows["x"].to_numpy(),
+            rows["y"].to_numpy(),
+            cell_size=abs(t.a),
+            bandwidth=300.0,
+            bounds=bounds,
+            uncertainty=rows["uncertainty_m"].to_numpy(),
+        )
+        grids[key] = grid
+    return grids
 
 
 def city_map(scene, water, profile: str):
@@ -358,6 +387,7 @@ def city_map(scene, water, profile: str):
         events=in_period,
         water=water,
         tiles="OpenStreetMap",
+        monthly_grids=monthly_grids(scene, profile),
     )
 
 

@@ -717,3 +717,41 @@ def test_public_maps_of_real_events_hold_no_event_position_or_summary(shared_dat
         assert not numbers & positions  # no event position, even to 0.1 m
         assert not any(s in page for s in summaries)
         assert render.external_references(page) == []
+
+
+def test_monthly_density_follows_the_slider(districts: gpd.GeoDataFrame, grid: Grid) -> None:
+    march = Grid(
+        np.where(np.arange(40)[:, None] == 12, 30.0, 0.0) * np.ones((1, 40)), grid.transform
+    )
+    m = render.city_map(
+        districts,
+        grid=grid,
+        events=month_events([("2024-03", "Norr", False)]),
+        monthly_grids={"2024-03": march, "2024-04": Grid(np.zeros((40, 40)), grid.transform)},
+        profile="internal",
+        **INFO,
+    )
+    text = js_text(html_of(m))
+    data = json.loads(re.search(r'image_overlay_\w+, (\{"urls":.*\})\);$', text, re.M).group(1))
+    urls = data["urls"]
+    assert len(urls) == 13  # the whole period, then twelve months
+    empty = urls[1]
+    assert urls[0] != urls[3] and urls[3] != empty  # March has its own image
+    assert urls[4] == empty and urls[12] == empty  # an all-zero month and a month without grid
+    rgba = decode_png(urls[3])
+    assert (rgba[..., 3] > 0).any()
+    assert "per månad" in data["legends"][1] and "per månad" not in data["legends"][0]
+
+
+def test_monthly_grids_must_share_the_period_grid_cells(
+    districts: gpd.GeoDataFrame, grid: Grid
+) -> None:
+    other = Grid(np.ones((20, 20)), Affine(200.0, 0, 671_000, 0, -200.0, 6_582_000))
+    with pytest.raises(SchemaError, match="cells of the period's grid"):
+        render.city_map(
+            districts,
+            grid=grid,
+            events=month_events([("2024-03", "Norr", False)]),
+            monthly_grids={"2024-03": other},
+            **INFO,
+        )

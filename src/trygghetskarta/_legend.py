@@ -9,6 +9,7 @@ shows and hides with it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from math import floor, log10
@@ -54,7 +55,10 @@ _CSS = """
   display: inline-block; width: 16px; height: 12px; border: 1px solid #777; flex: none;
 }
 .tk-gradient { height: 12px; width: 200px; border: 1px solid #777; }
-.tk-ticks { display: flex; justify-content: space-between; width: 202px; font-size: 11px; }
+.tk-ticks { position: relative; width: 202px; height: 14px; font-size: 11px; }
+.tk-ticks span { position: absolute; top: 0; transform: translateX(-50%); white-space: nowrap; }
+.tk-ticks span:first-child { transform: none; }
+.tk-ticks span.tk-top { left: auto; right: 0; transform: none; }
 .tk-info .tk-line { margin: 1px 0; }
 .tk-label {
   text-align: center; font: 12px/1.2 "Helvetica Neue", Arial, sans-serif; color: #111;
@@ -228,15 +232,34 @@ def legend_row(color: str, text: str) -> str:
 def gradient_legend_html(
     title: str, vmin: float, vmax: float, colors: Sequence[str], *, n_ticks: int = 5
 ) -> str:
-    """A continuous legend: a colour bar from ``vmin`` to ``vmax`` with ticks."""
+    """A continuous legend: a colour bar from ``vmin`` to ``vmax`` with round ticks.
+
+    The ticks are round numbers (steps of 1, 2 or 5 × 10^k, at most ``n_ticks``) placed
+    where they fall on the bar; the bar's top value is written at its right end.
+    """
     stops = ", ".join(esc(c) for c in colors)
-    ticks = [vmin + (vmax - vmin) * i / (n_ticks - 1) for i in range(n_ticks)]
-    tick_html = "".join(f"<span>{esc(fmt_number(_nice_round(t)))}</span>" for t in ticks)
+    span = vmax - vmin if vmax > vmin else 1.0
+    step = _tick_step(span, n_ticks - 1)
+    first = math.ceil(vmin / step) * step
+    ticks = [first + i * step for i in range(int((vmax - first) / step + 1e-9) + 1)]
+    if ticks and (vmax - ticks[-1]) / span < 0.15:
+        ticks = ticks[:-1]  # leave room for the top value
+    spans = [
+        f'<span style="left:{100 * (t - vmin) / span:.1f}%">{esc(fmt_number(t))}</span>'
+        for t in ticks
+    ]
+    spans.append(f'<span class="tk-top">{esc(fmt_number(_nice_round(vmax)))}</span>')
     return (
         f'<div class="tk-title">{esc(title)}</div>'
         f'<div class="tk-gradient" style="background: linear-gradient(to right, {stops})"></div>'
-        f'<div class="tk-ticks">{tick_html}</div>'
+        f'<div class="tk-ticks">{"".join(spans)}</div>'
     )
+
+
+def _tick_step(span: float, n: int) -> float:
+    raw = span / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(s * mag for s in (1, 2, 5, 10) if s * mag >= raw)
 
 
 def _nice_round(value: float) -> float:

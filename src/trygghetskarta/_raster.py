@@ -32,6 +32,7 @@ from trygghetskarta._legend import (
     linear_colormap,
 )
 from trygghetskarta._privacy import coarsen_grid
+from trygghetskarta._timeline import _ensure_runtime, _Script, js_json
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import CRSError, SchemaError
 
@@ -203,6 +204,26 @@ def png_data_url(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_png(rgba)).decode("ascii")
 
 
+def _prepared(
+    grid: DensityGrid, min_cell: float | None, clip_to: object | None
+) -> tuple[np.ndarray, Affine]:
+    values = check_grid(grid)
+    transform = grid.transform
+    if min_cell is not None:
+        values, transform = coarsen_grid(values, transform, min_cell)
+    if clip_to is not None:
+        values = mask_outside(values, transform, clip_to)
+    return values, transform
+
+
+def _top(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+_EMPTY_PNG = png_data_url(np.zeros((1, 1, 4), dtype="uint8"))
+
+
 def add_density(
     m: folium.Map,
     grid: DensityGrid,
@@ -217,6 +238,7 @@ def add_density(
     min_cell: float | None = None,
     cutoff: float = 0.02,
     fade: float = 0.3,
+    monthly: Sequence[DensityGrid | None] | None = None,
 ) -> folium.Map:
     """Overlay a density raster (events per km²) as an image, with a colour-bar legend.
 
@@ -251,29 +273,24 @@ def add_density(
     cutoff, fade
         Values below ``cutoff`` × the top are not drawn, and opacity rises over the lowest
         ``fade`` of the ramp (see :func:`colorize`); the legend says where drawing starts.
+    monthly
+        One grid per month of the map's slider (``None`` for a month without one), on the
+        same cells as ``grid``: the slider then shows each month's density (on one ramp
+        for all months, so that months compare) and the whole period's at position 0.
 
     Returns
     -------
     folium.Map
     """
-    values = check_grid(grid)
-    transform = grid.transform
-    if min_cell is not None:
-        values, transform = coarsen_grid(values, transform, min_cell)
-    if clip_to is not None:
-        values = mask_outside(values, transform, clip_to)
-    finite = values[np.isfinite(values)]
-    top = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 0.0)
+    values, transform = _prepared(grid, min_cell, clip_to)
+    top = float(vmax) if vmax is not None else _top(values)
     if top <= 0:
         note = f'<div class="tk-title">{esc(legend_title)}</div>Inga händelser att visa.'
         m.add_child(HtmlControl(note, position="bottomright"))
         return m
-    cmap = linear_colormap(colormap).scale(0.0, top)
-    lut = [cmap.rgba_bytes_tuple(top * i / 255)[:3] for i in range(256)]
-    warped, bounds = warp_for_display(values, transform)
-    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut, cutoff=cutoff, fade=fade)
+    url, bounds, legend = _image(values, transform, top, colormap, legend_title, cutoff, fade)
     overlay = folium.raster_layers.ImageOverlay(
-        image=png_data_url(rgba),
+        image=url,
         bounds=bounds,
         opacity=opacity,
         name=name,
@@ -283,12 +300,71 @@ def add_density(
         cross_origin=False,
     )
     overlay.add_to(m)
+    if monthly is None:
+        m.add_child(HtmlControl(legend, position="bottomright", layer=overlay))
+        return m
+    month_values = []
+    for g in monthly:
+        if g is None:
+            month_values.append(None)
+            continue
+        if np.shape(g.values) != np.shape(grid.values) or g.transform != grid.transform:
+            raise SchemaError(
+                "expected monthly grids on the cells of the period's grid, got shape "
+                f"{np.shape(g.values)} and {g.transform} — make them with the same bounds and cell"
+            )
+        month_values.append(_prepared(g, min_cell, clip_to)[0])
+    month_top = max((_top(v) for v in month_values if v is not None), default=0.0)
+    urls, month_legend = [url], legend
+    for v in month_values:
+        if v is None or month_top <= 0 or _top(v) <= 0:
+            urls.append(_EMPTY_PNG)
+            continue
+        month_url, _, month_legend = _image(
+            v, transform, month_top, colormap, f"{legend_title}, per månad", cutoff, fade
+        )
+        urls.append(month_url)
+    _ensure_runtime(m)
+    data = {"urls": urls, "legends": [legend, month_legend]}
+    code = f"""
+    (function (map, overlay, d) {{
+      var tl = TK.timeline(map);
+      var legend = L.control({{position: 'bottomright'}});
+      var div = null;
+      legend.onAdd = function () {{
+        div = L.DomUtil.create('div', 'tk-box tk-legend');
+        div.innerHTML = d.legends[tl.index === 0 ? 0 : 1];
+        return div;
+      }};
+      TK.bindToLayer(map, overlay, legend);
+      tl.on(function (i) {{
+        overlay.setUrl(d.urls[i] || d.urls[0]);
+        if (div) {{ div.innerHTML = d.legends[i === 0 ? 0 : 1]; }}
+      }});
+    }})({{map}}, {overlay.get_name()}, {js_json(data)});
+    """
+    m.add_child(_Script(code))
+    return m
+
+
+def _image(
+    values: np.ndarray,
+    transform: Affine,
+    top: float,
+    colormap: str | bcm.LinearColormap,
+    legend_title: str,
+    cutoff: float,
+    fade: float,
+) -> tuple[str, list[list[float]], str]:
+    """The PNG data URL, its bounds and the legend HTML of one density array."""
+    cmap = linear_colormap(colormap).scale(0.0, top)
+    lut = [cmap.rgba_bytes_tuple(top * i / 255)[:3] for i in range(256)]
+    warped, bounds = warp_for_display(values, transform)
+    rgba = colorize(warped, vmin=0.0, vmax=top, colors=lut, cutoff=cutoff, fade=fade)
     stops = [cmap.rgb_hex_str(top * i / 8) for i in range(9)]
-    cell = abs(transform.a)
-    note = f"Rutor om {fmt_number(cell)} m"
+    note = f"Rutor om {fmt_number(abs(transform.a))} m"
     if cutoff > 0:
         note += f"; under {fmt_number(_nice_round(cutoff * top))} per km² visas inte"
     legend = gradient_legend_html(legend_title, 0.0, top, stops)
     legend += f'<div class="tk-note">{esc(note)}.</div>'
-    m.add_child(HtmlControl(legend, position="bottomright", layer=overlay))
-    return m
+    return png_data_url(rgba), bounds, legend

@@ -253,7 +253,10 @@ def add_area_counts(
     labels_group = folium.FeatureGroup(name=name_labels, show=show_labels).add_to(m)
     fill_group = folium.FeatureGroup(name=name_fill, show=show_fill).add_to(m)
     data = {
-        "names": [f"<div>{esc(n)}</div>" if show_names else "" for n in names],
+        "names": [
+            f'<div class="tk-name"><span>{esc(n)}</span></div>' if show_names else "" for n in names
+        ],
+        "rank": np.argsort(np.argsort(-counts[:, 0], kind="stable"), kind="stable").tolist(),
         "tips": [f"<b>{esc(n)}</b>" for n in names],
         "points": [[round(la, 5), round(lo, 5)] for la, lo in label_points],
         "text": [[esc(t) for t in row] for row in texts],
@@ -305,8 +308,35 @@ def add_area_counts(
         return legendDiv;
       }};
       TK.bindToLayer(map, fillGroup, legend);
+      // Where labels collide, those of the areas with fewer events step aside (zoom in to
+      // see them); the count choropleth's tooltips name every area.
+      function declutter() {{
+        var placed = [];
+        var order = spans.map(function (s, a) {{ return a; }});
+        order.sort(function (a, b) {{ return d.rank[a] - d.rank[b]; }});
+        order.forEach(function (a) {{
+          var s = spans[a];
+          if (!s.isConnected) {{ return; }}
+          var box = s.parentNode;
+          box.style.visibility = '';
+          var name = box.querySelector('.tk-name span');
+          var rects = [s.getBoundingClientRect()];
+          if (name) {{ rects.push(name.getBoundingClientRect()); }}
+          var hit = rects.some(function (r) {{
+            return placed.some(function (p) {{
+              return !(r.right < p.left || r.left > p.right ||
+                       r.bottom < p.top || r.top > p.bottom);
+            }});
+          }});
+          if (hit) {{ box.style.visibility = 'hidden'; }}
+          else {{ placed.push.apply(placed, rects); }}
+        }});
+      }}
+      map.on('zoomend overlayadd', declutter);
+      window.addEventListener('load', function () {{ setTimeout(declutter, 0); }});
       tl.on(function (i) {{
         spans.forEach(function (s, a) {{ s.textContent = d.plain[a][i]; }});
+        declutter();
         polys.forEach(function (l) {{
           var c = d.cls[l.feature.properties.tk_i][i];
           l.setStyle({{fillColor: c < 0 ? '#d9d9d9' : d.colors[c]}});

@@ -290,21 +290,40 @@ def _add_time_layers(
     return months
 
 
+def _monthly_grids(
+    monthly_grids: Mapping[object, DensityGrid] | None, months: Sequence[pd.Timestamp]
+) -> list[DensityGrid | None] | None:
+    """The grids in the slider's month order (``None`` where a month has none)."""
+    if not monthly_grids or not months:
+        return None
+    by_month = {pd.Timestamp(str(k)).to_period("M"): g for k, g in monthly_grids.items()}
+    return [by_month.get(pd.Timestamp(mo).to_period("M")) for mo in months]
+
+
 def _density(
-    m: folium.Map, grid: DensityGrid, clip_to: object, profile: str, show: bool = True
+    m: folium.Map,
+    grid: DensityGrid,
+    clip_to: object,
+    profile: str,
+    show: bool = True,
+    monthly: list[DensityGrid | None] | None = None,
 ) -> None:
-    if is_public(profile):
-        if str(grid.params.get("sensitive", "")).lower() != "excluded" and id(grid) not in _WARNED:
-            _WARNED.add(id(grid))
-            _log.warning(
-                "public map: the density raster does not say it leaves sensitive events out "
-                "(params['sensitive'] != 'excluded'); compute it without them for public maps"
-            )
-        add_density(
-            m, grid, name=DENSITY_LAYER_NAME, clip_to=clip_to, min_cell=MIN_PUBLIC_CELL_M, show=show
+    marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
+    if is_public(profile) and not marked and id(grid) not in _WARNED:
+        _WARNED.add(id(grid))
+        _log.warning(
+            "public map: the density raster does not say it leaves sensitive events out "
+            "(params['sensitive'] != 'excluded'); compute it without them for public maps"
         )
-    else:
-        add_density(m, grid, name=DENSITY_LAYER_NAME, clip_to=clip_to, show=show)
+    add_density(
+        m,
+        grid,
+        name=DENSITY_LAYER_NAME,
+        clip_to=clip_to,
+        min_cell=MIN_PUBLIC_CELL_M if is_public(profile) else None,
+        show=show,
+        monthly=monthly,
+    )
 
 
 def city_map(
@@ -324,6 +343,7 @@ def city_map(
     events: pd.DataFrame | None = None,
     water: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
+    monthly_grids: Mapping[object, DensityGrid] | None = None,
 ) -> folium.Map:
     """The whole city: districts, rate choropleth, density, counts per month and events.
 
@@ -361,6 +381,10 @@ def city_map(
         Optional water polygons (see :func:`water_polygons`), drawn under everything.
     tiles
         Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
+    monthly_grids
+        Optional density grid per month (keys: anything ``pd.Timestamp`` reads, e.g.
+        ``"2025-03"``), on the cells of ``grid``: the month slider then switches the
+        density layer to each month's grid (public: on 200 m cells, like ``grid``).
 
     Returns
     -------
@@ -383,7 +407,10 @@ def city_map(
             show=grid is None,
         )
     if grid is not None:
-        _density(m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile)
+        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
+        _density(
+            m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
+        )
     months: list[pd.Timestamp] = []
     if events is not None:
         _check_events(events, "stadsdelsomrade")
@@ -430,6 +457,7 @@ def district_map(
     water: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     padding_m: float = 500.0,
+    monthly_grids: Mapping[object, DensityGrid] | None = None,
 ) -> folium.Map:
     """One district: its outline, its stadsdelar, density clipped to it, counts and events.
 
@@ -462,6 +490,8 @@ def district_map(
         Optional water polygons, drawn under everything.
     tiles
         Optional online tile layer offered off by default.
+    monthly_grids
+        Optional density grid per month, on the cells of ``grid`` (see :func:`city_map`).
     padding_m
         Margin around the district when fitting the view, metres.
 
@@ -494,7 +524,8 @@ def district_map(
         add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
     add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
     if grid is not None:
-        _density(m, grid, shape, profile)
+        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
+        _density(m, grid, shape, profile, monthly=monthly)
     if events is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
