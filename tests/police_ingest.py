@@ -77,7 +77,8 @@ def stored_ids(con: Any) -> set[str]:
     """Ids in ``events`` or ``quarantine``."""
     return set(
         con.execute(
-            "SELECT source_id FROM events UNION SELECT source_id FROM quarantine "
+            "SELECT source_id FROM events WHERE source = 'polisen' UNION "
+            "SELECT source_id FROM quarantine "
             "WHERE source_id IS NOT NULL"
         ).df()["source_id"]
     )
@@ -102,7 +103,7 @@ class Served:
 
 
 def assert_nothing_lost(con: Any, served: Served) -> None:
-    events = con.execute("SELECT source_id FROM events").df()["source_id"]
+    events = con.execute("SELECT source_id FROM events WHERE source = 'polisen'").df()["source_id"]
     quarantined = con.execute(
         "SELECT DISTINCT source_id FROM quarantine WHERE source_id IS NOT NULL"
     ).df()["source_id"]

@@ -36,14 +36,33 @@ def test_the_run_ends_ok_with_every_step(real_run):
 
 def test_every_record_is_an_event_or_quarantined(real_run, db):
     _, report = real_run
-    read, loaded, quarantined = db.execute(
-        "SELECT read, loaded, quarantined FROM runs WHERE run_id = ?", [report.run_id]
+    read, loaded, updated, unchanged, quarantined = db.execute(
+        "SELECT read, loaded, updated, unchanged, quarantined FROM runs WHERE run_id = ?",
+        [report.run_id],
     ).fetchone()
-    assert read == ARCHIVE_EVENTS
-    assert loaded == STOCKHOLM_EVENTS_IN_ARCHIVE
-    assert read == loaded + quarantined
-    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == STOCKHOLM_EVENTS_IN_ARCHIVE
+    assert read == loaded + updated + unchanged + quarantined
+    (ingest,) = [s for s in report.steps if s.step == "ingest"]
+    police = ingest.counts["sources"]["polisen"]
+    assert police["read"] == ARCHIVE_EVENTS
+    assert police["loaded"] == STOCKHOLM_EVENTS_IN_ARCHIVE
+    assert police["read"] == police["loaded"] + police["quarantined"]
+    stored = db.execute("SELECT count(*) FROM events WHERE layer = 'police_event'").fetchone()[0]
+    assert stored == STOCKHOLM_EVENTS_IN_ARCHIVE
     assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == quarantined
+
+
+def test_shootings_and_fires_are_derived_from_the_police_events(real_run, db):
+    _, report = real_run
+    (ingest,) = [s for s in report.steps if s.step == "ingest"]
+    derived = ingest.counts["derived"]
+    layers = dict(db.execute("SELECT layer, count(*) FROM events GROUP BY ALL").fetchall())
+    assert layers["shooting"] == derived["shootings"] > 0
+    assert layers["fire"] == derived["fires"] > 0
+    orphans = db.execute(
+        "SELECT count(*) FROM events d WHERE d.layer IN ('shooting', 'fire') AND NOT EXISTS "
+        "(SELECT 1 FROM events p WHERE p.event_uid = 'polisen:' || d.source_id)"
+    ).fetchone()[0]
+    assert orphans == 0
 
 
 def test_every_event_has_an_incident_time_and_a_precision(db):
@@ -120,12 +139,14 @@ def test_a_second_ingest_of_the_same_input_changes_nothing(real_run):
         geocode = pipeline.geocode(settings, con)
     finally:
         con.close()
-    # Files already ingested by this version are skipped ...
-    assert skipped["read"] == 0
+    # Police files already ingested by this version are skipped ...
+    assert skipped["sources"]["polisen"]["read"] == 0
     assert len(skipped["sources"]["polisen"]["files_skipped"]) == 2
-    # ... and read again on request, they change nothing.
+    # ... and read again on request, they change nothing; nor does any other source.
+    police = again["sources"]["polisen"]
+    assert (police["loaded"], police["updated"]) == (0, 0)
+    assert police["unchanged"] == STOCKHOLM_EVENTS_IN_ARCHIVE
     assert (again["loaded"], again["updated"]) == (0, 0)
-    assert again["unchanged"] == STOCKHOLM_EVENTS_IN_ARCHIVE
     assert again["read"] == again["unchanged"] + again["quarantined"]
     assert geocode.counts["changed"] == 0
     assert _snapshot(settings) == before
@@ -198,9 +219,11 @@ def test_every_version_of_an_edited_event_is_kept_across_polls(shared_data, tmp_
     settings = load_settings(project, env=env)
     con = store.connect(settings.db_path)
     try:
-        counts = pipeline.ingest(settings, con).counts
-        versions = con.execute("SELECT count(*) FROM event_versions").fetchone()[0]
-        summary = con.execute("SELECT summary FROM events").fetchone()[0]
+        counts = pipeline.ingest(settings, con).counts["sources"]["polisen"]
+        versions = con.execute(
+            "SELECT count(*) FROM event_versions WHERE event_uid = 'polisen:900001'"
+        ).fetchone()[0]
+        summary = con.execute("SELECT summary FROM events WHERE source = 'polisen'").fetchone()[0]
     finally:
         con.close()
     assert (counts["loaded"], counts["updated"]) == (1, 2)

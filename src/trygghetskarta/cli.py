@@ -151,16 +151,22 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
 
 
 def _run_steps(
-    ctx: typer.Context, steps: tuple[str, ...], profile: str | None, **overrides: Any
+    ctx: typer.Context,
+    steps: tuple[str, ...],
+    profile: str | None,
+    options: dict[str, dict[str, Any]] | None = None,
+    **overrides: Any,
 ) -> None:
     with _domain_errors():
-        _run(_settings(ctx, profile=profile, **overrides), steps)
+        _run(_settings(ctx, profile=profile, **overrides), steps, options)
 
 
-def _run(settings: Settings, steps: tuple[str, ...]) -> None:
+def _run(
+    settings: Settings, steps: tuple[str, ...], options: dict[str, dict[str, Any]] | None = None
+) -> None:
     with _domain_errors():
         with _progress() as progress:
-            report = pipeline.run(settings, steps=steps, progress=progress)
+            report = pipeline.run(settings, steps=steps, progress=progress, options=options)
         _summary(report.steps, settings)
         if report.status != "ok":
             err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
@@ -170,18 +176,82 @@ def _run(settings: Settings, steps: tuple[str, ...]) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="Only this source: polisen, brott (Brå's statistics or the police's crime "
+            "lists), skjutningar, brander or befolkning. Default: every source in the data "
+            "directory.",
+            show_default=False,
+        ),
+    ] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files to read for SOURCE (default: the data directory's own).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     all_files: Annotated[
         bool,
         typer.Option("--all", help="Read every input file again, even those already ingested."),
     ] = False,
 ) -> None:
-    """Load boundaries, population and police events into the database.
+    """Load boundaries, population, statistics and events into the database.
 
-    Every input record ends up in `events` or, with its reason, in `quarantine`;
-    re-running the same input changes nothing. Files already ingested by this version
-    of the tool are skipped (see the table `ingested_files`).
+    Every input record ends up in `events` or `statistics`, or, with its reason, in
+    `quarantine`; re-running the same input changes nothing. Police files already
+    ingested by this version of the tool are skipped (see the table `ingested_files`).
+    Shootings and fires are then derived again from every stored police event.
+
+    Examples: `trygghetskarta ingest brott leverans_2025.xlsx`,
+    `trygghetskarta ingest befolkning folkmangd.xlsx`.
     """
-    _run_steps(ctx, ("ingest",), None, reingest=all_files or None)
+    if source is not None and source not in pipeline.SOURCES:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(pipeline.SOURCES)}, got {source!r}", param_hint="SOURCE"
+        )
+    if paths and source is None:
+        raise typer.BadParameter("name the SOURCE the files belong to", param_hint="PATHS")
+    options = {"ingest": {"source": source, "paths": list(paths) if paths else None}}
+    _run_steps(ctx, ("ingest",), None, options, reingest=all_files or None)
+
+
+gazetteer_app = typer.Typer(
+    help="Address registers used to place listed events.", no_args_is_help=True
+)
+app.add_typer(gazetteer_app, name="gazetteer")
+
+
+@gazetteer_app.command("load")
+def gazetteer_load(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or XLSX: street, number, postcode, x, y.", exists=True, dir_okay=False
+        ),
+    ],
+    crs: Annotated[str, typer.Option("--crs", help="CRS of x, y: EPSG:3006, 3011 or 4326.")] = (
+        "EPSG:3006"
+    ),
+) -> None:
+    """Load an address register (Lantmäteriet's open addresses or the city's address layer).
+
+    Listed events with an address are then placed at `address` precision by
+    `trygghetskarta geocode`.
+    """
+    with _domain_errors():
+        settings = _settings(ctx)
+        counts = pipeline.load_address_register(settings, path, crs=crs)
+    out.print(
+        f"{counts['read']:,} rows read: {counts['loaded']:,} addresses loaded, "
+        f"{counts['rejected']:,} rejected",
+        highlight=False,
+    )
+    for note in counts["notes"]:
+        out.print(f"  {note}", highlight=False)
 
 
 @app.command()

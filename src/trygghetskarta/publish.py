@@ -114,7 +114,11 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
 
 def _district_population(scene: Scene) -> pd.DataFrame:
     pop = scene.population
-    return pop[pop["level"].isin(["stadsdelsomrade", "kommun"])][["area", "year", "population"]]
+    pop = pop[pop["level"].isin(["stadsdelsomrade", "kommun"])]
+    if "reference_date" in pop.columns:
+        # SCB's 1 November and the yearbook's 31 December: rates use the year's end.
+        pop = pop.sort_values("reference_date").drop_duplicates(["area", "year"], keep="last")
+    return pop[["area", "year", "population"]]
 
 
 def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:

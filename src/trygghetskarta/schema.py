@@ -185,6 +185,49 @@ QUARANTINE_COLUMNS: dict[str, str] = {
     "quarantined_at": "TIMESTAMPTZ",
 }
 
+#: The ``statistics`` table (Brå's reported crimes, the police's shooting figures, MCF's
+#: rescue operations): one row per source × area × period × category; ``stat_key`` is the
+#: primary key. ``period_end`` is the period's last day (inclusive); a suppressed figure has
+#: ``count`` NULL and ``suppressed`` true, never 0.
+STATISTICS_COLUMNS: dict[str, str] = {
+    "stat_key": "VARCHAR",
+    "source": "VARCHAR",
+    "source_table": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_line": "INTEGER",
+    "area": "VARCHAR",
+    "area_raw": "VARCHAR",
+    "area_scheme": "VARCHAR",
+    "year": "INTEGER",
+    "month": "INTEGER",
+    "period_start": "DATE",
+    "period_end": "DATE",
+    "category": "VARCHAR",
+    "category_path": "VARCHAR",
+    "category_key": "VARCHAR",
+    "count": "BIGINT",
+    "rate": "DOUBLE",
+    "rate_unit": "VARCHAR",
+    "suppressed": "BOOLEAN",
+    "preliminary": "BOOLEAN",
+    "sensitive": "BOOLEAN",
+    "note": "VARCHAR",
+}
+
+#: The ``population`` table: inhabitants per area at a reference date (primary key
+#: ``area, level, reference_date``; SCB's 1 November and the yearbook's 31 December differ).
+POPULATION_COLUMNS: dict[str, str] = {
+    "area": "VARCHAR",
+    "level": "VARCHAR",
+    "code": "VARCHAR",
+    "year": "INTEGER",
+    "reference_date": "DATE",
+    "population": "BIGINT",
+    "forecast": "BOOLEAN",
+    "source": "VARCHAR",
+    "source_file": "VARCHAR",
+}
+
 _REQUIRED_NOT_NULL = ("event_uid", "source", "source_id", "layer", "category", "raw")
 
 

@@ -29,7 +29,14 @@ import duckdb
 import pandas as pd
 
 from trygghetskarta.errors import StoreError
-from trygghetskarta.schema import EVENT_COLUMNS, GEOCODED_COLUMNS, PARSED_COLUMNS, TIMEZONE
+from trygghetskarta.schema import (
+    EVENT_COLUMNS,
+    GEOCODED_COLUMNS,
+    PARSED_COLUMNS,
+    POPULATION_COLUMNS,
+    STATISTICS_COLUMNS,
+    TIMEZONE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +53,10 @@ _TABLES = {
     "quarantined_at TIMESTAMPTZ",
     "areas": "layer VARCHAR, scheme VARCHAR, name VARCHAR, code VARCHAR, parent VARCHAR, "
     "area_km2 DOUBLE, geom GEOMETRY, PRIMARY KEY (layer, name)",
-    "population": "area VARCHAR, level VARCHAR, year INTEGER, population BIGINT, "
-    "source VARCHAR, PRIMARY KEY (area, level, year)",
+    "population": ", ".join(f"{c} {t}" for c, t in POPULATION_COLUMNS.items())
+    + ", PRIMARY KEY (area, level, reference_date)",
+    "statistics": ", ".join(f"{c} {t}" for c, t in STATISTICS_COLUMNS.items())
+    + ", PRIMARY KEY (stat_key)",
     "ingested_files": "file_key VARCHAR PRIMARY KEY, paths JSON, batch_id VARCHAR, "
     "ingested_at TIMESTAMPTZ, counts JSON",
     "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
@@ -59,6 +68,8 @@ _TABLES = {
 _VIEWS = {
     # Analysts' convenience: events with a point geometry, for spatial SQL.
     "events_geo": "SELECT *, ST_Point(x, y) AS geom FROM events WHERE x IS NOT NULL",
+    # Brå's reported-crime statistics (the rest of `statistics` is shootings and fires).
+    "crime_stats": "SELECT * FROM statistics WHERE source LIKE 'bra%' OR source LIKE '%arsbok%'",
 }
 
 
@@ -140,7 +151,19 @@ def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table and view that does not exist yet."""
+    """Create every table and view that does not exist yet.
+
+    ``population`` is rebuilt from its sources on every ingest; a database made before it
+    gained ``reference_date`` gets the new table (nothing is lost: the next ingest fills it).
+    """
+    columns_now = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'population'"
+        ).fetchall()
+    }
+    if columns_now and "reference_date" not in columns_now:
+        con.execute("DROP TABLE population")
     for name, columns in _TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
     for name, query in _VIEWS.items():
@@ -289,6 +312,54 @@ def add_quarantine(
     return int(con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before)
 
 
+def retire_derived(con: duckdb.DuckDBPyConnection, source: str, keep: Sequence[str]) -> int:
+    """Delete events of a *derived* source (e.g. ``shooting:polisen``) not in ``keep``.
+
+    Derived events are recomputed from stored police events on every ingest; one that is
+    no longer derived (the classifier changed its verdict) goes, and its police event
+    stays. Every version stays in ``event_versions``. Returns how many were removed.
+    """
+    con.register("keep_df", pd.DataFrame({"event_uid": pd.Series(list(keep), dtype="object")}))
+    try:
+        gone = con.execute(
+            "DELETE FROM events WHERE source = ? AND event_uid NOT IN "
+            "(SELECT event_uid FROM keep_df) RETURNING event_uid",
+            [source],
+        ).fetchall()
+    finally:
+        con.unregister("keep_df")
+    return len(gone)
+
+
+def merge_statistics(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> MergeCounts:
+    """Insert new statistics and update changed ones (by ``stat_key``); count as events do."""
+    if frame.empty:
+        return MergeCounts(0, 0, 0)
+    incoming = frame.reindex(columns=list(STATISTICS_COLUMNS))
+    con.register("stats_df", incoming)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE incoming_stats AS SELECT "
+            + ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in STATISTICS_COLUMNS.items())
+            + " FROM stats_df"
+        )
+    finally:
+        con.unregister("stats_df")
+    content = [c for c in STATISTICS_COLUMNS if c not in ("stat_key", "source_file", "source_line")]
+    differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in content)
+    loaded, updated, unchanged = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE s.stat_key IS NULL),
+               count(*) FILTER (WHERE s.stat_key IS NOT NULL AND ({differs})),
+               count(*) FILTER (WHERE s.stat_key IS NOT NULL AND NOT ({differs}))
+        FROM incoming_stats i LEFT JOIN statistics s USING (stat_key)
+        """
+    ).fetchone()
+    con.execute("INSERT OR REPLACE INTO statistics SELECT * FROM incoming_stats")
+    con.execute("DROP TABLE incoming_stats")
+    return MergeCounts(int(loaded), int(updated), int(unchanged))
+
+
 def update_positions(con: duckdb.DuckDBPyConnection, positions: pd.DataFrame) -> int:
     """Write geocoding results (``event_uid`` + :data:`schema.GEOCODED_COLUMNS`).
 
@@ -317,11 +388,12 @@ def read_events(
     con: duckdb.DuckDBPyConnection,
     *,
     layers: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read events, optionally of some layers and with ``start <= occurred_at < end``."""
+    """Read events, optionally of some layers or sources and with ``start <= occurred_at < end``."""
     cols = list(columns) if columns else list(EVENT_COLUMNS)
     unknown = sorted(set(cols) - set(EVENT_COLUMNS))
     if unknown:
@@ -330,6 +402,9 @@ def read_events(
     if layers:
         where.append(f"layer IN ({', '.join('?' for _ in layers)})")
         params.extend(layers)
+    if sources:
+        where.append(f"source IN ({', '.join('?' for _ in sources)})")
+        params.extend(sources)
     if start is not None:
         where.append("occurred_at >= ?")
         params.append(start)
@@ -431,6 +506,15 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame
     finally:
         con.unregister("replacement_df")
     return len(frame)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table exists (derived tables appear once a step has written them)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()[0]
+    )
 
 
 def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from trygghetskarta.config import STORE_CRS, Settings
 from trygghetskarta.errors import TrygghetskartaError
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
-from trygghetskarta.pipeline.geocoding import geocode, geocode_file
+from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
 from trygghetskarta.pipeline.ingest import (
     POLICE_ARCHIVE_GLOBS,
     POLICE_RAW_GLOBS,
+    SOURCES,
     ingest,
     police_files,
 )
@@ -49,10 +50,13 @@ def run(
     *,
     steps: tuple[str, ...] = ("ingest", "geocode", "analyse", "maps", "report"),
     progress: Progress = no_progress,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunReport:
     """Run the steps in order, record the run and write the manifest.
 
-    A domain error in one step ends the run there (later steps need its output); the run
+    ``options`` gives a step its own keyword arguments, e.g. ``{"ingest": {"source":
+    "brott", "paths": [...]}}``. A domain error in one step ends the run there (later steps
+    need its output); the run
     row says ``failed`` with the sentence, and the error is raised again for the CLI.
     """
     settings.require_data()
@@ -83,7 +87,8 @@ def run(
         )
         for name in steps:
             try:
-                results.append(functions[name](settings, con, progress=progress))
+                extra = dict((options or {}).get(name, {}))
+                results.append(functions[name](settings, con, progress=progress, **extra))
             except TrygghetskartaError as e:
                 status, message = "failed", f"{name}: {e}"
                 results.append(StepResult(name, errors=[str(e)]))
@@ -143,6 +148,7 @@ report = publish.report
 __all__ = [
     "POLICE_ARCHIVE_GLOBS",
     "POLICE_RAW_GLOBS",
+    "SOURCES",
     "RunReport",
     "StepResult",
     "analyse",
@@ -150,6 +156,7 @@ __all__ = [
     "geocode",
     "geocode_file",
     "ingest",
+    "load_address_register",
     "maps",
     "police_files",
     "polisen_settings",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from trygghetskarta import address_register, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import geocode as geocode_mod
-from trygghetskarta import store
 from trygghetskarta._steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.config import Settings
-from trygghetskarta.schema import GEOCODED_COLUMNS, Layer, Precision
+from trygghetskarta.schema import GEOCODED_COLUMNS, Precision
 from trygghetskarta.sources import polisen
 
 
@@ -21,23 +23,115 @@ def _areas(settings: Settings) -> areas_mod.Areas:
     return areas_mod.load_areas(settings.require_data())
 
 
+#: Sources whose only position is in their words: placed by the text geocoder.
+TEXT_SOURCES = ("polisen", "shooting:polisen", "fire:polisen")
+
+
+def _given_positions(events: pd.DataFrame, areas: areas_mod.Areas) -> pd.DataFrame:
+    """Events whose source gave coordinates: keep them, add the districts at their time."""
+    placed = areas_mod.assign(
+        events["x"].to_numpy(), events["y"].to_numpy(), events["occurred_at"], areas
+    )
+    out = events[["event_uid", "x", "y", "precision", "uncertainty_m", "place_name"]].copy()
+    out["stadsdel"] = placed["stadsdel"].to_numpy()
+    out["stadsdelsomrade"] = placed["stadsdelsomrade"].to_numpy()
+    return out
+
+
+def _named_places(
+    events: pd.DataFrame,
+    gazetteer: geocode_mod.Gazetteer,
+    areas: areas_mod.Areas,
+    register: address_register.AddressRegister | None,
+) -> pd.DataFrame:
+    """Events from lists with an address or place but no coordinates: the address register
+    when one is loaded, then the text geocoder on the name."""
+    found = address_register.geocode_addresses(
+        events["place_name"].tolist(),
+        events["occurred_at"].tolist(),
+        register,
+        fallback=partial(geocode_mod.geocode_text, gaz=gazetteer, areas=areas),
+        assign=partial(areas_mod.assign, areas=areas),
+    )
+    found.insert(0, "event_uid", events["event_uid"].to_numpy())
+    return found
+
+
+def _register(con: duckdb.DuckDBPyConnection) -> address_register.AddressRegister | None:
+    frame = (
+        store.read_table(con, "address_register")
+        if store.has_table(con, "address_register")
+        else None
+    )
+    return (
+        None if frame is None or frame.empty else address_register.AddressRegister.from_frame(frame)
+    )
+
+
+def load_address_register(settings: Settings, path: Path, *, crs: str) -> dict[str, Any]:
+    """Read an address register file and store it as the table ``address_register``."""
+    areas = _areas(settings)
+    loaded = address_register.load_register(
+        path, crs=crs, kommun=areas.kommun.geometry.iloc[0], municipality=settings.municipality
+    )
+    con = store.connect(settings.db_path)
+    try:
+        with store.transaction(con):
+            store.replace_table(con, "address_register", loaded.register.to_frame())
+    finally:
+        con.close()
+    return {
+        "read": loaded.read,
+        "loaded": len(loaded.register.to_frame()),
+        "rejected": len(loaded.rejected),
+        "notes": loaded.notes,
+    }
+
+
 def geocode(
     settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
 ) -> StepResult:
-    """Place every police event from its text; positions given by a source are kept."""
+    """Place every event: police text by the text geocoder, listed coordinates as given.
+
+    Events from sources with only words (police events and the layers derived from them)
+    are geocoded from their text; events whose source gave coordinates keep them and get
+    the districts of their time; listed events with only an address or place name are
+    geocoded from that name.
+    """
     result = StepResult("geocode")
     with timed(result):
         areas = _areas(settings)
         gazetteer = geocode_mod.load_gazetteer(settings.require_data(), areas)
-        events = store.read_events(
+        texts = store.read_events(
             con,
-            layers=[Layer.POLICE_EVENT.value],
+            sources=list(TEXT_SOURCES),
             # raw: the geocoder reads the page preamble when the API cut the summary short
             columns=["event_uid", "title", "summary", "body", "occurred_at", "category", "raw"],
         )
-        progress("Geokodning", 0, len(events))
-        positions = geocode_mod.geocode_events(events, gazetteer, areas)
-        progress("Geokodning", len(events), len(events))
+        others = store.read_events(
+            con,
+            columns=[
+                "event_uid",
+                "source",
+                "occurred_at",
+                "x",
+                "y",
+                "precision",
+                "uncertainty_m",
+                "place_name",
+            ],
+        )
+        others = others[~others["source"].isin(TEXT_SOURCES)]
+        total = len(texts) + len(others)
+        progress("Geokodning", 0, total)
+        parts = [geocode_mod.geocode_events(texts, gazetteer, areas)]
+        has_xy = others["x"].notna() & others["y"].notna()
+        if has_xy.any():
+            parts.append(_given_positions(others[has_xy], areas))
+        if (~has_xy).any():
+            parts.append(_named_places(others[~has_xy], gazetteer, areas, _register(con)))
+        positions = pd.concat(parts, ignore_index=True)
+        progress("Geokodning", total, total)
         with store.transaction(con):
             result.counts["changed"] = store.update_positions(con, positions)
         result.counts["events"] = len(positions)

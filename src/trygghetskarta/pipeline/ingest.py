@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.config import Settings
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.pipeline import layers
 from trygghetskarta.schema import validate_events
-from trygghetskarta.sources import polisen
+from trygghetskarta.sources import bra, polisen
 
 log = logging.getLogger(__name__)
 
@@ -61,56 +61,109 @@ def _load_areas(settings: Settings, con: duckdb.DuckDBPyConnection, result: Step
         ),
     }
     result.counts["areas"] = store.replace_areas(con, layers)
-    population = areas_mod.load_population(data).drop(columns=["forecast"], errors="ignore")
-    population = population.assign(
-        source="Stockholms stad, statistisk årsbok tabell 1.2 (SCB/Sweco)"
-    )
-    regso_pop = pd.DataFrame(
-        {
-            "area": areas.regso["code"].astype(str),
-            "level": "regso",
-            "year": 2024,
-            "population": areas.regso["pop_2024"].astype("int64"),
-            "source": "SCB, RegSO 2025, folkmängd 31 dec 2024",
-        }
-    )
-    result.counts["population_rows"] = store.replace_table(
-        con, "population", pd.concat([population, regso_pop], ignore_index=True)
-    )
+
+
+#: The sources an ingest reads, in order; ``trygghetskarta ingest SOURCE PATH…`` names one.
+SOURCES = ("befolkning", "polisen", "brott", "skjutningar", "brander")
+
+
+def _brott(settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None) -> dict:
+    """Brå's statistics and the police's crime lists: a path is a list unless Brå's parser
+    recognises it as statistics."""
+    if paths is None:
+        stats = layers.ingest_crime_statistics(settings, con)
+        lists = layers.ingest_list(settings, con, "brott")
+    else:
+        kinds = {p: _is_statistics(p) for p in paths}
+        stats_paths = [p for p, is_stats in kinds.items() if is_stats]
+        list_paths = [p for p, is_stats in kinds.items() if not is_stats]
+        empty = {"read": 0, "loaded": 0, "updated": 0, "unchanged": 0, "quarantined": 0}
+        stats = (
+            layers.ingest_crime_statistics(settings, con, stats_paths)
+            if stats_paths
+            else dict(empty, by_reason={})
+        )
+        lists = (
+            layers.ingest_list(settings, con, "brott", list_paths)
+            if list_paths
+            else dict(empty, by_reason={})
+        )
+    merged = {
+        k: stats[k] + lists[k] for k in ("read", "loaded", "updated", "unchanged", "quarantined")
+    }
+    reasons = dict(stats["by_reason"])
+    for k, v in lists["by_reason"].items():
+        reasons[k] = reasons.get(k, 0) + v
+    return merged | {"by_reason": reasons, "statistics": stats, "lists": lists}
+
+
+def _is_statistics(path: Path) -> bool:
+    try:
+        bra.parse_file(path)
+    except SourceError:
+        return False
+    return True
+
+
+def _run_source(
+    name: str, settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None
+) -> dict[str, Any]:
+    if name == "polisen":
+        return _ingest_police(settings, con, paths)
+    if name == "befolkning":
+        return layers.ingest_population(settings, con, paths)
+    if name == "brott":
+        return _brott(settings, con, paths)
+    return layers.ingest_list(settings, con, name, paths)
 
 
 def ingest(
-    settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+    source: str | None = None,
+    paths: list[Path] | None = None,
 ) -> StepResult:
-    """Load areas, population and every event source into the store.
+    """Load areas and every source into the store, then re-derive shootings and fires.
 
     Each source's batch is one transaction: it lands whole or not at all. A source that
     fails is recorded in ``errors`` and the others still load.
+
+    Parameters
+    ----------
+    source, paths
+        Ingest only this source (one of :data:`SOURCES`), from these files (default: the
+        data directory's own).
     """
+    if source is not None and source not in SOURCES:
+        raise ConfigError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     result = StepResult("ingest")
     with timed(result):
-        progress("Områden och befolkning", 0, 2)
+        progress("Områden", 0, 1)
         with store.transaction(con):
             _load_areas(settings, con, result)
-        progress("Områden och befolkning", 2, 2)
+        progress("Områden", 1, 1)
         totals = dict.fromkeys(("read", "loaded", "updated", "unchanged", "quarantined"), 0)
         reasons: dict[str, int] = {}
         sources: dict[str, Any] = {}
-        for name, ingest_one in (("polisen", _ingest_police),):
-            progress(f"Källa: {name}", 0, 1)
+        names = (source,) if source else SOURCES
+        for i, name in enumerate(names):
+            progress("Källor", i, len(names))
             try:
-                counts = ingest_one(settings, con)
+                counts = _run_source(name, settings, con, paths if source else None)
             except SourceError as e:
                 result.errors.append(f"{name}: {e}")
                 log.error("source %s failed: %s", name, e)
                 continue
-            finally:
-                progress(f"Källa: {name}", 1, 1)
             sources[name] = counts
             for key in totals:
                 totals[key] += counts[key]
             for reason, n in counts["by_reason"].items():
                 reasons[reason] = reasons.get(reason, 0) + n
+        progress("Källor", len(names), len(names))
+        if source in (None, "polisen"):
+            result.counts["derived"] = layers.derive_from_police(settings, con)
         result.counts.update(totals, quarantine_reasons=reasons, sources=sources)
     return result
 
@@ -143,8 +196,10 @@ def _police_batches(settings: Settings) -> list[list[Path]]:
     return ([archive] if archive else []) + [[f] for f in live]
 
 
-def _ingest_police(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    batches = _police_batches(settings)
+def _ingest_police(
+    settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None = None
+) -> dict[str, Any]:
+    batches = [[p] for p in paths] if paths else _police_batches(settings)
     if not batches:
         raise SourceError(
             f"no police event files in {settings.require_data() / 'police_events'} — expected "

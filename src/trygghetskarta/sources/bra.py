@@ -45,6 +45,7 @@ import pandas as pd
 
 from trygghetskarta import districts as d
 from trygghetskarta.errors import SourceError
+from trygghetskarta.schema import STATISTICS_COLUMNS
 from trygghetskarta.sources import _bra_csv
 from trygghetskarta.sources._bra_tables import (
     SOURCE_ARSBOK,
@@ -71,31 +72,8 @@ __all__ = [
     "parse_file",
 ]
 
-#: The ``crime_stats`` table: column → DuckDB type. ``stat_key`` is the primary key.
-STATS_COLUMNS: dict[str, str] = {
-    "stat_key": "VARCHAR",
-    "source": "VARCHAR",
-    "source_table": "VARCHAR",
-    "source_file": "VARCHAR",
-    "source_line": "INTEGER",
-    "area": "VARCHAR",
-    "area_raw": "VARCHAR",
-    "area_scheme": "VARCHAR",
-    "year": "INTEGER",
-    "month": "INTEGER",
-    "period_start": "DATE",
-    "period_end": "DATE",
-    "category": "VARCHAR",
-    "category_path": "VARCHAR",
-    "category_key": "VARCHAR",
-    "count": "BIGINT",
-    "rate": "DOUBLE",
-    "rate_unit": "VARCHAR",
-    "suppressed": "BOOLEAN",
-    "preliminary": "BOOLEAN",
-    "sensitive": "BOOLEAN",
-    "note": "VARCHAR",
-}
+#: The ``crime_stats`` table: column → DuckDB type (the shared ``statistics`` table).
+STATS_COLUMNS: dict[str, str] = STATISTICS_COLUMNS
 QUARANTINE_COLUMNS = ("source", "source_id", "source_file", "reason", "raw")
 #: Columns whose values make a statistic's content (a change in one is an update).
 CONTENT_COLUMNS = ("count", "rate", "rate_unit", "suppressed", "preliminary", "note")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from trygghetskarta import districts as d
 from trygghetskarta.errors import SourceError
+from trygghetskarta.schema import POPULATION_COLUMNS as SCHEMA_POPULATION_COLUMNS
 from trygghetskarta.sources._stats_io import (
     Cell,
     Grid,
@@ -43,17 +44,7 @@ from trygghetskarta.sources._stats_io import (
 )
 
 #: The ``population`` table: column → DuckDB type; primary key (area, level, reference_date).
-POPULATION_COLUMNS: dict[str, str] = {
-    "area": "VARCHAR",
-    "level": "VARCHAR",
-    "code": "VARCHAR",
-    "year": "INTEGER",
-    "reference_date": "DATE",
-    "population": "BIGINT",
-    "forecast": "BOOLEAN",
-    "source": "VARCHAR",
-    "source_file": "VARCHAR",
-}
+POPULATION_COLUMNS: dict[str, str] = SCHEMA_POPULATION_COLUMNS
 LEVELS = ("stadsdelsomrade", "region", "kommun", "other", "regso")
 QUARANTINE_COLUMNS = ("source", "source_id", "source_file", "reason", "raw")
 SOURCE_ARSBOK = "stockholm_arsbok_1.2"
