@@ -48,6 +48,7 @@ BOUNDARY_FILES = {
     "stadsdelar": "stadsdelar_117.geojson",
     "regso": "regso_2025_stockholm_epsg3006.gpkg",
     "kommun": "stockholm_kommun_from_sdo_union.geojson",
+    "land": "stadsdelar_117_utan_vatten_simplified.geojson",
 }
 POPULATION_FILE = "stockholm_population_by_sdo_2010-2024_arsbok.csv"
 
@@ -222,6 +223,11 @@ def _read(folder: Path, key: str) -> gpd.GeoDataFrame:
     except (DataSourceError, OSError, ValueError) as e:
         raise SourceError(f"cannot read {path} ({e}) — replace the file with a valid copy") from e
     return to_store_crs(frame, source=str(path))
+
+
+def load_land(data_dir: Path | str) -> gpd.GeoDataFrame:
+    """The kommun's land: the 117 stadsdelar without water, simplified (for drawing water)."""
+    return _read(Path(data_dir) / "boundaries", "land")[["geometry"]]
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], path: str) -> None:

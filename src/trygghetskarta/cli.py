@@ -113,6 +113,10 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
+#: Warnings shown per step in the summary; all of them are in the manifest.
+_MAX_WARNINGS = 5
+
+
 def _summary(results: list[StepResult], settings: Settings) -> None:
     """One screen: what was read and loaded, by precision, the files written."""
     table = Table(title="trygghetskarta", show_header=True, header_style="bold")
@@ -141,8 +145,11 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
             )
         if r.files:
             text += f"\n{len(r.files)} files"
-        for w in r.warnings:
+        for w in r.warnings[:_MAX_WARNINGS]:
             text += f"\n[yellow]warning:[/] {w}"
+        if len(r.warnings) > _MAX_WARNINGS:
+            more = len(r.warnings) - _MAX_WARNINGS
+            text += f"\n[yellow]… and {more} more warnings in manifest.json[/]"
         for e in r.errors:
             text += f"\n[red]error:[/] {e}"
         table.add_row(r.step, text, f"{r.seconds:.1f}")

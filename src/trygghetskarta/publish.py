@@ -20,11 +20,11 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta import outputs, render, store
 from trygghetskarta import report as report_mod
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
-from trygghetskarta.analysis import trends
+from trygghetskarta.analysis import density, trends
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
 from trygghetskarta.periods import Period, default_period
-from trygghetskarta.schema import Layer, Precision
+from trygghetskarta.schema import TIMEZONE, Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -35,6 +35,7 @@ KOMMUN_AREA = "Stockholm"
 
 _EVENT_COLUMNS = [
     "event_uid",
+    "sensitive",
     "layer",
     "category",
     "source_type",
@@ -69,6 +70,7 @@ class Scene:
     population: pd.DataFrame
     grid: Grid | None
     made_at: pd.Timestamp
+    water: gpd.GeoDataFrame | None = None
 
     @property
     def in_period(self) -> pd.DataFrame:
@@ -100,7 +102,9 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     population = store.read_table(con, "population")
     raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
     grid = outputs.read_geotiff(raster) if raster.exists() else None
+    water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
     return Scene(
+        water=water,
         period=period,
         scheme=scheme,
         districts=areas.districts(scheme),
@@ -135,6 +139,32 @@ def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
     return per_district, city
 
 
+def monthly_grids(scene: Scene, profile: str) -> dict[str, Grid]:
+    """One density grid per month of the period, on the period raster's cells, for the
+    map's month slider (public: sensitive events left out)."""
+    if scene.grid is None:
+        return {}
+    t = scene.grid.transform
+    rows, cols = scene.grid.values.shape
+    bounds = (t.c, t.f + t.e * rows, t.c + t.a * cols, t.f)
+    events = scene.in_period[scene.in_period["x"].notna()]
+    if profile == "public":
+        events = events[~events["sensitive"].fillna(True).astype(bool)]
+    month = events["occurred_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
+    bandwidth = float(scene.grid.params.get("bandwidth_m", 300.0))
+    return {
+        key: density.kde(
+            part["x"].to_numpy(),
+            part["y"].to_numpy(),
+            cell_size=abs(t.a),
+            bandwidth=bandwidth,
+            bounds=bounds,
+            uncertainty=part["uncertainty_m"].to_numpy(),
+        )
+        for key, part in events.groupby(month.to_numpy())
+    }
+
+
 def city_map(scene: Scene, *, profile: str) -> folium.Map:
     """The city overview map of a scene."""
     per_district, _ = summaries(scene)
@@ -148,16 +178,17 @@ def city_map(scene: Scene, *, profile: str) -> folium.Map:
         profile=profile,
         stadsdelar=scene.stadsdelar,
         grid=scene.grid,
-        counts=per_district["count"].reindex(scene.districts["name"]).fillna(0),
         rates=per_district.get("rate_per_1000"),
-        events=in_period[in_period["x"].notna()],
+        events=in_period,
+        water=scene.water,
+        tiles="OpenStreetMap",
+        monthly_grids=monthly_grids(scene, profile),
     )
 
 
 def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
     """The map of one district of a scene."""
     mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
-    by_stadsdel = mine["stadsdel"].dropna().value_counts()
     return render.district_map(
         district,
         scene.districts,
@@ -168,8 +199,9 @@ def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
         profile=profile,
         stadsdelar=scene.stadsdelar,
         grid=scene.grid,
-        counts=by_stadsdel,
-        events=mine[mine["x"].notna()],
+        events=mine,
+        water=scene.water,
+        tiles="OpenStreetMap",
     )
 
 
@@ -177,7 +209,6 @@ def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None
     """The lägesbild page of one district of a scene."""
     per_district, city = summaries(scene)
     mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
-    mine = mine_all[scene.period.contains(mine_all["occurred_at"])]
     monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
     row = per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
     summary_row = {
@@ -187,15 +218,13 @@ def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None
         "rate_per_1000": row.get("rate_per_1000"),
         "population": row.get("population"),
     }
-    by_precision = mine["precision"].value_counts().reindex([p.value for p in Precision]).dropna()
     return report_mod.lagesbild_html(
         district,
         period=scene.period,
         summary_row=summary_row,
         monthly=monthly,
         city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
-        by_precision=by_precision,
-        top_places=mine["place_name"].dropna().value_counts().head(10),
+        events=mine_all,
         map_html=map_html,
         made_at=scene.made_at.to_pydatetime(),
         sources=SOURCES,
@@ -229,10 +258,10 @@ def maps(
         out = settings.processed_dir / "maps"
         names = list(scene.districts["name"])
         progress("Kartor", 0, len(names) + 1)
-        html = city_map(scene, profile=settings.profile).get_root().render()
+        html = render.to_html(city_map(scene, profile=settings.profile))
         result.files.append(_write_html(out / "stockholm.html", html))
         for i, district in enumerate(names, start=1):
-            html = district_map(scene, district, profile=settings.profile).get_root().render()
+            html = render.to_html(district_map(scene, district, profile=settings.profile))
             result.files.append(_write_html(out / f"{slug(district)}.html", html))
             progress("Kartor", i, len(names) + 1)
         result.counts.update(
@@ -255,7 +284,7 @@ def report(
         names = list(scene.districts["name"])
         for i, district in enumerate(names):
             progress("Lägesbilder", i, len(names))
-            map_html = district_map(scene, district, profile=settings.profile).get_root().render()
+            map_html = render.to_html(district_map(scene, district, profile=settings.profile))
             page = lagesbild(scene, district, profile=settings.profile, map_html=map_html)
             result.files.append(_write_html(out / f"{slug(district)}.html", page))
         progress("Lägesbilder", len(names), len(names))
