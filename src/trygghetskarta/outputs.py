@@ -1,4 +1,4 @@
-"""Writers of generated files: GeoTIFF rasters for now.
+"""Writers of generated files: GeoTIFF rasters and GeoParquet tables, in EPSG:3006.
 
 Every writer writes to a temporary file beside the target and renames it into place, so
 a reader (QGIS, the nightly batch's next step) never sees half a file.
@@ -11,12 +11,17 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pyarrow
 import rasterio
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 from rasterio.errors import RasterioError, RasterioIOError
 
 from trygghetskarta.analysis.grid import Grid
-from trygghetskarta.errors import AnalysisError, OutputError, SourceError
+from trygghetskarta.config import STORE_CRS
+from trygghetskarta.errors import AnalysisError, CRSError, OutputError, SourceError
 
 #: Tiles of this many pixels are used for rasters at least this wide and high.
 TILE = 256
@@ -146,4 +151,96 @@ def read_geotiff(path: Path | str) -> Grid:
     except RasterioIOError as e:
         raise SourceError(
             f"cannot read the raster {path} ({e}) — run `trygghetskarta analyse` to write it"
+        ) from e
+
+
+def _has_geometry(frame: gpd.GeoDataFrame) -> bool:
+    try:
+        frame.geometry  # noqa: B018 - raises when there is no active geometry column
+    except AttributeError:
+        return False
+    return True
+
+
+def write_geoparquet(frame: gpd.GeoDataFrame, path: Path | str) -> Path:
+    """Write a GeoDataFrame as a GeoParquet file in EPSG:3006 that QGIS and DuckDB open as is.
+
+    Parameters
+    ----------
+    frame
+        The table, with an active geometry column and a CRS. A frame in another CRS is
+        reprojected to EPSG:3006; the index is not written (put what it holds in a
+        column). An empty frame is written with its columns, so a reader finds the
+        file and the schema even when an analysis found nothing.
+    path
+        Target file; its directory is created when missing. An existing file is
+        replaced only once the new one is complete.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    CRSError
+        The frame has no CRS (nothing says what its coordinates mean).
+    OutputError
+        Not a GeoDataFrame with a geometry column, or the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> gdf = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:3006")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = read_geoparquet(write_geoparquet(gdf, Path(d) / "t.parquet"))
+    >>> back.crs.to_epsg(), back["n"].tolist()
+    (3006, [1])
+    """
+    target = Path(path)
+    if not isinstance(frame, gpd.GeoDataFrame) or not _has_geometry(frame):
+        raise OutputError(
+            f"expected a GeoDataFrame with a geometry column to write to {target.name}, got "
+            f"{type(frame).__name__} — build it with geopandas.GeoDataFrame(..., geometry=...)"
+        )
+    if frame.crs is None:
+        raise CRSError(
+            f"expected a GeoDataFrame in EPSG:3006 to write to {target.name}, got one without "
+            "a CRS — set it with .set_crs('EPSG:3006') if the coordinates are SWEREF99 TM"
+        )
+    try:
+        same = CRS.from_user_input(frame.crs) == CRS.from_user_input(STORE_CRS)
+    except PyprojCRSError as e:  # pragma: no cover - geopandas validates its CRS
+        raise CRSError(f"cannot read the CRS of the frame for {target.name}: {e}") from e
+    out = frame if same else frame.to_crs(STORE_CRS)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.to_parquet(tmp, index=False, compression="zstd")
+        os.replace(tmp, target)
+    except (OSError, ValueError, pyarrow.ArrowException) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OutputError(
+            f"could not write the GeoParquet file {target} ({e}) — check that the directory "
+            "is writable and has space, and that every column holds one type"
+        ) from e
+    return target
+
+
+def read_geoparquet(path: Path | str) -> gpd.GeoDataFrame:
+    """Read a GeoParquet file written by :func:`write_geoparquet`.
+
+    Raises
+    ------
+    SourceError
+        The file is missing or not GeoParquet.
+    """
+    path = Path(path)
+    try:
+        return gpd.read_parquet(path)
+    except (OSError, ValueError, pyarrow.ArrowException) as e:
+        raise SourceError(
+            f"cannot read the GeoParquet file {path} ({e}) — run `trygghetskarta analyse` to "
+            "write it"
         ) from e
