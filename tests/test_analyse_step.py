@@ -358,7 +358,7 @@ def test_a_category_without_placed_events_is_an_empty_selection(town):
 
 
 def test_gi_star_cells_count_only_events_placed_within_a_cell(town):
-    hot = parts.hotspot_cells(town, "police_event")
+    hot = parts.hotspot_cells(town, "police_event", min_events=10)
     cells = hot.to_frame()
     # 12 + 2 address events; the stadsdel- and district-level ones are too uncertain
     assert cells["count"].sum() == 14 == hot.gi.params["n_events"]
@@ -370,13 +370,17 @@ def test_gi_star_cells_count_only_events_placed_within_a_cell(town):
     assert np.isnan(z.values).sum() == hot.gi.params["n_cells_outside"] > 0
 
 
-def test_gi_star_cells_of_a_layer_without_precise_events_is_empty(town):
-    with pytest.raises(EmptySelectionError, match="within 250 m"):
-        parts.hotspot_cells(town, "shooting")
+def test_gi_star_needs_30_placed_events_by_default(town):
+    with pytest.raises(EmptySelectionError, match="0 events .* within 250 m"):
+        parts.hotspot_cells(town, "shooting", min_events=1)
+    with pytest.raises(EmptySelectionError, match="14 events .* fewer than the 30 Gi. needs"):
+        parts.hotspot_cells(town, "police_event")
+    with pytest.raises(EmptySelectionError, match="15 events .* fewer than the 30 Gi. needs"):
+        parts.hotspot_stadsdelar(town, "police_event")
 
 
 def test_gi_star_on_stadsdelar_counts_events_placed_to_a_stadsdel(town):
-    table = parts.hotspot_stadsdelar(town, "police_event")
+    table = parts.hotspot_stadsdelar(town, "police_event", min_events=1)
     counts = dict(zip(table["stadsdel"], table["count"], strict=True))
     assert counts == {"A1w": 0, "A1e": 12, "A2w": 1, "A2e": 0, "Bw": 1, "Be": 1}
     assert table.crs.to_epsg() == 3006 and len(table) == 6

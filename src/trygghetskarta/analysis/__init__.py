@@ -1,12 +1,36 @@
 """Analyses: pure functions on arrays and frames, no file or database access.
 
-- :mod:`~trygghetskarta.analysis.grid`: the :class:`Grid` raster type and its geometry.
-- :mod:`~trygghetskarta.analysis.density`: kernel density (:func:`kde`).
-- :mod:`~trygghetskarta.analysis.bandwidth`: bandwidth rules (Scott, Silverman, CV).
-- :mod:`~trygghetskarta.analysis.trends`: monthly counts and period summaries.
+What analysts call (every name below is importable from ``trygghetskarta.analysis``):
+
+- **Rasters** (:mod:`.grid`): the :class:`Grid` type, :func:`grid_from_bounds`,
+  :func:`cell_centres`.
+- **Density** (:mod:`.density`, :mod:`.bandwidth`): :func:`kde` (linear binning + FFT,
+  kernels widened by each event's uncertainty), :func:`bandwidth_scott`,
+  :func:`bandwidth_silverman`, :func:`bandwidth_cv`.
+- **Hot spots** (:mod:`.hotspots`, :mod:`.cells`, :mod:`.neighbours`): :func:`count_grid`,
+  :func:`gi_star` on grids, :func:`gi_star_areas` on areas, :func:`queen_neighbours`,
+  :func:`rook_neighbours`; significance helpers :func:`benjamini_hochberg`,
+  :func:`confidence_bins`.
+- **Local Moran's I** (:mod:`.local_moran`): :func:`local_moran`, :func:`local_moran_rate`,
+  :func:`eb_rates`, :func:`assuncao_reis_rates`.
+- **Emerging hot spots** (:mod:`.spacetime`, :mod:`.emerging`, :mod:`.mann_kendall`):
+  :func:`space_time_cube`, :func:`gi_star_cube`, :func:`emerging_hotspots`,
+  :func:`classify_emerging`, :func:`mann_kendall`.
+- **Near-repeat** (:mod:`.nearrepeat`): :func:`knox`, :func:`knox_table`.
+- **Clusters** (:mod:`.clusters`, loaded on first use: it imports scikit-learn):
+  :func:`dbscan`, :func:`hdbscan`, :func:`cluster_outlines`.
+- **Trends and rhythm** (:mod:`.trends`, :mod:`.rates`, :mod:`.rhythm`, :mod:`.schemes`):
+  :func:`monthly_counts`, :func:`period_summary`, :func:`monthly_series`,
+  :func:`change_table`, :func:`seasonal_baseline`, :func:`hour_weekday`,
+  :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
+
+``trygghetskarta.pipeline.analyse_parts`` runs them on the store's events for one layer,
+category and district, as the nightly ``analyse`` step does.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from trygghetskarta.analysis.bandwidth import (
     DensityWarning,
@@ -14,19 +38,101 @@ from trygghetskarta.analysis.bandwidth import (
     bandwidth_scott,
     bandwidth_silverman,
 )
+from trygghetskarta.analysis.cells import count_grid
 from trygghetskarta.analysis.density import kde
+from trygghetskarta.analysis.emerging import (
+    CATEGORIES,
+    EmergingHotspots,
+    classify_emerging,
+    emerging_hotspots,
+)
 from trygghetskarta.analysis.grid import Grid, cell_centres, grid_from_bounds
+from trygghetskarta.analysis.hotspots import GiStar, gi_star, gi_star_areas
+from trygghetskarta.analysis.local_moran import (
+    LocalMoran,
+    assuncao_reis_rates,
+    eb_rates,
+    local_moran,
+    local_moran_rate,
+)
+from trygghetskarta.analysis.mann_kendall import MannKendall, mann_kendall
+from trygghetskarta.analysis.nearrepeat import KnoxResult, KnoxTable, knox, knox_table
+from trygghetskarta.analysis.neighbours import queen_neighbours, rook_neighbours
+from trygghetskarta.analysis.rates import change_table, monthly_series
+from trygghetskarta.analysis.rhythm import HourWeekday, hour_weekday, seasonal_baseline
+from trygghetskarta.analysis.schemes import (
+    scheme_mapping,
+    to_2021_2023_districts,
+    to_2024_districts,
+)
+from trygghetskarta.analysis.significance import benjamini_hochberg, confidence_bins
+from trygghetskarta.analysis.spacetime import SpaceTimeCube, gi_star_cube, space_time_cube
 from trygghetskarta.analysis.trends import monthly_counts, period_summary
 
+#: Names loaded from their module on first access (scikit-learn is slow to import).
+_LAZY = {
+    "Clusters": "trygghetskarta.analysis.clusters",
+    "cluster_outlines": "trygghetskarta.analysis.clusters",
+    "dbscan": "trygghetskarta.analysis.clusters",
+    "hdbscan": "trygghetskarta.analysis.clusters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "CATEGORIES",
+    "Clusters",
     "DensityWarning",
+    "EmergingHotspots",
+    "GiStar",
     "Grid",
+    "HourWeekday",
+    "KnoxResult",
+    "KnoxTable",
+    "LocalMoran",
+    "MannKendall",
+    "SpaceTimeCube",
+    "assuncao_reis_rates",
     "bandwidth_cv",
     "bandwidth_scott",
     "bandwidth_silverman",
+    "benjamini_hochberg",
     "cell_centres",
+    "change_table",
+    "classify_emerging",
+    "cluster_outlines",
+    "confidence_bins",
+    "count_grid",
+    "dbscan",
+    "eb_rates",
+    "emerging_hotspots",
+    "gi_star",
+    "gi_star_areas",
+    "gi_star_cube",
     "grid_from_bounds",
+    "hdbscan",
+    "hour_weekday",
     "kde",
+    "knox",
+    "knox_table",
+    "local_moran",
+    "local_moran_rate",
+    "mann_kendall",
     "monthly_counts",
+    "monthly_series",
     "period_summary",
+    "queen_neighbours",
+    "rook_neighbours",
+    "scheme_mapping",
+    "seasonal_baseline",
+    "space_time_cube",
+    "to_2021_2023_districts",
+    "to_2024_districts",
 ]

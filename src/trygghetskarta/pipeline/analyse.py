@@ -214,6 +214,7 @@ def _parameters() -> dict[str, Any]:
             "neighbourhood": "3 x 3 cells",
             "fdr": "benjamini-hochberg",
             "events": "uncertainty_m <= cell size",
+            "min_events": parts.MIN_GI_EVENTS,
         },
         "emerging": {
             "months": parts.EMERGING_MONTHS,

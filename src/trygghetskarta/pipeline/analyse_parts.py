@@ -52,6 +52,10 @@ from trygghetskarta.schema import TIMEZONE
 GI_CELL_SIZE_M = 250.0
 #: Gi* neighbourhood: the 3 × 3 cells around each cell (queen contiguity, cell included).
 GI_NEIGHBOURHOOD = 1
+#: Gi* on cells and on stadsdelar needs at least this many events (ArcGIS's Hot Spot
+#: Analysis needs 30 features): with fewer, almost every cell is 0 and the normal
+#: approximation makes each lone event's 3 × 3 neighbourhood a "99 %" hot spot.
+MIN_GI_EVENTS = 30
 #: Months in the emerging hot spot cube, ending with the period's last month.
 EMERGING_MONTHS = 24
 #: Cell sizes the emerging hot spot cube may use, metres (see :func:`emerging_cell_size`).
@@ -195,6 +199,7 @@ def hotspot_cells(
     *,
     district: str | None = None,
     cell_size: float = GI_CELL_SIZE_M,
+    min_events: int = MIN_GI_EVENTS,
 ) -> CellHotspots:
     """Getis-Ord Gi* hot and cold spots of a selection's counts on grid cells.
 
@@ -207,7 +212,8 @@ def hotspot_cells(
     Raises
     ------
     EmptySelectionError
-        No event of the selection is placed within a cell's width inside the area.
+        Fewer than ``min_events`` events of the selection are placed within a cell's
+        width inside the area (see :data:`MIN_GI_EVENTS`).
     """
     area = study_area(inputs, district)
     ev = select(inputs, layer, category)
@@ -221,12 +227,13 @@ def hotspot_cells(
         bounds=area.bounds,
         mask=area.mask(transform, shape),
     )
-    if counts.params["n_events_in_mask"] == 0:
+    counted = int(counts.params["n_events_in_mask"])
+    if counted < min_events:
         raise EmptySelectionError(
-            f"Gi* cells {_label(layer, category, district)}: no event in "
-            f"{inputs.period.label} is placed within {cell_size:g} m inside {area.name} "
-            f"({len(ev)} events, {len(located)} with a position, {len(use)} within "
-            f"{cell_size:g} m)"
+            f"Gi* cells {_label(layer, category, district)}: {counted} events in "
+            f"{inputs.period.label} are placed within {cell_size:g} m inside {area.name}, "
+            f"fewer than the {min_events} Gi* needs ({len(ev)} events, {len(located)} with a "
+            "position) — see the density map"
         )
     res = gi_star(counts, neighbourhood=GI_NEIGHBOURHOOD, fdr=True)
     params = {
@@ -238,11 +245,14 @@ def hotspot_cells(
         "n_events": int(counts.params["n_events_in_mask"]),
         "n_left_out_uncertain": int(len(located) - len(use)),
         "n_unplaced": int(len(ev) - len(located)),
+        "min_events": int(min_events),
     }
     return CellHotspots(replace(res, params=params), counts)
 
 
-def hotspot_stadsdelar(inputs: AnalysisInputs, layer: str, category: str = ALL) -> gpd.GeoDataFrame:
+def hotspot_stadsdelar(
+    inputs: AnalysisInputs, layer: str, category: str = ALL, *, min_events: int = MIN_GI_EVENTS
+) -> gpd.GeoDataFrame:
     """Gi* on the counts of a selection's events per stadsdel (all 117, queen contiguity).
 
     Counts events placed at least to their stadsdel (:data:`IN_STADSDEL`); the
@@ -259,16 +269,17 @@ def hotspot_stadsdelar(inputs: AnalysisInputs, layer: str, category: str = ALL) 
     Raises
     ------
     EmptySelectionError
-        No event placed to a stadsdel.
+        Fewer than ``min_events`` events placed to a stadsdel.
     """
     ev = select(inputs, layer, category)
     sd = inputs.areas.stadsdelar
     use = ev[(ev["precision"].isin(IN_STADSDEL) & ev["stadsdel"].notna()).to_numpy()]
     known = use["stadsdel"].isin(sd["name"])
-    if not known.any():
+    if int(known.sum()) < min_events:
         raise EmptySelectionError(
-            f"Gi* stadsdelar {_label(layer, category)}: no event in {inputs.period.label} is "
-            f"placed to a stadsdel ({len(ev)} events)"
+            f"Gi* stadsdelar {_label(layer, category)}: {int(known.sum())} events in "
+            f"{inputs.period.label} are placed to a stadsdel, fewer than the {min_events} "
+            f"Gi* needs ({len(ev)} events)"
         )
     counts = use.loc[known.to_numpy(), "stadsdel"].value_counts().reindex(sd["name"], fill_value=0)
     res = gi_star_areas(counts.to_numpy(dtype=float), inputs.stadsdel_neighbours, fdr=True)
@@ -279,6 +290,7 @@ def hotspot_stadsdelar(inputs: AnalysisInputs, layer: str, category: str = ALL) 
         "precision": ", ".join(IN_STADSDEL),
         "n_events": int(known.sum()),
         "n_unknown_stadsdel": int((~known).sum()),
+        "min_events": int(min_events),
     }
     frame = pd.DataFrame(
         {
