@@ -701,6 +701,8 @@ def test_a_period_without_events_warns_and_writes_no_map(analysed, tmp_path):
     con = store.connect(mine.db_path)
     try:
         empty = pipeline.analyse(mine, con, period=Period.months("2019-01", "2019-12"))
+        stale = con.execute("SELECT count(*), count(DISTINCT period_start) FROM near_repeat")
+        assert stale.fetchone() == (0, 0)  # no table of another period is left behind
         again = pipeline.analyse(mine, con)
     finally:
         con.close()

@@ -236,12 +236,6 @@ def _parameters() -> dict[str, Any]:
     }
 
 
-def _replace(con: duckdb.DuckDBPyConnection, name: str, frames: list[pd.DataFrame]) -> int:
-    if not frames:
-        return 0
-    return store.replace_table(con, name, pd.concat(frames, ignore_index=True))
-
-
 def analyse(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
@@ -335,7 +329,8 @@ def _run(
             "clusters",
         ):
             counts[f"{name}_rows"] = _write_table(result, settings, name, frames[name], slug)
-        counts["near_repeat_rows"] = _replace(con, "near_repeat", near)
+        knox = pd.concat(near, ignore_index=True) if near else tables.empty_near_repeat()
+        counts["near_repeat_rows"] = store.replace_table(con, "near_repeat", knox)
     with rec.part("hour_weekday"):
         counts["hour_weekday_rows"] = store.replace_table(
             con, "hour_weekday", tables.hour_weekday_table(inputs)

@@ -132,6 +132,36 @@ def near_repeat(
     return out
 
 
+#: Columns and types of the ``near_repeat`` table (what :func:`near_repeat` returns).
+NEAR_REPEAT_COLUMNS = {
+    "layer": "string",
+    "category": "string",
+    "period_start": "datetime64[s]",
+    "period_end": "datetime64[s]",
+    "n_events": "int64",
+    "n_sampled_from": "int64",
+    "pairs": "int64",
+    "permutations": "int64",
+    "distance_band": "string",
+    "distance_from": "float64",
+    "distance_to": "float64",
+    "time_band": "string",
+    "time_from": "float64",
+    "time_to": "float64",
+    "observed": "int64",
+    "expected": "float64",
+    "ratio": "float64",
+    "p_value": "float64",
+    "p_lower": "float64",
+    "params": "string",
+}
+
+
+def empty_near_repeat() -> pd.DataFrame:
+    """The ``near_repeat`` table with no rows (no selection had two placed events)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in NEAR_REPEAT_COLUMNS.items()})
+
+
 def hour_weekday_profile(
     inputs: AnalysisInputs,
     *,
