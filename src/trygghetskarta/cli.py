@@ -302,7 +302,14 @@ def geocode(
 
 @app.command()
 def analyse(ctx: typer.Context) -> None:
-    """Monthly counts per district and category; density rasters (GeoTIFF) per layer."""
+    """Every analysis of the period, per layer and police category.
+
+    Density (GeoTIFF, events per km²), Gi* hot spots on 250 m cells and on stadsdelar
+    (FDR-corrected), local Moran on RegSO rates, emerging hot spots over 24 months, Knox
+    near-repeat, HDBSCAN clusters, hour × weekday, and trends in both district schemes:
+    rasters in data/processed/rasters, GeoParquet in data/processed/tables, tables in the
+    database.
+    """
     _run_steps(ctx, ("analyse",), None)
 
 

@@ -7,8 +7,13 @@ One file, ``data/processed/trygghetskarta.duckdb``, with the tables
 ``quarantine``       every input record that could not be used, with the reason
 ``areas``            district layers (EPSG:3006 geometry)
 ``population``       inhabitants per area and year
+``statistics``       Brå's, the police's and MCF's figures per area × period × category
+                     (view ``crime_stats``: Brå's reported crimes)
+``ingested_files``   which input files this version of the tool has read
 ``runs``             one row per pipeline run: start, end, inputs, counts, status
-``monthly_counts``   events per district × month × layer × category (written by ``analyse``)
+
+Written by ``analyse``: ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``,
+``near_repeat``; by ``gazetteer load``: ``address_register``.
 
 The spatial extension is loaded from the file shipped by the PyPI package
 ``duckdb-extension-spatial``; it is never downloaded. Every statement is parameterised.
