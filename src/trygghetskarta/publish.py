@@ -7,6 +7,7 @@ Maps and reports show the districts of the scheme in force at the end of the per
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import outputs, render, store
 from trygghetskarta import report as report_mod
+from trygghetskarta._analysis_layers import AnalysisLayers
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.analysis import density, trends
 from trygghetskarta.analysis.grid import Grid
@@ -32,6 +34,7 @@ SOURCES = [
     "SCB (RegSO)",
 ]
 KOMMUN_AREA = "Stockholm"
+_log = logging.getLogger(__name__)
 
 _EVENT_COLUMNS = [
     "event_uid",
@@ -71,10 +74,49 @@ class Scene:
     grid: Grid | None
     made_at: pd.Timestamp
     water: gpd.GeoDataFrame | None = None
+    analysis: AnalysisLayers | None = None
 
     @property
     def in_period(self) -> pd.DataFrame:
         return self.events[self.period.contains(self.events["occurred_at"])]
+
+
+#: The analysis tables the maps show: AnalysisLayers field → file name prefix.
+_ANALYSIS_TABLES = {
+    "gi_cells": "gi_star_cells",
+    "emerging": "emerging_cells",
+    "gi_stadsdelar": "gi_star_stadsdelar",
+    "moran": "local_moran_regso",
+    "clusters": "clusters",
+}
+
+
+def load_analysis(
+    processed_dir: Path,
+    period_slug: str,
+    *,
+    layer: str = Layer.POLICE_EVENT.value,
+    category: str = "all",
+) -> AnalysisLayers:
+    """The ``analyse`` step's tables of one period for one source layer and category.
+
+    A missing file leaves its layer out (logged at info level), never an error; rows of
+    other layers or categories are dropped (tables without those columns are kept whole).
+    """
+    tables: dict[str, gpd.GeoDataFrame | None] = {}
+    for field, prefix in _ANALYSIS_TABLES.items():
+        path = processed_dir / "tables" / f"{prefix}_{period_slug}.parquet"
+        if not path.exists():
+            _log.info("no %s — the map leaves that layer out", path.name)
+            tables[field] = None
+            continue
+        gdf = outputs.read_geoparquet(path)
+        if "layer" in gdf.columns:
+            gdf = gdf[gdf["layer"] == layer]
+        if "category" in gdf.columns:
+            gdf = gdf[gdf["category"] == category]
+        tables[field] = gdf
+    return AnalysisLayers(**tables)
 
 
 def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | None:
@@ -105,6 +147,7 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
     return Scene(
         water=water,
+        analysis=load_analysis(settings.processed_dir, period.slug),
         period=period,
         scheme=scheme,
         districts=areas.districts(scheme),
@@ -183,6 +226,7 @@ def city_map(scene: Scene, *, profile: str) -> folium.Map:
         water=scene.water,
         tiles="OpenStreetMap",
         monthly_grids=monthly_grids(scene, profile),
+        analysis=scene.analysis,
     )
 
 
@@ -202,6 +246,7 @@ def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
         events=mine,
         water=scene.water,
         tiles="OpenStreetMap",
+        analysis=scene.analysis,
     )
 
 

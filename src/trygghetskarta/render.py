@@ -42,6 +42,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from trygghetskarta import _assets
+from trygghetskarta._analysis_layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta._format import Period, check_profile, fmt_period, period_bounds
 from trygghetskarta._legend import FitOnLoad, MetricScale, add_info_box, add_styles, quantile_edges
 from trygghetskarta._privacy import MIN_PUBLIC_CELL_M, drop_sensitive, is_public, sensitive_mask
@@ -68,7 +69,9 @@ from trygghetskarta.errors import ConfigError, SchemaError
 
 __all__ = [
     "MISSING_COLOR",
+    "AnalysisLayers",
     "DensityGrid",
+    "add_analysis_layers",
     "add_count_labels",
     "add_density",
     "add_districts",
@@ -344,6 +347,7 @@ def city_map(
     water: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     monthly_grids: Mapping[object, DensityGrid] | None = None,
+    analysis: AnalysisLayers | None = None,
 ) -> folium.Map:
     """The whole city: districts, rate choropleth, density, counts per month and events.
 
@@ -385,6 +389,10 @@ def city_map(
         Optional density grid per month (keys: anything ``pd.Timestamp`` reads, e.g.
         ``"2025-03"``), on the cells of ``grid``: the month slider then switches the
         density layer to each month's grid (public: on 200 m cells, like ``grid``).
+    analysis
+        Optional analysis tables (Gi* cells, emerging hot spots, stadsdel Gi*, local
+        Moran per RegSO, clusters), each drawn as a layer with a legend, off at start
+        (see :func:`trygghetskarta._analysis_layers.add_analysis_layers`).
 
     Returns
     -------
@@ -411,6 +419,8 @@ def city_map(
         _density(
             m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
         )
+    if analysis is not None:
+        add_analysis_layers(m, analysis, profile=profile)
     months: list[pd.Timestamp] = []
     if events is not None:
         _check_events(events, "stadsdelsomrade")
@@ -458,6 +468,7 @@ def district_map(
     tiles: str | None = None,
     padding_m: float = 500.0,
     monthly_grids: Mapping[object, DensityGrid] | None = None,
+    analysis: AnalysisLayers | None = None,
 ) -> folium.Map:
     """One district: its outline, its stadsdelar, density clipped to it, counts and events.
 
@@ -492,6 +503,8 @@ def district_map(
         Optional online tile layer offered off by default.
     monthly_grids
         Optional density grid per month, on the cells of ``grid`` (see :func:`city_map`).
+    analysis
+        Optional analysis tables, clipped to the district here (see :func:`city_map`).
     padding_m
         Margin around the district when fitting the view, metres.
 
@@ -526,6 +539,8 @@ def district_map(
     if grid is not None:
         monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
         _density(m, grid, shape, profile, monthly=monthly)
+    if analysis is not None:
+        add_analysis_layers(m, analysis.clipped(shape), profile=profile)
     if events is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
