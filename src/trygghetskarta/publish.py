@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import pandas as pd
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import outputs, render, store
 from trygghetskarta import report as report_mod
-from trygghetskarta._analysis_layers import AnalysisLayers
+from trygghetskarta._analysis_layers import GI_LAYER_NAME, AnalysisLayers
+from trygghetskarta._bra_compare import bra_comparison
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.analysis import density, trends
 from trygghetskarta.analysis.grid import Grid
@@ -75,6 +77,7 @@ class Scene:
     made_at: pd.Timestamp
     water: gpd.GeoDataFrame | None = None
     analysis: AnalysisLayers | None = None
+    crime_stats: pd.DataFrame | None = None  # Brå's reported crimes (None: none stored)
 
     @property
     def in_period(self) -> pd.DataFrame:
@@ -142,12 +145,14 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
             lambda n: areas.to_2024(n) if n in known else n
         )
     population = store.read_table(con, "population")
+    crime_stats = store.read_table(con, "crime_stats")
     raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
     grid = outputs.read_geotiff(raster) if raster.exists() else None
     water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
     return Scene(
         water=water,
         analysis=load_analysis(settings.processed_dir, period.slug),
+        crime_stats=crime_stats if len(crime_stats) else None,
         period=period,
         scheme=scheme,
         districts=areas.districts(scheme),
@@ -230,10 +235,12 @@ def city_map(scene: Scene, *, profile: str) -> folium.Map:
     )
 
 
-def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
-    """The map of one district of a scene."""
+def district_map(
+    scene: Scene, district: str, *, profile: str, shown: Sequence[str] = ()
+) -> folium.Map:
+    """The map of one district of a scene; ``shown`` names analysis layers switched on."""
     mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
-    return render.district_map(
+    m = render.district_map(
         district,
         scene.districts,
         period=scene.period,
@@ -248,14 +255,49 @@ def district_map(scene: Scene, district: str, *, profile: str) -> folium.Map:
         tiles="OpenStreetMap",
         analysis=scene.analysis,
     )
+    for layer in m._children.values():
+        if isinstance(layer, folium.FeatureGroup) and layer.layer_name in shown:
+            layer.show = True
+    return m
 
 
-def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None) -> str:
+def hotspot_map(scene: Scene, district: str, *, profile: str) -> folium.Map | None:
+    """The district map with the Gi* hot and cold cells switched on, for the lägesbild;
+    ``None`` when the analysis wrote no Gi* cells."""
+    gi = scene.analysis.gi_cells if scene.analysis is not None else None
+    if gi is None or gi.empty:
+        return None
+    return district_map(scene, district, profile=profile, shown=(GI_LAYER_NAME,))
+
+
+def bra_table(scene: Scene, district: str) -> pd.DataFrame | None:
+    """Brå's figures for the district beside the city's; ``None`` when none are stored."""
+    if scene.crime_stats is None:
+        return None
+    return bra_comparison(scene.crime_stats, district, city=KOMMUN_AREA)
+
+
+def _bra_source(table: pd.DataFrame | None) -> str:
+    names = {"bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)"}
+    names["stockholm_arsbok"] = "Stockholms stads statistiska årsbok (Brås uppgifter)"
+    found = [] if table is None or "source" not in table else list(table["source"].dropna())
+    return "; ".join(dict.fromkeys(names.get(s, s) for s in found)) or "Brå, anmälda brott"
+
+
+def lagesbild(
+    scene: Scene,
+    district: str,
+    *,
+    profile: str,
+    map_html: str | None,
+    hotspot_map_html: str | None = None,
+) -> str:
     """The lägesbild page of one district of a scene."""
     per_district, city = summaries(scene)
     mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
     monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
     row = per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
+    bra = bra_table(scene, district)
     summary_row = {
         "count": row.get("count", 0),
         "count_last_year": row.get("count_prev_year"),
@@ -275,6 +317,13 @@ def lagesbild(scene: Scene, district: str, *, profile: str, map_html: str | None
         sources=SOURCES,
         profile=profile,
         map_link=f"../maps/{slug(district)}.html",
+        bra=bra,
+        bra_source=_bra_source(bra),
+        hotspot_map_html=hotspot_map_html,
+        hotspot_caption=(
+            "Rutor på 250 × 250 m där polisens händelser är fler (röda) eller färre (blå) "
+            "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
+        ),
     )
 
 
@@ -330,7 +379,14 @@ def report(
         for i, district in enumerate(names):
             progress("Lägesbilder", i, len(names))
             map_html = render.to_html(district_map(scene, district, profile=settings.profile))
-            page = lagesbild(scene, district, profile=settings.profile, map_html=map_html)
+            hot = hotspot_map(scene, district, profile=settings.profile)
+            page = lagesbild(
+                scene,
+                district,
+                profile=settings.profile,
+                map_html=map_html,
+                hotspot_map_html=None if hot is None else render.to_html(hot),
+            )
             result.files.append(_write_html(out / f"{slug(district)}.html", page))
         progress("Lägesbilder", len(names), len(names))
         result.counts.update(
