@@ -108,6 +108,17 @@ def test_emerging_legend_names_the_patterns_present_in_swedish():
     assert "Månader som hot spot: 20" in "".join(tips(layer))
 
 
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_a_table_without_findings_keeps_the_layer_and_says_so(profile):
+    m = new_map()
+    al.add_emerging(m, cells(1000, [0], pattern=["no pattern detected"]), profile=profile)
+    al.add_gi_star_cells(m, cells(250, [0, 0]), profile=profile)
+    html = m.get_root().render()
+    assert "Inga mönster hittades." in html
+    assert "Inga signifikanta rutor i perioden." in html
+    assert set(layers_of(m)) == {al.EMERGING_LAYER_NAME, al.GI_LAYER_NAME}
+
+
 def test_stadsdel_gi_colours_by_bin_and_escapes_names():
     table = areas(["Gärdet", SCRIPT], bin=[3, 0], count=[40, 2], events_per_km2=[12.5, 0.4])
     table = table.rename(columns={"name": "stadsdel"})

@@ -152,6 +152,33 @@ def assert_clean(loaded: Loaded) -> None:
         assert frame.locator('img[src="x"]').count() == 0
 
 
+ANALYSIS_LAYERS = {
+    "Hot spots och cold spots (Gi*, 250 m-rutor)": "Hot spot 99 %",
+    "Framväxande hot spots (trend över månader)": "Framväxande hot spots",
+    "Hot spots per stadsdel (Gi*)": "Gi* per stadsdel",
+    "Lokala kluster per RegSO (Moran, händelser per 1 000 inv.)": "Lokala kluster (Moran)",
+}
+CLUSTER_LAYER = ("Täta kluster av händelser (HDBSCAN, intern)", "Kluster (HDBSCAN)")
+
+
+def assert_analysis_layers(frame, profile: str) -> None:
+    """The analysis layers are listed, off at start, and show their legend when switched on."""
+    layers = dict(ANALYSIS_LAYERS)
+    if profile == "internal":
+        layers[CLUSTER_LAYER[0]] = CLUSTER_LAYER[1]
+    else:
+        assert CLUSTER_LAYER[0] not in layer_names(frame)
+    names = layer_names(frame)
+    boxes = frame.locator(".tk-box")
+    for layer, legend in layers.items():
+        assert layer in names, f"{layer!r} not in the layer control {names}"
+        assert boxes.filter(has_text=legend).count() == 0, f"{legend!r} shown at start"
+        frame.get_by_text(layer, exact=True).click()
+        assert boxes.filter(has_text=legend).first.is_visible(), f"legend {legend!r}"
+        frame.get_by_text(layer, exact=True).click()
+        assert boxes.filter(has_text=legend).count() == 0
+
+
 def assert_map_works(frame, layers: list[str], legends: list[str]) -> None:
     """Layer control, legends, slider, and a slider move that changes what is drawn."""
     names = layer_names(frame)
@@ -388,6 +415,7 @@ def city_map(scene, water, profile: str):
         water=water,
         tiles="OpenStreetMap",
         monthly_grids=monthly_grids(scene, profile),
+        analysis=scene.analysis,
     )
 
 
@@ -406,6 +434,7 @@ def district_map(scene, water, district: str, profile: str):
         events=mine,
         water=water,
         tiles="OpenStreetMap",
+        analysis=scene.analysis,
     )
 
 
@@ -452,6 +481,7 @@ def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
     screenshot(loaded.page, f"stockholm_{profile}")  # as it opens
     assert_map_works(loaded.page, layers, ["Händelser per km²", "Period:"])
     assert loaded.page.locator(".tk-count").count() == len(sc.districts)
+    assert_analysis_layers(loaded.page, profile)
     assert_clean(loaded)
 
 
@@ -469,6 +499,7 @@ def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
         texts = open_every_popup(loaded.page)
         assert any(PAYLOADS[0] in t for t in texts)  # the injected summary, as text
     assert_map_works(loaded.page, layers, ["Händelser per km²", "Södermalm"])
+    assert_analysis_layers(loaded.page, profile)
     assert_clean(loaded)
 
 

@@ -198,12 +198,13 @@ def _draw(
         }
         for geom, style, tip in zip(web.geometry, styles, tips, strict=True)
     ]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=lambda f: f["properties"]["tk_style"],
-        tooltip=folium.GeoJsonTooltip(fields=["tk_tip"], labels=False),
-        control=False,
-    ).add_to(layer)
+    if features:  # an empty layer keeps its legend, which says nothing was found
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=lambda f: f["properties"]["tk_style"],
+            tooltip=folium.GeoJsonTooltip(fields=["tk_tip"], labels=False),
+            control=False,
+        ).add_to(layer)
     layer.add_to(m)
     m.add_child(HtmlControl(legend, position="bottomright", layer=layer))
     return m
