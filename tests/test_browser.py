@@ -460,6 +460,8 @@ def lagesbild(scene, water, district: str, profile: str) -> str:
         sources=publish.SOURCES,
         profile=profile,
         map_link=f"../maps/{publish.slug(district)}.html",
+        hotspot_map_html=render.to_html(publish.hotspot_map(scene, district, profile=profile)),
+        hotspot_caption="Gi* hot och cold spots",
     )
 
 
@@ -511,13 +513,18 @@ def test_report(scene, load, tmp_path: Path) -> None:
     loaded = load(path, width=1100, height=900)
     page = loaded.page
     assert page.locator("h1").inner_text() == "Lägesbild Södermalm"
-    for heading in ("Utveckling per månad", "Karta", "När händer det?", "Datakvalitet"):
+    headings = ("Utveckling per månad", "Karta", "När händer det?", "Datakvalitet", "Hotspots")
+    for heading in headings:
         assert page.locator("h2", has_text=heading).is_visible()
     assert page.locator("svg.tk-heatmap .tk-cell").count() == 7 * 8
     assert page.locator("svg.tk-mini").count() >= 5
-    frame_el = page.locator("iframe.mapframe")
+    frame_el = page.locator("iframe.mapframe").first
     frame_el.scroll_into_view_if_needed()
-    frame = page.frame_locator("iframe.mapframe")
+    frame = page.frame_locator("iframe.mapframe").first
+    hot_el = page.locator('iframe[title="Karta över hotspots"]')
+    hot_el.scroll_into_view_if_needed()
+    hot = page.frame_locator('iframe[title="Karta över hotspots"]')
+    assert hot.locator(".tk-box").filter(has_text="Hot spot 99 %").first.is_visible()
     layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": 1100, "height": height})  # the whole page, map included
