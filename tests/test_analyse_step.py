@@ -615,7 +615,8 @@ def test_stadsdel_hotspots_count_the_events_placed_to_a_stadsdel(analysed, db):
     settings, step = analysed
     table = _table(settings, "gi_star_stadsdelar", step)
     assert (table.groupby(["layer", "category"]).size() == 117).all()
-    ev = _in_period(db, step, "stadsdel IS NOT NULL")
+    # Sensitive events count per district only (analyse_inputs._district_level_only).
+    ev = _in_period(db, step, "stadsdel IS NOT NULL AND NOT coalesce(sensitive, false)")
     ev = ev[ev["precision"].isin(IN_STADSDEL)]
     whole = table[table["category"] == ALL].groupby("layer")["count"].sum()
     expected = ev.groupby("layer").size()
@@ -717,3 +718,26 @@ def test_a_period_without_events_warns_and_writes_no_map(analysed, tmp_path):
             pd.DataFrame(_table(settings, name, step).drop(columns="geometry")),
         )
     assert again.counts["emerging"] == step.counts["emerging"]
+
+
+def test_sensitive_events_stay_at_district_level():
+    from trygghetskarta.pipeline.analyse_inputs import _district_level_only
+
+    events = pd.DataFrame(
+        {
+            "x": [674_000.0, 675_000.0],
+            "y": [6_580_000.0, 6_581_000.0],
+            "uncertainty_m": [250.0, 250.0],
+            "stadsdel": ["Södermalm", "Södermalm"],
+            "precision": ["place", "place"],
+            "district": ["Södermalm", "Södermalm"],
+            "sensitive": [True, False],
+        }
+    )
+    notes = _district_level_only(events)
+    assert events.loc[0, ["x", "y"]].isna().all()
+    assert pd.isna(events.loc[0, "stadsdel"])
+    assert events.loc[0, "precision"] == "stadsdelsomrade"
+    assert events.loc[0, "district"] == "Södermalm"  # still counted per district
+    assert events.loc[1, "x"] == 674_000.0 + 1_000.0  # the other event keeps its point
+    assert notes and "1 sensitive events" in notes[0]

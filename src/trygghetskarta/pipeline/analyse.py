@@ -114,7 +114,9 @@ def _write_grid(
 ) -> None:
     """Write one raster; ``event_layer``, ``category`` and ``kind`` tags say what it shows
     (Gi* and emerging grids use their ``layer`` tag for the statistic)."""
-    tags = {"kind": kind, "event_layer": layer, "category": category}
+    # Sensitive events are kept at district level before any analysis (analyse_inputs), so
+    # no raster holds them; the tag lets a public map check it.
+    tags = {"kind": kind, "event_layer": layer, "category": category, "sensitive": "excluded"}
     result.files.append(outputs.write_geotiff(grid, path, extra_tags=tags))
 
 

@@ -315,7 +315,8 @@ def load_inputs(
     EmptySelectionError
         The store holds no events.
     """
-    events = store.read_events(con, columns=list(EVENT_COLUMNS))
+    # `sensitive` too: such events are kept at district level (see _district_level_only).
+    events = store.read_events(con, columns=[*EVENT_COLUMNS, "sensitive"])
     if events.empty:
         raise EmptySelectionError("the store holds no events — run `trygghetskarta ingest` first")
     data = settings.require_data()
@@ -335,6 +336,27 @@ def load_inputs(
         seed=settings.seed,
         notes=notes,
     )
+
+
+def _district_level_only(events: pd.DataFrame) -> list[str]:
+    """Keep sensitive events (sexual offences, violence in close relationships) at district
+    level: they count in every district table but lose their point, stadsdel and RegSO, so
+    no analysis below the district (density, Gi*, clusters, near-repeat …) shows them.
+
+    Changes ``events`` in place; returns a note saying how many were affected.
+    """
+    if "sensitive" not in events.columns:
+        return []
+    sensitive = events["sensitive"].fillna(False).astype(bool).to_numpy()
+    if not sensitive.any():
+        return []
+    events.loc[sensitive, ["x", "y", "uncertainty_m"]] = np.nan
+    events.loc[sensitive, "stadsdel"] = None
+    events.loc[sensitive, "precision"] = Precision.STADSDELSOMRADE.value
+    return [
+        f"{int(sensitive.sum())} sensitive events are kept at district level: they count per "
+        "district but in no analysis below it"
+    ]
 
 
 def prepare_inputs(
@@ -386,6 +408,7 @@ def prepare_inputs(
     events["district"] = districts_in_scheme(
         events["stadsdelsomrade"], events["stadsdel"], areas, scheme
     )
+    notes = [*notes, *_district_level_only(events)]
     placed = events["precision"].isin(PLACED).to_numpy()
     regso = np.full(len(events), None, dtype=object)
     regso[placed] = regso_of(
