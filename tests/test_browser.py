@@ -27,8 +27,7 @@ from affine import Affine
 from playwright.sync_api import Browser, Page, sync_playwright
 from shapely.geometry import box
 
-from trygghetskarta import publish, render, report, store
-from trygghetskarta.analysis import density, trends
+from trygghetskarta import publish, render, store
 
 pytestmark = pytest.mark.browser
 
@@ -345,23 +344,15 @@ def test_small_district_map(small_city: dict, load, tmp_path: Path, profile: str
 
 
 @pytest.fixture(scope="module")
-def scene(real_run, shared_data):
-    """The scene of the real run, with water, and an injected event in Södermalm."""
+def scene(real_run):
+    """The scene of the real run (water, analysis tables, Brå) and an injected event in
+    Södermalm; the tests render it with publish's own functions, as `make maps` does."""
     settings, _ = real_run
     con = store.connect(settings.db_path, read_only=True)
     try:
         sc = publish.build_scene(settings, con)
-        flags = store.read_events(con, columns=["event_uid", "sensitive"])
     finally:
         con.close()
-    if "sensitive" not in sc.events.columns:  # until publish reads the column itself
-        flag = flags.set_index("event_uid")["sensitive"]
-        sc = replace(sc, events=sc.events.assign(sensitive=sc.events["event_uid"].map(flag)))
-    land = gpd.read_file(
-        shared_data / "boundaries" / "stadsdelar_117_utan_vatten_simplified.geojson"
-    )
-    kommun = gpd.read_file(shared_data / "boundaries" / "stockholm_kommun_from_sdo_union.geojson")
-    water = render.water_polygons(kommun, land)
     last = sc.in_period.sort_values("occurred_at").iloc[-1]
     evil = sc.events[sc.events["stadsdelsomrade"] == "Södermalm"].iloc[:1].copy()
     evil["event_uid"] = "test:evil"
@@ -370,107 +361,15 @@ def scene(real_run, shared_data):
     evil["summary"] = " ".join(PAYLOADS)
     evil["place_name"] = PAYLOADS[1]
     evil["url"] = "javascript:window.__tk_pwned = 5"
-    return replace(sc, events=pd.concat([sc.events, evil], ignore_index=True)), water
-
-
-def monthly_grids(scene, profile: str) -> dict:
-    """One density grid per month on the period grid's cells (public: no sensitive events),
-    as the analyse step would make them."""
-    t = scene.grid.transform
-    h, w = scene.grid.values.shape
-    bounds = (t.c, t.f + t.e * h, t.c + t.a * w, t.f)
-    events = scene.in_period[scene.in_period["x"].notna()]
-    if profile == "public":
-        events = events[~events["sensitive"].fillna(True).astype(bool)]
-    month = events["occurred_at"].dt.tz_convert("Europe/Stockholm").dt.strftime("%Y-%m")
-    grids = {}
-    for key, rows in events.groupby(month.to_numpy()):
-        grid = density.kde(
-            rows["x"].to_numpy(),
-            rows["y"].to_numpy(),
-            cell_size=abs(t.a),
-            bandwidth=300.0,
-            bounds=bounds,
-            uncertainty=rows["uncertainty_m"].to_numpy(),
-        )
-        grids[key] = grid
-    return grids
-
-
-def city_map(scene, water, profile: str):
-    """The city map as publish should make it (period object, all events, water)."""
-    per_district, _ = publish.summaries(scene)
-    in_period = scene.in_period
-    return render.city_map(
-        scene.districts,
-        period=scene.period,
-        sources=publish.SOURCES,
-        made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(in_period["x"].isna().sum()),
-        profile=profile,
-        stadsdelar=scene.stadsdelar,
-        grid=scene.grid,
-        rates=per_district.get("rate_per_1000"),
-        events=in_period,
-        water=water,
-        tiles="OpenStreetMap",
-        monthly_grids=monthly_grids(scene, profile),
-        analysis=scene.analysis,
-    )
-
-
-def district_map(scene, water, district: str, profile: str):
-    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
-    return render.district_map(
-        district,
-        scene.districts,
-        period=scene.period,
-        sources=publish.SOURCES,
-        made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(mine["x"].isna().sum()),
-        profile=profile,
-        stadsdelar=scene.stadsdelar,
-        grid=scene.grid,
-        events=mine,
-        water=water,
-        tiles="OpenStreetMap",
-        analysis=scene.analysis,
-    )
-
-
-def lagesbild(scene, water, district: str, profile: str) -> str:
-    per_district, city = publish.summaries(scene)
-    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
-    row = per_district.loc[district]
-    return report.lagesbild_html(
-        district,
-        period=scene.period,
-        summary_row={
-            "count": row.get("count"),
-            "count_last_year": row.get("count_prev_year"),
-            "change_pct": row.get("change_pct"),
-            "rate_per_1000": row.get("rate_per_1000"),
-            "population": row.get("population"),
-        },
-        monthly=trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category")),
-        city_summary={"rate_per_1000": city.get("rate_per_1000")},
-        events=mine_all,
-        map_html=render.to_html(district_map(scene, water, district, profile)),
-        made_at=scene.made_at.to_pydatetime(),
-        sources=publish.SOURCES,
-        profile=profile,
-        map_link=f"../maps/{publish.slug(district)}.html",
-        hotspot_map_html=render.to_html(publish.hotspot_map(scene, district, profile=profile)),
-        hotspot_caption="Gi* hot och cold spots",
-    )
+    return replace(sc, events=pd.concat([sc.events, evil], ignore_index=True))
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("profile", ["public", "internal"])
 def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
-    sc, water = scene
+    sc = scene
     path = tmp_path / "stockholm.html"
-    path.write_text(render.to_html(city_map(sc, water, profile)), encoding="utf-8")
+    path.write_text(render.to_html(publish.city_map(sc, profile=profile)), encoding="utf-8")
     loaded = load(path)
     layers = [
         "Stadsdelsområden",
@@ -490,9 +389,10 @@ def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
 @pytest.mark.realdata
 @pytest.mark.parametrize("profile", ["public", "internal"])
 def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
-    sc, water = scene
+    sc = scene
     path = tmp_path / "sodermalm.html"
-    path.write_text(render.to_html(district_map(sc, water, "Södermalm", profile)), "utf-8")
+    html = render.to_html(publish.district_map(sc, "Södermalm", profile=profile))
+    path.write_text(html, "utf-8")
     loaded = load(path)
     screenshot(loaded.page, f"sodermalm_{profile}")  # as it opens
     layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
@@ -507,9 +407,16 @@ def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
 
 @pytest.mark.realdata
 def test_report(scene, load, tmp_path: Path) -> None:
-    sc, water = scene
+    sc = scene
     path = tmp_path / "lagesbild.html"
-    path.write_text(lagesbild(sc, water, "Södermalm", "public"), encoding="utf-8")
+    page_html = publish.lagesbild(
+        sc,
+        "Södermalm",
+        profile="public",
+        map_html=render.to_html(publish.district_map(sc, "Södermalm", profile="public")),
+        hotspot_map_html=render.to_html(publish.hotspot_map(sc, "Södermalm", profile="public")),
+    )
+    path.write_text(page_html, encoding="utf-8")
     loaded = load(path, width=1100, height=900)
     page = loaded.page
     assert page.locator("h1").inner_text() == "Lägesbild Södermalm"
