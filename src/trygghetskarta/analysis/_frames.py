@@ -1,17 +1,21 @@
-"""Helpers shared by the frame-based analyses (rates, rhythm, schemes): column checks,
+"""Helpers shared by the frame-based analyses (trends, rates, rhythm, schemes): column checks,
 Stockholm local time, grouping keys."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
 
-from trygghetskarta.analysis.trends import UNKNOWN, DateLike
 from trygghetskarta.errors import AnalysisError, SchemaError
 from trygghetskarta.schema import TIMEZONE
 
 YEAR = pd.DateOffset(years=1)
+#: The group of events with no value in a grouping column (e.g. no district).
+UNKNOWN = "okänt"
+#: A date as the analyses take it: text, date, datetime or Timestamp.
+DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
 def columns(by: str | Sequence[str]) -> list[str]:

@@ -8,64 +8,22 @@ events given.
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from trygghetskarta.errors import AnalysisError, SchemaError
-from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.analysis import _frames
+from trygghetskarta.analysis._frames import UNKNOWN as UNKNOWN  # re-exported: the okänt group
+from trygghetskarta.analysis._frames import DateLike as DateLike
+from trygghetskarta.errors import AnalysisError
 
 #: The value grouping columns get for events where they are missing (no district known).
-UNKNOWN = "okänt"
-
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
-
-
-def _by_columns(by: str | Sequence[str]) -> list[str]:
-    return [by] if isinstance(by, str) else list(by)
-
-
-def _check_columns(events: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in events.columns]
-    if missing:
-        raise SchemaError(
-            f"the events frame lacks the columns {missing} (it has {list(events.columns)}) "
-            "— select them in the query that built the frame"
-        )
-
-
-def _local_naive(times: pd.Series, column: str) -> pd.Series:
-    if not isinstance(times.dtype, pd.DatetimeTZDtype):
-        raise SchemaError(
-            f"{column} must be timezone-aware datetimes, got dtype {times.dtype} — "
-            f"localise them, e.g. .dt.tz_localize({TIMEZONE!r})"
-        )
-    return times.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
 
 
 def _month_start(local: pd.Series) -> pd.Series:
     return local.dt.to_period("M").dt.to_timestamp()
-
-
-def _filled_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    out = frame.copy()
-    for c in columns:
-        col = out[c].astype(object)
-        out[c] = col.where(col.notna(), UNKNOWN)
-    return out
-
-
-def _local_timestamp(value: DateLike, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as e:
-        raise AnalysisError(f"{name} must be a date, got {value!r}") from e
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(TIMEZONE).tz_localize(None)
-    return ts
 
 
 def monthly_counts(
@@ -116,10 +74,10 @@ def monthly_counts(
     >>> monthly_counts(ev, by="stadsdelsomrade")["count"].tolist()  # Farsta, okänt × 3 months
     [1, 0, 0, 0, 0, 1]
     """
-    cols = _by_columns(by)
-    _check_columns(events, [time_column, *cols])
-    frame = _filled_keys(events[[time_column, *cols]], cols)
-    frame["month"] = _month_start(_local_naive(frame[time_column], time_column))
+    cols = _frames.columns(by)
+    _frames.require(events, [time_column, *cols])
+    frame = _frames.filled_keys(events[[time_column, *cols]], cols)
+    frame["month"] = _month_start(_frames.local_naive(frame[time_column], time_column))
     no_time = frame["month"].isna()
     if no_time.any():
         warnings.warn(
@@ -129,8 +87,10 @@ def monthly_counts(
             stacklevel=2,
         )
         frame = frame[~no_time]
-    first = _month_start(pd.Series([_local_timestamp(start, "start")])).iloc[0] if start else None
-    last = _month_start(pd.Series([_local_timestamp(end, "end")])).iloc[0] if end else None
+    first = (
+        _month_start(pd.Series([_frames.local_stamp(start, "start")])).iloc[0] if start else None
+    )
+    last = _month_start(pd.Series([_frames.local_stamp(end, "end")])).iloc[0] if end else None
     if first is None or last is None:
         if frame.empty:
             return pd.DataFrame(
@@ -156,7 +116,7 @@ def monthly_counts(
 def _population_for(
     population: pd.DataFrame, year: int
 ) -> tuple[dict[object, float], dict[object, int]]:
-    _check_columns(population, ["area", "year", "population"])
+    _frames.require(population, ["area", "year", "population"])
     recent = population[population["year"] <= year].sort_values("year")
     latest = recent.groupby("area", sort=False).tail(1)
     return (
@@ -209,15 +169,15 @@ def period_summary(
     AnalysisError
         ``end`` is not after ``start``.
     """
-    _check_columns(events, [time_column, by])
-    t0, t1 = _local_timestamp(start, "start"), _local_timestamp(end, "end")
+    _frames.require(events, [time_column, by])
+    t0, t1 = _frames.local_stamp(start, "start"), _frames.local_stamp(end, "end")
     if t1 <= t0:
         raise AnalysisError(
             f"end ({end}) must be after start ({start}) — the period is [start, end)"
         )
     p0, p1 = t0 - pd.DateOffset(years=1), t1 - pd.DateOffset(years=1)
-    frame = _filled_keys(events[[time_column, by]], [by])
-    local = _local_naive(frame[time_column], time_column)
+    frame = _frames.filled_keys(events[[time_column, by]], [by])
+    local = _frames.local_naive(frame[time_column], time_column)
     districts = sorted(frame[by].unique(), key=str)
     now = frame.loc[(local >= t0) & (local < t1), by].value_counts()
     before = frame.loc[(local >= p0) & (local < p1), by].value_counts()
