@@ -335,15 +335,24 @@ def _write_html(path: Path, text: str) -> Path:
     return path
 
 
+def _scene_or_warn(
+    settings: Settings, con: duckdb.DuckDBPyConnection, result: StepResult
+) -> Scene | None:
+    """The run's scene, or ``None`` with a warning in ``result`` when there are no events."""
+    scene = build_scene(settings, con)
+    if scene is None:
+        result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
+    return scene
+
+
 def maps(
     settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
 ) -> StepResult:
     """Write ``maps/stockholm.html`` and ``maps/<district>.html`` for every district."""
     result = StepResult("maps")
     with timed(result):
-        scene = build_scene(settings, con)
+        scene = _scene_or_warn(settings, con, result)
         if scene is None:
-            result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
             return result
         if scene.grid is None:
             result.warnings.append(
@@ -370,9 +379,8 @@ def report(
     """Write ``reports/<district>.html``, one lägesbild per district."""
     result = StepResult("report")
     with timed(result):
-        scene = build_scene(settings, con)
+        scene = _scene_or_warn(settings, con, result)
         if scene is None:
-            result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
             return result
         out = settings.processed_dir / "reports"
         names = list(scene.districts["name"])

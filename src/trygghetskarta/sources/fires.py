@@ -31,7 +31,7 @@ import pandas as pd
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen, pxweb
-from trygghetskarta.sources._list_rows import quarantine_frame
+from trygghetskarta.sources._collect import Collector
 from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
 from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
@@ -39,9 +39,7 @@ from trygghetskarta.sources.event_lists import (
     Contract,
     IngestResult,
     ListOptions,
-    empty_events,
     list_files,
-    parse_list,
 )
 
 #: ``source`` of fire events derived from police events.
@@ -455,37 +453,21 @@ def parse(
             f"{groups['police_csv'][0]} is the fire CSV derived from police events — it is a "
             "cross-check (fires.cross_check), not an input: ingest the police events instead"
         )
-    events, stats, bad, notes, read = [], [], [], [], 0
+    out = Collector()
     if groups["police"]:
         police = polisen.parse(groups["police"], municipality=municipality)
         derived = from_police_events(police.events)
-        events.append(derived)
-        notes.append(f"police fire events: {len(derived)}")
-        read += len(derived)
+        out.events.append(derived)
+        out.notes.append(f"police fire events: {len(derived)}")
+        out.read += len(derived)
     for path in groups["b11"]:
         frame = parse_b11(path, what=str(path))
-        stats.append(frame)
-        read += len(frame)
-    if groups["list"]:
-        listed = parse_list(
-            groups["list"],
-            LIST_CONTRACT,
-            options,
-            kommun=kommun,
-            municipality=municipality,
-            now=now,
-        )
-        events.append(listed.events)
-        bad.append(listed.quarantine)
-        notes.extend(listed.notes)
-        read += listed.read
-    return IngestResult(
-        events=pd.concat(events, ignore_index=True) if events else empty_events(),
-        stats=pd.concat(stats, ignore_index=True) if stats else _empty_stats(),
-        quarantine=pd.concat(bad, ignore_index=True) if bad else quarantine_frame([]),
-        read=read,
-        notes=notes,
+        out.stats.append(frame)
+        out.read += len(frame)
+    out.add_lists(
+        groups["list"], LIST_CONTRACT, options, kommun=kommun, municipality=municipality, now=now
     )
+    return out.result(_empty_stats())
 
 
 def _empty_stats() -> pd.DataFrame:

@@ -36,6 +36,7 @@ import shapely
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen
+from trygghetskarta.sources._collect import Collector
 from trygghetskarta.sources._list_rows import quarantine_frame
 from trygghetskarta.sources._listfile import is_missing, parse_count, read_table
 from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
@@ -45,9 +46,7 @@ from trygghetskarta.sources.event_lists import (
     Contract,
     IngestResult,
     ListOptions,
-    empty_events,
     list_files,
-    parse_list,
 )
 from trygghetskarta.sources.shooting_classifier import Verdict, classify_events
 
@@ -407,44 +406,28 @@ def parse(
     groups: dict[str, list[Path]] = {"police": [], "monthly": [], "periods": [], "list": []}
     for path in map(Path, paths):
         groups[file_kind(path)].append(path)
-    events, stats, bad, notes, read = [], [], [], [], 0
+    out = Collector()
     if groups["police"]:
         police = polisen.parse(groups["police"], municipality=municipality)
         derived = from_police_events(police.events, include_suspected=include_suspected)
-        events.append(derived.events)
+        out.events.append(derived.events)
         counts = derived.verdicts["verdict"].value_counts().to_dict()
-        notes.append(f"police events classified: {counts}")
-        read += len(derived.events)
+        out.notes.append(f"police events classified: {counts}")
+        out.read += len(derived.events)
     for path in groups["monthly"]:
         s, q = parse_monthly(path)
-        stats.append(s)
-        bad.append(q)
-        read += len(s) + len(q)
+        out.stats.append(s)
+        out.quarantine.append(q)
+        out.read += len(s) + len(q)
     for path in groups["periods"]:
         s, q = parse_period_figures(path)
-        stats.append(s)
-        bad.append(q)
-        read += len(s) + len(q)
-    if groups["list"]:
-        listed = parse_list(
-            groups["list"],
-            LIST_CONTRACT,
-            options,
-            kommun=kommun,
-            municipality=municipality,
-            now=now,
-        )
-        events.append(listed.events)
-        bad.append(listed.quarantine)
-        notes.extend(listed.notes)
-        read += listed.read
-    return IngestResult(
-        events=pd.concat(events, ignore_index=True) if events else empty_events(),
-        stats=pd.concat(stats, ignore_index=True) if stats else stats_frame([]),
-        quarantine=pd.concat(bad, ignore_index=True) if bad else quarantine_frame([]),
-        read=read,
-        notes=notes,
+        out.stats.append(s)
+        out.quarantine.append(q)
+        out.read += len(s) + len(q)
+    out.add_lists(
+        groups["list"], LIST_CONTRACT, options, kommun=kommun, municipality=municipality, now=now
     )
+    return out.result(stats_frame([]))
 
 
 def discover(data_dir: Path | str) -> list[Path]:
