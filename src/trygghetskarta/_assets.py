@@ -81,6 +81,14 @@ _UNUSED = re.compile(
     r"font-awesome|leaflet\.awesome-markers\.(js|css)$|leaflet\.awesome\.rotate(\.min)?\.css$"
 )
 _NEEDS_AWESOME = re.compile(r"L\.AwesomeMarkers|\bfa-[a-z]|\bglyphicon-[a-z]")
+#: A double-quoted string literal of a script (JSON data, folium's options): where text
+#: from a source sits in a page, and never markup or code.
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+#: The CSS of a page: ``<style>`` elements and ``style="…"`` attributes of real tags.
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(?P<css>.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+_STYLE_ATTR = re.compile(
+    r"<[a-z][a-z0-9-]*\b[^<>]*?\sstyle\s*=\s*(?P<q>[\"'])(?P<css>.*?)(?P=q)", re.IGNORECASE
+)
 
 _SCRIPT_TAG = re.compile(
     r"<script\b[^>]*?\bsrc\s*=\s*([\"'])(?P<url>[^\"']*)\1[^>]*>\s*</script\s*>", re.IGNORECASE
@@ -200,7 +208,7 @@ def inline_assets(html: str) -> str:
         some reference outside the file remains (see :func:`external_references`).
     """
     without_refs = _LINK_TAG.sub("", _SCRIPT_TAG.sub("", html))
-    if _NEEDS_AWESOME.search(without_refs):
+    if _NEEDS_AWESOME.search(_QUOTED.sub('""', _strip_vendored(without_refs))):
         raise AssetError(
             "expected markers without awesome-markers icons, got a page using L.AwesomeMarkers "
             "or Font Awesome/glyphicon classes (they need CDN fonts) — use CircleMarker or DivIcon"
@@ -255,10 +263,12 @@ def external_references(html: str) -> list[str]:
 
     Looks at ``src``/``href``/``srcset`` of ``script``, ``link``, ``img``, ``iframe``,
     ``source``, ``embed``, ``object``, ``audio`` and ``video`` elements, and at ``url(…)``
-    and ``@import`` in the page's text. ``data:`` URLs, fragments (``#…``) and
-    ``<a href>`` links (followed only when clicked) are not references. Any ``<script src>``
-    and style-sheet ``<link>`` counts, even a relative one: the page must not need a file
-    beside it. Text inside ``srcdoc`` attributes is escaped and so not seen here.
+    and ``@import`` in the page's CSS: ``<style>`` elements and ``style`` attributes. Text
+    elsewhere (an event's summary holding ``url(…)`` in a script's data or in escaped HTML)
+    is data, not a reference. ``data:`` URLs, fragments (``#…``) and ``<a href>`` links
+    (followed only when clicked) are not references. Any ``<script src>`` and style-sheet
+    ``<link>`` counts, even a relative one: the page must not need a file beside it. Text
+    inside ``srcdoc`` attributes is escaped and so not seen here.
 
     Returns
     -------
@@ -270,9 +280,17 @@ def external_references(html: str) -> list[str]:
         url = match.group("url").strip()
         if url and not url.startswith(("data:", "#", "about:")):
             found.append(url)
-    for match in _CSS_URL.finditer(html):
-        url = match.group("url").strip()
-        if url and not url.startswith(("data:", "#")) and _EXTERNAL.match(url):
-            found.append(url)
-    found += re.findall(r"@import\s+(?:url\()?['\"]?([^'\");]+)", html)
+    css = [m.group("css") for m in _STYLE_BLOCK.finditer(html)]
+    css += [m.group("css") for m in _STYLE_ATTR.finditer(_strip_style_blocks(html))]
+    for text in css:
+        for match in _CSS_URL.finditer(text):
+            url = match.group("url").strip()
+            if url and not url.startswith(("data:", "#")) and _EXTERNAL.match(url):
+                found.append(url)
+        found += re.findall(r"@import\s+(?:url\()?['\"]?([^'\");]+)", text)
     return found
+
+
+def _strip_style_blocks(html: str) -> str:
+    """The page without its ``<style>`` elements (their CSS is looked at on its own)."""
+    return _STYLE_BLOCK.sub("", html)

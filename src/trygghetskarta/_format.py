@@ -1,14 +1,21 @@
 """Escaping, Swedish number and date formatting, and shared styling for maps and reports.
 
-Private helpers of :mod:`trygghetskarta.render` and :mod:`trygghetskarta.report`. Every
-string that comes from a source goes through :func:`esc` before it reaches HTML or a
-folium template.
+Private helpers of :mod:`trygghetskarta.render` and :mod:`trygghetskarta.report`.
+
+**Text is data.** Every string that comes from a source reaches a page through one of two
+doors: :func:`esc` (HTML text and attributes) or :func:`js_json` (data for a script).
+Besides what HTML and ``<script>`` need, both write ``{`` and ``}`` as escapes (``&#123;``,
+``\u007b``): branca compiles what a folium element renders once more as a Jinja template,
+so text holding ``{{ … }}`` or ``{% … %}`` would otherwise run on the machine building the
+page. The browser shows the escapes as the braces they stand for.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -52,17 +59,40 @@ FALLBACK_COLOR = "#555555"
 _MONTHS_SV = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
 
-def esc(value: Any) -> str:
-    """Escape any value as HTML text, safe inside folium's JavaScript template literals too.
+#: Characters :func:`esc` writes as character references besides ``& < > " '``.
+_HTML_EXTRA = str.maketrans(
+    {"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"}
+)
+#: A JSON string literal (as :func:`json.dumps` writes it).
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JS_EXTRA = str.maketrans(
+    {"<": "\\u003c", "{": "\\u007b", "}": "\\u007d", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
-    Besides ``& < > " '`` this escapes the backtick, ``$`` and the backslash: folium puts
+
+def esc(value: Any) -> str:
+    """Escape any value as HTML text or attribute value; no template engine can read it as code.
+
+    Besides ``& < > " '`` this escapes the backtick, ``$`` and the backslash (folium puts
     popup and tooltip HTML inside JavaScript template literals, where those three would
-    end the literal or interpolate. ``None`` and NaN become an empty string.
+    end the literal or interpolate) and the braces ``{`` ``}`` (branca compiles a folium
+    element's output as a Jinja template; see the module's docstring). ``None`` and NaN
+    become an empty string.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return html.escape(str(value), quote=True).translate(_HTML_EXTRA)
+
+
+def js_json(value: Any) -> str:
+    """JSON for a ``<script>``: no text in it can end the element or reach a template engine.
+
+    Inside string literals ``<`` becomes ``\\u003c`` (no ``</script>``), ``{`` and ``}``
+    become ``\\u007b`` and ``\\u007d`` (no ``{{ … }}`` for Jinja), and U+2028/U+2029
+    are escaped (line ends in old JavaScript). The value a script reads is unchanged.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON_STRING.sub(lambda m: m.group(0).translate(_JS_EXTRA), text)
 
 
 def safe_url(url: Any) -> str | None:

@@ -18,7 +18,6 @@ import branca.colormap as bcm
 import folium
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from trygghetskarta._format import (
@@ -32,7 +31,9 @@ from trygghetskarta._format import (
     fmt_number,
     fmt_period,
     fmt_sources,
+    js_json,
 )
+from trygghetskarta._verbatim import Verbatim, VerbatimMacro
 from trygghetskarta.errors import ConfigError
 
 #: Ramp of the choropleth classes (ColorBrewer YlOrRd).
@@ -88,7 +89,7 @@ _CSS = """
 """
 
 
-class HtmlControl(MacroElement):
+class HtmlControl(VerbatimMacro):
     """A Leaflet control holding static HTML, optionally shown only while a layer is on.
 
     Parameters
@@ -143,7 +144,7 @@ class HtmlControl(MacroElement):
         self.layer_name = layer.get_name() if layer is not None else None
 
 
-class MetricScale(MacroElement):
+class MetricScale(VerbatimMacro):
     """Leaflet's scale bar in metres and kilometres only (folium's shows miles too)."""
 
     _template = Template(
@@ -159,7 +160,7 @@ class MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
-class FitOnLoad(MacroElement):
+class FitOnLoad(VerbatimMacro):
     """Fit the view again once the page has loaded.
 
     A map inside an ``<iframe srcdoc>`` (the lägesbild) may be laid out before its frame
@@ -189,13 +190,8 @@ class FitOnLoad(MacroElement):
 
 
 def _js_string(text: str) -> str:
-    """A JavaScript string literal that cannot end the surrounding ``<script>`` element."""
-    return (
-        json.dumps(text, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    """A JavaScript string literal that cannot end the ``<script>`` or reach a template."""
+    return js_json(text)
 
 
 def add_styles(m: folium.Map, *, background: str = "#eae7e1") -> None:
@@ -204,7 +200,7 @@ def add_styles(m: folium.Map, *, background: str = "#eae7e1") -> None:
     if "tk_styles" in header._children:
         return
     css = _CSS + f"#{m.get_name()} {{ background: {background}; }}\n"
-    header.add_child(Element(f"<style>{css}</style>"), name="tk_styles")
+    header.add_child(Verbatim(f"<style>{css}</style>"), name="tk_styles")
 
 
 def step_legend_html(

@@ -11,7 +11,6 @@ public file never holds a count below five, and source text reaches the page esc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +19,6 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from trygghetskarta._format import (
@@ -29,8 +27,10 @@ from trygghetskarta._format import (
     event_popup_html,
     fmt_count,
     fmt_month,
+    js_json,
 )
 from trygghetskarta._legend import count_classes, legend_row
+from trygghetskarta._verbatim import Verbatim, VerbatimMacro
 from trygghetskarta.schema import TIMEZONE
 
 __all__ = [
@@ -71,13 +71,7 @@ window.TK = window.TK || (function () {
 def _ensure_runtime(m: folium.Map) -> None:
     header = m.get_root().header
     if "tk_timeline_runtime" not in header._children:
-        header.add_child(Element(f"<script>{_RUNTIME_JS}</script>"), name="tk_timeline_runtime")
-
-
-def js_json(value: Any) -> str:
-    """JSON for a script, with ``<`` escaped so that no text can end the ``<script>``."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        header.add_child(Verbatim(f"<script>{_RUNTIME_JS}</script>"), name="tk_timeline_runtime")
 
 
 def month_of(occurred_at: pd.Series) -> pd.Series:
@@ -95,8 +89,12 @@ def months_between(first: Any, last: Any) -> list[pd.Timestamp]:
     return list(pd.date_range(a, b, freq="MS"))
 
 
-class _Script(MacroElement):
-    """A piece of script run after the map is made; ``{map}`` names the map."""
+class _Script(VerbatimMacro):
+    """A piece of script run after the map is made; ``{map}`` names the map.
+
+    The code is written into the page as it is (see :mod:`trygghetskarta._verbatim`); data
+    in it comes from :func:`js_json`, so no text in it can hold ``{map}`` either.
+    """
 
     _template = Template(
         """

@@ -18,8 +18,10 @@ markers follow it.
 **Profiles** (rules in ``_privacy``): ``public`` maps show areas, density surfaces on cells
 of at least 200 m and counts (below five shown as "färre än 5"), never individual events or
 their text, and count sensitive events only per district; ``internal`` maps may add
-clustered event markers with popups. Text from sources is escaped everywhere (see
-:func:`trygghetskarta._format.esc`).
+clustered event markers with popups. Text from sources is data: it is escaped everywhere
+(see :func:`trygghetskarta._format.esc` and :func:`~trygghetskarta._format.js_json`) and
+never compiled as a template (see :mod:`trygghetskarta._verbatim`; :func:`to_html`
+checks the map before rendering it).
 
 Helpers live in private modules and are part of this module's API through the imports
 below: :func:`add_density` (``_raster``), :func:`add_info_box` (``_legend``),
@@ -64,6 +66,7 @@ from trygghetskarta._vector import (
     to_web,
     water_polygons,
 )
+from trygghetskarta._verbatim import LayerControl, check_template_free
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import ConfigError, SchemaError
 
@@ -107,8 +110,13 @@ def to_html(m: folium.Map) -> str:
     ------
     trygghetskarta._assets.AssetError
         The map uses a library that is not vendored (e.g. awesome-markers icons).
+    trygghetskarta._verbatim.TemplateTextError
+        Template syntax reached a folium element that branca compiles as a template (text
+        that did not go through ``esc``; a bug).
     """
-    return _assets.inline_assets(m.get_root().render())
+    root = m.get_root()
+    check_template_free(root)
+    return _assets.inline_assets(root.render())
 
 
 @cache
@@ -226,7 +234,7 @@ def _finish(m: folium.Map) -> folium.Map:
     folium.plugins.Fullscreen(
         title="Helskärm", title_cancel="Lämna helskärm", force_separate_button=True
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    LayerControl(collapsed=False).add_to(m)
     return m
 
 
