@@ -43,6 +43,9 @@ __all__ = [
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")
 #: Attributes that are the element tree or its own templates, not its data.
 _NOT_DATA = frozenset({"_parent", "_children", "_template", "_template_str", "_template_name"})
+#: A layer's name (``tile_name`` is folium's old spelling of it): written only by
+#: :class:`LayerControl`, escaped.
+_LAYER_NAMES = frozenset({"layer_name", "tile_name"})
 
 
 class TemplateTextError(TrygghetskartaError, ValueError):
@@ -153,6 +156,8 @@ def check_template_free(root: Element) -> None:
         for name, value in vars(element).items():
             if name in _NOT_DATA or isinstance(value, Element) or callable(value):
                 continue
+            if name in _LAYER_NAMES and isinstance(element, folium.map.Layer):
+                continue  # no folium template writes them; our LayerControl escapes the name
             text = _as_text(value)
             found = _TEMPLATE_SYNTAX.search(text)
             if found is not None:

@@ -1,0 +1,263 @@
+"""Source text is data: it never reaches a template engine or a script as code.
+
+Hostile text (``payloads.py``) goes into every text field a map or a lägesbild shows —
+district and stadsdel names from boundary files, an event's summary, type, category,
+place name and url, titles, sources, Brå's labels — and the pages are built in both
+profiles. Each test also carries a quote-free ``{{ … }}`` that would create a marker file
+through ``os.system`` if any template engine evaluated it. A page passes when it was built,
+the marker file does not exist, nothing evaluated or live shows, every payload is there as
+escaped text, and the page still refers to nothing outside itself.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from payloads import IDS, PAYLOADS, Payload, marker_payload
+from trygghetskarta import _assets, render, report
+from trygghetskarta._format import esc, js_json
+from trygghetskarta._verbatim import TemplateTextError
+
+INFO = {
+    "period": ("2024-01-01", "2024-12-31"),
+    "made_at": datetime(2025, 1, 2, 3, 4),
+    "n_unplaced": 1,
+}
+TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")
+
+
+def js_text(page: str) -> str:
+    r"""The page with JSON's ``\uXXXX`` and ``\"`` decoded: what scripts hand to ``innerHTML``."""
+    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+    return decoded.replace('\\"', '"')
+
+
+def hostile(payload: Payload, marker: Path) -> str:
+    """The payload followed by the marker expression."""
+    return f"{payload.text} {marker_payload(marker)}"
+
+
+def districts(name: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": ["Norr", name, "Väster"]},
+        geometry=[
+            box(673_000, 6_580_000, 675_000, 6_582_000),
+            box(673_000, 6_578_000, 675_000, 6_580_000),
+            box(671_000, 6_578_000, 673_000, 6_582_000),
+        ],
+        crs="EPSG:3006",
+    )
+
+
+def stadsdelar(name: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": [name, "Södra udden"]},
+        geometry=[
+            box(673_100, 6_578_100, 674_900, 6_579_000),
+            box(673_100, 6_579_000, 674_900, 6_579_900),
+        ],
+        crs="EPSG:3006",
+    )
+
+
+def events(text: str, district: str) -> pd.DataFrame:
+    """Events in ``district``, every text field holding ``text``."""
+    n = 6
+    return pd.DataFrame(
+        {
+            "x": [674_000.0 + 50 * i for i in range(n)],
+            "y": [6_578_500.0 + 40 * i for i in range(n)],
+            "occurred_at": pd.to_datetime(
+                [f"2024-0{1 + i % 3}-05 13:20" for i in range(n)], utc=True
+            ),
+            "source_type": text,
+            "category": ["violence", text, "fire", "theft_burglary", "violence", "drugs"],
+            "summary": text,
+            "url": [text, f"https://polisen.se/{text}", text, None, text, text],
+            "precision": "street",
+            "place_name": text,
+            "stadsdelsomrade": district,
+            "stadsdel": text,
+            "sensitive": False,
+        }
+    )
+
+
+def check_page(page: str, payload: Payload, text: str, marker: Path) -> None:
+    """The common verdict on a built page (see the module's docstring)."""
+    assert not marker.exists(), "a template engine evaluated source text"
+    shown = js_text(page)
+    for forbidden in payload.forbidden:
+        assert forbidden not in shown
+    assert esc(text) in shown
+    if any(c in payload.text for c in '<>"{}'):
+        assert payload.text not in shown
+    assert render.external_references(page) == []
+
+
+def test_the_marker_payload_runs_in_a_plain_template(tmp_path: Path) -> None:
+    """The payload is real: Jinja, as branca uses it, runs it (so the tests below can fail)."""
+    marker = tmp_path / "marker"
+    jinja2.Template(marker_payload(marker)).render()
+    assert marker.exists()
+    assert not any(c in marker_payload(marker) for c in "'\"<>")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+def test_esc_leaves_no_template_syntax_and_reads_back(payload: Payload, tmp_path: Path) -> None:
+    text = hostile(payload, tmp_path / "marker")
+    out = esc(text)
+    assert TEMPLATE_SYNTAX.search(out) is None and "<" not in out and '"' not in out
+    assert html.unescape(out) == text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+def test_js_json_leaves_no_template_syntax_and_reads_back(payload: Payload, tmp_path: Path) -> None:
+    value = {"a": [hostile(payload, tmp_path / "marker"), 1.5, {"b": payload.text}], "c": {}}
+    out = js_json(value)
+    assert TEMPLATE_SYNTAX.search(out) is None and "</" not in out
+    assert json.loads(out) == value
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+@pytest.mark.parametrize("profile", ["public", "internal"])
+@pytest.mark.parametrize("kind", ["city", "district"])
+def test_maps_show_hostile_text_as_text(
+    payload: Payload, profile: str, kind: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    text = hostile(payload, marker)
+    common = {
+        **INFO,
+        "profile": profile,
+        "sources": [text],
+        "title": text,
+        "stadsdelar": stadsdelar(text),
+        "events": events(text, text),
+        "tiles": "OpenStreetMap",
+    }
+    if kind == "city":
+        m = render.city_map(
+            districts(text), rates=pd.Series({text: 2.0, "Norr": 1.0, "Väster": 3.0}), **common
+        )
+    else:
+        m = render.district_map(text, districts(text), **common)
+    page = render.to_html(m)
+    check_page(page, payload, text, marker)
+    if profile == "internal":  # the popups: summary, type, category, place, no live link
+        assert 'href="https://polisen.se/' in js_text(page)
+        assert js_text(page).count(f"<p>{esc(text)}</p>") >= 1
+    else:
+        assert f"<p>{esc(text)}</p>" not in js_text(page)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+@pytest.mark.parametrize("profile", ["public", "internal"])
+def test_lagesbild_shows_hostile_text_as_text(
+    payload: Payload, profile: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    text = hostile(payload, marker)
+    mine = events(text, text)
+    map_html = render.to_html(
+        render.district_map(
+            text,
+            districts(text),
+            profile=profile,
+            sources=[text],
+            stadsdelar=stadsdelar(text),
+            events=mine,
+            **INFO,
+        )
+    )
+    bra = pd.DataFrame(
+        {"category": [text], "year": [2024], "district": [10.0], "city": [8.0], "unit": [text]}
+    )
+    monthly = pd.DataFrame(
+        {"month": pd.date_range("2024-01-01", periods=12, freq="MS"), "category": text, "count": 7}
+    )
+    page = report.lagesbild_html(
+        text,
+        period=INFO["period"],
+        summary_row={"count": 84, "count_last_year": 70, "rate_per_1000": 2.0, "population": 4000},
+        monthly=monthly,
+        city_summary={"rate_per_1000": 1.5},
+        events=mine,
+        map_html=map_html,
+        hotspot_map_html=map_html,
+        hotspot_caption=text,
+        made_at=INFO["made_at"],
+        sources=[text],
+        profile=profile,
+        map_link=text,
+        title=text,
+        bra=bra,
+        bra_source=text,
+    )
+    assert not marker.exists()
+    for forbidden in payload.forbidden:
+        assert forbidden not in page
+    assert esc(text) in page
+    assert "<script" not in page and 'href="javascript:' not in page
+    frames = re.findall(r'srcdoc="([^"]*)"', page)
+    assert len(frames) == 2
+    check_page(html.unescape(frames[0]), payload, text, marker)
+
+
+def test_a_folium_element_holding_template_text_is_refused(tmp_path: Path) -> None:
+    """The safeguard: text that skipped ``esc`` stops the page before branca runs it."""
+    marker = tmp_path / "marker"
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    folium.Marker([59.33, 18.06], tooltip=marker_payload(marker)).add_to(m)
+    with pytest.raises(TemplateTextError, match=r"expected no template syntax .* Tooltip\.text"):
+        render.to_html(m)
+    assert not marker.exists()
+
+
+def test_layer_names_are_text(tmp_path: Path) -> None:
+    """Leaflet writes layer names with innerHTML; a name from a boundary file is escaped."""
+    name = '<img src=x onerror="alert(1)"> {{ 7*7 }}'
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    render.add_districts(m, districts(name), name=name)
+    page = js_text(render._finish(m).get_root().render())
+    assert "<img src=x" not in page and "{{ 7*7 }}" not in page
+    assert f'"{esc(name)}"' in page
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (
+            '<script>var d = {"s": "url(https://x/a.png) @import url(https://x/b.css);"};</script>',
+            [],
+        ),
+        ("<p>url(https://x/a.png) @import &quot;https://x/b.css&quot;</p>", []),
+        ('<div style="background: url(https://x/a.png)">x</div>', ["https://x/a.png"]),
+        ('<style>@import "https://x/b.css";</style>', ["https://x/b.css"]),
+    ],
+    ids=["script_data", "escaped_text", "style_attribute", "style_block"],
+)
+def test_only_real_css_is_scanned_for_references(page: str, expected: list[str]) -> None:
+    assert _assets.external_references(page) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["L.AwesomeMarkers.icon", "fa-rocket glyphicon-star"], ids=["code_name", "class_names"]
+)
+def test_text_naming_awesome_markers_is_not_taken_for_the_plugin(text: str) -> None:
+    m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
+    ev = events(text, "Norr").assign(x=np.linspace(673_500, 674_500, 6))
+    page = render.to_html(render.add_events(m, ev))
+    assert esc(text) in js_text(page)
