@@ -27,7 +27,10 @@ from affine import Affine
 from playwright.sync_api import Browser, Page, sync_playwright
 from shapely.geometry import box
 
+from payloads import PAYLOADS as HOSTILE
+from payloads import marker_payload
 from trygghetskarta import publish, render, store
+from trygghetskarta.report import lagesbild_html
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +54,7 @@ PAYLOADS = [
     "`${window.__tk_pwned = 3}`",
     "</script><script>window.__tk_pwned = 4</script>",
 ]
+HOSTILE_IDS = [p.id for p in HOSTILE]
 INFO = {
     "period": ("2024-01-01", "2024-12-31"),
     "sources": ["Polisen", "Stockholms stad"],
@@ -441,3 +445,100 @@ def test_report(scene, load, tmp_path: Path) -> None:
     frame_el.scroll_into_view_if_needed()
     assert_map_works(frame, layers, ["Händelser per km²"])
     assert_clean(loaded)
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+def hostile_district(small_city: dict, text: str) -> dict:
+    """The small city with one district, one stadsdel and every event text field hostile."""
+    districts = small_city["districts"].assign(name=[text, "Söder", "Väster"])
+    stadsdelar = small_city["stadsdelar"].assign(name=[text, "Södra delen", "Mitten", "Annat"])
+    events = small_city["events"].assign(
+        stadsdelsomrade=text,
+        stadsdel=small_city["events"]["stadsdel"].replace("Norra delen", text),
+        summary=text,
+        place_name=text,
+        source_type=text,
+        url=[text, f"https://polisen.se/{text}"] * (len(small_city["events"]) // 2),
+    )
+    return {"districts": districts, "stadsdelar": stadsdelar, "events": events}
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=HOSTILE_IDS)
+def test_hostile_text_stays_text_in_map_and_report(
+    small_city: dict, browser: Browser, tmp_path: Path, payload
+) -> None:
+    """Internal map and lägesbild with hostile text everywhere: built without running it,
+    and in the browser no dialog, no error, no marker, and the text shown as it was."""
+    marker = tmp_path / "marker"
+    text = f"{payload.text} {marker_payload(marker)}"
+    city = hostile_district(small_city, text)
+    common = {**INFO, "sources": [text], "profile": "internal", "stadsdelar": city["stadsdelar"]}
+    m = render.district_map(text, city["districts"], events=city["events"], title=text, **common)
+    map_html = render.to_html(m)
+    map_path = tmp_path / "map.html"
+    map_path.write_text(map_html, encoding="utf-8")
+    bra = pd.DataFrame(
+        {"category": [text], "year": [2024], "district": [10.0], "city": [8.0], "unit": [text]}
+    )
+    report_html = lagesbild_html(
+        text,
+        period=INFO["period"],
+        summary_row={"count": 60, "count_last_year": 50, "rate_per_1000": 2.0},
+        monthly=city["events"].assign(month=city["events"]["occurred_at"], count=1),
+        city_summary={"rate_per_1000": 1.5},
+        events=city["events"],
+        map_html=map_html,
+        made_at=INFO["made_at"],
+        sources=[text],
+        profile="internal",
+        title=text,
+        bra=bra,
+        bra_source=text,
+    )
+    report_path = tmp_path / "lagesbild.html"
+    report_path.write_text(report_html, encoding="utf-8")
+    assert not marker.exists(), "building the pages ran source text"
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        dialogs: list[str] = []
+        errors: list[str] = []
+        outside: list[str] = []
+        page = context.new_page()
+
+        def route(r) -> None:
+            if r.request.url.startswith("file://"):
+                r.continue_()
+            else:
+                outside.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page.goto(map_path.resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        assert text in layer_names(page)  # the district's layer, named as written
+        texts = open_every_popup(page)
+        assert texts and all(text in t for t in texts)  # summary, type and place, as text
+        assert page.locator(".leaflet-popup-content a[href^='javascript']").count() == 0
+        page.locator(".leaflet-container").hover()
+        assert page.evaluate(PWNED) is None and page.locator('img[src="x"]').count() == 0
+
+        page.goto(report_path.resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(500)
+        assert page.locator("h1").inner_text() == text
+        assert page.locator("table td", has_text=text).count() >= 1  # Brå's category
+        for frame in page.frames:
+            assert frame.evaluate(PWNED) is None, frame.url
+            assert frame.locator('img[src="x"]').count() == 0
+        assert dialogs == [], "injected text opened a dialog"
+        assert errors == [], "the console shows errors"
+        assert outside == [], "the page fetched something outside the file"
+        assert not marker.exists()
+    finally:
+        context.close()
