@@ -216,12 +216,37 @@ def test_lagesbild_shows_hostile_text_as_text(
     check_page(html.unescape(frames[0]), payload, text, marker)
 
 
-def test_a_folium_element_holding_template_text_is_refused(tmp_path: Path) -> None:
+def _geojson(m: folium.Map, text: str) -> None:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [18.06, 59.33]},
+        "properties": {"tip": text},
+    }
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [feature]},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"]),
+    ).add_to(m)
+
+
+@pytest.mark.parametrize(
+    ("add", "where"),
+    [
+        (lambda m, t: folium.Marker([59.33, 18.06], tooltip=t).add_to(m), r"Tooltip\.text"),
+        (lambda m, t: folium.Marker([59.33, 18.06], popup=t).add_to(m), r"Html\.data"),
+        (_geojson, r"GeoJson\.data"),
+        (
+            lambda m, t: folium.Marker([59.33, 18.06], icon=folium.DivIcon(html=t)).add_to(m),
+            r"DivIcon\.options",
+        ),
+    ],
+    ids=["tooltip", "popup", "geojson_property", "div_icon"],
+)
+def test_a_folium_element_holding_template_text_is_refused(add, where: str, tmp_path: Path) -> None:
     """The safeguard: text that skipped ``esc`` stops the page before branca runs it."""
     marker = tmp_path / "marker"
     m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
-    folium.Marker([59.33, 18.06], tooltip=marker_payload(marker)).add_to(m)
-    with pytest.raises(TemplateTextError, match=r"expected no template syntax .* Tooltip\.text"):
+    add(m, marker_payload(marker))
+    with pytest.raises(TemplateTextError, match=rf"expected no template syntax .* {where}"):
         render.to_html(m)
     assert not marker.exists()
 

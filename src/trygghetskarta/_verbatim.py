@@ -117,15 +117,21 @@ class LayerControl(folium.LayerControl):
 
 
 def _elements(root: Element) -> list[Element]:
-    """Every element of a tree, the figure's header, html and script parts included."""
+    """Every element of a tree: children, and elements held as attributes (a popup's
+    ``html``, the figure's ``header``, ``html`` and ``script``)."""
     out: list[Element] = []
+    seen: set[int] = set()
     stack: list[Element] = [root]
     while stack:
         element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
         out.append(element)
         stack.extend(element._children.values())
-        if isinstance(element, Figure):
-            stack.extend((element.header, element.html, element.script))
+        stack.extend(
+            v for k, v in vars(element).items() if k != "_parent" and isinstance(v, Element)
+        )
     return out
 
 
