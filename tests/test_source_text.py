@@ -286,3 +286,26 @@ def test_text_naming_awesome_markers_is_not_taken_for_the_plugin(text: str) -> N
     ev = events(text, "Norr").assign(x=np.linspace(673_500, 674_500, 6))
     page = render.to_html(render.add_events(m, ev))
     assert esc(text) in js_text(page)
+
+
+@pytest.mark.realdata
+def test_cli_messages_show_source_text_as_text(shared_data: Path, tmp_path: Path) -> None:
+    """A column name from a delivered list is printed as written, not read as rich markup
+    (``[/]`` used to crash the summary with a MarkupError traceback)."""
+    from typer.testing import CliRunner
+
+    from trygghetskarta.cli import app
+
+    listed = tmp_path / "brott.csv"
+    listed.write_text(
+        "Diarienummer;[/]Brottsdag[bold];Brottsbenämning;X;Y\n"
+        "A-1;2025-01-01;Misshandel;674345;6581101\n",
+        encoding="utf-8",
+    )
+    env = {"TRYGGHETSKARTA_DATA": str(shared_data), "TRYGGHETSKARTA_PROCESSED": str(tmp_path)}
+    result = CliRunner().invoke(app, ["ingest", "brott", str(listed)], env=env)
+    assert result.exit_code == 1
+    assert "[/]Brottsdag[bold]" in result.output
+    assert "[sources.brott.columns]" in result.output  # the fix it names, whole
+    assert "MarkupError" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -88,7 +89,7 @@ def _domain_errors() -> Iterator[None]:
     try:
         yield
     except TrygghetskartaError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)  # text, not markup
         raise typer.Exit(1) from None
 
 
@@ -133,7 +134,9 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
             )
             reasons = c.get("quarantine_reasons") or {}
             if reasons:
-                text += "\nquarantine: " + "; ".join(f"{k} {v:,}" for k, v in reasons.items())
+                text += "\nquarantine: " + "; ".join(
+                    f"{escape(str(k))} {v:,}" for k, v in reasons.items()
+                )
         elif r.step == "geocode":
             by = c.get("by_precision", {})
             text = f"{c.get('events', 0):,} events placed: " + ", ".join(
@@ -146,15 +149,17 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
         if r.files:
             text += f"\n{len(r.files)} files"
         for w in r.warnings[:_MAX_WARNINGS]:
-            text += f"\n[yellow]warning:[/] {w}"
+            text += f"\n[yellow]warning:[/] {escape(str(w))}"
         if len(r.warnings) > _MAX_WARNINGS:
             more = len(r.warnings) - _MAX_WARNINGS
             text += f"\n[yellow]… and {more} more warnings in manifest.json[/]"
         for e in r.errors:
-            text += f"\n[red]error:[/] {e}"
+            text += f"\n[red]error:[/] {escape(str(e))}"
         table.add_row(r.step, text, f"{r.seconds:.1f}")
     out.print(table)
-    out.print(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}", highlight=False)
+    out.print(
+        escape(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}"), highlight=False
+    )
 
 
 def _run_steps(
@@ -258,7 +263,7 @@ def gazetteer_load(
         highlight=False,
     )
     for note in counts["notes"]:
-        out.print(f"  {note}", highlight=False)
+        out.print(f"  {escape(str(note))}", highlight=False)
 
 
 @app.command()
@@ -297,7 +302,7 @@ def geocode(
     else:
         placed.to_csv(out, index=False)
         counts = placed["precision"].value_counts().to_dict()
-        err.print(f"{len(placed):,} events → {out} ({counts})", highlight=False)
+        err.print(escape(f"{len(placed):,} events → {out} ({counts})"), highlight=False)
 
 
 @app.command()
@@ -416,7 +421,7 @@ def status(ctx: typer.Context) -> None:
             con.close()
     table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
     for row in runs:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
     out.print(table)
 
 
