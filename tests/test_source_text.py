@@ -26,7 +26,7 @@ import pytest
 from shapely.geometry import box
 
 from payloads import IDS, PAYLOADS, Payload, marker_payload
-from trygghetskarta import _assets, render, report
+from trygghetskarta import _assets, publish, render, report
 from trygghetskarta._format import esc, js_json
 from trygghetskarta._verbatim import TemplateTextError
 
@@ -309,3 +309,18 @@ def test_cli_messages_show_source_text_as_text(shared_data: Path, tmp_path: Path
     assert "[sources.brott.columns]" in result.output  # the fix it names, whole
     assert "MarkupError" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd", "etc-passwd"),
+        ("/tmp/x", "tmp-x"),
+        ("{{ 7*7 }}", "7-7"),
+        ("..", "omrade"),
+        ("Hägersten-Älvsjö", "hagersten-alvsjo"),
+    ],
+    ids=["traversal", "absolute", "template", "nothing_left", "real_name"],
+)
+def test_a_district_name_is_never_a_path(name: str, expected: str) -> None:
+    assert publish.slug(name) == expected

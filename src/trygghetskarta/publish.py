@@ -8,6 +8,7 @@ Maps and reports show the districts of the scheme in force at the end of the per
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,9 +59,13 @@ _EVENT_COLUMNS = [
 
 
 def slug(name: str) -> str:
-    """A file name for a district: ``Hägersten-Älvsjö`` → ``hagersten-alvsjo``."""
+    """A file name for a district: ``Hägersten-Älvsjö`` → ``hagersten-alvsjo``.
+
+    Only ASCII letters and digits are kept (words joined by ``-``): a name from a boundary
+    file is text, never a path (``../x`` → ``x``); a name with none gives ``omrade``.
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "-".join(ascii_name.lower().replace("-", " ").split())
+    return "-".join(re.sub(r"[^a-z0-9]+", " ", ascii_name.lower()).split()) or "omrade"
 
 
 @dataclass(frozen=True)
