@@ -27,6 +27,7 @@ from shapely.geometry import box
 
 from payloads import IDS, PAYLOADS, Payload, marker_payload
 from trygghetskarta import _assets, publish, render, report
+from trygghetskarta._analysis_layers import AnalysisLayers
 from trygghetskarta._format import esc, js_json
 from trygghetskarta._verbatim import TemplateTextError
 
@@ -95,6 +96,26 @@ def events(text: str, district: str) -> pd.DataFrame:
     )
 
 
+def analysis(text: str) -> AnalysisLayers:
+    """Analysis tables naming a stadsdel and a RegSO by ``text`` (as boundary files may)."""
+    shape = [box(673_100, 6_578_100, 674_900, 6_579_900)]
+    return AnalysisLayers(
+        gi_stadsdelar=gpd.GeoDataFrame(
+            {"stadsdel": [text], "bin": [2], "count": [7], "events_per_km2": [3.0]},
+            geometry=shape,
+            crs="EPSG:3006",
+        ),
+        moran=gpd.GeoDataFrame(
+            {"name": [text], "label": ["HH"], "count": [7], "eb_rate_per_1000": [2.5]},
+            geometry=shape,
+            crs="EPSG:3006",
+        ),
+        clusters=gpd.GeoDataFrame(
+            {"cluster": [1], "n_events": [9], "area_km2": [0.4]}, geometry=shape, crs="EPSG:3006"
+        ),
+    )
+
+
 def check_page(page: str, payload: Payload, text: str, marker: Path) -> None:
     """The common verdict on a built page (see the module's docstring)."""
     assert not marker.exists(), "a template engine evaluated source text"
@@ -147,6 +168,7 @@ def test_maps_show_hostile_text_as_text(
         "stadsdelar": stadsdelar(text),
         "events": events(text, text),
         "tiles": "OpenStreetMap",
+        "analysis": analysis(text),
     }
     if kind == "city":
         m = render.city_map(
