@@ -1,7 +1,8 @@
 """The whole tool on hostile source text: ``run``, then ``maps`` and ``report`` internal.
 
-A data directory is built in a temporary folder: the real boundaries, population and
-gazetteer (symlinked from ``../shared/data``), police events in the API's format and a
+A data directory is built in a temporary folder: the real boundaries (their RegSO names
+replaced by the payloads), population and gazetteer (symlinked from ``../shared/data``),
+police events in the API's format and a
 delivered crime list whose every text field holds a payload of ``payloads.py`` plus a
 quote-free expression that would create a marker file through ``os.system``, and a Brå
 CSV whose labels hold them too. The commands run as the nightly job does, in a
@@ -20,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from payloads import PAYLOADS, Payload, marker_payload
@@ -28,6 +30,8 @@ from trygghetskarta._format import esc
 
 pytestmark = pytest.mark.realdata
 
+#: The RegSO boundary file, rewritten with hostile area names (the others are symlinked).
+REGSO_FILE = "regso_2025_stockholm_epsg3006.gpkg"
 #: Places the geocoder knows, one per event in turn (spread over several districts).
 PLACES = ["Sergels torg", "Medborgarplatsen", "Slussen", "Kista centrum", "Farsta centrum"]
 #: Police event types in turn; the payloads' own texts are added as types too.
@@ -74,8 +78,15 @@ def write_data(folder: Path, shared: Path, texts: list[tuple[Payload, str]]) -> 
     """The data directory (see the module's docstring)."""
     data = folder / "data"
     data.mkdir()
-    for name in ("boundaries", "population", "gazetteer"):
+    for name in ("population", "gazetteer"):
         (data / name).symlink_to(shared / name, target_is_directory=True)
+    (data / "boundaries").mkdir()
+    for path in (shared / "boundaries").iterdir():
+        if path.name != REGSO_FILE:
+            (data / "boundaries" / path.name).symlink_to(path)
+    regso = gpd.read_file(shared / "boundaries" / REGSO_FILE)
+    regso.loc[: len(texts) - 1, "regsonamn"] = [f"RegSO {text}" for _, text in texts]
+    regso.to_file(data / "boundaries" / REGSO_FILE, driver="GPKG")
     (data / "police_events").mkdir()
     path = data / "police_events" / "hostile_events_with_text_2025.json"
     path.write_text(json.dumps(police_events(texts), ensure_ascii=False), encoding="utf-8")
@@ -164,6 +175,7 @@ def test_run_maps_and_report_on_hostile_text(shared_data: Path, tmp_path: Path) 
         for forbidden in payload.forbidden:
             assert forbidden not in everything, (payload.id, forbidden)
         assert esc(text) in everything, payload.id  # shown, as text
+        assert esc(f"RegSO {text}") in everything, payload.id  # an area name, as text
     for path, text in written.items():
         assert render.external_references(text.split("\n<!DOCTYPE")[0]) == [], path
     status = cli(project, env, "status")
