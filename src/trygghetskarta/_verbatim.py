@@ -74,13 +74,11 @@ def _render_verbatim(element: MacroElement, kwargs: dict[str, Any]) -> None:
             "it to a folium.Map before rendering"
         )
     module = element._template.module.__dict__
-    for part, target in (("header", figure.header), ("html", figure.html)):
+    for part in ("header", "html", "script"):
         macro = module.get(part)
         if macro is not None:
+            target = getattr(figure, part)
             target.add_child(Verbatim(str(macro(element, kwargs))), name=element.get_name())
-    macro = module.get("script")
-    if macro is not None:
-        figure.script.add_child(Verbatim(str(macro(element, kwargs))), name=element.get_name())
     for child in element._children.values():
         child.render(**kwargs)
 
