@@ -29,6 +29,7 @@ from payloads import IDS, PAYLOADS, Payload, marker_payload
 from trygghetskarta import _assets, publish, render, report
 from trygghetskarta._analysis_layers import AnalysisLayers
 from trygghetskarta._format import esc, js_json
+from trygghetskarta._timeline import WHOLE_PERIOD
 from trygghetskarta._verbatim import TemplateTextError
 
 INFO = {
@@ -116,9 +117,15 @@ def analysis(text: str) -> AnalysisLayers:
     )
 
 
+def ours(page: str) -> str:
+    """The page without the vendored libraries' code."""
+    return re.sub(r"<(script|style)>/\* [^*]+ \(vendored\) \*/.*?</\1>", "", page, flags=re.S)
+
+
 def check_page(page: str, payload: Payload, text: str, marker: Path) -> None:
     """The common verdict on a built page (see the module's docstring)."""
     assert not marker.exists(), "a template engine evaluated source text"
+    assert TEMPLATE_SYNTAX.search(ours(page)) is None, "unescaped template syntax in the page"
     shown = js_text(page)
     for forbidden in payload.forbidden:
         assert forbidden not in shown
@@ -346,3 +353,23 @@ def test_cli_messages_show_source_text_as_text(shared_data: Path, tmp_path: Path
 )
 def test_a_district_name_is_never_a_path(name: str, expected: str) -> None:
     assert publish.slug(name) == expected
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+def test_a_free_text_period_is_a_plain_slider_label(payload: Payload, tmp_path: Path) -> None:
+    """The slider shows its labels with ``textContent``: the period's text goes in as JSON."""
+    marker = tmp_path / "marker"
+    text = hostile(payload, marker)
+    m = render.city_map(
+        districts("Söder"),
+        period=text,
+        sources=["Polisen"],
+        made_at=INFO["made_at"],
+        events=events("x", "Söder"),
+        profile="internal",
+    )
+    page = render.to_html(m)
+    assert not marker.exists()
+    assert js_json(f"{WHOLE_PERIOD} ({text})") in page  # the label, as data
+    assert f"Period: {esc(text)}" in page  # the info box, as HTML text
+    assert TEMPLATE_SYNTAX.search(ours(page)) is None
