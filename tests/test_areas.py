@@ -248,3 +248,25 @@ def test_real_population(shared_data):
     assert districts["population"].sum() == 991_937
     assert p24.loc[p24["level"] == "kommun", "population"].item() == 995_574
     assert 2034 not in set(pop["year"])
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided:UserWarning")
+@pytest.mark.parametrize(
+    ("crs", "says"),
+    [
+        pytest.param(None, "has no coordinate reference system", id="no-crs"),
+        pytest.param("EPSG:3857", "is in EPSG:3857", id="web-mercator"),
+    ],
+)
+def test_a_boundary_file_in_no_accepted_crs_is_one_sentence_naming_it(tmp_path, crs, says):
+    folder = tmp_path / "boundaries"
+    folder.mkdir()
+    path = folder / ar.BOUNDARY_FILES["sdo_13"]
+    square = gpd.GeoSeries.from_wkt(["POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))"])
+    gpd.GeoDataFrame({"name": ["Rinkeby-Kista"]}, geometry=square, crs=crs).to_file(path)
+    with pytest.raises(CRSError) as info:
+        ar.load_areas(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"the boundary file {path} {says}, expected EPSG:3006, EPSG:3011")
+    assert "ogr2ogr" in message
+    assert "\n" not in message
