@@ -12,6 +12,7 @@ import pytest
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import PARSED_COLUMNS, Category, validate_events
 from trygghetskarta.sources import polisen
+from trygghetskarta.sources.text_repair import Repairs
 
 TZ = "Europe/Stockholm"
 FIXTURES = ["api_events.json", "events_with_text.json", "versions.jsonl"]
@@ -612,3 +613,141 @@ def test_non_object_records_quarantined(tmp_path: Path) -> None:
         "record is a JSON array, not an event object",
     ]
     assert result.read == 3
+
+
+# --------------------------------------------------------------------------- impossible dates
+
+
+def _answer(tmp_path: Path, published: str, title: str, event_id: int = 7) -> Path:
+    record = {"id": event_id, "datetime": published, "name": title, "summary": "x", "type": "Rån"}
+    path = tmp_path / f"answer_{event_id}.json"
+    path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("published", "title", "reason"),
+    [
+        pytest.param(
+            "2026-09-02 12:01:00 +02:00",
+            "2 september 12.00, Rån, Stockholm",
+            "published in the future: 2026-09-02 12:01 is more than a day after this run's "
+            "clock (2026-09-01 12:00)",
+            id="a-day-and-a-minute-ahead",
+        ),
+        pytest.param(
+            "2099-01-01 10:00:00 +01:00",
+            "1 januari 09.00, Rån, Stockholm",
+            "published in the future: 2099-01-01 10:00 is more than a day after this run's "
+            "clock (2026-09-01 12:00)",
+            id="published-2099",
+        ),
+        pytest.param(
+            "1999-12-31 23:00:00 +01:00",
+            "31 december 22.00, Rån, Stockholm",
+            "published before 2000: 1999-12-31 23:00",
+            id="published-1999",
+        ),
+        pytest.param(
+            "2026-04-28 07:30:00 +02:00",
+            "1 maj 08.00, Rån, Stockholm",
+            "incident after publication: 2026-05-01 08:00 is more than a day after the "
+            "published time 2026-04-28 07:30: '1 maj 08.00, Rån, Stockholm'",
+            id="incident-days-after-publication",
+        ),
+    ],
+)
+def test_impossible_dates_are_quarantined(
+    tmp_path: Path, published: str, title: str, reason: str
+) -> None:
+    result = polisen.parse([_answer(tmp_path, published, title)], now=NOW)
+    assert result.events.empty
+    assert result.quarantine["reason"].tolist() == [reason]
+    assert result.read == 1
+
+
+@pytest.mark.parametrize(
+    ("published", "title"),
+    [
+        pytest.param(
+            "2026-09-02 11:59:00 +02:00", "2 september 11.00, Rån, Stockholm", id="23h59-ahead"
+        ),
+        pytest.param("2000-01-01 00:30:00 +01:00", "1 januari 00.10, Rån, Stockholm", id="in-2000"),
+        pytest.param(
+            "2026-08-20 10:00:00 +02:00", "21 augusti 09.59, Rån, Stockholm", id="23h59-later"
+        ),
+    ],
+)
+def test_times_within_a_day_are_kept(tmp_path: Path, published: str, title: str) -> None:
+    result = polisen.parse([_answer(tmp_path, published, title)], now=NOW)
+    assert result.quarantine.empty
+    assert len(result.events) == 1
+
+
+def test_the_clock_is_a_parameter(tmp_path: Path) -> None:
+    path = _answer(tmp_path, "2026-09-02 12:01:00 +02:00", "2 september 12.00, Rån, Stockholm")
+    assert polisen.parse([path], now=NOW).events.empty
+    assert len(polisen.parse([path], now=NOW + pd.Timedelta(hours=1)).events) == 1
+    with pytest.raises(ValueError, match="timezone-aware"):
+        polisen.parse([path], now=pd.Timestamp("2026-09-01 12:00"))
+
+
+def test_a_bad_version_is_quarantined_and_the_good_ones_kept(tmp_path: Path) -> None:
+    """Each record is judged alone, as if it came in a batch of its own."""
+    good = {"id": 7, "datetime": "2026-08-22 8:00:00 +02:00", "summary": "Rån.", "type": "Rån"}
+    records = [
+        dict(good, name="22 augusti 07.50, Rån, Stockholm"),
+        dict(good, name="22 augusti 07.50, Rån, Stockholm", datetime="2099-08-22 8:00:00 +02:00"),
+        dict(good, name="22 augusti 07.50, Rån, Stockholm", summary="Rån, två gripna."),
+    ]
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    result = polisen.parse([path], now=NOW)
+    assert result.read == 3
+    assert result.versions["summary"].tolist() == ["Rån.", "Rån, två gripna."]
+    assert result.events["summary"].tolist() == ["Rån, två gripna."]  # same time: the last
+    assert result.quarantine["reason"].str.startswith("published in the future").tolist() == [True]
+
+
+# --------------------------------------------------------------------------- broken text
+
+RECORD_WITH_BROKEN_TEXT = (
+    '{"id": 7, "datetime": "2024-03-05 9:41:00 +01:00", "name": "5 mars 09.10, R\\u00e5n, '
+    'Stockholm", "summary": "Halv \\ud800 och \\udfff, hel \\ud83d\\ude00, nul \\u0000 och '
+    'r\x00\u00e5", "type": "R\\u00e5n", "url": "/a/\\ud800/"}'
+)
+
+
+@pytest.mark.parametrize("layout", ["json-array", "json-lines"])
+def test_lone_surrogates_and_nuls_are_repaired_and_counted(tmp_path: Path, layout: str) -> None:
+    text = RECORD_WITH_BROKEN_TEXT
+    path = tmp_path / ("events.json" if layout == "json-array" else "events.jsonl")
+    path.write_bytes((f"[{text}]" if layout == "json-array" else f"{text}\n{text}\n").encode())
+    result = polisen.parse([path], now=NOW)
+    (summary,) = set(result.events["summary"])
+    assert summary == "Halv \ufffd och \ufffd, hel \U0001f600, nul  och rå"
+    assert result.events["url"].tolist() == ["https://polisen.se/a/\ufffd/"]
+    copies = 1 if layout == "json-array" else 2
+    assert result.repairs == Repairs(surrogates=3 * copies, nuls=2 * copies)
+    raw = result.events["raw"].iloc[0]
+    assert json.loads(raw)["summary"] == summary  # raw is valid JSON and UTF-8 again
+    raw.encode("utf-8")
+    validate_events(result.events)
+
+
+def test_nuls_in_the_parquet_archive_are_removed_and_counted(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [1],
+            "datetime": ["2024-03-05 9:41:00 +01:00"],
+            "name": ["5 mars 09.10, Rån, Stock\x00holm"],
+            "summary": ["nul\x00\x00"],
+        }
+    )
+    path = tmp_path / "archive.parquet"
+    frame.to_parquet(path)
+    result = polisen.parse([path], now=NOW)
+    assert result.events[["title", "summary"]].values.tolist() == [
+        ["5 mars 09.10, Rån, Stockholm", "nul"]
+    ]
+    assert result.repairs == Repairs(surrogates=0, nuls=3)

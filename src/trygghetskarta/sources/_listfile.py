@@ -32,7 +32,9 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)
 DELIMITERS = (";", ",", "\t", "|")
 #: More NUL bytes than this share of a CSV's start: UTF-16 or binary, not a stray NUL.
-BINARY_NUL_SHARE = 0.05
+BINARY_NUL_SHARE = 0.1
+#: Control bytes that text never holds (besides tab, newline, carriage return).
+_CONTROL = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
 MISSING = frozenset({"", "..", "...", "-", "–", ".", "NA", "N/A", "null", "NULL", "None"})
 
 
@@ -107,7 +109,8 @@ def _sniff(path: Path, text: str) -> str:
 def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
     data = path.read_bytes()
     start = data[:4096]
-    if start.count(b"\x00") > BINARY_NUL_SHARE * len(start):
+    nuls = start.count(b"\x00")
+    if nuls > BINARY_NUL_SHARE * len(start) or (nuls and _CONTROL.search(start)):
         raise SourceError(
             f"{path} is a binary file (or UTF-16 text), not CSV text — export it from Excel "
             "as CSV UTF-8 or XLSX"
