@@ -251,9 +251,8 @@ def merge_events(
         Each version counted as if it had come in a batch of its own, in order: ``loaded``
         when its event is new, ``updated`` when it differs from the content held so far and
         is not older, ``unchanged`` otherwise (the same content again, or an older
-        version). So the counts add up to ``len(versions)``, and a batch's versions of one
-        event count once as ``loaded`` (or as the first ``updated``/``unchanged``) and then
-        once each.
+        version). The three add up to ``len(versions)``: 500 versions of a new event in
+        one batch are 1 ``loaded`` and 499 ``updated``.
 
     Raises
     ------
