@@ -229,6 +229,16 @@ def _read(folder: Path, key: str) -> gpd.GeoDataFrame:
             f"`ogr2ogr -a_srs {CITY_CRS} fixed{path.suffix} {path.name}`) or replace it with "
             "the copy from the shared data"
         )
+    if frame.crs.is_geographic and len(frame) and not frame.geometry.is_empty.all():
+        x0, y0, x1, y1 = frame.total_bounds
+        if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
+            raise CRSError(
+                f"the boundary file {path} is read as {frame.crs.to_string()} (what a GeoJSON "
+                f"without a crs member is), but its coordinates are not degrees (x {x0:.0f} to "
+                f"{x1:.0f}, y {y0:.0f} to {y1:.0f}); expected {', '.join(ACCEPTED_CRS)} — give "
+                f"it the CRS its coordinates are in (e.g. `ogr2ogr -a_srs {CITY_CRS} "
+                f"fixed{path.suffix} {path.name}`) or replace it with the copy from the shared data"
+            )
     try:
         return to_store_crs(frame, source=str(path))
     except CRSError as e:
