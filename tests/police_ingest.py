@@ -1,7 +1,7 @@
 """What the police ingest tests share: the pipeline's batch, table snapshots, answers.
 
 ``ingest`` is the pipeline's police batch made of the public functions (parse every
-police file → validate → one transaction: merge + quarantine), so a test can run it
+police file → validate → one transaction: merge every version + quarantine), so a test can run it
 between polls without the boundaries the full ``pipeline.ingest`` also loads.
 """
 
@@ -46,7 +46,9 @@ def ingest(con: Any, raw_dir: Path, archive: tuple[Path, ...] = ()) -> dict[str,
     batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
     at = pd.Timestamp.now(tz=TIMEZONE)
     with store.transaction(con):
-        merged = store.merge_events(con, parsed.events, batch_id=batch_id, ingested_at=at)
+        merged = store.merge_events(
+            con, parsed.events, batch_id=batch_id, ingested_at=at, versions=parsed.versions
+        )
         store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
     counts = {
         "read": parsed.read,

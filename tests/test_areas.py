@@ -248,3 +248,44 @@ def test_real_population(shared_data):
     assert districts["population"].sum() == 991_937
     assert p24.loc[p24["level"] == "kommun", "population"].item() == 995_574
     assert 2034 not in set(pop["year"])
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided:UserWarning")
+@pytest.mark.parametrize(
+    ("crs", "says"),
+    [
+        pytest.param(None, "has no coordinate reference system", id="no-crs"),
+        pytest.param("EPSG:3857", "is in EPSG:3857", id="web-mercator"),
+    ],
+)
+def test_a_boundary_file_in_no_accepted_crs_is_one_sentence_naming_it(tmp_path, crs, says):
+    folder = tmp_path / "boundaries"
+    folder.mkdir()
+    path = folder / ar.BOUNDARY_FILES["sdo_13"]
+    square = gpd.GeoSeries.from_wkt(["POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))"])
+    gpd.GeoDataFrame({"name": ["Rinkeby-Kista"]}, geometry=square, crs=crs).to_file(path)
+    with pytest.raises(CRSError) as info:
+        ar.load_areas(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"the boundary file {path} {says}, expected EPSG:3006, EPSG:3011")
+    assert "ogr2ogr" in message
+    assert "\n" not in message
+
+
+def test_a_geojson_without_crs_holding_metres_is_one_sentence_not_a_crash(tmp_path):
+    """GeoJSON without a crs member is read as WGS84; coordinates in metres cannot be."""
+    folder = tmp_path / "boundaries"
+    folder.mkdir()
+    path = folder / ar.BOUNDARY_FILES["land"]
+    square = "[[150000, 6570000], [151000, 6570000], [151000, 6571000], [150000, 6570000]]"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        f'"geometry": {{"type": "Polygon", "coordinates": [{square}]}}}}]}}',
+        encoding="utf-8",
+    )
+    with pytest.raises(CRSError) as info:
+        ar.load_land(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"the boundary file {path} is read as EPSG:4326")
+    assert "its coordinates are not degrees (x 150000 to 151000, y 6570000 to 6571000)" in message
+    assert "ogr2ogr -a_srs EPSG:3011" in message

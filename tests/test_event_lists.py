@@ -17,6 +17,7 @@ from trygghetskarta.schema import validate_events
 from trygghetskarta.sources import _coords, crime_list
 from trygghetskarta.sources import event_lists as el
 from trygghetskarta.sources._listfile import parse_datetime, parse_number, parse_time, read_table
+from trygghetskarta.sources.text_repair import Repairs
 
 TZ = "Europe/Stockholm"
 NOW = pd.Timestamp("2025-01-01", tz=TZ)
@@ -341,6 +342,51 @@ def test_rows_without_id_get_a_stable_content_id(tmp_path: Path) -> None:
     first = crimes([write(tmp_path, body)]).events["source_id"].tolist()
     again = crimes([write(tmp_path, body, name="kopia.csv")]).events["source_id"].tolist()
     assert first == again and all(s.startswith("row-") for s in first) and len(set(first)) == 2
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        pytest.param("1999-12-31", "implausible date: 1999-12-31 (line 2; before 2000", id="1999"),
+        pytest.param("1970-01-01", "implausible date: 1970-01-01 (line 2; before 2000", id="1970"),
+        pytest.param(
+            "2025-01-01 00:01", "date in the future: 2025-01-01 00:01 (line 2)", id="future"
+        ),
+        pytest.param("2000-01-01", None, id="2000-kept"),
+        pytest.param("2024-12-31 23:59", None, id="before-the-clock-kept"),
+    ],
+)
+def test_dates_before_2000_or_after_the_clock_are_quarantined(
+    tmp_path: Path, day: str, reason: str | None
+) -> None:
+    body = f"Id;Brott;Datum;Adress\nA;Stöld;{day};Götgatan 1\n"
+    result = crimes([write(tmp_path, body)])  # the clock: NOW
+    if reason is None:
+        assert result.events["source_id"].tolist() == ["A"]
+    else:
+        assert result.events.empty
+        (got,) = result.quarantine["reason"]
+        assert got.startswith(reason)
+
+
+def test_nul_characters_in_a_list_are_removed_and_counted(tmp_path: Path) -> None:
+    body = "Id;Brott;Datum;Adress;Beskrivning\nA\x00;Stöld;2024-01-01;Göt\x00gatan 1;text\x00\x00\n"
+    result = crimes([write(tmp_path, body)])
+    events = result.events
+    assert events[["source_id", "place_name", "body"]].values.tolist() == [
+        ["A", "Götgatan 1", "text"]
+    ]
+    assert result.repairs == Repairs(surrogates=0, nuls=4)
+    assert "lista.csv: 4 NUL characters removed" in result.notes
+    assert "\x00" not in result.events["raw"].iloc[0]
+
+
+def test_a_csv_of_mostly_nul_bytes_is_refused_as_utf16(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "Id;Brott;Datum;Adress\nA;Stöld;2024-01-01;Götgatan 1\n", encoding="utf-16"
+    )
+    with pytest.raises(SourceError, match="UTF-16"):
+        crimes([path])
 
 
 # --------------------------------------------------------------------------- cells and coordinates

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import rasterio
 
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.realdata
 
 REPO = Path(__file__).resolve().parents[1]
 
-STOCKHOLM_EVENTS_IN_ARCHIVE = 3_275
+#: Stockholm events in the archive, less the one whose incident lies days after its
+#: publication ("01 maj 08:00, Övrigt", published 28 April), which is quarantined.
+STOCKHOLM_EVENTS_IN_ARCHIVE = 3_274
 ARCHIVE_EVENTS = 70_289
+#: The archive's events with page text: a second copy (the same version) of Stockholm's.
+WITH_TEXT_RECORDS = 3_452
 
 
 @pytest.fixture
@@ -43,9 +48,10 @@ def test_every_record_is_an_event_or_quarantined(real_run, db):
     assert read == loaded + updated + unchanged + quarantined
     (ingest,) = [s for s in report.steps if s.step == "ingest"]
     police = ingest.counts["sources"]["polisen"]
-    assert police["read"] == ARCHIVE_EVENTS
+    assert police["read"] == ARCHIVE_EVENTS + WITH_TEXT_RECORDS  # every record, every copy
     assert police["loaded"] == STOCKHOLM_EVENTS_IN_ARCHIVE
-    assert police["read"] == police["loaded"] + police["quarantined"]
+    assert police["unchanged"] == STOCKHOLM_EVENTS_IN_ARCHIVE  # the copies with page text
+    assert police["read"] == police["loaded"] + police["unchanged"] + police["quarantined"]
     stored = db.execute("SELECT count(*) FROM events WHERE layer = 'police_event'").fetchone()[0]
     assert stored == STOCKHOLM_EVENTS_IN_ARCHIVE
     assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == quarantined
@@ -145,7 +151,7 @@ def test_a_second_ingest_of_the_same_input_changes_nothing(real_run):
     # ... and read again on request, they change nothing; nor does any other source.
     police = again["sources"]["polisen"]
     assert (police["loaded"], police["updated"]) == (0, 0)
-    assert police["unchanged"] == STOCKHOLM_EVENTS_IN_ARCHIVE
+    assert police["unchanged"] == 2 * STOCKHOLM_EVENTS_IN_ARCHIVE  # every version, again
     assert (again["loaded"], again["updated"]) == (0, 0)
     assert again["read"] == again["unchanged"] + again["quarantined"]
     assert geocode.counts["changed"] == 0
@@ -229,3 +235,103 @@ def test_every_version_of_an_edited_event_is_kept_across_polls(shared_data, tmp_
     assert (counts["loaded"], counts["updated"]) == (1, 2)
     assert versions == 3
     assert summary == edits[-1]
+
+
+def _project(shared_data, tmp_path, answers: dict[str, str]):
+    """A checkout whose data dir has the real boundaries and population, and these raw polls
+    (file name → JSON text) in data/raw/polisen."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for folder in ("boundaries", "gazetteer", "population"):
+        (data / folder).symlink_to(shared_data / folder)
+    project = tmp_path / "checkout"
+    polls = project / "data" / "raw" / "polisen"
+    polls.mkdir(parents=True)
+    for name, text in answers.items():
+        (polls / name).write_bytes(text.encode("utf-8"))
+    env = {"TRYGGHETSKARTA_DATA": str(data), "TRYGGHETSKARTA_PROCESSED": str(tmp_path / "out")}
+    return load_settings(project, env=env), data
+
+
+def test_every_version_of_an_event_in_one_answer_is_kept_in_order(shared_data, tmp_path):
+    versions = [
+        _poll(
+            0,
+            f"Misshandel i Rinkeby, version {k}.",
+            f"2026-08-22 17:{k // 60:02}:{k % 60:02} +02:00",
+        )[0]
+        for k in range(500)
+    ]
+    answer = json.dumps(versions, ensure_ascii=False)
+    settings, _ = _project(
+        shared_data, tmp_path, {"polisen_20260822T180000000000Z_all.json": answer}
+    )
+    con = store.connect(settings.db_path)
+    try:
+        counts = pipeline.ingest(settings, con, source="polisen").counts["sources"]["polisen"]
+        kept = con.execute(
+            "SELECT json_extract_string(raw, '$.summary') FROM event_versions "
+            "WHERE event_uid = 'polisen:900001' ORDER BY received_at, received_no"
+        ).fetchall()
+        summary = con.execute("SELECT summary FROM events WHERE source = 'polisen'").fetchone()[0]
+    finally:
+        con.close()
+    assert [k for (k,) in kept] == [v["summary"] for v in versions]
+    assert (counts["read"], counts["loaded"], counts["updated"], counts["unchanged"]) == (
+        500,
+        1,
+        499,
+        0,
+    )
+    assert summary == versions[-1]["summary"]
+
+
+def test_impossible_dates_and_broken_text_are_quarantined_or_repaired_and_the_run_goes_on(
+    shared_data, tmp_path
+):
+    good = _poll(0, "Misshandel i Rinkeby.", "2026-08-22 17:00:00 +02:00")[0]
+    records = [
+        dict(good, id=900002, datetime="2099-08-22 17:00:00 +02:00"),
+        dict(good, id=900003, datetime="1999-08-22 17:00:00 +02:00"),
+        dict(good, id=900004, name="30 augusti 16.01, Misshandel, Stockholm"),
+        dict(good, id=900005, summary="SURROGATE"),
+    ]
+    answer = json.dumps(records, ensure_ascii=False).replace(
+        "SURROGATE", "halv \\ud800, nul \\u0000\x00."
+    )
+    settings, data = _project(
+        shared_data, tmp_path, {"polisen_20260822T180000000000Z_all.json": answer}
+    )
+    (data / "lists" / "brott").mkdir(parents=True)
+    (data / "lists" / "brott" / "brott.csv").write_bytes(
+        "Id;Brott;Datum;Adress\nA;Stöld;2024-01-01;Göt\x00gatan 1\n"
+        "B;Rån;2199-01-01;Slussen\n".encode()
+    )
+    clock = pd.Timestamp("2026-08-23 12:00", tz="Europe/Stockholm")
+    con = store.connect(settings.db_path)
+    try:
+        result = pipeline.ingest(settings, con, now=clock)
+        reasons = dict(con.execute("SELECT source_id, reason FROM quarantine").fetchall())
+        summary = con.execute("SELECT summary FROM events WHERE source_id = '900005'").fetchone()[0]
+        place = con.execute("SELECT place_name FROM events WHERE source_id = 'A'").fetchone()[0]
+    finally:
+        con.close()
+    assert result.errors == []
+    assert reasons["900002"].startswith("published in the future: 2099-08-22 17:00")
+    assert reasons["900003"] == "published before 2000: 1999-08-22 17:00"
+    assert reasons["900004"].startswith("incident after publication: 2026-08-30 16:01")
+    assert reasons["B"].startswith("date in the future: 2199-01-01 00:00")
+    assert summary == "halv \ufffd, nul ."
+    assert place == "Götgatan 1"
+    police = result.counts["sources"]["polisen"]
+    assert police["repaired"] == {"lone_surrogates": 1, "nul_characters": 2}
+    assert result.counts["sources"]["brott"]["repaired"] == {
+        "lone_surrogates": 0,
+        "nul_characters": 1,
+    }
+    assert any(
+        w.startswith("polisen: 1 lone surrogate replaced with U+FFFD, 2 NUL characters removed")
+        for w in result.warnings
+    )
+    assert any(w.startswith("brott: 1 NUL character removed") for w in result.warnings)
+    assert result.counts["quarantine_reasons"]["published in the future"] == 1

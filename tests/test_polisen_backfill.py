@@ -79,12 +79,15 @@ def test_backfill_from_parquet_json_and_json_lines_then_live(tmp_path, test_data
     con = store.connect(tmp_path / "t.duckdb")
     first = ingest(con, raw, archive)
     expected = polisen.parse(list(archive))
-    every_id = {str(r["id"]) for r in [*api, *versions]}
-    every_id |= {str(r["id"]) for r in json.loads((archive[2]).read_text("utf-8"))}
-    assert first["read"] == expected.read == len(every_id)
+    with_text = json.loads((archive[2]).read_text("utf-8"))
+    every_id = {str(r["id"]) for r in [*api, *versions, *with_text]}
+    records = 6 + len(api) + len(with_text) + len(versions)  # every version of every id
+    assert first["read"] == expected.read == records > len(every_id)
     assert first["loaded"] == len(expected.events) >= 8
     assert stored_ids(con) == every_id
-    assert ingest(con, raw, archive)["unchanged"] == len(expected.events)  # re-run: nothing
+    again = ingest(con, raw, archive)  # re-run: nothing changes, every version is known
+    assert (again["loaded"], again["updated"]) == (0, 0)
+    assert again["unchanged"] == len(expected.versions) > len(expected.events)
 
     # A live answer carries a newer version of an archived event and a new one.
     archived = next(r for r in api if r["id"] == 648400)
@@ -141,7 +144,8 @@ def test_backfill_of_the_real_archive_then_real_answers(tmp_path, shared_data, c
     archived_ids = {str(i) for i in pd.read_parquet(archive[0], columns=["id"])["id"]}
     archived_ids |= {str(r["id"]) for r in json.loads(archive[1].read_text("utf-8"))}
     archived_ids |= {str(r["id"]) for r in lines}
-    assert first["read"] == len(archived_ids)
+    archived_records = 70_289 + len(json.loads(archive[1].read_text("utf-8"))) + len(lines)
+    assert first["read"] == archived_records  # every version of every id
     assert stored_ids(con) == archived_ids  # every archived event kept or quarantined
     assert first["loaded"] > 3_000
     summaries = con.execute(
@@ -177,7 +181,7 @@ def test_backfill_of_the_real_archive_then_real_answers(tmp_path, shared_data, c
 
     everything = ingest(con, raw, archive)  # what the nightly ingest reads: all of it
     assert (everything["loaded"], everything["updated"]) == (0, 0)
-    assert everything["read"] == len(archived_ids) + 500
+    assert everything["read"] == archived_records + len(records) + len(second)
     assert_same(before, snapshot(con))
     assert stored_ids(con) == archived_ids | {str(r["id"]) for r in records}
     n = con.execute(

@@ -12,6 +12,7 @@ import pytest
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import PARSED_COLUMNS, Category, validate_events
 from trygghetskarta.sources import polisen
+from trygghetskarta.sources.text_repair import Repairs
 
 TZ = "Europe/Stockholm"
 FIXTURES = ["api_events.json", "events_with_text.json", "versions.jsonl"]
@@ -26,9 +27,13 @@ def paths(test_data: Path) -> list[Path]:
     return [test_data / "polisen" / name for name in FIXTURES]
 
 
+#: The clock of the runs in these tests (the newest fixture is published 2026-08-22).
+NOW = pd.Timestamp("2026-09-01 12:00", tz=TZ)
+
+
 @pytest.fixture
 def result(paths: list[Path]) -> polisen.ParseResult:
-    return polisen.parse(paths)
+    return polisen.parse(paths, now=NOW)
 
 
 def by_id(events: pd.DataFrame, source_id: str) -> pd.Series:
@@ -211,11 +216,12 @@ def test_category_table_is_valid() -> None:
 
 
 def test_parse_counts_and_invariant(result: polisen.ParseResult) -> None:
-    assert result.versions == 23
-    assert result.read == 20
+    assert result.read == 23  # every record, each version of an id counted
+    assert len(result.versions) == 12  # usable records: 9 events, 500001 ×3, 410698 ×2
     assert len(result.events) == 9
     assert len(result.quarantine) == 11
-    assert result.read == len(result.events) + len(result.quarantine)
+    assert result.read == len(result.versions) + len(result.quarantine)
+    assert not result.repairs
     validate_events(result.events)
     assert list(result.events.columns) == list(PARSED_COLUMNS)
     assert list(result.quarantine.columns) == [
@@ -378,7 +384,7 @@ def test_other_municipality(paths: list[Path]) -> None:
     result = polisen.parse(paths, municipality="Stockholms län")
     assert result.events["source_id"].tolist() == ["650201"]
     assert result.events["category"].tolist() == ["summary"]
-    assert result.read == len(result.events) + len(result.quarantine) == 20
+    assert result.read == len(result.versions) + len(result.quarantine) == 23
 
 
 def test_read_records(paths: list[Path]) -> None:
@@ -412,8 +418,8 @@ def test_parquet_archive(tmp_path: Path, test_data: Path) -> None:
     path = tmp_path / "archive.parquet"
     archive.to_parquet(path)
     result = polisen.parse([path, test_data / "polisen" / "events_with_text.json"])
-    assert result.versions == 5
-    assert result.read == 4
+    assert result.read == 5
+    assert result.versions["source_id"].tolist() == ["500001", "410698", "500001", "500002"]
     fire = by_id(result.events, "500001")
     assert fire["summary"] == "Brand i lägenhet, uppdaterad."
     assert fire["body"].startswith("Räddningstjänsten")
@@ -493,7 +499,7 @@ def test_not_utf8_raises(tmp_path: Path) -> None:
 
 def test_empty_input() -> None:
     result = polisen.parse([])
-    assert (len(result.events), len(result.quarantine), result.read, result.versions) == (
+    assert (len(result.events), len(result.quarantine), result.read, len(result.versions)) == (
         0,
         0,
         0,
@@ -529,11 +535,18 @@ def test_real_archive_counts(archive_result: tuple[polisen.ParseResult, Path]) -
         for i, n in zip(archive["id"], archive["name"], strict=True)
         if n.rsplit(",", 1)[-1].strip() == "Stockholm"
     }
-    assert len(result.events) == 3275
-    assert set(result.events["source_id"]) == stockholm
-    assert result.read == 70_289 + len(extra_ids)
-    assert result.versions == 70_289 + len(with_text)
-    assert result.read == len(result.events) + len(result.quarantine)
+    late = result.quarantine.loc[
+        result.quarantine["reason"].str.startswith("incident after publication"), "source_id"
+    ]
+    # "01 maj 08:00, Övrigt, Stockholm" was published on 28 April (an announcement), and is
+    # in both files.
+    assert late.tolist() == ["421538", "421538"]
+    assert len(result.events) == 3274
+    assert set(result.events["source_id"]) == stockholm - set(late)
+    assert result.read == 70_289 + len(with_text)
+    assert result.read == len(result.versions) + len(result.quarantine)
+    assert set(result.versions["source_id"]) == set(result.events["source_id"])
+    assert len(extra_ids) == len(set(result.versions["source_id"]) - set(archive["id"].astype(str)))
     validate_events(result.events)
 
 
@@ -544,7 +557,7 @@ def test_real_archive_times_and_text(archive_result: tuple[polisen.ParseResult, 
     assert events["occurred_at"].notna().all()
     lag = events["published_at"] - events["occurred_at"]
     assert lag.median() < pd.Timedelta(hours=3)
-    assert (lag < pd.Timedelta(days=-1)).mean() < 0.005  # typos in titles, not year errors
+    assert (lag >= pd.Timedelta(days=-1)).all()  # later incidents are quarantined
     with_text = json.loads(
         (folder / "stockholms_lan_events_with_text_2022-09_2025-12.json").read_text("utf-8")
     )
@@ -554,10 +567,11 @@ def test_real_archive_times_and_text(archive_result: tuple[polisen.ParseResult, 
         if r["_title_location"] == "Stockholm" and (r["_html_body"] or "").strip()
     }
     has_body = set(events.loc[events["body"].notna(), "source_id"])
-    assert has_body == text_ids
-    assert len(has_body) == 3026
+    assert has_body == text_ids - {"421538"}  # the announcement in the quarantine
+    assert len(has_body) == 3025
     assert events["x"].isna().all()
-    assert set(result.quarantine["reason"].str.extract(r"^(\w+)")[0]) == {"outside", "title"}
+    kinds = set(result.quarantine["reason"].str.extract(r"^(\w+)")[0])
+    assert kinds == {"outside", "title", "incident"}
 
 
 @pytest.mark.realdata
@@ -599,3 +613,141 @@ def test_non_object_records_quarantined(tmp_path: Path) -> None:
         "record is a JSON array, not an event object",
     ]
     assert result.read == 3
+
+
+# --------------------------------------------------------------------------- impossible dates
+
+
+def _answer(tmp_path: Path, published: str, title: str, event_id: int = 7) -> Path:
+    record = {"id": event_id, "datetime": published, "name": title, "summary": "x", "type": "Rån"}
+    path = tmp_path / f"answer_{event_id}.json"
+    path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("published", "title", "reason"),
+    [
+        pytest.param(
+            "2026-09-02 12:01:00 +02:00",
+            "2 september 12.00, Rån, Stockholm",
+            "published in the future: 2026-09-02 12:01 is more than a day after this run's "
+            "clock (2026-09-01 12:00)",
+            id="a-day-and-a-minute-ahead",
+        ),
+        pytest.param(
+            "2099-01-01 10:00:00 +01:00",
+            "1 januari 09.00, Rån, Stockholm",
+            "published in the future: 2099-01-01 10:00 is more than a day after this run's "
+            "clock (2026-09-01 12:00)",
+            id="published-2099",
+        ),
+        pytest.param(
+            "1999-12-31 23:00:00 +01:00",
+            "31 december 22.00, Rån, Stockholm",
+            "published before 2000: 1999-12-31 23:00",
+            id="published-1999",
+        ),
+        pytest.param(
+            "2026-04-28 07:30:00 +02:00",
+            "1 maj 08.00, Rån, Stockholm",
+            "incident after publication: 2026-05-01 08:00 is more than a day after the "
+            "published time 2026-04-28 07:30: '1 maj 08.00, Rån, Stockholm'",
+            id="incident-days-after-publication",
+        ),
+    ],
+)
+def test_impossible_dates_are_quarantined(
+    tmp_path: Path, published: str, title: str, reason: str
+) -> None:
+    result = polisen.parse([_answer(tmp_path, published, title)], now=NOW)
+    assert result.events.empty
+    assert result.quarantine["reason"].tolist() == [reason]
+    assert result.read == 1
+
+
+@pytest.mark.parametrize(
+    ("published", "title"),
+    [
+        pytest.param(
+            "2026-09-02 11:59:00 +02:00", "2 september 11.00, Rån, Stockholm", id="23h59-ahead"
+        ),
+        pytest.param("2000-01-01 00:30:00 +01:00", "1 januari 00.10, Rån, Stockholm", id="in-2000"),
+        pytest.param(
+            "2026-08-20 10:00:00 +02:00", "21 augusti 09.59, Rån, Stockholm", id="23h59-later"
+        ),
+    ],
+)
+def test_times_within_a_day_are_kept(tmp_path: Path, published: str, title: str) -> None:
+    result = polisen.parse([_answer(tmp_path, published, title)], now=NOW)
+    assert result.quarantine.empty
+    assert len(result.events) == 1
+
+
+def test_the_clock_is_a_parameter(tmp_path: Path) -> None:
+    path = _answer(tmp_path, "2026-09-02 12:01:00 +02:00", "2 september 12.00, Rån, Stockholm")
+    assert polisen.parse([path], now=NOW).events.empty
+    assert len(polisen.parse([path], now=NOW + pd.Timedelta(hours=1)).events) == 1
+    with pytest.raises(ValueError, match="timezone-aware"):
+        polisen.parse([path], now=pd.Timestamp("2026-09-01 12:00"))
+
+
+def test_a_bad_version_is_quarantined_and_the_good_ones_kept(tmp_path: Path) -> None:
+    """Each record is judged alone, as if it came in a batch of its own."""
+    good = {"id": 7, "datetime": "2026-08-22 8:00:00 +02:00", "summary": "Rån.", "type": "Rån"}
+    records = [
+        dict(good, name="22 augusti 07.50, Rån, Stockholm"),
+        dict(good, name="22 augusti 07.50, Rån, Stockholm", datetime="2099-08-22 8:00:00 +02:00"),
+        dict(good, name="22 augusti 07.50, Rån, Stockholm", summary="Rån, två gripna."),
+    ]
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    result = polisen.parse([path], now=NOW)
+    assert result.read == 3
+    assert result.versions["summary"].tolist() == ["Rån.", "Rån, två gripna."]
+    assert result.events["summary"].tolist() == ["Rån, två gripna."]  # same time: the last
+    assert result.quarantine["reason"].str.startswith("published in the future").tolist() == [True]
+
+
+# --------------------------------------------------------------------------- broken text
+
+RECORD_WITH_BROKEN_TEXT = (
+    '{"id": 7, "datetime": "2024-03-05 9:41:00 +01:00", "name": "5 mars 09.10, R\\u00e5n, '
+    'Stockholm", "summary": "Halv \\ud800 och \\udfff, hel \\ud83d\\ude00, nul \\u0000 och '
+    'r\x00\u00e5", "type": "R\\u00e5n", "url": "/a/\\ud800/"}'
+)
+
+
+@pytest.mark.parametrize("layout", ["json-array", "json-lines"])
+def test_lone_surrogates_and_nuls_are_repaired_and_counted(tmp_path: Path, layout: str) -> None:
+    text = RECORD_WITH_BROKEN_TEXT
+    path = tmp_path / ("events.json" if layout == "json-array" else "events.jsonl")
+    path.write_bytes((f"[{text}]" if layout == "json-array" else f"{text}\n{text}\n").encode())
+    result = polisen.parse([path], now=NOW)
+    (summary,) = set(result.events["summary"])
+    assert summary == "Halv \ufffd och \ufffd, hel \U0001f600, nul  och rå"
+    assert result.events["url"].tolist() == ["https://polisen.se/a/\ufffd/"]
+    copies = 1 if layout == "json-array" else 2
+    assert result.repairs == Repairs(surrogates=3 * copies, nuls=2 * copies)
+    raw = result.events["raw"].iloc[0]
+    assert json.loads(raw)["summary"] == summary  # raw is valid JSON and UTF-8 again
+    raw.encode("utf-8")
+    validate_events(result.events)
+
+
+def test_nuls_in_the_parquet_archive_are_removed_and_counted(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [1],
+            "datetime": ["2024-03-05 9:41:00 +01:00"],
+            "name": ["5 mars 09.10, Rån, Stock\x00holm"],
+            "summary": ["nul\x00\x00"],
+        }
+    )
+    path = tmp_path / "archive.parquet"
+    frame.to_parquet(path)
+    result = polisen.parse([path], now=NOW)
+    assert result.events[["title", "summary"]].values.tolist() == [
+        ["5 mars 09.10, Rån, Stockholm", "nul"]
+    ]
+    assert result.repairs == Repairs(surrogates=0, nuls=3)

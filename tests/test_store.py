@@ -97,6 +97,77 @@ def test_an_older_version_never_replaces_a_newer_one(con):
     assert con.execute("SELECT summary FROM events").fetchone()[0] == "ny text"
 
 
+def _minutes(k: int) -> str:
+    return str(pd.Timestamp("2024-05-01 10:00") + pd.Timedelta(minutes=k))
+
+
+def test_every_version_in_one_batch_is_kept_in_the_order_received(con):
+    versions = _events([_event(1, f"version {k}", _minutes(k)) for k in range(500)])
+    with store.transaction(con):
+        counts = store.merge_events(
+            con, versions.iloc[[-1]], batch_id="b1", ingested_at=NOW, versions=versions
+        )
+    assert counts == store.MergeCounts(loaded=1, updated=499, unchanged=0)
+    kept = con.execute(
+        "SELECT json_extract_string(raw, '$.summary') FROM event_versions "
+        "ORDER BY received_at, received_no"
+    ).fetchall()
+    assert [k for (k,) in kept] == [f"version {k}" for k in range(500)]
+    assert con.execute("SELECT summary FROM events").fetchall() == [("version 499",)]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        pytest.param(["a", "b", "a"], store.MergeCounts(1, 1, 1), id="a-b-a-the-repeat-is-old"),
+        pytest.param(["a", "a", "a"], store.MergeCounts(1, 0, 2), id="the-same-version-thrice"),
+        pytest.param(["b", "a"], store.MergeCounts(1, 0, 1), id="an-older-version-after"),
+    ],
+)
+def test_versions_in_a_batch_count_as_if_each_came_alone(con, order, expected):
+    """a (10:00) and b (11:00): the counts add up to the versions received."""
+    kinds = {"a": _event(1, "a", "2024-05-01 10:00"), "b": _event(1, "b", "2024-05-01 11:00")}
+    versions = _events([kinds[k] for k in order])
+    latest = _events([kinds[max(order)]])  # what events holds after the batch
+    with store.transaction(con):
+        counts = store.merge_events(con, latest, batch_id="b1", ingested_at=NOW, versions=versions)
+    assert counts == expected
+    assert counts.loaded + counts.updated + counts.unchanged == len(order)
+    assert con.execute("SELECT count(*) FROM event_versions").fetchone()[0] == len(set(order))
+    # The same batch again: every version is already there.
+    with store.transaction(con):
+        again = store.merge_events(con, latest, batch_id="b2", ingested_at=NOW, versions=versions)
+    assert again == store.MergeCounts(0, 0, len(order))
+
+
+def test_merge_refuses_an_event_twice_or_versions_without_their_event(con):
+    with pytest.raises(ValueError, match="more than once"):
+        store.merge_events(con, _events([_event(1), _event(1)]), batch_id="b", ingested_at=NOW)
+    with pytest.raises(ValueError, match="name different events"):
+        store.merge_events(
+            con, _events([_event(1)]), batch_id="b", ingested_at=NOW, versions=_events([_event(2)])
+        )
+
+
+def test_an_older_database_gains_the_order_column(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = store.connect(path)
+    con.execute("DROP TABLE event_versions")
+    con.execute(
+        "CREATE TABLE event_versions (event_uid VARCHAR, content_hash VARCHAR, "
+        "published_at TIMESTAMPTZ, raw VARCHAR, batch_id VARCHAR, received_at TIMESTAMPTZ, "
+        "PRIMARY KEY (event_uid, content_hash))"
+    )
+    con.close()
+    con = store.connect(path)
+    try:
+        with store.transaction(con):
+            store.merge_events(con, _events([_event(1)]), batch_id="b", ingested_at=NOW)
+        assert con.execute("SELECT received_no FROM event_versions").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
 def test_a_failed_batch_leaves_the_database_as_it_was(con):
     with store.transaction(con):
         store.merge_events(con, _events([_event(1)]), batch_id="b1", ingested_at=NOW)

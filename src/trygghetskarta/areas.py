@@ -222,7 +222,31 @@ def _read(folder: Path, key: str) -> gpd.GeoDataFrame:
         frame = gpd.read_file(path)
     except (DataSourceError, OSError, ValueError) as e:
         raise SourceError(f"cannot read {path} ({e}) — replace the file with a valid copy") from e
-    return to_store_crs(frame, source=str(path))
+    if frame.crs is None:
+        raise CRSError(
+            f"the boundary file {path} has no coordinate reference system, expected "
+            f"{', '.join(ACCEPTED_CRS)} — give it the one its coordinates are in (e.g. "
+            f"`ogr2ogr -a_srs {CITY_CRS} fixed{path.suffix} {path.name}`) or replace it with "
+            "the copy from the shared data"
+        )
+    if frame.crs.is_geographic and len(frame) and not frame.geometry.is_empty.all():
+        x0, y0, x1, y1 = frame.total_bounds
+        if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
+            raise CRSError(
+                f"the boundary file {path} is read as {frame.crs.to_string()} (what a GeoJSON "
+                f"without a crs member is), but its coordinates are not degrees (x {x0:.0f} to "
+                f"{x1:.0f}, y {y0:.0f} to {y1:.0f}); expected {', '.join(ACCEPTED_CRS)} — give "
+                f"it the CRS its coordinates are in (e.g. `ogr2ogr -a_srs {CITY_CRS} "
+                f"fixed{path.suffix} {path.name}`) or replace it with the copy from the shared data"
+            )
+    try:
+        return to_store_crs(frame, source=str(path))
+    except CRSError as e:
+        raise CRSError(
+            f"the boundary file {path} is in {frame.crs.to_string()}, expected "
+            f"{', '.join(ACCEPTED_CRS)} — reproject it (e.g. `ogr2ogr -t_srs {STORE_CRS} "
+            f"fixed{path.suffix} {path.name}`) or replace it with the copy from the shared data"
+        ) from e
 
 
 def load_land(data_dir: Path | str) -> gpd.GeoDataFrame:

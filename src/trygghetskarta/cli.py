@@ -16,10 +16,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from trygghetskarta import pipeline, store
 from trygghetskarta._steps import StepResult
@@ -40,8 +39,42 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: rich never inserts line breaks into what it prints, whatever the terminal's
+# width (or none, when the output goes to a log): a sentence stays one line. Messages are
+# printed as Text, never as markup, since they carry paths and source text ("[sources.x]").
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+_LEVEL_STYLES = {"CRITICAL": "bold red", "ERROR": "red", "WARNING": "yellow"}
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records as one line each on the error console (``warning: message``).
+
+    Printing through the console keeps log lines above the progress bars; soft wrap keeps
+    each message one line however narrow the terminal is.
+    """
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+        except Exception:  # logging must not raise: report it the way logging does
+            self.handleError(record)
+            return
+        level = record.levelname
+        self.console.print(
+            Text.assemble((f"{level.lower()}: ", _LEVEL_STYLES.get(level, "dim")), message)
+        )
+
+
+def _print_error(message: object) -> None:
+    """One error sentence on stderr, never wrapped and never read as markup."""
+    err.print(Text.assemble(("error: ", "bold red"), str(message)))
+
 
 DataOption = Annotated[
     Path | None,
@@ -74,7 +107,7 @@ def main(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+        handlers=[_ConsoleHandler(err)],
     )
     ctx.obj = {"data_dir": data, "db_path": db}
 
@@ -89,7 +122,7 @@ def _domain_errors() -> Iterator[None]:
     try:
         yield
     except TrygghetskartaError as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)  # text, not markup
+        _print_error(e)
         raise typer.Exit(1) from None
 
 
@@ -119,11 +152,11 @@ _MAX_WARNINGS = 5
 
 
 def _summary(results: list[StepResult], settings: Settings) -> None:
-    """One screen: what was read and loaded, by precision, the files written."""
-    table = Table(title="trygghetskarta", show_header=True, header_style="bold")
-    table.add_column("step")
-    table.add_column("result")
-    table.add_column("s", justify="right")
+    """What each step did, one line per fact: what was read and loaded, by precision, the
+    files written, warnings and errors.
+
+    Plain lines rather than a table, so that no sentence is ever broken by a column width.
+    """
     for r in results:
         c = r.counts
         if r.step == "ingest":
@@ -132,11 +165,6 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
                 f"{c.get('updated', 0):,} + unchanged {c.get('unchanged', 0):,} + quarantined "
                 f"{c.get('quarantined', 0):,}"
             )
-            reasons = c.get("quarantine_reasons") or {}
-            if reasons:
-                text += "\nquarantine: " + "; ".join(
-                    f"{escape(str(k))} {v:,}" for k, v in reasons.items()
-                )
         elif r.step == "geocode":
             by = c.get("by_precision", {})
             text = f"{c.get('events', 0):,} events placed: " + ", ".join(
@@ -146,20 +174,20 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
             text = (
                 ", ".join(f"{k} {v}" for k, v in c.items() if not isinstance(v, dict | list)) or "—"
             )
+        out.print(Text.assemble((f"{r.step}", "bold"), f" ({r.seconds:.1f} s): {text}"))
+        reasons = (c.get("quarantine_reasons") or {}) if r.step == "ingest" else {}
+        if reasons:
+            out.print(Text("  quarantine: " + "; ".join(f"{k} {v:,}" for k, v in reasons.items())))
         if r.files:
-            text += f"\n{len(r.files)} files"
+            out.print(Text(f"  {len(r.files)} files"))
         for w in r.warnings[:_MAX_WARNINGS]:
-            text += f"\n[yellow]warning:[/] {escape(str(w))}"
+            out.print(Text.assemble("  ", ("warning: ", "yellow"), w))
         if len(r.warnings) > _MAX_WARNINGS:
             more = len(r.warnings) - _MAX_WARNINGS
-            text += f"\n[yellow]… and {more} more warnings in manifest.json[/]"
+            out.print(Text(f"  … and {more} more warnings in manifest.json", style="yellow"))
         for e in r.errors:
-            text += f"\n[red]error:[/] {escape(str(e))}"
-        table.add_row(r.step, text, f"{r.seconds:.1f}")
-    out.print(table)
-    out.print(
-        escape(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}"), highlight=False
-    )
+            out.print(Text.assemble("  ", ("error: ", "red"), e))
+    out.print(Text(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}"))
 
 
 def _run_steps(
@@ -263,7 +291,7 @@ def gazetteer_load(
         highlight=False,
     )
     for note in counts["notes"]:
-        out.print(f"  {escape(str(note))}", highlight=False)
+        out.print(Text(f"  {note}"))
 
 
 @app.command()
@@ -302,7 +330,7 @@ def geocode(
     else:
         placed.to_csv(out, index=False)
         counts = placed["precision"].value_counts().to_dict()
-        err.print(escape(f"{len(placed):,} events → {out} ({counts})"), highlight=False)
+        err.print(Text(f"{len(placed):,} events → {out} ({counts})"))
 
 
 @app.command()
@@ -421,7 +449,7 @@ def status(ctx: typer.Context) -> None:
             con.close()
     table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
     for row in runs:
-        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     out.print(table)
 
 

@@ -3,7 +3,7 @@
 One file, ``data/processed/trygghetskarta.duckdb``, with the tables
 
 ``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
-``event_versions``   every distinct version of every event as received
+``event_versions``   every distinct version of every event, in the order received
 ``quarantine``       every input record that could not be used, with the reason
 ``areas``            district layers (EPSG:3006 geometry)
 ``population``       inhabitants per area and year
@@ -52,7 +52,8 @@ _TABLES = {
     "events": ", ".join(f"{name} {kind}" for name, kind in EVENT_COLUMNS.items())
     + ", PRIMARY KEY (event_uid)",
     "event_versions": "event_uid VARCHAR, content_hash VARCHAR, published_at TIMESTAMPTZ, "
-    "raw VARCHAR, batch_id VARCHAR, received_at TIMESTAMPTZ, PRIMARY KEY (event_uid, content_hash)",
+    "raw VARCHAR, batch_id VARCHAR, received_at TIMESTAMPTZ, received_no BIGINT, "
+    "PRIMARY KEY (event_uid, content_hash)",
     "quarantine": "quarantine_key VARCHAR PRIMARY KEY, source VARCHAR, source_id VARCHAR, "
     "source_file VARCHAR, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, "
     "quarantined_at TIMESTAMPTZ",
@@ -171,6 +172,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE population")
     for name, columns in _TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    # Databases made before versions kept their order within a batch.
+    con.execute("ALTER TABLE event_versions ADD COLUMN IF NOT EXISTS received_no BIGINT")
     for name, query in _VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
 
@@ -220,49 +223,97 @@ def merge_events(
     *,
     batch_id: str,
     ingested_at: pd.Timestamp,
+    versions: pd.DataFrame | None = None,
 ) -> MergeCounts:
     """Insert new events and update changed ones; leave identical ones alone.
 
     An incoming event replaces the stored one only when its content differs and it is
     not older (by ``published_at``) than what is stored. Every distinct version goes into
-    ``event_versions``. Call inside :func:`transaction` so a crash leaves nothing behind.
+    ``event_versions`` with ``received_no``, its place in the batch: versions order by
+    ``(received_at, received_no)``. Call inside :func:`transaction` so a crash leaves
+    nothing behind.
 
     Parameters
     ----------
     events
-        One row per event with the :data:`schema.PARSED_COLUMNS`.
+        One row per event with the :data:`schema.PARSED_COLUMNS`: what ``events`` should
+        hold after this batch.
     batch_id, ingested_at
         Recorded on inserted and updated rows.
+    versions
+        Every version of these events the batch received, in the order received (same
+        columns; default: ``events`` itself). A version identical to one already kept is
+        not stored again.
+
+    Returns
+    -------
+    MergeCounts
+        Each version counted as if it had come in a batch of its own, in order: ``loaded``
+        when its event is new, ``updated`` when it differs from the content held so far and
+        is not older, ``unchanged`` otherwise (the same content again, or an older
+        version). The three add up to ``len(versions)``: 500 versions of a new event in
+        one batch are 1 ``loaded`` and 499 ``updated``.
+
+    Raises
+    ------
+    ValueError
+        ``events`` holds an event twice, or ``versions`` holds an event ``events`` does not
+        (or the other way round).
     """
-    if events.empty:
+    if events.empty and (versions is None or versions.empty):
         return MergeCounts(0, 0, 0)
+    twice = events["event_uid"][events["event_uid"].duplicated()]
+    if len(twice):
+        raise ValueError(
+            f"expected one row per event, got {twice.iloc[0]!r} more than once — pass the "
+            "other versions as versions="
+        )
+    history = events if versions is None else versions
+    if set(history["event_uid"]) != set(events["event_uid"]):
+        stray = sorted(set(history["event_uid"]) ^ set(events["event_uid"]))
+        raise ValueError(
+            f"versions and events name different events ({stray[:3]}); every event needs "
+            "its versions and every version its event"
+        )
     incoming = events.reindex(columns=list(EVENT_COLUMNS)).copy()
     incoming["content_hash"] = content_hash(events)
     incoming["ingested_at"] = ingested_at
     incoming["batch_id"] = batch_id
+    received = pd.DataFrame(
+        {
+            "event_uid": history["event_uid"].astype(object).to_numpy(),
+            "content_hash": content_hash(history).to_numpy(),
+            "published_at": history["published_at"].to_numpy(),
+            "raw": history["raw"].astype(object).to_numpy(),
+            "batch_id": batch_id,
+            "received_at": ingested_at,
+            "received_no": range(len(history)),
+        }
+    )
     con.register("incoming_df", incoming)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_df")
     finally:
         con.unregister("incoming_df")
-    loaded, updated, unchanged = con.execute(
-        """
-        SELECT
-          count(*) FILTER (WHERE e.event_uid IS NULL),
-          count(*) FILTER (WHERE e.event_uid IS NOT NULL AND e.content_hash <> i.content_hash
-                           AND coalesce(i.published_at >= e.published_at, true)),
-          count(*) FILTER (WHERE e.event_uid IS NOT NULL AND (e.content_hash = i.content_hash
-                           OR NOT coalesce(i.published_at >= e.published_at, true)))
-        FROM incoming i LEFT JOIN events e USING (event_uid)
-        """
-    ).fetchone()
-    con.execute(
-        """
-        INSERT INTO event_versions
-        SELECT event_uid, content_hash, published_at, raw, batch_id, ingested_at FROM incoming
-        ON CONFLICT DO NOTHING
-        """
-    )
+    held = con.execute(
+        "SELECT e.event_uid, e.content_hash, e.published_at FROM events e "
+        "SEMI JOIN incoming i USING (event_uid)"
+    ).df()
+    counts = _apply_in_order(received, held)
+    first = received.drop_duplicates(["event_uid", "content_hash"], keep="first")
+    con.register("received_df", first)
+    try:
+        con.execute(
+            """
+            INSERT INTO event_versions BY NAME
+            SELECT event_uid, content_hash, published_at, raw, batch_id, received_at,
+                   received_no
+            FROM received_df
+            ON CONFLICT DO NOTHING
+            """
+        )
+    finally:
+        con.unregister("received_df")
     content = [c for c in EVENT_COLUMNS if c not in (*GEOCODED_COLUMNS, "event_uid")]
     assignments = ", ".join(f"{c} = i.{c}" for c in content)
     con.execute(
@@ -277,7 +328,32 @@ def merge_events(
         "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
     )
     con.execute("DROP TABLE incoming")
-    return MergeCounts(int(loaded), int(updated), int(unchanged))
+    return counts
+
+
+def _apply_in_order(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:
+    """Count versions as :func:`merge_events` describes, starting from what is held."""
+    state = {
+        uid: (digest, None if pd.isna(at) else pd.Timestamp(at))
+        for uid, digest, at in held.itertuples(index=False, name=None)
+    }
+    loaded = updated = unchanged = 0
+    for uid, digest, at in received[["event_uid", "content_hash", "published_at"]].itertuples(
+        index=False, name=None
+    ):
+        stamp = None if pd.isna(at) else pd.Timestamp(at)
+        now_held = state.get(uid)
+        if now_held is None:
+            loaded += 1
+        elif digest != now_held[0] and (
+            stamp is None or now_held[1] is None or stamp >= now_held[1]
+        ):
+            updated += 1
+        else:
+            unchanged += 1
+            continue
+        state[uid] = (digest, stamp)
+    return MergeCounts(loaded, updated, unchanged)
 
 
 def add_quarantine(

@@ -1,6 +1,13 @@
 """The ``ingest`` step: areas, population and every event source into the store.
 
 Each source's batch is one transaction; one failing source does not stop the others.
+
+Counting: every record read is a police record (each version of an event counts), a list
+row or a statistics row, and ends as ``loaded``, ``updated``, ``unchanged`` or
+``quarantined``, so ``read = loaded + updated + unchanged + quarantined`` for every batch.
+Several versions of one event in one batch count as if each had come in a batch of its
+own, in the order received (see :func:`trygghetskarta.store.merge_events`): the first
+``loaded`` (a new event), each later one ``updated`` (new content) or ``unchanged``.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from trygghetskarta import __version__, store
+from trygghetskarta import __version__, _steps, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.config import Settings
@@ -21,6 +29,7 @@ from trygghetskarta.errors import ConfigError, SourceError
 from trygghetskarta.pipeline import layers
 from trygghetskarta.schema import validate_events
 from trygghetskarta.sources import bra, polisen
+from trygghetskarta.sources.text_repair import Repairs
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +76,17 @@ def _load_areas(settings: Settings, con: duckdb.DuckDBPyConnection, result: Step
 SOURCES = ("befolkning", "polisen", "brott", "skjutningar", "brander")
 
 
-def _brott(settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None) -> dict:
+def _brott(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path] | None,
+    clock: pd.Timestamp,
+) -> dict:
     """Brå's statistics and the police's crime lists: a path is a list unless Brå's parser
     recognises it as statistics."""
     if paths is None:
         stats = layers.ingest_crime_statistics(settings, con)
-        lists = layers.ingest_list(settings, con, "brott")
+        lists = layers.ingest_list(settings, con, "brott", now=clock)
     else:
         kinds = {p: _is_statistics(p) for p in paths}
         stats_paths = [p for p, is_stats in kinds.items() if is_stats]
@@ -84,13 +98,15 @@ def _brott(settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path]
             else dict(empty, by_reason={})
         )
         lists = (
-            layers.ingest_list(settings, con, "brott", list_paths)
+            layers.ingest_list(settings, con, "brott", list_paths, now=clock)
             if list_paths
             else dict(empty, by_reason={})
         )
     merged = {
         k: stats[k] + lists[k] for k in ("read", "loaded", "updated", "unchanged", "quarantined")
     }
+    if lists.get("repaired"):
+        merged["repaired"] = lists["repaired"]
     reasons = dict(stats["by_reason"])
     for k, v in lists["by_reason"].items():
         reasons[k] = reasons.get(k, 0) + v
@@ -106,15 +122,19 @@ def _is_statistics(path: Path) -> bool:
 
 
 def _run_source(
-    name: str, settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None
+    name: str,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path] | None,
+    clock: pd.Timestamp,
 ) -> dict[str, Any]:
     if name == "polisen":
-        return _ingest_police(settings, con, paths)
+        return _ingest_police(settings, con, paths, clock)
     if name == "befolkning":
         return layers.ingest_population(settings, con, paths)
     if name == "brott":
-        return _brott(settings, con, paths)
-    return layers.ingest_list(settings, con, name, paths)
+        return _brott(settings, con, paths, clock)
+    return layers.ingest_list(settings, con, name, paths, now=clock)
 
 
 def ingest(
@@ -124,18 +144,25 @@ def ingest(
     progress: Progress = no_progress,
     source: str | None = None,
     paths: list[Path] | None = None,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Load areas and every source into the store, then re-derive shootings and fires.
 
     Each source's batch is one transaction: it lands whole or not at all. A source that
-    fails is recorded in ``errors`` and the others still load.
+    fails is recorded in ``errors`` and the others still load. Characters repaired in a
+    source's text (lone surrogates, NULs) are counted in its ``repaired`` and named in
+    ``warnings``.
 
     Parameters
     ----------
     source, paths
         Ingest only this source (one of :data:`SOURCES`), from these files (default: the
         data directory's own).
+    now
+        The run's clock, against which events in the future are quarantined (default: the
+        time the step starts).
     """
+    clock = _steps.now() if now is None else now
     if source is not None and source not in SOURCES:
         raise ConfigError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     result = StepResult("ingest")
@@ -151,12 +178,18 @@ def ingest(
         for i, name in enumerate(names):
             progress("Källor", i, len(names))
             try:
-                counts = _run_source(name, settings, con, paths if source else None)
+                counts = _run_source(name, settings, con, paths if source else None, clock)
             except SourceError as e:
                 result.errors.append(f"{name}: {e}")
                 log.error("source %s failed: %s", name, e)
                 continue
             sources[name] = counts
+            repaired = counts.get("repaired")
+            if repaired:
+                result.warnings.append(
+                    f"{name}: {Repairs.from_counts(repaired).describe()} in the text it read (the "
+                    "records are kept; see the log for the files)"
+                )
             for key in totals:
                 totals[key] += counts[key]
             for reason, n in counts["by_reason"].items():
@@ -197,7 +230,10 @@ def _police_batches(settings: Settings) -> list[list[Path]]:
 
 
 def _ingest_police(
-    settings: Settings, con: duckdb.DuckDBPyConnection, paths: list[Path] | None = None
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path] | None,
+    clock: pd.Timestamp,
 ) -> dict[str, Any]:
     batches = [[p] for p in paths] if paths else _police_batches(settings)
     if not batches:
@@ -210,21 +246,25 @@ def _ingest_police(
         ("read", "versions", "loaded", "updated", "unchanged", "quarantined"), 0
     )
     counts.update(files=[], files_skipped=[], by_reason={})
+    repairs = Repairs()
     for paths in batches:
         key = _file_key(paths)
         if key in done and not settings.reingest:
             counts["files_skipped"].extend(str(p) for p in paths)
             continue
-        parsed = polisen.parse(paths, municipality=settings.municipality)
+        parsed = polisen.parse(paths, municipality=settings.municipality, now=clock)
         validate_events(parsed.events)
+        repairs += parsed.repairs
         batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
         at = now()
         with store.transaction(con):
-            merged = store.merge_events(con, parsed.events, batch_id=batch_id, ingested_at=at)
+            merged = store.merge_events(
+                con, parsed.events, batch_id=batch_id, ingested_at=at, versions=parsed.versions
+            )
             store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
             batch = {
                 "read": parsed.read,
-                "versions": parsed.versions,
+                "versions": len(parsed.versions),
                 "loaded": merged.loaded,
                 "updated": merged.updated,
                 "unchanged": merged.unchanged,
@@ -242,4 +282,6 @@ def _ingest_police(
         counts["files"].extend(str(p) for p in paths)
         for reason, n in parsed.quarantine["reason"].map(_reason_kind).value_counts().items():
             counts["by_reason"][str(reason)] = counts["by_reason"].get(str(reason), 0) + int(n)
+    if repairs:
+        counts["repaired"] = repairs.as_counts()
     return counts

@@ -134,8 +134,14 @@ def ingest_list(
     con: duckdb.DuckDBPyConnection,
     name: str,
     paths: Sequence[Path] | None = None,
+    *,
+    now: pd.Timestamp | None = None,
 ) -> Counts:
-    """One layer's delivered lists and statistics files (``brott|skjutningar|brander``)."""
+    """One layer's delivered lists and statistics files (``brott|skjutningar|brander``).
+
+    ``now`` is the run's clock (rows dated after it are quarantined); default the current
+    time. Characters repaired in the text read are counted in ``repaired``.
+    """
     parse, discover, contract = LISTS[name]
     data = settings.require_data()
     files = list(paths) if paths else discover(data)
@@ -143,7 +149,7 @@ def ingest_list(
         return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
     options = event_lists.options_from_config(settings.extra, contract)
     kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
-    parsed = parse(files, options, kommun=kommun, municipality=settings.municipality)
+    parsed = parse(files, options, kommun=kommun, municipality=settings.municipality, now=now)
     events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
     validate_events(events)
     stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
@@ -160,9 +166,10 @@ def ingest_list(
         merged_events.unchanged + merged_stats.unchanged,
     )
     read = len(events) + len(stats) + len(parsed.quarantine)
-    return _counts(
-        read, merged, parsed.quarantine, files=[str(f) for f in files], notes=parsed.notes
-    )
+    more: dict[str, Any] = {"files": [str(f) for f in files], "notes": parsed.notes}
+    if parsed.repairs:
+        more["repaired"] = parsed.repairs.as_counts()
+    return _counts(read, merged, parsed.quarantine, **more)
 
 
 # --------------------------------------------------------------------------- derived layers

@@ -18,6 +18,7 @@ from trygghetskarta.sources.event_lists import (
     empty_events,
     parse_list,
 )
+from trygghetskarta.sources.text_repair import NONE, Repairs
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Collector:
     quarantine: list[pd.DataFrame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     read: int = 0
+    repairs: Repairs = NONE
 
     def add_lists(
         self,
@@ -51,6 +53,7 @@ class Collector:
         self.quarantine.append(listed.quarantine)
         self.notes.extend(listed.notes)
         self.read += listed.read
+        self.repairs += listed.repairs
 
     def result(self, empty_stats: pd.DataFrame) -> IngestResult:
         """Everything gathered; ``empty_stats`` is the layer's statistics frame with no rows."""
@@ -64,4 +67,5 @@ class Collector:
             ),
             read=self.read,
             notes=self.notes,
+            repairs=self.repairs,
         )

@@ -24,8 +24,9 @@ from trygghetskarta.sources import _coords
 from trygghetskarta.sources._listfile import parse_datetime, parse_number, parse_time, text
 
 QUARANTINE_OUT = ("source", "source_id", "source_file", "reason", "raw")
-#: Dates before this are an empty Excel date cell (1899-12-30) or a typo, not an event.
-EARLIEST = dt.datetime(1970, 1, 1)
+#: Dates before this are an empty Excel date cell (1899-12-30), a typo, or so old that they
+#: would stretch every period shown back to them: quarantined as implausible.
+EARLIEST = dt.datetime(2000, 1, 1)
 TEXT_FIELDS = (
     "source_id",
     "crime_code",
@@ -163,8 +164,8 @@ def check_row(
         return None, f"date in the future: {begins:%Y-%m-%d %H:%M} ({where})"
     if start.replace(tzinfo=None) < EARLIEST:
         return None, (
-            f"implausible date: {start:%Y-%m-%d} ({where}; an empty Excel date cell reads as "
-            "1899-12-30)"
+            f"implausible date: {start:%Y-%m-%d} ({where}; before 2000, and an empty Excel "
+            "date cell reads as 1899-12-30)"
         )
     ends = localise(end) if end is not None else None
     if ends is not None and ends < begins:

@@ -24,12 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from trygghetskarta.errors import SourceError
+from trygghetskarta.sources.text_repair import NONE, Repairs, repair_text
 
 #: Excel's day zero (1900 date system, with Lotus' leap-year bug folded in).
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 #: Excel serial numbers accepted as dates: 1954-10-04 … 2119-01-30.
 EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)
 DELIMITERS = (";", ",", "\t", "|")
+#: More NUL bytes than this share of a CSV's start: UTF-16 or binary, not a stray NUL.
+BINARY_NUL_SHARE = 0.1
+#: Control bytes that text never holds (besides tab, newline, carriage return).
+_CONTROL = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
 MISSING = frozenset({"", "..", "...", "-", "–", ".", "NA", "N/A", "null", "NULL", "None"})
 
 
@@ -52,6 +57,9 @@ class Table:
         How many cells each row really had (CSV), to spot rows with too many or too few.
     notes
         What the reader had to guess (encoding, delimiter), for the ingest summary.
+    repairs
+        Lone surrogates replaced and NUL characters removed in the cells (see
+        :mod:`trygghetskarta.sources.text_repair`).
     """
 
     path: Path
@@ -60,6 +68,7 @@ class Table:
     lines: list[int]
     widths: list[int]
     notes: list[str] = field(default_factory=list)
+    repairs: Repairs = NONE
 
 
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str | None]:
@@ -99,11 +108,15 @@ def _sniff(path: Path, text: str) -> str:
 
 def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
     data = path.read_bytes()
-    if b"\x00" in data[:4096]:
+    start = data[:4096]
+    nuls = start.count(b"\x00")
+    if nuls > BINARY_NUL_SHARE * len(start) or (nuls and _CONTROL.search(start)):
         raise SourceError(
-            f"{path} is a binary file, not CSV text — export it from Excel as CSV or XLSX"
+            f"{path} is a binary file (or UTF-16 text), not CSV text — export it from Excel "
+            "as CSV UTF-8 or XLSX"
         )
     text, note = _decode(path, data, encoding)
+    text, repairs = repair_text(text)
     delim = delimiter or _sniff(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     header: list[str] | None = None
@@ -136,7 +149,7 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
     if header is None:
         raise SourceError(f"{path} is empty — deliver the file again")
     notes = [f"delimiter {delim!r}"] + ([note] if note else [])
-    return Table(path, header, rows, lines, widths, notes)
+    return Table(path, header, rows, lines, widths, notes, repairs)
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> Table:
@@ -160,8 +173,13 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
         ws = book[sheet] if sheet else book.worksheets[0]
         header: list[str] | None = None
         rows, lines, widths = [], [], []
+        repairs = NONE
         for number, record in enumerate(ws.iter_rows(values_only=True), start=1):
             values = list(record)
+            for k, value in enumerate(values):
+                if isinstance(value, str):
+                    values[k], found = repair_text(value)
+                    repairs += found
             if not any(v is not None and str(v).strip() for v in values):
                 continue
             if header is None:
@@ -179,7 +197,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
         book.close()
     if header is None:
         raise SourceError(f"{path} has an empty first sheet — deliver the file again")
-    return Table(path, header, rows, lines, widths, [f"sheet {ws.title!r}"])
+    return Table(path, header, rows, lines, widths, [f"sheet {ws.title!r}"], repairs)
 
 
 def read_table(

@@ -195,6 +195,7 @@ def parse(
         quarantine=listed.quarantine,
         read=listed.read,
         notes=listed.notes,
+        repairs=listed.repairs,
     )
 
 

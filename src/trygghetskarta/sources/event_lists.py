@@ -52,6 +52,7 @@ from trygghetskarta.sources._listfile import (
     find_column,
     read_table,
 )
+from trygghetskarta.sources.text_repair import NONE, Repairs
 
 QUARANTINE_OUT = _list_rows.QUARANTINE_OUT
 
@@ -364,12 +365,15 @@ class ListResult:
         Data rows read (``len(events) + len(quarantine)``).
     notes
         What the readers guessed or fixed, for the ingest summary.
+    repairs
+        Lone surrogates replaced and NUL characters removed in the cells.
     """
 
     events: pd.DataFrame
     quarantine: pd.DataFrame
     read: int
     notes: list[str] = field(default_factory=list)
+    repairs: Repairs = NONE
 
 
 def _quarantine_row(
@@ -410,7 +414,8 @@ def parse_list(
     municipality
         The kommun's name (rows whose kommun column names another are quarantined).
     now
-        Dates after this are quarantined as in the future (default: the current time).
+        The run's clock: dates after it are quarantined as in the future (default: the
+        current time). Dates before 2000 are quarantined as implausible.
 
     Returns
     -------
@@ -429,11 +434,15 @@ def parse_list(
     notes: list[str] = []
     seen = _list_rows.Seen()
     read = 0
+    repairs = NONE
     for path in paths:
         table = read_table(
             path, sheet=options.sheet, delimiter=options.delimiter, encoding=options.encoding
         )
         notes.append(f"{table.path.name}: " + ", ".join(table.notes))
+        if table.repairs:
+            notes.append(f"{table.path.name}: {table.repairs.describe()}")
+            repairs += table.repairs
         columns = resolve_columns(table, contract, options)
         parsed: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
         for i, row in enumerate(table.rows):
@@ -491,7 +500,7 @@ def parse_list(
             raw = {"line": line, "file": table.path.name, "record": record, "derived": derived}
             events.append(_event(source, contract, checked, built, values, placement, raw))
     return ListResult(
-        _list_rows.events_frame(events), _list_rows.quarantine_frame(bad), read, notes
+        _list_rows.events_frame(events), _list_rows.quarantine_frame(bad), read, notes, repairs
     )
 
 
@@ -512,6 +521,8 @@ class IngestResult:
         quarantined; police events judged not to belong to the layer are not counted.
     notes
         What the readers guessed, fixed or classified.
+    repairs
+        Lone surrogates replaced and NUL characters removed in what was read.
     """
 
     events: pd.DataFrame
@@ -519,6 +530,7 @@ class IngestResult:
     quarantine: pd.DataFrame
     read: int
     notes: list[str] = field(default_factory=list)
+    repairs: Repairs = NONE
 
 
 #: File name patterns of delivered lists.

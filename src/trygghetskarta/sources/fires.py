@@ -455,7 +455,8 @@ def parse(
         )
     out = Collector()
     if groups["police"]:
-        police = polisen.parse(groups["police"], municipality=municipality)
+        police = polisen.parse(groups["police"], municipality=municipality, now=now)
+        out.repairs += police.repairs
         derived = from_police_events(police.events)
         out.events.append(derived)
         out.notes.append(f"police fire events: {len(derived)}")

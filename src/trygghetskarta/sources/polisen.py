@@ -17,8 +17,15 @@ Rules (see ``../shared/data/police_events/PROVENANCE.md`` for the API notes):
 - The municipality is the title's last comma part; ``location.name`` has been the county
   since January 2026 and is never used to filter, and ``location.gps`` (a municipality or
   county centre) is never used as a position: the geocode stage places events.
-- Versions of one id are folded: the latest published time wins, then the one with more
-  text, then the one read last; ``body`` (page text) comes from any version that has it.
+- Every record is checked on its own. One published more than a day after the run's clock
+  or before 2000, or whose incident time lies more than a day after its publication, is
+  quarantined like any unusable record.
+- Every usable version of an id is kept (``ParseResult.versions``, in the order received);
+  in ``events`` the latest published version wins, of equal times the one received last.
+  ``body`` (page text) belongs to the event: every version gets it from the last record
+  of the id that has one.
+- Lone surrogates (``"\\ud800"``) become U+FFFD and NUL characters are removed while
+  reading, and counted (``ParseResult.repairs``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,14 @@ import pandas as pd
 
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import EVENT_COLUMNS, PARSED_COLUMNS, TIMEZONE, Category, Layer
+from trygghetskarta.sources.text_repair import (
+    NONE,
+    Repairs,
+    may_need_repair,
+    repair_json,
+    repair_json_text,
+    repair_series,
+)
 
 SOURCE = "polisen"
 BASE_URL = "https://polisen.se"
@@ -85,20 +100,24 @@ class ParseResult:
     Attributes
     ----------
     events
-        One row per event after folding versions, columns :data:`schema.PARSED_COLUMNS`.
+        One row per event (the winning version), columns :data:`schema.PARSED_COLUMNS`.
     quarantine
-        One row per rejected event: ``source, source_id, source_file, reason, raw``.
+        One row per rejected record: ``source, source_id, source_file, reason, raw``.
     read
-        Distinct ids read across all files, plus records without a usable id;
-        always ``len(events) + len(quarantine)``.
+        Records read, every version of an id counted; always
+        ``len(versions) + len(quarantine)``.
     versions
-        Records read, counting every version of an id.
+        Every usable record as an event row, in the order received: an event that came in
+        several versions has several rows (the store keeps each in ``event_versions``).
+    repairs
+        Lone surrogates replaced and NUL characters removed while reading.
     """
 
     events: pd.DataFrame
     quarantine: pd.DataFrame
     read: int
-    versions: int
+    versions: pd.DataFrame
+    repairs: Repairs = NONE
 
 
 # --------------------------------------------------------------------------- categories
@@ -284,7 +303,7 @@ def _record_row(record: Any, source_file: str, record_no: int) -> dict[str, Any]
     }
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, Repairs]:
     try:
         table = pd.read_parquet(path)
     except (OSError, ValueError) as e:
@@ -297,6 +316,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path} has no columns {sorted(missing)}; expected the polisen archive "
             "(id, datetime, name, summary, url, type, location_name, …) — pass the right file"
         )
+    repairs = NONE
+    for key in table.columns:
+        if table[key].dtype == object or pd.api.types.is_string_dtype(table[key]):
+            table[key], found = repair_series(table[key])
+            repairs += found
     keys = list(table.columns)
     columns = [table[k].astype(object).where(table[k].notna(), None).tolist() for k in keys]
     raws = [
@@ -325,15 +349,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             frame[col] = table[col].astype(object).where(table[col].notna(), None)
         else:
             frame[col] = table[col].map(_text)
-    return frame
+    return frame, repairs
 
 
-def _read_json(path: Path) -> pd.DataFrame:
+def _read_json(path: Path) -> tuple[pd.DataFrame, Repairs]:
     hint = "fetch it again or pass a polisen.se JSON, JSON-lines or parquet file"
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise SourceError(f"{path} is not UTF-8 text — {hint}") from e
+    text, repairs = repair_json_text(text)
+    escaped = may_need_repair(text)
     stripped = text.lstrip()
     if not stripped:
         raise SourceError(f"{path} is empty — {hint}")
@@ -343,25 +369,32 @@ def _read_json(path: Path) -> pd.DataFrame:
         data = json.loads(text)
     except json.JSONDecodeError as whole:
         if stripped.startswith("{"):
-            rows, parsed = _read_json_lines(text, str(path))
+            rows, parsed, found = _read_json_lines(text, str(path), repair=escaped)
             if parsed:
-                return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+                return pd.DataFrame(rows, columns=list(RECORD_COLUMNS)), repairs + found
         raise SourceError(f"{path} is not valid JSON ({whole}) — {hint}") from whole
     if not isinstance(data, list) and not (isinstance(data, dict) and "id" in data):
         got = f"an object with keys {sorted(data)[:5]}" if isinstance(data, dict) else repr(data)
         raise SourceError(f"{path} holds {got}, expected an array of polisen.se events — {hint}")
+    if escaped:
+        data, found = repair_json(data)
+        repairs += found
     records = data if isinstance(data, list) else [data]
     rows = [_record_row(r, str(path), no) for no, r in enumerate(records)]
-    return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    return pd.DataFrame(rows, columns=list(RECORD_COLUMNS)), repairs
 
 
-def _read_json_lines(text: str, source_file: str) -> tuple[list[dict[str, Any]], int]:
+def _read_json_lines(
+    text: str, source_file: str, *, repair: bool
+) -> tuple[list[dict[str, Any]], int, Repairs]:
     """One API object per line; a line that is not JSON becomes a record with a problem.
 
-    Returns the rows and how many lines were JSON.
+    Returns the rows, how many lines were JSON and the characters repaired (``repair``:
+    whether the text holds escapes that may need it).
     """
     rows: list[dict[str, Any]] = []
     parsed = 0
+    repairs = NONE
     for no, line in enumerate(text.split("\n")):  # not splitlines: U+2028 may be in a string
         if not line.strip():
             continue
@@ -378,8 +411,11 @@ def _read_json_lines(text: str, source_file: str) -> tuple[list[dict[str, Any]],
             )
         else:
             parsed += 1
+            if repair:
+                record, found = repair_json(record)
+                repairs += found
             rows.append(_record_row(record, source_file, no))
-    return rows, parsed
+    return rows, parsed, repairs
 
 
 def read_records(paths: Sequence[Path]) -> pd.DataFrame:
@@ -405,7 +441,13 @@ def read_records(paths: Sequence[Path]) -> pd.DataFrame:
     SourceError
         A file is missing, unreadable, empty, HTML, truncated or otherwise not JSON/parquet.
     """
+    return _read_all(paths)[0]
+
+
+def _read_all(paths: Sequence[Path]) -> tuple[pd.DataFrame, Repairs]:
+    """:func:`read_records` and the characters repaired on the way (lone surrogates, NULs)."""
     frames: list[pd.DataFrame] = []
+    repairs = NONE
     for path in map(Path, paths):
         try:
             with path.open("rb") as fh:
@@ -415,14 +457,16 @@ def read_records(paths: Sequence[Path]) -> pd.DataFrame:
                 f"cannot read police events file {path} ({e.strerror}) — check the path"
             ) from e
         is_parquet = magic == b"PAR1" or path.suffix.lower() == ".parquet"
-        frames.append(_read_parquet(path) if is_parquet else _read_json(path))
+        frame, found = _read_parquet(path) if is_parquet else _read_json(path)
+        frames.append(frame)
+        repairs += found
     if not frames:
-        return pd.DataFrame(columns=list(RECORD_COLUMNS))
+        return pd.DataFrame(columns=list(RECORD_COLUMNS)), repairs
     records = pd.concat(frames, ignore_index=True)[list(RECORD_COLUMNS)]
     for col in RECORD_COLUMNS:  # one representation: object columns, None when missing
         if col != "record_no":
             records[col] = records[col].astype(object).where(records[col].notna(), None)
-    return records
+    return records, repairs
 
 
 # --------------------------------------------------------------------------- parsing
@@ -436,21 +480,54 @@ def _published(values: pd.Series) -> pd.Series:
     return stamps.dt.tz_convert(TIMEZONE)
 
 
-def _fold(records: pd.DataFrame) -> pd.DataFrame:
-    """Keep one version per id (see the module docstring); records without id stay."""
-    good = records[records["problem"].isna()].copy()
-    length = sum(good[c].fillna("").str.len() for c in ("name", "summary", "body"))
-    good = good.assign(_has_pub=good["published"].notna(), _len=length, _order=good.index)
-    good = good.sort_values(["source_id", "_has_pub", "published", "_len", "_order"])
-    chosen = good.drop_duplicates("source_id", keep="last").set_index("source_id", drop=False)
-    bodies = good[good["body"].notna()].drop_duplicates("source_id", keep="last")
-    chosen["body"] = chosen["body"].fillna(bodies.set_index("source_id")["body"])
-    bad = records[records["problem"].notna()]
-    return pd.concat([chosen.reset_index(drop=True), bad], ignore_index=True)
+#: Published before this is not an event of the API (it began in the 2010s): a bad clock
+#: or a bad file.
+EARLIEST_PUBLISHED = pd.Timestamp("2000-01-01", tz=TIMEZONE)
+#: How far a time may lie ahead (of the run's clock, or of the publication) before it is
+#: impossible rather than a clock or time-zone slip.
+SLACK = pd.Timedelta(days=1)
+#: What makes one version of an event: equal in all of these, two records are the same
+#: version (the archive holds many events twice, once with page text).
+_VERSION_KEY = ("source_id", "published", "name", "summary", "type", "url", "location_name")
 
 
-def _reasons(frame: pd.DataFrame, municipality: str) -> pd.Series:
-    """First reason each folded record cannot be used, else None."""
+def _fill_bodies(kept: pd.DataFrame) -> pd.DataFrame:
+    """Page text belongs to the event, not to a version: every version of an id gets the
+    page text of the last record of that id that has one."""
+    with_body = kept[kept["body"].notna()].drop_duplicates("source_id", keep="last")
+    body = kept["source_id"].map(with_body.set_index("source_id")["body"])
+    return kept.assign(_had_text=kept["body"].notna(), body=kept["body"].fillna(body))
+
+
+def _version_keys(frame: pd.DataFrame) -> pd.Series:
+    """One text per record; equal texts are copies of the same version."""
+    parts = frame[list(_VERSION_KEY)].astype(object)
+    parts = parts.where(parts.notna(), "\x00").astype(str)  # NUL: never in repaired text
+    return parts.agg("\x1f".join, axis=1)
+
+
+def _winners(kept: pd.DataFrame) -> tuple[pd.Index, pd.Series]:
+    """The version of each id that ``events`` holds, and the raw record kept for it.
+
+    The latest published version wins; of versions published at the same time, the one
+    received last (so the store, applying versions in the order received, ends with the same
+    content). Of identical copies of the winning version, the raw of the last one with page
+    text is kept.
+    """
+    order = kept.assign(_order=np.arange(len(kept)))
+    ranked = order.sort_values(["source_id", "published", "_order"], kind="stable")
+    winners = ranked.drop_duplicates("source_id", keep="last").index
+    raw = order.loc[winners, "raw"].astype(object)
+    if order["_had_text"].any():
+        keys = _version_keys(order)
+        richer = order.loc[order["_had_text"], "raw"].groupby(keys[order["_had_text"]]).last()
+        found = keys.loc[winners].map(richer)
+        raw = found.where(found.notna(), raw)
+    return winners, raw
+
+
+def _reasons(frame: pd.DataFrame, municipality: str, now: pd.Timestamp) -> pd.Series:
+    """First reason each record cannot be used, else None. Each starts with its kind."""
     reason = frame["problem"].copy()
     title = frame["name"].fillna("")
     quoted = "'" + title + "'"
@@ -459,72 +536,49 @@ def _reasons(frame: pd.DataFrame, municipality: str) -> pd.Series:
         todo = mask & reason.isna()
         reason[todo] = text[todo] if isinstance(text, pd.Series) else text
 
+    def minutes(stamps: pd.Series) -> pd.Series:
+        return stamps.dt.strftime("%Y-%m-%d %H:%M").fillna("")
+
     flag(title.str.strip() == "", "record has no title (name)")
     flag(frame["datetime"].isna(), "record has no published time (datetime)")
     given = frame["datetime"].fillna("").map(repr)
     example = "'2026-08-22 9:51:41 +02:00'"
+    published = frame["published"]
+    flag(published.isna(), "published time (datetime) " + given + " is not like " + example)
     flag(
-        frame["published"].isna(), "published time (datetime) " + given + " is not like " + example
+        published > now + SLACK,
+        "published in the future: "
+        + minutes(published)
+        + f" is more than a day after this run's clock ({now:%Y-%m-%d %H:%M})",
     )
+    flag(published < EARLIEST_PUBLISHED, "published before 2000: " + minutes(published))
     place = frame["municipality"]
     flag(place.isna(), "title names no municipality: " + quoted)
     outside = place.str.casefold() != municipality.casefold()
     flag(outside, f"outside {municipality} kommun (title names " + place.fillna("") + ")")
-    flag(~frame["date_found"], "title has no incident date: " + quoted)
-    flag(frame["occurred_at"].isna(), "title has an impossible incident date or time: " + quoted)
+    flag(~frame["date_found"].astype(bool), "title has no incident date: " + quoted)
+    occurred = frame["occurred_at"]
+    flag(occurred.isna(), "title has an impossible incident date or time: " + quoted)
+    flag(
+        occurred > published + SLACK,
+        "incident after publication: "
+        + minutes(occurred)
+        + " is more than a day after the published time "
+        + minutes(published)
+        + ": "
+        + quoted,
+    )
     return reason
 
 
-def parse(paths: Sequence[Path], *, municipality: str = "Stockholm") -> ParseResult:
-    """Parse police event files into events of one municipality and a quarantine.
-
-    Parameters
-    ----------
-    paths
-        Files for :func:`read_records`; versions of one id across them are folded.
-    municipality
-        Keep events whose title names this municipality (case-insensitive); others are
-        quarantined as out of area.
-
-    Returns
-    -------
-    ParseResult
-        Events (validated columns :data:`schema.PARSED_COLUMNS`; no positions: ``x``/``y``
-        NaN, ``precision`` None) and one quarantine row per rejected event, with a reason.
-
-    Raises
-    ------
-    SourceError
-        A file cannot be read (see :func:`read_records`). Bad records never raise.
-    """
-    records = read_records(paths)
-    records["published"] = _published(records["datetime"])
-    frame = _fold(records)
-    frame["municipality"] = _municipalities(frame["name"].fillna(""))
-    occurred, found = _incident_times(frame["name"].fillna(""), frame["published"])
-    frame["occurred_at"], frame["date_found"] = occurred, found
-    reason = _reasons(frame, municipality)
-
-    rejected = frame[reason.notna()]
-    quarantine = pd.DataFrame(
-        {
-            "source": SOURCE,
-            "source_id": rejected["source_id"],
-            "source_file": rejected["source_file"],
-            "reason": reason[reason.notna()],
-            "raw": rejected["raw"],
-        },
-        columns=list(QUARANTINE_OUT),
-    ).reset_index(drop=True)
-    quarantine = quarantine.astype(pd.StringDtype())
-
-    kept = frame[reason.isna()].reset_index(drop=True)
+def _event_rows(kept: pd.DataFrame) -> pd.DataFrame:
+    """Records that passed the checks → rows of :data:`schema.PARSED_COLUMNS`, same order."""
     types = kept["type"].fillna("")
     mapping = {t: categorise(t) for t in types.unique()}
     url = kept["url"]
     relative = url.fillna("").astype(str).str.startswith("/")
     nothing = pd.Series(np.nan, index=kept.index)
-    events = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "event_uid": SOURCE + ":" + kept["source_id"],
             "source": SOURCE,
@@ -549,13 +603,82 @@ def parse(paths: Sequence[Path], *, municipality: str = "Stockholm") -> ParseRes
         columns=list(PARSED_COLUMNS),
     )
     text = [c for c in PARSED_COLUMNS if EVENT_COLUMNS[c] == "VARCHAR"]
-    events[text] = events[text].astype(pd.StringDtype())
+    rows[text] = rows[text].astype(pd.StringDtype())
+    return rows
+
+
+def parse(
+    paths: Sequence[Path],
+    *,
+    municipality: str = "Stockholm",
+    now: pd.Timestamp | None = None,
+) -> ParseResult:
+    """Parse police event files into events of one municipality and a quarantine.
+
+    Every record is checked on its own, as if it came alone: a record that cannot be used
+    goes to the quarantine with its reason (an earlier or later version of the same id may
+    still be an event).
+
+    Parameters
+    ----------
+    paths
+        Files for :func:`read_records`, in the order they were received; versions of one
+        id across them are kept in that order.
+    municipality
+        Keep events whose title names this municipality (case-insensitive); others are
+        quarantined as out of area.
+    now
+        The run's clock: a record published more than a day after it is quarantined
+        ("published in the future"). Default: the current time.
+
+    Returns
+    -------
+    ParseResult
+        Events (validated columns :data:`schema.PARSED_COLUMNS`; no positions: ``x``/``y``
+        NaN, ``precision`` None), every usable version, and one quarantine row per rejected
+        record, with a reason.
+
+    Raises
+    ------
+    SourceError
+        A file cannot be read (see :func:`read_records`). Bad records never raise.
+    """
+    clock = pd.Timestamp.now(tz=TIMEZONE) if now is None else pd.Timestamp(now)
+    if clock.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got {clock}; pass e.g. now.tz_localize(…)")
+    records, repairs = _read_all(paths)
+    records["published"] = _published(records["datetime"])
+    records["municipality"] = _municipalities(records["name"].fillna(""))
+    occurred, found = _incident_times(records["name"].fillna(""), records["published"])
+    records["occurred_at"], records["date_found"] = occurred, found
+    reason = _reasons(records, municipality, clock)
+
+    rejected = records[reason.notna()]
+    quarantine = pd.DataFrame(
+        {
+            "source": SOURCE,
+            "source_id": rejected["source_id"],
+            "source_file": rejected["source_file"],
+            "reason": reason[reason.notna()],
+            "raw": rejected["raw"],
+        },
+        columns=list(QUARANTINE_OUT),
+    ).reset_index(drop=True)
+    quarantine = quarantine.astype(pd.StringDtype())
+
+    kept = _fill_bodies(records[reason.isna()].reset_index(drop=True))
+    versions = _event_rows(kept)
+    winners, raw = _winners(kept)
+    events = versions.loc[winners].copy()
+    events["raw"] = raw.astype(pd.StringDtype())
     events = events.sort_values(["occurred_at", "event_uid"], ignore_index=True)
+    if repairs:
+        logger.warning("polisen: %s in %s", repairs.describe(), ", ".join(map(str, paths)))
     logger.info(
-        "polisen: %d records (%d events) read, %d kept, %d quarantined",
+        "polisen: %d records read: %d versions of %d events kept, %d quarantined",
         len(records),
-        len(frame),
+        len(versions),
         len(events),
         len(quarantine),
     )
-    return ParseResult(events, quarantine, read=len(frame), versions=len(records))
+    return ParseResult(events, quarantine, len(records), versions, repairs)

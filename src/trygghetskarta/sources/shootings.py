@@ -408,7 +408,8 @@ def parse(
         groups[file_kind(path)].append(path)
     out = Collector()
     if groups["police"]:
-        police = polisen.parse(groups["police"], municipality=municipality)
+        police = polisen.parse(groups["police"], municipality=municipality, now=now)
+        out.repairs += police.repairs
         derived = from_police_events(police.events, include_suspected=include_suspected)
         out.events.append(derived.events)
         counts = derived.verdicts["verdict"].value_counts().to_dict()
