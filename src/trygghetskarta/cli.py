@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -403,21 +404,26 @@ def fetch_polisen(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Show the last runs recorded in the database."""
+    """Show the last runs recorded in the database, with how each ended and why."""
     with _domain_errors():
         settings = _settings(ctx)
         con = store.connect(settings.db_path, read_only=True)
         try:
             runs = con.execute(
-                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined "
-                "FROM runs ORDER BY started_at DESC LIMIT 10"
+                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined, "
+                "message FROM runs ORDER BY started_at DESC LIMIT 10"
             ).fetchall()
         finally:
             con.close()
     table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
     for row in runs:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row[:-1]))
     out.print(table)
+    for run_id, _, run_status, *_, message in runs:
+        if message and run_status != "ok":
+            out.print(
+                f"run {run_id} {run_status}: {escape(message)}", highlight=False, soft_wrap=True
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover
