@@ -402,6 +402,12 @@ def fetch_polisen(
     _run(settings, ("fetch", "ingest") if ingest else ("fetch",))
 
 
+_NOT_RECORDED = (
+    "the process ended before it could record how the run ended (killed, or the database's "
+    "disk full) — see manifest.json and the log; the next run marks it interrupted"
+)
+
+
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Show the last runs recorded in the database, with how each ended and why."""
@@ -415,6 +421,12 @@ def status(ctx: typer.Context) -> None:
             ).fetchall()
         finally:
             con.close()
+    # The database opened read-only, so no process is writing it: a run still 'running'
+    # ended without recording how (killed, or its disk full); the next run marks it so.
+    runs = [
+        (*r[:2], "interrupted", *r[3:8], r[8] or _NOT_RECORDED) if r[2] == "running" else r
+        for r in runs
+    ]
     table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
     for row in runs:
         table.add_row(*("" if v is None else escape(str(v)) for v in row[:-1]))
