@@ -443,3 +443,47 @@ def test_a_step_killed_while_writing_leaves_the_previous_set_and_its_manifest(
     statuses = {run_id: s for run_id, _, s, _ in _runs(project)}
     assert statuses[killed] == "interrupted"
     _assert_manifest_describes_its_folder(folder)
+
+
+@contextlib.contextmanager
+def _small_disk(path: Path, size: str) -> Iterator[None]:
+    """A tmpfs of ``size`` mounted at ``path``; skips where mounts are not allowed."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a small tmpfs needs root and mount(8)")
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"this sandbox allows no tmpfs mounts: {done.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+@pytest.mark.realdata
+def test_a_full_disk_on_a_fresh_project_is_one_sentence_and_never_left_running(small_project):
+    root = small_project.parent / "full"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "project" / "data" / "raw").mkdir(parents=True)
+    (root / "data").symlink_to(small_project / "data")
+    (root / "project" / "data" / "raw" / "polisen").symlink_to(
+        small_project / "project" / "data" / "raw" / "polisen"
+    )
+    processed = _settings(root).processed_dir
+    with _small_disk(processed, "2m"):
+        result = _cli(root, "run")
+        status = _cli(root, "status")
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output
+        assert "No space left on device" in result.output or "no space left" in result.output
+        # The database could not record the end: status does not call it running.
+        (line,) = [x for x in status.output.splitlines() if x.startswith("run ")]
+        assert " interrupted: " in line and "the next run marks it interrupted" in line
+        assert "running" not in status.output.split("run ", 1)[0]
+        subprocess.run(["mount", "-o", "remount,size=256m", str(processed)], check=True)
+        again = _cli(root, "run")
+        assert again.exit_code == 0, again.output
+        statuses = [s for _, _, s, _ in _runs(root)]
+    assert statuses[-1] == "ok" and statuses[:-1] and set(statuses[:-1]) == {"interrupted"}

@@ -231,7 +231,8 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: Path | str) -> Path:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_parquet(tmp, index=False, compression="zstd")
+        with open(tmp, "wb") as sink:  # closed here even when the writer fails half-way
+            out.to_parquet(sink, index=False, compression="zstd")
         os.replace(tmp, target)
     except (OSError, ValueError, pyarrow.ArrowException) as e:
         with contextlib.suppress(OSError):
