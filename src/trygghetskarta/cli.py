@@ -316,13 +316,15 @@ def analyse(ctx: typer.Context) -> None:
 
 @app.command()
 def maps(ctx: typer.Context, profile: ProfileOption = None) -> None:
-    """Write the city map and one map per stadsdelsområde (HTML) to data/processed/maps."""
+    """Write the city map and one map per stadsdelsområde (HTML) to
+    data/processed/<profile>/maps (public or internal)."""
     _run_steps(ctx, ("maps",), profile)
 
 
 @app.command()
 def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
-    """Write one lägesbild page per stadsdelsområde (HTML) to data/processed/reports."""
+    """Write one lägesbild page per stadsdelsområde (HTML) to
+    data/processed/<profile>/reports (public or internal)."""
     _run_steps(ctx, ("report",), profile)
 
 
