@@ -153,7 +153,6 @@ def run(
             error = environment_error(e, settings.processed_dir / "manifest.json")
             if raised is None:  # the steps went well but their record cannot be written
                 status, message = "failed", f"manifest: {error}"
-                raised = error
                 _finish(con, settings, run_id, status, message, results)
                 raise error from e
             _log.error("%s", error)
