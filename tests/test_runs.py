@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -493,3 +494,46 @@ def test_a_full_disk_on_a_fresh_project_is_one_sentence_and_never_left_running(s
         assert again.exit_code == 0, again.output
         statuses = [s for _, _, s, _ in _runs(root)]
     assert statuses[-1] == "ok" and statuses[:-1] and set(statuses[:-1]) == {"interrupted"}
+
+
+def _lone_surrogate() -> UnicodeError:
+    try:
+        "Rinkeby \ud800".encode()
+    except UnicodeError as e:
+        return e
+    raise AssertionError("a lone surrogate must not encode")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (lambda db: OSError(errno.ENOSPC, "No space left on device"), "no space left to write"),
+        (lambda db: OSError(errno.EACCES, "Permission denied", "/srv/x"), "no permission to"),
+        (lambda db: _lone_surrogate(), "not valid UTF-8"),
+        (
+            lambda db: duckdb.TransactionException(
+                f'Failed to commit: Could not write file "{db}.wal": No space left on device'
+            ),
+            "cannot write the database",
+        ),
+    ],
+    ids=["enospc-without-path", "eacces", "lone-surrogate", "duckdb-disk-full"],
+)
+def test_an_environmental_error_from_any_step_is_recorded_as_one_sentence(
+    project, monkeypatch, error, expected
+):
+    db = _settings(project).db_path
+
+    def broken(*args, **kwargs):
+        raise error(db)
+
+    monkeypatch.setattr(pipeline, "geocode", broken)
+    result = _cli(project, "geocode")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # one sentence, no traceback
+    printed = " ".join(result.output.split())
+    assert expected in printed and " — " in printed
+    *_, (_, command, run_status, message) = _runs(project)
+    assert (command, run_status) == ("geocode", "failed")
+    assert expected in message and message.startswith("geocode: ")

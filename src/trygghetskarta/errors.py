@@ -109,8 +109,8 @@ def environment_error(
         reason = getattr(error, "reason", None) or str(error)
         return EncodingError(
             f"cannot {doing} text{where}: it holds a character that is not valid UTF-8 "
-            f"({reason}) — ingest the source again with `trygghetskarta ingest --all` so that "
-            "such characters are replaced, and run again"
+            f"({reason}, e.g. a lone surrogate such as \\ud800 in an event's text) — remove "
+            "that character from the input file and run again"
         )
     named = Path(error.filename) if getattr(error, "filename", None) else None
     target = named or (Path(path) if path is not None else None)
