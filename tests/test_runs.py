@@ -450,6 +450,22 @@ def test_a_step_killed_while_writing_leaves_the_previous_set_and_its_manifest(
     statuses = {run_id: s for run_id, _, s, _ in _runs(project)}
     assert statuses[killed] == "interrupted"
     _assert_manifest_describes_its_folder(folder)
+    top = _manifest(processed / "manifest.json")
+    assert (
+        top["outputs"][f"public/{kind}"]["run_id"] == _manifest(folder / "manifest.json")["run_id"]
+    )
+
+
+@pytest.mark.realdata
+def test_the_old_shared_folders_are_left_alone_with_a_warning(project):
+    processed = _settings(project).processed_dir
+    old = processed / "maps"
+    old.mkdir()
+    (old / "stockholm.html").write_text("old", encoding="utf-8")
+    result = _cli(project, "maps")
+    assert result.exit_code == 0, result.output
+    assert "is from an older version and is no longer updated" in " ".join(result.output.split())
+    assert (old / "stockholm.html").read_text(encoding="utf-8") == "old"
 
 
 @contextlib.contextmanager
@@ -537,3 +553,43 @@ def test_an_environmental_error_from_any_step_is_recorded_as_one_sentence(
     *_, (_, command, run_status, message) = _runs(project)
     assert (command, run_status) == ("geocode", "failed")
     assert expected in message and message.startswith("geocode: ")
+
+
+@pytest.mark.realdata
+@pytest.mark.browser
+def test_the_internal_band_is_visible_on_top_of_maps_and_reports_on_screen_and_in_print(project):
+    chromium = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
+    if shutil.which(chromium) is None:
+        pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {chromium}")
+    from playwright.sync_api import sync_playwright
+
+    for command in ("maps", "report"):
+        assert _cli(project, command, "--profile", "internal").exit_code == 0
+    internal = _settings(project).processed_dir / "internal"
+    pages = [internal / "maps" / "stockholm.html", internal / "reports" / "sodermalm.html"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which(chromium), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.route(
+                "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+            )
+            for path in pages:
+                page.goto(path.as_uri())
+                for media in ("screen", "print"):
+                    page.emulate_media(media=media)
+                    band = page.locator(".tk-internt")
+                    assert band.is_visible(), (path.name, media)
+                    assert band.inner_text() == BAND_TEXT
+                    box = band.bounding_box()
+                    assert box["y"] == 0 and box["height"] >= 20 and box["width"] >= 1000
+                    # Nothing is drawn over it: the topmost element at its centre is the band.
+                    on_top = page.evaluate(
+                        "([x, y]) => document.elementFromPoint(x, y).className",
+                        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+                    )
+                    assert on_top == "tk-internt", (path.name, media, on_top)
+        finally:
+            browser.close()
