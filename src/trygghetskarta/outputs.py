@@ -410,7 +410,10 @@ def write_text(path: Path | str, text: str) -> Path:
         raise environment_error(e, path) from e
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before its folder is swapped into place
     except OSError as e:
         raise environment_error(e, path) from e
     return path
