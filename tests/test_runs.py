@@ -293,13 +293,23 @@ def test_a_good_run_publishes_each_folder_with_a_manifest_of_its_files(small_pro
     assert not any(p.name.startswith((".staging-", ".previous-")) for p in processed.rglob("*"))
 
 
-@pytest.mark.realdata
-def test_internal_maps_and_reports_leave_every_public_file_byte_identical(project):
-    public = _settings(project).processed_dir / "public"
-    before = _hashes(public)
+@pytest.fixture(scope="module")
+def internal_run(small_project, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A copy of the small project after `maps` and `report --profile internal`, and the
+    hashes of its public files before those two commands."""
+    root = tmp_path_factory.mktemp("internal") / "copy"
+    shutil.copytree(small_project, root, symlinks=True)
+    before = _hashes(_settings(root).processed_dir / "public")
     for command in ("maps", "report"):
-        result = _cli(project, command, "--profile", "internal")
+        result = _cli(root, command, "--profile", "internal")
         assert result.exit_code == 0, result.output
+    return root, before
+
+
+@pytest.mark.realdata
+def test_internal_maps_and_reports_leave_every_public_file_byte_identical(internal_run):
+    project, before = internal_run
+    public = _settings(project).processed_dir / "public"
     assert _hashes(public) == before
     internal = _settings(project).processed_dir / "internal"
     pages = sorted(internal.rglob("*.html"))
@@ -391,7 +401,7 @@ def test_a_bug_in_a_step_is_recorded_failed_and_raised_with_its_traceback(
     monkeypatch.setattr(publish, step, broken)
     folder = _settings(project).processed_dir / "public" / {"maps": "maps"}.get(step, "reports")
     before = _hashes(folder)
-    result = _cli(project, "run")
+    result = _cli(project, step)  # `maps` and `report` are runs of one step
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)  # the CLI lets it show its traceback
     *_, (_, _, run_status, message) = _runs(project)
@@ -557,14 +567,15 @@ def test_an_environmental_error_from_any_step_is_recorded_as_one_sentence(
 
 @pytest.mark.realdata
 @pytest.mark.browser
-def test_the_internal_band_is_visible_on_top_of_maps_and_reports_on_screen_and_in_print(project):
+def test_the_internal_band_is_visible_on_top_of_maps_and_reports_on_screen_and_in_print(
+    internal_run,
+):
     chromium = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
     if shutil.which(chromium) is None:
         pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {chromium}")
     from playwright.sync_api import sync_playwright
 
-    for command in ("maps", "report"):
-        assert _cli(project, command, "--profile", "internal").exit_code == 0
+    project, _ = internal_run
     internal = _settings(project).processed_dir / "internal"
     pages = [internal / "maps" / "stockholm.html", internal / "reports" / "sodermalm.html"]
     with sync_playwright() as p:
