@@ -115,12 +115,20 @@ def test_the_police_gps_field_is_never_a_position(db):
 def test_outputs_are_written(real_run):
     settings, report = real_run
     out = settings.processed_dir
-    assert (out / "maps" / "stockholm.html").is_file()
-    assert len(list((out / "maps").glob("*.html"))) == 12  # the city + 11 districts
-    assert len(list((out / "reports").glob("*.html"))) == 11
+    public = out / "public"
+    assert (public / "maps" / "stockholm.html").is_file()
+    assert len(list((public / "maps").glob("*.html"))) == 12  # the city + 11 districts
+    assert len(list((public / "reports").glob("*.html"))) == 11
+    assert not (out / "internal").exists()  # the default profile is public
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["run_id"] == report.run_id
     assert manifest["status"] == "ok"
+    for kind in ("maps", "reports"):
+        folder = json.loads((public / kind / "manifest.json").read_text(encoding="utf-8"))
+        assert folder["run_id"] == report.run_id
+        assert {f["name"] for f in folder["files"]} == {
+            p.name for p in (public / kind).glob("*.html")
+        }
 
 
 def test_the_density_raster_is_a_geotiff_in_sweref99_tm_with_its_parameters(real_run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ class StepResult:
 def now() -> pd.Timestamp:
     """The current time in Europe/Stockholm."""
     return pd.Timestamp.now(tz=TIMEZONE)
+
+
+def new_run_id() -> str:
+    """A run's id: its start time and six random hex digits, e.g. ``20260822T031500-3f9a1c``."""
+    return f"{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 @contextmanager

@@ -348,13 +348,15 @@ def analyse(ctx: typer.Context) -> None:
 
 @app.command()
 def maps(ctx: typer.Context, profile: ProfileOption = None) -> None:
-    """Write the city map and one map per stadsdelsområde (HTML) to data/processed/maps."""
+    """Write the city map and one map per stadsdelsområde (HTML) to
+    data/processed/<profile>/maps (public or internal)."""
     _run_steps(ctx, ("maps",), profile)
 
 
 @app.command()
 def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
-    """Write one lägesbild page per stadsdelsområde (HTML) to data/processed/reports."""
+    """Write one lägesbild page per stadsdelsområde (HTML) to
+    data/processed/<profile>/reports (public or internal)."""
     _run_steps(ctx, ("report",), profile)
 
 
@@ -434,23 +436,38 @@ def fetch_polisen(
     _run(settings, ("fetch", "ingest") if ingest else ("fetch",))
 
 
+_NOT_RECORDED = (
+    "the process ended before it could record how the run ended (killed, or the database's "
+    "disk full) — see manifest.json and the log; the next run marks it interrupted"
+)
+
+
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Show the last runs recorded in the database."""
+    """Show the last runs recorded in the database, with how each ended and why."""
     with _domain_errors():
         settings = _settings(ctx)
         con = store.connect(settings.db_path, read_only=True)
         try:
             runs = con.execute(
-                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined "
-                "FROM runs ORDER BY started_at DESC LIMIT 10"
+                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined, "
+                "message FROM runs ORDER BY started_at DESC LIMIT 10"
             ).fetchall()
         finally:
             con.close()
+    # The database opened read-only, so no process is writing it: a run still 'running'
+    # ended without recording how (killed, or its disk full); the next run marks it so.
+    runs = [
+        (*r[:2], "interrupted", *r[3:8], r[8] or _NOT_RECORDED) if r[2] == "running" else r
+        for r in runs
+    ]
     table = Table("run", "steps", "status", "read", "loaded", "updated", "unchanged", "quarantined")
     for row in runs:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row[:-1]))
     out.print(table)
+    for run_id, _, run_status, *_, message in runs:
+        if message and run_status != "ok":
+            out.print(Text(f"run {run_id} {run_status}: {message}"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,14 +1,23 @@
-"""Writers of generated files: GeoTIFF rasters and GeoParquet tables, in EPSG:3006.
+"""Writers of generated files: GeoTIFF rasters and GeoParquet tables in EPSG:3006, and
+folders of HTML pages published all at once.
 
 Every writer writes to a temporary file beside the target and renames it into place, so
-a reader (QGIS, the nightly batch's next step) never sees half a file.
+a reader (QGIS, the nightly batch's next step) never sees half a file. A folder of pages
+(:func:`staged_folder`) is written into a staging folder beside it and swapped into place
+only when every file is written, so a reader never sees half a set.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import hashlib
 import os
-from collections.abc import Mapping
+import shutil
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,7 +30,13 @@ from rasterio.errors import RasterioError, RasterioIOError
 
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import STORE_CRS
-from trygghetskarta.errors import AnalysisError, CRSError, OutputError, SourceError
+from trygghetskarta.errors import (
+    AnalysisError,
+    CRSError,
+    OutputError,
+    SourceError,
+    environment_error,
+)
 
 #: Tiles of this many pixels are used for rasters at least this wide and high.
 TILE = 256
@@ -216,7 +231,8 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: Path | str) -> Path:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_parquet(tmp, index=False, compression="zstd")
+        with open(tmp, "wb") as sink:  # closed here even when the writer fails half-way
+            out.to_parquet(sink, index=False, compression="zstd")
         os.replace(tmp, target)
     except (OSError, ValueError, pyarrow.ArrowException) as e:
         with contextlib.suppress(OSError):
@@ -244,3 +260,175 @@ def read_geoparquet(path: Path | str) -> gpd.GeoDataFrame:
             f"cannot read the GeoParquet file {path} ({e}) — run `trygghetskarta analyse` to "
             "write it"
         ) from e
+
+
+# --------------------------------------------------------------------------- folders
+
+#: Prefixes of the hidden folders beside a published folder during its swap.
+STAGING_PREFIX = ".staging-"
+PREVIOUS_PREFIX = ".previous-"
+#: The file in each published folder that describes the files beside it.
+FOLDER_MANIFEST = "manifest.json"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False  # the kernel or the file system cannot exchange: rename in two steps
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _staging_path(target: Path, run_id: str) -> Path:
+    return target.parent / f"{STAGING_PREFIX}{run_id}-{target.name}"
+
+
+def _previous_path(target: Path, run_id: str) -> Path:
+    return target.parent / f"{PREVIOUS_PREFIX}{run_id}-{target.name}"
+
+
+def clean_stale_staging(target: Path) -> list[Path]:
+    """Remove what a killed run left beside ``target``; restore ``target`` if it was mid-swap.
+
+    A run killed between the two renames of a swap (only where the file system cannot
+    exchange two folders in one step) leaves ``target`` missing and the previous set in
+    ``.previous-<run>-<name>``: that set is moved back. Staging folders of killed runs are
+    deleted.
+
+    Returns
+    -------
+    list of Path
+        The folders removed or restored.
+    """
+    parent, name = target.parent, target.name
+    if not parent.is_dir():
+        return []
+    found: list[Path] = []
+    for previous in sorted(parent.glob(f"{PREVIOUS_PREFIX}*-{name}")):
+        if not target.exists() and previous.is_dir():
+            os.rename(previous, target)
+        else:
+            shutil.rmtree(previous)
+        found.append(previous)
+    for staging in sorted(parent.glob(f"{STAGING_PREFIX}*-{name}")):
+        shutil.rmtree(staging)
+        found.append(staging)
+    return found
+
+
+@contextmanager
+def staged_folder(target: Path | str, run_id: str) -> Iterator[Path]:
+    """Write a folder's files into a staging folder beside it, then swap it into place.
+
+    The block writes every file into the folder it is given (``.staging-<run>-<name>``,
+    next to ``target``, on the same file system). When the block ends without an error,
+    the staging folder takes ``target``'s place in one rename (the previous folder is
+    deleted only after the swap); when it raises, the staging folder is deleted and
+    ``target`` is left as it was. A process killed inside the block leaves ``target``
+    untouched and a stale staging folder that :func:`clean_stale_staging` removes.
+
+    Raises
+    ------
+    OutputError
+        ``target`` is a file, or a folder cannot be created or renamed (read-only, no
+        space, no permission): one sentence naming the path.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError(
+            f"cannot write {target}: it is a file where a folder is expected — move that file "
+            "away and run again"
+        )
+    staging = _staging_path(target, run_id)
+    try:
+        clean_stale_staging(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as e:  # name the folder the user knows, not the staging folder
+        raise environment_error(OSError(e.errno, e.strerror, str(target)), target) from e
+    try:
+        yield staging
+        _swap(staging, target, run_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap(staging: Path, target: Path, run_id: str) -> None:
+    try:
+        if target.is_dir():
+            if _exchange(staging, target):
+                shutil.rmtree(staging)  # now the previous set
+                return
+            previous = _previous_path(target, run_id)
+            os.rename(target, previous)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                os.rename(previous, target)  # keep the previous set in place
+                raise
+            shutil.rmtree(previous)
+        elif target.exists():
+            raise OutputError(
+                f"cannot write {target}: it is a file where a folder is expected — move that "
+                "file away and run again"
+            )
+        else:
+            os.rename(staging, target)
+    except OSError as e:
+        if isinstance(e, OutputError):
+            raise
+        raise environment_error(OSError(e.errno, e.strerror, str(target)), target) from e
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    """Write a UTF-8 text file; errors of the environment become one sentence naming it.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (no space, read-only, no permission, wrong type of path).
+    EncodingError
+        The text holds a character UTF-8 cannot encode (a lone surrogate).
+    """
+    path = Path(path)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeError as e:
+        raise environment_error(e, path) from e
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before its folder is swapped into place
+    except OSError as e:
+        raise environment_error(e, path) from e
+    return path
+
+
+def describe_files(folder: Path, files: Sequence[Path]) -> list[dict[str, object]]:
+    """Name, size and SHA-256 of each file (for a folder's manifest)."""
+    rows: list[dict[str, object]] = []
+    for path in files:
+        data = (folder / Path(path).name).read_bytes()
+        rows.append(
+            {
+                "name": Path(path).name,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    return rows

@@ -7,6 +7,7 @@ Maps and reports show the districts of the scheme in force at the end of the per
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -24,7 +25,8 @@ from trygghetskarta import outputs, render, store
 from trygghetskarta import report as report_mod
 from trygghetskarta._analysis_layers import GI_LAYER_NAME, AnalysisLayers
 from trygghetskarta._bra_compare import bra_comparison
-from trygghetskarta._steps import Progress, StepResult, no_progress, now, timed
+from trygghetskarta._marking import mark_internal
+from trygghetskarta._steps import Progress, StepResult, new_run_id, no_progress, now, timed
 from trygghetskarta.analysis import density, trends
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
@@ -332,14 +334,6 @@ def lagesbild(
     )
 
 
-def _write_html(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
 def _scene_or_warn(
     settings: Settings, con: duckdb.DuckDBPyConnection, result: StepResult
 ) -> Scene | None:
@@ -350,12 +344,66 @@ def _scene_or_warn(
     return scene
 
 
+def output_dir(settings: Settings, kind: str) -> Path:
+    """Where the step ``kind`` (``maps`` or ``reports``) publishes for the run's profile.
+
+    ``data/processed/public/<kind>`` or ``data/processed/internal/<kind>``: the two profiles
+    never share a path, so rendering one never touches the other's files.
+    """
+    return settings.processed_dir / settings.profile / kind
+
+
+def _legacy_warning(settings: Settings, kind: str) -> list[str]:
+    old = settings.processed_dir / kind
+    if not old.exists():
+        return []
+    return [
+        f"{old} is from an older version and is no longer updated (the {kind} are now in "
+        f"{settings.processed_dir / 'public' / kind} and "
+        f"{settings.processed_dir / 'internal' / kind}) — delete it"
+    ]
+
+
+def _page(settings: Settings, html: str) -> str:
+    return mark_internal(html) if settings.profile == "internal" else html
+
+
+def _write_folder_manifest(
+    settings: Settings, staging: Path, result: StepResult, run_id: str, scene: Scene
+) -> None:
+    """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
+    body = {
+        "run_id": run_id,
+        "step": result.step,
+        "profile": settings.profile,
+        "written_at": now().isoformat(),
+        "period": scene.period.label,
+        "data_dir": str(settings.data_dir),
+        "database": str(settings.db_path),
+        "files": outputs.describe_files(staging, result.files),
+    }
+    text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
+    outputs.write_text(staging / outputs.FOLDER_MANIFEST, text)
+
+
 def maps(
-    settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+    run_id: str | None = None,
 ) -> StepResult:
-    """Write ``maps/stockholm.html`` and ``maps/<district>.html`` for every district."""
+    """Write ``stockholm.html`` and ``<district>.html`` for every district to the profile's
+    ``maps`` folder (:func:`output_dir`), all at once.
+
+    The pages and the folder's ``manifest.json`` are written into a staging folder and
+    swapped into place when all are written (:func:`outputs.staged_folder`); a failure or a
+    kill leaves the previous set. Internal pages carry the band "INTERNT – får inte spridas".
+    """
     result = StepResult("maps")
+    run_id = run_id or new_run_id()
     with timed(result):
+        result.warnings.extend(_legacy_warning(settings, "maps"))
         scene = _scene_or_warn(settings, con, result)
         if scene is None:
             return result
@@ -363,15 +411,20 @@ def maps(
             result.warnings.append(
                 "no density raster for the period — run `trygghetskarta analyse`"
             )
-        out = settings.processed_dir / "maps"
+        target = output_dir(settings, "maps")
         names = list(scene.districts["name"])
-        progress("Kartor", 0, len(names) + 1)
-        html = render.to_html(city_map(scene, profile=settings.profile))
-        result.files.append(_write_html(out / "stockholm.html", html))
-        for i, district in enumerate(names, start=1):
-            html = render.to_html(district_map(scene, district, profile=settings.profile))
-            result.files.append(_write_html(out / f"{slug(district)}.html", html))
-            progress("Kartor", i, len(names) + 1)
+        with outputs.staged_folder(target, run_id) as staging:
+            progress("Kartor", 0, len(names) + 1)
+            html = render.to_html(city_map(scene, profile=settings.profile))
+            outputs.write_text(staging / "stockholm.html", _page(settings, html))
+            result.files.append(target / "stockholm.html")
+            for i, district in enumerate(names, start=1):
+                html = render.to_html(district_map(scene, district, profile=settings.profile))
+                name = f"{slug(district)}.html"
+                outputs.write_text(staging / name, _page(settings, html))
+                result.files.append(target / name)
+                progress("Kartor", i, len(names) + 1)
+            _write_folder_manifest(settings, staging, result, run_id, scene)
         result.counts.update(
             period=scene.period.label, profile=settings.profile, maps=len(result.files)
         )
@@ -379,28 +432,39 @@ def maps(
 
 
 def report(
-    settings: Settings, con: duckdb.DuckDBPyConnection, *, progress: Progress = no_progress
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+    run_id: str | None = None,
 ) -> StepResult:
-    """Write ``reports/<district>.html``, one lägesbild per district."""
+    """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
+    folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
     result = StepResult("report")
+    run_id = run_id or new_run_id()
     with timed(result):
+        result.warnings.extend(_legacy_warning(settings, "reports"))
         scene = _scene_or_warn(settings, con, result)
         if scene is None:
             return result
-        out = settings.processed_dir / "reports"
+        target = output_dir(settings, "reports")
         names = list(scene.districts["name"])
-        for i, district in enumerate(names):
-            progress("Lägesbilder", i, len(names))
-            map_html = render.to_html(district_map(scene, district, profile=settings.profile))
-            hot = hotspot_map(scene, district, profile=settings.profile)
-            page = lagesbild(
-                scene,
-                district,
-                profile=settings.profile,
-                map_html=map_html,
-                hotspot_map_html=None if hot is None else render.to_html(hot),
-            )
-            result.files.append(_write_html(out / f"{slug(district)}.html", page))
+        with outputs.staged_folder(target, run_id) as staging:
+            for i, district in enumerate(names):
+                progress("Lägesbilder", i, len(names))
+                map_html = render.to_html(district_map(scene, district, profile=settings.profile))
+                hot = hotspot_map(scene, district, profile=settings.profile)
+                page = lagesbild(
+                    scene,
+                    district,
+                    profile=settings.profile,
+                    map_html=map_html,
+                    hotspot_map_html=None if hot is None else render.to_html(hot),
+                )
+                name = f"{slug(district)}.html"
+                outputs.write_text(staging / name, _page(settings, page))
+                result.files.append(target / name)
+            _write_folder_manifest(settings, staging, result, run_id, scene)
         progress("Lägesbilder", len(names), len(names))
         result.counts.update(
             period=scene.period.label, profile=settings.profile, reports=len(result.files)

@@ -4,7 +4,11 @@
 records the run in the ``runs`` table and in ``data/processed/manifest.json``. Each step takes
 the run's :class:`~trygghetskarta.config.Settings` and an open connection, and returns a
 :class:`StepResult` (counts, files written, warnings). One failing source does not stop
-the others: its error is recorded and the run ends ``partial``.
+the others: its error is recorded and the run ends ``partial``. Any exception a step raises
+ends the run ``failed``, with its message in ``runs`` and in the manifest.
+
+Outputs: ``data/processed/public/{maps,reports}/`` and ``data/processed/internal/{maps,reports}/``,
+each folder published at once with its own ``manifest.json`` (see :func:`publish.maps`).
 
 One module per step: :mod:`.fetch`, :mod:`.ingest`, :mod:`.geocoding`, :mod:`.analyse`; the maps and
 report steps are in :mod:`trygghetskarta.publish`.
@@ -12,17 +16,23 @@ report steps are in :mod:`trygghetskarta.publish`.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import uuid
+import logging
+import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from trygghetskarta import publish, store
-from trygghetskarta._steps import Progress, StepResult, no_progress, now
-from trygghetskarta.config import STORE_CRS, Settings
-from trygghetskarta.errors import TrygghetskartaError
+import duckdb
+import pandas as pd
+
+from trygghetskarta import outputs, publish, store
+from trygghetskarta._steps import Progress, StepResult, new_run_id, no_progress, now
+from trygghetskarta.config import PROFILES, STORE_CRS, Settings
+from trygghetskarta.errors import StoreError, TrygghetskartaError, environment_error
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
@@ -45,6 +55,11 @@ class RunReport:
     manifest: Path | None = None
 
 
+#: Steps that publish a folder of pages (they get the run id for their staging folder).
+_PUBLISHING = ("maps", "report")
+_log = logging.getLogger(__name__)
+
+
 def run(
     settings: Settings,
     *,
@@ -55,12 +70,26 @@ def run(
     """Run the steps in order, record the run and write the manifest.
 
     ``options`` gives a step its own keyword arguments, e.g. ``{"ingest": {"source":
-    "brott", "paths": [...]}}``. A domain error in one step ends the run there (later steps
-    need its output); the run
-    row says ``failed`` with the sentence, and the error is raised again for the CLI.
+    "brott", "paths": [...]}}``.
+
+    Every exception a step raises ends the run there (later steps need its output): the
+    ``runs`` row and ``manifest.json`` say ``failed`` with its message, and it is raised
+    again for the CLI. A domain error is raised as it is; an error of the environment (no
+    space, read-only, no permission, a file where a folder is expected, text that cannot be
+    encoded, a database that cannot be written) is raised as a domain error whose message
+    is one sentence naming the path and the fix; any other exception is a bug and is raised
+    as it is (the CLI shows its traceback), after being recorded as ``failed`` too.
+
+    Raises
+    ------
+    TrygghetskartaError
+        A step failed for a reason the user can fix.
     """
     settings.require_data()
-    settings.processed_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.processed_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise environment_error(e, settings.processed_dir) from e
     functions: dict[str, Callable[..., StepResult]] = {
         "fetch": fetch,
         "ingest": ingest,
@@ -69,35 +98,124 @@ def run(
         "maps": publish.maps,
         "report": publish.report,
     }
-    run_id = f"{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    con = store.connect(settings.db_path)
-    results: list[StepResult] = []
-    status, message = "ok", None
+    run_id = new_run_id()
+    started_at = now()
+    con: duckdb.DuckDBPyConnection | None = None
     try:
+        con = store.connect(settings.db_path)
         store.start_run(
             con,
             run_id,
             command=" ".join(steps),
-            started_at=now(),
+            started_at=started_at,
             inputs={
                 "data_dir": str(settings.data_dir),
                 "police_files": [str(p) for p in police_files(settings)],
             },
             parameters=_parameters(settings),
         )
+    except (OSError, UnicodeError, duckdb.Error) as e:
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+        if not _environmental(e):
+            raise
+        error = _domain_error(e, settings)
+        _record_elsewhere(settings, run_id, "failed", str(error), [], started_at)
+        raise error from e
+    results: list[StepResult] = []
+    status, message = "ok", None
+    raised: BaseException | None = None
+    try:
         for name in steps:
+            extra = dict((options or {}).get(name, {}))
+            if name in _PUBLISHING:
+                extra.setdefault("run_id", run_id)
             try:
-                extra = dict((options or {}).get(name, {}))
                 results.append(functions[name](settings, con, progress=progress, **extra))
-            except TrygghetskartaError as e:
-                status, message = "failed", f"{name}: {e}"
-                results.append(StepResult(name, errors=[str(e)]))
+            except BaseException as e:
+                status, text = _failure(e, settings)
+                message = f"{name}: {text}"
+                results.append(StepResult(name, errors=[text]))
+                raised = e
+                if _environmental(e) and not isinstance(e, TrygghetskartaError):
+                    raise _domain_error(e, settings) from e
                 raise
+            if name in _PUBLISHING:
+                _write_manifest_quietly(settings, run_id, "running", None, results, started_at)
         if any(r.errors for r in results):
             status = "partial"
             message = "; ".join(e for r in results for e in r.errors)
     finally:
-        counts = next((r.counts for r in results if r.step == "ingest"), {})
+        try:
+            _write_manifest(settings, run_id, status, message, results, started_at)
+        except OSError as e:
+            error = environment_error(e, settings.processed_dir / "manifest.json")
+            if raised is None:  # the steps went well but their record cannot be written
+                status, message = "failed", f"manifest: {error}"
+                _finish(con, settings, run_id, status, message, results)
+                raise error from e
+            _log.error("%s", error)
+        _finish(con, settings, run_id, status, message, results)
+    return RunReport(run_id, results, status, settings.processed_dir / "manifest.json")
+
+
+def _failure(error: BaseException, settings: Settings) -> tuple[str, str]:
+    """The status and the message a step's exception leaves in ``runs`` and the manifest."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", "interrupted (Ctrl-C) before the step finished"
+    if isinstance(error, TrygghetskartaError):
+        return "failed", str(error)
+    if _environmental(error):
+        return "failed", str(_domain_error(error, settings))
+    text = str(error)
+    return "failed", f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+#: What the operating system says, in DuckDB's messages, when a disk is full or read-only.
+_OS_TROUBLE = re.compile(
+    r"No space left|Disk quota|Read-only file system|Permission denied|Could not write file"
+)
+
+
+def _environmental(error: BaseException) -> bool:
+    """True for errors of the environment: OSError, UnicodeError, a database that cannot be
+    written; False for the tool's own bugs."""
+    if isinstance(error, OSError | UnicodeError | duckdb.IOException):
+        return True
+    return isinstance(error, duckdb.Error) and bool(_OS_TROUBLE.search(str(error)))
+
+
+def _domain_error(error: BaseException, settings: Settings) -> TrygghetskartaError:
+    """One sentence for an error of the environment met outside the tool's own checks."""
+    if isinstance(error, TrygghetskartaError):
+        return error
+    if isinstance(error, duckdb.Error):
+        return StoreError(
+            f"cannot write the database {settings.db_path} ({str(error).splitlines()[0]}) — "
+            "check that its disk has space and is writable, and run again"
+        )
+    if isinstance(error, UnicodeError):
+        return environment_error(error)
+    assert isinstance(error, OSError)
+    return environment_error(error, settings.processed_dir)
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    status: str,
+    message: str | None,
+    results: list[StepResult],
+) -> None:
+    """Record how the run ended; if the database cannot take it, log why and go on.
+
+    The row then stays ``running`` and the next run marks it ``interrupted``; the
+    manifest (when it could be written) still says how the run ended.
+    """
+    counts = next((r.counts for r in results if r.step == "ingest"), {})
+    try:
         store.finish_run(
             con,
             run_id,
@@ -107,9 +225,33 @@ def run(
             | {"steps": {r.step: r.counts for r in results}},
             message=message,
         )
-        con.close()
-    manifest = _write_manifest(settings, run_id, status, results)
-    return RunReport(run_id, results, status, manifest)
+    except (duckdb.Error, OSError) as e:
+        _log.error(
+            "run %s ended %s but the database %s could not record it (%s); the next run "
+            "marks it interrupted",
+            run_id,
+            status,
+            settings.db_path,
+            str(e).splitlines()[0] if str(e) else type(e).__name__,
+        )
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+
+
+def _record_elsewhere(
+    settings: Settings,
+    run_id: str,
+    status: str,
+    message: str,
+    results: list[StepResult],
+    started_at: pd.Timestamp,
+) -> None:
+    """When the database cannot record a run, the manifest still says how it ended."""
+    try:
+        _write_manifest(settings, run_id, status, message, results, started_at)
+    except OSError as e:
+        _log.error("%s", environment_error(e, settings.processed_dir / "manifest.json"))
 
 
 def _parameters(settings: Settings) -> dict[str, Any]:
@@ -123,23 +265,78 @@ def _parameters(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _published(settings: Settings) -> dict[str, Any]:
+    """What each published folder holds now, from the manifest beside its files."""
+    found: dict[str, Any] = {}
+    for profile in PROFILES:
+        for kind in ("maps", "reports"):
+            path = settings.processed_dir / profile / kind / outputs.FOLDER_MANIFEST
+            try:
+                body = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            found[f"{profile}/{kind}"] = {
+                "run_id": body.get("run_id"),
+                "written_at": body.get("written_at"),
+                "period": body.get("period"),
+                "files": len(body.get("files", [])),
+                "manifest": f"{profile}/{kind}/{outputs.FOLDER_MANIFEST}",
+            }
+    return found
+
+
 def _write_manifest(
-    settings: Settings, run_id: str, status: str, results: list[StepResult]
+    settings: Settings,
+    run_id: str,
+    status: str,
+    message: str | None,
+    results: list[StepResult],
+    started_at: pd.Timestamp,
 ) -> Path:
+    """``data/processed/manifest.json``: the last run, and what each output folder holds.
+
+    Each folder of pages has its own ``manifest.json`` (written with its files and swapped
+    in with them); this one says how the last run went and points to them.
+    """
     path = settings.processed_dir / "manifest.json"
     body = {
         "run_id": run_id,
         "status": status,
+        "message": message,
+        "started_at": started_at.isoformat(),
         "written_at": now().isoformat(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "parameters": _parameters(settings),
         "steps": [asdict(r) | {"files": [str(f) for f in r.files]} for r in results],
+        "outputs": _published(settings),
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(
+            json.dumps(body, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return path
+
+
+def _write_manifest_quietly(
+    settings: Settings,
+    run_id: str,
+    status: str,
+    message: str | None,
+    results: list[StepResult],
+    started_at: pd.Timestamp,
+) -> None:
+    """Rewrite the manifest after a folder was published, so that it names what is there."""
+    try:
+        _write_manifest(settings, run_id, status, message, results, started_at)
+    except OSError as e:  # the run goes on; the manifest is written again at its end
+        _log.warning("%s", environment_error(e, settings.processed_dir / "manifest.json"))
 
 
 maps = publish.maps
