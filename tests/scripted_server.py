@@ -4,22 +4,27 @@
 the next :class:`Reply` from its script (the last one repeats when ``repeat_last`` is set)
 and is recorded in ``requests``. A reply can be delayed (a hung connection: the handler
 waits on an event the fixture sets at teardown, so no test waits for it), cut short, sent
-with a wrong length, or with any status, headers and body. Every wait is bounded.
+with a wrong length, trickled a byte at a time (body only, or status line and headers too),
+or with any status, headers and body. Every wait is bounded.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip as gzip_mod
 import json
 import threading
 import time
 import urllib.parse
+import zlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HOST = "127.0.0.1"
 MAX_HANG_S = 10.0  # a "hung" reply never holds a thread longer than this
+MAX_TRICKLE_S = 60.0  # nor does a trickling one (teardown stops it at once)
 
 
 @dataclass
@@ -38,6 +43,11 @@ class Reply:
         Send the body gzip-compressed with ``Content-Encoding: gzip``.
     content_type
         Defaults to JSON for JSON values, ``text/plain`` for text.
+    trickle_s
+        Send the body one byte every ``trickle_s`` seconds (0: all at once), for at most
+        :data:`MAX_TRICKLE_S` or until teardown.
+    trickle_headers
+        Trickle the status line and headers too, not only the body.
     """
 
     status: int = 200
@@ -47,6 +57,8 @@ class Reply:
     declared_length: int | None = None
     gzip: bool = False
     content_type: str | None = None
+    trickle_s: float = 0.0
+    trickle_headers: bool = False
 
     def payload(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -162,6 +174,9 @@ class ScriptedServer:
         body, content_type = reply.payload()
         if reply.gzip:
             body = gzip_mod.compress(body)
+        if reply.trickle_s:
+            self._trickle(handler, reply, body, content_type)
+            return
         try:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", content_type)
@@ -178,6 +193,50 @@ class ScriptedServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
         handler.close_connection = True
+
+    def _trickle(
+        self, handler: BaseHTTPRequestHandler, reply: Reply, body: bytes, content_type: str
+    ) -> None:
+        """Send the reply a byte every ``reply.trickle_s`` seconds, until teardown at most."""
+        lines = [
+            f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(["Content-Encoding: gzip"] if reply.gzip else []),
+            *(f"{key}: {value}" for key, value in reply.headers.items()),
+        ]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        at_once, slowly = (b"", head + body) if reply.trickle_headers else (head, body)
+        handler.close_connection = True
+        started = time.monotonic()
+        try:
+            handler.wfile.write(at_once)
+            for i in range(len(slowly)):
+                if self._stop.wait(reply.trickle_s) or time.monotonic() - started > MAX_TRICKLE_S:
+                    return
+                handler.wfile.write(slowly[i : i + 1])
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+# --------------------------------------------------------------------------- bombs
+
+
+@functools.cache
+def gzip_bomb(expanded: int = 1 << 30, *, wbits: int = 16 + zlib.MAX_WBITS) -> bytes:
+    """A gzip (or, with ``wbits=zlib.MAX_WBITS``, deflate) body of ``expanded`` zero bytes.
+
+    1 GiB compresses to about 1 MB; built once per process (about 2 s).
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    block = bytes(1 << 20)
+    parts = [
+        compressor.compress(block[: min(len(block), expanded - done)])
+        for done in range(0, expanded, len(block))
+    ]
+    return b"".join([*parts, compressor.flush()])
 
 
 # --------------------------------------------------------------------------- time

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import logging
 import os
 import socket
 import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
 
-from scripted_server import FakeTime, Reply, ScriptedServer
+from scripted_server import FakeTime, Reply, ScriptedServer, gzip_bomb
 from trygghetskarta import _http
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta._throttle import CallLog, next_call_wait
@@ -446,3 +449,210 @@ def test_a_proxy_in_the_environment_is_not_used_for_loopback(server, fake, monke
     monkeypatch.delenv("NO_PROXY", raising=False)
     server.add(Reply(200, []))
     assert client(settings(server.base_url), fake).get("/api/events").status == 200
+
+
+# --------------------------------------------------------------------------- bounded reads
+
+EVENTS = json.dumps([{"id": i, "summary": f"Händelse {i} på Sveavägen"} for i in range(40)])
+
+
+@network
+@pytest.mark.parametrize(
+    "trickle_headers", [False, True], ids=["body-trickled", "status-and-headers-trickled"]
+)
+def test_a_trickling_server_is_cut_off_at_the_one_deadline(server, fake, caplog, trickle_headers):
+    # A byte every 0.1 s: each socket read returns long before any per-read timeout, so
+    # only a deadline for the whole answer stops it. Sent whole, it would take 100+ s.
+    server.add(Reply(200, EVENTS.encode(), trickle_s=0.1, trickle_headers=trickle_headers))
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR), pytest.raises(HttpError) as info:
+        client(settings(server.base_url, timeout_s=1.5), fake).get("/api/events")
+    took = time.monotonic() - started
+    assert 1.4 <= took < 1.5 + 0.5
+    message = str(info.value)
+    assert "did not send its whole answer within timeout_s = 1.5 s" in message
+    assert "raise timeout_s (--timeout)" in message
+    received = int(message.split("only ")[1].split(" bytes")[0].replace(",", ""))
+    assert 10 <= received < 160  # the head (~110 bytes, at once or not) + ~15 trickled
+    assert received < len(EVENTS) / 10
+    assert info.value.response is None  # nothing of it is kept
+    assert len(server.requests) == 1  # not retried: a trickle would only trickle again
+    assert fake.sleeps == []
+    assert "not retrying" in caplog.text
+
+
+@network
+def test_the_deadline_covers_a_followed_redirect_too(server, fake):
+    server.add(
+        Reply(302, "", headers={"Location": "/api/moved"}, trickle_s=0.05),
+        Reply(200, EVENTS.encode(), trickle_s=0.05),
+    )
+    started = time.monotonic()
+    with pytest.raises(HttpError, match="within timeout_s = 2 s"):
+        client(settings(server.base_url, timeout_s=2.0), fake).get("/api/events")
+    assert time.monotonic() - started < 2.5
+    assert [r.path for r in server.requests] == ["/api/events", "/api/moved"]
+
+
+@network
+@pytest.mark.parametrize(
+    ("encoding", "wbits"),
+    [("gzip", 16 + zlib.MAX_WBITS), ("deflate", zlib.MAX_WBITS)],
+    ids=["gzip", "deflate"],
+)
+def test_a_compression_bomb_is_refused_holding_about_max_bytes(server, fake, encoding, wbits):
+    bomb = gzip_bomb(wbits=wbits)  # ~1 MB on the wire, 1 GiB once inflated
+    assert len(bomb) < 1_100_000
+    server.add(Reply(200, bomb, headers={"Content-Encoding": encoding}))
+    max_bytes = 1_000_000
+    http = client(settings(server.base_url, max_bytes=max_bytes), fake)
+    tracemalloc.start()
+    try:
+        with pytest.raises(HttpError) as info:
+            http.get("/api/events")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert f"larger than max_bytes = 1,000,000 once its {encoding} is undone" in str(info.value)
+    assert info.value.response is None
+    assert peak < 4 * max_bytes  # not the 1 GiB (nor the 2.5 GB the old client took)
+    assert len(server.requests) == 1  # refused for good, not retried
+
+
+@network
+def test_a_body_that_fits_compressed_but_not_inflated_is_refused(server, fake):
+    body = json.dumps([{"id": i, "summary": "x" * 200} for i in range(100)]).encode()
+    server.add(Reply(200, body, gzip=True))
+    with pytest.raises(HttpError, match="once its gzip is undone"):
+        client(settings(server.base_url, max_bytes=len(body) - 1), fake).get("/api/events")
+    server.add(Reply(200, body, gzip=True))
+    got = client(settings(server.base_url, max_bytes=len(body)), fake).get("/api/events")
+    assert got.body == body  # exactly max_bytes is accepted
+
+
+@network
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda data: gzip.compress(data),
+        lambda data: gzip.compress(data[:999]) + gzip.compress(data[999:]),
+        lambda data: gzip.compress(data) + bytes(64),
+        lambda data: zlib.compress(data),
+    ],
+    ids=["gzip", "gzip-two-members", "gzip-zero-padded", "deflate"],
+)
+def test_a_normal_compressed_answer_still_works(server, fake, make):
+    data = EVENTS.encode()
+    encoding = "deflate" if make(b"")[:1] == b"x" else "gzip"
+    server.add(Reply(200, make(data), headers={"Content-Encoding": encoding}))
+    response = client(settings(server.base_url, max_bytes=len(data)), fake).get("/api/events")
+    assert response.body == data
+    assert json.loads(response.body)[39]["summary"] == "Händelse 39 på Sveavägen"
+
+
+@network
+def test_a_gzip_body_cut_short_is_retried(server, fake, caplog):
+    data = EVENTS.encode()
+    packed = gzip.compress(data)
+    server.add(
+        Reply(200, packed[: len(packed) // 2], headers={"Content-Encoding": "gzip"}),
+        Reply(200, packed, headers={"Content-Encoding": "gzip"}),
+    )
+    with caplog.at_level(logging.WARNING):
+        response = client(settings(server.base_url), fake).get("/api/events")
+    assert response.body == data
+    assert "the gzip body is cut short or corrupt" in caplog.text
+
+
+def other_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@network
+@pytest.mark.parametrize(
+    ("location", "problem", "target"),
+    [
+        ("http://localhost:{port}/api/events", "another host", "http://localhost:{port}"),
+        ("http://LOCALHOST:{port}/", "another host", "http://localhost:{port}"),
+        ("http://user:secret@localhost:{port}/", "another host", "http://localhost:{port}"),
+        ("http://127.0.0.1:{other}/api/events", "another port", "http://127.0.0.1:{other}"),
+        ("ftp://127.0.0.1/api/events", "another port or scheme", "ftp://127.0.0.1:21"),
+    ],
+    ids=["localhost", "upper-case-host", "with-credentials", "other-port", "ftp"],
+)
+def test_a_redirect_off_the_host_is_refused_naming_both(server, fake, location, problem, target):
+    other = other_port()
+    location = location.format(port=server.port, other=other)
+    server.add(Reply(302, "", headers={"Location": location}), Reply(200, [{"id": 1}]))
+    with pytest.raises(HttpError) as info:
+        client(settings(server.base_url), fake).get("/api/events")
+    message = str(info.value)
+    target = target.format(port=server.port, other=other).replace("ftp://127.0.0.1:21", "ftp")
+    assert f"a redirect to {problem}" in message
+    assert target in message and f"instead of {server.base_url}" in message
+    assert "set base_url (--base-url)" in message
+    assert "secret" not in message
+    assert info.value.status == 302
+    assert len(server.requests) == 1  # the other host was never asked
+
+
+@network
+def test_a_redirect_within_the_host_is_followed(server, fake):
+    huge = b"<p>moved</p>" * 500_000  # a redirect's body is never read, whatever its size
+    server.add(
+        Reply(301, huge, headers={"Location": "/api/v2/events?x=1"}, content_type="text/html"),
+        Reply(200, [{"id": 1}]),
+    )
+    response = client(settings(server.base_url, max_bytes=1000), fake).get("/api/events")
+    assert json.loads(response.body) == [{"id": 1}]
+    assert response.url == f"{server.base_url}/api/v2/events?x=1"
+    assert [r.path for r in server.requests] == ["/api/events", "/api/v2/events"]
+    assert server.requests[1].headers["user-agent"].startswith("trygghetskarta/")
+
+
+@network
+def test_redirects_are_bounded_in_count(server, fake):
+    hops = [Reply(302, "", headers={"Location": f"/hop/{i}"}) for i in range(20)]
+    server.add(*hops)
+    with pytest.raises(HttpError, match=rf"redirected more than {_http.MAX_REDIRECTS} times"):
+        client(settings(server.base_url), fake).get("/api/events")
+    assert len(server.requests) == _http.MAX_REDIRECTS + 1
+
+
+@network
+def test_a_redirect_to_an_unreadable_address_is_refused(server, fake):
+    server.add(Reply(302, "", headers={"Location": "http://[::1/x"}))
+    with pytest.raises(HttpError, match="redirect to an unreadable address"):
+        client(settings(server.base_url), fake).get("/api/events")
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("https://polisen.se/api/events", "https://polisen.se/api/v2", None),
+        ("https://polisen.se/a", "https://POLISEN.se:443/b", None),
+        ("http://polisen.se/a", "https://polisen.se/a", None),
+        ("https://polisen.se/a", "http://polisen.se/a", "an unencrypted address"),
+        ("https://polisen.se/a", "https://polisen.se.evil.example/a", "another host"),
+        ("https://polisen.se/a", "https://www.polisen.se/a", "another host"),
+        ("http://127.0.0.1:8000/a", "http://localhost:8000/a", "another host"),
+        ("http://127.0.0.1:8000/a", "https://127.0.0.1:8000/a", "another port or scheme"),
+        ("https://polisen.se/a", "https://polisen.se:8443/a", "another port or scheme"),
+    ],
+    ids=[
+        "same",
+        "same-with-default-port",
+        "upgrade-to-https",
+        "downgrade-to-http",
+        "suffix-host",
+        "subdomain",
+        "loopback-names",
+        "upgrade-on-odd-port",
+        "other-port",
+    ],
+)
+def test_redirect_rule(old, new, problem):
+    assert _http._redirect_problem(old, new) == problem
