@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gzip as gzip_mod
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -83,9 +84,16 @@ class Seen:
 class ScriptedServer:
     """Serve scripted replies on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, script: list[Reply] | None = None, *, repeat_last: bool = False) -> None:
+    def __init__(
+        self,
+        script: list[Reply] | None = None,
+        *,
+        repeat_last: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.script: list[Reply] = list(script or [])
         self.repeat_last = repeat_last
+        self.tls = tls  # a server context: serve https
         self.requests: list[Seen] = []
         self.exhausted = 0
         self._lock = threading.Lock()
@@ -111,6 +119,8 @@ class ScriptedServer:
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, address: None  # client went away: fine
         assert self._httpd.server_address[0] == HOST
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         httpd = self._httpd
         self._thread = threading.Thread(
             target=lambda: httpd.serve_forever(poll_interval=0.02), daemon=True
@@ -128,7 +138,8 @@ class ScriptedServer:
     @property
     def base_url(self) -> str:
         assert self._httpd is not None
-        return f"http://{HOST}:{self._httpd.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{HOST}:{self._httpd.server_address[1]}"
 
     @property
     def port(self) -> int:

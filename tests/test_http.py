@@ -7,7 +7,10 @@ import gzip
 import json
 import logging
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 import tracemalloc
 import zlib
@@ -656,3 +659,45 @@ def test_a_redirect_to_an_unreadable_address_is_refused(server, fake):
 )
 def test_redirect_rule(old, new, problem):
     assert _http._redirect_problem(old, new) == problem
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """A scripted https server on 127.0.0.1, its fresh self-signed certificate trusted."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with ScriptedServer(tls=context) as srv:
+        yield srv
+
+
+@network
+def test_https_keeps_to_the_deadline_and_refuses_a_downgrade(tls_server, fake):
+    tls_server.add(Reply(200, [{"id": 1}], gzip=True))
+    http = client(settings(tls_server.base_url, timeout_s=1.5), fake)
+    assert json.loads(http.get("/api/events").body) == [{"id": 1}]
+
+    tls_server.add(Reply(200, EVENTS.encode(), trickle_s=0.1))
+    started = time.monotonic()
+    with pytest.raises(HttpError, match=r"whole answer within timeout_s = 1\.5 s"):
+        http.get("/api/events")
+    assert time.monotonic() - started < 2.0
+
+    downgrade = f"http://127.0.0.1:{tls_server.port}/api/events"
+    tls_server.add(Reply(301, "", headers={"Location": downgrade}))
+    with pytest.raises(HttpError, match="a redirect to an unencrypted address"):
+        http.get("/api/events")
+    assert len(tls_server.requests) == 3
