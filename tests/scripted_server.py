@@ -10,9 +10,11 @@ or with any status, headers and body. Every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip as gzip_mod
 import json
+import socket
 import ssl
 import threading
 import time
@@ -230,6 +232,87 @@ class ScriptedServer:
                 handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+# --------------------------------------------------------------------------- relay
+
+
+class TrickleRelay:
+    """A TCP relay on 127.0.0.1 that slows one direction down to a byte every ``trickle_s``.
+
+    What the client sends goes on to ``127.0.0.1:target_port`` at once; what comes back is
+    passed to the client a byte at a time — a TLS handshake trickled from the server's side.
+    Stops at teardown, after :data:`MAX_TRICKLE_S` at most.
+    """
+
+    def __init__(self, target_port: int, trickle_s: float) -> None:
+        self.target_port = target_port
+        self.trickle_s = trickle_s
+        self.connections = 0
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> TrickleRelay:
+        self._listener.bind((HOST, 0))
+        self._listener.listen()
+        self._listener.settimeout(0.05)
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            upstream = socket.create_connection((HOST, self.target_port), timeout=5)
+            self._spawn(self._copy, client, upstream)
+            self._spawn(self._trickle, upstream, client)
+
+    def _copy(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.05)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while not self._stop.is_set() and time.monotonic() - started < MAX_TRICKLE_S:
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    return
+                sink.sendall(data)
+
+    def _trickle(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.05)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while time.monotonic() - started < MAX_TRICKLE_S:
+                try:
+                    data = source.recv(1)
+                except TimeoutError:
+                    continue
+                if not data or self._stop.wait(self.trickle_s):
+                    break
+                sink.sendall(data)
+        source.close()
+        sink.close()
 
 
 # --------------------------------------------------------------------------- bombs

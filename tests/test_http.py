@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scripted_server import FakeTime, Reply, ScriptedServer, gzip_bomb
+from scripted_server import FakeTime, Reply, ScriptedServer, TrickleRelay, gzip_bomb
 from trygghetskarta import _http
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta._throttle import CallLog, next_call_wait
@@ -616,8 +616,9 @@ def test_a_redirect_within_the_host_is_followed(server, fake):
 
 
 @network
-def test_redirects_are_bounded_in_count(server, fake):
-    hops = [Reply(302, "", headers={"Location": f"/hop/{i}"}) for i in range(20)]
+@pytest.mark.parametrize("loop", [False, True], ids=["ever-new-paths", "to-itself"])
+def test_redirects_are_bounded_in_count(server, fake, loop):
+    hops = [Reply(302, "", headers={"Location": "/a" if loop else f"/hop/{i}"}) for i in range(20)]
     server.add(*hops)
     with pytest.raises(HttpError, match=rf"redirected more than {_http.MAX_REDIRECTS} times"):
         client(settings(server.base_url), fake).get("/api/events")
@@ -701,3 +702,20 @@ def test_https_keeps_to_the_deadline_and_refuses_a_downgrade(tls_server, fake):
     with pytest.raises(HttpError, match="a redirect to an unencrypted address"):
         http.get("/api/events")
     assert len(tls_server.requests) == 3
+
+
+@network
+def test_a_trickled_tls_handshake_is_cut_at_the_deadline(tls_server, fake, caplog):
+    # The server's hello and certificate come a byte every 0.05 s (~1 KB: about a minute);
+    # each byte comes well within any per-read timeout, only the deadline stops it.
+    tls_server.add(Reply(200, [{"id": 1}]))
+    with TrickleRelay(tls_server.port, trickle_s=0.05) as relay:
+        url = f"https://127.0.0.1:{relay.port}"
+        http = client(settings(url, timeout_s=1.0, max_attempts=2), fake)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING), pytest.raises(HttpError, match="timed out"):
+            http.get("/api/events")
+        took = time.monotonic() - started
+        assert relay.connections == 2  # nothing came in time to count: retried once
+    assert 2 * 0.9 < took < 2 * 1.0 + 0.6
+    assert "timed out after 1 s while connecting" in caplog.text

@@ -341,7 +341,22 @@ class _DeadlineHTTPConnection(_DeadlineConnectionMixin, http.client.HTTPConnecti
 
 
 class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, http.client.HTTPSConnection):
-    pass
+    """``HTTPSConnection.connect`` whose TLS handshake gets only the time left.
+
+    CPython bounds a whole handshake by the socket's timeout, so setting it to the time
+    left after the TCP connect keeps even a handshake trickled byte by byte to the deadline.
+    """
+
+    _context: ssl.SSLContext
+    _tunnel_host: str | None
+    host: str
+
+    def connect(self) -> None:
+        self.timeout = self._deadline.remaining()
+        http.client.HTTPConnection.connect(self)
+        self.sock.settimeout(self._deadline.remaining())
+        server_hostname = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
 
 
 class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
@@ -407,6 +422,7 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
     """
 
     max_redirections = MAX_REDIRECTS
+    max_repeats = MAX_REDIRECTS + 1  # so a loop meets the count below, not the base class's
 
     def redirect_request(
         self,
@@ -638,8 +654,9 @@ class HttpClient:
         Raises
         ------
         HttpError
-            A 4xx other than 429 (no retry), or every attempt failed; ``.response`` holds
-            the last answer, if any.
+            A 4xx other than 429, a body over ``max_bytes``, an answer still arriving when
+            ``timeout_s`` ran out, or a redirect off the host (none of these retried); or
+            every attempt failed. ``.response`` holds the last answer, if any.
         RateLimitError
             The limits or a ``Retry-After`` would need a wait longer than ``max_wait_s``.
         """
