@@ -7,6 +7,7 @@ import gzip
 import json
 import logging
 import os
+import random
 import shutil
 import socket
 import ssl
@@ -719,3 +720,66 @@ def test_a_trickled_tls_handshake_is_cut_at_the_deadline(tls_server, fake, caplo
         assert relay.connections == 2  # nothing came in time to count: retried once
     assert 2 * 0.9 < took < 2 * 1.0 + 0.6
     assert "timed out after 1 s while connecting" in caplog.text
+
+
+PAYLOADS = {
+    "zeros": bytes(3_000_000),  # long back-references: output pending after input is in
+    "text": EVENTS.encode() * 300,
+    "random": random.Random(9).randbytes(300_000),  # incompressible: bigger when packed
+}
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS), ids=list(PAYLOADS))
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"], ids=["gzip", "deflate"])
+@pytest.mark.parametrize("step", [1, 777, 65536], ids=["byte-by-byte", "odd-pieces", "64k"])
+def test_the_inflater_gives_back_exactly_what_was_packed(payload, encoding, step):
+    data = PAYLOADS[payload]
+    packed = gzip.compress(data) if encoding == "gzip" else zlib.compress(data)
+    if step == 1:
+        packed = packed[: min(3000, len(packed) // 2)]  # a start is enough byte by byte
+        data = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 15).decompress(
+            packed
+        )
+    inflater = _http._Inflater(encoding)
+    out = []
+    for i in range(0, len(packed), step):
+        pieces = list(inflater.feed(packed[i : i + step], len(data) + 1))
+        assert all(len(p) <= _http._INFLATE_PIECE for p in pieces)
+        out += pieces
+    assert b"".join(out) == data
+    if step != 1:
+        inflater.finish()  # the whole stream: complete
+    else:
+        with pytest.raises(EOFError, match="ended before its end marker"):
+            inflater.finish()
+
+
+@pytest.mark.parametrize("room", [1, 1000, 1 << 20, 3 << 20], ids=["1", "1000", "1MiB", "3MiB"])
+def test_the_inflater_stops_at_room(room):
+    packed = gzip.compress(bytes(5 << 20))
+    pieces = list(_http._Inflater("gzip").feed(packed, room))
+    assert sum(len(p) for p in pieces) == room  # no more than asked, and no less
+
+
+def test_the_inflater_refuses_what_is_not_compressed():
+    with pytest.raises(zlib.error):
+        list(_http._Inflater("gzip").feed(b"[1, 2, 3]", 100))
+    inflater = _http._Inflater("deflate")
+    with pytest.raises(zlib.error, match="after the end of the deflate stream"):
+        list(inflater.feed(zlib.compress(b"[1]") + b"[2]", 100))
+
+
+@network
+def test_an_accepted_compressed_body_is_held_about_once(server, fake):
+    size = 8_000_000
+    packed = gzip.compress(bytes(size))  # ~8 KB: one read of the wire inflates to all of it
+    server.add(Reply(200, packed, headers={"Content-Encoding": "gzip"}))
+    http = client(settings(server.base_url, max_bytes=size), fake)
+    tracemalloc.start()
+    try:
+        response = http.get("/api/events")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.body == bytes(size)
+    assert peak < 1.4 * size  # the body and ~1 MiB of work, not two copies of it

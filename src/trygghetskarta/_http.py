@@ -44,7 +44,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from importlib import metadata
@@ -67,6 +67,8 @@ CONTACT_PLACEHOLDER = "https://example.invalid/set-contact-in-trygghetskarta.tom
 _READ_CHUNK = 64 * 1024
 #: Redirects followed in one request (only within base_url's host; see :func:`_redirect_problem`).
 MAX_REDIRECTS = 5
+#: Largest piece asked of the decompressor at once (what it holds beyond the body).
+_INFLATE_PIECE = 1 << 20
 _WARNED_PLACEHOLDER: set[str] = set()
 
 
@@ -505,36 +507,41 @@ class _Inflater:
         self._members = 0
         self._tail = b""
 
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decompress the next piece of the body; return at most ``room`` (≥ 1) bytes.
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        """Decompress the next piece of the body, yielding at most ``_INFLATE_PIECE`` at once.
 
-        Output of exactly ``room`` bytes means there may be more: the caller, which asks
-        for one byte more than it accepts, refuses the body then.
+        Stops once ``room`` (≥ 1) bytes have come out: the caller, which asks for one byte
+        more than it accepts and stores each piece before asking for the next, refuses the
+        body then, having held little more than it accepts.
 
         Raises
         ------
         zlib.error
             The data is not gzip/deflate, or something follows the end of a deflate stream.
         """
-        out = b""
-        while len(out) < room:
+        produced = 0
+        while produced < room:
             if self._obj is None:
                 self._tail += data
                 data = self._tail.lstrip(b"\0") if self._members else self._tail
                 self._tail = b""
                 if not data:
-                    return out
+                    break
                 if self._members and not self._gzip:
                     raise zlib.error("data after the end of the deflate stream")
                 self._obj = zlib.decompressobj(self._wbits)
                 self._members += 1
-            elif not data:
-                return out
-            out += self._obj.decompress(data, room - len(out))
-            data = b""
+            limit = min(_INFLATE_PIECE, room - produced)
+            piece = self._obj.decompress(data, limit)
+            if piece:
+                produced += len(piece)
+                yield piece
             if self._obj.eof:
                 data, self._obj = self._obj.unused_data, None
-        return out
+            else:
+                data = self._obj.unconsumed_tail
+                if not data and len(piece) < limit:  # all in, all out
+                    break
 
     def finish(self) -> None:
         """Check the stream ended properly (not cut short); an empty body is fine."""
@@ -850,7 +857,7 @@ class HttpClient:
         s = self.settings
         encoding = headers.get("content-encoding", "").strip().lower()
         inflater = _Inflater(encoding) if encoding in ("gzip", "x-gzip", "deflate") else None
-        parts: list[bytes] = []
+        body = io.BytesIO()  # grows in place; getvalue() hands over its buffer without a copy
         wire = size = 0
         try:
             while True:
@@ -859,12 +866,17 @@ class HttpClient:
                 if not chunk:
                     break
                 wire += len(chunk)
-                if inflater is not None:
-                    chunk = inflater.feed(chunk, s.max_bytes - size + 1)
-                size += len(chunk)
-                if size > s.max_bytes or wire > s.max_bytes:
-                    raise self._too_large(url, encoding if size > s.max_bytes else "")
-                parts.append(chunk)
+                if wire > s.max_bytes:
+                    raise self._too_large(url, "")
+                if inflater is None:
+                    pieces: Iterable[bytes] = (chunk,)
+                else:
+                    pieces = inflater.feed(chunk, s.max_bytes - size + 1)
+                for piece in pieces:
+                    size += len(piece)
+                    if size > s.max_bytes:
+                        raise self._too_large(url, encoding)
+                    body.write(piece)
             if inflater is not None:
                 inflater.finish()
         except (EOFError, zlib.error) as e:
@@ -872,7 +884,7 @@ class HttpClient:
         expected = headers.get("content-length")
         if expected and expected.isdigit() and int(expected) != wire:
             raise _TransientError(f"connection closed after {wire} of {int(expected)} bytes")
-        return b"".join(parts)
+        return body.getvalue()
 
     def _too_large(self, url: str, encoding: str) -> HttpError:
         s = self.settings
