@@ -421,6 +421,8 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
     """Follows a redirect only within the requested URL's host, at most ``MAX_REDIRECTS``.
 
     The body of a redirect is never read (the base class would read it whole, unbounded).
+    The sentences it raises name hosts as :func:`urllib.parse.urlsplit` reads them, never
+    the raw ``Location``, so no text chosen by the server reaches the terminal's markup.
     """
 
     max_redirections = MAX_REDIRECTS
@@ -443,8 +445,8 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
             old, new = _server(_origin(req.full_url)), _server(_origin(newurl))
         except ValueError as e:  # a Location with an unreadable host or port
             raise HttpError(
-                f"GET {first} answered {code} with a redirect to an unreadable address ({e}); "
-                "refused — check base_url",
+                f"GET {first} answered {code} with a redirect to an address that is not a "
+                "valid URL; refused — check base_url",
                 url=first,
                 status=code,
             ) from e
@@ -458,8 +460,8 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
             )
         if hops > MAX_REDIRECTS:
             raise HttpError(
-                f"GET {first} was redirected more than {MAX_REDIRECTS} times (the last time to "
-                f"{newurl}); refused — set base_url to the address that answers",
+                f"GET {first} was redirected more than {MAX_REDIRECTS} times, all within "
+                f"{old}; refused — set base_url to the address that answers",
                 url=first,
                 status=code,
             )
@@ -477,8 +479,8 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
             fp.close()
             url = getattr(req, "first_url", req.full_url)
             raise HttpError(
-                f"GET {url} answered {code} with a redirect to an unreadable address ({e}); "
-                "refused — check base_url",
+                f"GET {url} answered {code} with a redirect to an address that is not a "
+                "valid URL; refused — check base_url",
                 url=url,
                 status=code,
             ) from e
