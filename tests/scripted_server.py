@@ -4,22 +4,30 @@
 the next :class:`Reply` from its script (the last one repeats when ``repeat_last`` is set)
 and is recorded in ``requests``. A reply can be delayed (a hung connection: the handler
 waits on an event the fixture sets at teardown, so no test waits for it), cut short, sent
-with a wrong length, or with any status, headers and body. Every wait is bounded.
+with a wrong length, trickled a byte at a time (body only, or status line and headers too),
+or with any status, headers and body. Every wait is bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gzip as gzip_mod
 import json
+import socket
+import ssl
 import threading
 import time
 import urllib.parse
+import zlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HOST = "127.0.0.1"
 MAX_HANG_S = 10.0  # a "hung" reply never holds a thread longer than this
+MAX_TRICKLE_S = 60.0  # nor does a trickling one (teardown stops it at once)
 
 
 @dataclass
@@ -38,6 +46,11 @@ class Reply:
         Send the body gzip-compressed with ``Content-Encoding: gzip``.
     content_type
         Defaults to JSON for JSON values, ``text/plain`` for text.
+    trickle_s
+        Send the body one byte every ``trickle_s`` seconds (0: all at once), for at most
+        :data:`MAX_TRICKLE_S` or until teardown.
+    trickle_headers
+        Trickle the status line and headers too, not only the body.
     """
 
     status: int = 200
@@ -47,6 +60,8 @@ class Reply:
     declared_length: int | None = None
     gzip: bool = False
     content_type: str | None = None
+    trickle_s: float = 0.0
+    trickle_headers: bool = False
 
     def payload(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -71,9 +86,16 @@ class Seen:
 class ScriptedServer:
     """Serve scripted replies on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, script: list[Reply] | None = None, *, repeat_last: bool = False) -> None:
+    def __init__(
+        self,
+        script: list[Reply] | None = None,
+        *,
+        repeat_last: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.script: list[Reply] = list(script or [])
         self.repeat_last = repeat_last
+        self.tls = tls  # a server context: serve https
         self.requests: list[Seen] = []
         self.exhausted = 0
         self._lock = threading.Lock()
@@ -99,6 +121,8 @@ class ScriptedServer:
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, address: None  # client went away: fine
         assert self._httpd.server_address[0] == HOST
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         httpd = self._httpd
         self._thread = threading.Thread(
             target=lambda: httpd.serve_forever(poll_interval=0.02), daemon=True
@@ -116,7 +140,8 @@ class ScriptedServer:
     @property
     def base_url(self) -> str:
         assert self._httpd is not None
-        return f"http://{HOST}:{self._httpd.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{HOST}:{self._httpd.server_address[1]}"
 
     @property
     def port(self) -> int:
@@ -162,6 +187,9 @@ class ScriptedServer:
         body, content_type = reply.payload()
         if reply.gzip:
             body = gzip_mod.compress(body)
+        if reply.trickle_s:
+            self._trickle(handler, reply, body, content_type)
+            return
         try:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", content_type)
@@ -178,6 +206,131 @@ class ScriptedServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
         handler.close_connection = True
+
+    def _trickle(
+        self, handler: BaseHTTPRequestHandler, reply: Reply, body: bytes, content_type: str
+    ) -> None:
+        """Send the reply a byte every ``reply.trickle_s`` seconds, until teardown at most."""
+        lines = [
+            f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(["Content-Encoding: gzip"] if reply.gzip else []),
+            *(f"{key}: {value}" for key, value in reply.headers.items()),
+        ]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        at_once, slowly = (b"", head + body) if reply.trickle_headers else (head, body)
+        handler.close_connection = True
+        started = time.monotonic()
+        try:
+            handler.wfile.write(at_once)
+            for i in range(len(slowly)):
+                if self._stop.wait(reply.trickle_s) or time.monotonic() - started > MAX_TRICKLE_S:
+                    return
+                handler.wfile.write(slowly[i : i + 1])
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+# --------------------------------------------------------------------------- relay
+
+
+class TrickleRelay:
+    """A TCP relay on 127.0.0.1 that slows one direction down to a byte every ``trickle_s``.
+
+    What the client sends goes on to ``127.0.0.1:target_port`` at once; what comes back is
+    passed to the client a byte at a time — a TLS handshake trickled from the server's side.
+    Stops at teardown, after :data:`MAX_TRICKLE_S` at most.
+    """
+
+    def __init__(self, target_port: int, trickle_s: float) -> None:
+        self.target_port = target_port
+        self.trickle_s = trickle_s
+        self.connections = 0
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> TrickleRelay:
+        self._listener.bind((HOST, 0))
+        self._listener.listen()
+        self._listener.settimeout(0.05)
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            upstream = socket.create_connection((HOST, self.target_port), timeout=5)
+            self._spawn(self._copy, client, upstream)
+            self._spawn(self._trickle, upstream, client)
+
+    def _copy(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.05)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while not self._stop.is_set() and time.monotonic() - started < MAX_TRICKLE_S:
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    return
+                sink.sendall(data)
+
+    def _trickle(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.05)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while time.monotonic() - started < MAX_TRICKLE_S:
+                try:
+                    data = source.recv(1)
+                except TimeoutError:
+                    continue
+                if not data or self._stop.wait(self.trickle_s):
+                    break
+                sink.sendall(data)
+        source.close()
+        sink.close()
+
+
+# --------------------------------------------------------------------------- bombs
+
+
+@functools.cache
+def gzip_bomb(expanded: int = 1 << 30, *, wbits: int = 16 + zlib.MAX_WBITS) -> bytes:
+    """A gzip (or, with ``wbits=zlib.MAX_WBITS``, deflate) body of ``expanded`` zero bytes.
+
+    1 GiB compresses to about 1 MB; built once per process (about 2 s).
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    block = bytes(1 << 20)
+    parts = [
+        compressor.compress(block[: min(len(block), expanded - done)])
+        for done in range(0, expanded, len(block))
+    ]
+    return b"".join([*parts, compressor.flush()])
 
 
 # --------------------------------------------------------------------------- time

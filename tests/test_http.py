@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import logging
 import os
+import random
+import shutil
 import socket
+import ssl
+import subprocess
 import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
 
-from scripted_server import FakeTime, Reply, ScriptedServer
+from scripted_server import FakeTime, Reply, ScriptedServer, TrickleRelay, gzip_bomb
 from trygghetskarta import _http
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta._throttle import CallLog, next_call_wait
@@ -446,3 +453,340 @@ def test_a_proxy_in_the_environment_is_not_used_for_loopback(server, fake, monke
     monkeypatch.delenv("NO_PROXY", raising=False)
     server.add(Reply(200, []))
     assert client(settings(server.base_url), fake).get("/api/events").status == 200
+
+
+# --------------------------------------------------------------------------- bounded reads
+
+EVENTS = json.dumps([{"id": i, "summary": f"Händelse {i} på Sveavägen"} for i in range(40)])
+
+
+@network
+@pytest.mark.parametrize(
+    "trickle_headers", [False, True], ids=["body-trickled", "status-and-headers-trickled"]
+)
+def test_a_trickling_server_is_cut_off_at_the_one_deadline(server, fake, caplog, trickle_headers):
+    # A byte every 0.1 s: each socket read returns long before any per-read timeout, so
+    # only a deadline for the whole answer stops it. Sent whole, it would take 100+ s.
+    server.add(Reply(200, EVENTS.encode(), trickle_s=0.1, trickle_headers=trickle_headers))
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR), pytest.raises(HttpError) as info:
+        client(settings(server.base_url, timeout_s=1.5), fake).get("/api/events")
+    took = time.monotonic() - started
+    assert 1.4 <= took < 1.5 + 0.5
+    message = str(info.value)
+    assert "did not send its whole answer within timeout_s = 1.5 s" in message
+    assert "raise timeout_s (--timeout)" in message
+    received = int(message.split("only ")[1].split(" bytes")[0].replace(",", ""))
+    assert 10 <= received < 160  # the head (~110 bytes, at once or not) + ~15 trickled
+    assert received < len(EVENTS) / 10
+    assert info.value.response is None  # nothing of it is kept
+    assert len(server.requests) == 1  # not retried: a trickle would only trickle again
+    assert fake.sleeps == []
+    assert "not retrying" in caplog.text
+
+
+@network
+def test_the_deadline_covers_a_followed_redirect_too(server, fake):
+    server.add(
+        Reply(302, "", headers={"Location": "/api/moved"}, trickle_s=0.05),
+        Reply(200, EVENTS.encode(), trickle_s=0.05),
+    )
+    started = time.monotonic()
+    with pytest.raises(HttpError, match="within timeout_s = 2 s"):
+        client(settings(server.base_url, timeout_s=2.0), fake).get("/api/events")
+    assert time.monotonic() - started < 2.5
+    assert [r.path for r in server.requests] == ["/api/events", "/api/moved"]
+
+
+@network
+@pytest.mark.parametrize(
+    ("encoding", "wbits"),
+    [("gzip", 16 + zlib.MAX_WBITS), ("deflate", zlib.MAX_WBITS)],
+    ids=["gzip", "deflate"],
+)
+def test_a_compression_bomb_is_refused_holding_about_max_bytes(server, fake, encoding, wbits):
+    bomb = gzip_bomb(wbits=wbits)  # ~1 MB on the wire, 1 GiB once inflated
+    assert len(bomb) < 1_100_000
+    server.add(Reply(200, bomb, headers={"Content-Encoding": encoding}))
+    max_bytes = 1_000_000
+    http = client(settings(server.base_url, max_bytes=max_bytes), fake)
+    tracemalloc.start()
+    try:
+        with pytest.raises(HttpError) as info:
+            http.get("/api/events")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert f"larger than max_bytes = 1,000,000 once its {encoding} is undone" in str(info.value)
+    assert info.value.response is None
+    assert peak < 4 * max_bytes  # not the 1 GiB (nor the 2.5 GB the old client took)
+    assert len(server.requests) == 1  # refused for good, not retried
+
+
+@network
+def test_a_body_that_fits_compressed_but_not_inflated_is_refused(server, fake):
+    body = json.dumps([{"id": i, "summary": "x" * 200} for i in range(100)]).encode()
+    server.add(Reply(200, body, gzip=True))
+    with pytest.raises(HttpError, match="once its gzip is undone"):
+        client(settings(server.base_url, max_bytes=len(body) - 1), fake).get("/api/events")
+    server.add(Reply(200, body, gzip=True))
+    got = client(settings(server.base_url, max_bytes=len(body)), fake).get("/api/events")
+    assert got.body == body  # exactly max_bytes is accepted
+
+
+@network
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda data: gzip.compress(data),
+        lambda data: gzip.compress(data[:999]) + gzip.compress(data[999:]),
+        lambda data: gzip.compress(data) + bytes(64),
+        lambda data: zlib.compress(data),
+    ],
+    ids=["gzip", "gzip-two-members", "gzip-zero-padded", "deflate"],
+)
+def test_a_normal_compressed_answer_still_works(server, fake, make):
+    data = EVENTS.encode()
+    encoding = "deflate" if make(b"")[:1] == b"x" else "gzip"
+    server.add(Reply(200, make(data), headers={"Content-Encoding": encoding}))
+    response = client(settings(server.base_url, max_bytes=len(data)), fake).get("/api/events")
+    assert response.body == data
+    assert json.loads(response.body)[39]["summary"] == "Händelse 39 på Sveavägen"
+
+
+@network
+def test_a_gzip_body_cut_short_is_retried(server, fake, caplog):
+    data = EVENTS.encode()
+    packed = gzip.compress(data)
+    server.add(
+        Reply(200, packed[: len(packed) // 2], headers={"Content-Encoding": "gzip"}),
+        Reply(200, packed, headers={"Content-Encoding": "gzip"}),
+    )
+    with caplog.at_level(logging.WARNING):
+        response = client(settings(server.base_url), fake).get("/api/events")
+    assert response.body == data
+    assert "the gzip body is cut short or corrupt" in caplog.text
+
+
+def other_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@network
+@pytest.mark.parametrize(
+    ("location", "problem", "target"),
+    [
+        ("http://localhost:{port}/api/events", "another host", "http://localhost:{port}"),
+        ("http://LOCALHOST:{port}/", "another host", "http://localhost:{port}"),
+        ("http://user:secret@localhost:{port}/", "another host", "http://localhost:{port}"),
+        ("http://127.0.0.1:{other}/api/events", "another port", "http://127.0.0.1:{other}"),
+        ("ftp://127.0.0.1/api/events", "another port or scheme", "ftp://127.0.0.1:21"),
+    ],
+    ids=["localhost", "upper-case-host", "with-credentials", "other-port", "ftp"],
+)
+def test_a_redirect_off_the_host_is_refused_naming_both(server, fake, location, problem, target):
+    other = other_port()
+    location = location.format(port=server.port, other=other)
+    server.add(Reply(302, "", headers={"Location": location}), Reply(200, [{"id": 1}]))
+    with pytest.raises(HttpError) as info:
+        client(settings(server.base_url), fake).get("/api/events")
+    message = str(info.value)
+    target = target.format(port=server.port, other=other).replace("ftp://127.0.0.1:21", "ftp")
+    assert f"a redirect to {problem}" in message
+    assert target in message and f"instead of {server.base_url}" in message
+    assert "set base_url (--base-url)" in message
+    assert "secret" not in message
+    assert info.value.status == 302
+    assert len(server.requests) == 1  # the other host was never asked
+
+
+@network
+def test_a_redirect_within_the_host_is_followed(server, fake):
+    huge = b"<p>moved</p>" * 500_000  # a redirect's body is never read, whatever its size
+    server.add(
+        Reply(301, huge, headers={"Location": "/api/v2/events?x=1"}, content_type="text/html"),
+        Reply(200, [{"id": 1}]),
+    )
+    response = client(settings(server.base_url, max_bytes=1000), fake).get("/api/events")
+    assert json.loads(response.body) == [{"id": 1}]
+    assert response.url == f"{server.base_url}/api/v2/events?x=1"
+    assert [r.path for r in server.requests] == ["/api/events", "/api/v2/events"]
+    assert server.requests[1].headers["user-agent"].startswith("trygghetskarta/")
+
+
+@network
+@pytest.mark.parametrize("loop", [False, True], ids=["ever-new-paths", "to-itself"])
+def test_redirects_are_bounded_in_count(server, fake, loop):
+    hops = [Reply(302, "", headers={"Location": "/a" if loop else f"/hop/{i}"}) for i in range(20)]
+    server.add(*hops)
+    with pytest.raises(HttpError, match=rf"redirected more than {_http.MAX_REDIRECTS} times") as e:
+        client(settings(server.base_url), fake).get("/api/events")
+    assert f"all within {server.base_url}; refused" in str(e.value)
+    assert len(server.requests) == _http.MAX_REDIRECTS + 1
+
+
+@network
+@pytest.mark.parametrize(
+    "location",
+    ["http://[::1/x", "http://a[b]c/", "http://[bold red]x[/]/", "http://h:99999/"],
+    ids=["open-bracket", "brackets-in-host", "markup", "port-out-of-range"],
+)
+def test_a_redirect_to_an_unreadable_address_is_refused(server, fake, location):
+    server.add(Reply(302, "", headers={"Location": location}))
+    with pytest.raises(HttpError, match="redirect to an address that is not a valid URL") as info:
+        client(settings(server.base_url), fake).get("/api/events")
+    assert "[" not in str(info.value)  # nothing of the Location, which could be markup
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("https://polisen.se/api/events", "https://polisen.se/api/v2", None),
+        ("https://polisen.se/a", "https://POLISEN.se:443/b", None),
+        ("http://polisen.se/a", "https://polisen.se/a", None),
+        ("https://polisen.se/a", "http://polisen.se/a", "an unencrypted address"),
+        ("https://polisen.se/a", "https://polisen.se.evil.example/a", "another host"),
+        ("https://polisen.se/a", "https://www.polisen.se/a", "another host"),
+        ("http://127.0.0.1:8000/a", "http://localhost:8000/a", "another host"),
+        ("http://127.0.0.1:8000/a", "https://127.0.0.1:8000/a", "another port or scheme"),
+        ("https://polisen.se/a", "https://polisen.se:8443/a", "another port or scheme"),
+    ],
+    ids=[
+        "same",
+        "same-with-default-port",
+        "upgrade-to-https",
+        "downgrade-to-http",
+        "suffix-host",
+        "subdomain",
+        "loopback-names",
+        "upgrade-on-odd-port",
+        "other-port",
+    ],
+)
+def test_redirect_rule(old, new, problem):
+    assert _http._redirect_problem(old, new) == problem
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """A scripted https server on 127.0.0.1, its fresh self-signed certificate trusted."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with ScriptedServer(tls=context) as srv:
+        yield srv
+
+
+@network
+def test_https_keeps_to_the_deadline_and_refuses_a_downgrade(tls_server, fake):
+    tls_server.add(Reply(200, [{"id": 1}], gzip=True))
+    http = client(settings(tls_server.base_url, timeout_s=1.5), fake)
+    assert json.loads(http.get("/api/events").body) == [{"id": 1}]
+
+    tls_server.add(Reply(200, EVENTS.encode(), trickle_s=0.1))
+    started = time.monotonic()
+    with pytest.raises(HttpError, match=r"whole answer within timeout_s = 1\.5 s"):
+        http.get("/api/events")
+    assert time.monotonic() - started < 2.0
+
+    downgrade = f"http://127.0.0.1:{tls_server.port}/api/events"
+    tls_server.add(Reply(301, "", headers={"Location": downgrade}))
+    with pytest.raises(HttpError, match="a redirect to an unencrypted address"):
+        http.get("/api/events")
+    assert len(tls_server.requests) == 3
+
+
+@network
+def test_a_trickled_tls_handshake_is_cut_at_the_deadline(tls_server, fake, caplog):
+    # The server's hello and certificate come a byte every 0.05 s (~1 KB: about a minute);
+    # each byte comes well within any per-read timeout, only the deadline stops it.
+    tls_server.add(Reply(200, [{"id": 1}]))
+    with TrickleRelay(tls_server.port, trickle_s=0.05) as relay:
+        url = f"https://127.0.0.1:{relay.port}"
+        http = client(settings(url, timeout_s=1.0, max_attempts=2), fake)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING), pytest.raises(HttpError, match="timed out"):
+            http.get("/api/events")
+        took = time.monotonic() - started
+        assert relay.connections == 2  # nothing came in time to count: retried once
+    assert 2 * 0.9 < took < 2 * 1.0 + 0.6
+    assert "timed out after 1 s while connecting" in caplog.text
+
+
+PAYLOADS = {
+    "zeros": bytes(3_000_000),  # long back-references: output pending after input is in
+    "text": EVENTS.encode() * 300,
+    "random": random.Random(9).randbytes(300_000),  # incompressible: bigger when packed
+}
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS), ids=list(PAYLOADS))
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"], ids=["gzip", "deflate"])
+@pytest.mark.parametrize("step", [1, 777, 65536], ids=["byte-by-byte", "odd-pieces", "64k"])
+def test_the_inflater_gives_back_exactly_what_was_packed(payload, encoding, step):
+    data = PAYLOADS[payload]
+    packed = gzip.compress(data) if encoding == "gzip" else zlib.compress(data)
+    if step == 1:
+        packed = packed[: min(3000, len(packed) // 2)]  # a start is enough byte by byte
+        data = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 15).decompress(
+            packed
+        )
+    inflater = _http._Inflater(encoding)
+    out = []
+    for i in range(0, len(packed), step):
+        pieces = list(inflater.feed(packed[i : i + step], len(data) + 1))
+        assert all(len(p) <= _http._INFLATE_PIECE for p in pieces)
+        out += pieces
+    assert b"".join(out) == data
+    if step != 1:
+        inflater.finish()  # the whole stream: complete
+    else:
+        with pytest.raises(EOFError, match="ended before its end marker"):
+            inflater.finish()
+
+
+@pytest.mark.parametrize("room", [1, 1000, 1 << 20, 3 << 20], ids=["1", "1000", "1MiB", "3MiB"])
+def test_the_inflater_stops_at_room(room):
+    packed = gzip.compress(bytes(5 << 20))
+    pieces = list(_http._Inflater("gzip").feed(packed, room))
+    assert sum(len(p) for p in pieces) == room  # no more than asked, and no less
+
+
+def test_the_inflater_refuses_what_is_not_compressed():
+    with pytest.raises(zlib.error):
+        list(_http._Inflater("gzip").feed(b"[1, 2, 3]", 100))
+    inflater = _http._Inflater("deflate")
+    with pytest.raises(zlib.error, match="after the end of the deflate stream"):
+        list(inflater.feed(zlib.compress(b"[1]") + b"[2]", 100))
+
+
+@network
+def test_an_accepted_compressed_body_is_held_about_once(server, fake):
+    size = 8_000_000
+    packed = gzip.compress(bytes(size))  # ~8 KB: one read of the wire inflates to all of it
+    server.add(Reply(200, packed, headers={"Content-Encoding": "gzip"}))
+    http = client(settings(server.base_url, max_bytes=size), fake)
+    tracemalloc.start()
+    try:
+        response = http.get("/api/events")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.body == bytes(size)
+    assert peak < 1.4 * size  # the body and ~1 MiB of work, not two copies of it

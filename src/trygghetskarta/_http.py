@@ -7,8 +7,18 @@ Every call goes through :meth:`HttpClient.get`, which
   at most ``max_per_hour`` calls in any hour, counted across processes through a small log
   of call times on disk (``<state_dir>/<host>.calls.json``, guarded by a file lock where the
   platform has one), so two commands run back to back do not exceed them either;
-- gives up on a connection or a read after ``timeout_s`` (each socket operation, and the
-  whole body);
+- gives each request ONE deadline, ``timeout_s`` after it starts, for everything: connecting,
+  the status line and headers, any redirects and the whole body. The socket's timeout shrinks
+  to the time left before every read and the clock is checked between reads, so a server
+  that trickles a byte a second cannot keep a read alive past the deadline. When the deadline
+  passes while the server was still sending, the call fails at once (not retried); when
+  nothing came at all (a hung server), it is retried like a dropped connection;
+- counts ``max_bytes`` on the body as decompressed: gzip and deflate are undone piece by
+  piece and the read stops as soon as the output passes ``max_bytes`` (a small gzip body that
+  expands to gigabytes is refused holding at most about ``max_bytes``);
+- follows a redirect only within ``base_url``'s host (same scheme and port, or http → https),
+  at most :data:`MAX_REDIRECTS` of them; a redirect to another host, port or scheme is refused
+  with a sentence naming both hosts;
 - retries with exponential backoff on 5xx answers, timeouts, refused or dropped connections
   and bodies cut short, and on 429 waits as long as ``Retry-After`` says (seconds or an HTTP
   date); it never waits longer than ``max_wait_s`` in one go and says so instead;
@@ -22,8 +32,9 @@ half-written file under a name the ingest reads.
 
 from __future__ import annotations
 
-import gzip
+import functools
 import http.client
+import io
 import ipaddress
 import logging
 import math
@@ -33,7 +44,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from importlib import metadata
@@ -54,6 +65,10 @@ log = logging.getLogger(__name__)
 #: Shown in the User-Agent until the user sets ``contact``; a warning says so once per host.
 CONTACT_PLACEHOLDER = "https://example.invalid/set-contact-in-trygghetskarta.toml"
 _READ_CHUNK = 64 * 1024
+#: Redirects followed in one request (only within base_url's host; see :func:`_redirect_problem`).
+MAX_REDIRECTS = 5
+#: Largest piece asked of the decompressor at once (what it holds beyond the body).
+_INFLATE_PIECE = 1 << 20
 _WARNED_PLACEHOLDER: set[str] = set()
 
 
@@ -116,7 +131,8 @@ class ClientSettings:
     user_agent
         The whole User-Agent string, overriding the one built from the project and contact.
     timeout_s
-        Seconds allowed for connecting, for each read, and for reading the whole body.
+        Seconds allowed for one request as a whole: connecting, the headers, any redirects
+        and the whole body, from the moment it starts.
     min_interval_s
         Seconds between the start of two calls to the same host; 0 only for local tests.
     max_per_hour
@@ -130,7 +146,7 @@ class ClientSettings:
         Longest single wait accepted (rate limit or ``Retry-After``); beyond it the call
         fails with :class:`RateLimitError` saying when to run again.
     max_bytes
-        Largest body accepted.
+        Largest body accepted, counted after gzip/deflate is undone (and on the wire).
     """
 
     base_url: str
@@ -240,6 +256,301 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- one deadline
+
+
+class _DeadlineError(TimeoutError):
+    """The request's one deadline passed (raised before a read or a connect)."""
+
+
+class _Deadline:
+    """The single deadline of one request, and how many bytes the server sent before it.
+
+    Shared by the connection, the response and every redirect of that request; made anew
+    for each attempt, never shared between requests.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.at = time.monotonic() + timeout_s
+        self.received = 0
+
+    def remaining(self) -> float:
+        """Seconds left; raises :class:`_DeadlineError` when none are."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise _DeadlineError(f"the answer was not complete within {self.timeout_s:g} s")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's raw reader whose every read may only use the time left before the deadline.
+
+    ``http.client`` reads the status line, headers and body through a buffered reader over
+    this, so a server that trickles bytes (each read returning after a second, none timing
+    out on its own) still runs into the deadline: before each read the socket's timeout is
+    set to the time left, and no read starts once it has passed.
+    """
+
+    def __init__(self, raw: io.RawIOBase, sock: Any, deadline: _Deadline) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(self._deadline.remaining())
+        n = self._raw.readinto(buffer)
+        if n:
+            self._deadline.received += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """An ``HTTPResponse`` that reads its socket through a :class:`_DeadlineReader`."""
+
+    def __init__(self, sock: Any, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        assert isinstance(self.fp, io.BufferedReader)
+        self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
+
+
+class _DeadlineConnectionMixin:
+    """Connects with the time left before the deadline; answers with a deadline response."""
+
+    timeout: float | None
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
+
+    def connect(self) -> None:
+        self.timeout = self._deadline.remaining()
+        super().connect()  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, http.client.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, http.client.HTTPSConnection):
+    """``HTTPSConnection.connect`` whose TLS handshake gets only the time left.
+
+    CPython bounds a whole handshake by the socket's timeout, so setting it to the time
+    left after the TCP connect keeps even a handshake trickled byte by byte to the deadline.
+    """
+
+    _context: ssl.SSLContext
+    _tunnel_host: str | None
+    host: str
+
+    def connect(self) -> None:
+        self.timeout = self._deadline.remaining()
+        http.client.HTTPConnection.connect(self)
+        self.sock.settimeout(self._deadline.remaining())
+        server_hostname = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_DeadlineHTTPConnection, deadline=self._deadline)
+        return self.do_open(connection, req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_DeadlineHTTPSConnection, deadline=self._deadline)
+        return self.do_open(connection, req, context=self._context)
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a URL, the port filled in from the scheme."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _server(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+
+def _redirect_problem(old_url: str, new_url: str) -> str | None:
+    """Why a redirect from ``old_url`` to ``new_url`` may not be followed, or None.
+
+    Allowed: the same scheme, host and port, or http → https on the same host with the
+    default ports. Refused: another host (``127.0.0.1`` and ``localhost`` are two hosts),
+    another port, https → http, any other scheme.
+    """
+    old, new = _origin(old_url), _origin(new_url)
+    if new == old:
+        return None
+    if new[1] == old[1] and (old[0], old[2], new[0], new[2]) == ("http", 80, "https", 443):
+        return None
+    if new[1] != old[1]:
+        return "another host"
+    if old[0] == "https" and new[0] != "https":
+        return "an unencrypted address"
+    return "another port or scheme"
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the requested URL's host, at most ``MAX_REDIRECTS``.
+
+    The body of a redirect is never read (the base class would read it whole, unbounded).
+    The sentences it raises name hosts as :func:`urllib.parse.urlsplit` reads them, never
+    the raw ``Location``, so no text chosen by the server reaches the terminal's markup.
+    """
+
+    max_redirections = MAX_REDIRECTS
+    max_repeats = MAX_REDIRECTS + 1  # so a loop meets the count below, not the base class's
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        fp.close()
+        first = getattr(req, "first_url", req.full_url)
+        hops = sum(getattr(req, "redirect_dict", {}).values()) + 1
+        try:
+            problem = _redirect_problem(req.full_url, newurl)
+            old, new = _server(_origin(req.full_url)), _server(_origin(newurl))
+        except ValueError as e:  # a Location with an unreadable host or port
+            raise HttpError(
+                f"GET {first} answered {code} with a redirect to an address that is not a "
+                "valid URL; refused — check base_url",
+                url=first,
+                status=code,
+            ) from e
+        if problem is not None:
+            raise HttpError(
+                f"GET {first} answered {code} with a redirect to {problem}, {new} instead of "
+                f"{old}; refused, the client only follows redirects within base_url's host — "
+                f"if {new} is the right server, set base_url (--base-url) to it",
+                url=first,
+                status=code,
+            )
+        if hops > MAX_REDIRECTS:
+            raise HttpError(
+                f"GET {first} was redirected more than {MAX_REDIRECTS} times, all within "
+                f"{old}; refused — set base_url to the address that answers",
+                url=first,
+                status=code,
+            )
+        new_request = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new_request is not None:
+            new_request.first_url = first  # type: ignore[attr-defined]
+        return new_request
+
+    def http_error_302(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any
+    ) -> Any:
+        try:
+            return super().http_error_302(req, fp, code, msg, headers)
+        except ValueError as e:  # the Location could not be parsed at all
+            fp.close()
+            url = getattr(req, "first_url", req.full_url)
+            raise HttpError(
+                f"GET {url} answered {code} with a redirect to an address that is not a "
+                "valid URL; refused — check base_url",
+                url=url,
+                status=code,
+            ) from e
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class _Inflater:
+    """Undo gzip or deflate piece by piece, never producing more than asked for.
+
+    Parameters
+    ----------
+    encoding
+        ``"gzip"``/``"x-gzip"`` (several members allowed, zero padding after a member
+        ignored, as :mod:`gzip` does) or ``"deflate"`` (one zlib stream).
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._wbits = 16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS
+        self._obj: Any = None  # the current member's decompressor; None between members
+        self._members = 0
+        self._tail = b""
+
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        """Decompress the next piece of the body, yielding at most ``_INFLATE_PIECE`` at once.
+
+        Stops once ``room`` (≥ 1) bytes have come out: the caller, which asks for one byte
+        more than it accepts and stores each piece before asking for the next, refuses the
+        body then, having held little more than it accepts.
+
+        Raises
+        ------
+        zlib.error
+            The data is not gzip/deflate, or something follows the end of a deflate stream.
+        """
+        produced = 0
+        while produced < room:
+            if self._obj is None:
+                self._tail += data
+                data = self._tail.lstrip(b"\0") if self._members else self._tail
+                self._tail = b""
+                if not data:
+                    break
+                if self._members and not self._gzip:
+                    raise zlib.error("data after the end of the deflate stream")
+                self._obj = zlib.decompressobj(self._wbits)
+                self._members += 1
+            limit = min(_INFLATE_PIECE, room - produced)
+            piece = self._obj.decompress(data, limit)
+            if piece:
+                produced += len(piece)
+                yield piece
+            if self._obj.eof:
+                data, self._obj = self._obj.unused_data, None
+            else:
+                data = self._obj.unconsumed_tail
+                if not data and len(piece) < limit:  # all in, all out
+                    break
+
+    def finish(self) -> None:
+        """Check the stream ended properly (not cut short); an empty body is fine."""
+        if self._obj is not None:
+            raise EOFError(f"the {self.encoding} stream ended before its end marker")
+
+
 # --------------------------------------------------------------------------- responses
 
 
@@ -312,7 +623,7 @@ class HttpClient:
         handlers: list[urllib.request.BaseHandler] = []
         if _is_loopback(settings.host):  # a proxy cannot reach our loopback anyway
             handlers.append(urllib.request.ProxyHandler({}))
-        self._opener = urllib.request.build_opener(*handlers)
+        self._handlers = tuple(handlers)
         placeholder = settings.contact == CONTACT_PLACEHOLDER and not settings.user_agent
         remote = not _is_loopback(settings.host)
         if placeholder and remote and settings.host not in _WARNED_PLACEHOLDER:
@@ -352,8 +663,9 @@ class HttpClient:
         Raises
         ------
         HttpError
-            A 4xx other than 429 (no retry), or every attempt failed; ``.response`` holds
-            the last answer, if any.
+            A 4xx other than 429, a body over ``max_bytes``, an answer still arriving when
+            ``timeout_s`` ran out, or a redirect off the host (none of these retried); or
+            every attempt failed. ``.response`` holds the last answer, if any.
         RateLimitError
             The limits or a ``Retry-After`` would need a wait longer than ``max_wait_s``.
         """
@@ -436,6 +748,15 @@ class HttpClient:
 
     # ------------------------------------------------------------------ internals
 
+    def _opener(self, deadline: _Deadline) -> urllib.request.OpenerDirector:
+        """An opener whose connections, responses and redirects all keep to ``deadline``."""
+        return urllib.request.build_opener(
+            *self._handlers,
+            _DeadlineHTTPHandler(deadline),
+            _DeadlineHTTPSHandler(deadline),
+            _SameHostRedirects(),
+        )
+
     def _once(self, url: str, accept: str, attempt: int) -> Response:
         s = self.settings
         request = urllib.request.Request(
@@ -447,10 +768,11 @@ class HttpClient:
             },
         )
         started = time.monotonic()
+        deadline = _Deadline(s.timeout_s)
         fetched_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
             try:
-                handle = self._opener.open(request, timeout=s.timeout_s)
+                handle = self._opener(deadline).open(request, timeout=s.timeout_s)
             except urllib.error.HTTPError as e:  # a status ≥ 400 still has a body
                 handle = e
             with handle:
@@ -458,7 +780,7 @@ class HttpClient:
                 reason = str(getattr(handle, "reason", "") or "")
                 headers = {k.lower(): v for k, v in (handle.headers or {}).items()}
                 has_body = getattr(handle, "fp", True) is not None
-                body = self._read(handle, headers, url, started) if has_body else b""
+                body = self._read(handle, headers, url, deadline) if has_body else b""
                 final_url = handle.geturl() or url
         except HttpError:
             raise
@@ -478,11 +800,10 @@ class HttpClient:
                     attempts=attempt,
                 ) from e
             if isinstance(e.reason, TimeoutError):
-                raise _TransientError(f"timed out after {s.timeout_s:g} s while connecting") from e
+                raise self._timed_out(url, deadline, "while connecting", attempt) from e
             raise _TransientError(f"connection failed ({e.reason})") from e
         except TimeoutError as e:
-            waited = f"timed out after {s.timeout_s:g} s waiting for the answer"
-            raise _TransientError(waited) from e
+            raise self._timed_out(url, deadline, "waiting for the answer", attempt) from e
         except (http.client.HTTPException, ConnectionError) as e:
             name = type(e).__name__
             raise _TransientError(f"connection dropped ({name}: {e})") from e
@@ -499,39 +820,84 @@ class HttpClient:
             attempts=attempt,
         )
 
-    def _read(self, handle: Any, headers: Mapping[str, str], url: str, started: float) -> bytes:
-        """Read the whole body within ``timeout_s`` and ``max_bytes``; check its length."""
+    def _timed_out(
+        self, url: str, deadline: _Deadline, waiting: str, attempt: int
+    ) -> HttpError | _TransientError:
+        """The deadline passed: retry a silent server, give up on one that sends too slowly.
+
+        A server that sent nothing at all may be briefly hung (retried like a dropped
+        connection); one that was still sending when the deadline passed is trickling, and
+        asking again would only cost another ``timeout_s`` each time.
+        """
         s = self.settings
-        deadline = started + s.timeout_s
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = handle.read(_READ_CHUNK)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > s.max_bytes:
-                raise HttpError(
-                    f"GET {url}: the body is larger than max_bytes = {s.max_bytes:,} — "
-                    "check base_url, or raise max_bytes if the answer is right",
-                    url=url,
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"body not read within {s.timeout_s:g} s")
-        body = b"".join(chunks)
-        expected = headers.get("content-length")
-        if expected and expected.isdigit() and int(expected) != size:
-            raise _TransientError(f"connection closed after {size} of {int(expected)} bytes")
+        if not deadline.received:
+            return _TransientError(f"timed out after {s.timeout_s:g} s {waiting}")
+        log.error(
+            "GET %s: %d bytes came in %g s, the answer still incomplete; not retrying",
+            url,
+            deadline.received,
+            s.timeout_s,
+        )
+        return HttpError(
+            f"GET {url} did not send its whole answer within timeout_s = {s.timeout_s:g} s "
+            f"(only {deadline.received:,} bytes came, so the server sends too slowly) — run "
+            "again later, or raise timeout_s (--timeout) if the connection is slow",
+            url=url,
+            attempts=attempt,
+        )
+
+    def _read(
+        self, handle: Any, headers: Mapping[str, str], url: str, deadline: _Deadline
+    ) -> bytes:
+        """Read the whole body before ``deadline``, at most ``max_bytes`` once decompressed.
+
+        gzip and deflate are undone as the body arrives, asking the decompressor for no more
+        than one byte over what is still allowed, so a small body that expands enormously is
+        refused having produced just over ``max_bytes``; the bytes on the wire are held to
+        ``max_bytes`` too. The length received is checked against ``Content-Length``.
+        """
+        s = self.settings
         encoding = headers.get("content-encoding", "").strip().lower()
+        inflater = _Inflater(encoding) if encoding in ("gzip", "x-gzip", "deflate") else None
+        body = io.BytesIO()  # grows in place; getvalue() hands over its buffer without a copy
+        wire = size = 0
         try:
-            if encoding == "gzip":
-                body = gzip.decompress(body)
-            elif encoding == "deflate":
-                body = zlib.decompress(body)
-        except (OSError, EOFError, zlib.error) as e:
+            while True:
+                deadline.remaining()
+                chunk = handle.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                wire += len(chunk)
+                if wire > s.max_bytes:
+                    raise self._too_large(url, "")
+                if inflater is None:
+                    pieces: Iterable[bytes] = (chunk,)
+                else:
+                    pieces = inflater.feed(chunk, s.max_bytes - size + 1)
+                for piece in pieces:
+                    size += len(piece)
+                    if size > s.max_bytes:
+                        raise self._too_large(url, encoding)
+                    body.write(piece)
+            if inflater is not None:
+                inflater.finish()
+        except (EOFError, zlib.error) as e:
             raise _TransientError(f"the {encoding} body is cut short or corrupt ({e})") from e
-        return body
+        expected = headers.get("content-length")
+        if expected and expected.isdigit() and int(expected) != wire:
+            raise _TransientError(f"connection closed after {wire} of {int(expected)} bytes")
+        return body.getvalue()
+
+    def _too_large(self, url: str, encoding: str) -> HttpError:
+        s = self.settings
+        how = f" once its {encoding} is undone" if encoding else ""
+        log.error("GET %s: the body passed max_bytes = %d%s; not retrying", url, s.max_bytes, how)
+        return HttpError(
+            f"GET {url}: the body is larger than max_bytes = {s.max_bytes:,}{how}, so it was "
+            "refused and nothing of it kept — check base_url, or raise max_bytes if the answer "
+            "is right",
+            url=url,
+        )
 
     def _wait_turn(self, url: str, attempt: int) -> None:
         """Sleep until a call is allowed, then record it (across processes)."""

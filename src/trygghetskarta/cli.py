@@ -398,7 +398,11 @@ def fetch_polisen(
         int | None, typer.Option("--max-per-hour", help="Calls per hour (default 60).")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds per connection or read (30).")
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds for each request as a whole: connecting, headers and body (30).",
+        ),
     ] = None,
     location: Annotated[
         list[str] | None, typer.Option("--location", help="locationname filter (repeatable).")

@@ -89,8 +89,9 @@ def client_settings(values: Mapping[str, Any] | None = None, *, origin: str = ""
     values
         E.g. the ``[polisen]`` table of ``trygghetskarta.toml``: ``base_url``, ``contact``,
         ``user_agent``, ``timeout_s``, ``min_interval_s``, ``max_per_hour``,
-        ``max_attempts``, ``backoff_s``, ``backoff_max_s``, ``max_wait_s``; other keys are
-        ignored here. Missing keys get the real API and its limits (10 s, 60 per hour).
+        ``max_attempts``, ``backoff_s``, ``backoff_max_s``, ``max_wait_s``, ``max_bytes``;
+        other keys are ignored here. Missing keys get the real API and its limits (10 s,
+        60 per hour).
     origin
         Where ``values`` came from, for error messages.
     """
