@@ -13,7 +13,7 @@ import pytest
 
 from trygghetskarta import report
 from trygghetskarta._assets import external_references
-from trygghetskarta._format import esc
+from trygghetskarta._format import SUPPRESSED_LABEL, esc
 from trygghetskarta._svg import nice_ticks
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period
@@ -136,7 +136,7 @@ def test_category_table_counts_only_the_period() -> None:
 
 @pytest.mark.parametrize(
     ("profile", "count_cell", "change"),
-    [("public", "färre än 5", "–"), ("internal", "3", f"+50{NBSP}%")],
+    [("public", SUPPRESSED_LABEL, "–"), ("internal", "3", f"+50{NBSP}%")],
     ids=["public", "internal"],
 )
 def test_small_counts_suppressed_in_public(profile: str, count_cell: str, change: str) -> None:
@@ -297,7 +297,7 @@ def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> No
     tips = [r.find(f"{SVG}title").text for r in rects]
     assert tip in tips
     if profile == "public":
-        assert all(t.endswith("färre än 5") for t in tips)  # no cell holds five events
+        assert all(t.endswith(SUPPRESSED_LABEL) for t in tips)  # no cell holds five events
 
 
 @pytest.mark.parametrize(
@@ -348,7 +348,7 @@ def test_small_categories_merged_so_none_can_be_worked_out() -> None:
 def test_precision_shares_of_small_classes_hidden_in_public() -> None:
     html = page(by_precision=pd.Series({"street": 3, "stadsdel": 97}))
     row = re.search(r"<tr><td>Gata</td>(.*?)</tr>", html).group(1)
-    assert "färre än 5" in row and "%" not in row and "bar" not in row
+    assert SUPPRESSED_LABEL in row and "%" not in row and "bar" not in row
 
 
 def test_bra_statistics_beside_the_city() -> None:
