@@ -19,6 +19,7 @@ or suppressed alike everywhere:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -138,4 +139,201 @@ def values_of(ledgers: Sequence[Disclosure]) -> Mapping[str, int | None]:
     out: dict[str, int | None] = {}
     for d in ledgers:
         out.update(d.shown)
+    return out
+
+
+@dataclass(frozen=True)
+class ReportCounts:
+    """What a lägesbild shows of its counts: the ledgers and each shown value by name.
+
+    ``shown[name]`` is the count shown, ``None`` where suppressed (see :func:`report_counts`
+    for the names).
+    """
+
+    district: str
+    ledgers: tuple[Disclosure, ...]
+    shown: Mapping[str, int | None]
+
+    def get(self, kind: str, *parts: object) -> int | None:
+        """The value shown for ``<kind>|<district>|<parts…>`` (names escaped here)."""
+        return self.shown["|".join([kind, esc(self.district), *(esc(p) for p in parts)])]
+
+    def has(self, kind: str, *parts: object) -> bool:
+        return "|".join([kind, esc(self.district), *(esc(p) for p in parts)]) in self.shown
+
+
+def _blocks(months: Sequence[pd.Timestamp], start: pd.Timestamp | None, step: int) -> list[int]:
+    """Block number of each month: ``step`` months counted from the period's first month."""
+    if start is None:
+        start = months[0]
+    return [
+        ((m.year - start.year) * 12 + m.month - start.month) // step
+        for m in map(pd.Timestamp, months)
+    ]
+
+
+def report_counts(
+    profile: ExportProfile,
+    district: str,
+    *,
+    table: pd.DataFrame,
+    period_months: Sequence[pd.Timestamp],
+    last_year: float | None,
+    hour_weekday: np.ndarray | None,
+    by_precision: pd.Series | None,
+    step: int,
+) -> tuple[ReportCounts, pd.DataFrame]:
+    """Protect every count of a lägesbild together.
+
+    Parameters
+    ----------
+    table
+        Month × category counts of the district (every month the charts show, the
+        period's included; all categories to list).
+    period_months
+        The period's months (first days); their counts are the city map's row.
+    last_year
+        The key figure "Samma period året innan"; linked to the months before the period
+        when it is their sum, otherwise shown on its own.
+    hour_weekday
+        The hour × weekday counts as drawn (7 × columns), or ``None``.
+    by_precision
+        Events per precision class (all classes listed), or ``None``.
+    step
+        Months per point of the category charts (3: quarters counted from the period's
+        first month).
+
+    Returns
+    -------
+    counts, blocks
+        The ledgers and shown values, and the category × block table the charts draw
+        (index: first month of each block).
+
+    Names (``<d>`` the escaped district): ``sdo|<d>|<YYYY-MM>`` and ``sdo|<d>|hela`` (the
+    period, as on the maps), ``sdo|<d>|före`` (the months before the period), ``cat|<d>|<k>
+    |<YYYY-MM>`` (category ``k`` in the block starting that month), ``cat|<d>|<k>|diagram``
+    (its chart total), ``cat|<d>|<k>|period`` (the category table), ``hw|<d>|<w>|<c>``,
+    ``hw|<d>|<w>|summa``, ``hw|<d>|summa|<c>``, ``prec|<d>|<class>`` and ``prec|<d>|fina``.
+    """
+    d = esc(district)
+    months = [pd.Timestamp(m) for m in table.index]
+    period_keys = [month_key(m) for m in period_months]
+    period_set = set(period_keys)
+    before = [m for m in months if m < pd.Timestamp(period_months[0])] if period_months else []
+    values: dict[str, int] = {}
+    constraints: list[Constraint] = []
+    hidden: list[str] = []
+    ledgers: list[Disclosure] = []
+    fixed: dict[str, bool] = {}
+    month_total = table.sum(axis=1)
+    # 1. The period's row (the city map's) and the months before, each with its total.
+    row = district_row(
+        profile, district, period_months, [month_total.get(m, 0) for m in period_months]
+    )
+    ledgers.append(row)
+    values.update({k: int(v) for k, v in _row_values(row, table, district, period_months).items()})
+    fixed.update({k: row.is_suppressed(k) for k in row.shown})
+    if before:
+        parts = {f"sdo|{d}|{month_key(m)}": int(month_total[m]) for m in before}
+        total = f"sdo|{d}|före"
+        linked = last_year is not None and round(float(last_year)) == sum(parts.values())
+        values_b = {**parts, total: sum(parts.values())}
+        prev = profile.suppress(
+            values_b,
+            [Constraint(total, tuple(parts))],
+            hidden=() if linked else (total,),
+            name=f"sdo-före|{d}",
+        )
+        ledgers.append(prev)
+        values.update(values_b)
+        fixed.update({k: prev.is_suppressed(k) for k in prev.shown})
+        if not linked:
+            hidden.append(total)
+    # 2. Categories per block, their chart totals, the category table and the block totals.
+    start = pd.Timestamp(period_months[0]) if period_months else None
+    block_of = _blocks(months, start, step) if months else []
+    firsts: dict[int, pd.Timestamp] = {}
+    for m, b in zip(months, block_of, strict=True):
+        firsts.setdefault(b, m)
+    blocks = table.groupby(block_of).sum() if months else table
+    blocks.index = [firsts[b] for b in blocks.index] if months else blocks.index
+    for b, first in firsts.items():
+        members = [
+            f"sdo|{d}|{month_key(m)}" for m, mb in zip(months, block_of, strict=True) if mb == b
+        ]
+        tot = f"blk|{d}|{month_key(first)}"
+        cells = [f"cat|{d}|{esc(k)}|{month_key(first)}" for k in table.columns]
+        values[tot] = int(blocks.loc[first].sum())
+        values.update(
+            {c: int(blocks.loc[first, k]) for c, k in zip(cells, table.columns, strict=True)}
+        )
+        hidden.append(tot)
+        constraints += [Constraint(tot, tuple(members)), Constraint(tot, tuple(cells))]
+    in_period = [first for b, first in firsts.items() if month_key(first) in period_set]
+    for k in table.columns:
+        ek = esc(k)
+        cells = [f"cat|{d}|{ek}|{month_key(f)}" for f in firsts.values()]
+        values[f"cat|{d}|{ek}|diagram"] = sum(values[c] for c in cells)
+        constraints.append(Constraint(f"cat|{d}|{ek}|diagram", tuple(cells)))
+        if in_period:
+            per = [f"cat|{d}|{ek}|{month_key(f)}" for f in in_period]
+            values[f"cat|{d}|{ek}|period"] = sum(values[c] for c in per)
+            constraints.append(Constraint(f"cat|{d}|{ek}|period", tuple(per)))
+    if in_period and len(table.columns):
+        constraints.append(
+            Constraint(f"sdo|{d}|{WHOLE}", tuple(f"cat|{d}|{esc(k)}|period" for k in table.columns))
+        )
+    ledgers.append(
+        profile.suppress(values, constraints, hidden=hidden, fixed=fixed, name=f"cat|{d}")
+    )
+    # 3. Hour × weekday and precision: partitions of the period's events (total known).
+    whole = f"sdo|{d}|{WHOLE}"
+    t = values[whole]
+    if hour_weekday is not None:
+        hv: dict[str, int] = {whole: t}
+        hc: list[Constraint] = []
+        rows_, cols_ = hour_weekday.shape
+        for w in range(rows_):
+            cells = [f"hw|{d}|{w}|{c}" for c in range(cols_)]
+            hv.update({cell: int(hour_weekday[w, c]) for c, cell in enumerate(cells)})
+            hv[f"hw|{d}|{w}|summa"] = int(hour_weekday[w].sum())
+            hc.append(Constraint(f"hw|{d}|{w}|summa", tuple(cells)))
+        for c in range(cols_):
+            cells = [f"hw|{d}|{w}|{c}" for w in range(rows_)]
+            hv[f"hw|{d}|summa|{c}"] = int(hour_weekday[:, c].sum())
+            hc.append(Constraint(f"hw|{d}|summa|{c}", tuple(cells)))
+        hc.append(Constraint(whole, tuple(f"hw|{d}|{w}|summa" for w in range(rows_))))
+        hc.append(Constraint(whole, tuple(f"hw|{d}|summa|{c}" for c in range(cols_))))
+        ledgers.append(
+            profile.suppress(hv, hc, fixed={whole: row.is_suppressed(whole)}, name=f"hw|{d}")
+        )
+    if by_precision is not None:
+        pv = {whole: t}
+        cells = [f"prec|{d}|{esc(p)}" for p in by_precision.index]
+        pv.update({c: int(v) for c, v in zip(cells, by_precision.to_numpy(), strict=True)})
+        fine = [f"prec|{d}|{esc(p)}" for p in by_precision.index if p in _FINE]
+        pc = [Constraint(whole, tuple(cells))]
+        if fine:
+            pv[f"prec|{d}|fina"] = sum(pv[c] for c in fine)
+            pc.append(Constraint(f"prec|{d}|fina", tuple(fine)))
+        ledgers.append(
+            profile.suppress(pv, pc, fixed={whole: row.is_suppressed(whole)}, name=f"prec|{d}")
+        )
+    shown: dict[str, int | None] = {}
+    for led in ledgers:
+        shown.update(led.shown)
+    return ReportCounts(district, tuple(ledgers), shown), blocks
+
+
+_FINE = ("exact", "address", "street", "place")
+
+
+def _row_values(
+    row: Disclosure, table: pd.DataFrame, district: str, months: Sequence[pd.Timestamp]
+) -> dict[str, int]:
+    """The true values behind :func:`district_row` (its ledger holds only what is shown)."""
+    d = esc(district)
+    total = table.sum(axis=1)
+    out = {f"sdo|{d}|{month_key(m)}": int(total.get(pd.Timestamp(m), 0)) for m in months}
+    out[f"sdo|{d}|{WHOLE}"] = sum(out.values())
     return out
