@@ -210,7 +210,7 @@ def precision_table(
     fine_hidden = (
         shown is not None and shown.has("prec", "fina") and shown.get("prec", "fina") is None
     )
-    fine_text = "En del" if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "
+    fine_text = "En del " if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "
     lead = (
         f"<p>{fine_text}av händelserna har en position "
         "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats). "
