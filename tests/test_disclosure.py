@@ -253,7 +253,7 @@ def _public_files(processed: Path) -> list[Path]:
 def _visible(html: str) -> str:
     """The page's text without the ledger (what a reader sees), iframes unescaped."""
     text = html_mod.unescape(html)
-    return re.sub(r'<script type="application/json" class="tk-ledger">.*?</script>', "", text)
+    return re.sub(r'<template class="tk-ledger">[^<]*</template>', "", text)
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,7 @@ class ReportCounts:
     district: str
     ledgers: tuple[Disclosure, ...]
     shown: Mapping[str, int | None]
+    period_total: int
 
     def get(self, kind: str, *parts: object) -> int | None:
         """The value shown for ``<kind>|<district>|<parts…>`` (names escaped here)."""
@@ -290,7 +291,7 @@ def report_counts(
     whole = f"sdo|{d}|{WHOLE}"
     t = values[whole]
     if hour_weekday is not None:
-        hv: dict[str, int] = {whole: t}
+        hv: dict[str, int] = {}
         hc: list[Constraint] = []
         rows_, cols_ = hour_weekday.shape
         for w in range(rows_):
@@ -302,30 +303,59 @@ def report_counts(
             cells = [f"hw|{d}|{w}|{c}" for w in range(rows_)]
             hv[f"hw|{d}|summa|{c}"] = int(hour_weekday[:, c].sum())
             hc.append(Constraint(f"hw|{d}|summa|{c}", tuple(cells)))
-        hc.append(Constraint(whole, tuple(f"hw|{d}|{w}|summa" for w in range(rows_))))
-        hc.append(Constraint(whole, tuple(f"hw|{d}|summa|{c}" for c in range(cols_))))
+        top, extra = _partition_total(hv, f"hw|{d}", whole, t, row.is_suppressed(whole))
+        hc.append(Constraint(top, tuple(f"hw|{d}|{w}|summa" for w in range(rows_)) + extra))
+        hc.append(Constraint(top, tuple(f"hw|{d}|summa|{c}" for c in range(cols_)) + extra))
         ledgers.append(
-            profile.suppress(hv, hc, fixed={whole: row.is_suppressed(whole)}, name=f"hw|{d}")
+            profile.suppress(hv, hc, hidden=extra, fixed=_fixed(top, whole, row), name=f"hw|{d}")
         )
     if by_precision is not None:
-        pv = {whole: t}
+        pv: dict[str, int] = {}
         cells = [f"prec|{d}|{esc(p)}" for p in by_precision.index]
         pv.update({c: int(v) for c, v in zip(cells, by_precision.to_numpy(), strict=True)})
         fine = [f"prec|{d}|{esc(p)}" for p in by_precision.index if p in _FINE]
-        pc = [Constraint(whole, tuple(cells))]
+        top, extra = _partition_total(pv, f"prec|{d}", whole, t, row.is_suppressed(whole))
+        pc = [Constraint(top, tuple(cells) + extra)]
         if fine:
             pv[f"prec|{d}|fina"] = sum(pv[c] for c in fine)
             pc.append(Constraint(f"prec|{d}|fina", tuple(fine)))
         ledgers.append(
-            profile.suppress(pv, pc, fixed={whole: row.is_suppressed(whole)}, name=f"prec|{d}")
+            profile.suppress(pv, pc, hidden=extra, fixed=_fixed(top, whole, row), name=f"prec|{d}")
         )
     shown: dict[str, int | None] = {}
     for led in ledgers:
         shown.update(led.shown)
-    return ReportCounts(district, tuple(ledgers), shown), blocks
+    return ReportCounts(district, tuple(ledgers), shown, t), blocks
 
 
 _FINE = ("exact", "address", "street", "place")
+
+
+def _partition_total(
+    values: dict[str, int], prefix: str, whole: str, t: int, whole_hidden: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The total a partition of the period's events sums to, added to ``values``.
+
+    Its cells already in ``values`` (``<prefix>|…``); when they add up to the period's
+    count ``t`` (or to less: events the partition leaves out are a hidden rest) the total is
+    the period's cell ``whole``; when they add up to more (counted from other events) the
+    partition gets a total of its own, ``<prefix>|summa``, taken as shown (a reader can
+    form it from the shares). Returns the total's name and the hidden rest, if any."""
+    parts = sum(v for k, v in values.items() if k.startswith(prefix + "|") and k.count("|") == 2)
+    if "hw|" in prefix:
+        parts = sum(v for k, v in values.items() if k.endswith("|summa") and "|summa|" not in k)
+    if parts <= t:
+        values[whole] = t
+        if parts == t:
+            return whole, ()
+        values[f"{prefix}|utan"] = t - parts
+        return whole, (f"{prefix}|utan",)
+    values[f"{prefix}|summa"] = parts
+    return f"{prefix}|summa", ()
+
+
+def _fixed(top: str, whole: str, row: Disclosure) -> dict[str, bool]:
+    return {whole: row.is_suppressed(whole)} if top == whole else {}
 
 
 def _row_values(

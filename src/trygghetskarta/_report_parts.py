@@ -72,7 +72,10 @@ def key_figures(
     hidden_count = profile.public and (count is None or float(count) < SUPPRESS_BELOW)
     hidden_last = profile.public and (last is None or float(last) < SUPPRESS_BELOW)
     if counts is not None:
-        shown = counts.get("sdo", "hela")
+        if count is not None and round(float(count)) == counts.period_total:
+            shown = counts.get("sdo", "hela")
+        else:  # not the count the tables add up to: a count on its own
+            shown = None if count is None else profile.single(count)
         count_text, hidden_count = profile.text(shown), shown is None
         if counts.has("sdo", "före"):
             prev = counts.get("sdo", "före")
@@ -189,25 +192,28 @@ def precision_table(
     counts = counts.reindex(order).dropna()
     fine = float(counts.reindex([p.value for p in FINE]).fillna(0).sum())
     rows = []
+    total_hidden = False
+    if shown is not None:
+        key = ("prec", "summa") if shown.has("prec", "summa") else ("sdo", "hela")
+        total_hidden = shown.get(*key) is None
     for precision, n in counts.items():
         if shown is not None:
             value = shown.get("prec", precision)
         else:
             value = None if profile.public and n < SUPPRESS_BELOW else n
         share = 100.0 * n / total
+        hide_share = value is None or total_hidden  # count ÷ share is the total
         bar = (
-            ""
-            if value is None
-            else f'<div class="bar"><span style="width:{share:.1f}%"></span></div>'
+            "" if hide_share else f'<div class="bar"><span style="width:{share:.1f}%"></span></div>'
         )
         rows.append(
             f"<tr><td>{esc(precision_label(precision))}</td>"
             f'<td class="num">{esc(profile.text(value))}</td>'
-            f'<td class="num">{esc(MISSING if value is None else fmt_pct(share, signed=False))}'
+            f'<td class="num">{esc(MISSING if hide_share else fmt_pct(share, signed=False))}'
             "</td>"
             f"<td>{bar}</td></tr>"
         )
-    fine_hidden = (
+    fine_hidden = total_hidden or (
         shown is not None and shown.has("prec", "fina") and shown.get("prec", "fina") is None
     )
     fine_text = "En del " if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "

@@ -16,9 +16,10 @@ non-negative integer.
   time, until :func:`audit` recovers nothing.
 - :class:`Disclosure` is the ledger of one protected family of tables: what was shown
   (values, or ``None``), the hidden cells and the constraints. Maps and reports embed their
-  ledgers as JSON (``<script type="application/json" class="tk-ledger">``), so that the
-  files written together can be audited as a whole from what they show
-  (:func:`read_ledgers`, :func:`audit_ledgers`).
+  ledgers as JSON in an inert ``<template class="tk-ledger">`` (never shown, never run; the
+  lägesbild stays free of scripts), so that the files written together can be audited as a
+  whole from what they show (:func:`read_ledgers`, :func:`audit_ledgers`). Ledgers hold
+  only what is shown: a suppressed cell is ``null``, never its value.
 
 Cell names are global across the files of one run: the same name in two ledgers is the same
 count (``"sdo|Farsta|2025-03"`` is Farsta's March on the city map, on Farsta's map and in
@@ -27,6 +28,7 @@ Farsta's report), so linked files are audited together.
 
 from __future__ import annotations
 
+import html as html_mod
 import itertools
 import json
 import math
@@ -419,32 +421,33 @@ def _complement(
     return min(found, key=lambda k: (k in is_total, found[k], values[k], k))
 
 
-_LEDGER_RE = re.compile(
-    r'<script type="application/json" class="' + _LEDGER_CLASS + r'">(.*?)</script>', re.S
-)
+_LEDGER_RE = re.compile(r'<template class="' + _LEDGER_CLASS + r'">([^<]*)</template>')
+_SRCDOC_RE = re.compile(r'srcdoc="([^"]*)"')
 
 
 def ledger_html(ledgers: Sequence[Disclosure], *, min_count: int) -> str:
-    """The ledgers as a ``<script type="application/json" class="tk-ledger">`` element."""
+    """The ledgers as an inert ``<template class="tk-ledger">`` holding escaped JSON."""
     data = {"min_count": min_count, "tables": [d.to_json() for d in ledgers]}
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    text = text.replace("<", "\\u003c").replace("&", "\\u0026")
-    return f'<script type="application/json" class="{_LEDGER_CLASS}">{text}</script>'
+    # No "<" at all, however often the page is unescaped (e.g. inside an iframe's srcdoc).
+    text = html_mod.escape(text.replace("<", "\\u003c"), quote=True)
+    # No braces either: a map page passes through a template engine, and text is data.
+    text = text.replace("{", "&#123;").replace("}", "&#125;")
+    return f'<template class="{_LEDGER_CLASS}">{text}</template>'
 
 
-def read_ledgers(html: str) -> list[Disclosure]:
-    """Every ledger embedded in a page (also inside an ``<iframe srcdoc>``, unescaped)."""
-    import html as html_mod
-
-    out: list[Disclosure] = []
-    for text in (html, html_mod.unescape(html)):
-        for match in _LEDGER_RE.finditer(text):
-            data = json.loads(match.group(1))
-            out.extend(Disclosure.from_json(t) for t in data["tables"])
-    unique: dict[str, Disclosure] = {}
-    for d in out:
-        unique.setdefault(json.dumps(d.to_json(), sort_keys=True), d)
-    return list(unique.values())
+def read_ledgers(page: str) -> list[Disclosure]:
+    """Every ledger embedded in a page, and in the pages of its ``<iframe srcdoc>``."""
+    out: dict[str, Disclosure] = {}
+    for match in _LEDGER_RE.finditer(page):
+        data = json.loads(html_mod.unescape(match.group(1)))
+        for table in data["tables"]:
+            d = Disclosure.from_json(table)
+            out.setdefault(json.dumps(d.to_json(), sort_keys=True), d)
+    for match in _SRCDOC_RE.finditer(page):
+        for d in read_ledgers(html_mod.unescape(match.group(1))):
+            out.setdefault(json.dumps(d.to_json(), sort_keys=True), d)
+    return list(out.values())
 
 
 def audit_ledgers(ledgers: Iterable[Disclosure]) -> dict[str, tuple[float, float]]:
