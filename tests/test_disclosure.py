@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from html_attack import Found, attack_map, attack_report, subtract
 from trygghetskarta._privacy import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.disclosure import (
     Constraint,
@@ -318,7 +319,7 @@ def test_the_city_map_shows_what_its_ledger_says(public_outputs):
 @pytest.mark.realdata
 def test_reports_show_what_their_ledgers_say(public_outputs):
     page = public_outputs["reports/norra-innerstaden.html"]
-    body = page.split("<iframe")[0] + page.split("</iframe>")[-1]
+    body = re.sub(r"<iframe.*?</iframe>", "", page, flags=re.S)
     shown = {k: v for d in read_ledgers(body) for k, v in d.shown.items()}
     d = "Norra innerstaden"
     # the category charts' totals ("N st") and their quarters
@@ -346,9 +347,37 @@ def test_reports_show_what_their_ledgers_say(public_outputs):
 @pytest.mark.realdata
 def test_farsta_precision_table_hides_a_second_class(public_outputs):
     page = public_outputs["reports/farsta.html"]
-    body = page.split("<iframe")[0] + page.split("</iframe>")[-1]
+    body = re.sub(r"<iframe.*?</iframe>", "", page, flags=re.S)
     section = body[body.index("<h2>Datakvalitet</h2>") : body.index("<h2>Källor")]
     counts = re.findall(r'<td class="num">([^<]+)</td><td class="num">', section)
     hidden = [c for c in counts if c == "dolt"]
     assert len(counts) == 8  # every precision class
     assert len(hidden) != 1  # 46 − 43 no longer gives the third class away
+
+
+@pytest.mark.parametrize(
+    ("total", "parts", "expected"),
+    [
+        pytest.param("46", ["dolt", "43"], [("t", 0, 3)], id="precision_46_minus_43"),
+        pytest.param("20", ["dolt", "dolt", "20"], [("t", "all zero", 0)], id="hidden_zeros"),
+        pytest.param("20", ["dolt", "dolt", "17"], [], id="two_hidden_share_three"),
+        pytest.param("dolt", ["dolt", "17"], [], id="hidden_total"),
+    ],
+)
+def test_the_html_attack_subtracts_shown_parts(total, parts, expected):
+    found = Found()
+    subtract(total, parts, "t", found)
+    assert found.recovered == expected and found.tried == ["t"]
+
+
+@pytest.mark.realdata
+def test_subtracting_what_the_pages_show_recovers_nothing(public_outputs):
+    # Independent of the ledgers: only the text a reader sees (labels, charts, tables).
+    found = Found()
+    for name, page in public_outputs.items():
+        if name.startswith("maps/"):
+            attack_map(name, page, found)
+        else:
+            attack_report(name, page, found)
+    assert len(found.tried) > 400  # every map row, chart, table and hour × weekday sum
+    assert found.recovered == []
