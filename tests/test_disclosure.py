@@ -381,3 +381,24 @@ def test_subtracting_what_the_pages_show_recovers_nothing(public_outputs):
             attack_report(name, page, found)
     assert len(found.tried) > 400  # every map row, chart, table and hour × weekday sum
     assert found.recovered == []
+
+
+@pytest.mark.realdata
+def test_a_district_map_shows_what_its_ledger_says(public_outputs):
+    page = public_outputs["maps/farsta.html"]
+    shown = {k: v for d in read_ledgers(page) for k, v in d.shown.items()}
+    data = _area_data(page)
+    names = [re.sub("<.*?>", "", n) for n in data["names"]]
+    months = ["hela"] + [f"2025-{m:02d}" for m in range(1, 13)]
+    for i, name in enumerate(names):
+        for j, month in enumerate(months):
+            value = shown[f"sd|{name}|{month}"]
+            assert data["plain"][i][j] == ("dolt" if value is None else str(value))
+    # the district's own row is the city map's
+    city = {
+        k: v
+        for x in read_ledgers(public_outputs["maps/stockholm.html"])
+        for k, v in x.shown.items()
+    }
+    assert all(shown[k] == city[k] for k in shown if k.startswith("sdo|Farsta|"))
+    assert sum(k.startswith("sdo|Farsta|") for k in shown) == 13
