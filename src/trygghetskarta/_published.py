@@ -303,7 +303,7 @@ def report_counts(
             cells = [f"hw|{d}|{w}|{c}" for w in range(rows_)]
             hv[f"hw|{d}|summa|{c}"] = int(hour_weekday[:, c].sum())
             hc.append(Constraint(f"hw|{d}|summa|{c}", tuple(cells)))
-        top, extra = _partition_total(hv, f"hw|{d}", whole, t, row.is_suppressed(whole))
+        top, extra = _partition_total(hv, f"hw|{d}", whole, t)
         hc.append(Constraint(top, tuple(f"hw|{d}|{w}|summa" for w in range(rows_)) + extra))
         hc.append(Constraint(top, tuple(f"hw|{d}|summa|{c}" for c in range(cols_)) + extra))
         ledgers.append(
@@ -314,7 +314,7 @@ def report_counts(
         cells = [f"prec|{d}|{esc(p)}" for p in by_precision.index]
         pv.update({c: int(v) for c, v in zip(cells, by_precision.to_numpy(), strict=True)})
         fine = [f"prec|{d}|{esc(p)}" for p in by_precision.index if p in _FINE]
-        top, extra = _partition_total(pv, f"prec|{d}", whole, t, row.is_suppressed(whole))
+        top, extra = _partition_total(pv, f"prec|{d}", whole, t)
         pc = [Constraint(top, tuple(cells) + extra)]
         if fine:
             pv[f"prec|{d}|fina"] = sum(pv[c] for c in fine)
@@ -332,7 +332,7 @@ _FINE = ("exact", "address", "street", "place")
 
 
 def _partition_total(
-    values: dict[str, int], prefix: str, whole: str, t: int, whole_hidden: bool
+    values: dict[str, int], prefix: str, whole: str, t: int
 ) -> tuple[str, tuple[str, ...]]:
     """The total a partition of the period's events sums to, added to ``values``.
 
