@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 from trygghetskarta import _analysis_layers as al
 from trygghetskarta import render
+from trygghetskarta._format import SUPPRESSED_LABEL
 
 INFO = {
     "period": ("2024-01-01", "2024-12-31"),
@@ -85,8 +86,8 @@ def test_gi_cells_under_200_m_stay_out_of_public_maps(profile, size, drawn):
 @pytest.mark.parametrize(
     ("profile", "shown", "hidden"),
     [
-        pytest.param("public", "färre än 5", "Händelser: 3", id="public"),
-        pytest.param("internal", "Händelser: 3", "färre än 5", id="internal"),
+        pytest.param("public", SUPPRESSED_LABEL, "Händelser: 3", id="public"),
+        pytest.param("internal", "Händelser: 3", SUPPRESSED_LABEL, id="internal"),
     ],
 )
 def test_gi_cell_counts_below_five_are_suppressed_in_public(profile, shown, hidden):
@@ -128,8 +129,12 @@ def test_stadsdel_gi_colours_by_bin_and_escapes_names():
     assert styles[0]["fillColor"] == al.GI_BIN_COLORS[3]
     assert styles[1]["fillOpacity"] < styles[0]["fillOpacity"]
     tip_texts = tips(layer)
-    assert "Händelser per km²: 12,5" in tip_texts[0]
-    assert "Händelser per km²: –" in tip_texts[1]  # two events: no rate in public
+    # public: neither count nor count ÷ area (the district maps may suppress these counts)
+    assert "Händelser" not in "".join(tip_texts)
+    internal = al.add_stadsdel_gi(new_map(), table, profile="internal")
+    internal_tips = tips(layers_of(internal)[al.STADSDEL_GI_LAYER_NAME])
+    assert "Händelser per km²: 12,5" in internal_tips[0]
+    assert "Händelser: 40" in internal_tips[0]
     html = m.get_root().render()
     assert SCRIPT not in html and "&lt;script&gt;" in "".join(tip_texts)
 
@@ -148,7 +153,7 @@ def test_local_moran_quadrants_and_small_areas(profile):
     assert colors[:2] == [al.MORAN_LABELS["HH"][1], al.MORAN_LABELS["LL"][1]]
     small = tips(layer)[2]
     if profile == "public":
-        assert "färre än 5" in small and "2,5" not in small
+        assert SUPPRESSED_LABEL in small and "2,5" not in small
     else:
         assert "Händelser: 3" in small and "2,5" in small
     assert "Högt omgivet av högt (HH)" in m.get_root().render()

@@ -22,7 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from trygghetskarta import _assets, _privacy, _vector, render
-from trygghetskarta._format import esc
+from trygghetskarta._format import SUPPRESSED_LABEL, esc
 from trygghetskarta._legend import SUPPRESSED_COLOR, count_classes
 from trygghetskarta.errors import ConfigError, CRSError, SchemaError
 
@@ -297,8 +297,8 @@ def test_quantile_edges(values, k: int, expected: list[float]) -> None:
 @pytest.mark.parametrize(
     ("count", "profile", "shown"),
     [
-        (0, "public", "färre än 5"),
-        (4, "public", "färre än 5"),
+        (0, "public", SUPPRESSED_LABEL),
+        (4, "public", SUPPRESSED_LABEL),
         (5, "public", "5"),
         (1234, "public", "1\u00a0234"),
         (4, "internal", "4"),
@@ -392,7 +392,7 @@ def test_district_map_draws_one_district_and_its_stadsdelar(
     text = js_text(html_of(m))
     assert '"Norr"' in text and '"Övriga stadsdelsområden"' in text
     assert "<div>Norra delen</div>" in text and "<div>Annat</div>" not in text
-    assert "färre än 5" in text and ">9</span>" in text
+    assert SUPPRESSED_LABEL in text and ">9</span>" in text
     assert "Norr – händelser" in text
     assert overlays(m) == []  # the grid's hot cells are in Väster, outside Norr
 
@@ -433,7 +433,7 @@ def test_city_map_from_real_boundaries(shared_data) -> None:
     m = render.city_map(sdo, counts=dict.fromkeys(sdo["name"], 3), **INFO)
     text = js_text(html_of(m))
     assert text.count('"tk_tip": "<b>') == 11
-    assert text.count('tk-count\\">färre än 5<') == 11
+    assert text.count(f'tk-count\\">{SUPPRESSED_LABEL}<') == 11
     (south, west), (north, east) = render._latlon_bounds(tuple(sdo.total_bounds))
     assert 59.2 < south < north < 59.45 and 17.7 < west < east < 18.25
 
@@ -573,8 +573,8 @@ def test_public_slider_never_holds_a_count_below_five(districts: gpd.GeoDataFram
     rows = [("2024-01", "Norr", False)] * 6 + [("2024-03", "Norr", False)] * 2
     data = area_data(html_of(render.city_map(districts, events=month_events(rows), **INFO)))
     values = {v for row in data["plain"] for v in row} | {v for row in data["text"] for v in row}
-    assert values == {"färre än 5", "8", "6"}
-    # the colour classes tell "färre än 5" apart, nothing finer
+    assert values == {SUPPRESSED_LABEL, "8", "6"}
+    # the colour classes tell SUPPRESSED_LABEL apart, nothing finer
     norr = data["cls"][[re.sub("<.*?>", "", n) for n in data["names"]].index("Norr")]
     assert norr[2] == norr[3]  # 0 and 2 events: the same class
 
@@ -599,8 +599,10 @@ def test_sensitive_events_count_only_per_district_in_public(
     )
     data = area_data(html_of(m))
     assert data["plain"][0][0] == norra_delen
-    note = "3 händelser av känslig art"
-    assert (note in js_text(html_of(m))) is (profile == "public")
+    text = js_text(html_of(m))
+    note = "Händelser av känslig art (t.ex. sexualbrott) räknas bara"
+    assert (note in text) is (profile == "public")
+    assert "3 händelser av känslig art" not in text  # never a number, not even "av känslig art"
 
 
 def test_internal_markers_follow_the_slider(districts: gpd.GeoDataFrame) -> None:
@@ -665,7 +667,7 @@ def test_area_coordinates_are_rounded_and_polygonal() -> None:
     [
         (
             "public",
-            ["färre än 5", "5", "6 – 8", "9 – 13", "14 – 27", "28 – 50"],
+            [SUPPRESSED_LABEL, "5", "6 – 8", "9 – 13", "14 – 27", "28 – 50"],
             [0, 0, 0, 1, 2, 2, 3, 3, 4, 5, 5],
         ),
         (

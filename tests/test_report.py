@@ -13,8 +13,9 @@ import pytest
 
 from trygghetskarta import report
 from trygghetskarta._assets import external_references
-from trygghetskarta._format import esc
+from trygghetskarta._format import SUPPRESSED_LABEL, esc
 from trygghetskarta._svg import nice_ticks
+from trygghetskarta.disclosure import audit_ledgers, read_ledgers, recovered
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period
 
@@ -87,7 +88,10 @@ def test_one_total_chart_and_one_small_chart_per_category(
     assert [p.get("data-series") for p in total.findall(f".//{SVG}path")] == ["alla"]
     assert len(total.findall(f".//{SVG}circle")) == 14  # one per month
     minis = svgs_of(html, "tk-mini")
-    assert [m.get("data-series") for m in minis] == categories[::-1]  # largest first
+    series = [m.get("data-series") for m in minis]
+    assert series[: len(categories)] == categories[::-1]  # largest first
+    # public: every category, so that a missing one does not say "none"
+    assert len(series) == (len(categories) if profile == "internal" else 11)
     for mini in minis:
         assert len(mini.findall(f".//{SVG}path")) == 1
         points = 14 if profile == "internal" else 5  # public: quarters (Q4 2023 … Q4 2024)
@@ -108,12 +112,15 @@ def test_public_charts_hide_counts_below_five() -> None:
     html = page(monthly=monthly_frame(["violence"]))  # 2 a month
     (total,) = svgs_of(html, "tk-chart")
     tips = [t.text for t in total.iter(f"{SVG}title")]
-    assert "Alla händelser, jan 2024: färre än 5" in tips
+    assert f"Alla händelser, jan 2024: {SUPPRESSED_LABEL}" in tips
     assert not any(t.endswith(": 2") for t in tips)
     assert total.find(f".//{SVG}rect[@class='tk-band']") is not None
-    (mini,) = svgs_of(html, "tk-mini")
+    mini = svgs_of(html, "tk-mini")[0]
     quarter_tips = [t.text for t in mini.iter(f"{SVG}title")]
-    assert "jan–mar 2024: 6" in quarter_tips  # three months of 2 in a quarter
+    # 6 a quarter, but the other categories are empty: the quarters would give the
+    # months (2 each) away, so they are hidden as well
+    assert f"jan–mar 2024: {SUPPRESSED_LABEL}" in quarter_tips
+    assert not recovered(audit_ledgers(read_ledgers(html)))
 
 
 def test_key_figures_and_city_comparison() -> None:
@@ -127,16 +134,20 @@ def test_key_figures_and_city_comparison() -> None:
 
 
 def test_category_table_counts_only_the_period() -> None:
-    html = page(monthly=monthly_frame(["violence", "fire"]))
+    html = page(monthly=monthly_frame(["violence", "fire"]), profile="internal")
     # 12 months of 2024 in the period (2023-11 and 2023-12 are only in the chart)
     assert f'<td class="num">{24}</td>' in html  # violence: 2 a month
     assert f'<td class="num">{36}</td>' in html  # fire: 3 a month
     assert '<tr class="total"><td>Totalt</td><td class="num">60</td>' in html
+    public = page(monthly=monthly_frame(["violence", "fire"]))
+    assert '<tr class="total"><td>Totalt</td><td class="num">60</td>' in public
+    assert f'<td class="num">{36}</td>' in public  # violence hides the empty categories
+    assert f'<td class="num">{24}</td>' not in public
 
 
 @pytest.mark.parametrize(
     ("profile", "count_cell", "change"),
-    [("public", "färre än 5", "–"), ("internal", "3", f"+50{NBSP}%")],
+    [("public", SUPPRESSED_LABEL, "–"), ("internal", "3", f"+50{NBSP}%")],
     ids=["public", "internal"],
 )
 def test_small_counts_suppressed_in_public(profile: str, count_cell: str, change: str) -> None:
@@ -152,7 +163,7 @@ def test_small_counts_suppressed_in_public(profile: str, count_cell: str, change
 
 
 def test_data_quality_shares() -> None:
-    html = page()
+    html = page(profile="internal")
     assert f"40{NBSP}% av händelserna har en position som är noggrannare" in html
     rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([^<]+)</td>", html)
     labels = [label for label, _ in rows]
@@ -286,7 +297,7 @@ def test_hour_weekday_table_uses_stockholm_time() -> None:
 
 @pytest.mark.parametrize(
     ("profile", "cells", "tip"),
-    [("internal", 7 * 24, "måndag 22–23: 2"), ("public", 7 * 8, "måndag 21–24: färre än 5")],
+    [("internal", 7 * 24, "måndag 22–23: 2"), ("public", 7 * 8, "måndag 21–24: dolt")],
     ids=["internal_hours", "public_three_hours"],
 )
 def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> None:
@@ -297,7 +308,7 @@ def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> No
     tips = [r.find(f"{SVG}title").text for r in rects]
     assert tip in tips
     if profile == "public":
-        assert all(t.endswith("färre än 5") for t in tips)  # no cell holds five events
+        assert all(t.endswith(SUPPRESSED_LABEL) for t in tips)  # no cell holds five events
 
 
 @pytest.mark.parametrize(
@@ -329,7 +340,7 @@ def test_events_give_places_and_data_quality() -> None:
     assert "Plats (torg, station, område)" in html  # precision from the events in the period
 
 
-def test_small_categories_merged_so_none_can_be_worked_out() -> None:
+def test_small_categories_hidden_so_none_can_be_worked_out() -> None:
     monthly = pd.DataFrame(
         {
             "month": pd.to_datetime(["2024-01-01"] * 3),
@@ -338,17 +349,22 @@ def test_small_categories_merged_so_none_can_be_worked_out() -> None:
         }
     )
     public = page(monthly=monthly)
-    assert "Övriga kategorier (stöld och inbrott, narkotika)" in public
-    assert '<td class="num">10</td>' in public  # 8 + 2
-    assert '<td class="num">2</td>' not in public and '<td class="num">8</td>' not in public
+    rows = dict(re.findall(r'</span>([^<]+)</td><td class="num">([^<]+)</td>', public))
+    assert rows["Våld"] == "30" and rows["Stöld och inbrott"] == "8"
+    assert rows["Narkotika"] == SUPPRESSED_LABEL and len(rows) == 11
+    assert '<td class="num">2</td>' not in public
+    # 40 − 30 − 8 = 2 is shared by ten hidden categories: none is pinned
+    intervals = audit_ledgers(read_ledgers(public))
+    assert not recovered(intervals)
+    assert intervals["cat|Södermalm|drugs|period"] == (0.0, 2.0)
     internal = page(monthly=monthly, profile="internal")
-    assert "Övriga kategorier" not in internal and '<td class="num">2</td>' in internal
+    assert '<td class="num">2</td>' in internal
 
 
 def test_precision_shares_of_small_classes_hidden_in_public() -> None:
     html = page(by_precision=pd.Series({"street": 3, "stadsdel": 97}))
     row = re.search(r"<tr><td>Gata</td>(.*?)</tr>", html).group(1)
-    assert "färre än 5" in row and "%" not in row and "bar" not in row
+    assert SUPPRESSED_LABEL in row and "%" not in row and "bar" not in row
 
 
 def test_bra_statistics_beside_the_city() -> None:

@@ -330,7 +330,8 @@ def add_stadsdel_gi(
     name: str = STADSDEL_GI_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
-    """Colour the stadsdelar by their Gi* bin; tooltips give count and events per km².
+    """Colour the stadsdelar by their Gi* bin; tooltips give count and events per km²
+    (internal profile only: in public they are the district maps' stadsdel counts).
 
     ``stadsdelar`` has ``stadsdel``, ``bin`` and ``geometry`` and optionally ``count``,
     ``events_per_km2`` and ``z``.
@@ -351,15 +352,14 @@ def add_stadsdel_gi(
                 "fillOpacity": 0.7 if sig else 0.25,
             }
         )
-        density = ""
-        if "events_per_km2" in row.index and not is_missing(row["events_per_km2"]):
-            small = is_public(profile) and "count" in row.index and float(row["count"]) < 5
-            value = "–" if small else fmt_float(row["events_per_km2"], 1)
-            density = f"<br>Händelser per km²: {esc(value)}"
-        tips.append(
-            f"<b>{esc(row['name'])}</b><br>{esc(GI_BIN_LABELS[b])}"
-            f"{_count_line(row, profile)}{density}"
-        )
+        density, count = "", ""
+        if not is_public(profile):
+            # Public: these are the district maps' stadsdel counts, which may be suppressed
+            # there to protect a small one; the count (or count ÷ area) must not undo that.
+            if "events_per_km2" in row.index and not is_missing(row["events_per_km2"]):
+                density = f"<br>Händelser per km²: {esc(fmt_float(row['events_per_km2'], 1))}"
+            count = _count_line(row, profile)
+        tips.append(f"<b>{esc(row['name'])}</b><br>{esc(GI_BIN_LABELS[b])}{count}{density}")
     legend = _legend(
         "Gi* per stadsdel",
         [(GI_BIN_COLORS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)],

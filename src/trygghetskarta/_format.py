@@ -29,9 +29,16 @@ from trygghetskarta.config import PROFILES
 from trygghetskarta.errors import ConfigError
 from trygghetskarta.schema import CATEGORY_LABELS_SV, PRECISION_LABELS_SV, TIMEZONE, Category
 
-#: Counts below this are shown as :data:`SUPPRESSED_LABEL` in the public profile.
+#: Counts below this are neither shown nor derivable in the public profile.
 SUPPRESS_BELOW = 5
-SUPPRESSED_LABEL = "färre än 5"
+#: How every suppressed count reads, whether it is small itself (primary suppression) or
+#: hides a small one (secondary), so that a reader cannot tell the two apart.
+SUPPRESSED_LABEL = "dolt"
+#: The footnote that explains :data:`SUPPRESSED_LABEL` wherever it can appear.
+SUPPRESSED_NOTE = (
+    f"”{SUPPRESSED_LABEL}” står för färre än {SUPPRESS_BELOW} händelser, eller för ett antal som "
+    "döljs för att ett litet antal annars skulle gå att räkna fram ur summorna."
+)
 
 #: Shown where a figure cannot be computed (no comparison year, no population).
 MISSING = "–"
@@ -109,8 +116,10 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-def check_profile(profile: str) -> str:
-    """Return ``profile`` or raise :class:`ConfigError` when it is not a known export profile."""
+def check_profile(profile: Any) -> str:
+    """The profile's name (of a name or an ``ExportProfile``); :class:`ConfigError` when it
+    is not a known export profile."""
+    profile = getattr(profile, "name", profile)
     if profile not in PROFILES:
         raise ConfigError(f"profile must be one of {PROFILES}, got {profile!r} — use 'public'")
     return profile
@@ -160,11 +169,12 @@ def fmt_pct(value: Any, *, signed: bool = True) -> str:
     return f"{sign}{fmt_int(v)}{_NBSP}%"
 
 
-def fmt_count(value: Any, *, profile: str) -> str:
-    """A count; in the public profile counts below five read ``färre än 5``."""
+def fmt_count(value: Any, *, profile: Any) -> str:
+    """A count shown on its own (in no total); in the public profile counts below five read
+    :data:`SUPPRESSED_LABEL`. Counts in tables go through ``ExportProfile.suppress``."""
     if is_missing(value):
         return MISSING
-    if profile == "public" and float(value) < SUPPRESS_BELOW:
+    if check_profile(profile) == "public" and float(value) < SUPPRESS_BELOW:
         return SUPPRESSED_LABEL
     return fmt_int(value)
 

@@ -284,9 +284,9 @@ def quantile_edges(values: Sequence[float] | np.ndarray | pd.Series, k: int = 5)
 
 
 def count_classes(
-    values: np.ndarray, *, profile: str, k: int = 5
+    values: np.ndarray, *, profile: object, k: int = 5, suppressed: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[str], str]:
-    """Colour classes of counts, with "färre än 5" as its own class in the public profile.
+    """Colour classes of counts, with the suppressed ones as their own class in public.
 
     Parameters
     ----------
@@ -296,6 +296,10 @@ def count_classes(
         ``"public"`` puts every count below five in one class; ``"internal"`` classes all.
     k
         Number of quantile classes of the other counts.
+    suppressed
+        Which values are suppressed (from ``ExportProfile.suppress``), like ``values``;
+        ``None`` suppresses the counts below five. The classes of the others are computed
+        from the shown counts only.
 
     Returns
     -------
@@ -309,7 +313,8 @@ def count_classes(
     labels: list[str] = []
     big = np.isfinite(v)
     if check_profile(profile) == "public":
-        small = big & (v < SUPPRESS_BELOW)
+        hide = v < SUPPRESS_BELOW if suppressed is None else np.asarray(suppressed, dtype=bool)
+        small = big & hide
         big &= ~small
         if small.any():
             classes[small] = 0

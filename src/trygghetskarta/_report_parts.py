@@ -30,6 +30,8 @@ from trygghetskarta._format import (
     precision_label,
     safe_url,
 )
+from trygghetskarta._privacy import ExportProfile, export_profile
+from trygghetskarta._published import ReportCounts
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.schema import Precision
 
@@ -55,30 +57,49 @@ def _card(label: str, value: str, note: str = "") -> str:
 def key_figures(
     summary_row: Mapping[str, Any] | pd.Series,
     city_summary: Mapping[str, Any] | pd.Series | None,
-    profile: str,
+    profile: Any,
+    counts: ReportCounts | None = None,
 ) -> str:
+    """The key figures; ``counts`` (public) says which counts are shown."""
+    profile = export_profile(profile)
     count = _get(summary_row, "count")
     last = _get(summary_row, "count_last_year")
     change = _get(summary_row, "change_pct")
     if change is None and count is not None and last:
         change = 100.0 * (float(count) - float(last)) / float(last)
-    too_few = profile == "public" and any(
-        v is not None and float(v) < SUPPRESS_BELOW for v in (count, last)
-    )
-    if too_few:
+    count_text = fmt_count(count, profile=profile)
+    last_text = fmt_count(last, profile=profile)
+    hidden_count = profile.public and (count is None or float(count) < SUPPRESS_BELOW)
+    hidden_last = profile.public and (last is None or float(last) < SUPPRESS_BELOW)
+    if counts is not None:
+        if count is not None and round(float(count)) == counts.period_total:
+            shown = counts.get("sdo", "hela")
+        else:  # not the count the tables add up to: a count on its own
+            shown = None if count is None else profile.single(count)
+        count_text, hidden_count = profile.text(shown), shown is None
+        if counts.has("sdo", "före"):
+            prev = counts.get("sdo", "före")
+            last_text, hidden_last = profile.text(prev), prev is None
+        else:  # not the sum of the months the charts show: a count on its own
+            prev = None if last is None else profile.single(last)
+            last_text, hidden_last = profile.text(prev), prev is None
+    if profile.public and (hidden_count or hidden_last):
+        # The change and either count would give the other away.
         change_text, change_note = MISSING, "För få händelser för en jämförelse."
     else:
         change_text = fmt_pct(change)
-        change_note = f"Samma period året innan: {esc(fmt_count(last, profile=profile))}"
+        change_note = f"Samma period året innan: {esc(last_text)}"
     rate = _get(summary_row, "rate_per_1000")
     city_rate = _get(city_summary, "rate_per_1000")
     rate_note = f"Hela staden: {esc(fmt_float(city_rate))}" if city_rate is not None else ""
+    if profile.public and hidden_count:
+        rate = None  # the rate times the population is the count
     if rate is not None and city_rate:
         ratio = float(rate) / float(city_rate)
         rate_note += f" ({esc(fmt_float(ratio, 1))} gånger stadens nivå)"
     return (
         '<div class="cards">'
-        + _card("Händelser i perioden", fmt_count(count, profile=profile))
+        + _card("Händelser i perioden", count_text)
         + _card("Förändring mot året innan", change_text, change_note)
         + _card("Händelser per 1 000 invånare", fmt_float(rate), rate_note)
         + _card("Invånare", fmt_int(_get(summary_row, "population")))
@@ -86,39 +107,43 @@ def key_figures(
     )
 
 
-def category_table(table: pd.DataFrame, period: Period, profile: str) -> str:
+def category_table(
+    table: pd.DataFrame, period: Period, profile: Any, counts: ReportCounts | None = None
+) -> str:
     """Counts and shares per category over the months of ``period``.
 
-    In the public profile the categories with fewer than five events are merged into one
-    row "Övriga kategorier", together with the next smallest category when only one is
-    small (its count could otherwise be worked out from the total).
+    In the public profile (``counts`` given) every category is listed with the count the
+    suppression allows: "dolt" for a small one and for those hidden so that a small one
+    cannot be worked out from the total; a hidden count hides its share too.
     """
+    profile = export_profile(profile)
     in_period = _months_in(table, period)
     totals = in_period.sum() if not in_period.empty else pd.Series(dtype="float64")
-    totals = totals[totals > 0].sort_values(ascending=False, kind="stable")
+    if counts is None:
+        totals = totals[totals > 0]
+    totals = totals.sort_values(ascending=False, kind="stable")
     grand = float(totals.sum())
     if grand == 0:
         return '<p class="empty">Inga händelser i perioden.</p>'
-    merged: list[str] = []
-    if profile == "public":
-        merged = list(totals.index[totals < SUPPRESS_BELOW]) if len(totals) > 1 else []
-        if len(merged) == 1:
-            merged = list(totals.index[-2:])
     rows = []
-    for category, n in totals.items():
-        if category in merged:
-            continue
+    order = list(totals.index)
+    if counts is not None:
+        # Shown counts first, largest first; hidden ones after, in a fixed order (their
+        # place in the list must not tell their size).
+        shown_first = [c for c in order if counts.get("cat", c, "period") is not None]
+        order = shown_first + sorted((c for c in order if c not in shown_first), key=str)
+    for category in order:
+        n = float(totals[category])
+        value = counts.get("cat", category, "period") if counts is not None else n
+        if counts is None and profile.public and n < SUPPRESS_BELOW:
+            value = None
         rows.append(
-            _category_row(category_label(category), category_color(category), n, grand, profile)
+            _category_row(category_label(category), category_color(category), value, grand, profile)
         )
-    if merged:
-        n = float(totals[merged].sum())
-        names = ", ".join(category_label(c).lower() for c in merged)
-        text = f"Övriga kategorier ({names})"
-        rows.append(_category_row(text, "#dddddd", n, grand, profile))
+    grand_shown = counts.get("sdo", "hela") if counts is not None else profile.single(grand)
     rows.append(
         f'<tr class="total"><td>Totalt</td><td class="num">'
-        f'{esc(fmt_count(grand, profile=profile))}</td><td class="num">100&nbsp;%</td></tr>'
+        f'{esc(profile.text(grand_shown))}</td><td class="num">100&nbsp;%</td></tr>'
     )
     return (
         '<table><thead><tr><th>Kategori</th><th class="num">Antal</th>'
@@ -126,12 +151,13 @@ def category_table(table: pd.DataFrame, period: Period, profile: str) -> str:
     )
 
 
-def _category_row(label: str, color: str, n: float, grand: float, profile: str) -> str:
-    small = profile == "public" and n < SUPPRESS_BELOW
-    share = MISSING if small else fmt_pct(100.0 * n / grand, signed=False)
+def _category_row(
+    label: str, color: str, n: float | None, grand: float, profile: ExportProfile
+) -> str:
+    share = MISSING if n is None else fmt_pct(100.0 * n / grand, signed=False)
     return (
         f'<tr><td><span class="swatch" style="background:{esc(color)}"></span>{esc(label)}</td>'
-        f'<td class="num">{esc(fmt_count(n, profile=profile))}</td>'
+        f'<td class="num">{esc(profile.text(n))}</td>'
         f'<td class="num">{esc(share)}</td></tr>'
     )
 
@@ -144,14 +170,19 @@ def _months_in(table: pd.DataFrame, period: Period) -> pd.DataFrame:
     return table[(table.index >= start.to_period("M").to_timestamp()) & (table.index <= end)]
 
 
-def precision_table(by_precision: pd.Series, profile: str) -> str:
+def precision_table(
+    by_precision: pd.Series, profile: Any, shown: ReportCounts | None = None
+) -> str:
     """Count and share of events per precision class, best first, with bars.
 
-    In the public profile a class with fewer than five events shows neither its count nor
-    its share (the share would give the count away).
+    In the public profile (``shown`` given) every class is listed, and a suppressed class
+    shows neither its count nor its share nor a bar (the share would give the count away);
+    the share of well-placed events is left out when their sum is suppressed.
     """
+    profile = export_profile(profile)
     counts = pd.Series(by_precision, dtype="float64").dropna()
-    counts = counts[counts > 0]
+    if shown is None:
+        counts = counts[counts > 0]
     total = float(counts.sum())
     if total == 0:
         return '<p class="empty">Inga händelser att bedöma.</p>'
@@ -161,18 +192,33 @@ def precision_table(by_precision: pd.Series, profile: str) -> str:
     counts = counts.reindex(order).dropna()
     fine = float(counts.reindex([p.value for p in FINE]).fillna(0).sum())
     rows = []
+    total_hidden = False
+    if shown is not None:
+        key = ("prec", "summa") if shown.has("prec", "summa") else ("sdo", "hela")
+        total_hidden = shown.get(*key) is None
     for precision, n in counts.items():
-        small = profile == "public" and n < SUPPRESS_BELOW
+        if shown is not None:
+            value = shown.get("prec", precision)
+        else:
+            value = None if profile.public and n < SUPPRESS_BELOW else n
         share = 100.0 * n / total
-        bar = "" if small else f'<div class="bar"><span style="width:{share:.1f}%"></span></div>'
+        hide_share = value is None or total_hidden  # count ÷ share is the total
+        bar = (
+            "" if hide_share else f'<div class="bar"><span style="width:{share:.1f}%"></span></div>'
+        )
         rows.append(
             f"<tr><td>{esc(precision_label(precision))}</td>"
-            f'<td class="num">{esc(fmt_count(n, profile=profile))}</td>'
-            f'<td class="num">{esc(MISSING if small else fmt_pct(share, signed=False))}</td>'
+            f'<td class="num">{esc(profile.text(value))}</td>'
+            f'<td class="num">{esc(MISSING if hide_share else fmt_pct(share, signed=False))}'
+            "</td>"
             f"<td>{bar}</td></tr>"
         )
+    fine_hidden = total_hidden or (
+        shown is not None and shown.has("prec", "fina") and shown.get("prec", "fina") is None
+    )
+    fine_text = "En del " if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "
     lead = (
-        f"<p>{esc(fmt_pct(100.0 * fine / total, signed=False))} av händelserna har en position "
+        f"<p>{fine_text}av händelserna har en position "
         "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats). "
         "Händelser med sämre position räknas till sitt område men syns inte som punkter "
         "eller i täthetskartan.</p>"
@@ -188,7 +234,7 @@ def precision_table(by_precision: pd.Series, profile: str) -> str:
 def places_table(top_places: pd.Series, profile: str, limit: int = 10) -> str:
     """The places named most often; in public only places named in five events or more."""
     places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
-    if profile == "public":
+    if export_profile(profile).public:
         places = places[places >= SUPPRESS_BELOW]
     places = places.head(limit)
     if places.empty:

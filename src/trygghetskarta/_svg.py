@@ -13,7 +13,14 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from trygghetskarta._format import SUPPRESS_BELOW, SUPPRESSED_LABEL, esc, fmt_month, fmt_number
+from trygghetskarta._format import (
+    SUPPRESS_BELOW,
+    SUPPRESSED_LABEL,
+    check_profile,
+    esc,
+    fmt_month,
+    fmt_number,
+)
 from trygghetskarta._legend import count_classes
 
 _FONT = 'font-family="Helvetica Neue, Arial, sans-serif"'
@@ -42,6 +49,7 @@ def line_chart_svg(
     width: int = 760,
     plot_height: int = 200,
     suppress_below: float | None = None,
+    suppressed: np.ndarray | None = None,
 ) -> str:
     """Draw one line per column of a month × series table.
 
@@ -62,7 +70,11 @@ def line_chart_svg(
         Height of the plotting area in pixels; the legend is added below it.
     suppress_below
         Counts below this are drawn in a grey band at the bottom (hollow points) and read
-        "färre än 5" (public profile); ``None`` draws every count as it is.
+        "dolt" (public profile); ``None`` draws every count as it is.
+    suppressed
+        Which values (months × series) the profile suppressed, drawn in the band whatever
+        their size; overrides the rule of ``suppress_below`` (which then only sets the
+        band's height).
 
     Returns
     -------
@@ -76,7 +88,15 @@ def line_chart_svg(
     left, right, top = 56, 16, 16
     plot_w, plot_h = width - left - right, plot_height
     height = top + plot_h + 30 + 20 * legend_rows + 6
-    vmax = float(values.max()) if values.size else 0.0
+    if suppressed is not None:
+        hidden_all = np.asarray(suppressed, dtype=bool).reshape(values.shape)
+    elif suppress_below is not None:
+        hidden_all = values < suppress_below
+    else:
+        hidden_all = np.zeros(values.shape, dtype=bool)
+    # The scale comes from the values shown only (a hidden maximum would show in the ticks).
+    shown_values = values[~hidden_all]
+    vmax = max(float(shown_values.max()) if shown_values.size else 0.0, suppress_below or 0.0)
     ticks = nice_ticks(vmax)
     ymax = ticks[-1]
 
@@ -128,8 +148,9 @@ def line_chart_svg(
     for j, key in enumerate(series):
         color = esc(colors.get(key, "#555555"))
         label = esc(labels.get(key, str(key)))
-        hidden = [suppress_below is not None and v < suppress_below for v in values[:, j]]
-        shown = [suppress_below / 2 if h else v for h, v in zip(hidden, values[:, j], strict=True)]
+        hidden = list(hidden_all[:, j])
+        band = (suppress_below or 0.0) / 2
+        shown = [band if h else v for h, v in zip(hidden, values[:, j], strict=True)]
         pts = [(x_of(i), y_of(shown[i])) for i in range(len(months))]
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(pts))
         out.append(
@@ -172,6 +193,8 @@ def small_multiples_html(
     width: int = 300,
     plot_height: int = 84,
     months_per_step: int = 1,
+    suppressed: pd.DataFrame | None = None,
+    totals: Mapping[str, float | None] | None = None,
 ) -> str:
     """One small line chart per column of a month × series table, in a grid.
 
@@ -196,6 +219,11 @@ def small_multiples_html(
         Size of each chart, pixels.
     months_per_step
         Months per row of ``table`` (3 for quarters: labels read "jan–mar 2024").
+    suppressed
+        Which values the profile suppressed (like ``table``): drawn in the band, "dolt".
+    totals
+        The total written on each chart, per column (``None``: "dolt"); the column's sum
+        when not given.
 
     Returns
     -------
@@ -215,6 +243,8 @@ def small_multiples_html(
                 plot_height=plot_height,
                 key=str(key),
                 step=months_per_step,
+                hidden=None if suppressed is None else suppressed[key].to_numpy(dtype=bool),
+                total=(totals[key], True) if totals is not None else None,
             )
         )
     return (
@@ -235,6 +265,8 @@ def _mini_chart(
     plot_height: int,
     key: str,
     step: int,
+    hidden: np.ndarray | None = None,
+    total: tuple[float | None, bool] | None = None,
 ) -> str:
     months = list(series.index)
 
@@ -248,8 +280,10 @@ def _mini_chart(
     left, right, top = 30, 8, 24
     plot_w = width - left - right
     height = top + plot_height + 20
-    total = float(values.sum())
-    vmax = float(values.max()) if values.size else 0.0
+    if hidden is None:
+        hidden = values < suppress_below if suppress_below is not None else values < -1
+    shown_values = values[~hidden]
+    vmax = float(shown_values.max()) if shown_values.size else 0.0
     ymax = max(nice_ticks(max(vmax, suppress_below or 0.0), 2)[-1], 1.0)
 
     def x_of(i: int) -> float:
@@ -258,15 +292,18 @@ def _mini_chart(
     def y_of(v: float) -> float:
         return top + plot_height * (1 - v / ymax)
 
-    def shown(v: float) -> tuple[float, str, bool]:
-        if suppress_below is not None and v < suppress_below:
-            return suppress_below / 2, SUPPRESSED_LABEL, True
+    def shown(v: float, h: bool) -> tuple[float, str, bool]:
+        if h:
+            return (suppress_below or 0.0) / 2, SUPPRESSED_LABEL, True
         return v, fmt_number(v), False
 
     color = esc(color)
-    total_text = (
-        SUPPRESSED_LABEL if suppress_below and total < suppress_below else fmt_number(total)
-    )
+    if total is not None:
+        total_text = SUPPRESSED_LABEL if total[0] is None else fmt_number(total[0])
+    else:
+        whole = float(values.sum())
+        small = suppress_below is not None and whole < suppress_below
+        total_text = SUPPRESSED_LABEL if small else fmt_number(whole)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{esc(label)}" class="tk-mini" data-series="{esc(key)}">',
@@ -299,15 +336,15 @@ def _mini_chart(
         )
     pts = []
     for i, v in enumerate(values):
-        yv, text, hidden = shown(float(v))
-        pts.append((x_of(i), y_of(yv), text, hidden))
+        yv, text, h = shown(float(v), bool(hidden[i]))
+        pts.append((x_of(i), y_of(yv), text, h))
     d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y, _, _) in enumerate(pts))
     out.append(
         f'<path d="{d}" fill="none" stroke="{color}" stroke-width="1.8" '
         f'stroke-linejoin="round" data-series="{esc(key)}"/>'
     )
-    for i, (x, y, text, hidden) in enumerate(pts):
-        fill = "#ffffff" if hidden else color
+    for i, (x, y, text, h) in enumerate(pts):
+        fill = "#ffffff" if h else color
         out.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{fill}" stroke="{color}">'
             f"<title>{esc(when(months[i]))}: {esc(text)}</title></circle>"
@@ -330,6 +367,7 @@ def heatmap_svg(
     profile: str,
     hour_step: int = 1,
     width: int = 760,
+    suppressed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> str:
     """An hour × weekday heatmap with the totals per weekday and per hour beside it.
 
@@ -346,6 +384,9 @@ def heatmap_svg(
         Hours per column (1, 2, 3, 4, 6 …): coarser columns hold larger counts.
     width
         Width of the drawing, pixels.
+    suppressed
+        What the profile suppressed: cells (7 × columns), weekday sums (7) and column
+        sums; ``None`` suppresses the counts below five (public).
 
     Returns
     -------
@@ -357,11 +398,17 @@ def heatmap_svg(
         raise ValueError(f"hour_step must divide 24, got {hour_step}")
     binned = counts.reshape(7, 24 // hour_step, hour_step).sum(axis=2)
     n_cols = binned.shape[1]
-    classes, colors, class_labels = count_classes(binned, profile=profile)
-    public = profile == "public"
+    public = check_profile(profile) == "public"
+    if suppressed is not None:
+        cell_h_, row_h_, col_h_ = (np.asarray(a, dtype=bool) for a in suppressed)
+    else:
+        cell_h_ = public & (binned < SUPPRESS_BELOW)
+        row_h_ = public & (binned.sum(axis=1) < SUPPRESS_BELOW)
+        col_h_ = public & (binned.sum(axis=0) < SUPPRESS_BELOW)
+    classes, colors, class_labels = count_classes(binned, profile=profile, suppressed=cell_h_)
 
-    def text_of(v: float) -> str:
-        return SUPPRESSED_LABEL if public and v < SUPPRESS_BELOW else fmt_number(v)
+    def text_of(v: float, hide: bool) -> str:
+        return SUPPRESSED_LABEL if hide else fmt_number(v)
 
     left, top, right = 70, 22, 70
     cell_w = (width - left - right) / n_cols
@@ -385,14 +432,13 @@ def heatmap_svg(
             fill = colors[cls] if cls >= 0 else "#ffffff"
             h0, h1 = c * hour_step, (c + 1) * hour_step
             hours = f"{h0:02d}–{h1:02d}"
-            tip = f"{day} {hours}: {text_of(binned[r, c])}"
+            tip = f"{day} {hours}: {text_of(binned[r, c], cell_h_[r, c])}"
             out.append(
                 f'<rect class="tk-cell" x="{x:.1f}" y="{y}" width="{cell_w - 1:.1f}" '
                 f'height="{cell_h - 1}" fill="{esc(fill)}"><title>{esc(tip)}</title></rect>'
             )
-        out.append(
-            f'<text x="{width - right + 8}" y="{y + 16}">{esc(text_of(binned[r].sum()))}</text>'
-        )
+        day_sum = text_of(binned[r].sum(), row_h_[r])
+        out.append(f'<text x="{width - right + 8}" y="{y + 16}">{esc(day_sum)}</text>')
     label_every = max(1, round(3 / hour_step)) if hour_step < 3 else 1
     for c in range(n_cols):
         x = left + c * cell_w
@@ -400,7 +446,7 @@ def heatmap_svg(
             out.append(f'<text x="{x:.1f}" y="{top - 6}" font-size="10">{c * hour_step:02d}</text>')
         out.append(
             f'<text x="{x + cell_w / 2:.1f}" y="{top + grid_h + 14}" text-anchor="middle" '
-            f'font-size="10" fill="#555">{esc(_short(text_of(binned[:, c].sum())))}</text>'
+            f'font-size="10" fill="#555">{esc(text_of(binned[:, c].sum(), col_h_[c]))}</text>'
         )
     out.append(
         f'<text x="{left - 6}" y="{top + grid_h + 14}" text-anchor="end" fill="#555">Summa</text>'
@@ -415,8 +461,3 @@ def heatmap_svg(
         x += 28 + 7 * len(text)
     out.append("</g></svg>")
     return "".join(out)
-
-
-def _short(text: str) -> str:
-    """``färre än 5`` → ``<5`` where a column is narrow."""
-    return "<5" if text == SUPPRESSED_LABEL else text

@@ -22,10 +22,12 @@ import pandas as pd
 from jinja2 import Template
 
 from trygghetskarta._format import (
+    SUPPRESSED_LABEL,
     category_color,
     esc,
     event_popup_html,
     fmt_count,
+    fmt_int,
     fmt_month,
     js_json,
 )
@@ -196,6 +198,7 @@ def add_area_counts(
     show_fill: bool = False,
     show_names: bool = True,
     note: str | None = None,
+    suppressed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Count labels and a count choropleth per area, redrawn for each slider position.
 
@@ -226,6 +229,10 @@ def add_area_counts(
         Write the area's name above its count.
     note
         An extra line under the legend (escaped).
+    suppressed
+        Which counts (area × (whole period, months …)) the profile suppressed (see
+        ``ExportProfile.suppress``); they read "dolt" and share one colour. ``None``
+        suppresses the counts below five in the public profile.
 
     Returns
     -------
@@ -235,9 +242,21 @@ def add_area_counts(
     _ensure_runtime(m)
     names = [str(n) for n in areas["name"]]
     counts = _pivot(events, area_col, names, months)
-    texts = [[fmt_count(c, profile=profile) for c in row] for row in counts]
-    whole_cls, whole_colors, whole_labels = count_classes(counts[:, :1], profile=profile)
-    month_cls, month_colors, month_labels = count_classes(counts[:, 1:], profile=profile)
+    if suppressed is None:
+        texts = [[fmt_count(c, profile=profile) for c in row] for row in counts]
+        hide = None
+    else:
+        hide = np.asarray(suppressed, dtype=bool)
+        texts = [
+            [SUPPRESSED_LABEL if h else fmt_int(c) for c, h in zip(row, hrow, strict=True)]
+            for row, hrow in zip(counts, hide, strict=True)
+        ]
+    whole_cls, whole_colors, whole_labels = count_classes(
+        counts[:, :1], profile=profile, suppressed=None if hide is None else hide[:, :1]
+    )
+    month_cls, month_colors, month_labels = count_classes(
+        counts[:, 1:], profile=profile, suppressed=None if hide is None else hide[:, 1:]
+    )
     whole_rows = "".join(legend_row(c, t) for c, t in zip(whole_colors, whole_labels, strict=True))
     month_rows = "".join(legend_row(c, t) for c, t in zip(month_colors, month_labels, strict=True))
     classes = np.concatenate([whole_cls, month_cls + len(whole_colors) * (month_cls >= 0)], axis=1)
@@ -248,13 +267,16 @@ def add_area_counts(
         f'<div class="tk-title">{esc(name_labels)} per månad</div>{month_rows}{note_html}',
     ]
     slider_labels = [WHOLE_PERIOD, *(fmt_month(mo) for mo in months)]
+    # Labels declutter in order of the counts shown (a suppressed count ranks last, so the
+    # order gives nothing away).
+    shown_whole = np.where(hide[:, 0], -1.0, counts[:, 0]) if hide is not None else counts[:, 0]
     labels_group = folium.FeatureGroup(name=name_labels, show=show_labels).add_to(m)
     fill_group = folium.FeatureGroup(name=name_fill, show=show_fill).add_to(m)
     data = {
         "names": [
             f'<div class="tk-name"><span>{esc(n)}</span></div>' if show_names else "" for n in names
         ],
-        "rank": np.argsort(np.argsort(-counts[:, 0], kind="stable"), kind="stable").tolist(),
+        "rank": np.argsort(np.argsort(-shown_whole, kind="stable"), kind="stable").tolist(),
         "tips": [f"<b>{esc(n)}</b>" for n in names],
         "points": [[round(la, 5), round(lo, 5)] for la, lo in label_points],
         "text": [[esc(t) for t in row] for row in texts],

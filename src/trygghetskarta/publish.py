@@ -26,6 +26,7 @@ from trygghetskarta import report as report_mod
 from trygghetskarta._analysis_layers import GI_LAYER_NAME, AnalysisLayers
 from trygghetskarta._bra_compare import bra_comparison
 from trygghetskarta._marking import mark_internal
+from trygghetskarta._privacy import ExportProfile, export_profile
 from trygghetskarta._steps import Progress, StepResult, new_run_id, no_progress, now, timed
 from trygghetskarta.analysis import density, trends
 from trygghetskarta.analysis.grid import Grid
@@ -194,7 +195,7 @@ def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
     return per_district, city
 
 
-def monthly_grids(scene: Scene, profile: str) -> dict[str, Grid]:
+def monthly_grids(scene: Scene, profile: str | ExportProfile) -> dict[str, Grid]:
     """One density grid per month of the period, on the period raster's cells, for the
     map's month slider (public: sensitive events left out)."""
     if scene.grid is None:
@@ -203,7 +204,7 @@ def monthly_grids(scene: Scene, profile: str) -> dict[str, Grid]:
     rows, cols = scene.grid.values.shape
     bounds = (t.c, t.f + t.e * rows, t.c + t.a * cols, t.f)
     events = scene.in_period[scene.in_period["x"].notna()]
-    if profile == "public":
+    if not export_profile(profile).sensitive_detail:
         events = events[~events["sensitive"].fillna(True).astype(bool)]
     month = events["occurred_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
     bandwidth = float(scene.grid.params.get("bandwidth_m", 300.0))
@@ -220,7 +221,7 @@ def monthly_grids(scene: Scene, profile: str) -> dict[str, Grid]:
     }
 
 
-def city_map(scene: Scene, *, profile: str) -> folium.Map:
+def city_map(scene: Scene, *, profile: str | ExportProfile) -> folium.Map:
     """The city overview map of a scene."""
     per_district, _ = summaries(scene)
     in_period = scene.in_period
@@ -243,7 +244,7 @@ def city_map(scene: Scene, *, profile: str) -> folium.Map:
 
 
 def district_map(
-    scene: Scene, district: str, *, profile: str, shown: Sequence[str] = ()
+    scene: Scene, district: str, *, profile: str | ExportProfile, shown: Sequence[str] = ()
 ) -> folium.Map:
     """The map of one district of a scene; ``shown`` names analysis layers switched on."""
     mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
@@ -268,7 +269,7 @@ def district_map(
     return m
 
 
-def hotspot_map(scene: Scene, district: str, *, profile: str) -> folium.Map | None:
+def hotspot_map(scene: Scene, district: str, *, profile: str | ExportProfile) -> folium.Map | None:
     """The district map with the Gi* hot and cold cells switched on, for the lägesbild;
     ``None`` when the analysis wrote no Gi* cells."""
     gi = scene.analysis.gi_cells if scene.analysis is not None else None
@@ -295,7 +296,7 @@ def lagesbild(
     scene: Scene,
     district: str,
     *,
-    profile: str,
+    profile: str | ExportProfile,
     map_html: str | None,
     hotspot_map_html: str | None = None,
 ) -> str:
@@ -412,14 +413,15 @@ def maps(
                 "no density raster for the period — run `trygghetskarta analyse`"
             )
         target = output_dir(settings, "maps")
+        profile = export_profile(settings.profile)
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
             progress("Kartor", 0, len(names) + 1)
-            html = render.to_html(city_map(scene, profile=settings.profile))
+            html = render.to_html(city_map(scene, profile=profile))
             outputs.write_text(staging / "stockholm.html", _page(settings, html))
             result.files.append(target / "stockholm.html")
             for i, district in enumerate(names, start=1):
-                html = render.to_html(district_map(scene, district, profile=settings.profile))
+                html = render.to_html(district_map(scene, district, profile=profile))
                 name = f"{slug(district)}.html"
                 outputs.write_text(staging / name, _page(settings, html))
                 result.files.append(target / name)
@@ -448,16 +450,17 @@ def report(
         if scene is None:
             return result
         target = output_dir(settings, "reports")
+        profile = export_profile(settings.profile)
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
             for i, district in enumerate(names):
                 progress("Lägesbilder", i, len(names))
-                map_html = render.to_html(district_map(scene, district, profile=settings.profile))
-                hot = hotspot_map(scene, district, profile=settings.profile)
+                map_html = render.to_html(district_map(scene, district, profile=profile))
+                hot = hotspot_map(scene, district, profile=profile)
                 page = lagesbild(
                     scene,
                     district,
-                    profile=settings.profile,
+                    profile=profile,
                     map_html=map_html,
                     hotspot_map_html=None if hot is None else render.to_html(hot),
                 )

@@ -45,11 +45,13 @@ from pyproj import Transformer
 
 from trygghetskarta import _assets
 from trygghetskarta._analysis_layers import AnalysisLayers, add_analysis_layers
-from trygghetskarta._format import Period, check_profile, fmt_period, period_bounds
+from trygghetskarta._format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
 from trygghetskarta._legend import FitOnLoad, MetricScale, add_info_box, add_styles, quantile_edges
-from trygghetskarta._privacy import MIN_PUBLIC_CELL_M, drop_sensitive, is_public, sensitive_mask
+from trygghetskarta._privacy import ExportProfile, drop_sensitive, export_profile, sensitive_mask
+from trygghetskarta._published import city_table, stadsdel_table
 from trygghetskarta._raster import DensityGrid, add_density
 from trygghetskarta._timeline import (
+    _pivot,
     add_area_counts,
     add_event_markers,
     add_month_slider,
@@ -68,6 +70,7 @@ from trygghetskarta._vector import (
 )
 from trygghetskarta._verbatim import LayerControl, check_template_free
 from trygghetskarta.config import STORE_CRS, WEB_CRS
+from trygghetskarta.disclosure import Disclosure, ledger_html
 from trygghetskarta.errors import ConfigError, SchemaError
 
 __all__ = [
@@ -238,11 +241,9 @@ def _finish(m: folium.Map) -> folium.Map:
     return m
 
 
-def _profile_notes(profile: str) -> list[str]:
-    if is_public(profile):
-        return [
-            "Inga enskilda händelser visas; antal under 5 visas som ”färre än 5”.",
-        ]
+def _profile_notes(profile: ExportProfile) -> list[str]:
+    if profile.public:
+        return ["Inga enskilda händelser visas.", SUPPRESSED_NOTE]
     return ["Intern version med enskilda händelser – sprid inte vidare utan granskning."]
 
 
@@ -273,17 +274,36 @@ def _add_time_layers(
     *,
     area_col: str,
     period: Period,
-    profile: str,
+    profile: ExportProfile,
     names: tuple[str, str],
     note: str | None,
-) -> list[pd.Timestamp]:
+    district: tuple[str, pd.DataFrame, int | None] | None = None,
+) -> tuple[list[pd.Timestamp], list[Disclosure], int | None]:
+    """The count labels, choropleth and slider; returns the months, the ledgers of the
+    counts shown and (for a district) the number of unplaced events that may be shown.
+
+    ``district`` is ``(name, all its events, unplaced)`` on a district map, whose stadsdel
+    counts are published together with the district's own row of the city map."""
     months = _slider_months(period, events)
     if not months:
-        return months
+        unplaced = None if district is None or district[2] is None else district[2]
+        return months, [], None if unplaced is None else profile.single(unplaced)
     in_months = month_of(events["occurred_at"]).isin(months)
     web = to_web(areas, "areas")
     local = areas.to_crs(STORE_CRS)
     local = local[local["name"].isin(web["name"])]
+    area_names = [str(n) for n in local["name"]]
+    counts = _pivot(events[in_months.to_numpy()], area_col, area_names, months)
+    unplaced = None
+    if district is None:
+        ledgers, mask = city_table(profile, area_names, months, counts)
+    else:
+        name, everything, n_unplaced = district
+        inside = everything[month_of(everything["occurred_at"]).isin(months).to_numpy()]
+        row = _pivot(inside.assign(_d=name), "_d", [name], months)[0, 1:]
+        ledgers, mask, unplaced = stadsdel_table(
+            profile, name, area_names, months, counts, row, n_unplaced
+        )
     add_area_counts(
         m,
         local,
@@ -296,9 +316,18 @@ def _add_time_layers(
         name_labels=names[0],
         name_fill=names[1],
         note=note,
+        suppressed=mask if profile.public else None,
     )
     add_month_slider(m, months, period_label=fmt_period(period))
-    return months
+    return months, ledgers, unplaced
+
+
+def _add_ledger(m: folium.Map, profile: ExportProfile, ledgers: Sequence[Disclosure]) -> None:
+    """Embed what the map's counts show, for audits (see :mod:`trygghetskarta.disclosure`)."""
+    if profile.public and ledgers:
+        m.get_root().html.add_child(
+            folium.Element(ledger_html(ledgers, min_count=profile.min_count)), name="tk_ledger"
+        )
 
 
 def _monthly_grids(
@@ -315,12 +344,12 @@ def _density(
     m: folium.Map,
     grid: DensityGrid,
     clip_to: object,
-    profile: str,
+    profile: ExportProfile,
     show: bool = True,
     monthly: list[DensityGrid | None] | None = None,
 ) -> None:
     marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
-    if is_public(profile) and not marked and id(grid) not in _WARNED:
+    if profile.public and not marked and id(grid) not in _WARNED:
         _WARNED.add(id(grid))
         _log.warning(
             "public map: the density raster does not say it leaves sensitive events out "
@@ -331,7 +360,7 @@ def _density(
         grid,
         name=DENSITY_LAYER_NAME,
         clip_to=clip_to,
-        min_cell=MIN_PUBLIC_CELL_M if is_public(profile) else None,
+        min_cell=profile.min_cell_m,
         show=show,
         monthly=monthly,
     )
@@ -344,7 +373,7 @@ def city_map(
     sources: Sequence[str] | str,
     made_at: datetime,
     n_unplaced: int | None = None,
-    profile: str = "public",
+    profile: str | ExportProfile = "public",
     title: str = "Händelser i Stockholms stad",
     stadsdelar: gpd.GeoDataFrame | None = None,
     grid: DensityGrid | None = None,
@@ -367,7 +396,9 @@ def city_map(
         For the info box (see :func:`add_info_box`). The month slider covers the months
         of ``period`` (or of ``events`` when ``period`` is a free text).
     profile
-        ``"public"`` never shows individual events and suppresses counts below five;
+        An :class:`~trygghetskarta._privacy.ExportProfile` or its name: ``"public"``
+        never shows individual events and publishes counts through its suppression (no
+        count under five shown or derivable, see :mod:`trygghetskarta.disclosure`);
         ``"internal"`` adds ``events`` as clustered markers.
     title
         Title in the info box.
@@ -406,7 +437,7 @@ def city_map(
     -------
     folium.Map
     """
-    check_profile(profile)
+    profile = export_profile(profile)
     m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=tiles)
     if water is not None:
         add_water(m, water)
@@ -430,9 +461,10 @@ def city_map(
     if analysis is not None:
         add_analysis_layers(m, analysis, profile=profile)
     months: list[pd.Timestamp] = []
+    ledgers: list[Disclosure] = []
     if events is not None:
         _check_events(events, "stadsdelsomrade")
-        months = _add_time_layers(
+        months, ledgers, _ = _add_time_layers(
             m,
             districts,
             events,
@@ -442,10 +474,15 @@ def city_map(
             names=("Antal händelser", "Antal händelser (färg per område)"),
             note=None,
         )
-        if profile == "internal":
+        if profile.show_points:
             add_events(m, events, name="Enskilda händelser", months=months or None)
     elif counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
+    notes = _profile_notes(profile)
+    if n_unplaced is not None and profile.single(n_unplaced) is None:
+        # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
+        n_unplaced = None
+        notes.append("Antal händelser som inte kunde placeras: dolt.")
     add_info_box(
         m,
         title=title,
@@ -453,8 +490,9 @@ def city_map(
         sources=sources,
         made_at=made_at,
         n_unplaced=n_unplaced,
-        notes=_profile_notes(profile),
+        notes=notes,
     )
+    _add_ledger(m, profile, ledgers)
     return _finish(m)
 
 
@@ -466,7 +504,7 @@ def district_map(
     sources: Sequence[str] | str,
     made_at: datetime,
     n_unplaced: int | None = None,
-    profile: str = "public",
+    profile: str | ExportProfile = "public",
     title: str | None = None,
     stadsdelar: gpd.GeoDataFrame | None = None,
     grid: DensityGrid | None = None,
@@ -520,7 +558,7 @@ def district_map(
     -------
     folium.Map
     """
-    check_profile(profile)
+    profile = export_profile(profile)
     local = districts.to_crs(STORE_CRS)
     chosen = local[local["name"] == district]
     if chosen.empty:
@@ -549,18 +587,20 @@ def district_map(
         _density(m, grid, shape, profile, monthly=monthly)
     if analysis is not None:
         add_analysis_layers(m, analysis.clipped(shape), profile=profile)
+    ledgers: list[Disclosure] = []
+    unplaced_given = n_unplaced is not None
     if events is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         _check_events(events, "stadsdel")
         shown = drop_sensitive(events, profile)
-        n_hidden = int(sensitive_mask(events).sum()) if is_public(profile) else 0
-        if n_hidden:
+        if not profile.sensitive_detail and sensitive_mask(events).any():
+            # No number: it would be a count below five, or give one away by subtraction.
             notes.append(
-                f"{n_hidden} händelser av känslig art (t.ex. sexualbrott) räknas bara för "
-                "hela stadsdelsområdet, inte per stadsdel."
+                "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
+                "stadsdelsområdet, inte per stadsdel."
             )
-        months = _add_time_layers(
+        months, ledgers, n_unplaced = _add_time_layers(
             m,
             inner,
             shown,
@@ -569,13 +609,18 @@ def district_map(
             profile=profile,
             names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
             note=None,
+            district=(district, events, n_unplaced),
         )
-        if profile == "internal":
+        if profile.show_points:
             add_events(m, events, name="Enskilda händelser", months=months or None)
     elif counts is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
+    if n_unplaced is not None and events is None:
+        n_unplaced = profile.single(n_unplaced)
+    if unplaced_given and n_unplaced is None:
+        notes.append("Antal händelser som inte kunde placeras: dolt.")
     add_info_box(
         m,
         title=title or f"{district} – händelser",
@@ -585,4 +630,5 @@ def district_map(
         n_unplaced=n_unplaced,
         notes=notes,
     )
+    _add_ledger(m, profile, ledgers)
     return _finish(m)

@@ -25,24 +25,27 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trygghetskarta._format import (
     SUPPRESS_BELOW,
-    SUPPRESSED_LABEL,
+    SUPPRESSED_NOTE,
     Period,
     category_color,
     category_label,
-    check_profile,
     esc,
     fmt_datetime,
     fmt_period,
     fmt_sources,
+    is_missing,
     period_bounds,
 )
-from trygghetskarta._privacy import drop_sensitive
+from trygghetskarta._privacy import ExportProfile, drop_sensitive, export_profile
+from trygghetskarta._published import ReportCounts, month_key, report_counts
 from trygghetskarta._report_parts import (
     FINE,
+    _get,
     bra_section,
     category_table,
     hotspot_section,
@@ -52,12 +55,16 @@ from trygghetskarta._report_parts import (
     precision_table,
 )
 from trygghetskarta._svg import heatmap_svg, line_chart_svg, small_multiples_html
+from trygghetskarta._timeline import months_between
+from trygghetskarta.disclosure import ledger_html
 from trygghetskarta.errors import SchemaError
-from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.schema import TIMEZONE, Category, Precision
 
 __all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_places"]
 
 _MONTHLY_COLUMNS = ("month", "category", "count")
+#: Hours per column of the public hour × weekday table.
+HOUR_STEP_PUBLIC = 3
 ALL_EVENTS = "alla"
 
 _CSS = """
@@ -169,7 +176,9 @@ def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
     return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
 
 
-def named_places(events: pd.DataFrame, *, profile: str, limit: int = 10) -> pd.Series:
+def named_places(
+    events: pd.DataFrame, *, profile: str | ExportProfile, limit: int = 10
+) -> pd.Series:
     """The place names given most often for events placed better than their stadsdel.
 
     Only events of precision exact, address, street or place count (a stadsdel's own name
@@ -204,10 +213,17 @@ def _events_in(events: pd.DataFrame, period: Period) -> pd.DataFrame:
     return events[((times >= bounds[0]) & (times <= bounds[1])).to_numpy()]
 
 
-def _charts(table: pd.DataFrame, district: str, period: Period, profile: str) -> str:
-    if table.empty:
+def _charts(
+    table: pd.DataFrame,
+    district: str,
+    period: Period,
+    profile: ExportProfile,
+    counts: ReportCounts | None,
+    blocks: pd.DataFrame | None,
+) -> str:
+    if table.empty or float(table.to_numpy().sum()) == 0:
         return '<p class="empty">Inga händelser att visa.</p>'
-    suppress = SUPPRESS_BELOW if profile == "public" else None
+    suppress = SUPPRESS_BELOW if profile.public else None
     bounds = period_bounds(period)
     start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
     total = table.sum(axis=1).to_frame(ALL_EVENTS)
@@ -217,15 +233,22 @@ def _charts(table: pd.DataFrame, district: str, period: Period, profile: str) ->
         else ""
     )
     band = (
-        f"Värden under {SUPPRESS_BELOW} visas i det grå fältet längst ned. "
-        "Kategorierna visas per kvartal. "
+        "Dolda värden ritas i det grå fältet längst ned. Kategorierna visas per kvartal. "
         if suppress
         else ""
     )
     small = table
-    if suppress:
+    hidden_total = hidden_small = None
+    totals = None
+    if counts is not None and blocks is not None:
         # Public: quarters, so that fewer values fall below five and the course shows.
-        small = table.groupby(table.index.to_period("Q").to_timestamp()).sum()
+        small = blocks
+        hidden_total = np.array([[counts.get("sdo", month_key(m)) is None] for m in table.index])
+        hidden_small = pd.DataFrame(
+            {k: [counts.get("cat", k, month_key(b)) is None for b in blocks.index] for k in blocks},
+            index=blocks.index,
+        )
+        totals = {k: counts.get("cat", k, "diagram") for k in blocks.columns}
     return (
         line_chart_svg(
             total,
@@ -234,6 +257,7 @@ def _charts(table: pd.DataFrame, district: str, period: Period, profile: str) ->
             title=f"Händelser per månad, {district}",
             plot_height=170,
             suppress_below=suppress,
+            suppressed=hidden_total,
         )
         + f'<p class="caption">{esc(first + band)}Varje kategori har sin egen skala; '
         "talet uppe till höger är summan för alla månader som visas.</p>"
@@ -245,25 +269,41 @@ def _charts(table: pd.DataFrame, district: str, period: Period, profile: str) ->
             suppress_below=suppress,
             highlight_from=start,
             months_per_step=3 if suppress else 1,
+            suppressed=hidden_small,
+            totals=totals,
         )
     )
 
 
-def _heatmap(events: pd.DataFrame | None, district: str, profile: str) -> str:
+def _heatmap(
+    events: pd.DataFrame | None,
+    district: str,
+    profile: ExportProfile,
+    counts: ReportCounts | None,
+) -> str:
     if events is None:
         return ""
     table = hour_weekday_table(events["occurred_at"])
+    step = HOUR_STEP_PUBLIC if profile.public else 1
     if int(table.to_numpy().sum()) == 0:
         body = '<p class="empty">Inga händelser i perioden.</p>'
     else:
-        step = 3 if profile == "public" else 1
+        suppressed = None
+        if counts is not None and counts.has("hw", 0, "summa"):
+            cols = 24 // step
+            suppressed = (
+                np.array([[counts.get("hw", w, c) is None for c in range(cols)] for w in range(7)]),
+                np.array([counts.get("hw", w, "summa") is None for w in range(7)]),
+                np.array([counts.get("hw", "summa", c) is None for c in range(cols)]),
+            )
         body = heatmap_svg(
             table,
             title=f"Händelser per veckodag och timme, {district}",
             profile=profile,
             hour_step=step,
+            suppressed=suppressed,
         )
-    hours = "tretimmarsperioder" if profile == "public" else "timmar"
+    hours = "tretimmarsperioder" if profile.public else "timmar"
     return (
         "<section><h2>När händer det?</h2>"
         f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
@@ -271,6 +311,50 @@ def _heatmap(events: pd.DataFrame | None, district: str, profile: str) -> str:
         + body
         + "</section>"
     )
+
+
+def _protect(
+    profile: ExportProfile,
+    district: str,
+    table: pd.DataFrame,
+    period: Period,
+    in_period: pd.DataFrame | None,
+    by_precision: pd.Series | None,
+    last_year: Any,
+) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
+    """Public: every count of the page through one suppression (see ``_published``).
+
+    Returns the month × category table (with every month of the period and, in public,
+    every category), the shown counts, the category blocks the charts draw and the
+    precision counts listed (every class, in public)."""
+    bounds = period_bounds(period)
+    if not profile.public or bounds is None:
+        return table, None, None, by_precision
+    months = months_between(bounds[0], bounds[1])
+    index = pd.DatetimeIndex(sorted(set(table.index) | set(months)))
+    cats = list(table.columns) + [c.value for c in Category if c.value not in table.columns]
+    table = table.reindex(index=index, columns=cats, fill_value=0)
+    hw = None
+    if in_period is not None:
+        raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
+        hw = raw.reshape(7, 24 // HOUR_STEP_PUBLIC, HOUR_STEP_PUBLIC).sum(axis=2)
+    if by_precision is not None:
+        known = [p.value for p in Precision]
+        by_precision = pd.Series(by_precision, dtype="float64").dropna()
+        by_precision.index = by_precision.index.map(str)
+        extra = sorted(k for k in by_precision.index if k not in known)
+        by_precision = by_precision.reindex(known + extra, fill_value=0)
+    counts, blocks = report_counts(
+        profile,
+        district,
+        table=table,
+        period_months=months,
+        last_year=None if is_missing(last_year) else float(last_year),
+        hour_weekday=hw,
+        by_precision=by_precision,
+        step=3,
+    )
+    return table, counts, blocks, by_precision
 
 
 def lagesbild_html(
@@ -285,7 +369,7 @@ def lagesbild_html(
     map_html: str | None = None,
     made_at: datetime,
     sources: Sequence[str] | str,
-    profile: str = "public",
+    profile: str | ExportProfile = "public",
     map_link: str | None = None,
     title: str | None = None,
     events: pd.DataFrame | None = None,
@@ -348,7 +432,7 @@ def lagesbild_html(
     str
         A complete HTML document.
     """
-    check_profile(profile)
+    profile = export_profile(profile)
     heading = title or f"Lägesbild {district}"
     table = monthly_table(monthly, district)
     in_period = _events_in(events, period) if events is not None else None
@@ -358,6 +442,15 @@ def lagesbild_html(
             if in_period is not None and "precision" in in_period.columns
             else None
         )
+    table, counts, blocks, by_precision = _protect(
+        profile,
+        district,
+        table,
+        period,
+        in_period,
+        by_precision,
+        _get(summary_row, "count_last_year"),
+    )
     if top_places is None and in_period is not None:
         top_places = named_places(in_period, profile=profile)
     places = ""
@@ -370,12 +463,14 @@ def lagesbild_html(
     quality = ""
     if by_precision is not None:
         quality = (
-            "<section><h2>Datakvalitet</h2>" + precision_table(by_precision, profile) + "</section>"
+            "<section><h2>Datakvalitet</h2>"
+            + precision_table(by_precision, profile, counts)
+            + "</section>"
         )
     profile_note = (
-        f"Antal under {SUPPRESS_BELOW} visas som ”{SUPPRESSED_LABEL}” för att skydda enskilda, "
-        "och brott av känslig art räknas bara för hela stadsdelsområdet."
-        if profile == "public"
+        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
+        "stadsdelsområdet."
+        if profile.public
         else "Intern version: alla antal visas. Sprid inte vidare utan granskning."
     )
     source_items = [sources] if isinstance(sources, str) else list(sources)
@@ -385,15 +480,15 @@ def lagesbild_html(
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
         f"Skapad {esc(fmt_datetime(made_at))}</p>",
         "</header>",
-        key_figures(summary_row, city_summary, profile),
+        key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",
-        _charts(table, district, period, profile),
+        _charts(table, district, period, profile, counts, blocks),
         "</section>",
         "<section><h2>Händelser per kategori</h2>",
-        category_table(table, period, profile),
+        category_table(table, period, profile, counts),
         "</section>",
         map_section(district, map_html, map_link),
-        _heatmap(in_period, district, profile),
+        _heatmap(in_period, district, profile, counts),
         places,
         hotspot_section(hotspot_map_html, hotspot_caption),
         bra_section(district, bra, bra_source),
@@ -405,6 +500,7 @@ def lagesbild_html(
         f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
         "de har arbetat med, inte alla anmälda brott.</p>",
         "</section>",
+        ledger_html(counts.ledgers, min_count=profile.min_count) if counts is not None else "",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
