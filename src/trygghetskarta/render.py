@@ -68,7 +68,7 @@ from trygghetskarta._vector import (
     to_web,
     water_polygons,
 )
-from trygghetskarta._verbatim import LayerControl, check_template_free
+from trygghetskarta._verbatim import LayerControl, Verbatim, check_template_free
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.disclosure import Disclosure, ledger_html
 from trygghetskarta.errors import ConfigError, SchemaError
@@ -326,7 +326,7 @@ def _add_ledger(m: folium.Map, profile: ExportProfile, ledgers: Sequence[Disclos
     """Embed what the map's counts show, for audits (see :mod:`trygghetskarta.disclosure`)."""
     if profile.public and ledgers:
         m.get_root().html.add_child(
-            folium.Element(ledger_html(ledgers, min_count=profile.min_count)), name="tk_ledger"
+            Verbatim(ledger_html(ledgers, min_count=profile.min_count)), name="tk_ledger"
         )
 
 
