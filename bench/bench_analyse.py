@@ -43,7 +43,8 @@ from trygghetskarta import pipeline, store
 from trygghetskarta.analysis.clusters import hdbscan
 from trygghetskarta.analysis.nearrepeat import MAX_PAIRS, knox_table
 from trygghetskarta.config import load_settings
-from trygghetskarta.pipeline import analyse_parts, analyse_tables
+from trygghetskarta.pipeline.analyse import parts as analyse_parts
+from trygghetskarta.pipeline.analyse import tables as analyse_tables
 from trygghetskarta.schema import UNCERTAINTY_M, Category, Layer, Precision
 
 REPO = Path(__file__).resolve().parents[1]

@@ -34,10 +34,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from trygghetskarta import outputs, pipeline, publish, render, report, store
+from trygghetskarta import pipeline, render, store
 from trygghetskarta.analysis import density, trends
 from trygghetskarta.config import load_settings
 from trygghetskarta.periods import Period
+from trygghetskarta.pipeline import outputs, publish
+from trygghetskarta.render import report
+from trygghetskarta.render.basemap import _finish
 from trygghetskarta.schema import Layer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -255,7 +258,7 @@ def load_times(paths: list[Path], repeat: int = 5) -> dict[Path, float] | str:
 def floor_page(out: Path) -> Path:
     """An empty map with the same libraries: what any offline Leaflet page costs to open."""
     m = render.base_map((660_000, 6_570_000, 690_000, 6_600_000))
-    render._finish(m)
+    _finish(m)
     path = out / "floor.html"
     path.write_text(render.to_html(m), encoding="utf-8")
     return path

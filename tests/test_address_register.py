@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from trygghetskarta import address_register as ar
 from trygghetskarta.errors import SourceError
+from trygghetskarta.geocode import addresses as ar
 from trygghetskarta.schema import GEOCODED_COLUMNS
 
 TZ = "Europe/Stockholm"

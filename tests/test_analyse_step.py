@@ -21,13 +21,12 @@ import shapely
 from shapely.geometry import box
 
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import outputs, pipeline, store
+from trygghetskarta import pipeline, store
 from trygghetskarta.errors import AnalysisError, CRSError, OutputError, SourceError
 from trygghetskarta.periods import Period
-from trygghetskarta.pipeline import analyse_parts as parts
-from trygghetskarta.pipeline import analyse_tables as tables
-from trygghetskarta.pipeline.analyse import selections
-from trygghetskarta.pipeline.analyse_inputs import (
+from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline.analyse import parts, selections, tables
+from trygghetskarta.pipeline.analyse.inputs import (
     ALL,
     IN_STADSDEL,
     PLACED,
@@ -721,7 +720,7 @@ def test_a_period_without_events_warns_and_writes_no_map(analysed, tmp_path):
 
 
 def test_sensitive_events_stay_at_district_level():
-    from trygghetskarta.pipeline.analyse_inputs import _district_level_only
+    from trygghetskarta.pipeline.analyse.inputs import _district_level_only
 
     events = pd.DataFrame(
         {

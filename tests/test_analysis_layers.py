@@ -11,9 +11,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from trygghetskarta import _analysis_layers as al
 from trygghetskarta import render
-from trygghetskarta._format import SUPPRESSED_LABEL
+from trygghetskarta.render import layers as al
+from trygghetskarta.render.format import SUPPRESSED_LABEL
 
 INFO = {
     "period": ("2024-01-01", "2024-12-31"),

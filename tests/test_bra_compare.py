@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from trygghetskarta._bra_compare import bra_comparison
+from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.errors import SchemaError
-from trygghetskarta.report import lagesbild_html
+from trygghetskarta.render.report import lagesbild_html
 
 
 def row(area, scheme, year, key, rate, unit="per_100k", month=None, suppressed=False, **kw):

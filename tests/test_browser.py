@@ -29,8 +29,9 @@ from shapely.geometry import box
 
 from payloads import PAYLOADS as HOSTILE
 from payloads import marker_payload
-from trygghetskarta import publish, render, store
-from trygghetskarta.report import lagesbild_html
+from trygghetskarta import render, store
+from trygghetskarta.pipeline import publish
+from trygghetskarta.render.report import lagesbild_html
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from html_attack import Found, attack_map, attack_report, subtract
-from trygghetskarta._privacy import INTERNAL, PUBLIC, ExportProfile, export_profile
-from trygghetskarta.disclosure import (
+from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.render.disclosure import (
     Constraint,
     Disclosure,
     DisclosureError,
@@ -24,7 +24,7 @@ from trygghetskarta.disclosure import (
     read_ledgers,
     recovered,
 )
-from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 
 C = Constraint
 

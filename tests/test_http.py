@@ -20,10 +20,13 @@ from pathlib import Path
 import pytest
 
 from scripted_server import FakeTime, Reply, ScriptedServer, TrickleRelay, gzip_bomb
-from trygghetskarta import _http
-from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
-from trygghetskarta._throttle import CallLog, next_call_wait
+from trygghetskarta import net
 from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.net import ClientSettings, HttpClient, HttpError, RateLimitError
+from trygghetskarta.net.inflate import _INFLATE_PIECE, _Inflater
+from trygghetskarta.net.redirects import _redirect_problem
+from trygghetskarta.net.settings import _version
+from trygghetskarta.net.throttle import CallLog, next_call_wait
 
 START = 1_787_000_000.0  # a fixed "now" for the fake clock (2026-08-17)
 
@@ -60,12 +63,12 @@ def client(cfg: ClientSettings, fake: FakeTime, state_dir: Path | None = None) -
     ids=["first", "second", "third", "fourth", "capped", "far-capped"],
 )
 def test_backoff_doubles_up_to_the_cap(attempt, expected):
-    assert _http.backoff_delay(attempt, 10.0, 120.0) == expected
+    assert net.backoff_delay(attempt, 10.0, 120.0) == expected
 
 
 def test_backoff_counts_from_one():
     with pytest.raises(ValueError, match="from 1"):
-        _http.backoff_delay(0, 10.0, 120.0)
+        net.backoff_delay(0, 10.0, 120.0)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +101,7 @@ def test_backoff_counts_from_one():
     ],
 )
 def test_retry_after_reads_seconds_and_http_dates(header, expected):
-    got = _http.parse_retry_after(header, now=START)
+    got = net.parse_retry_after(header, now=START)
     if expected is None:
         assert got is None
     else:
@@ -187,20 +190,20 @@ def test_user_agent_names_project_version_and_contact():
     cfg = settings(contact="https://example.org/trygghet")
     assert cfg.agent.startswith("trygghetskarta/")
     assert cfg.agent.endswith("(+https://example.org/trygghet)")
-    assert _http._version() in cfg.agent
+    assert _version() in cfg.agent
     assert settings(user_agent="my-city-batch/2").agent == "my-city-batch/2"
 
 
 def test_placeholder_contact_warns_once_for_a_remote_host(caplog):
     cfg = settings(base_url="https://polisen.test-placeholder.example")
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta.net.http"):
         HttpClient(cfg)
         HttpClient(cfg)
     warnings = [r for r in caplog.records if "no contact set" in r.getMessage()]
     assert len(warnings) == 1
     assert "trygghetskarta.toml" in warnings[0].getMessage()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta.net.http"):
         HttpClient(settings(base_url="http://127.0.0.1:8"))
     assert not caplog.records
 
@@ -216,8 +219,8 @@ def test_errors_are_source_errors_and_oserrors():
 
 def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "sub" / "answer.json"
-    _http.write_atomic(target, b"[1]")
-    _http.write_atomic(target, b"[1, 2]")
+    net.write_atomic(target, b"[1]")
+    net.write_atomic(target, b"[1, 2]")
     assert target.read_bytes() == b"[1, 2]"
     assert sorted(p.name for p in target.parent.iterdir()) == ["answer.json"]
 
@@ -231,7 +234,7 @@ def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space"):
-        _http.write_atomic(target, b"new")
+        net.write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["answer.json"]
 
@@ -326,7 +329,7 @@ def test_limits_hold_across_clients_through_the_state_dir(server, fake, tmp_path
 @pytest.mark.parametrize("status", [500, 502, 503, 504], ids=lambda s: f"http-{s}")
 def test_5xx_is_retried_with_backoff(server, fake, caplog, status):
     server.add(Reply(status, "<h1>oops</h1>"), Reply(status, ""), Reply(200, [1]))
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+    with caplog.at_level(logging.WARNING, logger="trygghetskarta.net.http"):
         response = client(settings(server.base_url), fake).get("/api/events")
     assert json.loads(response.body) == [1]
     assert response.attempts == 3
@@ -621,10 +624,10 @@ def test_a_redirect_within_the_host_is_followed(server, fake):
 def test_redirects_are_bounded_in_count(server, fake, loop):
     hops = [Reply(302, "", headers={"Location": "/a" if loop else f"/hop/{i}"}) for i in range(20)]
     server.add(*hops)
-    with pytest.raises(HttpError, match=rf"redirected more than {_http.MAX_REDIRECTS} times") as e:
+    with pytest.raises(HttpError, match=rf"redirected more than {net.MAX_REDIRECTS} times") as e:
         client(settings(server.base_url), fake).get("/api/events")
     assert f"all within {server.base_url}; refused" in str(e.value)
-    assert len(server.requests) == _http.MAX_REDIRECTS + 1
+    assert len(server.requests) == net.MAX_REDIRECTS + 1
 
 
 @network
@@ -667,7 +670,7 @@ def test_a_redirect_to_an_unreadable_address_is_refused(server, fake, location):
     ],
 )
 def test_redirect_rule(old, new, problem):
-    assert _http._redirect_problem(old, new) == problem
+    assert _redirect_problem(old, new) == problem
 
 
 @pytest.fixture
@@ -747,11 +750,11 @@ def test_the_inflater_gives_back_exactly_what_was_packed(payload, encoding, step
         data = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 15).decompress(
             packed
         )
-    inflater = _http._Inflater(encoding)
+    inflater = _Inflater(encoding)
     out = []
     for i in range(0, len(packed), step):
         pieces = list(inflater.feed(packed[i : i + step], len(data) + 1))
-        assert all(len(p) <= _http._INFLATE_PIECE for p in pieces)
+        assert all(len(p) <= _INFLATE_PIECE for p in pieces)
         out += pieces
     assert b"".join(out) == data
     if step != 1:
@@ -764,14 +767,14 @@ def test_the_inflater_gives_back_exactly_what_was_packed(payload, encoding, step
 @pytest.mark.parametrize("room", [1, 1000, 1 << 20, 3 << 20], ids=["1", "1000", "1MiB", "3MiB"])
 def test_the_inflater_stops_at_room(room):
     packed = gzip.compress(bytes(5 << 20))
-    pieces = list(_http._Inflater("gzip").feed(packed, room))
+    pieces = list(_Inflater("gzip").feed(packed, room))
     assert sum(len(p) for p in pieces) == room  # no more than asked, and no less
 
 
 def test_the_inflater_refuses_what_is_not_compressed():
     with pytest.raises(zlib.error):
-        list(_http._Inflater("gzip").feed(b"[1, 2, 3]", 100))
-    inflater = _http._Inflater("deflate")
+        list(_Inflater("gzip").feed(b"[1, 2, 3]", 100))
+    inflater = _Inflater("deflate")
     with pytest.raises(zlib.error, match="after the end of the deflate stream"):
         list(inflater.feed(zlib.compress(b"[1]") + b"[2]", 100))
 

@@ -12,7 +12,7 @@ from affine import Affine
 from trygghetskarta.analysis.density import kde
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.errors import AnalysisError, SourceError
-from trygghetskarta.outputs import OutputError, read_geotiff, write_geotiff
+from trygghetskarta.pipeline.outputs import OutputError, read_geotiff, write_geotiff
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 
 from scripted_server import FakeTime, Reply, ScriptedServer, api_event
 from trygghetskarta import pipeline
-from trygghetskarta._http import ClientSettings, HttpClient, HttpError
 from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.net import ClientSettings, HttpClient, HttpError
 from trygghetskarta.sources import polisen, polisen_api
 from trygghetskarta.sources._polisen_answer import (
     RejectedResponseError,

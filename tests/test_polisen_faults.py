@@ -36,8 +36,8 @@ from police_ingest import (
 )
 from scripted_server import FakeTime, Reply, ScriptedServer, api_event
 from trygghetskarta import store
-from trygghetskarta._http import HttpClient
 from trygghetskarta.errors import SourceError
+from trygghetskarta.net import HttpClient
 from trygghetskarta.sources import polisen_api
 
 pytestmark = pytest.mark.network

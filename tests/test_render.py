@@ -21,10 +21,14 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import box
 
-from trygghetskarta import _assets, _privacy, _vector, render
-from trygghetskarta._format import SUPPRESSED_LABEL, esc
-from trygghetskarta._legend import SUPPRESSED_COLOR, count_classes
+from trygghetskarta import render
 from trygghetskarta.errors import ConfigError, CRSError, SchemaError
+from trygghetskarta.render import assets as _assets
+from trygghetskarta.render import profile as _privacy
+from trygghetskarta.render import vector as _vector
+from trygghetskarta.render.basemap import _latlon_bounds
+from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
+from trygghetskarta.render.legend import SUPPRESSED_COLOR, count_classes
 
 SERGEL = (674_300.0, 6_580_900.0)
 INFO = {
@@ -434,7 +438,7 @@ def test_city_map_from_real_boundaries(shared_data) -> None:
     text = js_text(html_of(m))
     assert text.count('"tk_tip": "<b>') == 11
     assert text.count(f'tk-count\\">{SUPPRESSED_LABEL}<') == 11
-    (south, west), (north, east) = render._latlon_bounds(tuple(sdo.total_bounds))
+    (south, west), (north, east) = _latlon_bounds(tuple(sdo.total_bounds))
     assert 59.2 < south < north < 59.45 and 17.7 < west < east < 18.25
 
 

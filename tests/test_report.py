@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trygghetskarta import report
-from trygghetskarta._assets import external_references
-from trygghetskarta._format import SUPPRESSED_LABEL, esc
-from trygghetskarta._svg import nice_ticks
-from trygghetskarta.disclosure import audit_ledgers, read_ledgers, recovered
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period
+from trygghetskarta.render import report
+from trygghetskarta.render.assets import external_references
+from trygghetskarta.render.disclosure import audit_ledgers, read_ledgers, recovered
+from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
+from trygghetskarta.render.svg import nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 NBSP = "\u00a0"

@@ -26,11 +26,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from trygghetskarta import outputs, pipeline, publish, store
-from trygghetskarta._marking import BAND_TEXT, NOINDEX, mark_internal
+from trygghetskarta import pipeline, store
 from trygghetskarta.cli import app
 from trygghetskarta.config import load_settings
 from trygghetskarta.errors import EncodingError, OutputError, environment_error
+from trygghetskarta.pipeline import outputs, publish
+from trygghetskarta.render.marking import BAND_TEXT, NOINDEX, mark_internal
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_EVENTS = "police_events/fixture_stockholm_100_api_format.json"

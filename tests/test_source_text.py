@@ -26,11 +26,15 @@ import pytest
 from shapely.geometry import box
 
 from payloads import IDS, PAYLOADS, Payload, marker_payload
-from trygghetskarta import _assets, publish, render, report
-from trygghetskarta._analysis_layers import AnalysisLayers
-from trygghetskarta._format import esc, js_json
-from trygghetskarta._timeline import WHOLE_PERIOD
-from trygghetskarta._verbatim import TemplateTextError
+from trygghetskarta import render
+from trygghetskarta.pipeline import publish
+from trygghetskarta.render import assets as _assets
+from trygghetskarta.render import report
+from trygghetskarta.render.basemap import _finish
+from trygghetskarta.render.format import esc, js_json
+from trygghetskarta.render.layers import AnalysisLayers
+from trygghetskarta.render.timeline import WHOLE_PERIOD
+from trygghetskarta.render.verbatim import TemplateTextError
 
 INFO = {
     "period": ("2024-01-01", "2024-12-31"),
@@ -285,7 +289,7 @@ def test_layer_names_are_text(tmp_path: Path) -> None:
     name = '<img src=x onerror="alert(1)"> {{ 7*7 }}'
     m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
     render.add_districts(m, districts(name), name=name)
-    page = js_text(render._finish(m).get_root().render())
+    page = js_text(_finish(m).get_root().render())
     assert "<img src=x" not in page and "{{ 7*7 }}" not in page
     assert f'"{esc(name)}"' in page
 

@@ -26,7 +26,7 @@ import pytest
 
 from payloads import PAYLOADS, Payload, marker_payload
 from trygghetskarta import render
-from trygghetskarta._format import esc
+from trygghetskarta.render.format import esc
 
 pytestmark = pytest.mark.realdata
 

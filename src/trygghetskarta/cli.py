@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from trygghetskarta import pipeline, store
-from trygghetskarta._steps import StepResult
 from trygghetskarta.config import Settings, load_settings
 from trygghetskarta.errors import TrygghetskartaError
+from trygghetskarta.pipeline.steps import StepResult
 
 app = typer.Typer(
     name="trygghetskarta",

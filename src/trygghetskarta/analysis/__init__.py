@@ -24,7 +24,7 @@ What analysts call (every name below is importable from ``trygghetskarta.analysi
   :func:`change_table`, :func:`seasonal_baseline`, :func:`hour_weekday`,
   :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
 
-``trygghetskarta.pipeline.analyse_parts`` runs them on the store's events for one layer,
+``trygghetskarta.pipeline.analyse.parts`` runs them on the store's events for one layer,
 category and district, as the nightly ``analyse`` step does.
 """
 

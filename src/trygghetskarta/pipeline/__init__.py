@@ -11,7 +11,7 @@ Outputs: ``data/processed/public/{maps,reports}/`` and ``data/processed/internal
 each folder published at once with its own ``manifest.json`` (see :func:`publish.maps`).
 
 One module per step: :mod:`.fetch`, :mod:`.ingest`, :mod:`.geocoding`, :mod:`.analyse`; the maps and
-report steps are in :mod:`trygghetskarta.publish`.
+report steps are in :mod:`trygghetskarta.pipeline.publish`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from trygghetskarta import outputs, publish, store
-from trygghetskarta._steps import Progress, StepResult, new_run_id, no_progress, now
+from trygghetskarta import store
 from trygghetskarta.config import PROFILES, STORE_CRS, Settings
 from trygghetskarta.errors import StoreError, TrygghetskartaError, environment_error
+from trygghetskarta.pipeline import outputs, publish
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
@@ -43,6 +43,7 @@ from trygghetskarta.pipeline.ingest import (
     ingest,
     police_files,
 )
+from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now
 
 
 @dataclass

@@ -7,9 +7,9 @@ import logging
 
 import duckdb
 
-from trygghetskarta._steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.config import CONFIG_FILE, Settings
 from trygghetskarta.errors import SourceError
+from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.sources import polisen_api
 
 log = logging.getLogger(__name__)

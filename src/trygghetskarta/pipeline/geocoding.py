@@ -10,11 +10,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from trygghetskarta import address_register, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import geocode as geocode_mod
-from trygghetskarta._steps import Progress, StepResult, no_progress, timed
+from trygghetskarta import store
 from trygghetskarta.config import Settings
+from trygghetskarta.geocode import addresses as address_register
+from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.schema import GEOCODED_COLUMNS, Precision
 from trygghetskarta.sources import polisen
 

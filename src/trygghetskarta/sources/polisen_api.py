@@ -4,7 +4,7 @@
 about a week nationwide), optionally filtered with ``DateTime`` (``2026``, ``2026-08``,
 ``2026-08-22`` or ``2026-08-22 21``), ``locationname`` and ``type`` (several values joined
 by ``;``). The published terms: a User-Agent, at least 10 s between calls and at most 60
-calls an hour; :mod:`trygghetskarta._http` enforces them.
+calls an hour; :mod:`trygghetskarta.net` enforces them.
 
 Nothing here parses events into the schema; that is :func:`trygghetskarta.sources.polisen.
 parse`, which reads these files and the archive alike. Each answer is written to disk
@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trygghetskarta._http import (
+from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.net import (
     ClientSettings,
     HttpClient,
     HttpError,
@@ -51,7 +52,6 @@ from trygghetskarta._http import (
     Response,
     write_atomic,
 )
-from trygghetskarta.errors import ConfigError, SourceError
 from trygghetskarta.schema import TIMEZONE
 from trygghetskarta.sources._polisen_answer import (
     RejectedResponseError,
@@ -82,7 +82,7 @@ _DATE_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}( \d{2})?)?)?")
 
 
 def client_settings(values: Mapping[str, Any] | None = None, *, origin: str = "") -> ClientSettings:
-    """:class:`~trygghetskarta._http.ClientSettings` for polisen.se with its published limits.
+    """:class:`~trygghetskarta.net.ClientSettings` for polisen.se with its published limits.
 
     Parameters
     ----------
@@ -336,7 +336,7 @@ def fetch(
     SourceError
         The answer is not a JSON array of events (kept under ``rejected/``; nothing of it
         is read by the ingest), or the call failed after its retries
-        (:class:`~trygghetskarta._http.HttpError`, the last answer also kept).
+        (:class:`~trygghetskarta.net.HttpError`, the last answer also kept).
     """
     params = query_params(date_time=date_time, location=location, types=types)
     folder = Path(raw_dir) / RAW_SUBDIR

@@ -1,0 +1,418 @@
+"""Text → point, offline: place names in police event texts, with a precision class.
+
+A police event's only sub-municipal location signal is its text; the API's ``gps`` is a
+municipality centre, never the incident. :func:`load_gazetteer` builds one place table from
+the district layers, the derived gazetteer (``gazetteer/stockholm_placenames.csv``: RegSO
+and valdistrikt place names), the curated place list (``resources/places_curated.csv``:
+squares, stations, landmarks, colloquial names, places just outside the kommun, words to
+ignore) and the curated street list (``resources/streets_curated.csv``: streets, roads,
+bridges and tunnels with the stadsdelar they run through), see
+:mod:`trygghetskarta.geocode.places`. :func:`geocode_text`, :func:`geocode_events` and
+:func:`geocode_file` then find names in texts and place each text.
+
+Matching
+    Texts are split into words once with one compiled regex; every run of up to
+    ``max_words`` words is looked up in a dict of normalised name forms (lower case, any
+    whitespace → one space, any dash → ``-``), longest first. Linear in the text length,
+    independent of the gazetteer's size. Forms are whole words, case-insensitive, plus the
+    genitive (``Kungsholmens``) and ``X centrum`` for ``X C``; punctuation between words
+    breaks a name, so glued sentences ("…port.När polisen…") split correctly. Single-word
+    forms under four letters never match; names that are also ordinary words match only
+    when capitalised (curated ``match=capitalised``: "Söder" but not "söder om"). A name
+    right after a police unit word ("lokalpolisområde Globen") names the unit, and a name
+    right after "mot" a direction ("på väg mot city"): neither places the incident.
+Precision
+    ``stadsdelsomrade`` (x, y a point in the district, stadsdel None, uncertainty the radius
+    of the circle with the district's area), ``stadsdel`` (likewise for the stadsdel),
+    ``place`` (a square, station, landmark, neighbourhood) and ``street``. A street in one
+    stadsdel gives that stadsdel; a street through several stadsdelar of one district gives
+    the district only; a road through several districts gives none on its own (precision
+    ``kommun``, place name :data:`SPAN_PREFIX` + the road) but narrows the other names
+    ("Essingeleden vid Stora Essingen" → Stora Essingen). No inside match → ``kommun`` with
+    x, y NaN and the kommun's equal-area radius; the place name then says why (see
+    :data:`OUTSIDE_PREFIX`, :data:`CONFLICT_PREFIX`). Summary events (category ``summary``,
+    many incidents) → ``none``: no position at all.
+Choice
+    The summary is searched first (the page preamble when the API cut the summary short),
+    then the page body; the title only names the municipality and is ignored. Among the
+    names of one text the most specific that is consistent with all the others wins (the
+    stadsdelar they may mean overlap, or two places lie within a few hundred metres); when
+    they disagree the result falls back to the finest level they share — stadsdel,
+    district in either scheme — or to ``kommun``: lower the precision rather than guess.
+    Body names refine the summary's result only when consistent with it. An event is
+    "outside" only when its summary names nothing inside the kommun and some place outside
+    it; bodies name directions and origins ("från Nacka mot Essingeleden"), so outside
+    names there are not trusted.
+    Districts are named in the scheme in force at ``occurred_at``; a 2024-only name
+    (Järva, Norra innerstaden) in an earlier event keeps its point but gets no district.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.areas import SCHEME_2021_2023, Areas, schemes_at
+from trygghetskarta.errors import SchemaError
+from trygghetskarta.geocode.gazetteer import (
+    LEVEL,
+    Gazetteer,
+    Match,
+    equal_area_radius,
+    load_gazetteer,
+    normalise,
+    read_curated,
+    read_streets,
+)
+from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
+
+__all__ = [
+    "CONFLICT_PREFIX",
+    "OUTSIDE_PREFIX",
+    "SPAN_PREFIX",
+    "Gazetteer",
+    "Match",
+    "geocode_events",
+    "geocode_text",
+    "load_gazetteer",
+    "normalise",
+    "read_curated",
+    "read_streets",
+]
+
+#: ``place_name`` of an event that names only places outside the kommun.
+OUTSIDE_PREFIX = "utanför kommunen: "
+#: ``place_name`` of an event whose place names point to different districts.
+CONFLICT_PREFIX = "motstridiga platser: "
+#: ``place_name`` of an event that names only a road through several districts.
+SPAN_PREFIX = "genom flera stadsdelsområden: "
+#: Two places are consistent when their distance is at most their uncertainties plus this.
+PLACE_SLACK_M = 500.0
+#: An API summary this long may have been cut; the page preamble then replaces it.
+CUT_SUMMARY_CHARS = 90
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The place table as plain lists, for the per-event loop."""
+
+    name: list[str]
+    kind: list[str]
+    precision: list[str]
+    level: list[int]
+    multi: list[bool]
+    x: list[float]
+    y: list[float]
+    unc: list[float]
+    stadsdel: list[str | None]
+    sdo13: list[str | None]
+    sdo24: list[str | None]
+    span: list[frozenset[str]]
+    near: list[frozenset[str]]
+    home: list[str | None]
+
+    @classmethod
+    def of(cls, places: pd.DataFrame) -> _Table:
+        prec = [Precision(p) for p in places["precision"]]
+        return cls(
+            name=places["name"].tolist(),
+            kind=places["kind"].tolist(),
+            precision=places["precision"].tolist(),
+            level=[LEVEL.get(p, 2) for p in prec],
+            multi=[
+                k == "street" and len(s) > 1
+                for k, s in zip(places["kind"], places["span"], strict=True)
+            ],
+            x=places["x"].tolist(),
+            y=places["y"].tolist(),
+            unc=places["uncertainty_m"].tolist(),
+            stadsdel=places["stadsdel"].tolist(),
+            sdo13=places["sdo_2021_2023"].tolist(),
+            sdo24=places["sdo_2024"].tolist(),
+            span=[frozenset(s) for s in places["span"]],
+            near=[frozenset(s) for s in places["near"]],
+            home=places["home"].tolist(),
+        )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to."""
+
+    row: int
+    unc: float
+    within: frozenset[str] | None = None
+
+
+def _point(t: _Table, r: int) -> bool:
+    return t.level[r] == 0 and not t.multi[r]
+
+
+def _consistent(t: _Table, a: int, b: int) -> bool:
+    """Whether two named places can describe the same incident."""
+    if a == b:
+        return True
+    if _point(t, a) and _point(t, b):
+        dist = math.hypot(t.x[a] - t.x[b], t.y[a] - t.y[b])
+        return dist <= t.unc[a] + t.unc[b] + PLACE_SLACK_M
+    return bool(t.near[a] & t.near[b])
+
+
+def _pivots(t: _Table, gaz: Gazetteer, best: int) -> list[int]:
+    """The place itself, then its stadsdel, then its district in each scheme."""
+    out = [best]
+    for lookup, value in (
+        (gaz.stadsdel_rows, t.stadsdel[best]),
+        (gaz.district_rows, t.sdo13[best]),
+        (gaz.district_rows, t.sdo24[best]),
+    ):
+        row = lookup.get(value or "")
+        if row is not None and row not in out and t.level[row] >= t.level[best]:
+            out.append(row)
+    return out
+
+
+def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
+    """The most specific row consistent with every row given, with its uncertainty."""
+    rows = list(dict.fromkeys(rows))
+    order = sorted(
+        range(len(rows)), key=lambda k: (t.level[rows[k]], t.multi[rows[k]], t.unc[rows[k]], k)
+    )
+    best = rows[order[0]]
+    for pivot in _pivots(t, gaz, best):
+        if not all(_consistent(t, pivot, r) for r in rows):
+            continue
+        unc = t.unc[pivot]
+        if _point(t, pivot):
+            for r in rows:
+                if _point(t, r):
+                    unc = max(unc, math.hypot(t.x[pivot] - t.x[r], t.y[pivot] - t.y[r]))
+        within = None
+        if t.multi[pivot]:
+            within = t.span[pivot]
+            for r in rows:
+                if r != pivot:
+                    within = within & t.near[r]
+            if not within:  # consistent two by two, but no stadsdel has them all
+                continue
+        return _Answer(pivot, unc, within)
+    return None
+
+
+_Result = _Answer | str | None  # an answer | place_name of a kommun result | nothing found
+
+
+def _place_one(t: _Table, gaz: Gazetteer, summary: str | None, body: str | None) -> _Result:
+    found = []
+    for text in (summary, body):
+        hits = [m.row for m in gaz.matches(text) if not m.weak]
+        found.append(
+            (
+                [r for r in hits if t.kind[r] not in ("outside", "ignore")],
+                [r for r in hits if t.kind[r] == "outside"],
+            )
+        )
+    (s_in, s_out), (b_in, _) = found
+    if not s_in:
+        if s_out:  # only the summary says "outside": bodies name directions and origins
+            return OUTSIDE_PREFIX + t.name[s_out[0]]
+        s_in, b_in = b_in, []
+    if not s_in:
+        return None
+    result = _resolve(t, gaz, s_in)
+    if result is None:
+        names = list(dict.fromkeys(t.name[r] for r in s_in))
+        return CONFLICT_PREFIX + ", ".join(names[:4])
+    row = result.row
+    finer = [
+        r
+        for r in b_in
+        if (t.level[r] < t.level[row] or (t.multi[row] and not t.multi[r]))
+        and _consistent(t, row, r)
+    ]
+    if finer:
+        refined = _resolve(t, gaz, [*finer, row])
+        if refined is not None and (
+            t.level[refined.row] < t.level[row]
+            or (refined.within or set()) != (result.within or set())
+        ):
+            return refined
+    return result
+
+
+def _one(values: Iterable[str | None]) -> str | None:
+    found = set(values)
+    return found.pop() if len(found) == 1 else None
+
+
+def _record(
+    t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, scheme: str
+) -> tuple[Any, ...]:
+    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer."""
+    row = ans.row
+    pick = 0 if scheme == SCHEME_2021_2023 else 1
+    if not t.multi[row]:
+        district = t.sdo13[row] if pick == 0 else t.sdo24[row]
+        stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
+        return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
+    within = ans.within or t.span[row]
+    district = _one(districts[s][pick] for s in within)
+    if district is None:
+        return None  # the caller makes it a kommun result
+    stadsdel = _one(within)
+    if stadsdel is not None and stadsdel != t.home[row]:  # the point lies elsewhere on the street
+        at = gaz.stadsdel_rows[stadsdel]
+        return (t.x[at], t.y[at], Precision.STADSDEL.value, t.unc[at], t.name[row], stadsdel,
+                district)  # fmt: skip
+    return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
+
+
+def _geocode(
+    summaries: Iterable[Any],
+    bodies: Iterable[Any],
+    occurred_at: Sequence[Any],
+    is_summary: Iterable[bool],
+    gaz: Gazetteer,
+    areas: Areas,
+) -> pd.DataFrame:
+    t = _Table.of(gaz.places)
+    districts = {
+        s: (d13, d24)
+        for s, d13, d24 in zip(
+            areas.stadsdelar["name"],
+            areas.stadsdelar["sdo_2021_2023"],
+            areas.stadsdelar["sdo_2024"],
+            strict=False,
+        )
+    }
+    kommun_unc = equal_area_radius(float(areas.kommun.geometry.iloc[0].area))
+    schemes = schemes_at(pd.Series(list(occurred_at), dtype=object)).to_numpy()
+    kommun = (np.nan, np.nan, Precision.KOMMUN.value, kommun_unc)
+    records = []
+    for summary, body, scheme, skip in zip(summaries, bodies, schemes, is_summary, strict=True):
+        if skip:
+            records.append((np.nan, np.nan, Precision.NONE.value, np.nan, None, None, None))
+            continue
+        res = _place_one(t, gaz, _text(summary), _text(body))
+        if res is None or isinstance(res, str):
+            records.append((*kommun, res, None, None))
+            continue
+        rec = _record(t, gaz, districts, res, scheme)
+        records.append(
+            rec if rec is not None else (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
+        )
+    columns = list(zip(*records, strict=True)) if records else [()] * len(GEOCODED_COLUMNS)
+    floats = ("x", "y", "uncertainty_m")
+    return pd.DataFrame(
+        {
+            col: pd.Series(values, dtype=float if col in floats else object)
+            for col, values in zip(GEOCODED_COLUMNS, columns, strict=True)
+        }
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def full_summary(summary: Any, raw: Any) -> str | None:
+    """The summary, or the page preamble from the raw record when the API cut it short.
+
+    The API's ``summary`` stops at about 100 characters ("…i en skogsdunge på Kungsho");
+    archived records keep the page's ``_html_preamble``, which is the whole sentence.
+    """
+    summary = _text(summary)
+    if summary is None or len(summary) < CUT_SUMMARY_CHARS or not isinstance(raw, str):
+        return summary
+    if "_html_preamble" not in raw:
+        return summary
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError:
+        return summary
+    pre = _text(record.get("_html_preamble")) if isinstance(record, dict) else None
+    if pre and len(pre) > len(summary) and pre.startswith(summary[:40].rstrip()):
+        return pre
+    return summary
+
+
+def geocode_text(
+    texts: Sequence[str | None],
+    occurred_at: Sequence[pd.Timestamp],
+    gaz: Gazetteer,
+    areas: Areas,
+) -> pd.DataFrame:
+    """Place texts by the place names they mention.
+
+    Parameters
+    ----------
+    texts
+        One text per item (``None`` allowed).
+    occurred_at
+        One timestamp per text; chooses the district scheme of ``stadsdelsomrade``.
+    gaz
+        From :func:`load_gazetteer`.
+    areas
+        From :func:`trygghetskarta.areas.load_areas`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per text, columns exactly :data:`trygghetskarta.schema.GEOCODED_COLUMNS`:
+        ``x, y`` (EPSG:3006; NaN below ``stadsdelsomrade``), ``precision``,
+        ``uncertainty_m``, ``place_name``, ``stadsdel``, ``stadsdelsomrade``.
+    """
+    if len(texts) != len(occurred_at):
+        raise ValueError(f"got {len(texts)} texts but {len(occurred_at)} timestamps")
+    return _geocode(texts, [None] * len(texts), occurred_at, [False] * len(texts), gaz, areas)
+
+
+def geocode_events(events: pd.DataFrame, gaz: Gazetteer, areas: Areas) -> pd.DataFrame:
+    """Place events by their summary, then their page body; never drops a row.
+
+    Parameters
+    ----------
+    events
+        With columns ``event_uid, summary, body, occurred_at, category`` (``title`` is not
+        used: it names only the municipality); with a ``raw`` column (the record as
+        received) a summary cut short by the API is replaced by the archived page preamble.
+    gaz, areas
+        From :func:`load_gazetteer` and :func:`trygghetskarta.areas.load_areas`.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``event_uid`` and the :data:`~trygghetskarta.schema.GEOCODED_COLUMNS`, one row per
+        event in the input's order and index. Summary events get precision ``none``.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing.
+    """
+    need = ["event_uid", "summary", "body", "occurred_at", "category"]
+    missing = [c for c in need if c not in events.columns]
+    if missing:
+        raise SchemaError(
+            f"geocode_events needs the columns {need}, missing {missing} — pass parsed events"
+        )
+    summaries = events["summary"]
+    if "raw" in events.columns:
+        summaries = [full_summary(s, r) for s, r in zip(summaries, events["raw"], strict=True)]
+    out = _geocode(
+        summaries,
+        events["body"],
+        events["occurred_at"].tolist(),
+        (events["category"] == Category.SUMMARY.value).tolist(),
+        gaz,
+        areas,
+    )
+    out.insert(0, "event_uid", events["event_uid"].to_numpy())
+    out.index = events.index
+    return out

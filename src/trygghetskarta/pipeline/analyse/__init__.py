@@ -1,0 +1,346 @@
+"""The ``analyse`` step: every analysis of issue 5 for the period, written as files and tables.
+
+For each *selection* — every layer in the store, and each category of police events and
+reported crimes — the step runs density, Gi* on grid cells and on stadsdelar, local
+Moran's I on RegSO rates, HDBSCAN clusters and the Knox near-repeat test
+(:mod:`.analyse_parts`, :mod:`.analyse_tables`); per layer the emerging hot spots of the
+last 24 months; and over everything the monthly counts, trends (both district schemes)
+and the hour × weekday profile. A selection without usable events gives a warning, never
+an exception.
+
+Written (``<slug>`` is the period, e.g. ``2025-01_2025-12``; ``<c>`` a category):
+
+``rasters/density_<layer>_<slug>.tif``                  events per km², NaN outside the kommun
+``rasters/gi_star_z_<layer>_<slug>.tif``                Gi* z on 250 m cells
+``rasters/gi_star_bin_<layer>_<slug>.tif``              Gi_Bin −3 … 3
+``rasters/emerging_<layer>_<slug>.tif``                 emerging pattern code (−8 … 8)
+``rasters/by_category/<kind>_<layer>_<c>_<slug>.tif``   density and Gi* per category
+``tables/gi_star_cells_<slug>.parquet``                 every selection's analysed cells
+``tables/gi_star_stadsdelar_<slug>.parquet``            Gi* per stadsdel
+``tables/local_moran_regso_<slug>.parquet``             local Moran per RegSO
+``tables/emerging_cells_<slug>.parquet``                emerging pattern per cell
+``tables/clusters_<slug>.parquet``                      HDBSCAN outlines
+
+and the DuckDB tables ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``
+and ``near_repeat``. GeoTIFF tags and the tables' ``params`` column hold the parameters;
+``StepResult.counts`` holds the counts, the emerging patterns and the time of each part.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+
+from trygghetskarta import store
+from trygghetskarta.analysis import trends as trends_mod
+from trygghetskarta.analysis.grid import Grid
+from trygghetskarta.config import STORE_CRS, Settings
+from trygghetskarta.errors import AnalysisError
+from trygghetskarta.periods import Period
+from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline.analyse import parts, tables
+from trygghetskarta.pipeline.analyse.inputs import (
+    ALL,
+    AnalysisInputs,
+    EmptySelectionError,
+    load_inputs,
+)
+from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
+from trygghetskarta.schema import Layer
+
+#: Layers whose categories are analysed one by one as well (shootings and fires have one).
+PER_CATEGORY_LAYERS = (Layer.POLICE_EVENT.value, Layer.REPORTED_CRIME.value)
+
+__all__ = ["analyse", "selections"]
+
+
+def selections(inputs: AnalysisInputs) -> list[tuple[str, str]]:
+    """``(layer, category)`` pairs analysed: every layer whole, and the categories of
+    :data:`PER_CATEGORY_LAYERS` one by one."""
+    out = [(layer, ALL) for layer in inputs.layers]
+    for layer in inputs.layers:
+        if layer in PER_CATEGORY_LAYERS:
+            out.extend((layer, c) for c in inputs.categories(layer))
+    return out
+
+
+class _Recorder:
+    """Collects warnings, counts and the time of each part of the step."""
+
+    def __init__(self, result: StepResult) -> None:
+        self.result = result
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Time a part; turn analysis errors and warnings into the step's warnings."""
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            except EmptySelectionError as e:
+                self.result.warnings.append(str(e))
+            except AnalysisError as e:
+                self.result.warnings.append(f"{name}: {e}")
+        for w in caught:
+            if issubclass(w.category, UserWarning) and "trygghetskarta" in (w.filename or ""):
+                message = f"{name}: {w.message}"
+                if message not in self.result.warnings:
+                    self.result.warnings.append(message)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.seconds[name] += time.perf_counter() - start
+
+
+def _raster_path(settings: Settings, kind: str, layer: str, category: str, slug: str) -> Path:
+    base = settings.processed_dir / "rasters"
+    if category == ALL:
+        return base / f"{kind}_{layer}_{slug}.tif"
+    return base / "by_category" / f"{kind}_{layer}_{category}_{slug}.tif"
+
+
+def _write_grid(
+    result: StepResult, grid: Grid, path: Path, kind: str, layer: str, category: str
+) -> None:
+    """Write one raster; ``event_layer``, ``category`` and ``kind`` tags say what it shows
+    (Gi* and emerging grids use their ``layer`` tag for the statistic)."""
+    # Sensitive events are kept at district level before any analysis (analyse_inputs), so
+    # no raster holds them; the tag lets a public map check it.
+    tags = {"kind": kind, "event_layer": layer, "category": category, "sensitive": "excluded"}
+    result.files.append(outputs.write_geotiff(grid, path, extra_tags=tags))
+
+
+def _drop_stale(paths: list[Path]) -> None:
+    """Remove files an earlier run wrote for a selection that is empty now."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _write_table(
+    result: StepResult, settings: Settings, name: str, frames: list[gpd.GeoDataFrame], slug: str
+) -> int:
+    path = settings.processed_dir / "tables" / f"{name}_{slug}.parquet"
+    if frames:
+        frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
+    else:
+        frame = gpd.GeoDataFrame({"layer": [], "category": []}, geometry=[], crs=STORE_CRS)
+    result.files.append(outputs.write_geoparquet(frame, path))
+    return len(frame)
+
+
+def _selection_maps(
+    inputs: AnalysisInputs,
+    settings: Settings,
+    result: StepResult,
+    rec: _Recorder,
+    sel: tuple[str, str],
+    frames: dict[str, list[gpd.GeoDataFrame]],
+    near: list[pd.DataFrame],
+) -> None:
+    layer, category = sel
+    slug = inputs.period.slug
+    counts = result.counts
+    density_path = _raster_path(settings, "density", layer, category, slug)
+    with rec.part("density"):
+        _drop_stale([density_path])
+        grid = parts.density(inputs, layer, category)
+        _write_grid(result, grid, density_path, "density", layer, category)
+        counts["density_maps"] += 1
+    gi_paths = [_raster_path(settings, f"gi_star_{k}", layer, category, slug) for k in ("z", "bin")]
+    with rec.part("gi_star_cells"):
+        _drop_stale(gi_paths)
+        hot = parts.hotspot_cells(inputs, layer, category)
+        grids = hot.grids()
+        _write_grid(result, grids["z"], gi_paths[0], "gi_star_z", layer, category)
+        _write_grid(result, grids["bins"], gi_paths[1], "gi_star_bin", layer, category)
+        cells = hot.to_frame()
+        cells.insert(0, "category", category)
+        cells.insert(0, "layer", layer)
+        cells["params"] = parts.params_json(hot.gi.params)
+        frames["gi_star_cells"].append(cells)
+        counts["gi_star_maps"] += 1
+        counts["gi_star_hot_cells"] += int((hot.gi.bins > 0).sum())
+    with rec.part("gi_star_stadsdelar"):
+        frames["gi_star_stadsdelar"].append(parts.hotspot_stadsdelar(inputs, layer, category))
+    with rec.part("local_moran_regso"):
+        frames["local_moran_regso"].append(parts.local_moran_regso(inputs, layer, category))
+    with rec.part("clusters"):
+        found = parts.clusters(inputs, layer, category)
+        frames["clusters"].append(found)
+        counts["clusters"] += len(found)
+    with rec.part("near_repeat"):
+        near.append(tables.near_repeat(inputs, layer, category))
+
+
+def _emerging(
+    inputs: AnalysisInputs,
+    settings: Settings,
+    result: StepResult,
+    rec: _Recorder,
+    layer: str,
+    frames: dict[str, list[gpd.GeoDataFrame]],
+) -> None:
+    path = _raster_path(settings, "emerging", layer, ALL, inputs.period.slug)
+    with rec.part("emerging"):
+        _drop_stale([path])
+        res = parts.emerging(inputs, layer)
+        _write_grid(result, res.grids()["category"], path, "emerging", layer, ALL)
+        cells = res.to_frame().rename(columns={"category": "pattern_code"})
+        cells.insert(0, "category", ALL)
+        cells.insert(0, "layer", layer)
+        cells["params"] = parts.params_json(res.params)
+        frames["emerging_cells"].append(cells)
+        result.counts["emerging"][layer] = {
+            "cell_size_m": res.params["cell_size_m"],
+            "months": res.params["n_periods"],
+            "n_cells": res.params["n_cells"],
+            "n_events": res.params["n_events_in_area"],
+            "patterns": res.counts(),
+        }
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "gi_star": {
+            "cell_size_m": parts.GI_CELL_SIZE_M,
+            "neighbourhood": "3 x 3 cells",
+            "fdr": "benjamini-hochberg",
+            "events": "uncertainty_m <= cell size",
+            "min_events": parts.MIN_GI_EVENTS,
+        },
+        "emerging": {
+            "months": parts.EMERGING_MONTHS,
+            "cell_candidates_m": list(parts.EMERGING_CELL_CANDIDATES_M),
+            "min_share_of_located_events": parts.EMERGING_MIN_SHARE,
+        },
+        "local_moran": {"permutations": parts.LOCAL_MORAN_PERMUTATIONS, "rate": "assuncao"},
+        "clusters": {
+            "method": "hdbscan",
+            "min_cluster_size": parts.MIN_CLUSTER_SIZE,
+            "max_events": parts.CLUSTER_MAX_EVENTS,
+        },
+        "near_repeat": {
+            "distance_bands_m": list(tables.KNOX_DISTANCE_BANDS_M),
+            "time_bands_d": list(tables.KNOX_TIME_BANDS_D),
+            "permutations": tables.KNOX_PERMUTATIONS,
+            "max_events": tables.KNOX_MAX_EVENTS,
+        },
+    }
+
+
+def analyse(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    period: Period | None = None,
+    progress: Progress = no_progress,
+) -> StepResult:
+    """Run every analysis for the period and write its rasters, tables and DuckDB tables.
+
+    Parameters
+    ----------
+    settings
+        The run's settings (density cell size and bandwidth, seed, output directory).
+    con
+        The open store.
+    period
+        The period analysed; default the last 12 whole months up to the latest event.
+    progress
+        Called as ``progress(description, done, total)``.
+
+    Returns
+    -------
+    StepResult
+        ``files`` written; ``warnings`` for every selection or part that had nothing to
+        analyse; ``counts`` with the period, parameters, output counts, the emerging
+        patterns per layer (``counts["emerging"][layer]["patterns"]``) and the seconds
+        of each part (``counts["seconds"]``).
+    """
+    result = StepResult("analyse")
+    rec = _Recorder(result)
+    with timed(result):
+        inputs: AnalysisInputs | None = None
+        with rec.part("read"):
+            inputs = load_inputs(settings, con, period=period)
+        if inputs is None:  # no events: the warning says so
+            return result
+        _run(inputs, settings, con, result, rec, progress)
+    return result
+
+
+def _run(
+    inputs: AnalysisInputs,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    result: StepResult,
+    rec: _Recorder,
+    progress: Progress,
+) -> None:
+    counts = result.counts
+    counts.update(
+        {
+            "period": inputs.period.label,
+            "period_start": inputs.period.start.date().isoformat(),
+            "period_end": inputs.period.end.date().isoformat(),
+            "scheme": inputs.scheme,
+            "events": len(inputs.events),
+            "events_in_period": int(inputs.period.contains(inputs.events["occurred_at"]).sum()),
+            "parameters": _parameters(),
+        }
+    )
+    result.warnings.extend(inputs.notes)
+    for key in ("density_maps", "gi_star_maps", "gi_star_hot_cells", "clusters"):
+        counts[key] = 0
+    counts["emerging"] = {}
+    sels = selections(inputs)
+    counts["selections"] = len(sels)
+    total = len(sels) + len(inputs.layers) + 1
+    frames: dict[str, list[gpd.GeoDataFrame]] = defaultdict(list)
+    near: list[pd.DataFrame] = []
+    step: Callable[[int], None] = lambda done: progress("Analyser", done, total)  # noqa: E731
+
+    with rec.part("monthly_counts"):
+        monthly = trends_mod.monthly_counts(
+            inputs.events, by=("layer", "stadsdelsomrade", "category")
+        )
+        counts["monthly_rows"] = store.replace_table(con, "monthly_counts", monthly)
+    for i, sel in enumerate(sels):
+        step(i)
+        _selection_maps(inputs, settings, result, rec, sel, frames, near)
+    for j, layer in enumerate(inputs.layers):
+        step(len(sels) + j)
+        _emerging(inputs, settings, result, rec, layer, frames)
+    step(total - 1)
+    slug = inputs.period.slug
+    with rec.part("write_tables"):
+        for name in (
+            "gi_star_cells",
+            "gi_star_stadsdelar",
+            "local_moran_regso",
+            "emerging_cells",
+            "clusters",
+        ):
+            counts[f"{name}_rows"] = _write_table(result, settings, name, frames[name], slug)
+        knox = pd.concat(near, ignore_index=True) if near else tables.empty_near_repeat()
+        counts["near_repeat_rows"] = store.replace_table(con, "near_repeat", knox)
+    with rec.part("hour_weekday"):
+        counts["hour_weekday_rows"] = store.replace_table(
+            con, "hour_weekday", tables.hour_weekday_table(inputs)
+        )
+    with rec.part("trends"):
+        counts["trends_rows"] = store.replace_table(con, "trends", tables.trends(inputs))
+        counts["trend_changes_rows"] = store.replace_table(
+            con, "trend_changes", tables.trend_changes(inputs)
+        )
+    step(total)
+    counts["seconds"] = {k: round(v, 3) for k, v in rec.seconds.items()}

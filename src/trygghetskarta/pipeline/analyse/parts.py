@@ -1,0 +1,583 @@
+"""The spatial analyses of the ``analyse`` step, each on one selection of events and one area.
+
+Every function takes the :class:`~.analyse_inputs.AnalysisInputs` read once, a layer and
+optionally a category (``"all"`` by default) and a district (the kommun by default),
+decides which events the analysis may use (see :mod:`.analyse_inputs` for the precision
+rules), runs it from :mod:`trygghetskarta.analysis` and returns the result with every
+parameter that made it (selection, period, counts of events used and left out). Nothing
+here writes files: :func:`~trygghetskarta.pipeline.analyse.analyse` does, and notebooks
+call these functions for one district.
+
+A selection without usable events raises :class:`~.analyse_inputs.EmptySelectionError`
+(one sentence saying why); the step records it as a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike
+
+from trygghetskarta.analysis.cells import count_grid
+from trygghetskarta.analysis.clusters import hdbscan
+from trygghetskarta.analysis.density import kde
+from trygghetskarta.analysis.emerging import EmergingHotspots, emerging_hotspots
+from trygghetskarta.analysis.grid import Grid, grid_from_bounds
+from trygghetskarta.analysis.hotspots import GiStar, gi_star, gi_star_areas
+from trygghetskarta.analysis.local_moran import eb_rates, local_moran_rate
+from trygghetskarta.analysis.spacetime import space_time_cube
+from trygghetskarta.config import STORE_CRS
+from trygghetskarta.pipeline.analyse.inputs import (
+    ALL,
+    IN_STADSDEL,
+    PLACED,
+    UNPLACED,
+    AnalysisInputs,
+    EmptySelectionError,
+    months_before,
+    select,
+    study_area,
+)
+from trygghetskarta.schema import TIMEZONE
+
+#: Cell size of Gi* on grid cells, metres (a ``Settings`` field ``hotspot_cell_size_m``
+#: would make it configurable). Only events placed within a cell's width are counted.
+GI_CELL_SIZE_M = 250.0
+#: Gi* neighbourhood: the 3 × 3 cells around each cell (queen contiguity, cell included).
+GI_NEIGHBOURHOOD = 1
+#: Gi* on cells and on stadsdelar needs at least this many events (ArcGIS's Hot Spot
+#: Analysis needs 30 features): with fewer, almost every cell is 0 and the normal
+#: approximation makes each lone event's 3 × 3 neighbourhood a "99 %" hot spot.
+MIN_GI_EVENTS = 30
+#: Months in the emerging hot spot cube, ending with the period's last month.
+EMERGING_MONTHS = 24
+#: Cell sizes the emerging hot spot cube may use, metres (see :func:`emerging_cell_size`).
+EMERGING_CELL_CANDIDATES_M = (250.0, 500.0, 1000.0)
+#: The cube's cell is the smallest candidate within which at least this share of the
+#: located events are placed.
+EMERGING_MIN_SHARE = 0.5
+#: Permutations of local Moran's I (with FDR over ~127 RegSO, fewer leave nothing).
+LOCAL_MORAN_PERMUTATIONS = 9999
+#: HDBSCAN's smallest cluster, events.
+MIN_CLUSTER_SIZE = 10
+#: HDBSCAN's time grows with the square of the events: above this many it runs on a
+#: seeded random sample of this size (20 000 take 2.5 s here, 100 000 a minute).
+CLUSTER_MAX_EVENTS = 20_000
+
+__all__ = [
+    "EMERGING_CELL_CANDIDATES_M",
+    "EMERGING_MONTHS",
+    "GI_CELL_SIZE_M",
+    "CellHotspots",
+    "clusters",
+    "density",
+    "emerging",
+    "emerging_cell_size",
+    "hotspot_cells",
+    "hotspot_stadsdelar",
+    "local_moran_regso",
+    "params_json",
+]
+
+
+def params_json(params: Mapping[str, Any]) -> str:
+    """Parameters as one JSON string (the ``params`` column of tables)."""
+    return json.dumps(dict(params), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _label(layer: str, category: str, district: str | None = None) -> str:
+    where = f" in {district}" if district else ""
+    return f"{layer}/{category}{where}"
+
+
+def _selection(
+    inputs: AnalysisInputs, layer: str, category: str, area: str, selected: int
+) -> dict[str, Any]:
+    return {
+        "layer": layer,
+        "category": category,
+        "area": area,
+        "period_start": inputs.period.start.date().isoformat(),
+        "period_end": inputs.period.end.date().isoformat(),
+        "n_selected": int(selected),
+    }
+
+
+def _located(ev: pd.DataFrame) -> pd.Series:
+    """Events with a position below kommun level (and a known uncertainty)."""
+    return (
+        ev["x"].notna()
+        & ev["y"].notna()
+        & ev["uncertainty_m"].notna()
+        & ~ev["precision"].isin(UNPLACED)
+    )
+
+
+# --------------------------------------------------------------------------------------
+# density
+
+
+def density(
+    inputs: AnalysisInputs, layer: str, category: str = ALL, *, district: str | None = None
+) -> Grid:
+    """Kernel density of a selection over the kommun (or a district), events per km².
+
+    Every event with a position below kommun level counts, its kernel widened by its
+    position's uncertainty (σ² = h² + u², see :func:`~trygghetskarta.analysis.density.kde`);
+    ``kommun``-level events and events without a position are left out and counted in
+    ``params["n_unplaced"]``. All events of the kommun count, so a district's map near
+    its border also shows its neighbours' events. Cells outside the area are NaN.
+
+    Raises
+    ------
+    EmptySelectionError
+        No event of the selection in the period has a position below kommun level.
+    """
+    area = study_area(inputs, district)
+    ev = select(inputs, layer, category)
+    located = ev[_located(ev).to_numpy()]
+    if located.empty:
+        raise EmptySelectionError(
+            f"density {_label(layer, category)}: no event in {inputs.period.label} has a "
+            f"position below kommun level ({len(ev)} events, none placed)"
+        )
+    transform, shape = grid_from_bounds(area.bounds, inputs.cell_size_m)
+    grid = kde(
+        located["x"].to_numpy(dtype=float),
+        located["y"].to_numpy(dtype=float),
+        cell_size=inputs.cell_size_m,
+        bandwidth=inputs.bandwidth_m,
+        bounds=area.bounds,
+        uncertainty=located["uncertainty_m"].to_numpy(dtype=float),
+        mask=area.mask(transform, shape),
+    )
+    params = {
+        **grid.params,
+        **_selection(inputs, layer, category, area.name, len(ev)),
+        "n_unplaced": int(len(ev) - len(located)),
+        "unplaced": "precision kommun or none, or no position: left out",
+        "uncertainty": "each kernel widened to sigma² = bandwidth² + uncertainty_m²",
+    }
+    return Grid(grid.values, grid.transform, grid.crs, params, grid.units)
+
+
+# --------------------------------------------------------------------------------------
+# Gi* on cells and on stadsdelar
+
+
+@dataclass(frozen=True, eq=False)
+class CellHotspots:
+    """Gi* on grid cells with the counts it ran on."""
+
+    gi: GiStar
+    counts: Grid
+
+    def grids(self) -> dict[str, Grid]:
+        """``{"z": ..., "bins": ...}`` GeoTIFF-ready grids (NaN outside the area)."""
+        return self.gi.grids()
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        """One row per analysed cell: ``row, col, x, y, count, z, p, p_sim, p_adjusted,
+        bin, significant`` and the cell's square."""
+        frame = self.gi.to_frame()
+        counts = self.counts.values[frame["row"].to_numpy(), frame["col"].to_numpy()]
+        frame.insert(4, "count", counts.astype(np.int64))
+        return frame
+
+
+def hotspot_cells(
+    inputs: AnalysisInputs,
+    layer: str,
+    category: str = ALL,
+    *,
+    district: str | None = None,
+    cell_size: float = GI_CELL_SIZE_M,
+    min_events: int = MIN_GI_EVENTS,
+) -> CellHotspots:
+    """Getis-Ord Gi* hot and cold spots of a selection's counts on grid cells.
+
+    Only events whose ``uncertainty_m`` is at most the cell size are counted (an event
+    known only to its stadsdel cannot be put in a 250 m cell); the neighbourhood is the
+    3 × 3 cells around each cell; p-values are FDR-corrected (Benjamini–Hochberg) and
+    the bins are ArcGIS's ``Gi_Bin`` (see :func:`~trygghetskarta.analysis.hotspots.gi_star`).
+    Cells outside the area are left out.
+
+    Raises
+    ------
+    EmptySelectionError
+        Fewer than ``min_events`` events of the selection are placed within a cell's
+        width inside the area (see :data:`MIN_GI_EVENTS`).
+    """
+    area = study_area(inputs, district)
+    ev = select(inputs, layer, category)
+    located = ev[_located(ev).to_numpy()]
+    use = located[(located["uncertainty_m"] <= cell_size).to_numpy()]
+    transform, shape = grid_from_bounds(area.bounds, cell_size)
+    counts = count_grid(
+        use["x"].to_numpy(dtype=float),
+        use["y"].to_numpy(dtype=float),
+        cell_size=cell_size,
+        bounds=area.bounds,
+        mask=area.mask(transform, shape),
+    )
+    counted = int(counts.params["n_events_in_mask"])
+    if counted < min_events:
+        raise EmptySelectionError(
+            f"Gi* cells {_label(layer, category, district)}: {counted} events in "
+            f"{inputs.period.label} are placed within {cell_size:g} m inside {area.name}, "
+            f"fewer than the {min_events} Gi* needs ({len(ev)} events, {len(located)} with a "
+            "position) — see the density map"
+        )
+    res = gi_star(counts, neighbourhood=GI_NEIGHBOURHOOD, fdr=True)
+    params = {
+        **res.params,
+        **{k: v for k, v in counts.params.items() if k != "n_events"},
+        **_selection(inputs, layer, category, area.name, len(ev)),
+        "cell_size_m": float(cell_size),
+        "max_uncertainty_m": float(cell_size),
+        "n_events": int(counts.params["n_events_in_mask"]),
+        "n_left_out_uncertain": int(len(located) - len(use)),
+        "n_unplaced": int(len(ev) - len(located)),
+        "min_events": int(min_events),
+    }
+    return CellHotspots(replace(res, params=params), counts)
+
+
+def hotspot_stadsdelar(
+    inputs: AnalysisInputs, layer: str, category: str = ALL, *, min_events: int = MIN_GI_EVENTS
+) -> gpd.GeoDataFrame:
+    """Gi* on the counts of a selection's events per stadsdel (all 117, queen contiguity).
+
+    Counts events placed at least to their stadsdel (:data:`IN_STADSDEL`); the
+    stadsdel layer includes water. The statistic runs on counts, as the stadsdelar
+    are the areas planners act on; ``events_per_km2`` is given beside them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per stadsdel: ``stadsdel, district_2021_2023, district_2024, area_km2,
+        count, events_per_km2, z, p, p_adjusted, bin, significant`` and the selection
+        and ``params`` columns, EPSG:3006.
+
+    Raises
+    ------
+    EmptySelectionError
+        Fewer than ``min_events`` events placed to a stadsdel.
+    """
+    ev = select(inputs, layer, category)
+    sd = inputs.areas.stadsdelar
+    use = ev[(ev["precision"].isin(IN_STADSDEL) & ev["stadsdel"].notna()).to_numpy()]
+    known = use["stadsdel"].isin(sd["name"])
+    if int(known.sum()) < min_events:
+        raise EmptySelectionError(
+            f"Gi* stadsdelar {_label(layer, category)}: {int(known.sum())} events in "
+            f"{inputs.period.label} are placed to a stadsdel, fewer than the {min_events} "
+            f"Gi* needs ({len(ev)} events)"
+        )
+    counts = use.loc[known.to_numpy(), "stadsdel"].value_counts().reindex(sd["name"], fill_value=0)
+    res = gi_star_areas(counts.to_numpy(dtype=float), inputs.stadsdel_neighbours, fdr=True)
+    params = {
+        **res.params,
+        **_selection(inputs, layer, category, "kommun", len(ev)),
+        "value": "events per stadsdel",
+        "precision": ", ".join(IN_STADSDEL),
+        "n_events": int(known.sum()),
+        "n_unknown_stadsdel": int((~known).sum()),
+        "min_events": int(min_events),
+    }
+    frame = pd.DataFrame(
+        {
+            "layer": layer,
+            "category": category,
+            "stadsdel": sd["name"].to_numpy(),
+            "district_2021_2023": sd["sdo_2021_2023"].to_numpy(),
+            "district_2024": sd["sdo_2024"].to_numpy(),
+            "area_km2": sd["area_km2"].to_numpy(dtype=float),
+            "count": counts.to_numpy(dtype=np.int64),
+            "events_per_km2": counts.to_numpy(dtype=float) / sd["area_km2"].to_numpy(dtype=float),
+            "z": res.z,
+            "p": res.p,
+            "p_adjusted": res.p_adjusted,
+            "bin": res.bins,
+            "significant": res.significant,
+            "params": params_json(params),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=sd.geometry.to_numpy(), crs=STORE_CRS)
+
+
+# --------------------------------------------------------------------------------------
+# local Moran's I on RegSO
+
+
+def local_moran_regso(inputs: AnalysisInputs, layer: str, category: str = ALL) -> gpd.GeoDataFrame:
+    """Local Moran's I of a selection's rates per RegSO (population 2024).
+
+    Events placed at a place, a street or better (:data:`PLACED`) are assigned to
+    their RegSO by point in polygon. The statistic runs on Empirical-Bayes standardised
+    rates (Assunção & Reis, esda's ``Moran_Local_Rate``), so RegSO with few inhabitants
+    do not dominate; 9 999 seeded conditional permutations, FDR over the RegSO.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per RegSO: ``code, name, district_2021_2023, district_2024, population,
+        count, rate_per_1000`` (crude), ``eb_rate_per_1000`` (Marshall's EB-smoothed),
+        ``eb_standardised`` (what was analysed), ``I, lag, quadrant, p_sim,
+        p_adjusted, label`` (HH, LL, HL, LH, ns) and the selection and ``params``
+        columns, EPSG:3006.
+
+    Raises
+    ------
+    EmptySelectionError
+        No event of the selection placed at a place or better inside a RegSO.
+    """
+    ev = select(inputs, layer, category)
+    regso = inputs.areas.regso
+    use = ev[(ev["precision"].isin(PLACED) & ev["regso"].notna()).to_numpy()]
+    if use.empty:
+        raise EmptySelectionError(
+            f"local Moran RegSO {_label(layer, category)}: no event in {inputs.period.label} "
+            f"is placed at a place, street or better inside a RegSO ({len(ev)} events)"
+        )
+    counts = use["regso"].value_counts().reindex(regso["code"], fill_value=0)
+    e = counts.to_numpy(dtype=float)
+    b = regso["pop_2024"].to_numpy(dtype=float)
+    res = local_moran_rate(
+        e,
+        b,
+        inputs.regso_neighbours,
+        rate="assuncao",
+        permutations=LOCAL_MORAN_PERMUTATIONS,
+        seed=inputs.seed,
+    )
+    params = {
+        **res.params,
+        **_selection(inputs, layer, category, "kommun", len(ev)),
+        "population": "RegSO pop_2024",
+        "precision": ", ".join(PLACED),
+        "n_events": len(use),
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crude = np.where(b > 0, e / b * 1000.0, np.nan)
+    frame = pd.DataFrame(
+        {
+            "layer": layer,
+            "category": category,
+            "code": regso["code"].to_numpy(),
+            "name": regso["name"].to_numpy(),
+            "district_2021_2023": regso["sdo_2021_2023"].to_numpy(),
+            "district_2024": regso["sdo_2024"].to_numpy(),
+            "population": b.astype(np.int64),
+            "count": e.astype(np.int64),
+            "rate_per_1000": crude,
+            "eb_rate_per_1000": eb_rates(e, b) * 1000.0,
+            "eb_standardised": res.values,
+            "I": res.I,
+            "lag": res.lag,
+            "quadrant": res.quadrant,
+            "p_sim": res.p_sim,
+            "p_adjusted": res.p_adjusted,
+            "label": res.labels.astype(str),
+            "params": params_json(params),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=regso.geometry.to_numpy(), crs=STORE_CRS)
+
+
+# --------------------------------------------------------------------------------------
+# emerging hot spots
+
+
+def emerging_cell_size(
+    uncertainty: ArrayLike,
+    candidates: Sequence[float] = EMERGING_CELL_CANDIDATES_M,
+    min_share: float = EMERGING_MIN_SHARE,
+) -> float:
+    """The smallest candidate cell within which at least ``min_share`` of the events are placed.
+
+    A space-time cube counts an event in one cell, so only events whose position is
+    known to within the cell's width belong in it. Small cells show more detail but,
+    when most events are known only to their stadsdel, analyse few of them; this picks
+    the finest candidate that still analyses most events (the largest when none does).
+
+    Parameters
+    ----------
+    uncertainty
+        ``uncertainty_m`` of the located events (NaN ignored).
+    candidates
+        Cell sizes, metres.
+    min_share
+        The share of events the cube must keep.
+
+    Examples
+    --------
+    >>> emerging_cell_size([10, 25, 250, 800, 820])
+    250.0
+    >>> emerging_cell_size([250, 800, 820, 900])
+    1000.0
+    """
+    u = np.asarray(uncertainty, dtype=float)
+    u = u[np.isfinite(u)]
+    sizes = sorted(float(c) for c in candidates)
+    for c in sizes:
+        if u.size and np.mean(u <= c) >= min_share:
+            return c
+    return sizes[-1]
+
+
+def emerging(
+    inputs: AnalysisInputs,
+    layer: str,
+    category: str = ALL,
+    *,
+    district: str | None = None,
+    cell_size: float | None = None,
+    months: int = EMERGING_MONTHS,
+) -> EmergingHotspots:
+    """ArcGIS-style emerging hot spots of a selection over the last ``months`` months.
+
+    A monthly space-time cube over the area (cells outside it left out), space-time Gi*
+    with the 3 × 3 cells of the month and the month before, FDR over the cube, the
+    Mann-Kendall trend and ArcGIS's 17 patterns
+    (:func:`~trygghetskarta.analysis.emerging.emerging_hotspots`). Only events placed
+    within the cell's width count; the cell size is chosen by
+    :func:`emerging_cell_size` unless given.
+
+    Raises
+    ------
+    EmptySelectionError
+        No event of the selection placed within a cell's width in the window.
+    """
+    area = study_area(inputs, district)
+    window = months_before(inputs.period, months)
+    ev = select(inputs, layer, category, start=window.start, end=window.end)
+    located = ev[_located(ev).to_numpy()]
+    rule = (
+        f"given ({cell_size:g} m)"
+        if cell_size is not None
+        else f"smallest of {', '.join(f'{c:g}' for c in EMERGING_CELL_CANDIDATES_M)} m within "
+        f"which ≥ {EMERGING_MIN_SHARE:.0%} of the located events are placed"
+    )
+    cell = (
+        float(cell_size) if cell_size is not None else emerging_cell_size(located["uncertainty_m"])
+    )
+    use = located[(located["uncertainty_m"] <= cell).to_numpy()]
+    transform, shape = grid_from_bounds(area.bounds, cell)
+    month = use["occurred_at"].dt.tz_convert(TIMEZONE).dt.tz_localize(None).dt.to_period("M")
+    first = window.start.tz_localize(None).to_period("M")
+    periods = pd.period_range(first, periods=months, freq="M")
+    cube = space_time_cube(
+        use["x"].to_numpy(dtype=float),
+        use["y"].to_numpy(dtype=float),
+        month,
+        cell_size=cell,
+        bounds=area.bounds,
+        periods=list(periods),
+        mask=area.mask(transform, shape),
+    )
+    inside = int(np.nansum(cube.values))
+    if inside == 0:
+        raise EmptySelectionError(
+            f"emerging hot spots {_label(layer, category, district)}: no event in "
+            f"{window.label} is placed within {cell:g} m inside {area.name} ({len(ev)} "
+            f"events, {len(located)} with a position)"
+        )
+    res = emerging_hotspots(cube)
+    params = {
+        **res.params,
+        **_selection(inputs, layer, category, area.name, len(ev)),
+        "window_start": window.start.date().isoformat(),
+        "window_end": window.end.date().isoformat(),
+        "cell_size_rule": rule,
+        "max_uncertainty_m": cell,
+        "n_located": len(located),
+        "n_events_in_area": inside,
+        "share_of_located_used": round(len(use) / len(located), 4) if len(located) else 0.0,
+    }
+    return replace(res, params=params)
+
+
+# --------------------------------------------------------------------------------------
+# clusters
+
+
+def _count_inside(outlines: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Events inside (or on the edge of) each outline."""
+    if outlines.empty:
+        return np.zeros(0, dtype=np.int64)
+    tree = shapely.STRtree(outlines.geometry.to_numpy())
+    _, ipoly = tree.query(shapely.points(x, y), predicate="intersects")
+    return np.bincount(ipoly, minlength=len(outlines)).astype(np.int64)
+
+
+def clusters(
+    inputs: AnalysisInputs,
+    layer: str,
+    category: str = ALL,
+    *,
+    min_cluster_size: int = MIN_CLUSTER_SIZE,
+    max_events: int = CLUSTER_MAX_EVENTS,
+) -> gpd.GeoDataFrame:
+    """HDBSCAN clusters of a selection's placed events, as outlines.
+
+    Uses events placed at a place, a street or better (:data:`PLACED`). HDBSCAN's time
+    grows with the square of the events; above ``max_events`` it runs on a seeded random
+    sample of that size, and each outline's ``n_events`` is then the number of all the
+    selection's events inside it (``n_events_in_sample`` the sampled ones).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per cluster (see :func:`~trygghetskarta.analysis.clusters.cluster_outlines`)
+        with the selection and ``params`` columns; empty when HDBSCAN finds none.
+
+    Raises
+    ------
+    EmptySelectionError
+        Fewer placed events than ``min_cluster_size``.
+    """
+    ev = select(inputs, layer, category)
+    use = ev[(ev["precision"].isin(PLACED) & ev["x"].notna() & ev["y"].notna()).to_numpy()]
+    if len(use) < min_cluster_size:
+        raise EmptySelectionError(
+            f"clusters {_label(layer, category)}: {len(use)} events in {inputs.period.label} "
+            f"are placed at a place, street or better, fewer than a cluster's "
+            f"{min_cluster_size}"
+        )
+    x_all = use["x"].to_numpy(dtype=float)
+    y_all = use["y"].to_numpy(dtype=float)
+    sample = np.arange(len(use))
+    if len(use) > max_events:
+        rng = np.random.default_rng(inputs.seed)
+        sample = np.sort(rng.choice(len(use), size=max_events, replace=False))
+    res = hdbscan(x_all[sample], y_all[sample], min_cluster_size=min_cluster_size)
+    out = res.outlines.copy()
+    out.insert(2, "n_events_in_sample", out["n_events"].to_numpy())
+    if sample.size < len(use):
+        out["n_events"] = _count_inside(out, x_all, y_all)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["events_per_km2"] = np.where(
+                out["degenerate"], np.nan, out["n_events"] / out["area_km2"]
+            )
+    params = {
+        **res.params,
+        **_selection(inputs, layer, category, "kommun", len(ev)),
+        "method": res.method,
+        "precision": ", ".join(PLACED),
+        "n_events": len(use),
+        "n_sampled": int(sample.size),
+        "seed": inputs.seed,
+        "n_noise_in_sample": res.n_noise,
+    }
+    out.insert(0, "category", category)
+    out.insert(0, "layer", layer)
+    out["params"] = params_json(params)
+    return out

@@ -1,0 +1,305 @@
+"""The tabular analyses of the ``analyse`` step: near-repeats, hour × weekday, trends.
+
+Like :mod:`.analyse_parts`, each function takes the
+:class:`~.analyse_inputs.AnalysisInputs` read once and returns a frame (the step writes
+it to DuckDB); notebooks call them too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from trygghetskarta import areas as areas_mod
+from trygghetskarta.analysis.nearrepeat import knox_table
+from trygghetskarta.analysis.rates import CITY, change_table, monthly_series
+from trygghetskarta.analysis.rhythm import HourWeekday, hour_weekday, seasonal_baseline
+from trygghetskarta.analysis.significance import benjamini_hochberg
+from trygghetskarta.pipeline.analyse.inputs import (
+    ALL,
+    PLACED,
+    AnalysisInputs,
+    EmptySelectionError,
+    district_population,
+    districts_in_scheme,
+    select,
+)
+from trygghetskarta.pipeline.analyse.parts import params_json
+
+#: Upper edges of the Knox distance bands, metres; a first band holds the pairs at
+#: exactly the same point (events geocoded to the same place or address).
+KNOX_DISTANCE_BANDS_M = (250.0, 500.0, 1000.0)
+#: Upper edges of the Knox time bands, days.
+KNOX_TIME_BANDS_D = (7.0, 14.0, 28.0)
+#: Monte-Carlo shuffles of the Knox test (smallest p-value 0.001).
+KNOX_PERMUTATIONS = 999
+#: Above this many placed events the Knox test runs on a seeded random sample of this
+#: size: its time is permutations × close pairs, and pairs grow with the square of the
+#: events (5 000 events over the kommun take about a second and still give thousands of
+#: pairs in the nearest bands; 20 000 take 16 s).
+KNOX_MAX_EVENTS = 5_000
+#: Earlier years the seasonal baseline of a month averages.
+BASELINE_YEARS = 3
+#: False discovery rate at which a change against the year before is flagged.
+CHANGE_ALPHA = 0.05
+
+__all__ = [
+    "KNOX_DISTANCE_BANDS_M",
+    "KNOX_MAX_EVENTS",
+    "KNOX_TIME_BANDS_D",
+    "hour_weekday_profile",
+    "near_repeat",
+    "trend_changes",
+    "trends",
+]
+
+
+def near_repeat(
+    inputs: AnalysisInputs,
+    layer: str,
+    category: str = ALL,
+    *,
+    distance_bands: Sequence[float] = KNOX_DISTANCE_BANDS_M,
+    time_bands: Sequence[float] = KNOX_TIME_BANDS_D,
+    permutations: int = KNOX_PERMUTATIONS,
+    max_events: int = KNOX_MAX_EVENTS,
+) -> pd.DataFrame:
+    """Knox near-repeat table of a selection's placed events in the period.
+
+    Pairs of events placed at a place, a street or better (:data:`PLACED`) in distance
+    bands (the same point, then ``distance_bands``) × time bands (days), observed against
+    expected under independence, with seeded Monte-Carlo p-values
+    (:func:`~trygghetskarta.analysis.nearrepeat.knox_table`). Above ``max_events`` events
+    the test runs on a seeded random sample of that size (pairs grow with the square).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``KnoxTable.to_frame()`` (``distance_band … p_lower``) with ``layer, category,
+        period_start, period_end, n_events, n_sampled_from, pairs, permutations`` and
+        ``params``.
+
+    Raises
+    ------
+    EmptySelectionError
+        Fewer than two placed events.
+    """
+    ev = select(inputs, layer, category)
+    use = ev[(ev["precision"].isin(PLACED) & ev["x"].notna() & ev["y"].notna()).to_numpy()]
+    if len(use) < 2:
+        raise EmptySelectionError(
+            f"near-repeat {layer}/{category}: {len(use)} events in {inputs.period.label} are "
+            "placed at a place, street or better; the Knox test needs two"
+        )
+    n_from = len(use)
+    if len(use) > max_events:
+        use = use.sample(n=max_events, random_state=inputs.seed)
+    table = knox_table(
+        use["x"].to_numpy(dtype=float),
+        use["y"].to_numpy(dtype=float),
+        use["occurred_at"],
+        distance_bands=distance_bands,
+        time_bands=time_bands,
+        same_location=True,
+        permutations=permutations,
+        seed=inputs.seed,
+    )
+    params = {
+        "test": "Knox, Monte-Carlo (times shuffled over places)",
+        "distance_bands_m": list(distance_bands),
+        "time_bands_d": list(time_bands),
+        "same_location_band": True,
+        "precision": ", ".join(PLACED),
+        "seed": inputs.seed,
+        "n_excluded": table.n_excluded,
+    }
+    out = table.to_frame()
+    head = {
+        "layer": layer,
+        "category": category,
+        "period_start": inputs.period.start.date(),
+        "period_end": inputs.period.end.date(),
+        "n_events": table.n,
+        "n_sampled_from": n_from,
+        "pairs": table.pairs,
+        "permutations": table.permutations,
+    }
+    for i, (name, value) in enumerate(head.items()):
+        out.insert(i, name, value)
+    out["params"] = params_json(params)
+    return out
+
+
+#: Columns and types of the ``near_repeat`` table (what :func:`near_repeat` returns).
+NEAR_REPEAT_COLUMNS = {
+    "layer": "string",
+    "category": "string",
+    "period_start": "datetime64[s]",
+    "period_end": "datetime64[s]",
+    "n_events": "int64",
+    "n_sampled_from": "int64",
+    "pairs": "int64",
+    "permutations": "int64",
+    "distance_band": "string",
+    "distance_from": "float64",
+    "distance_to": "float64",
+    "time_band": "string",
+    "time_from": "float64",
+    "time_to": "float64",
+    "observed": "int64",
+    "expected": "float64",
+    "ratio": "float64",
+    "p_value": "float64",
+    "p_lower": "float64",
+    "params": "string",
+}
+
+
+def empty_near_repeat() -> pd.DataFrame:
+    """The ``near_repeat`` table with no rows (no selection had two placed events)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in NEAR_REPEAT_COLUMNS.items()})
+
+
+def hour_weekday_profile(
+    inputs: AnalysisInputs,
+    *,
+    layer: str | None = None,
+    category: str | None = None,
+    district: str | None = None,
+) -> HourWeekday:
+    """Events of the period per weekday and hour (Stockholm time), by layer, district, category.
+
+    Every event counts, placed or not; ``district`` is the district in the period's
+    scheme (``"okänt"`` for events without one). ``layer``, ``category`` and
+    ``district`` narrow the selection.
+
+    Raises
+    ------
+    EmptySelectionError
+        No event in the selection.
+    """
+    ev = inputs.events
+    keep = inputs.period.contains(ev["occurred_at"])
+    for column, value in (("layer", layer), ("category", category), ("district", district)):
+        if value is not None:
+            keep &= ev[column] == value
+    chosen = ev[keep.to_numpy()]
+    if chosen.empty and (layer or category or district):
+        what = "/".join(str(v) for v in (layer, category, district) if v)
+        raise EmptySelectionError(f"hour × weekday {what}: no event in {inputs.period.label}")
+    return hour_weekday(chosen, by=("layer", "district", "category"))
+
+
+def hour_weekday_table(inputs: AnalysisInputs) -> pd.DataFrame:
+    """:func:`hour_weekday_profile` of every event as the long ``hour_weekday`` table."""
+    counts = hour_weekday_profile(inputs).counts
+    counts.insert(0, "scheme", inputs.scheme)
+    counts.insert(0, "period_end", inputs.period.end.date())
+    counts.insert(0, "period_start", inputs.period.start.date())
+    return counts
+
+
+def _population(inputs: AnalysisInputs, scheme: str) -> pd.DataFrame | None:
+    if inputs.population is None:
+        return None
+    return district_population(inputs.population, inputs.areas, scheme)
+
+
+def _in_scheme(inputs: AnalysisInputs, scheme: str) -> pd.DataFrame:
+    ev = inputs.events
+    frame = ev[["occurred_at", "layer", "category"]].copy()
+    with warnings.catch_warnings():
+        # events of a merged district that no stadsdel splits keep the 2024 name; the
+        # step warns once for the maps' scheme, the trends need not repeat it
+        warnings.simplefilter("ignore", UserWarning)
+        frame["district"] = districts_in_scheme(
+            ev["stadsdelsomrade"], ev["stadsdel"], inputs.areas, scheme
+        )
+    return frame
+
+
+def trends(inputs: AnalysisInputs) -> pd.DataFrame:
+    """Monthly counts, rates and changes per district × category, in both district schemes.
+
+    For each scheme (``2021_2023``: 13 districts, ``2024``: 11) and layer: the events
+    carried into that scheme's districts (:func:`~.analyse_inputs.districts_in_scheme`),
+    :func:`~trygghetskarta.analysis.rates.monthly_series` (count, the same month a year
+    before, change, the city's figures, rates per 1 000 inhabitants and against the city)
+    and :func:`~trygghetskarta.analysis.rhythm.seasonal_baseline` (the same calendar month
+    in up to three earlier years, with an FDR-controlled flag).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scheme, layer, month, district, category, count … rate_ratio_city, baseline,
+        baseline_years, ratio_to_baseline, p_value, q_value, above_baseline``; every month
+        from the first event's to the last, zeros included. Events without a district are
+        ``"okänt"`` and count in the city's figures.
+    """
+    first = inputs.events["occurred_at"].min()
+    out = []
+    for scheme in areas_mod.SCHEMES:
+        population = _population(inputs, scheme)
+        frame = _in_scheme(inputs, scheme)
+        for layer in inputs.layers:
+            mine = frame[(frame["layer"] == layer).to_numpy()]
+            series = monthly_series(
+                mine,
+                population=population,
+                by=("district", "category"),
+                district="district",
+                data_start=first,
+                city=CITY,
+            )
+            series = seasonal_baseline(series, by=("district", "category"), years=BASELINE_YEARS)
+            series.insert(0, "layer", layer)
+            series.insert(0, "scheme", scheme)
+            out.append(series)
+    table = pd.concat(out, ignore_index=True)
+    if inputs.population is not None:
+        table["population_source"] = (
+            "yearbook 31 Dec, latest year not after the month; 2021–2023 districts of a "
+            "merged 2024 district split by RegSO population 2024"
+        )
+    return table
+
+
+def trend_changes(inputs: AnalysisInputs) -> pd.DataFrame:
+    """The period against the same months a year before, per district × category.
+
+    :func:`~trygghetskarta.analysis.rates.change_table` for each scheme and layer: counts,
+    change with an exact test, change against the city's with Fisher's exact test, and
+    rates per 1 000 inhabitants over the period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scheme, layer, period_start, period_end, district, category, count,
+        count_prev_year, change_pct, p_change, city_count …``.
+    """
+    out = []
+    period = inputs.period
+    for scheme in areas_mod.SCHEMES:
+        population = _population(inputs, scheme)
+        frame = _in_scheme(inputs, scheme)
+        for layer in inputs.layers:
+            mine = frame[(frame["layer"] == layer).to_numpy()]
+            table = change_table(
+                mine,
+                start=period.start,
+                end=period.end,
+                by=("district", "category"),
+                district="district",
+                population=population,
+                city=CITY,
+            )
+            table["q_change"] = benjamini_hochberg(table["p_change"].to_numpy(dtype=float))
+            table["significant_change"] = table["q_change"] <= CHANGE_ALPHA
+            table.insert(0, "period_end", period.end.date())
+            table.insert(0, "period_start", period.start.date())
+            table.insert(0, "layer", layer)
+            table.insert(0, "scheme", scheme)
+            out.append(table)
+    return pd.concat(out, ignore_index=True)

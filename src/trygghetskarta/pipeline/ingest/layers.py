@@ -1,0 +1,202 @@
+"""Ingest of the sources beside the police events: population, Brå's statistics, the
+event lists of the data agreements (reported crimes, shootings, fires), and the shooting
+and fire layers derived from the stored police events.
+
+Each function takes the settings, a connection and optionally the files to read (the
+data directory's own files otherwise), runs one transaction, and returns the counts of
+the ingest summary: ``read = loaded + updated + unchanged + quarantined``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from trygghetskarta import areas as areas_mod
+from trygghetskarta import store
+from trygghetskarta.config import Settings
+from trygghetskarta.pipeline.steps import now
+from trygghetskarta.schema import PARSED_COLUMNS, STATISTICS_COLUMNS, Layer, validate_events
+from trygghetskarta.sources import bra, crime_list, event_lists, fires, population, shootings
+
+Counts = dict[str, Any]
+
+
+def _reason_kind(reason: str) -> str:
+    """Group quarantine reasons for the summary (the part before any detail)."""
+    return str(reason).split(" (")[0].split(": ")[0]
+
+
+def _by_reason(quarantine: pd.DataFrame) -> dict[str, int]:
+    if quarantine.empty:
+        return {}
+    counts = quarantine["reason"].map(_reason_kind).value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _counts(read: int, merged: store.MergeCounts, quarantine: pd.DataFrame, **more: Any) -> Counts:
+    counts = {
+        "read": int(read),
+        "loaded": merged.loaded,
+        "updated": merged.updated,
+        "unchanged": merged.unchanged,
+        "quarantined": len(quarantine),
+        "by_reason": _by_reason(quarantine),
+        **more,
+    }
+    accounted = counts["loaded"] + counts["updated"] + counts["unchanged"] + counts["quarantined"]
+    if accounted != counts["read"]:
+        raise AssertionError(f"ingest lost records: read {counts['read']}, accounted {accounted}")
+    return counts
+
+
+def _batch() -> tuple[str, pd.Timestamp]:
+    return f"batch-{uuid.uuid4().hex[:12]}", now()
+
+
+# --------------------------------------------------------------------------- population
+
+
+def ingest_population(
+    settings: Settings, con: duckdb.DuckDBPyConnection, paths: Sequence[Path] | None = None
+) -> Counts:
+    """Replace ``population`` with what the population files say (``befolkning``)."""
+    files = list(paths) if paths else population.discover(settings.require_data())
+    parsed = population.parse(files)
+    batch_id, at = _batch()
+    with store.transaction(con):
+        before = len(store.read_table(con, "population"))
+        store.replace_table(con, "population", parsed.population)
+        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+    # Population is replaced whole: rows beyond those before count as loaded.
+    loaded = max(len(parsed.population) - before, 0)
+    merged = store.MergeCounts(loaded, 0, len(parsed.population) - loaded)
+    return _counts(parsed.read, merged, parsed.quarantine, files=[str(f) for f in files])
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _kommun_names(settings: Settings) -> list[str] | None:
+    path = settings.require_data() / "population" / "kommun_population_2024_scb.csv"
+    return population.kommun_names(path) if path.is_file() else None
+
+
+def ingest_crime_statistics(
+    settings: Settings, con: duckdb.DuckDBPyConnection, paths: Sequence[Path] | None = None
+) -> Counts:
+    """Brå's reported-crime statistics and the yearbook table into ``statistics``."""
+    files = list(paths) if paths else bra.discover(settings.require_data())
+    parsed = bra.parse(files, kommun_names=_kommun_names(settings))
+    batch_id, at = _batch()
+    with store.transaction(con):
+        merged = store.merge_statistics(con, parsed.stats)
+        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+    return _counts(parsed.read, merged, parsed.quarantine, files=[str(f) for f in files])
+
+
+def as_statistics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shooting and fire statistics in the shape of the ``statistics`` table.
+
+    Their ``period_end`` is the first day after the period; the table keeps the last day.
+    The key is the source, area, period and category, like Brå's.
+    """
+    out = frame.reindex(columns=list(STATISTICS_COLUMNS)).copy()
+    out["period_end"] = pd.to_datetime(frame["period_end"]) - pd.Timedelta(days=1)
+    parts = frame[["source", "area_scheme", "area", "period_start", "category_key"]].astype(str)
+    out["stat_key"] = [
+        hashlib.sha1("\x1f".join(row).encode("utf-8")).hexdigest()[:20]
+        for row in parts.itertuples(index=False, name=None)
+    ]
+    out["area_raw"] = frame["area"]
+    out["sensitive"] = False
+    return out.drop_duplicates("stat_key", keep="last")
+
+
+# --------------------------------------------------------------------------- event lists
+
+#: The list contracts: name → (parse, discover, contract). See docs/event_lists.md.
+LISTS: dict[str, tuple[Callable[..., event_lists.IngestResult], Callable[..., list[Path]], Any]] = {
+    "brott": (crime_list.parse, crime_list.discover, crime_list.CONTRACT),
+    "skjutningar": (shootings.parse, shootings.discover, shootings.LIST_CONTRACT),
+    "brander": (fires.parse, lambda data: fires.discover(data), fires.LIST_CONTRACT),
+}
+
+
+def ingest_list(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    paths: Sequence[Path] | None = None,
+    *,
+    now: pd.Timestamp | None = None,
+) -> Counts:
+    """One layer's delivered lists and statistics files (``brott|skjutningar|brander``).
+
+    ``now`` is the run's clock (rows dated after it are quarantined); default the current
+    time. Characters repaired in the text read are counted in ``repaired``.
+    """
+    parse, discover, contract = LISTS[name]
+    data = settings.require_data()
+    files = list(paths) if paths else discover(data)
+    if not files:
+        return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
+    options = event_lists.options_from_config(settings.extra, contract)
+    kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
+    parsed = parse(files, options, kommun=kommun, municipality=settings.municipality, now=now)
+    events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
+    validate_events(events)
+    stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
+    batch_id, at = _batch()
+    with store.transaction(con):
+        merged_events = store.merge_events(con, events, batch_id=batch_id, ingested_at=at)
+        merged_stats = (
+            store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
+        )
+        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+    merged = store.MergeCounts(
+        merged_events.loaded + merged_stats.loaded,
+        merged_events.updated + merged_stats.updated,
+        merged_events.unchanged + merged_stats.unchanged,
+    )
+    read = len(events) + len(stats) + len(parsed.quarantine)
+    more: dict[str, Any] = {"files": [str(f) for f in files], "notes": parsed.notes}
+    if parsed.repairs:
+        more["repaired"] = parsed.repairs.as_counts()
+    return _counts(read, merged, parsed.quarantine, **more)
+
+
+# --------------------------------------------------------------------------- derived layers
+
+
+def derive_from_police(settings: Settings, con: duckdb.DuckDBPyConnection) -> Counts:
+    """The shooting and fire layers, re-derived from every stored police event.
+
+    The police events are the records read here (each becomes zero, one or two derived
+    events); a derived event no longer derived is retired.
+    """
+    police = store.read_events(con, layers=[Layer.POLICE_EVENT.value], columns=PARSED_COLUMNS)
+    shots = shootings.from_police_events(police).events
+    burning = fires.from_police_events(police)
+    derived = pd.concat([shots, burning], ignore_index=True).reindex(columns=list(PARSED_COLUMNS))
+    validate_events(derived)
+    batch_id, at = _batch()
+    with store.transaction(con):
+        merged = store.merge_events(con, derived, batch_id=batch_id, ingested_at=at)
+        retired = store.retire_derived(con, shootings.SOURCE, list(shots["event_uid"]))
+        retired += store.retire_derived(con, fires.SOURCE, list(burning["event_uid"]))
+    return {
+        "police_events": len(police),
+        "shootings": len(shots),
+        "fires": len(burning),
+        "loaded": merged.loaded,
+        "updated": merged.updated,
+        "unchanged": merged.unchanged,
+        "retired": retired,
+    }

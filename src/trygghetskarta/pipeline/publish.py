@@ -1,0 +1,479 @@
+"""The ``maps`` and ``report`` steps: gather what a planner sees and write the HTML files.
+
+Part of the wiring layer with :mod:`trygghetskarta.pipeline` (which re-exports
+:func:`maps` and :func:`report`); kept apart so that each module stays small.
+Maps and reports show the districts of the scheme in force at the end of the period.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from trygghetskarta import areas as areas_mod
+from trygghetskarta import render, store
+from trygghetskarta.analysis import density, trends
+from trygghetskarta.analysis.bra_compare import bra_comparison
+from trygghetskarta.analysis.grid import Grid
+from trygghetskarta.config import Settings
+from trygghetskarta.periods import Period, default_period
+from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now, timed
+from trygghetskarta.render import (
+    GI_LAYER_NAME,
+    AnalysisLayers,
+    ExportProfile,
+    export_profile,
+    mark_internal,
+)
+from trygghetskarta.schema import TIMEZONE, Layer
+
+SOURCES = [
+    "Polisen (polisen.se, händelser)",
+    "Stockholms stad (områden, befolkning)",
+    "SCB (RegSO)",
+]
+KOMMUN_AREA = "Stockholm"
+_log = logging.getLogger(__name__)
+
+_EVENT_COLUMNS = [
+    "event_uid",
+    "sensitive",
+    "layer",
+    "category",
+    "source_type",
+    "occurred_at",
+    "summary",
+    "url",
+    "x",
+    "y",
+    "precision",
+    "uncertainty_m",
+    "place_name",
+    "stadsdel",
+    "stadsdelsomrade",
+]
+
+
+def slug(name: str) -> str:
+    """A file name for a district: ``Hägersten-Älvsjö`` → ``hagersten-alvsjo``.
+
+    Only ASCII letters and digits are kept (words joined by ``-``): a name from a boundary
+    file is text, never a path (``../x`` → ``x``); a name with none gives ``omrade``.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join(re.sub(r"[^a-z0-9]+", " ", ascii_name.lower()).split()) or "omrade"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything the maps and reports of one run show (built once, used by both steps)."""
+
+    period: Period
+    scheme: str
+    districts: gpd.GeoDataFrame
+    stadsdelar: gpd.GeoDataFrame
+    events: pd.DataFrame  # police events from a year before the period to its end
+    population: pd.DataFrame
+    grid: Grid | None
+    made_at: pd.Timestamp
+    water: gpd.GeoDataFrame | None = None
+    analysis: AnalysisLayers | None = None
+    crime_stats: pd.DataFrame | None = None  # Brå's reported crimes (None: none stored)
+
+    @property
+    def in_period(self) -> pd.DataFrame:
+        return self.events[self.period.contains(self.events["occurred_at"])]
+
+
+#: The analysis tables the maps show: AnalysisLayers field → file name prefix.
+_ANALYSIS_TABLES = {
+    "gi_cells": "gi_star_cells",
+    "emerging": "emerging_cells",
+    "gi_stadsdelar": "gi_star_stadsdelar",
+    "moran": "local_moran_regso",
+    "clusters": "clusters",
+}
+
+
+def load_analysis(
+    processed_dir: Path,
+    period_slug: str,
+    *,
+    layer: str = Layer.POLICE_EVENT.value,
+    category: str = "all",
+) -> AnalysisLayers:
+    """The ``analyse`` step's tables of one period for one source layer and category.
+
+    A missing file leaves its layer out (logged at info level), never an error; rows of
+    other layers or categories are dropped (tables without those columns are kept whole).
+    """
+    tables: dict[str, gpd.GeoDataFrame | None] = {}
+    for field, prefix in _ANALYSIS_TABLES.items():
+        path = processed_dir / "tables" / f"{prefix}_{period_slug}.parquet"
+        if not path.exists():
+            _log.info("no %s — the map leaves that layer out", path.name)
+            tables[field] = None
+            continue
+        gdf = outputs.read_geoparquet(path)
+        if "layer" in gdf.columns:
+            gdf = gdf[gdf["layer"] == layer]
+        if "category" in gdf.columns:
+            gdf = gdf[gdf["category"] == category]
+        tables[field] = gdf
+    return AnalysisLayers(**tables)
+
+
+def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | None:
+    """Read the store and the rasters once; ``None`` when there are no events yet."""
+    span = store.event_period(con)
+    if span is None:
+        return None
+    all_times = pd.Series([span[0], span[1]])
+    period = default_period(all_times)
+    areas = areas_mod.load_areas(settings.require_data())
+    scheme = areas_mod.scheme_at(period.last_month)
+    events = store.read_events(
+        con,
+        layers=[Layer.POLICE_EVENT.value],
+        start=period.year_before().start,
+        end=period.end,
+        columns=_EVENT_COLUMNS,
+    )
+    if scheme == areas_mod.SCHEME_2024:
+        # Events before 2024 carry 13-area names; show them in the scheme of the map.
+        known = set(areas.sdo_13["name"])
+        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(
+            lambda n: areas.to_2024(n) if n in known else n
+        )
+    population = store.read_table(con, "population")
+    crime_stats = store.read_table(con, "crime_stats")
+    raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
+    grid = outputs.read_geotiff(raster) if raster.exists() else None
+    water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
+    return Scene(
+        water=water,
+        analysis=load_analysis(settings.processed_dir, period.slug),
+        crime_stats=crime_stats if len(crime_stats) else None,
+        period=period,
+        scheme=scheme,
+        districts=areas.districts(scheme),
+        stadsdelar=areas.stadsdelar[["name", "geometry"]],
+        events=events,
+        population=population,
+        grid=grid,
+        made_at=now(),
+    )
+
+
+def _district_population(scene: Scene) -> pd.DataFrame:
+    pop = scene.population
+    pop = pop[pop["level"].isin(["stadsdelsomrade", "kommun"])]
+    if "reference_date" in pop.columns:
+        # SCB's 1 November and the yearbook's 31 December: rates use the year's end.
+        pop = pop.sort_values("reference_date").drop_duplicates(["area", "year"], keep="last")
+    return pop[["area", "year", "population"]]
+
+
+def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
+    """Per-district figures for the period, and the whole city's row."""
+    events = scene.events
+    start, end = scene.period.start, scene.period.end
+    per_district = trends.period_summary(
+        events, start=start, end=end, by="stadsdelsomrade", population=_district_population(scene)
+    ).set_index("stadsdelsomrade")
+    city_events = events.assign(kommun=KOMMUN_AREA)
+    city = trends.period_summary(
+        city_events, start=start, end=end, by="kommun", population=_district_population(scene)
+    ).iloc[0]
+    return per_district, city
+
+
+def monthly_grids(scene: Scene, profile: str | ExportProfile) -> dict[str, Grid]:
+    """One density grid per month of the period, on the period raster's cells, for the
+    map's month slider (public: sensitive events left out)."""
+    if scene.grid is None:
+        return {}
+    t = scene.grid.transform
+    rows, cols = scene.grid.values.shape
+    bounds = (t.c, t.f + t.e * rows, t.c + t.a * cols, t.f)
+    events = scene.in_period[scene.in_period["x"].notna()]
+    if not export_profile(profile).sensitive_detail:
+        events = events[~events["sensitive"].fillna(True).astype(bool)]
+    month = events["occurred_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
+    bandwidth = float(scene.grid.params.get("bandwidth_m", 300.0))
+    return {
+        key: density.kde(
+            part["x"].to_numpy(),
+            part["y"].to_numpy(),
+            cell_size=abs(t.a),
+            bandwidth=bandwidth,
+            bounds=bounds,
+            uncertainty=part["uncertainty_m"].to_numpy(),
+        )
+        for key, part in events.groupby(month.to_numpy())
+    }
+
+
+def city_map(scene: Scene, *, profile: str | ExportProfile) -> folium.Map:
+    """The city overview map of a scene."""
+    per_district, _ = summaries(scene)
+    in_period = scene.in_period
+    return render.city_map(
+        scene.districts,
+        period=scene.period,
+        sources=SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(in_period["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        rates=per_district.get("rate_per_1000"),
+        events=in_period,
+        water=scene.water,
+        tiles="OpenStreetMap",
+        monthly_grids=monthly_grids(scene, profile),
+        analysis=scene.analysis,
+    )
+
+
+def district_map(
+    scene: Scene, district: str, *, profile: str | ExportProfile, shown: Sequence[str] = ()
+) -> folium.Map:
+    """The map of one district of a scene; ``shown`` names analysis layers switched on."""
+    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
+    m = render.district_map(
+        district,
+        scene.districts,
+        period=scene.period,
+        sources=SOURCES,
+        made_at=scene.made_at.to_pydatetime(),
+        n_unplaced=int(mine["x"].isna().sum()),
+        profile=profile,
+        stadsdelar=scene.stadsdelar,
+        grid=scene.grid,
+        events=mine,
+        water=scene.water,
+        tiles="OpenStreetMap",
+        analysis=scene.analysis,
+    )
+    for layer in m._children.values():
+        if isinstance(layer, folium.FeatureGroup) and layer.layer_name in shown:
+            layer.show = True
+    return m
+
+
+def hotspot_map(scene: Scene, district: str, *, profile: str | ExportProfile) -> folium.Map | None:
+    """The district map with the Gi* hot and cold cells switched on, for the lägesbild;
+    ``None`` when the analysis wrote no Gi* cells."""
+    gi = scene.analysis.gi_cells if scene.analysis is not None else None
+    if gi is None or gi.empty:
+        return None
+    return district_map(scene, district, profile=profile, shown=(GI_LAYER_NAME,))
+
+
+def bra_table(scene: Scene, district: str) -> pd.DataFrame | None:
+    """Brå's figures for the district beside the city's; ``None`` when none are stored."""
+    if scene.crime_stats is None:
+        return None
+    return bra_comparison(scene.crime_stats, district, city=KOMMUN_AREA)
+
+
+def _bra_source(table: pd.DataFrame | None) -> str:
+    names = {"bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)"}
+    names["stockholm_arsbok"] = "Stockholms stads statistiska årsbok (Brås uppgifter)"
+    found = [] if table is None or "source" not in table else list(table["source"].dropna())
+    return "; ".join(dict.fromkeys(names.get(s, s) for s in found)) or "Brå, anmälda brott"
+
+
+def lagesbild(
+    scene: Scene,
+    district: str,
+    *,
+    profile: str | ExportProfile,
+    map_html: str | None,
+    hotspot_map_html: str | None = None,
+) -> str:
+    """The lägesbild page of one district of a scene."""
+    per_district, city = summaries(scene)
+    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
+    monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
+    row = per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
+    bra = bra_table(scene, district)
+    summary_row = {
+        "count": row.get("count", 0),
+        "count_last_year": row.get("count_prev_year"),
+        "change_pct": row.get("change_pct"),
+        "rate_per_1000": row.get("rate_per_1000"),
+        "population": row.get("population"),
+    }
+    return render.lagesbild_html(
+        district,
+        period=scene.period,
+        summary_row=summary_row,
+        monthly=monthly,
+        city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
+        events=mine_all,
+        map_html=map_html,
+        made_at=scene.made_at.to_pydatetime(),
+        sources=SOURCES,
+        profile=profile,
+        map_link=f"../maps/{slug(district)}.html",
+        bra=bra,
+        bra_source=_bra_source(bra),
+        hotspot_map_html=hotspot_map_html,
+        hotspot_caption=(
+            "Rutor på 250 × 250 m där polisens händelser är fler (röda) eller färre (blå) "
+            "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
+        ),
+    )
+
+
+def _scene_or_warn(
+    settings: Settings, con: duckdb.DuckDBPyConnection, result: StepResult
+) -> Scene | None:
+    """The run's scene, or ``None`` with a warning in ``result`` when there are no events."""
+    scene = build_scene(settings, con)
+    if scene is None:
+        result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
+    return scene
+
+
+def output_dir(settings: Settings, kind: str) -> Path:
+    """Where the step ``kind`` (``maps`` or ``reports``) publishes for the run's profile.
+
+    ``data/processed/public/<kind>`` or ``data/processed/internal/<kind>``: the two profiles
+    never share a path, so rendering one never touches the other's files.
+    """
+    return settings.processed_dir / settings.profile / kind
+
+
+def _legacy_warning(settings: Settings, kind: str) -> list[str]:
+    old = settings.processed_dir / kind
+    if not old.exists():
+        return []
+    return [
+        f"{old} is from an older version and is no longer updated (the {kind} are now in "
+        f"{settings.processed_dir / 'public' / kind} and "
+        f"{settings.processed_dir / 'internal' / kind}) — delete it"
+    ]
+
+
+def _page(settings: Settings, html: str) -> str:
+    return mark_internal(html) if settings.profile == "internal" else html
+
+
+def _write_folder_manifest(
+    settings: Settings, staging: Path, result: StepResult, run_id: str, scene: Scene
+) -> None:
+    """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
+    body = {
+        "run_id": run_id,
+        "step": result.step,
+        "profile": settings.profile,
+        "written_at": now().isoformat(),
+        "period": scene.period.label,
+        "data_dir": str(settings.data_dir),
+        "database": str(settings.db_path),
+        "files": outputs.describe_files(staging, result.files),
+    }
+    text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
+    outputs.write_text(staging / outputs.FOLDER_MANIFEST, text)
+
+
+def maps(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+    run_id: str | None = None,
+) -> StepResult:
+    """Write ``stockholm.html`` and ``<district>.html`` for every district to the profile's
+    ``maps`` folder (:func:`output_dir`), all at once.
+
+    The pages and the folder's ``manifest.json`` are written into a staging folder and
+    swapped into place when all are written (:func:`outputs.staged_folder`); a failure or a
+    kill leaves the previous set. Internal pages carry the band "INTERNT – får inte spridas".
+    """
+    result = StepResult("maps")
+    run_id = run_id or new_run_id()
+    with timed(result):
+        result.warnings.extend(_legacy_warning(settings, "maps"))
+        scene = _scene_or_warn(settings, con, result)
+        if scene is None:
+            return result
+        if scene.grid is None:
+            result.warnings.append(
+                "no density raster for the period — run `trygghetskarta analyse`"
+            )
+        target = output_dir(settings, "maps")
+        profile = export_profile(settings.profile)
+        names = list(scene.districts["name"])
+        with outputs.staged_folder(target, run_id) as staging:
+            progress("Kartor", 0, len(names) + 1)
+            html = render.to_html(city_map(scene, profile=profile))
+            outputs.write_text(staging / "stockholm.html", _page(settings, html))
+            result.files.append(target / "stockholm.html")
+            for i, district in enumerate(names, start=1):
+                html = render.to_html(district_map(scene, district, profile=profile))
+                name = f"{slug(district)}.html"
+                outputs.write_text(staging / name, _page(settings, html))
+                result.files.append(target / name)
+                progress("Kartor", i, len(names) + 1)
+            _write_folder_manifest(settings, staging, result, run_id, scene)
+        result.counts.update(
+            period=scene.period.label, profile=settings.profile, maps=len(result.files)
+        )
+    return result
+
+
+def report(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+    run_id: str | None = None,
+) -> StepResult:
+    """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
+    folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
+    result = StepResult("report")
+    run_id = run_id or new_run_id()
+    with timed(result):
+        result.warnings.extend(_legacy_warning(settings, "reports"))
+        scene = _scene_or_warn(settings, con, result)
+        if scene is None:
+            return result
+        target = output_dir(settings, "reports")
+        profile = export_profile(settings.profile)
+        names = list(scene.districts["name"])
+        with outputs.staged_folder(target, run_id) as staging:
+            for i, district in enumerate(names):
+                progress("Lägesbilder", i, len(names))
+                map_html = render.to_html(district_map(scene, district, profile=profile))
+                hot = hotspot_map(scene, district, profile=profile)
+                page = lagesbild(
+                    scene,
+                    district,
+                    profile=profile,
+                    map_html=map_html,
+                    hotspot_map_html=None if hot is None else render.to_html(hot),
+                )
+                name = f"{slug(district)}.html"
+                outputs.write_text(staging / name, _page(settings, page))
+                result.files.append(target / name)
+            _write_folder_manifest(settings, staging, result, run_id, scene)
+        progress("Lägesbilder", len(names), len(names))
+        result.counts.update(
+            period=scene.period.label, profile=settings.profile, reports=len(result.files)
+        )
+    return result

@@ -1,0 +1,447 @@
+"""The city map and the district map: :func:`city_map`, :func:`district_map`.
+
+Part of :mod:`trygghetskarta.render`. Each builds a whole map from frames and the export
+profile, with the month slider, the layers of the analyse step and the embedded ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import pandas as pd
+
+from trygghetskarta.config import STORE_CRS
+from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.render.basemap import _finish, add_events, base_map
+from trygghetskarta.render.disclosure import Disclosure, ledger_html
+from trygghetskarta.render.format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
+from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
+from trygghetskarta.render.legend import (
+    add_info_box,
+)
+from trygghetskarta.render.profile import (
+    ExportProfile,
+    drop_sensitive,
+    export_profile,
+    sensitive_mask,
+)
+from trygghetskarta.render.published import city_table, stadsdel_table
+from trygghetskarta.render.raster import DensityGrid, add_density
+from trygghetskarta.render.timeline import (
+    _pivot,
+    add_area_counts,
+    add_month_slider,
+    month_of,
+    months_between,
+)
+from trygghetskarta.render.vector import (
+    add_count_labels,
+    add_districts,
+    add_water,
+    area_geojson,
+    label_points,
+    to_web,
+)
+from trygghetskarta.render.verbatim import Verbatim
+
+DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
+_log = logging.getLogger(__name__)
+_WARNED: set[int] = set()  # grids already warned about (one warning per grid, not per map)
+
+
+def _profile_notes(profile: ExportProfile) -> list[str]:
+    if profile.public:
+        return ["Inga enskilda händelser visas.", SUPPRESSED_NOTE]
+    return ["Intern version med enskilda händelser – sprid inte vidare utan granskning."]
+
+
+def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
+    """The months of the period, or of the events when the period is a free text."""
+    bounds = period_bounds(period)
+    if bounds is not None:
+        return months_between(*bounds)
+    if events is None or events.empty or "occurred_at" not in events.columns:
+        return []
+    month = month_of(events["occurred_at"].dropna())
+    return months_between(month.min(), month.max()) if not month.empty else []
+
+
+def _check_events(events: pd.DataFrame, area_col: str) -> None:
+    missing = [c for c in ("occurred_at", area_col) if c not in events.columns]
+    if missing:
+        raise SchemaError(
+            f"events need columns occurred_at and {area_col} for the month slider, "
+            f"missing {missing} — pass the events table's rows"
+        )
+
+
+def _add_time_layers(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    events: pd.DataFrame,
+    *,
+    area_col: str,
+    period: Period,
+    profile: ExportProfile,
+    names: tuple[str, str],
+    note: str | None,
+    district: tuple[str, pd.DataFrame, int | None] | None = None,
+) -> tuple[list[pd.Timestamp], list[Disclosure], int | None]:
+    """The count labels, choropleth and slider; returns the months, the ledgers of the
+    counts shown and (for a district) the number of unplaced events that may be shown.
+
+    ``district`` is ``(name, all its events, unplaced)`` on a district map, whose stadsdel
+    counts are published together with the district's own row of the city map."""
+    months = _slider_months(period, events)
+    if not months:
+        unplaced = None if district is None or district[2] is None else district[2]
+        return months, [], None if unplaced is None else profile.single(unplaced)
+    in_months = month_of(events["occurred_at"]).isin(months)
+    web = to_web(areas, "areas")
+    local = areas.to_crs(STORE_CRS)
+    local = local[local["name"].isin(web["name"])]
+    area_names = [str(n) for n in local["name"]]
+    counts = _pivot(events[in_months.to_numpy()], area_col, area_names, months)
+    unplaced = None
+    if district is None:
+        ledgers, mask = city_table(profile, area_names, months, counts)
+    else:
+        name, everything, n_unplaced = district
+        inside = everything[month_of(everything["occurred_at"]).isin(months).to_numpy()]
+        row = _pivot(inside.assign(_d=name), "_d", [name], months)[0, 1:]
+        ledgers, mask, unplaced = stadsdel_table(
+            profile, name, area_names, months, counts, row, n_unplaced
+        )
+    add_area_counts(
+        m,
+        local,
+        events[in_months.to_numpy()],
+        area_col=area_col,
+        months=months,
+        profile=profile,
+        geojson=area_geojson(web),
+        label_points=label_points(local),
+        name_labels=names[0],
+        name_fill=names[1],
+        note=note,
+        suppressed=mask if profile.public else None,
+    )
+    add_month_slider(m, months, period_label=fmt_period(period))
+    return months, ledgers, unplaced
+
+
+def _add_ledger(m: folium.Map, profile: ExportProfile, ledgers: Sequence[Disclosure]) -> None:
+    """Embed what the map's counts show, for audits (see :mod:`.disclosure`)."""
+    if profile.public and ledgers:
+        m.get_root().html.add_child(
+            Verbatim(ledger_html(ledgers, min_count=profile.min_count)), name="tk_ledger"
+        )
+
+
+def _monthly_grids(
+    monthly_grids: Mapping[object, DensityGrid] | None, months: Sequence[pd.Timestamp]
+) -> list[DensityGrid | None] | None:
+    """The grids in the slider's month order (``None`` where a month has none)."""
+    if not monthly_grids or not months:
+        return None
+    by_month = {pd.Timestamp(str(k)).to_period("M"): g for k, g in monthly_grids.items()}
+    return [by_month.get(pd.Timestamp(mo).to_period("M")) for mo in months]
+
+
+def _density(
+    m: folium.Map,
+    grid: DensityGrid,
+    clip_to: object,
+    profile: ExportProfile,
+    show: bool = True,
+    monthly: list[DensityGrid | None] | None = None,
+) -> None:
+    marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
+    if profile.public and not marked and id(grid) not in _WARNED:
+        _WARNED.add(id(grid))
+        _log.warning(
+            "public map: the density raster does not say it leaves sensitive events out "
+            "(params['sensitive'] != 'excluded'); compute it without them for public maps"
+        )
+    add_density(
+        m,
+        grid,
+        name=DENSITY_LAYER_NAME,
+        clip_to=clip_to,
+        min_cell=profile.min_cell_m,
+        show=show,
+        monthly=monthly,
+    )
+
+
+def city_map(
+    districts: gpd.GeoDataFrame,
+    *,
+    period: Period,
+    sources: Sequence[str] | str,
+    made_at: datetime,
+    n_unplaced: int | None = None,
+    profile: str | ExportProfile = "public",
+    title: str = "Händelser i Stockholms stad",
+    stadsdelar: gpd.GeoDataFrame | None = None,
+    grid: DensityGrid | None = None,
+    counts: Mapping[str, float] | pd.Series | None = None,
+    rates: pd.Series | None = None,
+    rates_title: str = "Händelser per 1 000 invånare",
+    events: pd.DataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    monthly_grids: Mapping[object, DensityGrid] | None = None,
+    analysis: AnalysisLayers | None = None,
+) -> folium.Map:
+    """The whole city: districts, rate choropleth, density, counts per month and events.
+
+    Parameters
+    ----------
+    districts
+        Stadsdelsområden with ``name`` (EPSG:3006).
+    period, sources, made_at, n_unplaced
+        For the info box (see :func:`add_info_box`). The month slider covers the months
+        of ``period`` (or of ``events`` when ``period`` is a free text).
+    profile
+        An :class:`~trygghetskarta.render.profile.ExportProfile` or its name: ``"public"``
+        never shows individual events and publishes counts through its suppression (no
+        count under five shown or derivable, see :mod:`trygghetskarta.render.disclosure`);
+        ``"internal"`` adds ``events`` as clustered markers.
+    title
+        Title in the info box.
+    stadsdelar
+        Optional finer areas with ``name``, drawn as thin outlines.
+    grid
+        Optional density raster (see :func:`add_density`); in the public profile it is
+        shown on cells of at least 200 m.
+    counts
+        Count per district name for static labels; used only when ``events`` is ``None``.
+    rates
+        Optional value per district name (e.g. events per 1 000 inhabitants) for a
+        choropleth; it is off at start when a density grid is shown too.
+    rates_title
+        Legend title of the choropleth.
+    events
+        The events of the period, placed or not, with ``occurred_at`` and
+        ``stadsdelsomrade`` (and ``x``, ``y``, ``category``, ``summary`` … for the internal
+        markers). They give the count labels and the count choropleth per district and
+        month, driven by the month slider; in the internal profile the placed ones are
+        also drawn as markers.
+    water
+        Optional water polygons (see :func:`water_polygons`), drawn under everything.
+    tiles
+        Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
+    monthly_grids
+        Optional density grid per month (keys: anything ``pd.Timestamp`` reads, e.g.
+        ``"2025-03"``), on the cells of ``grid``: the month slider then switches the
+        density layer to each month's grid (public: on 200 m cells, like ``grid``).
+    analysis
+        Optional analysis tables (Gi* cells, emerging hot spots, stadsdel Gi*, local
+        Moran per RegSO, clusters), each drawn as a layer with a legend, off at start
+        (see :func:`trygghetskarta.render.layers.add_analysis_layers`).
+
+    Returns
+    -------
+    folium.Map
+    """
+    profile = export_profile(profile)
+    m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=tiles)
+    if water is not None:
+        add_water(m, water)
+    if stadsdelar is not None:
+        add_districts(m, stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0)
+    add_districts(m, districts, name="Stadsdelsområden", fill_opacity=0.0)
+    if rates is not None:
+        add_districts(
+            m,
+            districts,
+            name=rates_title,
+            values=rates,
+            legend_title=rates_title,
+            show=grid is None,
+        )
+    if grid is not None:
+        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
+        _density(
+            m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
+        )
+    if analysis is not None:
+        add_analysis_layers(m, analysis, profile=profile)
+    months: list[pd.Timestamp] = []
+    ledgers: list[Disclosure] = []
+    if events is not None:
+        _check_events(events, "stadsdelsomrade")
+        months, ledgers, _ = _add_time_layers(
+            m,
+            districts,
+            events,
+            area_col="stadsdelsomrade",
+            period=period,
+            profile=profile,
+            names=("Antal händelser", "Antal händelser (färg per område)"),
+            note=None,
+        )
+        if profile.show_points:
+            add_events(m, events, name="Enskilda händelser", months=months or None)
+    elif counts is not None:
+        add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
+    notes = _profile_notes(profile)
+    if n_unplaced is not None and profile.single(n_unplaced) is None:
+        # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
+        n_unplaced = None
+        notes.append("Antal händelser som inte kunde placeras: dolt.")
+    add_info_box(
+        m,
+        title=title,
+        period=period,
+        sources=sources,
+        made_at=made_at,
+        n_unplaced=n_unplaced,
+        notes=notes,
+    )
+    _add_ledger(m, profile, ledgers)
+    return _finish(m)
+
+
+def district_map(
+    district: str,
+    districts: gpd.GeoDataFrame,
+    *,
+    period: Period,
+    sources: Sequence[str] | str,
+    made_at: datetime,
+    n_unplaced: int | None = None,
+    profile: str | ExportProfile = "public",
+    title: str | None = None,
+    stadsdelar: gpd.GeoDataFrame | None = None,
+    grid: DensityGrid | None = None,
+    counts: Mapping[str, float] | pd.Series | None = None,
+    events: pd.DataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    padding_m: float = 500.0,
+    monthly_grids: Mapping[object, DensityGrid] | None = None,
+    analysis: AnalysisLayers | None = None,
+) -> folium.Map:
+    """One district: its outline, its stadsdelar, density clipped to it, counts and events.
+
+    Parameters
+    ----------
+    district
+        The district's name, as in ``districts["name"]``.
+    districts
+        All stadsdelsområden with ``name`` (EPSG:3006); the others are drawn faintly.
+    period, sources, made_at, n_unplaced
+        For the info box; the month slider covers ``period`` (see :func:`city_map`).
+    profile
+        ``"public"`` or ``"internal"`` (see :func:`city_map`). In the public profile the
+        counts per stadsdel leave sensitive events out (they count only per district).
+    title
+        Info box title; ``"<district> – händelser"`` when ``None``.
+    stadsdelar
+        Optional stadsdelar with ``name``; those whose interior point lies in the district
+        are drawn and labelled.
+    grid
+        Optional density raster; only cells inside the district are shown.
+    counts
+        Optional count per stadsdel name for static labels (the stadsdelar must be given);
+        used only when ``events`` is ``None``.
+    events
+        The district's events of the period with ``occurred_at`` and ``stadsdel``: count
+        labels and choropleth per stadsdel and month (the stadsdelar must be given), and
+        in the internal profile the placed ones as markers.
+    water
+        Optional water polygons, drawn under everything.
+    tiles
+        Optional online tile layer offered off by default.
+    monthly_grids
+        Optional density grid per month, on the cells of ``grid`` (see :func:`city_map`).
+    analysis
+        Optional analysis tables, clipped to the district here (see :func:`city_map`).
+    padding_m
+        Margin around the district when fitting the view, metres.
+
+    Returns
+    -------
+    folium.Map
+    """
+    profile = export_profile(profile)
+    local = districts.to_crs(STORE_CRS)
+    chosen = local[local["name"] == district]
+    if chosen.empty:
+        raise ConfigError(f"unknown district {district!r}; expected one of {sorted(local['name'])}")
+    shape = chosen.geometry.union_all()
+    minx, miny, maxx, maxy = shape.bounds
+    m = base_map(
+        (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m), tiles=tiles
+    )
+    notes = _profile_notes(profile)
+    if water is not None:
+        add_water(m, water)
+    others = local[local["name"] != district]
+    if not others.empty:
+        add_districts(
+            m, others, name="Övriga stadsdelsområden", color="#9a9a9a", weight=1, fill_opacity=0
+        )
+    inner = None
+    if stadsdelar is not None:
+        sd = stadsdelar.to_crs(STORE_CRS)
+        inner = sd[sd.geometry.representative_point().within(shape.buffer(1.0))]
+        add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
+    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
+    if grid is not None:
+        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
+        _density(m, grid, shape, profile, monthly=monthly)
+    if analysis is not None:
+        add_analysis_layers(m, analysis.clipped(shape), profile=profile)
+    ledgers: list[Disclosure] = []
+    unplaced_given = n_unplaced is not None
+    if events is not None:
+        if inner is None:
+            raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+        _check_events(events, "stadsdel")
+        shown = drop_sensitive(events, profile)
+        if not profile.sensitive_detail and sensitive_mask(events).any():
+            # No number: it would be a count below five, or give one away by subtraction.
+            notes.append(
+                "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
+                "stadsdelsområdet, inte per stadsdel."
+            )
+        months, ledgers, n_unplaced = _add_time_layers(
+            m,
+            inner,
+            shown,
+            area_col="stadsdel",
+            period=period,
+            profile=profile,
+            names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
+            note=None,
+            district=(district, events, n_unplaced),
+        )
+        if profile.show_points:
+            add_events(m, events, name="Enskilda händelser", months=months or None)
+    elif counts is not None:
+        if inner is None:
+            raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+        add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
+    if n_unplaced is not None and events is None:
+        n_unplaced = profile.single(n_unplaced)
+    if unplaced_given and n_unplaced is None:
+        notes.append("Antal händelser som inte kunde placeras: dolt.")
+    add_info_box(
+        m,
+        title=title or f"{district} – händelser",
+        period=period,
+        sources=sources,
+        made_at=made_at,
+        n_unplaced=n_unplaced,
+        notes=notes,
+    )
+    _add_ledger(m, profile, ledgers)
+    return _finish(m)

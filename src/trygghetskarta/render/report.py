@@ -1,0 +1,511 @@
+"""The lägesbild: one self-contained HTML page per stadsdelsområde.
+
+:func:`lagesbild_html` returns the page as a string (the pipeline writes it). The page is
+in Swedish and needs no network and no JavaScript of its own: key figures with the change
+against last year and against the city, the monthly course of all events and of each
+category (inline SVG), counts per category, the district map, the hour × weekday heatmap,
+the places named most often, Brå's statistics beside the city's and the hotspot map (when
+given), the data quality (share of events per precision class), and sources and period.
+Inline CSS includes a print layout.
+
+Maps (``map_html``, ``hotspot_map_html``: full HTML of folium maps) are embedded in
+``<iframe srcdoc="…">`` with their scripts inlined (see ``_assets``), so that the report
+stays one file that opens from a file share; their scripts run sandboxed inside the frame.
+``map_link`` adds a link to the separate map file. Maps do not print; the page says so.
+
+Profiles (``_privacy``): in ``public`` reports every count below five reads "färre än 5",
+small categories are merged so that none can be worked out from the total, changes
+against last year are not given when either year has fewer than five events, and places
+named in sensitive events are left out. All text from sources is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.errors import SchemaError
+from trygghetskarta.render.disclosure import ledger_html
+from trygghetskarta.render.format import (
+    SUPPRESS_BELOW,
+    SUPPRESSED_NOTE,
+    Period,
+    category_color,
+    category_label,
+    esc,
+    fmt_datetime,
+    fmt_period,
+    fmt_sources,
+    is_missing,
+    period_bounds,
+)
+from trygghetskarta.render.profile import ExportProfile, drop_sensitive, export_profile
+from trygghetskarta.render.published import ReportCounts, month_key, report_counts
+from trygghetskarta.render.report_parts import (
+    FINE,
+    _get,
+    bra_section,
+    category_table,
+    hotspot_section,
+    key_figures,
+    map_section,
+    places_table,
+    precision_table,
+)
+from trygghetskarta.render.svg import heatmap_svg, line_chart_svg, small_multiples_html
+from trygghetskarta.render.timeline import months_between
+from trygghetskarta.schema import TIMEZONE, Category, Precision
+
+__all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_places"]
+
+_MONTHLY_COLUMNS = ("month", "category", "count")
+#: Hours per column of the public hour × weekday table.
+HOUR_STEP_PUBLIC = 3
+ALL_EVENTS = "alla"
+
+_CSS = """
+:root { --ink: #1f1f1f; --muted: #5c5c5c; --line: #d8d8d8; --accent: #004b87; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f4f4f2; color: var(--ink);
+  font: 15px/1.5 "Helvetica Neue", Arial, Helvetica, sans-serif; }
+main { max-width: 960px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
+h1 { font-size: 28px; margin: 0 0 4px; color: var(--accent); }
+h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid var(--line);
+  padding-bottom: 4px; }
+.meta { color: var(--muted); margin: 0; }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin-top: 18px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
+.card .label { color: var(--muted); font-size: 13px; }
+.card .value { font-size: 26px; font-weight: bold; line-height: 1.2; margin: 2px 0; }
+.card .note { color: var(--muted); font-size: 13px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); }
+th { background: #f1f3f6; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+tr.total td { font-weight: bold; border-top: 2px solid #999; }
+.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
+  vertical-align: -1px; }
+.bar { background: #e8edf3; height: 12px; min-width: 120px; }
+.bar span { display: block; height: 12px; background: var(--accent); }
+.mapframe { width: 100%; height: 560px; border: 1px solid var(--line); }
+.print-only { display: none; }
+.empty { color: var(--muted); font-style: italic; }
+.tk-chart { max-width: 100%; height: auto; }
+.tk-multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px;
+  margin-top: 12px; }
+.tk-mini { width: 100%; height: auto; }
+.caption { color: var(--muted); font-size: 13px; }
+.lead { margin: 4px 0 10px; }
+@media (max-width: 700px) {
+  .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
+}
+@media print {
+  @page { size: A4; margin: 16mm 14mm; }
+  body { background: #fff; font-size: 11pt; }
+  .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  main { max-width: none; padding: 0; }
+  section, .cards, table, svg { break-inside: avoid; }
+  .mapframe, .screen-only { display: none; }
+  .print-only { display: block; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.DataFrame:
+    """Monthly counts as a month × category table with every month of the range.
+
+    Parameters
+    ----------
+    monthly
+        Long frame with ``month`` (first of month), ``category``, ``count`` and optionally
+        ``stadsdelsomrade``.
+    district
+        Keep only this district's rows when the frame has a ``stadsdelsomrade`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: consecutive months; columns: categories ordered by total, largest first.
+    """
+    missing = [c for c in _MONTHLY_COLUMNS if c not in monthly.columns]
+    if missing:
+        raise SchemaError(
+            f"monthly counts need columns {list(_MONTHLY_COLUMNS)}, missing {missing} — "
+            "pass the counts from analysis.trends"
+        )
+    frame = monthly
+    if district is not None and "stadsdelsomrade" in frame.columns:
+        frame = frame[frame["stadsdelsomrade"] == district]
+    if frame.empty:
+        return pd.DataFrame(dtype="float64")
+    months = pd.to_datetime(frame["month"])
+    if months.dt.tz is not None:
+        months = months.dt.tz_localize(None)
+    frame = frame.assign(month=months.dt.to_period("M").dt.to_timestamp())
+    table = frame.pivot_table(
+        index="month", columns="category", values="count", aggfunc="sum", fill_value=0
+    )
+    full = pd.date_range(table.index.min(), table.index.max(), freq="MS")
+    table = table.reindex(full, fill_value=0)
+    order = table.sum().sort_values(ascending=False, kind="stable").index
+    return table[order]
+
+
+def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
+    """Events per weekday and hour of the day, in Stockholm time.
+
+    Parameters
+    ----------
+    occurred_at
+        Incident times (timezone-aware; naive times are taken as Stockholm time).
+
+    Returns
+    -------
+    pandas.DataFrame
+        7 rows (0 = Monday … 6 = Sunday) × 24 columns (hours 0–23) of counts.
+    """
+    times = pd.to_datetime(occurred_at.dropna())
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(TIMEZONE)
+    table = pd.crosstab(times.dt.day_of_week, times.dt.hour)
+    return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
+
+
+def named_places(
+    events: pd.DataFrame, *, profile: str | ExportProfile, limit: int = 10
+) -> pd.Series:
+    """The place names given most often for events placed better than their stadsdel.
+
+    Only events of precision exact, address, street or place count (a stadsdel's own name
+    tells a planner nothing new); in the public profile sensitive events are left out
+    (they count only at district level).
+
+    Returns
+    -------
+    pandas.Series
+        Count per place name, largest first.
+    """
+    if "place_name" not in events.columns:
+        return pd.Series(dtype="int64")
+    rows = drop_sensitive(events, profile)
+    if "precision" in rows.columns:
+        rows = rows[rows["precision"].isin([p.value for p in FINE])]
+    return rows["place_name"].dropna().value_counts().head(limit)
+
+
+def _events_in(events: pd.DataFrame, period: Period) -> pd.DataFrame:
+    if "occurred_at" not in events.columns:
+        raise SchemaError(
+            f"events need an occurred_at column, got {list(events.columns)} — pass rows of "
+            "the events table"
+        )
+    bounds = period_bounds(period)
+    if bounds is None:
+        return events
+    times = pd.to_datetime(events["occurred_at"])
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    return events[((times >= bounds[0]) & (times <= bounds[1])).to_numpy()]
+
+
+def _charts(
+    table: pd.DataFrame,
+    district: str,
+    period: Period,
+    profile: ExportProfile,
+    counts: ReportCounts | None,
+    blocks: pd.DataFrame | None,
+) -> str:
+    if table.empty or float(table.to_numpy().sum()) == 0:
+        return '<p class="empty">Inga händelser att visa.</p>'
+    suppress = SUPPRESS_BELOW if profile.public else None
+    bounds = period_bounds(period)
+    start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
+    total = table.sum(axis=1).to_frame(ALL_EVENTS)
+    first = (
+        "Tiden före perioden har grå bakgrund i de små diagrammen. "
+        if start is not None and table.index.min() < start
+        else ""
+    )
+    band = (
+        "Dolda värden ritas i det grå fältet längst ned. Kategorierna visas per kvartal. "
+        if suppress
+        else ""
+    )
+    small = table
+    hidden_total = hidden_small = None
+    totals = None
+    if counts is not None and blocks is not None:
+        # Public: quarters, so that fewer values fall below five and the course shows.
+        small = blocks
+        hidden_total = np.array([[counts.get("sdo", month_key(m)) is None] for m in table.index])
+        hidden_small = pd.DataFrame(
+            {k: [counts.get("cat", k, month_key(b)) is None for b in blocks.index] for k in blocks},
+            index=blocks.index,
+        )
+        totals = {k: counts.get("cat", k, "diagram") for k in blocks.columns}
+    return (
+        line_chart_svg(
+            total,
+            labels={ALL_EVENTS: "Alla händelser"},
+            colors={ALL_EVENTS: "#004b87"},
+            title=f"Händelser per månad, {district}",
+            plot_height=170,
+            suppress_below=suppress,
+            suppressed=hidden_total,
+        )
+        + f'<p class="caption">{esc(first + band)}Varje kategori har sin egen skala; '
+        "talet uppe till höger är summan för alla månader som visas.</p>"
+        + small_multiples_html(
+            small,
+            labels={c: category_label(c) for c in table.columns},
+            colors={c: category_color(c) for c in table.columns},
+            title=f"Händelser per månad och kategori, {district}",
+            suppress_below=suppress,
+            highlight_from=start,
+            months_per_step=3 if suppress else 1,
+            suppressed=hidden_small,
+            totals=totals,
+        )
+    )
+
+
+def _heatmap(
+    events: pd.DataFrame | None,
+    district: str,
+    profile: ExportProfile,
+    counts: ReportCounts | None,
+) -> str:
+    if events is None:
+        return ""
+    table = hour_weekday_table(events["occurred_at"])
+    step = HOUR_STEP_PUBLIC if profile.public else 1
+    if int(table.to_numpy().sum()) == 0:
+        body = '<p class="empty">Inga händelser i perioden.</p>'
+    else:
+        suppressed = None
+        if counts is not None and counts.has("hw", 0, "summa"):
+            cols = 24 // step
+            suppressed = (
+                np.array([[counts.get("hw", w, c) is None for c in range(cols)] for w in range(7)]),
+                np.array([counts.get("hw", w, "summa") is None for w in range(7)]),
+                np.array([counts.get("hw", "summa", c) is None for c in range(cols)]),
+            )
+        body = heatmap_svg(
+            table,
+            title=f"Händelser per veckodag och timme, {district}",
+            profile=profile,
+            hour_step=step,
+            suppressed=suppressed,
+        )
+    hours = "tretimmarsperioder" if profile.public else "timmar"
+    return (
+        "<section><h2>När händer det?</h2>"
+        f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
+        "anger för händelsen (svensk tid). Summorna står till höger och under.</p>"
+        + body
+        + "</section>"
+    )
+
+
+def _protect(
+    profile: ExportProfile,
+    district: str,
+    table: pd.DataFrame,
+    period: Period,
+    in_period: pd.DataFrame | None,
+    by_precision: pd.Series | None,
+    last_year: Any,
+) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
+    """Public: every count of the page through one suppression (see ``_published``).
+
+    Returns the month × category table (with every month of the period and, in public,
+    every category), the shown counts, the category blocks the charts draw and the
+    precision counts listed (every class, in public)."""
+    bounds = period_bounds(period)
+    if not profile.public or bounds is None:
+        return table, None, None, by_precision
+    months = months_between(bounds[0], bounds[1])
+    index = pd.DatetimeIndex(sorted(set(table.index) | set(months)))
+    cats = list(table.columns) + [c.value for c in Category if c.value not in table.columns]
+    table = table.reindex(index=index, columns=cats, fill_value=0)
+    hw = None
+    if in_period is not None:
+        raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
+        hw = raw.reshape(7, 24 // HOUR_STEP_PUBLIC, HOUR_STEP_PUBLIC).sum(axis=2)
+    if by_precision is not None:
+        known = [p.value for p in Precision]
+        by_precision = pd.Series(by_precision, dtype="float64").dropna()
+        by_precision.index = by_precision.index.map(str)
+        extra = sorted(k for k in by_precision.index if k not in known)
+        by_precision = by_precision.reindex(known + extra, fill_value=0)
+    counts, blocks = report_counts(
+        profile,
+        district,
+        table=table,
+        period_months=months,
+        last_year=None if is_missing(last_year) else float(last_year),
+        hour_weekday=hw,
+        by_precision=by_precision,
+        step=3,
+    )
+    return table, counts, blocks, by_precision
+
+
+def lagesbild_html(
+    district: str,
+    *,
+    period: Period,
+    summary_row: Mapping[str, Any] | pd.Series,
+    monthly: pd.DataFrame,
+    city_summary: Mapping[str, Any] | pd.Series | None,
+    by_precision: pd.Series | None = None,
+    top_places: pd.Series | None = None,
+    map_html: str | None = None,
+    made_at: datetime,
+    sources: Sequence[str] | str,
+    profile: str | ExportProfile = "public",
+    map_link: str | None = None,
+    title: str | None = None,
+    events: pd.DataFrame | None = None,
+    bra: pd.DataFrame | None = None,
+    bra_source: str | None = "Brå, anmälda brott",
+    hotspot_map_html: str | None = None,
+    hotspot_caption: str | None = None,
+) -> str:
+    """Write the lägesbild of one district as a self-contained HTML page.
+
+    Parameters
+    ----------
+    district
+        The district's name (shown as text, escaped).
+    period
+        ``(start, end)`` dates of the period reported (both included), a
+        :class:`~trygghetskarta.periods.Period`, or a ready text (then the category table
+        and the heatmap count every month given).
+    summary_row
+        The district's figures: ``count``, ``count_last_year``, ``change_pct`` (percent),
+        ``rate_per_1000`` and ``population``; missing ones are shown as "–".
+    monthly
+        Monthly counts with ``month``, ``category``, ``count`` (and ``stadsdelsomrade``,
+        filtered to ``district`` when present). The charts show every month given (e.g. two
+        years for context); the category table counts the months inside ``period``.
+    city_summary
+        The whole city's figures (``rate_per_1000`` is used for comparison), or ``None``.
+    by_precision
+        Number of events per precision class (index: :class:`~trygghetskarta.schema.Precision`
+        values); counted from ``events`` when ``None``.
+    top_places
+        Number of events per place name; when ``None`` it is found from ``events`` with
+        :func:`named_places` (which applies the profile's rules: prefer that). Without both
+        the section is left out.
+    map_html
+        The full HTML of the district map (``render.to_html(m)``), embedded in an iframe.
+    made_at
+        When the report was made.
+    sources
+        Source names, e.g. ``["Polisen", "Stockholms stad"]``.
+    profile
+        ``"public"`` (counts below five suppressed) or ``"internal"``.
+    map_link
+        Optional link (relative path or http(s) URL) to the separate map file.
+    title
+        Page heading; ``"Lägesbild <district>"`` when ``None``.
+    events
+        The district's events (``occurred_at``; ``precision``, ``place_name`` and
+        ``sensitive`` where known); those inside ``period`` give the hour × weekday
+        heatmap, and the data quality and places when those are not given.
+    bra, bra_source
+        Brå's statistics for the district beside the city's (see
+        :func:`trygghetskarta.render.report_parts.bra_section` for the columns) and their source
+        line; ``None`` leaves the section out.
+    hotspot_map_html, hotspot_caption
+        The full HTML of a hotspot map and a caption under it; ``None`` leaves it out.
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+    """
+    profile = export_profile(profile)
+    heading = title or f"Lägesbild {district}"
+    table = monthly_table(monthly, district)
+    in_period = _events_in(events, period) if events is not None else None
+    if by_precision is None:
+        by_precision = (
+            in_period["precision"].value_counts()
+            if in_period is not None and "precision" in in_period.columns
+            else None
+        )
+    table, counts, blocks, by_precision = _protect(
+        profile,
+        district,
+        table,
+        period,
+        in_period,
+        by_precision,
+        _get(summary_row, "count_last_year"),
+    )
+    if top_places is None and in_period is not None:
+        top_places = named_places(in_period, profile=profile)
+    places = ""
+    if top_places is not None:
+        places = (
+            "<section><h2>Platser som nämns oftast</h2>"
+            '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
+            "händelser i perioden.</p>" + places_table(top_places, profile) + "</section>"
+        )
+    quality = ""
+    if by_precision is not None:
+        quality = (
+            "<section><h2>Datakvalitet</h2>"
+            + precision_table(by_precision, profile, counts)
+            + "</section>"
+        )
+    profile_note = (
+        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
+        "stadsdelsområdet."
+        if profile.public
+        else "Intern version: alla antal visas. Sprid inte vidare utan granskning."
+    )
+    source_items = [sources] if isinstance(sources, str) else list(sources)
+    body = [
+        "<header>",
+        f"<h1>{esc(heading)}</h1>",
+        f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
+        f"Skapad {esc(fmt_datetime(made_at))}</p>",
+        "</header>",
+        key_figures(summary_row, city_summary, profile, counts),
+        "<section><h2>Utveckling per månad</h2>",
+        _charts(table, district, period, profile, counts, blocks),
+        "</section>",
+        "<section><h2>Händelser per kategori</h2>",
+        category_table(table, period, profile, counts),
+        "</section>",
+        map_section(district, map_html, map_link),
+        _heatmap(in_period, district, profile, counts),
+        places,
+        hotspot_section(hotspot_map_html, hotspot_caption),
+        bra_section(district, bra, bra_source),
+        quality,
+        "<section><h2>Källor och period</h2><ul>",
+        *(f"<li>{esc(s)}</li>" for s in source_items),
+        "</ul>",
+        f"<p>Period: {esc(fmt_period(period))}. Skapad {esc(fmt_datetime(made_at))}.</p>",
+        f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
+        "de har arbetat med, inte alla anmälda brott.</p>",
+        "</section>",
+        ledger_html(counts.ledgers, min_count=profile.min_count) if counts is not None else "",
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</main>\n</body>\n</html>\n"
+    )

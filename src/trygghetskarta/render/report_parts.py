@@ -1,0 +1,371 @@
+"""Sections of the lägesbild page: key figures, tables, heatmap, Brå, maps.
+
+Private helper of :mod:`trygghetskarta.render.report`. Each function returns escaped HTML; the
+public profile's rules are applied here: counts below five read "färre än 5", and a table
+whose total is shown never leaves a single small count to be worked out by subtraction
+(small rows are merged, with a second row when one alone would be small).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from trygghetskarta.errors import SchemaError
+from trygghetskarta.render.assets import inline_assets
+from trygghetskarta.render.format import (
+    MISSING,
+    SUPPRESS_BELOW,
+    Period,
+    category_color,
+    category_label,
+    esc,
+    fmt_count,
+    fmt_float,
+    fmt_int,
+    fmt_pct,
+    is_missing,
+    period_bounds,
+    precision_label,
+    safe_url,
+)
+from trygghetskarta.render.profile import ExportProfile, export_profile
+from trygghetskarta.render.published import ReportCounts
+from trygghetskarta.schema import Precision
+
+#: Precision classes that place an event better than its stadsdel.
+FINE = (Precision.EXACT, Precision.ADDRESS, Precision.STREET, Precision.PLACE)
+
+
+def _get(row: Mapping[str, Any] | pd.Series | None, key: str) -> Any:
+    if row is None:
+        return None
+    value = row.get(key) if hasattr(row, "get") else None
+    return None if is_missing(value) else value
+
+
+def _card(label: str, value: str, note: str = "") -> str:
+    note_html = f'<div class="note">{note}</div>' if note else ""
+    return (
+        f'<div class="card"><div class="label">{esc(label)}</div>'
+        f'<div class="value">{esc(value)}</div>{note_html}</div>'
+    )
+
+
+def key_figures(
+    summary_row: Mapping[str, Any] | pd.Series,
+    city_summary: Mapping[str, Any] | pd.Series | None,
+    profile: Any,
+    counts: ReportCounts | None = None,
+) -> str:
+    """The key figures; ``counts`` (public) says which counts are shown."""
+    profile = export_profile(profile)
+    count = _get(summary_row, "count")
+    last = _get(summary_row, "count_last_year")
+    change = _get(summary_row, "change_pct")
+    if change is None and count is not None and last:
+        change = 100.0 * (float(count) - float(last)) / float(last)
+    count_text = fmt_count(count, profile=profile)
+    last_text = fmt_count(last, profile=profile)
+    hidden_count = profile.public and (count is None or float(count) < SUPPRESS_BELOW)
+    hidden_last = profile.public and (last is None or float(last) < SUPPRESS_BELOW)
+    if counts is not None:
+        if count is not None and round(float(count)) == counts.period_total:
+            shown = counts.get("sdo", "hela")
+        else:  # not the count the tables add up to: a count on its own
+            shown = None if count is None else profile.single(count)
+        count_text, hidden_count = profile.text(shown), shown is None
+        if counts.has("sdo", "före"):
+            prev = counts.get("sdo", "före")
+            last_text, hidden_last = profile.text(prev), prev is None
+        else:  # not the sum of the months the charts show: a count on its own
+            prev = None if last is None else profile.single(last)
+            last_text, hidden_last = profile.text(prev), prev is None
+    if profile.public and (hidden_count or hidden_last):
+        # The change and either count would give the other away.
+        change_text, change_note = MISSING, "För få händelser för en jämförelse."
+    else:
+        change_text = fmt_pct(change)
+        change_note = f"Samma period året innan: {esc(last_text)}"
+    rate = _get(summary_row, "rate_per_1000")
+    city_rate = _get(city_summary, "rate_per_1000")
+    rate_note = f"Hela staden: {esc(fmt_float(city_rate))}" if city_rate is not None else ""
+    if profile.public and hidden_count:
+        rate = None  # the rate times the population is the count
+    if rate is not None and city_rate:
+        ratio = float(rate) / float(city_rate)
+        rate_note += f" ({esc(fmt_float(ratio, 1))} gånger stadens nivå)"
+    return (
+        '<div class="cards">'
+        + _card("Händelser i perioden", count_text)
+        + _card("Förändring mot året innan", change_text, change_note)
+        + _card("Händelser per 1 000 invånare", fmt_float(rate), rate_note)
+        + _card("Invånare", fmt_int(_get(summary_row, "population")))
+        + "</div>"
+    )
+
+
+def category_table(
+    table: pd.DataFrame, period: Period, profile: Any, counts: ReportCounts | None = None
+) -> str:
+    """Counts and shares per category over the months of ``period``.
+
+    In the public profile (``counts`` given) every category is listed with the count the
+    suppression allows: "dolt" for a small one and for those hidden so that a small one
+    cannot be worked out from the total; a hidden count hides its share too.
+    """
+    profile = export_profile(profile)
+    in_period = _months_in(table, period)
+    totals = in_period.sum() if not in_period.empty else pd.Series(dtype="float64")
+    if counts is None:
+        totals = totals[totals > 0]
+    totals = totals.sort_values(ascending=False, kind="stable")
+    grand = float(totals.sum())
+    if grand == 0:
+        return '<p class="empty">Inga händelser i perioden.</p>'
+    rows = []
+    order = list(totals.index)
+    if counts is not None:
+        # Shown counts first, largest first; hidden ones after, in a fixed order (their
+        # place in the list must not tell their size).
+        shown_first = [c for c in order if counts.get("cat", c, "period") is not None]
+        order = shown_first + sorted((c for c in order if c not in shown_first), key=str)
+    for category in order:
+        n = float(totals[category])
+        value = counts.get("cat", category, "period") if counts is not None else n
+        if counts is None and profile.public and n < SUPPRESS_BELOW:
+            value = None
+        rows.append(
+            _category_row(category_label(category), category_color(category), value, grand, profile)
+        )
+    grand_shown = counts.get("sdo", "hela") if counts is not None else profile.single(grand)
+    rows.append(
+        f'<tr class="total"><td>Totalt</td><td class="num">'
+        f'{esc(profile.text(grand_shown))}</td><td class="num">100&nbsp;%</td></tr>'
+    )
+    return (
+        '<table><thead><tr><th>Kategori</th><th class="num">Antal</th>'
+        '<th class="num">Andel</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _category_row(
+    label: str, color: str, n: float | None, grand: float, profile: ExportProfile
+) -> str:
+    share = MISSING if n is None else fmt_pct(100.0 * n / grand, signed=False)
+    return (
+        f'<tr><td><span class="swatch" style="background:{esc(color)}"></span>{esc(label)}</td>'
+        f'<td class="num">{esc(profile.text(n))}</td>'
+        f'<td class="num">{esc(share)}</td></tr>'
+    )
+
+
+def _months_in(table: pd.DataFrame, period: Period) -> pd.DataFrame:
+    bounds = period_bounds(period)
+    if bounds is None or table.empty:
+        return table
+    start, end = bounds
+    return table[(table.index >= start.to_period("M").to_timestamp()) & (table.index <= end)]
+
+
+def precision_table(
+    by_precision: pd.Series, profile: Any, shown: ReportCounts | None = None
+) -> str:
+    """Count and share of events per precision class, best first, with bars.
+
+    In the public profile (``shown`` given) every class is listed, and a suppressed class
+    shows neither its count nor its share nor a bar (the share would give the count away);
+    the share of well-placed events is left out when their sum is suppressed.
+    """
+    profile = export_profile(profile)
+    counts = pd.Series(by_precision, dtype="float64").dropna()
+    if shown is None:
+        counts = counts[counts > 0]
+    total = float(counts.sum())
+    if total == 0:
+        return '<p class="empty">Inga händelser att bedöma.</p>'
+    known = [p.value for p in Precision]
+    counts.index = counts.index.map(str)
+    order = known + sorted(k for k in counts.index if k not in known)
+    counts = counts.reindex(order).dropna()
+    fine = float(counts.reindex([p.value for p in FINE]).fillna(0).sum())
+    rows = []
+    total_hidden = False
+    if shown is not None:
+        key = ("prec", "summa") if shown.has("prec", "summa") else ("sdo", "hela")
+        total_hidden = shown.get(*key) is None
+    for precision, n in counts.items():
+        if shown is not None:
+            value = shown.get("prec", precision)
+        else:
+            value = None if profile.public and n < SUPPRESS_BELOW else n
+        share = 100.0 * n / total
+        hide_share = value is None or total_hidden  # count ÷ share is the total
+        bar = (
+            "" if hide_share else f'<div class="bar"><span style="width:{share:.1f}%"></span></div>'
+        )
+        rows.append(
+            f"<tr><td>{esc(precision_label(precision))}</td>"
+            f'<td class="num">{esc(profile.text(value))}</td>'
+            f'<td class="num">{esc(MISSING if hide_share else fmt_pct(share, signed=False))}'
+            "</td>"
+            f"<td>{bar}</td></tr>"
+        )
+    fine_hidden = total_hidden or (
+        shown is not None and shown.has("prec", "fina") and shown.get("prec", "fina") is None
+    )
+    fine_text = "En del " if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "
+    lead = (
+        f"<p>{fine_text}av händelserna har en position "
+        "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats). "
+        "Händelser med sämre position räknas till sitt område men syns inte som punkter "
+        "eller i täthetskartan.</p>"
+    )
+    return (
+        lead + '<table><thead><tr><th>Positionens noggrannhet</th><th class="num">Antal</th>'
+        '<th class="num">Andel</th><th></th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def places_table(top_places: pd.Series, profile: str, limit: int = 10) -> str:
+    """The places named most often; in public only places named in five events or more."""
+    places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
+    if export_profile(profile).public:
+        places = places[places >= SUPPRESS_BELOW]
+    places = places.head(limit)
+    if places.empty:
+        return f'<p class="empty">Ingen plats nämns i minst {SUPPRESS_BELOW} händelser.</p>'
+    rows = "".join(
+        f'<tr><td>{esc(place)}</td><td class="num">{esc(fmt_count(n, profile=profile))}</td></tr>'
+        for place, n in places.items()
+    )
+    return (
+        '<table><thead><tr><th>Plats</th><th class="num">Antal</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def map_frame(title: str, map_html: str, *, css_class: str = "mapframe") -> str:
+    """A map page in a sandboxed ``<iframe srcdoc>``; its scripts and styles are inlined first.
+
+    The page's CDN references (if it was rendered with ``get_root().render()``) are
+    replaced by the vendored libraries, so the report stays one self-contained file.
+    """
+    page = inline_assets(map_html)
+    return (
+        f'<iframe class="{esc(css_class)}" title="{esc(title)}" '
+        'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox" '
+        f'allowfullscreen srcdoc="{esc(page)}"></iframe>'
+    )
+
+
+def map_section(district: str, map_html: str | None, map_link: str | None) -> str:
+    """The district map embedded in the page and/or a link to the map file."""
+    if map_html is None and map_link is None:
+        return ""
+    parts = ["<section><h2>Karta</h2>"]
+    if map_html is not None:
+        parts.append(
+            map_frame(f"Karta över {district}", map_html)
+            + '<p class="print-only">Kartan visas inte i utskrift; öppna rapporten i en '
+            "webbläsare för att se den.</p>"
+        )
+    href = safe_href(map_link)
+    if href is not None:
+        parts.append(
+            f'<p class="screen-only"><a href="{esc(href)}">Öppna kartan i ett eget fönster</a></p>'
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def hotspot_section(map_html: str | None, caption: str | None) -> str:
+    """The hotspot map (Gi* hot and cold cells, emerging hotspots), when one is given."""
+    if map_html is None:
+        return ""
+    note = f'<p class="caption">{esc(caption)}</p>' if caption else ""
+    return (
+        "<section><h2>Hotspots</h2>"
+        + map_frame("Karta över hotspots", map_html)
+        + note
+        + '<p class="print-only">Kartan visas inte i utskrift.</p></section>'
+    )
+
+
+#: Columns of the Brå table: what each means on the page.
+BRA_COLUMNS = {
+    "category": "Brottskategori",
+    "year": "År",
+    "district": "Området",
+    "city": "Hela staden",
+}
+
+
+def bra_section(district: str, bra: pd.DataFrame | None, source: str | None) -> str:
+    """Brå's reported-crime statistics for the district beside the city's.
+
+    Parameters
+    ----------
+    district
+        The district's name (column heading).
+    bra
+        One row per crime category and year with ``category``, ``year``, ``district``
+        and ``city`` (the same measure for the district and for the whole city) and
+        optionally ``unit`` (e.g. "per 100 000 invånare"); ``None`` leaves the section out.
+    source
+        The source line (e.g. "Brå, anmälda brott, preliminär statistik").
+    """
+    if bra is None:
+        return ""
+    missing = [c for c in BRA_COLUMNS if c not in bra.columns]
+    if missing:
+        raise SchemaError(
+            f"Brå statistics need columns {list(BRA_COLUMNS)}, missing {missing} — "
+            "pass the table from the Brå source"
+        )
+    if bra.empty:
+        body = '<p class="empty">Brå har ingen statistik för området.</p>'
+    else:
+        rows = []
+        for _, row in bra.iterrows():
+            d, c = row["district"], row["city"]
+            ratio = (
+                fmt_float(float(d) / float(c), 2)
+                if not is_missing(d) and not is_missing(c) and float(c)
+                else MISSING
+            )
+            unit = row.get("unit") if "unit" in bra.columns else None
+            rows.append(
+                f"<tr><td>{esc(row['category'])}</td><td>{esc(row['year'])}</td>"
+                f'<td class="num">{esc(fmt_float(d) if not is_missing(d) else MISSING)}</td>'
+                f'<td class="num">{esc(fmt_float(c) if not is_missing(c) else MISSING)}</td>'
+                f'<td class="num">{esc(ratio)}</td><td>{esc(unit or "")}</td></tr>'
+            )
+        body = (
+            f'<table><thead><tr><th>Brottskategori</th><th>År</th><th class="num">'
+            f'{esc(district)}</th><th class="num">Hela staden</th><th class="num">Kvot</th>'
+            "<th>Enhet</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        )
+    note = f'<p class="caption">Källa: {esc(source)}</p>' if source else ""
+    return (
+        "<section><h2>Anmälda brott enligt Brå</h2>"
+        "<p>Brås statistik över anmälda brott i området bredvid hela stadens. Kvoten är "
+        "områdets värde delat med stadens: över 1 betyder mer än i staden som helhet.</p>"
+        + body
+        + note
+        + "</section>"
+    )
+
+
+def safe_href(link: str | None) -> str | None:
+    """An http(s) URL or a relative path; anything with another scheme is dropped."""
+    if link is None:
+        return None
+    if safe_url(link) is not None:
+        return link
+    head = link.split("/", 1)[0].split("?", 1)[0]
+    return None if ":" in head or link.startswith("//") else link

@@ -1,0 +1,73 @@
+"""The DuckDB store: every SQL statement and the connection.
+
+One file, ``data/processed/trygghetskarta.duckdb``, with the tables
+
+``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
+``event_versions``   every distinct version of every event, in the order received
+``quarantine``       every input record that could not be used, with the reason
+``areas``            district layers (EPSG:3006 geometry)
+``population``       inhabitants per area and year
+``statistics``       Brå's, the police's and MCF's figures per area × period × category
+                     (view ``crime_stats``: Brå's reported crimes)
+``ingested_files``   which input files this version of the tool has read
+``runs``             one row per pipeline run: start, end, inputs, counts, status
+
+Written by ``analyse``: ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``,
+``near_repeat``; by ``gazetteer load``: ``address_register``.
+
+The spatial extension is loaded from the file shipped by the PyPI package
+``duckdb-extension-spatial``; it is never downloaded. Every statement is parameterised.
+"""
+
+from trygghetskarta.store.connection import (
+    connect,
+    init_schema,
+    spatial_extension_path,
+    transaction,
+)
+from trygghetskarta.store.events import (
+    MergeCounts,
+    add_quarantine,
+    content_hash,
+    event_period,
+    ingested_file_keys,
+    merge_events,
+    read_events,
+    record_ingested_files,
+    retire_derived,
+    update_positions,
+)
+from trygghetskarta.store.runs import finish_run, start_run
+from trygghetskarta.store.statistics import (
+    has_table,
+    merge_statistics,
+    read_areas,
+    read_table,
+    replace_areas,
+    replace_table,
+)
+
+__all__ = [
+    "MergeCounts",
+    "add_quarantine",
+    "connect",
+    "content_hash",
+    "event_period",
+    "finish_run",
+    "has_table",
+    "ingested_file_keys",
+    "init_schema",
+    "merge_events",
+    "merge_statistics",
+    "read_areas",
+    "read_events",
+    "read_table",
+    "record_ingested_files",
+    "replace_areas",
+    "replace_table",
+    "retire_derived",
+    "spatial_extension_path",
+    "start_run",
+    "transaction",
+    "update_positions",
+]

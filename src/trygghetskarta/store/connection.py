@@ -1,0 +1,162 @@
+"""The DuckDB connection: the file, the spatial extension, the schema and transactions.
+
+Part of :mod:`trygghetskarta.store`, which lists the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from trygghetskarta.errors import StoreError
+from trygghetskarta.schema import (
+    EVENT_COLUMNS,
+    POPULATION_COLUMNS,
+    STATISTICS_COLUMNS,
+    TIMEZONE,
+)
+
+_TABLES = {
+    "events": ", ".join(f"{name} {kind}" for name, kind in EVENT_COLUMNS.items())
+    + ", PRIMARY KEY (event_uid)",
+    "event_versions": "event_uid VARCHAR, content_hash VARCHAR, published_at TIMESTAMPTZ, "
+    "raw VARCHAR, batch_id VARCHAR, received_at TIMESTAMPTZ, received_no BIGINT, "
+    "PRIMARY KEY (event_uid, content_hash)",
+    "quarantine": "quarantine_key VARCHAR PRIMARY KEY, source VARCHAR, source_id VARCHAR, "
+    "source_file VARCHAR, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, "
+    "quarantined_at TIMESTAMPTZ",
+    "areas": "layer VARCHAR, scheme VARCHAR, name VARCHAR, code VARCHAR, parent VARCHAR, "
+    "area_km2 DOUBLE, geom GEOMETRY, PRIMARY KEY (layer, name)",
+    "population": ", ".join(f"{c} {t}" for c, t in POPULATION_COLUMNS.items())
+    + ", PRIMARY KEY (area, level, reference_date)",
+    "statistics": ", ".join(f"{c} {t}" for c, t in STATISTICS_COLUMNS.items())
+    + ", PRIMARY KEY (stat_key)",
+    "ingested_files": "file_key VARCHAR PRIMARY KEY, paths JSON, batch_id VARCHAR, "
+    "ingested_at TIMESTAMPTZ, counts JSON",
+    "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
+    "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
+    "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
+    "message VARCHAR",
+}
+
+
+_VIEWS = {
+    # Analysts' convenience: events with a point geometry, for spatial SQL.
+    "events_geo": "SELECT *, ST_Point(x, y) AS geom FROM events WHERE x IS NOT NULL",
+    # Brå's reported-crime statistics (the rest of `statistics` is shootings and fires).
+    "crime_stats": "SELECT * FROM statistics WHERE source LIKE 'bra%' OR source LIKE '%arsbok%'",
+}
+
+
+def spatial_extension_path() -> Path:
+    """Return the spatial extension file shipped by ``duckdb-extension-spatial``.
+
+    Raises
+    ------
+    StoreError
+        When the package is missing or ships no file for this DuckDB version.
+    """
+    try:
+        import duckdb_extension_spatial
+    except ImportError as e:
+        raise StoreError(
+            "the package duckdb-extension-spatial is not installed — run `make install`"
+        ) from e
+    root = Path(duckdb_extension_spatial.__path__[0]) / "extensions"
+    wanted = root / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
+    if wanted.is_file():
+        return wanted
+    found = sorted(root.glob("v*/spatial.duckdb_extension"))
+    shipped = [p.parent.name for p in found]
+    raise StoreError(
+        f"expected the spatial extension for DuckDB v{duckdb.__version__}, the installed "
+        f"duckdb-extension-spatial ships {shipped or 'none'} — install matching versions "
+        "(pyproject.toml pins both to the same release line)"
+    )
+
+
+def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database, load the spatial extension offline and create missing tables.
+
+    Parameters
+    ----------
+    db_path
+        The DuckDB file; ``":memory:"`` for a throwaway database (tests).
+    read_only
+        Open without write access (several readers may share the file).
+
+    Raises
+    ------
+    StoreError
+        The file is locked by another process, cannot be created, or is not a DuckDB file.
+    """
+    if str(db_path) != ":memory:":
+        path = Path(db_path)
+        if read_only and not path.exists():
+            raise StoreError(f"no database at {path} — run `trygghetskarta ingest` first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(
+            str(db_path),
+            read_only=read_only,
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
+    except duckdb.IOException as e:
+        text = str(e)
+        if "lock" in text.lower():
+            raise StoreError(
+                f"the database {db_path} is in use by another process — close the other "
+                "notebook or command that has it open and run again"
+            ) from e
+        raise StoreError(f"cannot open the database {db_path} ({text}) — check the path") from e
+    except duckdb.ConnectionException as e:
+        raise StoreError(
+            f"the database {db_path} is already open in this process with other settings "
+            "(read-only and read-write cannot mix) — close the other connection first"
+        ) from e
+    except duckdb.Error as e:
+        raise StoreError(
+            f"{db_path} is not a usable DuckDB file ({e}) — move it away and run again"
+        ) from e
+    con.execute(f"LOAD '{spatial_extension_path()}'")
+    con.execute(f"SET TimeZone = '{TIMEZONE}'")
+    if not read_only:
+        init_schema(con)
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table and view that does not exist yet.
+
+    ``population`` is rebuilt from its sources on every ingest; a database made before it
+    gained ``reference_date`` gets the new table (nothing is lost: the next ingest fills it).
+    """
+    columns_now = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'population'"
+        ).fetchall()
+    }
+    if columns_now and "reference_date" not in columns_now:
+        con.execute("DROP TABLE population")
+    for name, columns in _TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    # Databases made before versions kept their order within a batch.
+    con.execute("ALTER TABLE event_versions ADD COLUMN IF NOT EXISTS received_no BIGINT")
+    for name, query in _VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: all of it lands, or none of it."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

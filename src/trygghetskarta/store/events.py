@@ -1,0 +1,342 @@
+"""Events in the store: merging versions, quarantine, positions and reading them back.
+
+Part of :mod:`trygghetskarta.store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from trygghetskarta.schema import (
+    EVENT_COLUMNS,
+    GEOCODED_COLUMNS,
+    PARSED_COLUMNS,
+    TIMEZONE,
+)
+
+#: Columns whose values make an event's content; a change in any of them is an update.
+_CONTENT_COLUMNS = tuple(c for c in PARSED_COLUMNS if c not in ("raw", *GEOCODED_COLUMNS))
+
+
+# --------------------------------------------------------------------------- events
+
+
+def content_hash(frame: pd.DataFrame) -> pd.Series:
+    """Hash the content columns of each event; equal hashes mean an unchanged event."""
+
+    def one(row: tuple[Any, ...]) -> str:
+        text = json.dumps([None if pd.isna(v) else str(v) for v in row], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
+    return pd.Series(
+        [one(r) for r in frame[cols].itertuples(index=False, name=None)],
+        index=frame.index,
+        dtype="object",
+    )
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge did: new events, changed events and events already stored as they are."""
+
+    loaded: int
+    updated: int
+    unchanged: int
+
+
+def merge_events(
+    con: duckdb.DuckDBPyConnection,
+    events: pd.DataFrame,
+    *,
+    batch_id: str,
+    ingested_at: pd.Timestamp,
+    versions: pd.DataFrame | None = None,
+) -> MergeCounts:
+    """Insert new events and update changed ones; leave identical ones alone.
+
+    An incoming event replaces the stored one only when its content differs and it is
+    not older (by ``published_at``) than what is stored. Every distinct version goes into
+    ``event_versions`` with ``received_no``, its place in the batch: versions order by
+    ``(received_at, received_no)``. Call inside :func:`transaction` so a crash leaves
+    nothing behind.
+
+    Parameters
+    ----------
+    events
+        One row per event with the :data:`schema.PARSED_COLUMNS`: what ``events`` should
+        hold after this batch.
+    batch_id, ingested_at
+        Recorded on inserted and updated rows.
+    versions
+        Every version of these events the batch received, in the order received (same
+        columns; default: ``events`` itself). A version identical to one already kept is
+        not stored again.
+
+    Returns
+    -------
+    MergeCounts
+        Each version counted as if it had come in a batch of its own, in order: ``loaded``
+        when its event is new, ``updated`` when it differs from the content held so far and
+        is not older, ``unchanged`` otherwise (the same content again, or an older
+        version). The three add up to ``len(versions)``: 500 versions of a new event in
+        one batch are 1 ``loaded`` and 499 ``updated``.
+
+    Raises
+    ------
+    ValueError
+        ``events`` holds an event twice, or ``versions`` holds an event ``events`` does not
+        (or the other way round).
+    """
+    if events.empty and (versions is None or versions.empty):
+        return MergeCounts(0, 0, 0)
+    twice = events["event_uid"][events["event_uid"].duplicated()]
+    if len(twice):
+        raise ValueError(
+            f"expected one row per event, got {twice.iloc[0]!r} more than once — pass the "
+            "other versions as versions="
+        )
+    history = events if versions is None else versions
+    if set(history["event_uid"]) != set(events["event_uid"]):
+        stray = sorted(set(history["event_uid"]) ^ set(events["event_uid"]))
+        raise ValueError(
+            f"versions and events name different events ({stray[:3]}); every event needs "
+            "its versions and every version its event"
+        )
+    incoming = events.reindex(columns=list(EVENT_COLUMNS)).copy()
+    incoming["content_hash"] = content_hash(events)
+    incoming["ingested_at"] = ingested_at
+    incoming["batch_id"] = batch_id
+    received = pd.DataFrame(
+        {
+            "event_uid": history["event_uid"].astype(object).to_numpy(),
+            "content_hash": content_hash(history).to_numpy(),
+            "published_at": history["published_at"].to_numpy(),
+            "raw": history["raw"].astype(object).to_numpy(),
+            "batch_id": batch_id,
+            "received_at": ingested_at,
+            "received_no": range(len(history)),
+        }
+    )
+    con.register("incoming_df", incoming)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_df")
+    finally:
+        con.unregister("incoming_df")
+    held = con.execute(
+        "SELECT e.event_uid, e.content_hash, e.published_at FROM events e "
+        "SEMI JOIN incoming i USING (event_uid)"
+    ).df()
+    counts = _apply_in_order(received, held)
+    first = received.drop_duplicates(["event_uid", "content_hash"], keep="first")
+    con.register("received_df", first)
+    try:
+        con.execute(
+            """
+            INSERT INTO event_versions BY NAME
+            SELECT event_uid, content_hash, published_at, raw, batch_id, received_at,
+                   received_no
+            FROM received_df
+            ON CONFLICT DO NOTHING
+            """
+        )
+    finally:
+        con.unregister("received_df")
+    content = [c for c in EVENT_COLUMNS if c not in (*GEOCODED_COLUMNS, "event_uid")]
+    assignments = ", ".join(f"{c} = i.{c}" for c in content)
+    con.execute(
+        f"""
+        UPDATE events SET {assignments}
+        FROM incoming i
+        WHERE events.event_uid = i.event_uid AND events.content_hash <> i.content_hash
+          AND coalesce(i.published_at >= events.published_at, true)
+        """
+    )
+    con.execute(
+        "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
+    )
+    con.execute("DROP TABLE incoming")
+    return counts
+
+
+def _apply_in_order(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:
+    """Count versions as :func:`merge_events` describes, starting from what is held."""
+    state = {
+        uid: (digest, None if pd.isna(at) else pd.Timestamp(at))
+        for uid, digest, at in held.itertuples(index=False, name=None)
+    }
+    loaded = updated = unchanged = 0
+    for uid, digest, at in received[["event_uid", "content_hash", "published_at"]].itertuples(
+        index=False, name=None
+    ):
+        stamp = None if pd.isna(at) else pd.Timestamp(at)
+        now_held = state.get(uid)
+        if now_held is None:
+            loaded += 1
+        elif digest != now_held[0] and (
+            stamp is None or now_held[1] is None or stamp >= now_held[1]
+        ):
+            updated += 1
+        else:
+            unchanged += 1
+            continue
+        state[uid] = (digest, stamp)
+    return MergeCounts(loaded, updated, unchanged)
+
+
+def add_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    records: pd.DataFrame,
+    *,
+    batch_id: str,
+    quarantined_at: pd.Timestamp,
+) -> int:
+    """Keep records that cannot be used, with their reasons; return how many were new.
+
+    The same record quarantined again for the same reason is stored once, so a re-run
+    of the same input changes nothing.
+    """
+    if records.empty:
+        return 0
+    frame = records.reindex(columns=["source", "source_id", "source_file", "reason", "raw"]).copy()
+    # A record without an id has <NA> there; na_rep keeps the key well defined.
+    parts = frame[["source", "source_id", "raw", "reason"]].astype("string")
+    key_parts = parts["source"].str.cat(
+        [parts["source_id"], parts["raw"], parts["reason"]], sep="\x1f", na_rep="<NA>"
+    )
+    frame.insert(
+        0,
+        "quarantine_key",
+        [hashlib.sha256(k.encode("utf-8")).hexdigest()[:32] for k in key_parts],
+    )
+    frame["batch_id"] = batch_id
+    frame["quarantined_at"] = quarantined_at
+    frame = frame.drop_duplicates("quarantine_key")
+    before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    con.register("quarantine_df", frame)
+    try:
+        con.execute("INSERT INTO quarantine SELECT * FROM quarantine_df ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("quarantine_df")
+    return int(con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before)
+
+
+def retire_derived(con: duckdb.DuckDBPyConnection, source: str, keep: Sequence[str]) -> int:
+    """Delete events of a *derived* source (e.g. ``shooting:polisen``) not in ``keep``.
+
+    Derived events are recomputed from stored police events on every ingest; one that is
+    no longer derived (the classifier changed its verdict) goes, and its police event
+    stays. Every version stays in ``event_versions``. Returns how many were removed.
+    """
+    con.register("keep_df", pd.DataFrame({"event_uid": pd.Series(list(keep), dtype="object")}))
+    try:
+        gone = con.execute(
+            "DELETE FROM events WHERE source = ? AND event_uid NOT IN "
+            "(SELECT event_uid FROM keep_df) RETURNING event_uid",
+            [source],
+        ).fetchall()
+    finally:
+        con.unregister("keep_df")
+    return len(gone)
+
+
+def update_positions(con: duckdb.DuckDBPyConnection, positions: pd.DataFrame) -> int:
+    """Write geocoding results (``event_uid`` + :data:`schema.GEOCODED_COLUMNS`).
+
+    Only rows whose values differ are touched; returns how many changed.
+    """
+    if positions.empty:
+        return 0
+    frame = positions.reindex(columns=["event_uid", *GEOCODED_COLUMNS])
+    con.register("positions_df", frame)
+    try:
+        differs = " OR ".join(f"events.{c} IS DISTINCT FROM p.{c}" for c in GEOCODED_COLUMNS)
+        changed = con.execute(
+            f"SELECT count(*) FROM events JOIN positions_df p USING (event_uid) WHERE {differs}"
+        ).fetchone()[0]
+        assignments = ", ".join(f"{c} = p.{c}" for c in GEOCODED_COLUMNS)
+        con.execute(
+            f"UPDATE events SET {assignments} FROM positions_df p "
+            f"WHERE events.event_uid = p.event_uid AND ({differs})"
+        )
+    finally:
+        con.unregister("positions_df")
+    return int(changed)
+
+
+def read_events(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    layers: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read events, optionally of some layers or sources and with ``start <= occurred_at < end``."""
+    cols = list(columns) if columns else list(EVENT_COLUMNS)
+    unknown = sorted(set(cols) - set(EVENT_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown event columns {unknown}; expected some of {list(EVENT_COLUMNS)}")
+    where, params = ["true"], []
+    if layers:
+        where.append(f"layer IN ({', '.join('?' for _ in layers)})")
+        params.extend(layers)
+    if sources:
+        where.append(f"source IN ({', '.join('?' for _ in sources)})")
+        params.extend(sources)
+    if start is not None:
+        where.append("occurred_at >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("occurred_at < ?")
+        params.append(end)
+    query = (
+        f"SELECT {', '.join(cols)} FROM events WHERE {' AND '.join(where)} "
+        "ORDER BY occurred_at, event_uid"
+    )
+    return con.execute(query, params).df()
+
+
+def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last ``occurred_at`` in the store, or ``None`` when it is empty."""
+    # Through a DataFrame: fetchone() of a TIMESTAMPTZ would need pytz.
+    span = con.execute("SELECT min(occurred_at) AS a, max(occurred_at) AS b FROM events").df()
+    first, last = span["a"].iloc[0], span["b"].iloc[0]
+    if pd.isna(first):
+        return None
+    return pd.Timestamp(first).tz_convert(TIMEZONE), pd.Timestamp(last).tz_convert(TIMEZONE)
+
+
+def ingested_file_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Keys of the input batches already ingested (see ``pipeline.ingest``)."""
+    return {row[0] for row in con.execute("SELECT file_key FROM ingested_files").fetchall()}
+
+
+def record_ingested_files(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    paths: Sequence[str],
+    *,
+    batch_id: str,
+    at: pd.Timestamp,
+    counts: Mapping[str, Any],
+) -> None:
+    """Remember that a batch of files was ingested (call inside the batch's transaction)."""
+    con.execute(
+        "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?)",
+        [key, json.dumps(list(paths)), batch_id, at, json.dumps(dict(counts))],
+    )
+
+
+# --------------------------------------------------------------------------- areas, tables
+
+
+# --------------------------------------------------------------------------- runs
