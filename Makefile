@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 help:
 	@echo "make maps   - install if needed, then run the nightly pipeline into data/processed/"
 	@echo "make test   - install if needed, then ruff, pytest and the notebooks"
-	@echo "make lint   - ruff check and format check"
+	@echo "make lint   - ruff check, format check and the import contracts (lint-imports)"
 	@echo "make bench  - speed and accuracy benchmarks, printed as ratios"
 	@echo "make clean  - remove generated outputs (data/processed) and caches"
 
@@ -28,6 +28,7 @@ maps: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench

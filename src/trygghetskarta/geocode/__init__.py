@@ -53,12 +53,12 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from trygghetskarta.areas import SCHEME_2021_2023, Areas, schemes_at
+from trygghetskarta.areas import SCHEME_2021_2023, schemes_at
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.geocode.gazetteer import (
     LEVEL,
@@ -71,6 +71,9 @@ from trygghetskarta.geocode.gazetteer import (
     read_streets,
 )
 from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
+
+if TYPE_CHECKING:
+    from trygghetskarta.areas import Areas
 
 __all__ = [
     "CONFLICT_PREFIX",

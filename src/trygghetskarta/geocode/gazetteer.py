@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from trygghetskarta.areas import Areas
 from trygghetskarta.errors import SourceError
 from trygghetskarta.geocode.places import (
     KINDS,
@@ -26,6 +26,9 @@ from trygghetskarta.geocode.places import (
     read_streets,
 )
 from trygghetskarta.schema import Precision
+
+if TYPE_CHECKING:
+    from trygghetskarta.areas import Areas
 
 __all__ = [
     "LEVEL",

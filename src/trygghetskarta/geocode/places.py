@@ -31,17 +31,20 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from trygghetskarta.areas import Areas, assign
+from trygghetskarta.areas import assign
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import UNCERTAINTY_M, Precision
+
+if TYPE_CHECKING:
+    from trygghetskarta.areas import Areas
 
 logger = logging.getLogger(__name__)
 
