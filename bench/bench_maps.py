@@ -39,7 +39,6 @@ from trygghetskarta.analysis import density, trends
 from trygghetskarta.config import load_settings
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs, publish
-from trygghetskarta.render import report
 from trygghetskarta.render.basemap import _finish
 from trygghetskarta.schema import Layer
 
@@ -148,7 +147,7 @@ def make_report(scene, district: str, profile: str, map_html: str) -> str:
     per_district, city = publish.summaries(scene)
     mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
     row = per_district.loc[district]
-    return report.lagesbild_html(
+    return render.lagesbild_html(
         district,
         period=scene.period,
         summary_row={

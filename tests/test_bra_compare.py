@@ -9,7 +9,7 @@ import pytest
 
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.errors import SchemaError
-from trygghetskarta.render.report import lagesbild_html
+from trygghetskarta.render import lagesbild_html
 
 
 def row(area, scheme, year, key, rate, unit="per_100k", month=None, suppressed=False, **kw):

@@ -31,7 +31,7 @@ from payloads import PAYLOADS as HOSTILE
 from payloads import marker_payload
 from trygghetskarta import render, store
 from trygghetskarta.pipeline import publish
-from trygghetskarta.render.report import lagesbild_html
+from trygghetskarta.render import lagesbild_html
 
 pytestmark = pytest.mark.browser
 

@@ -13,6 +13,7 @@ import pytest
 
 from html_attack import Found, attack_map, attack_report, subtract
 from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.render import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.render.disclosure import (
     Constraint,
     Disclosure,
@@ -24,7 +25,6 @@ from trygghetskarta.render.disclosure import (
     read_ledgers,
     recovered,
 )
-from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 
 C = Constraint
 

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trygghetskarta import render
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period
-from trygghetskarta.render import report
-from trygghetskarta.render.assets import external_references
-from trygghetskarta.render.disclosure import audit_ledgers, read_ledgers, recovered
+from trygghetskarta.render import audit_ledgers, external_references, read_ledgers, recovered
 from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
 from trygghetskarta.render.svg import nice_ticks
 
@@ -60,7 +59,7 @@ def page(**changes) -> str:
     }
     args.update(changes)
     district = args.pop("district", "Södermalm")
-    return report.lagesbild_html(district, **args)
+    return render.lagesbild_html(district, **args)
 
 
 def svg_of(html: str) -> ET.Element:
@@ -233,7 +232,7 @@ def test_monthly_table_fills_missing_months() -> None:
             "count": [2, 5, 7],
         }
     )
-    table = report.monthly_table(frame)
+    table = render.monthly_table(frame)
     assert list(table.index.month) == [1, 2, 3, 4]
     assert list(table.columns) == ["fire", "violence"]  # largest total first
     assert table.loc["2024-02-01"].tolist() == [0, 0]
@@ -289,7 +288,7 @@ def district_events() -> pd.DataFrame:
 
 
 def test_hour_weekday_table_uses_stockholm_time() -> None:
-    table = report.hour_weekday_table(district_events()["occurred_at"])
+    table = render.hour_weekday_table(district_events()["occurred_at"])
     assert table.shape == (7, 24) and int(table.to_numpy().sum()) == 8
     assert table.loc[6, 0] == 1 and table.loc[6, 3] == 1 and table.loc[6, 2] == 1  # Sundays
     assert table.loc[0, 22] == 2 and table.loc[1, 8] == 2 and table.loc[3, 12] == 1
@@ -322,12 +321,12 @@ def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> No
 def test_named_places_only_fine_precision_in_the_period(profile: str, expected: dict) -> None:
     events = district_events()
     in_period = events[events["occurred_at"] >= "2024-01-01"]
-    assert report.named_places(in_period, profile=profile).to_dict() == expected
+    assert render.named_places(in_period, profile=profile).to_dict() == expected
 
 
 def test_named_places_without_sensitive_column() -> None:
     events = district_events().drop(columns="sensitive")
-    assert report.named_places(events, profile="public")["Medborgarplatsen"] == 5
+    assert render.named_places(events, profile="public")["Medborgarplatsen"] == 5
 
 
 def test_events_give_places_and_data_quality() -> None:

@@ -29,7 +29,6 @@ from payloads import IDS, PAYLOADS, Payload, marker_payload
 from trygghetskarta import render
 from trygghetskarta.pipeline import publish
 from trygghetskarta.render import assets as _assets
-from trygghetskarta.render import report
 from trygghetskarta.render.basemap import _finish
 from trygghetskarta.render.format import esc, js_json
 from trygghetskarta.render.layers import AnalysisLayers
@@ -221,7 +220,7 @@ def test_lagesbild_shows_hostile_text_as_text(
     monthly = pd.DataFrame(
         {"month": pd.date_range("2024-01-01", periods=12, freq="MS"), "category": text, "count": 7}
     )
-    page = report.lagesbild_html(
+    page = render.lagesbild_html(
         text,
         period=INFO["period"],
         summary_row={"count": 84, "count_last_year": 70, "rate_per_1000": 2.0, "population": 4000},

@@ -23,7 +23,7 @@ from rich.text import Text
 from trygghetskarta import pipeline, store
 from trygghetskarta.config import Settings, load_settings
 from trygghetskarta.errors import TrygghetskartaError
-from trygghetskarta.pipeline.steps import StepResult
+from trygghetskarta.pipeline import StepResult
 
 app = typer.Typer(
     name="trygghetskarta",

@@ -60,6 +60,12 @@ import pandas as pd
 
 from trygghetskarta.areas import SCHEME_2021_2023, schemes_at
 from trygghetskarta.errors import SchemaError
+from trygghetskarta.geocode.addresses import (
+    AddressRegister,
+    RegisterLoad,
+    geocode_addresses,
+    load_register,
+)
 from trygghetskarta.geocode.gazetteer import (
     LEVEL,
     Gazetteer,
@@ -79,11 +85,15 @@ __all__ = [
     "CONFLICT_PREFIX",
     "OUTSIDE_PREFIX",
     "SPAN_PREFIX",
+    "AddressRegister",
     "Gazetteer",
     "Match",
+    "RegisterLoad",
+    "geocode_addresses",
     "geocode_events",
     "geocode_text",
     "load_gazetteer",
+    "load_register",
     "normalise",
     "read_curated",
     "read_streets",

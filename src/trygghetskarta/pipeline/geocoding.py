@@ -14,7 +14,6 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta import geocode as geocode_mod
 from trygghetskarta import store
 from trygghetskarta.config import Settings
-from trygghetskarta.geocode import addresses as address_register
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.schema import GEOCODED_COLUMNS, Precision
 from trygghetskarta.sources import polisen
@@ -43,11 +42,11 @@ def _named_places(
     events: pd.DataFrame,
     gazetteer: geocode_mod.Gazetteer,
     areas: areas_mod.Areas,
-    register: address_register.AddressRegister | None,
+    register: geocode_mod.AddressRegister | None,
 ) -> pd.DataFrame:
     """Events from lists with an address or place but no coordinates: the address register
     when one is loaded, then the text geocoder on the name."""
-    found = address_register.geocode_addresses(
+    found = geocode_mod.geocode_addresses(
         events["place_name"].tolist(),
         events["occurred_at"].tolist(),
         register,
@@ -58,21 +57,19 @@ def _named_places(
     return found
 
 
-def _register(con: duckdb.DuckDBPyConnection) -> address_register.AddressRegister | None:
+def _register(con: duckdb.DuckDBPyConnection) -> geocode_mod.AddressRegister | None:
     frame = (
         store.read_table(con, "address_register")
         if store.has_table(con, "address_register")
         else None
     )
-    return (
-        None if frame is None or frame.empty else address_register.AddressRegister.from_frame(frame)
-    )
+    return None if frame is None or frame.empty else geocode_mod.AddressRegister.from_frame(frame)
 
 
 def load_address_register(settings: Settings, path: Path, *, crs: str) -> dict[str, Any]:
     """Read an address register file and store it as the table ``address_register``."""
     areas = _areas(settings)
-    loaded = address_register.load_register(
+    loaded = geocode_mod.load_register(
         path, crs=crs, kommun=areas.kommun.geometry.iloc[0], municipality=settings.municipality
     )
     con = store.connect(settings.db_path)
