@@ -9,11 +9,11 @@ given), the data quality (share of events per precision class), and sources and 
 Inline CSS includes a print layout.
 
 Maps (``map_html``, ``hotspot_map_html``: full HTML of folium maps) are embedded in
-``<iframe srcdoc="…">`` with their scripts inlined (see ``_assets``), so that the report
+``<iframe srcdoc="…">`` with their scripts inlined (see ``assets``), so that the report
 stays one file that opens from a file share; their scripts run sandboxed inside the frame.
 ``map_link`` adds a link to the separate map file. Maps do not print; the page says so.
 
-Profiles (``_privacy``): in ``public`` reports every count below five reads "färre än 5",
+Profiles (``profile``): in ``public`` reports every count below five reads "färre än 5",
 small categories are merged so that none can be worked out from the total, changes
 against last year are not given when either year has fewer than five events, and places
 named in sensitive events are left out. All text from sources is escaped.
@@ -322,7 +322,7 @@ def _protect(
     by_precision: pd.Series | None,
     last_year: Any,
 ) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
-    """Public: every count of the page through one suppression (see ``_published``).
+    """Public: every count of the page through one suppression (see ``published``).
 
     Returns the month × category table (with every month of the period and, in public,
     every category), the shown counts, the category blocks the charts draw and the

@@ -25,7 +25,7 @@ Two answer formats are read (:func:`parse_response` detects which):
 
 Missing or suppressed cells (``.``, ``..``, ``...``, ``-`` …) become ``<NA>`` with the symbol
 kept in ``status``, never zero. Nothing here talks to the network: :func:`fetch` calls the
-``post`` callable it is given (the project's ``_http`` client in production, a stub in
+``post`` callable it is given (the project's ``net`` client in production, a stub in
 tests).
 """
 

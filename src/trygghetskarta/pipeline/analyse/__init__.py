@@ -3,7 +3,7 @@
 For each *selection* — every layer in the store, and each category of police events and
 reported crimes — the step runs density, Gi* on grid cells and on stadsdelar, local
 Moran's I on RegSO rates, HDBSCAN clusters and the Knox near-repeat test
-(:mod:`.analyse_parts`, :mod:`.analyse_tables`); per layer the emerging hot spots of the
+(:mod:`.parts`, :mod:`.tables`); per layer the emerging hot spots of the
 last 24 months; and over everything the monthly counts, trends (both district schemes)
 and the hour × weekday profile. A selection without usable events gives a warning, never
 an exception.

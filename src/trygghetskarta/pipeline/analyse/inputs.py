@@ -1,8 +1,8 @@
 """What the ``analyse`` step reads once: events, areas, population, the period and the study areas.
 
 :func:`load_inputs` reads the store and the district layers and returns
-:class:`AnalysisInputs`, which every analysis in :mod:`.analyse_parts` and
-:mod:`.analyse_tables` takes; notebooks call it too. :func:`select` and
+:class:`AnalysisInputs`, which every analysis in :mod:`.parts` and
+:mod:`.tables` takes; notebooks call it too. :func:`select` and
 :func:`study_area` choose the events and the area one analysis runs on.
 
 Precision classes

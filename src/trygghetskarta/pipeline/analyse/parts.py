@@ -1,14 +1,14 @@
 """The spatial analyses of the ``analyse`` step, each on one selection of events and one area.
 
-Every function takes the :class:`~.analyse_inputs.AnalysisInputs` read once, a layer and
+Every function takes the :class:`~.inputs.AnalysisInputs` read once, a layer and
 optionally a category (``"all"`` by default) and a district (the kommun by default),
-decides which events the analysis may use (see :mod:`.analyse_inputs` for the precision
+decides which events the analysis may use (see :mod:`.inputs` for the precision
 rules), runs it from :mod:`trygghetskarta.analysis` and returns the result with every
 parameter that made it (selection, period, counts of events used and left out). Nothing
 here writes files: :func:`~trygghetskarta.pipeline.analyse.analyse` does, and notebooks
 call these functions for one district.
 
-A selection without usable events raises :class:`~.analyse_inputs.EmptySelectionError`
+A selection without usable events raises :class:`~.inputs.EmptySelectionError`
 (one sentence saying why); the step records it as a warning.
 """
 

@@ -1,7 +1,7 @@
 """The tabular analyses of the ``analyse`` step: near-repeats, hour × weekday, trends.
 
-Like :mod:`.analyse_parts`, each function takes the
-:class:`~.analyse_inputs.AnalysisInputs` read once and returns a frame (the step writes
+Like :mod:`.parts`, each function takes the
+:class:`~.inputs.AnalysisInputs` read once and returns a frame (the step writes
 it to DuckDB); notebooks call them too.
 """
 
@@ -224,7 +224,7 @@ def trends(inputs: AnalysisInputs) -> pd.DataFrame:
     """Monthly counts, rates and changes per district × category, in both district schemes.
 
     For each scheme (``2021_2023``: 13 districts, ``2024``: 11) and layer: the events
-    carried into that scheme's districts (:func:`~.analyse_inputs.districts_in_scheme`),
+    carried into that scheme's districts (:func:`~.inputs.districts_in_scheme`),
     :func:`~trygghetskarta.analysis.rates.monthly_series` (count, the same month a year
     before, change, the city's figures, rates per 1 000 inhabitants and against the city)
     and :func:`~trygghetskarta.analysis.rhythm.seasonal_baseline` (the same calendar month
