@@ -23,12 +23,12 @@ from shapely.geometry import box
 
 from trygghetskarta import render
 from trygghetskarta.errors import ConfigError, CRSError, SchemaError
-from trygghetskarta.render import assets as _assets
-from trygghetskarta.render import profile as _privacy
-from trygghetskarta.render import vector as _vector
+from trygghetskarta.render.assets import AssetError, inline_assets
 from trygghetskarta.render.basemap import _latlon_bounds
 from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
 from trygghetskarta.render.legend import SUPPRESSED_COLOR, count_classes
+from trygghetskarta.render.profile import coarsen_grid
+from trygghetskarta.render.vector import to_web
 
 SERGEL = (674_300.0, 6_580_900.0)
 INFO = {
@@ -515,7 +515,7 @@ def test_jquery_only_when_the_page_uses_it() -> None:
 def test_pages_that_need_a_cdn_are_refused(add) -> None:
     m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
     add(m)
-    with pytest.raises(_assets.AssetError, match="expected"):
+    with pytest.raises(AssetError, match="expected"):
         render.to_html(m)
 
 
@@ -548,7 +548,7 @@ def test_external_references(html: str, expected: list[str]) -> None:
 
 def test_inline_assets_is_idempotent() -> None:
     html = render.to_html(render.base_map((671_000, 6_578_000, 675_000, 6_582_000)))
-    assert _assets.inline_assets(html) == html
+    assert inline_assets(html) == html
 
 
 # --------------------------------------------------------------------------- month slider
@@ -622,10 +622,10 @@ def test_internal_markers_follow_the_slider(districts: gpd.GeoDataFrame) -> None
 
 def test_coarsen_grid_block_means() -> None:
     values = np.array([[1.0, 3.0, 5.0], [np.nan, 2.0, 7.0], [4.0, 4.0, np.nan]])
-    out, transform = _privacy.coarsen_grid(values, Affine(100.0, 0, 0, 0, -100.0, 300), 200.0)
+    out, transform = coarsen_grid(values, Affine(100.0, 0, 0, 0, -100.0, 300), 200.0)
     np.testing.assert_allclose(out, [[2.0, 6.0], [4.0, np.nan]])
     assert transform.a == 200.0 and transform.e == -200.0 and (transform.c, transform.f) == (0, 300)
-    same, t = _privacy.coarsen_grid(values, Affine(250.0, 0, 0, 0, -250.0, 0), 200.0)
+    same, t = coarsen_grid(values, Affine(250.0, 0, 0, 0, -250.0, 0), 200.0)
     assert same is values and t.a == 250.0
 
 
@@ -659,7 +659,7 @@ def test_area_coordinates_are_rounded_and_polygonal() -> None:
             shapely.LineString([(0, 0), (1, 1)]),
         ]
     )
-    web = _vector.to_web(gpd.GeoDataFrame({"name": ["A"]}, geometry=[odd], crs="EPSG:3006"), "a")
+    web = to_web(gpd.GeoDataFrame({"name": ["A"]}, geometry=[odd], crs="EPSG:3006"), "a")
     geom = web.geometry.iloc[0]
     assert geom.geom_type == "Polygon"
     coords = shapely.get_coordinates(geom)

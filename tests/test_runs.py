@@ -31,7 +31,8 @@ from trygghetskarta.cli import app
 from trygghetskarta.config import load_settings
 from trygghetskarta.errors import EncodingError, OutputError, environment_error
 from trygghetskarta.pipeline import outputs, publish
-from trygghetskarta.render.marking import BAND_TEXT, NOINDEX, mark_internal
+from trygghetskarta.render import mark_internal
+from trygghetskarta.render.marking import BAND_TEXT, NOINDEX
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_EVENTS = "police_events/fixture_stockholm_100_api_format.json"

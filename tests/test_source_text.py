@@ -28,10 +28,8 @@ from shapely.geometry import box
 from payloads import IDS, PAYLOADS, Payload, marker_payload
 from trygghetskarta import render
 from trygghetskarta.pipeline import publish
-from trygghetskarta.render import assets as _assets
 from trygghetskarta.render.basemap import _finish
 from trygghetskarta.render.format import esc, js_json
-from trygghetskarta.render.layers import AnalysisLayers
 from trygghetskarta.render.timeline import WHOLE_PERIOD
 from trygghetskarta.render.verbatim import TemplateTextError
 
@@ -100,10 +98,10 @@ def events(text: str, district: str) -> pd.DataFrame:
     )
 
 
-def analysis(text: str) -> AnalysisLayers:
+def analysis(text: str) -> render.AnalysisLayers:
     """Analysis tables naming a stadsdel and a RegSO by ``text`` (as boundary files may)."""
     shape = [box(673_100, 6_578_100, 674_900, 6_579_900)]
-    return AnalysisLayers(
+    return render.AnalysisLayers(
         gi_stadsdelar=gpd.GeoDataFrame(
             {"stadsdel": [text], "bin": [2], "count": [7], "events_per_km2": [3.0]},
             geometry=shape,
@@ -307,7 +305,7 @@ def test_layer_names_are_text(tmp_path: Path) -> None:
     ids=["script_data", "escaped_text", "style_attribute", "style_block"],
 )
 def test_only_real_css_is_scanned_for_references(page: str, expected: list[str]) -> None:
-    assert _assets.external_references(page) == expected
+    assert render.external_references(page) == expected
 
 
 @pytest.mark.parametrize(
