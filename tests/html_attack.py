@@ -64,8 +64,8 @@ def attack_map(name: str, page: str, found: Found) -> None:
 
 
 def _chart_total(el: ET.Element) -> str:
-    texts = [t.text for t in el.iter(SVG + "text") if t.text and t.text.endswith(" st")]
-    return texts[0][:-3]
+    (text,) = [t.text for t in el.iter(SVG + "text") if t.get("class") == "tk-total"]
+    return text.removesuffix(" st")
 
 
 def attack_report(name: str, page: str, found: Found) -> None:

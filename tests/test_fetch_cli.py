@@ -90,6 +90,7 @@ def test_a_trickling_server_is_given_up_on_within_15_s(tmp_path):
     assert "Traceback" not in output
     assert asked == 1  # a trickle is not asked again
     assert saved(folder) == []
+    assert "ended failed" in output and "ingest (" not in output  # nothing new to ingest
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")

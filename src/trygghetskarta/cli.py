@@ -202,11 +202,21 @@ def _run_steps(
 
 
 def _run(
-    settings: Settings, steps: tuple[str, ...], options: dict[str, dict[str, Any]] | None = None
+    settings: Settings,
+    steps: tuple[str, ...],
+    options: dict[str, dict[str, Any]] | None = None,
+    *,
+    halt_on_errors: bool = False,
 ) -> None:
     with _domain_errors():
         with _progress() as progress:
-            report = pipeline.run(settings, steps=steps, progress=progress, options=options)
+            report = pipeline.run(
+                settings,
+                steps=steps,
+                progress=progress,
+                options=options,
+                halt_on_errors=halt_on_errors,
+            )
         _summary(report.steps, settings)
         if report.status != "ok":
             err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
@@ -437,7 +447,8 @@ def fetch_polisen(
         section = dict(settings.extra.get("polisen", {}))
         section.update({k: v for k, v in given.items() if v is not None})
         settings = settings.with_overrides(extra={**settings.extra, "polisen": section})
-    _run(settings, ("fetch", "ingest") if ingest else ("fetch",))
+    # Nothing new to ingest after a failed fetch: the command stops there, exit 1.
+    _run(settings, ("fetch", "ingest") if ingest else ("fetch",), halt_on_errors=True)
 
 
 _NOT_RECORDED = (

@@ -67,11 +67,14 @@ def run(
     steps: tuple[str, ...] = ("ingest", "geocode", "analyse", "maps", "report"),
     progress: Progress = no_progress,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    halt_on_errors: bool = False,
 ) -> RunReport:
     """Run the steps in order, record the run and write the manifest.
 
     ``options`` gives a step its own keyword arguments, e.g. ``{"ingest": {"source":
-    "brott", "paths": [...]}}``.
+    "brott", "paths": [...]}}``. With ``halt_on_errors`` a step that reports errors ends the
+    run there as ``failed`` (``fetch polisen`` does not ingest after a fetch that failed);
+    without it the later steps still run and the run ends ``partial``.
 
     Every exception a step raises ends the run there (later steps need its output): the
     ``runs`` row and ``manifest.json`` say ``failed`` with its message, and it is raised
@@ -144,7 +147,11 @@ def run(
                 raise
             if name in _PUBLISHING:
                 _write_manifest_quietly(settings, run_id, "running", None, results, started_at)
-        if any(r.errors for r in results):
+            if halt_on_errors and results[-1].errors:
+                status = "failed"
+                message = "; ".join(f"{name}: {e}" for e in results[-1].errors)
+                break
+        if status == "ok" and any(r.errors for r in results):
             status = "partial"
             message = "; ".join(e for r in results for e in r.errors)
     finally:

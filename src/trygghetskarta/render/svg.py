@@ -310,8 +310,8 @@ def _mini_chart(
         f"<title>{esc(label)}: {esc(total_text)} händelser</title>",
         f'<g {_FONT} font-size="11" fill="#333">',
         f'<text x="{left}" y="13" font-weight="bold" font-size="12">{esc(label)}</text>',
-        f'<text x="{width - right}" y="13" text-anchor="end" fill="#555">'
-        f"{esc(total_text)} st</text>",
+        f'<text x="{width - right}" y="13" text-anchor="end" fill="#555" class="tk-total">'
+        f"{esc(total_text)}{'' if total_text == SUPPRESSED_LABEL else ' st'}</text>",
     ]
     if highlight_from is not None and months:
         before = [i for i, mo in enumerate(months) if pd.Timestamp(mo) < highlight_from]
