@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import time
 import tracemalloc
+import warnings
 import zlib
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from scripted_server import FakeTime, Reply, ScriptedServer, TrickleRelay, gzip_
 from trygghetskarta import _http
 from trygghetskarta._http import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta._throttle import CallLog, next_call_wait
-from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.errors import ConfigError, SourceError, TrygghetskartaWarning
 
 START = 1_787_000_000.0  # a fixed "now" for the fake clock (2026-08-17)
 
@@ -191,18 +192,17 @@ def test_user_agent_names_project_version_and_contact():
     assert settings(user_agent="my-city-batch/2").agent == "my-city-batch/2"
 
 
-def test_placeholder_contact_warns_once_for_a_remote_host(caplog):
+def test_placeholder_contact_warns_once_for_a_remote_host():
     cfg = settings(base_url="https://polisen.test-placeholder.example")
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's standard filter: once per message
         HttpClient(cfg)
         HttpClient(cfg)
-    warnings = [r for r in caplog.records if "no contact set" in r.getMessage()]
-    assert len(warnings) == 1
-    assert "trygghetskarta.toml" in warnings[0].getMessage()
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta._http"):
         HttpClient(settings(base_url="http://127.0.0.1:8"))
-    assert not caplog.records
+    said = [str(w.message) for w in caught if issubclass(w.category, TrygghetskartaWarning)]
+    assert len(said) == 1
+    assert "no contact set for polisen.test-placeholder.example" in said[0]
+    assert "trygghetskarta.toml" in said[0]
 
 
 def test_errors_are_source_errors_and_oserrors():

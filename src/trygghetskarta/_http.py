@@ -43,6 +43,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -58,18 +59,18 @@ from trygghetskarta._throttle import (
     parse_retry_after,
     write_atomic,
 )
-from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.errors import ConfigError, SourceError, TrygghetskartaWarning
 
 log = logging.getLogger(__name__)
 
-#: Shown in the User-Agent until the user sets ``contact``; a warning says so once per host.
+#: Shown in the User-Agent until the user sets ``contact``; a warning says so (once per host
+#: under Python's default warning filter).
 CONTACT_PLACEHOLDER = "https://example.invalid/set-contact-in-trygghetskarta.toml"
 _READ_CHUNK = 64 * 1024
 #: Redirects followed in one request (only within base_url's host; see :func:`_redirect_problem`).
 MAX_REDIRECTS = 5
 #: Largest piece asked of the decompressor at once (what it holds beyond the body).
 _INFLATE_PIECE = 1 << 20
-_WARNED_PLACEHOLDER: set[str] = set()
 
 
 def _version() -> str:
@@ -626,13 +627,13 @@ class HttpClient:
         self._handlers = tuple(handlers)
         placeholder = settings.contact == CONTACT_PLACEHOLDER and not settings.user_agent
         remote = not _is_loopback(settings.host)
-        if placeholder and remote and settings.host not in _WARNED_PLACEHOLDER:
-            _WARNED_PLACEHOLDER.add(settings.host)
-            log.warning(
-                "no contact set for %s: the User-Agent says %r — set contact = "
-                "'<your URL or e-mail>' in trygghetskarta.toml so the operator can reach you",
-                settings.host,
-                settings.agent,
+        if placeholder and remote:
+            warnings.warn(
+                f"no contact set for {settings.host}: the User-Agent says {settings.agent!r} — "
+                "set contact = '<your URL or e-mail>' in trygghetskarta.toml so the operator "
+                "can reach you",
+                TrygghetskartaWarning,
+                stacklevel=1,
             )
 
     # ------------------------------------------------------------------ public

@@ -31,7 +31,7 @@ below: :func:`add_density` (``_raster``), :func:`add_info_box` (``_legend``),
 
 from __future__ import annotations
 
-import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
@@ -71,7 +71,7 @@ from trygghetskarta._vector import (
 from trygghetskarta._verbatim import LayerControl, Verbatim, check_template_free
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.disclosure import Disclosure, ledger_html
-from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 
 __all__ = [
     "MISSING_COLOR",
@@ -99,8 +99,6 @@ Bounds = tuple[float, float, float, float]
 OSM_LAYER_NAME = "Bakgrundskarta (OpenStreetMap, kräver internet)"
 DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
 external_references = _assets.external_references
-_log = logging.getLogger(__name__)
-_WARNED: set[int] = set()  # grids already warned about (one warning per grid, not per map)
 
 
 def to_html(m: folium.Map) -> str:
@@ -349,11 +347,13 @@ def _density(
     monthly: list[DensityGrid | None] | None = None,
 ) -> None:
     marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
-    if profile.public and not marked and id(grid) not in _WARNED:
-        _WARNED.add(id(grid))
-        _log.warning(
+    if profile.public and not marked:
+        # one warning per message under the default filter, not one per map
+        warnings.warn(
             "public map: the density raster does not say it leaves sensitive events out "
-            "(params['sensitive'] != 'excluded'); compute it without them for public maps"
+            "(params['sensitive'] != 'excluded'); compute it without them for public maps",
+            TrygghetskartaWarning,
+            stacklevel=1,
         )
     add_density(
         m,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import SourceError, TrygghetskartaWarning
 from trygghetskarta.schema import EVENT_COLUMNS, PARSED_COLUMNS, TIMEZONE, Category, Layer
 from trygghetskarta.sources.text_repair import (
     NONE,
@@ -75,7 +76,6 @@ RECORD_COLUMNS = (
 )
 
 logger = logging.getLogger(__name__)
-_WARNED_TYPES: set[str] = set()
 
 _MONTH_NAMES = (
     "januari februari mars april maj juni juli augusti september oktober november december"
@@ -147,7 +147,8 @@ def categorise(source_type: str) -> tuple[Category, bool]:
     tuple of (Category, bool)
         The category from ``resources/police_type_categories.csv`` (every ``Sammanfattning …``
         type is ``summary``) and whether the type is sensitive (sexual offences). A type not in
-        the table is ``other`` and not sensitive; a warning is logged once per type.
+        the table is ``other`` and not sensitive, with a ``TrygghetskartaWarning`` (shown once
+        per type under Python's default warning filter).
     """
     key = (source_type or "").strip()
     if key.startswith("Sammanfattning"):
@@ -155,12 +156,12 @@ def categorise(source_type: str) -> tuple[Category, bool]:
     found = _type_table().get(key)
     if found is not None:
         return found
-    if key and key not in _WARNED_TYPES:
-        _WARNED_TYPES.add(key)
-        logger.warning(
-            "unknown police event type %r mapped to 'other' — add it to "
+    if key:
+        warnings.warn(
+            f"unknown police event type {key!r} mapped to 'other' — add it to "
             "resources/police_type_categories.csv",
-            key,
+            TrygghetskartaWarning,
+            stacklevel=1,
         )
     return Category.OTHER, False
 
