@@ -236,6 +236,21 @@ def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["answer.json"]
 
 
+def test_write_atomic_takes_a_writer_and_removes_its_half_file_when_it_fails(tmp_path):
+    target = tmp_path / "table.bin"
+    _http.write_atomic(target, lambda tmp: tmp.write_bytes(b"whole"))
+    assert target.read_bytes() == b"whole"
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_bytes(b"ha")
+        raise ValueError("the writer broke half-way")
+
+    with pytest.raises(ValueError, match="half-way"):
+        _http.write_atomic(target, half_then_fail)
+    assert target.read_bytes() == b"whole"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.bin"]
+
+
 def test_call_log_survives_a_corrupt_file_and_drops_future_times(tmp_path, fake, caplog):
     log = CallLog("127.0.0.1:1", state_dir=tmp_path, clock=fake.clock)
     assert log.path is not None
