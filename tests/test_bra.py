@@ -4,7 +4,7 @@ files of ``../shared/data/crime_stats``."""
 
 from __future__ import annotations
 
-import logging
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from trygghetskarta import districts
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import SourceError, TrygghetskartaWarning
 from trygghetskarta.sources import bra
 from trygghetskarta.sources._bra_tables import category_key, classify_area
 from trygghetskarta.sources._stats_io import Cell
@@ -133,15 +133,18 @@ def test_category_key(label: str, key: str, sensitive: bool) -> None:
     assert category_key(label) == (key, sensitive)
 
 
-def test_unknown_category_gets_a_slug_and_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_category_gets_a_slug_and_one_warning() -> None:
     label = "Brott mot lagen om förbud beträffande knivar (testfall)"
-    with caplog.at_level(logging.WARNING):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's standard filter: once per message
         assert category_key(label) == (
             "brott_mot_lagen_om_forbud_betraffande_knivar_testfall",
             False,
         )
         category_key(label)
-    assert sum("bra_categories.csv" in r.getMessage() for r in caplog.records) == 1
+    said = [str(w.message) for w in caught if issubclass(w.category, TrygghetskartaWarning)]
+    assert len(said) == 1
+    assert "bra_categories.csv" in said[0] and repr(label) in said[0]
 
 
 # --------------------------------------------------------------------------- Brå table builder

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
 import subprocess
 import sys
+import warnings
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from trygghetskarta.cli import app
+from trygghetskarta.cli import _ConsoleHandler, app
+from trygghetskarta.errors import TrygghetskartaWarning
 
 runner = CliRunner()
 
@@ -183,3 +188,19 @@ def test_geocode_of_a_missing_file_is_exit_1_naming_it(tmp_path):
     assert result.exit_code == 1
     assert "nope.json" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/x/sources/polisen.py", id="posix"),
+        pytest.param(r"C:\proj\src\polisen.py", id="windows-drive"),
+    ],
+)
+def test_a_warning_reaches_the_log_as_its_message_alone(path):
+    text = "unknown police event type 'Drönarlarm: x' mapped to 'other'"
+    formatted = warnings.formatwarning(text, TrygghetskartaWarning, path, 158, "warnings.warn(")
+    sink = io.StringIO()
+    handler = _ConsoleHandler(Console(file=sink, soft_wrap=True, color_system=None))
+    handler.emit(logging.LogRecord("py.warnings", logging.WARNING, "", 0, "%s", (formatted,), None))
+    assert sink.getvalue() == f"warning: {text}\n"

@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import time
 import tracemalloc
+import warnings
 import zlib
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 
 from scripted_server import FakeTime, Reply, ScriptedServer, TrickleRelay, gzip_bomb
 from trygghetskarta import net
-from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.errors import ConfigError, SourceError, TrygghetskartaWarning
 from trygghetskarta.net import ClientSettings, HttpClient, HttpError, RateLimitError
 from trygghetskarta.net.inflate import _INFLATE_PIECE, _Inflater
 from trygghetskarta.net.redirects import _redirect_problem
@@ -194,18 +195,17 @@ def test_user_agent_names_project_version_and_contact():
     assert settings(user_agent="my-city-batch/2").agent == "my-city-batch/2"
 
 
-def test_placeholder_contact_warns_once_for_a_remote_host(caplog):
+def test_placeholder_contact_warns_once_for_a_remote_host():
     cfg = settings(base_url="https://polisen.test-placeholder.example")
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta.net.http"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's standard filter: once per message
         HttpClient(cfg)
         HttpClient(cfg)
-    warnings = [r for r in caplog.records if "no contact set" in r.getMessage()]
-    assert len(warnings) == 1
-    assert "trygghetskarta.toml" in warnings[0].getMessage()
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="trygghetskarta.net.http"):
         HttpClient(settings(base_url="http://127.0.0.1:8"))
-    assert not caplog.records
+    said = [str(w.message) for w in caught if issubclass(w.category, TrygghetskartaWarning)]
+    assert len(said) == 1
+    assert "no contact set for polisen.test-placeholder.example" in said[0]
+    assert "trygghetskarta.toml" in said[0]
 
 
 def test_errors_are_source_errors_and_oserrors():
@@ -237,6 +237,21 @@ def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
         net.write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["answer.json"]
+
+
+def test_write_atomic_takes_a_writer_and_removes_its_half_file_when_it_fails(tmp_path):
+    target = tmp_path / "table.bin"
+    net.write_atomic(target, lambda tmp: tmp.write_bytes(b"whole"))
+    assert target.read_bytes() == b"whole"
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_bytes(b"ha")
+        raise ValueError("the writer broke half-way")
+
+    with pytest.raises(ValueError, match="half-way"):
+        net.write_atomic(target, half_then_fail)
+    assert target.read_bytes() == b"whole"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.bin"]
 
 
 def test_call_log_survives_a_corrupt_file_and_drops_future_times(tmp_path, fake, caplog):

@@ -343,3 +343,23 @@ def test_impossible_dates_and_broken_text_are_quarantined_or_repaired_and_the_ru
     )
     assert any(w.startswith("brott: 1 NUL character removed") for w in result.warnings)
     assert result.counts["quarantine_reasons"]["published in the future"] == 1
+
+
+def test_an_unknown_police_type_is_a_warning_of_the_ingest_step(shared_data, tmp_path):
+    record = _poll(0, "Något hände i Rinkeby.", "2026-08-22 17:00:00 +02:00")[0] | {
+        "type": "Drönarlarm (test)",
+        "name": "22 augusti 16.01, Drönarlarm (test), Stockholm",
+    }
+    answer = json.dumps([record, record | {"id": 900002}], ensure_ascii=False)
+    settings, _ = _project(
+        shared_data, tmp_path, {"polisen_20260822T180000000000Z_all.json": answer}
+    )
+    con = store.connect(settings.db_path)
+    try:
+        result = pipeline.ingest(settings, con, source="polisen")
+    finally:
+        con.close()
+    assert [w for w in result.warnings if "Drönarlarm" in w] == [
+        "unknown police event type 'Drönarlarm (test)' mapped to 'other' — add it to "
+        "resources/police_type_categories.csv"
+    ]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import SourceError, TrygghetskartaWarning
 from trygghetskarta.schema import PARSED_COLUMNS, Category, validate_events
 from trygghetskarta.sources import polisen
 from trygghetskarta.sources.text_repair import Repairs
@@ -184,15 +184,16 @@ def test_categorise(source_type: str, category: Category, sensitive: bool) -> No
     assert polisen.categorise(source_type) == (category, sensitive)
 
 
-def test_unknown_type_is_other_and_warned_once(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(polisen, "_WARNED_TYPES", set())
-    with caplog.at_level(logging.WARNING, logger=polisen.__name__):
+def test_unknown_type_is_other_and_warned_once() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's standard filter: once per message
         assert polisen.categorise("Drönarlarm") == (Category.OTHER, False)
         assert polisen.categorise("Drönarlarm") == (Category.OTHER, False)
-    warnings = [r for r in caplog.records if "Drönarlarm" in r.getMessage()]
-    assert len(warnings) == 1
+        assert polisen.categorise("Ballongfärd") == (Category.OTHER, False)
+    messages = [str(w.message) for w in caught if issubclass(w.category, TrygghetskartaWarning)]
+    assert len(messages) == 2
+    assert "'Drönarlarm'" in messages[0] and "police_type_categories.csv" in messages[0]
+    assert "'Ballongfärd'" in messages[1]
 
 
 def test_category_table_is_valid() -> None:
@@ -575,15 +576,13 @@ def test_real_archive_times_and_text(archive_result: tuple[polisen.ParseResult, 
 
 
 @pytest.mark.realdata
-def test_real_types_all_in_table(
-    shared_data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_real_types_all_in_table(shared_data: Path) -> None:
     counts = pd.read_csv(shared_data / "police_events" / "event_types_counts.csv")
     assert len(counts) == 97
-    monkeypatch.setattr(polisen, "_WARNED_TYPES", set())
-    with caplog.at_level(logging.WARNING, logger=polisen.__name__):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         categories = [polisen.categorise(t)[0] for t in counts["type"]]
-    assert not caplog.records
+    assert not [w for w in caught if issubclass(w.category, TrygghetskartaWarning)]
     assert categories.count(Category.SUMMARY) == 8
 
 

@@ -5,7 +5,9 @@ Stockholm has two district schemes: 13 stadsdelsområden valid 2021-01-01 … 20
 Östermalm). Below them lie the 117 *stadsdelar* of Stadskartan (incl. water) and SCB's
 127 RegSO. :func:`load_areas` reads them all from ``<data_dir>/boundaries`` into one frozen
 :class:`Areas`, every layer in EPSG:3006; :func:`assign` places points in them, naming the
-district in the scheme in force at each point's time.
+district in the scheme in force at each point's time (:func:`scheme_at`, which lives with
+the other names and dates of the schemes in :mod:`trygghetskarta.districts` and is
+re-exported here).
 
 The 11-area layer is a dissolve of the 13, so a point's 2024 district is derived from its
 2021–2023 district through ``sdo_13.name_2024``; both schemes agree by construction.
@@ -26,14 +28,14 @@ from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
 from trygghetskarta.config import CITY_CRS, STORE_CRS, WEB_CRS
+from trygghetskarta.districts import SCHEME_2021_2023 as SCHEME_2021_2023
+from trygghetskarta.districts import SCHEME_2024 as SCHEME_2024
+from trygghetskarta.districts import SCHEME_SWITCH as SCHEME_SWITCH
+from trygghetskarta.districts import SCHEMES as SCHEMES
+from trygghetskarta.districts import scheme_at as scheme_at
+from trygghetskarta.districts import schemes_at as schemes_at
+from trygghetskarta.districts import title_case_stadsdel as title_case_stadsdel
 from trygghetskarta.errors import ConfigError, CRSError, SourceError, TrygghetskartaError
-from trygghetskarta.schema import TIMEZONE
-
-SCHEME_2021_2023 = "2021_2023"
-SCHEME_2024 = "2024"
-SCHEMES = (SCHEME_2021_2023, SCHEME_2024)
-#: The 11-area scheme is in force from this instant on.
-SCHEME_SWITCH = pd.Timestamp("2024-01-01", tz=TIMEZONE)
 
 #: Input reference systems accepted by :func:`to_store_crs`.
 ACCEPTED_CRS = (STORE_CRS, CITY_CRS, WEB_CRS)
@@ -52,13 +54,6 @@ BOUNDARY_FILES = {
 }
 POPULATION_FILE = "stockholm_population_by_sdo_2010-2024_arsbok.csv"
 
-# Words of a stadsdel name kept capitalised after a leading Norra/Södra/Stora/Lilla/Gamla;
-# every other word after the first is lower case ("Hässelby strand", "Bromma kyrka").
-_PREFIXES = {"NORRA", "SÖDRA", "STORA", "LILLA", "GAMLA", "ÖSTRA", "VÄSTRA"}
-_NAME_EXCEPTIONS = {
-    "GAMLA STAN": "Gamla stan",
-    "ULVSUNDA INDUSTRIOMR": "Ulvsunda industriområde",
-}
 # The yearbook calls the inner-city region "Inre staden"; the boundary layers "Innerstaden".
 _REGION_NAMES = {"Inre staden": "Innerstaden"}
 _LEVELS = {
@@ -71,80 +66,6 @@ _LEVELS = {
 
 class UnknownAreaError(TrygghetskartaError, ValueError):
     """An area name that none of the layers knows."""
-
-
-def title_case_stadsdel(upper: str) -> str:
-    """Write a Stadskartan stadsdel name (``"HÄSSELBY STRAND"``) the way people do.
-
-    Parameters
-    ----------
-    upper
-        The name in upper case, as in the source file.
-
-    Returns
-    -------
-    str
-        ``"Hässelby strand"``, ``"Gamla stan"``, ``"Norra Djurgården"``, ``"Vasastaden"``.
-    """
-    key = " ".join(upper.split()).upper()
-    if key in _NAME_EXCEPTIONS:
-        return _NAME_EXCEPTIONS[key]
-    words = key.split(" ")
-    out = [words[0].capitalize()]
-    for i, word in enumerate(words[1:], start=1):
-        keep = i == 1 and words[0] in _PREFIXES
-        out.append(word.capitalize() if keep else word.lower())
-    return " ".join(out)
-
-
-def scheme_at(ts: Any) -> str:
-    """The district scheme in force at one instant.
-
-    Parameters
-    ----------
-    ts
-        A timestamp (``pd.Timestamp``, ``datetime`` or ISO string). Naive values are read as
-        Europe/Stockholm local time. ``NaT``/``None`` gives the current scheme.
-
-    Returns
-    -------
-    str
-        :data:`SCHEME_2021_2023` before 2024-01-01 00:00 Stockholm time, else :data:`SCHEME_2024`.
-    """
-    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
-        return SCHEME_2024
-    stamp = pd.Timestamp(ts)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(TIMEZONE)
-    return SCHEME_2021_2023 if stamp < SCHEME_SWITCH else SCHEME_2024
-
-
-def schemes_at(ts: pd.Series | pd.Index | Sequence[Any] | np.ndarray) -> pd.Series:
-    """Vectorised :func:`scheme_at`.
-
-    Parameters
-    ----------
-    ts
-        Timestamps; naive ones are read as Europe/Stockholm local time, ``NaT`` gives the
-        current scheme.
-
-    Returns
-    -------
-    pd.Series
-        One scheme string per input, with the input's index when ``ts`` is a Series.
-    """
-    index = ts.index if isinstance(ts, pd.Series) else None
-    stamps = pd.to_datetime(pd.Series(np.asarray(ts, dtype=object)), utc=False)
-    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        try:
-            stamps = stamps.dt.tz_localize(TIMEZONE)
-        except (TypeError, AttributeError):  # mixed offsets come back as objects
-            stamps = pd.to_datetime(stamps, utc=True)
-    before = (stamps < SCHEME_SWITCH).fillna(False).to_numpy(dtype=bool)
-    out = pd.Series(np.where(before, SCHEME_2021_2023, SCHEME_2024), dtype=object)
-    if index is not None:
-        out.index = index
-    return out
 
 
 def _check_scheme(scheme: str) -> str:

@@ -8,6 +8,7 @@ and configures logging.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,18 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 _LEVEL_STYLES = {"CRITICAL": "bold red", "ERROR": "red", "WARNING": "yellow"}
+#: The ``path:line: Category: `` that :func:`warnings.formatwarning` puts before a message.
+_WARNING_PREFIX = re.compile(r"^.*?:\d+: [A-Za-z_]\w*: ")
+
+
+def _warning_text(formatted: str) -> str:
+    """The message of a warning routed to logging, without its place and source line.
+
+    >>> _warning_text("/x/polisen.py:158: TrygghetskartaWarning: unknown type 'X'\\n  code\\n")
+    "unknown type 'X'"
+    """
+    first = formatted.split("\n", 1)[0]
+    return _WARNING_PREFIX.sub("", first, count=1)
 
 
 class _ConsoleHandler(logging.Handler):
@@ -62,6 +75,8 @@ class _ConsoleHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = self.format(record)
+            if record.name == "py.warnings":
+                message = _warning_text(message)
         except Exception:  # logging must not raise: report it the way logging does
             self.handleError(record)
             return
@@ -109,6 +124,8 @@ def main(
         format="%(message)s",
         handlers=[_ConsoleHandler(err)],
     )
+    # warnings (shown once per message under Python's default filter) go to the same log
+    logging.captureWarnings(True)
     ctx.obj = {"data_dir": data, "db_path": db}
 
 

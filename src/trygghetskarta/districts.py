@@ -11,13 +11,21 @@ Before 2021 Hägersten-Liljeholmen and Älvsjö were separate (merged into Häge
 Brå and the city name the same areas with small variations ("Hässelby - Vällingby",
 "Stadsdelsområde Järva (Sthlm)", "Norrmalm stadsdel (upphörde 2024-01-01)");
 :func:`normalise_name` folds those spellings. The geometric layers live in ``areas``;
-this module holds what statistics tables need to line up with them.
+this module holds what statistics tables need to line up with them, and the dates and
+names the layers are read by (:func:`scheme_at`, :func:`title_case_stadsdel`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.schema import TIMEZONE
 
 #: Area scheme values used by statistics tables (``crime_stats.area_scheme``).
 SCHEME_KOMMUN = "kommun"
@@ -149,3 +157,97 @@ def scheme_for(name: str, period_start: date) -> str | None:
 def scheme_in_force(period_start: date) -> str:
     """The district scheme in force on a day: ``sdo_13`` before 2024, ``sdo_11`` from 2024."""
     return SCHEME_SDO_11 if period_start >= SWITCH_2024 else SCHEME_SDO_13
+
+
+# --------------------------------------------------------------------------- the map's two schemes
+
+#: The schemes of the boundary layers (:mod:`trygghetskarta.areas`, which re-exports these):
+#: what :func:`trygghetskarta.areas.assign` chooses a point's district by, keyed by the
+#: point's time; the statistics tables' scheme values are the ``SCHEME_SDO_*`` above.
+SCHEME_2021_2023 = "2021_2023"
+SCHEME_2024 = "2024"
+SCHEMES = (SCHEME_2021_2023, SCHEME_2024)
+#: The 11-area scheme is in force from this instant on.
+SCHEME_SWITCH = pd.Timestamp("2024-01-01", tz=TIMEZONE)
+
+# Words of a stadsdel name kept capitalised after a leading Norra/Södra/Stora/Lilla/Gamla;
+# every other word after the first is lower case ("Hässelby strand", "Bromma kyrka").
+_PREFIXES = {"NORRA", "SÖDRA", "STORA", "LILLA", "GAMLA", "ÖSTRA", "VÄSTRA"}
+_NAME_EXCEPTIONS = {
+    "GAMLA STAN": "Gamla stan",
+    "ULVSUNDA INDUSTRIOMR": "Ulvsunda industriområde",
+}
+
+
+def title_case_stadsdel(upper: str) -> str:
+    """Write a Stadskartan stadsdel name (``"HÄSSELBY STRAND"``) the way people do.
+
+    Parameters
+    ----------
+    upper
+        The name in upper case, as in the source file.
+
+    Returns
+    -------
+    str
+        ``"Hässelby strand"``, ``"Gamla stan"``, ``"Norra Djurgården"``, ``"Vasastaden"``.
+    """
+    key = " ".join(upper.split()).upper()
+    if key in _NAME_EXCEPTIONS:
+        return _NAME_EXCEPTIONS[key]
+    words = key.split(" ")
+    out = [words[0].capitalize()]
+    for i, word in enumerate(words[1:], start=1):
+        keep = i == 1 and words[0] in _PREFIXES
+        out.append(word.capitalize() if keep else word.lower())
+    return " ".join(out)
+
+
+def scheme_at(ts: Any) -> str:
+    """The district scheme in force at one instant.
+
+    Parameters
+    ----------
+    ts
+        A timestamp (``pd.Timestamp``, ``datetime`` or ISO string). Naive values are read as
+        Europe/Stockholm local time. ``NaT``/``None`` gives the current scheme.
+
+    Returns
+    -------
+    str
+        :data:`SCHEME_2021_2023` before 2024-01-01 00:00 Stockholm time, else :data:`SCHEME_2024`.
+    """
+    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
+        return SCHEME_2024
+    stamp = pd.Timestamp(ts)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(TIMEZONE)
+    return SCHEME_2021_2023 if stamp < SCHEME_SWITCH else SCHEME_2024
+
+
+def schemes_at(ts: pd.Series | pd.Index | Sequence[Any] | np.ndarray) -> pd.Series:
+    """Vectorised :func:`scheme_at`.
+
+    Parameters
+    ----------
+    ts
+        Timestamps; naive ones are read as Europe/Stockholm local time, ``NaT`` gives the
+        current scheme.
+
+    Returns
+    -------
+    pd.Series
+        One scheme string per input, with the input's index when ``ts`` is a Series.
+    """
+    index = ts.index if isinstance(ts, pd.Series) else None
+    stamps = pd.to_datetime(pd.Series(np.asarray(ts, dtype=object)), utc=False)
+    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        try:
+            stamps = stamps.dt.tz_localize(TIMEZONE)
+        except (TypeError, AttributeError):  # mixed offsets come back as objects
+            stamps = pd.to_datetime(stamps, utc=True)
+    before = (stamps < SCHEME_SWITCH).fillna(False).to_numpy(dtype=bool)
+    out = pd.Series(np.where(before, SCHEME_2021_2023, SCHEME_2024), dtype=object)
+    if index is not None:
+        out.index = index
+    return out

@@ -55,6 +55,16 @@ class EncodingError(TrygghetskartaError, UnicodeError):
     """Text cannot be encoded or decoded (e.g. a lone surrogate on its way into a UTF-8 file)."""
 
 
+class TrygghetskartaWarning(UserWarning):
+    """Something the user can fix but the run can go on without (an unknown category, no contact).
+
+    Raised with :func:`warnings.warn`, so Python's standard filters decide how often it shows:
+    the default filter shows each distinct message once per place in the code, which is what
+    the tool used to do with its own "warned already" sets. The CLI routes these warnings
+    to its log; a step may collect them into its result instead.
+    """
+
+
 #: What the user can do about an environmental error, by errno.
 _FIXES = {
     errno.ENOSPC: "free space on that disk (or point TRYGGHETSKARTA_PROCESSED at a disk with "

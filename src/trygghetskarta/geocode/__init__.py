@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from trygghetskarta.areas import SCHEME_2021_2023, schemes_at
+from trygghetskarta.districts import SCHEME_2021_2023, schemes_at
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.geocode.addresses import (
     AddressRegister,

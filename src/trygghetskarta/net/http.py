@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trygghetskarta.errors import TrygghetskartaWarning
 from trygghetskarta.net.deadline import _Deadline, _DeadlineHTTPHandler, _DeadlineHTTPSHandler
 from trygghetskarta.net.errors import HttpError, RateLimitError
 from trygghetskarta.net.inflate import _Inflater
@@ -35,7 +37,6 @@ from trygghetskarta.net.throttle import (
 log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
-_WARNED_PLACEHOLDER: set[str] = set()
 
 
 # --------------------------------------------------------------------------- settings
@@ -125,13 +126,13 @@ class HttpClient:
         self._handlers = tuple(handlers)
         placeholder = settings.contact == CONTACT_PLACEHOLDER and not settings.user_agent
         remote = not _is_loopback(settings.host)
-        if placeholder and remote and settings.host not in _WARNED_PLACEHOLDER:
-            _WARNED_PLACEHOLDER.add(settings.host)
-            log.warning(
-                "no contact set for %s: the User-Agent says %r — set contact = "
-                "'<your URL or e-mail>' in trygghetskarta.toml so the operator can reach you",
-                settings.host,
-                settings.agent,
+        if placeholder and remote:  # once per host under Python's default warning filter
+            warnings.warn(
+                f"no contact set for {settings.host}: the User-Agent says {settings.agent!r} — "
+                "set contact = '<your URL or e-mail>' in trygghetskarta.toml so the operator "
+                "can reach you",
+                TrygghetskartaWarning,
+                stacklevel=1,
             )
 
     # ------------------------------------------------------------------ public

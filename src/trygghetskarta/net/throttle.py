@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC
 from pathlib import Path
@@ -72,20 +73,47 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write bytes to ``path`` so that it is either absent or complete, never partial.
+def write_atomic(path: Path | str, data: bytes | Callable[[Path], object]) -> Path:
+    """Write ``path`` so that it is either absent or complete, never partial.
 
-    The bytes go to a hidden temporary file in the same directory (``.<name>.<pid>.tmp``,
-    which no ingest glob matches), are flushed to disk, then renamed over ``path``.
+    This is the project's one atomic write: the saved API answers, the throttle's state
+    file and (through :mod:`trygghetskarta.pipeline.outputs`) every raster, table and manifest. It
+    lives here, in the lowest layer that writes, because the network layer cannot import
+    the layers above it.
+
+    Parameters
+    ----------
+    path
+        The file to create or replace; its folder is created when missing.
+    data
+        The bytes to write, or a function that writes the file at the path it is given
+        (for writers that need a path, such as rasterio or pyarrow).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Notes
+    -----
+    The content goes to a hidden temporary file in the same directory
+    (``.<name>.<pid>.<random>.tmp``, which no ingest glob matches), is flushed to disk,
+    then renamed over ``path``; the folder is flushed too, so the rename itself survives a
+    crash. On any error the temporary file is removed and the error raised unchanged.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if callable(data):
+            data(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        else:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -319,17 +318,8 @@ def _write_manifest(
         "steps": [asdict(r) | {"files": [str(f) for f in r.files]} for r in results],
         "outputs": _published(settings),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(
-            json.dumps(body, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-        )
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return path
+    text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
+    return outputs.write_atomic(path, text.encode("utf-8"))
 
 
 def _write_manifest_quietly(

@@ -2,14 +2,15 @@
 folders of HTML pages published all at once.
 
 Every writer writes to a temporary file beside the target and renames it into place, so
-a reader (QGIS, the nightly batch's next step) never sees half a file. A folder of pages
+a reader (QGIS, the nightly batch's next step) never sees half a file; they all do it
+through :func:`write_atomic`, the project's one atomic write (re-exported here for the
+wiring layer). A folder of pages
 (:func:`staged_folder`) is written into a staging folder beside it and swapped into place
 only when every file is written, so a reader never sees half a set.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import hashlib
@@ -37,6 +38,7 @@ from trygghetskarta.errors import (
     SourceError,
     environment_error,
 )
+from trygghetskarta.net import write_atomic as write_atomic
 
 #: Tiles of this many pixels are used for rasters at least this wide and high.
 TILE = 256
@@ -122,19 +124,18 @@ def write_geotiff(
     if mask is not None:
         tags["mask"] = "cells outside the mask are nodata"
     tags.update({k: _tag_value(v) for k, v in (extra_tags or {}).items()})
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(values, 1)
             dst.update_tags(**tags)
             dst.update_tags(1, units=grid.units)
             dst.set_band_description(1, description or grid.units)
             dst.set_band_unit(1, grid.units)
-        os.replace(tmp, target)
+
+    try:
+        write_atomic(target, write)
     except (OSError, RasterioError) as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise OutputError(
             f"could not write the GeoTIFF {target} ({e}) — check that the directory is "
             "writable and has space"
@@ -228,15 +229,14 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: Path | str) -> Path:
     except PyprojCRSError as e:  # pragma: no cover - geopandas validates its CRS
         raise CRSError(f"cannot read the CRS of the frame for {target.name}: {e}") from e
     out = frame if same else frame.to_crs(STORE_CRS)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as sink:  # closed here even when the writer fails half-way
             out.to_parquet(sink, index=False, compression="zstd")
-        os.replace(tmp, target)
+
+    try:
+        write_atomic(target, write)
     except (OSError, ValueError, pyarrow.ArrowException) as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise OutputError(
             f"could not write the GeoParquet file {target} ({e}) — check that the directory "
             "is writable and has space, and that every column holds one type"

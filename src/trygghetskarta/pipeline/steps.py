@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from trygghetskarta.errors import TrygghetskartaWarning
 from trygghetskarta.schema import TIMEZONE
 
 #: Called as ``progress(description, done, total)`` during long steps (the CLI draws bars).
@@ -50,9 +52,25 @@ def new_run_id() -> str:
 
 @contextmanager
 def timed(result: StepResult) -> Iterator[StepResult]:
-    """Record the wall time of a block in ``result.seconds``."""
+    """Time a block into ``result.seconds`` and collect its warnings into ``result.warnings``.
+
+    Every :class:`~trygghetskarta.errors.TrygghetskartaWarning` the warning filters let
+    through in the block (an unknown category, no contact set; Python's default filter lets
+    each message through once) becomes one line of ``result.warnings``, so the run's summary
+    and manifest carry it; other warnings (a library's deprecations) are passed on unchanged.
+    """
     start = time.perf_counter()
+    caught: list[warnings.WarningMessage] = []
     try:
-        yield result
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                yield result
+            finally:
+                result.seconds = round(time.perf_counter() - start, 3)
     finally:
-        result.seconds = round(time.perf_counter() - start, 3)
+        for w in caught:
+            if issubclass(w.category, TrygghetskartaWarning):
+                if str(w.message) not in result.warnings:
+                    result.warnings.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

@@ -6,7 +6,7 @@ profile, with the month slider, the layers of the analyse step and the embedded 
 
 from __future__ import annotations
 
-import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from trygghetskarta.config import STORE_CRS
-from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 from trygghetskarta.render.basemap import _finish, add_events, base_map
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
 from trygghetskarta.render.format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
@@ -50,8 +50,6 @@ from trygghetskarta.render.vector import (
 from trygghetskarta.render.verbatim import Verbatim
 
 DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
-_log = logging.getLogger(__name__)
-_WARNED: set[int] = set()  # grids already warned about (one warning per grid, not per map)
 
 
 def _profile_notes(profile: ExportProfile) -> list[str]:
@@ -162,11 +160,13 @@ def _density(
     monthly: list[DensityGrid | None] | None = None,
 ) -> None:
     marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
-    if profile.public and not marked and id(grid) not in _WARNED:
-        _WARNED.add(id(grid))
-        _log.warning(
+    if profile.public and not marked:
+        # one warning per message under the default filter, not one per map
+        warnings.warn(
             "public map: the density raster does not say it leaves sensitive events out "
-            "(params['sensitive'] != 'excluded'); compute it without them for public maps"
+            "(params['sensitive'] != 'excluded'); compute it without them for public maps",
+            TrygghetskartaWarning,
+            stacklevel=1,
         )
     add_density(
         m,

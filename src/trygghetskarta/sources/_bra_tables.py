@@ -9,9 +9,9 @@ and assembles them.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -21,11 +21,8 @@ from typing import Any
 import pandas as pd
 
 from trygghetskarta import districts as d
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import SourceError, TrygghetskartaWarning
 from trygghetskarta.sources._stats_io import Grid, cell_ref
-
-logger = logging.getLogger(__name__)
-_WARNED: set[str] = set()
 
 SOURCE_BRA = "bra_statistikdatabas"
 SOURCE_BRA_KOMMUN = "bra_kommuner"
@@ -201,14 +198,12 @@ def category_key(label: str) -> tuple[str, bool]:
     for pattern, key, sensitive in _category_table():
         if pattern.search(text):
             return key, sensitive
-    if text not in _WARNED:
-        _WARNED.add(text)
-        logger.warning(
-            "unknown Brå category %r stored under the key %r — add it to "
-            "resources/bra_categories.csv",
-            text,
-            slug(text),
-        )
+    warnings.warn(  # once per label under the default filter
+        f"unknown Brå category {text!r} stored under the key {slug(text)!r} — add it to "
+        "resources/bra_categories.csv",
+        TrygghetskartaWarning,
+        stacklevel=1,
+    )
     return slug(text), False
 
 

@@ -19,9 +19,7 @@ Fire-service lists
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from trygghetskarta.errors import SourceError
+from trygghetskarta.net import write_atomic
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen, pxweb
 from trygghetskarta.sources._collect import Collector
@@ -248,18 +247,6 @@ def b11_query(
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fetch_b11(
     raw_dir: Path | str,
     *,
@@ -280,7 +267,7 @@ def fetch_b11(
         body = pxweb.fetch(url, b11_query(kommun=[kommun], years=[year], fmt=fmt), post=post)
         pxweb.parse_response(body, what=f"{url} ({year})")
         path = Path(raw_dir) / "mcf" / f"b11_{kommun}_{year}.json"
-        _write_atomic(path, body)
+        write_atomic(path, body)
         out.append(path)
     return out
 
