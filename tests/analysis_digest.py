@@ -68,9 +68,7 @@ def digest(processed_dir: Path, con: duckdb.DuckDBPyConnection) -> dict[str, Any
     return out
 
 
-def differences(
-    reference: dict[str, Any], now: dict[str, Any], *, rel: float = 1e-5
-) -> list[str]:
+def differences(reference: dict[str, Any], now: dict[str, Any], *, rel: float = 1e-5) -> list[str]:
     """What differs between two digests (files only in ``now`` are not differences)."""
     found = []
     for name, ref in reference.items():
