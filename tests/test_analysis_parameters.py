@@ -10,22 +10,25 @@ defaults' outputs fails :func:`test_default_parameters_give_the_reference_output
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from typer.testing import CliRunner
 
 from analysis_digest import differences, digest, town_events
 from test_analyse_step import tiny_areas, tiny_population
-from trygghetskarta import store
+from trygghetskarta import publish, store
 from trygghetskarta.cli import app
 from trygghetskarta.config import AnalysisParameters, Settings, load_settings
 from trygghetskarta.errors import ConfigError
 from trygghetskarta.periods import Period
+from trygghetskarta.pipeline import analyse_parts as parts
 from trygghetskarta.pipeline.analyse import analyse_prepared, monthly_density_path
-from trygghetskarta.pipeline.analyse_inputs import prepare_inputs
+from trygghetskarta.pipeline.analyse_inputs import load_inputs, prepare_inputs
 
 REFERENCE = Path(__file__).parent / "data" / "reference" / "analyse_town_digest.json"
 SLUG = "2025-01_2025-12"
@@ -256,3 +259,46 @@ def test_the_cli_option_reaches_the_step_and_a_bad_one_is_one_sentence(tmp_path)
     assert result.exit_code == 1
     assert "'bandwidth' from the command line" in result.output
     assert "'wide'" in result.output
+
+
+# --------------------------------------------------------------------------------------
+# the real data
+
+
+@pytest.mark.realdata
+def test_cv_on_the_real_data_chooses_its_own_bandwidth_in_seconds(real_run):
+    settings, _ = real_run
+    cv = settings.with_overrides(analysis=AnalysisParameters(bandwidth="cv"))
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        inputs = load_inputs(cv, con)
+    finally:
+        con.close()
+    start = time.perf_counter()
+    grid = parts.density(inputs, "police_event")
+    seconds = time.perf_counter() - start
+    assert grid.params["bandwidth_rule"] == "cv"
+    assert grid.params["bandwidth_m"] != 300.0
+    candidates = [float(c) for c in grid.params["bandwidth_candidates_m"].split(", ")]
+    assert len(candidates) == 12
+    assert min(candidates) - 1 <= float(grid.params["bandwidth_m"]) <= max(candidates) + 1
+    assert seconds < 20  # a sample of at most 2 000 events is scored
+
+
+@pytest.mark.realdata
+def test_the_maps_month_slider_reads_the_monthly_rasters_of_the_step(real_run):
+    settings, _ = real_run
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        scene = publish.build_scene(settings, con)
+    finally:
+        con.close()
+    assert scene is not None and scene.grid is not None
+    expected = [str(m) for m in pd.period_range(scene.period.start.tz_localize(None),
+                                                periods=12, freq="M")]  # fmt: skip
+    assert sorted(scene.monthly) == expected
+    for grid in publish.monthly_grids(scene).values():
+        assert grid.transform == scene.grid.transform
+        assert grid.params["bandwidth_m"] == scene.grid.params["bandwidth_m"]
+        assert grid.params["sensitive"] == "excluded"
+        assert json.loads(grid.params["analysis_parameters"]) == settings.analysis.as_dict()
