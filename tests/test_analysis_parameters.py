@@ -115,7 +115,7 @@ def test_every_raster_carries_the_parameters_whole(default_run):
     for path in rasters:
         tags = _tags(path)
         assert json.loads(tags["analysis_parameters"]) == AnalysisParameters().as_dict(), path
-        assert tags["seed"] == "7"
+        assert tags["analysis_seed"] == "7"
 
 
 def test_monthly_density_is_written_per_month_with_the_period_bandwidth(default_run):
@@ -266,6 +266,7 @@ def test_the_cli_option_reaches_the_step_and_a_bad_one_is_one_sentence(tmp_path)
 
 
 @pytest.mark.realdata
+@pytest.mark.filterwarnings("ignore:cross-validation chose:UserWarning")
 def test_cv_on_the_real_data_chooses_its_own_bandwidth_in_seconds(real_run):
     settings, _ = real_run
     cv = settings.with_overrides(analysis=AnalysisParameters(bandwidth="cv"))

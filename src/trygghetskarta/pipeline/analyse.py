@@ -123,7 +123,8 @@ def _write_grid(
 ) -> None:
     """Write one raster; ``event_layer``, ``category`` and ``kind`` tags say what it shows
     (Gi* and emerging grids use their ``layer`` tag for the statistic), and
-    ``analysis_parameters`` holds every parameter of the step (JSON) and ``seed`` its seed."""
+    ``analysis_parameters`` holds every parameter of the step (JSON) and ``analysis_seed``
+    the run's seed (a grid's own ``seed`` tag, e.g. Gi*'s, is kept)."""
     # Sensitive events are kept at district level before any analysis (analyse_inputs), so
     # no raster holds them; the tag lets a public map check it.
     tags = {
@@ -132,7 +133,7 @@ def _write_grid(
         "category": category,
         "sensitive": "excluded",
         "analysis_parameters": inputs.parameters.to_json(),
-        "seed": str(inputs.seed),
+        "analysis_seed": str(inputs.seed),
         **more,
     }
     result.files.append(outputs.write_geotiff(grid, path, extra_tags=tags))
