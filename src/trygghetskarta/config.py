@@ -95,12 +95,6 @@ class AnalysisParameters:
         """:meth:`as_dict` as one JSON string (the ``analysis_parameters`` tag)."""
         return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True)
 
-    @property
-    def bandwidth_label(self) -> str:
-        """``"300 m"`` or the rule's name."""
-        b = self.bandwidth
-        return b if isinstance(b, str) else f"{b:g} m"
-
 
 def _bad(name: str, expected: str, value: Any, origin: str) -> ConfigError:
     return ConfigError(
