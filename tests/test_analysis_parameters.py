@@ -138,18 +138,8 @@ def test_monthly_density_is_written_per_month_with_the_period_bandwidth(default_
 # a bandwidth rule from [analysis] changes the rasters and is in their tags
 
 
-@pytest.mark.parametrize(
-    ("value", "rule"),
-    [
-        pytest.param('"cv"', "cv", id="cv"),
-        pytest.param('"scott"', "scott", id="scott"),
-        pytest.param('"Silverman"', "silverman", id="silverman"),
-        pytest.param("150", "fixed", id="metres"),
-    ],
-)
-def test_a_bandwidth_from_the_toml_changes_the_rasters_and_is_in_their_tags(
-    default_run, tmp_path, value, rule
-):
+def test_bandwidth_cv_from_the_toml_changes_the_rasters_and_is_in_their_tags(default_run, tmp_path):
+    value, rule = '"cv"', "cv"
     project = _project(tmp_path, f"[analysis]\nbandwidth = {value}\n")
     parameters = load_settings(project, env={}).analysis
     settings, now, _ = _analyse(tmp_path, parameters)
@@ -167,6 +157,29 @@ def test_a_bandwidth_from_the_toml_changes_the_rasters_and_is_in_their_tags(
     # the Gi* rasters do not depend on the bandwidth
     gi = f"rasters/gi_star_z_police_event_{SLUG}.tif"
     assert differences({gi: before[gi]}, now) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "rule", "metres"),
+    [
+        pytest.param('"scott"', "scott", None, id="scott"),
+        pytest.param('"Silverman"', "silverman", None, id="silverman"),
+        pytest.param("150", "fixed", 150.0, id="metres"),
+        pytest.param('"300"', "fixed", 300.0, id="metres-as-text"),
+    ],
+)
+def test_every_bandwidth_rule_of_the_toml_reaches_the_density(tmp_path, value, rule, metres):
+    project = _project(tmp_path, f"[analysis]\nbandwidth = {value}\n")
+    parameters = load_settings(project, env={}).analysis
+    inputs = prepare_inputs(
+        town_events(), tiny_areas(), tiny_population(), parameters=parameters, seed=7
+    )
+    grid = parts.density(inputs, "police_event")
+    assert grid.params["bandwidth_rule"] == rule
+    if metres is not None:
+        assert grid.params["bandwidth_m"] == metres
+    else:  # a normal-reference rule on the town's spread (~1 km) times n^(-1/6)
+        assert 200.0 < grid.params["bandwidth_m"] < 1000.0
 
 
 # --------------------------------------------------------------------------------------
