@@ -14,7 +14,7 @@ Run with ``.venv/bin/python bench/bench_analyse.py`` (needs ``../shared/data``;
    process. Targets: under 5 minutes and a peak resident memory under 4 GB
    (``resource.getrusage``, the whole process: Python, libraries and data).
 3. **Why sampling**: HDBSCAN and the Knox test grow with the square of the events; the
-   step runs them on a seeded sample of ``CLUSTER_MAX_EVENTS`` above that size. They are
+   step runs them on a seeded sample of ``cluster_max_events`` above that size. They are
    timed here on growing samples of the synthetic placed events and extrapolated
    (log-log fit) to the largest selection: the time the step would take without it.
 
@@ -42,10 +42,11 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta import pipeline, store
 from trygghetskarta.analysis.clusters import hdbscan
 from trygghetskarta.analysis.nearrepeat import MAX_PAIRS, knox_table
-from trygghetskarta.config import load_settings
-from trygghetskarta.pipeline.analyse import parts as analyse_parts
-from trygghetskarta.pipeline.analyse import tables as analyse_tables
+from trygghetskarta.config import AnalysisParameters, load_settings
 from trygghetskarta.schema import UNCERTAINTY_M, Category, Layer, Precision
+
+#: The step's default parameters (the caps and bands measured here).
+PARAMS = AnalysisParameters()
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -261,24 +262,24 @@ def sampling_table(events: pd.DataFrame, seed: int = SEED) -> list[tuple]:
     for name, cap, run in (
         (
             "hdbscan",
-            analyse_parts.CLUSTER_MAX_EVENTS,
+            PARAMS.cluster_max_events,
             lambda s: hdbscan(
                 s["x"].to_numpy(),
                 s["y"].to_numpy(),
-                min_cluster_size=analyse_parts.MIN_CLUSTER_SIZE,
+                min_cluster_size=PARAMS.cluster_min_size,
             ),
         ),
         (
             "knox",
-            analyse_tables.KNOX_MAX_EVENTS,
+            PARAMS.knox_max_events,
             lambda s: knox_table(
                 s["x"].to_numpy(),
                 s["y"].to_numpy(),
                 s["occurred_at"],
-                distance_bands=analyse_tables.KNOX_DISTANCE_BANDS_M,
-                time_bands=analyse_tables.KNOX_TIME_BANDS_D,
+                distance_bands=PARAMS.knox_distance_bands_m,
+                time_bands=PARAMS.knox_time_bands_d,
                 same_location=True,
-                permutations=analyse_tables.KNOX_PERMUTATIONS,
+                permutations=PARAMS.knox_permutations,
                 seed=seed,
             ),
         ),

@@ -22,6 +22,7 @@ from shapely.geometry import box
 
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import pipeline, store
+from trygghetskarta.config import AnalysisParameters
 from trygghetskarta.errors import AnalysisError, CRSError, OutputError, SourceError
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs
@@ -188,8 +189,7 @@ def town():
         tiny_areas(),
         tiny_population(),
         period=Period.months("2025-01", "2025-12"),
-        cell_size_m=100.0,
-        bandwidth_m=200.0,
+        parameters=AnalysisParameters(cell_size_m=100.0, bandwidth=200.0),
         seed=7,
     )
 
@@ -549,7 +549,7 @@ def test_the_step_records_its_parameters_times_and_every_selection(analysed, db)
         "SELECT count(DISTINCT category) FROM events WHERE layer = 'police_event'"
     ).fetchone()[0]
     assert counts["selections"] == len(layers) + police
-    assert counts["parameters"]["gi_star"]["cell_size_m"] == parts.GI_CELL_SIZE_M
+    assert counts["parameters"] == AnalysisParameters().as_dict()
     assert {"read", "density", "gi_star_cells", "emerging", "trends", "near_repeat"} <= set(
         counts["seconds"]
     )
@@ -619,8 +619,8 @@ def test_stadsdel_hotspots_count_the_events_placed_to_a_stadsdel(analysed, db):
     ev = ev[ev["precision"].isin(IN_STADSDEL)]
     whole = table[table["category"] == ALL].groupby("layer")["count"].sum()
     expected = ev.groupby("layer").size()
-    assert whole.to_dict() == expected[expected >= parts.MIN_GI_EVENTS].to_dict()
-    for layer in expected[expected < parts.MIN_GI_EVENTS].index:
+    assert whole.to_dict() == expected[expected >= AnalysisParameters().gi_min_events].to_dict()
+    for layer in expected[expected < AnalysisParameters().gi_min_events].index:
         assert any(w.startswith(f"Gi* stadsdelar {layer}/all:") for w in step.warnings)
 
 

@@ -54,16 +54,20 @@ def test_no_data_anywhere_is_one_sentence_naming_where_we_looked(tmp_path):
     ("toml", "env", "override", "expected"),
     [
         pytest.param(None, {}, None, 100.0, id="default"),
-        pytest.param("cell_size_m = 50", {}, None, 50.0, id="toml"),
+        pytest.param("[analysis]\ncell_size_m = 50", {}, None, 50.0, id="toml"),
         pytest.param(
-            "cell_size_m = 50",
+            "[analysis]\ncell_size_m = 50",
             {"TRYGGHETSKARTA_CELL_SIZE_M": "25"},
             None,
             25.0,
             id="env-beats-toml",
         ),
         pytest.param(
-            "cell_size_m = 50", {"TRYGGHETSKARTA_CELL_SIZE_M": "25"}, 10, 10.0, id="cli-beats-env"
+            "[analysis]\ncell_size_m = 50",
+            {"TRYGGHETSKARTA_CELL_SIZE_M": "25"},
+            10,
+            10.0,
+            id="cli-beats-env",
         ),
     ],
 )
@@ -71,7 +75,8 @@ def test_precedence(tmp_path, toml, env, override, expected):
     project = _project(tmp_path)
     if toml:
         (project / "trygghetskarta.toml").write_text(toml)
-    assert load_settings(project, env=env, cell_size_m=override).cell_size_m == expected
+    settings = load_settings(project, env=env, analysis={"cell_size_m": override})
+    assert settings.analysis.cell_size_m == expected
 
 
 def test_explicit_data_dir_is_relative_to_the_project(tmp_path):

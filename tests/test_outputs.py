@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from rasterio.errors import RasterioIOError
 
 from trygghetskarta.analysis.density import kde
 from trygghetskarta.analysis.grid import Grid
@@ -115,3 +118,24 @@ def test_read_geotiff_gives_back_the_grid(grid: Grid, tmp_path: Path) -> None:
 def test_read_geotiff_of_a_missing_file_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="trygghetskarta analyse"):
         read_geotiff(tmp_path / "absent.tif")
+
+
+@pytest.mark.parametrize(
+    ("free", "says_full"),
+    [pytest.param(10, True, id="full-disk"), pytest.param(10**12, False, id="space-left")],
+)
+def test_a_geotiff_that_gdal_cannot_write_names_a_full_disk(tmp_path, monkeypatch, free, says_full):
+    """GDAL says only "Write failed" when the disk is full; the sentence names the cause."""
+
+    def failing(*args, **kwargs):
+        raise RasterioIOError("Write failed. See previous exception for details.")
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(rasterio, "open", failing)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(free, 0, free))
+    grid = Grid(np.ones((20, 20)), Affine(100, 0, 0, 0, -100, 2000), "EPSG:3006", {})
+    with pytest.raises(OutputError) as info:
+        write_geotiff(grid, tmp_path / "x.tif")
+    assert ("no space left on device: 10 bytes free" in str(info.value)) is says_full
+    assert "Write failed" in str(info.value)
+    assert not list(tmp_path.iterdir())

@@ -137,8 +137,9 @@ def test_the_density_raster_is_a_geotiff_in_sweref99_tm_with_its_parameters(real
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 3006
         tags = src.tags()
-        assert float(tags["bandwidth_m"]) == settings.bandwidth_m
-        assert float(tags["cell_size_m"]) == settings.cell_size_m
+        assert float(tags["bandwidth_m"]) == settings.analysis.bandwidth
+        assert float(tags["cell_size_m"]) == settings.analysis.cell_size_m
+        assert json.loads(tags["analysis_parameters"]) == settings.analysis.as_dict()
         band = src.read(1, masked=True)
         assert band.count() > 0 and float(band.max()) > 0
 

@@ -129,6 +129,28 @@ def main(
     ctx.obj = {"data_dir": data, "db_path": db}
 
 
+BandwidthOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bandwidth",
+        help="Density kernel bandwidth: metres (e.g. 300) or a rule, 'scott', 'silverman' or "
+        "'cv' (overrides bandwidth under [analysis] in trygghetskarta.toml).",
+    ),
+]
+CellSizeOption = Annotated[
+    float | None,
+    typer.Option(
+        "--cell-size",
+        help="Density raster cell, metres (overrides cell_size_m under [analysis]).",
+    ),
+]
+
+
+def _analysis(bandwidth: str | None, cell_size: float | None) -> dict[str, Any]:
+    """The analysis parameters given on the command line (validated by ``load_settings``)."""
+    return {"bandwidth": bandwidth, "cell_size_m": cell_size}
+
+
 def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
     return load_settings(**ctx.obj, **overrides)
 
@@ -361,7 +383,9 @@ def geocode(
 
 
 @app.command()
-def analyse(ctx: typer.Context) -> None:
+def analyse(
+    ctx: typer.Context, bandwidth: BandwidthOption = None, cell_size: CellSizeOption = None
+) -> None:
     """Every analysis of the period, per layer and police category.
 
     Density (GeoTIFF, events per km²), Gi* hot spots on 250 m cells and on stadsdelar
@@ -370,7 +394,7 @@ def analyse(ctx: typer.Context) -> None:
     rasters in data/processed/rasters, GeoParquet in data/processed/tables, tables in the
     database.
     """
-    _run_steps(ctx, ("analyse",), None)
+    _run_steps(ctx, ("analyse",), None, analysis=_analysis(bandwidth, cell_size))
 
 
 @app.command()
@@ -388,7 +412,12 @@ def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
 
 
 @app.command()
-def run(ctx: typer.Context, profile: ProfileOption = None) -> None:
+def run(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    bandwidth: BandwidthOption = None,
+    cell_size: CellSizeOption = None,
+) -> None:
     """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
 
     Fetches the live police events first when `fetch = true` in the [polisen] table of
@@ -397,7 +426,8 @@ def run(ctx: typer.Context, profile: ProfileOption = None) -> None:
     with _domain_errors():
         fetching = pipeline.polisen_settings(_settings(ctx)).fetch
     steps = ("ingest", "geocode", "analyse", "maps", "report")
-    _run_steps(ctx, (("fetch",) if fetching else ()) + steps, profile)
+    analysis = _analysis(bandwidth, cell_size)
+    _run_steps(ctx, (("fetch",) if fetching else ()) + steps, profile, analysis=analysis)
 
 
 fetch_app = typer.Typer(

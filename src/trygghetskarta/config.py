@@ -7,12 +7,16 @@ and returns a frozen :class:`Settings`. Nothing else in the package reads the en
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from trygghetskarta.errors import ConfigError, DataNotFoundError
 
@@ -25,6 +29,205 @@ WEB_CRS = "EPSG:4326"
 
 ENV_PREFIX = "TRYGGHETSKARTA_"
 CONFIG_FILE = "trygghetskarta.toml"
+
+#: Bandwidth rules a user may give instead of metres (see ``analysis.bandwidth``).
+BANDWIDTH_RULES = ("scott", "silverman", "cv")
+#: Clustering methods of the ``analyse`` step.
+CLUSTER_METHODS = ("hdbscan", "dbscan")
+
+
+@dataclass(frozen=True)
+class AnalysisParameters:
+    """Every parameter of the ``analyse`` step, built once from the ``[analysis]`` table of
+    ``trygghetskarta.toml`` and the CLI, recorded in the manifest and every GeoTIFF's tags.
+
+    Attributes
+    ----------
+    bandwidth
+        The density kernel's sigma: metres, or a rule chosen from the events of each
+        selection: ``"scott"``, ``"silverman"`` or ``"cv"`` (likelihood cross-validation).
+    cell_size_m
+        Cell of the density rasters, metres.
+    gi_cell_size_m, gi_neighbourhood, gi_min_events
+        Gi* on grid cells: the cell (only events placed within it count), the
+        neighbourhood in cells around each cell (1: the 3 × 3 cells), and the fewest
+        events Gi* runs on (also on stadsdelar).
+    emerging_months, emerging_cell_candidates_m, emerging_min_share
+        Emerging hot spots: months in the cube, and its cell: the smallest candidate
+        within which at least ``emerging_min_share`` of the located events are placed.
+    local_moran_permutations
+        Conditional permutations of local Moran's I on RegSO rates.
+    cluster_method, cluster_min_size, cluster_eps_m, cluster_max_events
+        Clusters: ``"hdbscan"`` or ``"dbscan"``, the smallest cluster (events; DBSCAN's
+        ``min_samples``), DBSCAN's radius in metres, and the events clustered at most (a
+        seeded sample above it).
+    knox_distance_bands_m, knox_time_bands_d, knox_permutations, knox_max_events
+        The Knox near-repeat test: its bands, permutations and the events tested at most.
+    period
+        ``("YYYY-MM", "YYYY-MM")``, the first and last month analysed; ``None``: the last
+        12 whole months up to the latest event.
+    """
+
+    bandwidth: float | str = 300.0
+    cell_size_m: float = 100.0
+    gi_cell_size_m: float = 250.0
+    gi_neighbourhood: int = 1
+    gi_min_events: int = 30
+    emerging_months: int = 24
+    emerging_cell_candidates_m: tuple[float, ...] = (250.0, 500.0, 1000.0)
+    emerging_min_share: float = 0.5
+    local_moran_permutations: int = 9999
+    cluster_method: Literal["hdbscan", "dbscan"] = "hdbscan"
+    cluster_min_size: int = 10
+    cluster_eps_m: float = 250.0
+    cluster_max_events: int = 20_000
+    knox_distance_bands_m: tuple[float, ...] = (250.0, 500.0, 1000.0)
+    knox_time_bands_d: tuple[float, ...] = (7.0, 14.0, 28.0)
+    knox_permutations: int = 999
+    knox_max_events: int = 5_000
+    period: tuple[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every parameter, JSON-ready (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as one JSON string (the ``analysis_parameters`` tag)."""
+        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _bad(name: str, expected: str, value: Any, origin: str) -> ConfigError:
+    return ConfigError(
+        f"analysis parameter {name!r} from {origin} must be {expected}, got {value!r} — "
+        f"fix it in {origin}"
+    )
+
+
+def _positive(name: str, value: Any, origin: str, kind: type = float) -> Any:
+    expected = "a positive whole number" if kind is int else "a positive number"
+    if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+        raise _bad(name, expected, value, origin)
+    try:
+        out = kind(value)
+    except (TypeError, ValueError) as e:
+        raise _bad(name, expected, value, origin) from e
+    if not (math.isfinite(out) and out > 0):
+        raise _bad(name, expected, value, origin)
+    return out
+
+
+def _bandwidth(value: Any, origin: str) -> float | str:
+    expected = f"a positive number of metres or one of {', '.join(BANDWIDTH_RULES)}"
+    if isinstance(value, str):
+        rule = value.strip().lower()
+        if rule in BANDWIDTH_RULES:
+            return rule
+        try:
+            value = float(rule)
+        except ValueError as e:
+            raise _bad("bandwidth", expected, value, origin) from e
+    if isinstance(value, bool):
+        raise _bad("bandwidth", expected, value, origin)
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as e:
+        raise _bad("bandwidth", expected, value, origin) from e
+    if not (math.isfinite(out) and out > 0):
+        raise _bad("bandwidth", expected, value, origin)
+    return out
+
+
+def _bands(name: str, value: Any, origin: str) -> tuple[float, ...]:
+    expected = "a list of positive numbers in increasing order"
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise _bad(name, expected, value, origin)
+    out = tuple(_positive(name, v, origin) for v in value)
+    if any(b <= a for a, b in itertools.pairwise(out)):
+        raise _bad(name, expected, value, origin)
+    return out
+
+
+def _period(value: Any, origin: str) -> tuple[str, str] | None:
+    expected = 'two months ["YYYY-MM", "YYYY-MM"], the first and the last'
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
+        raise _bad("period", expected, value, origin)
+    first, last = (str(v) for v in value)
+    if not all(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", m) for m in (first, last)) or last < first:
+        raise _bad("period", expected, value, origin)
+    return first, last
+
+
+def _share(name: str, value: Any, origin: str) -> float:
+    out = _positive(name, value, origin)
+    if out > 1:
+        raise _bad(name, "a share between 0 and 1", value, origin)
+    return out
+
+
+def _method(value: Any, origin: str) -> str:
+    rule = str(value).strip().lower()
+    if rule not in CLUSTER_METHODS:
+        raise _bad("cluster_method", f"one of {', '.join(CLUSTER_METHODS)}", value, origin)
+    return rule
+
+
+def _parameter_readers() -> dict[str, Any]:
+    readers: dict[str, Any] = {
+        "bandwidth": _bandwidth,
+        "cluster_method": _method,
+        "emerging_min_share": lambda v, o: _share("emerging_min_share", v, o),
+        "period": _period,
+    }
+    for f in fields(AnalysisParameters):
+        if f.name in readers:
+            continue
+        if f.type.startswith("tuple[float"):
+            readers[f.name] = lambda v, o, n=f.name: _bands(n, v, o)
+        elif f.type == "int":
+            readers[f.name] = lambda v, o, n=f.name: _positive(n, v, o, int)
+        else:
+            readers[f.name] = lambda v, o, n=f.name: _positive(n, v, o)
+    return readers
+
+
+def analysis_parameters(
+    *layers: tuple[Mapping[str, Any], str], base: AnalysisParameters | None = None
+) -> AnalysisParameters:
+    """Build :class:`AnalysisParameters` from tables of values, later ones winning.
+
+    Parameters
+    ----------
+    *layers
+        ``(values, origin)`` pairs, e.g. the toml's ``[analysis]`` table and its path,
+        then the CLI's options and ``"the command line"``; ``None`` values are skipped.
+    base
+        The parameters the values change (default: the defaults).
+
+    Raises
+    ------
+    ConfigError
+        An unknown name or a bad value (one sentence: expected, got, where to fix it).
+
+    Examples
+    --------
+    >>> analysis_parameters(({"bandwidth": "CV"}, "test")).bandwidth
+    'cv'
+    """
+    readers = _parameter_readers()
+    values: dict[str, Any] = {}
+    for table, origin in layers:
+        for key, value in table.items():
+            if value is None:
+                continue
+            if key not in readers:
+                raise ConfigError(
+                    f"unknown analysis parameter {key!r} in {origin}; expected one of "
+                    f"{sorted(readers)} — fix {origin}"
+                )
+            values[key] = readers[key](value, origin)
+    return replace(base or AnalysisParameters(), **values)
 
 
 @dataclass(frozen=True)
@@ -47,8 +250,9 @@ class Settings:
         The DuckDB file.
     municipality
         The kommun analysed; events elsewhere are quarantined as out of area.
-    cell_size_m, bandwidth_m
-        Default grid cell and Gaussian kernel bandwidth (sigma) for density rasters, metres.
+    analysis
+        The parameters of every analysis (the ``[analysis]`` table, the CLI's
+        ``--bandwidth``), see :class:`AnalysisParameters`.
     seed
         Seed for every random draw (permutations, Monte Carlo).
     profile
@@ -66,8 +270,7 @@ class Settings:
     db_path: Path
     data_dir_tried: tuple[Path, ...] = ()
     municipality: str = "Stockholm"
-    cell_size_m: float = 100.0
-    bandwidth_m: float = 300.0
+    analysis: AnalysisParameters = field(default_factory=AnalysisParameters)
     seed: int = 20_240_101
     profile: str = "public"
     reingest: bool = False
@@ -90,12 +293,14 @@ class Settings:
 
 _SIMPLE_FIELDS = {
     "municipality": str,
-    "cell_size_m": float,
-    "bandwidth_m": float,
     "seed": int,
     "profile": str,
 }
 PROFILES = ("public", "internal")
+#: Top-level keys of earlier versions that belong under ``[analysis]`` now (old → new).
+_MOVED_TO_ANALYSIS = {"cell_size_m": "cell_size_m", "bandwidth_m": "bandwidth"}
+#: Analysis parameters that ``TRYGGHETSKARTA_<NAME>`` may set as well.
+_ANALYSIS_ENV = ("bandwidth", "cell_size_m")
 
 
 #: A data directory holds at least one of these folders (live fetches alone are not data).
@@ -132,6 +337,7 @@ def load_settings(
         Environment variables to read (defaults to ``os.environ``); tests pass a dict.
     **overrides
         Explicit values, e.g. ``data_dir=...`` from ``--data``; ``None`` values are ignored.
+        ``analysis={"bandwidth": "cv"}`` changes analysis parameters (the CLI's options).
 
     Returns
     -------
@@ -143,7 +349,8 @@ def load_settings(
     Raises
     ------
     ConfigError
-        A value has the wrong type, an unknown key is given, or the profile is unknown.
+        A value has the wrong type, an unknown key is given, the profile is unknown, or
+        an analysis parameter is out of its range.
     """
     env = os.environ if env is None else env
     project = Path(project_dir or Path.cwd()).resolve()
@@ -157,11 +364,32 @@ def load_settings(
             toml_data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{toml_path} is not valid TOML ({e}) — fix the file") from e
+    analysis_layers: list[tuple[Mapping[str, Any], str]] = []
     for key, value in toml_data.items():
         if key in _SIMPLE_FIELDS:
             values[key] = _coerce(key, value, str(toml_path))
+        elif key in _MOVED_TO_ANALYSIS:
+            raise ConfigError(
+                f"{key!r} at the top of {toml_path} is an analysis parameter now, expected "
+                f"under [analysis] — write `[analysis]` then `{_MOVED_TO_ANALYSIS[key]} = "
+                f"{value!r}`"
+            )
+        elif key == "analysis":
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"'analysis' in {toml_path} must be a table, got {value!r} — write "
+                    "`[analysis]` and the parameters below it"
+                )
+            analysis_layers.append((value, f"[analysis] in {toml_path}"))
         elif key not in ("data_dir", "processed_dir", "db_path"):
             extra[key] = value  # sections for later stages (e.g. column mappings)
+    for name in _ANALYSIS_ENV:
+        env_key = ENV_PREFIX + name.upper()
+        if env_key in env:
+            analysis_layers.append(({name: env[env_key]}, f"the environment variable {env_key}"))
+    cli_analysis = overrides.pop("analysis", None) or {}
+    analysis_layers.append((cli_analysis, "the command line"))
+    values["analysis"] = analysis_parameters(*analysis_layers)
 
     for key in _SIMPLE_FIELDS:
         env_key = ENV_PREFIX + key.upper()

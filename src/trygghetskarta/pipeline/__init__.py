@@ -264,8 +264,7 @@ def _record_elsewhere(
 def _parameters(settings: Settings) -> dict[str, Any]:
     return {
         "municipality": settings.municipality,
-        "cell_size_m": settings.cell_size_m,
-        "bandwidth_m": settings.bandwidth_m,
+        "analysis": settings.analysis.as_dict(),
         "seed": settings.seed,
         "profile": settings.profile,
         "crs": STORE_CRS,

@@ -137,10 +137,22 @@ def write_geotiff(
         write_atomic(target, write)
     except (OSError, RasterioError) as e:
         raise OutputError(
-            f"could not write the GeoTIFF {target} ({e}) — check that the directory is "
-            "writable and has space"
+            f"could not write the GeoTIFF {target} ({e}{_disk_full(target, values.nbytes)}) — "
+            "check that the directory is writable and has space"
         ) from e
     return target
+
+
+def _disk_full(target: Path, needed: int) -> str:
+    """``"; no space left on device …"`` when the target's disk is (nearly) full: GDAL
+    reports a full disk only as "Write failed" and prints the cause to stderr."""
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        return ""
+    if free >= needed:
+        return ""
+    return f"; no space left on device: {free:,} bytes free, up to {needed:,} needed"
 
 
 def read_geotiff(path: Path | str) -> Grid:

@@ -7,11 +7,12 @@ Maps and reports show the districts of the scheme in force at the end of the per
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pandas as pd
 
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import render, store
-from trygghetskarta.analysis import density, trends
+from trygghetskarta.analysis import trends
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
@@ -36,7 +37,7 @@ from trygghetskarta.render import (
     export_profile,
     mark_internal,
 )
-from trygghetskarta.schema import TIMEZONE, Layer
+from trygghetskarta.schema import Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -90,6 +91,8 @@ class Scene:
     water: gpd.GeoDataFrame | None = None
     analysis: AnalysisLayers | None = None
     crime_stats: pd.DataFrame | None = None  # Brå's reported crimes (None: none stored)
+    # the analyse step's monthly density rasters of police events, "YYYY-MM" → grid
+    monthly: Mapping[str, Grid] = dataclasses.field(default_factory=dict)
 
     @property
     def in_period(self) -> pd.DataFrame:
@@ -140,7 +143,8 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     if span is None:
         return None
     all_times = pd.Series([span[0], span[1]])
-    period = default_period(all_times)
+    chosen = settings.analysis.period
+    period = Period.months(*chosen) if chosen else default_period(all_times)
     areas = areas_mod.load_areas(settings.require_data())
     scheme = areas_mod.scheme_at(period.last_month)
     events = store.read_events(
@@ -160,6 +164,7 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     crime_stats = store.read_table(con, "crime_stats")
     raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
     grid = outputs.read_geotiff(raster) if raster.exists() else None
+    monthly = _monthly_rasters(settings, Layer.POLICE_EVENT.value, period)
     water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
     return Scene(
         water=water,
@@ -173,7 +178,18 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
         population=population,
         grid=grid,
         made_at=now(),
+        monthly=monthly,
     )
+
+
+def _monthly_rasters(settings: Settings, layer: str, period: Period) -> dict[str, Grid]:
+    """The ``analyse`` step's monthly density rasters of a layer, by their ``month`` tag."""
+    found: dict[str, Grid] = {}
+    folder = settings.processed_dir / "rasters" / "monthly"
+    for path in sorted(folder.glob(f"density_{layer}_*_{period.slug}.tif")):
+        grid = outputs.read_geotiff(path)
+        found[str(grid.params["month"])] = grid
+    return found
 
 
 def _district_population(scene: Scene) -> pd.DataFrame:
@@ -199,30 +215,11 @@ def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
     return per_district, city
 
 
-def monthly_grids(scene: Scene, profile: str | ExportProfile) -> dict[str, Grid]:
-    """One density grid per month of the period, on the period raster's cells, for the
-    map's month slider (public: sensitive events left out)."""
-    if scene.grid is None:
-        return {}
-    t = scene.grid.transform
-    rows, cols = scene.grid.values.shape
-    bounds = (t.c, t.f + t.e * rows, t.c + t.a * cols, t.f)
-    events = scene.in_period[scene.in_period["x"].notna()]
-    if not export_profile(profile).sensitive_detail:
-        events = events[~events["sensitive"].fillna(True).astype(bool)]
-    month = events["occurred_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
-    bandwidth = float(scene.grid.params.get("bandwidth_m", 300.0))
-    return {
-        key: density.kde(
-            part["x"].to_numpy(),
-            part["y"].to_numpy(),
-            cell_size=abs(t.a),
-            bandwidth=bandwidth,
-            bounds=bounds,
-            uncertainty=part["uncertainty_m"].to_numpy(),
-        )
-        for key, part in events.groupby(month.to_numpy())
-    }
+def monthly_grids(scene: Scene) -> dict[str, Grid]:
+    """The month slider's density grids, ``{"YYYY-MM": grid}``, as the ``analyse`` step
+    wrote them (on the period raster's cells, with its bandwidth, sensitive events left
+    out); a month without placed events has none."""
+    return dict(scene.monthly)
 
 
 def city_map(scene: Scene, *, profile: str | ExportProfile) -> folium.Map:
@@ -242,7 +239,7 @@ def city_map(scene: Scene, *, profile: str | ExportProfile) -> folium.Map:
         events=in_period,
         water=scene.water,
         tiles="OpenStreetMap",
-        monthly_grids=monthly_grids(scene, profile),
+        monthly_grids=monthly_grids(scene),
         analysis=scene.analysis,
     )
 

@@ -11,6 +11,7 @@ an exception.
 Written (``<slug>`` is the period, e.g. ``2025-01_2025-12``; ``<c>`` a category):
 
 ``rasters/density_<layer>_<slug>.tif``                  events per km², NaN outside the kommun
+``rasters/monthly/density_<layer>_<YYYY-MM>_<slug>.tif``  the same per month (the month slider)
 ``rasters/gi_star_z_<layer>_<slug>.tif``                Gi* z on 250 m cells
 ``rasters/gi_star_bin_<layer>_<slug>.tif``              Gi_Bin −3 … 3
 ``rasters/emerging_<layer>_<slug>.tif``                 emerging pattern code (−8 … 8)
@@ -22,7 +23,9 @@ Written (``<slug>`` is the period, e.g. ``2025-01_2025-12``; ``<c>`` a category)
 ``tables/clusters_<slug>.parquet``                      HDBSCAN outlines
 
 and the DuckDB tables ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``
-and ``near_repeat``. GeoTIFF tags and the tables' ``params`` column hold the parameters;
+and ``near_repeat``. Every GeoTIFF's ``analysis_parameters`` tag holds the step's
+:class:`~trygghetskarta.config.AnalysisParameters` whole (JSON), its other tags and the
+tables' ``params`` column what made that file;
 ``StepResult.counts`` holds the counts, the emerging patterns and the time of each part.
 """
 
@@ -34,7 +37,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import geopandas as gpd
@@ -60,7 +62,7 @@ from trygghetskarta.schema import Layer
 #: Layers whose categories are analysed one by one as well (shootings and fires have one).
 PER_CATEGORY_LAYERS = (Layer.POLICE_EVENT.value, Layer.REPORTED_CRIME.value)
 
-__all__ = ["analyse", "selections"]
+__all__ = ["analyse", "analyse_prepared", "monthly_density_path", "selections"]
 
 
 def selections(inputs: AnalysisInputs) -> list[tuple[str, str]]:
@@ -110,13 +112,30 @@ def _raster_path(settings: Settings, kind: str, layer: str, category: str, slug:
 
 
 def _write_grid(
-    result: StepResult, grid: Grid, path: Path, kind: str, layer: str, category: str
+    result: StepResult,
+    inputs: AnalysisInputs,
+    grid: Grid,
+    path: Path,
+    kind: str,
+    layer: str,
+    category: str,
+    **more: str,
 ) -> None:
     """Write one raster; ``event_layer``, ``category`` and ``kind`` tags say what it shows
-    (Gi* and emerging grids use their ``layer`` tag for the statistic)."""
+    (Gi* and emerging grids use their ``layer`` tag for the statistic), and
+    ``analysis_parameters`` holds every parameter of the step (JSON) and ``analysis_seed``
+    the run's seed (a grid's own ``seed`` tag, e.g. Gi*'s, is kept)."""
     # Sensitive events are kept at district level before any analysis (analyse_inputs), so
     # no raster holds them; the tag lets a public map check it.
-    tags = {"kind": kind, "event_layer": layer, "category": category, "sensitive": "excluded"}
+    tags = {
+        "kind": kind,
+        "event_layer": layer,
+        "category": category,
+        "sensitive": "excluded",
+        "analysis_parameters": inputs.parameters.to_json(),
+        "analysis_seed": str(inputs.seed),
+        **more,
+    }
     result.files.append(outputs.write_geotiff(grid, path, extra_tags=tags))
 
 
@@ -151,18 +170,25 @@ def _selection_maps(
     slug = inputs.period.slug
     counts = result.counts
     density_path = _raster_path(settings, "density", layer, category, slug)
+    grid: Grid | None = None
     with rec.part("density"):
         _drop_stale([density_path])
         grid = parts.density(inputs, layer, category)
-        _write_grid(result, grid, density_path, "density", layer, category)
+        _write_grid(result, inputs, grid, density_path, "density", layer, category)
         counts["density_maps"] += 1
+    if category == ALL:
+        with rec.part("density_monthly"):
+            _drop_stale(_monthly_density_files(settings, layer, slug))
+            if grid is not None:  # no period raster: no monthly ones either
+                bandwidth = float(grid.params["bandwidth_m"])
+                _monthly_density(inputs, settings, result, layer, bandwidth)
     gi_paths = [_raster_path(settings, f"gi_star_{k}", layer, category, slug) for k in ("z", "bin")]
     with rec.part("gi_star_cells"):
         _drop_stale(gi_paths)
         hot = parts.hotspot_cells(inputs, layer, category)
         grids = hot.grids()
-        _write_grid(result, grids["z"], gi_paths[0], "gi_star_z", layer, category)
-        _write_grid(result, grids["bins"], gi_paths[1], "gi_star_bin", layer, category)
+        _write_grid(result, inputs, grids["z"], gi_paths[0], "gi_star_z", layer, category)
+        _write_grid(result, inputs, grids["bins"], gi_paths[1], "gi_star_bin", layer, category)
         cells = hot.to_frame()
         cells.insert(0, "category", category)
         cells.insert(0, "layer", layer)
@@ -182,6 +208,42 @@ def _selection_maps(
         near.append(tables.near_repeat(inputs, layer, category))
 
 
+def monthly_density_path(settings: Settings, layer: str, month: str, slug: str) -> Path:
+    """``rasters/monthly/density_<layer>_<YYYY-MM>_<slug>.tif``: one month of a layer."""
+    return settings.processed_dir / "rasters" / "monthly" / f"density_{layer}_{month}_{slug}.tif"
+
+
+def _monthly_density_files(settings: Settings, layer: str, slug: str) -> list[Path]:
+    folder = settings.processed_dir / "rasters" / "monthly"
+    return sorted(folder.glob(f"density_{layer}_*_{slug}.tif"))
+
+
+def _monthly_density(
+    inputs: AnalysisInputs, settings: Settings, result: StepResult, layer: str, bandwidth: float
+) -> None:
+    """One density raster per month of the period with events placed (the maps' month
+    slider), on the period raster's cells and with its bandwidth, so that they compare."""
+    slug = inputs.period.slug
+    months = pd.period_range(
+        inputs.period.start.tz_localize(None).to_period("M"),
+        inputs.period.last_month.tz_localize(None).to_period("M"),
+        freq="M",
+    )
+    for month in months:
+        start = month.to_timestamp().tz_localize(inputs.period.start.tz)
+        end = (month + 1).to_timestamp().tz_localize(inputs.period.start.tz)
+        try:
+            grid = parts.density(inputs, layer, start=start, end=end, bandwidth=bandwidth)
+        except EmptySelectionError:
+            continue  # no placed event that month: the slider shows none
+        path = monthly_density_path(settings, layer, str(month), slug)
+        _write_grid(
+            result, inputs, grid, path, "density_month", layer, ALL,
+            month=str(month), bandwidth_from="the period's density raster",
+        )  # fmt: skip
+        result.counts["density_month_maps"] += 1
+
+
 def _emerging(
     inputs: AnalysisInputs,
     settings: Settings,
@@ -194,7 +256,7 @@ def _emerging(
     with rec.part("emerging"):
         _drop_stale([path])
         res = parts.emerging(inputs, layer)
-        _write_grid(result, res.grids()["category"], path, "emerging", layer, ALL)
+        _write_grid(result, inputs, res.grids()["category"], path, "emerging", layer, ALL)
         cells = res.to_frame().rename(columns={"category": "pattern_code"})
         cells.insert(0, "category", ALL)
         cells.insert(0, "layer", layer)
@@ -207,35 +269,6 @@ def _emerging(
             "n_events": res.params["n_events_in_area"],
             "patterns": res.counts(),
         }
-
-
-def _parameters() -> dict[str, Any]:
-    return {
-        "gi_star": {
-            "cell_size_m": parts.GI_CELL_SIZE_M,
-            "neighbourhood": "3 x 3 cells",
-            "fdr": "benjamini-hochberg",
-            "events": "uncertainty_m <= cell size",
-            "min_events": parts.MIN_GI_EVENTS,
-        },
-        "emerging": {
-            "months": parts.EMERGING_MONTHS,
-            "cell_candidates_m": list(parts.EMERGING_CELL_CANDIDATES_M),
-            "min_share_of_located_events": parts.EMERGING_MIN_SHARE,
-        },
-        "local_moran": {"permutations": parts.LOCAL_MORAN_PERMUTATIONS, "rate": "assuncao"},
-        "clusters": {
-            "method": "hdbscan",
-            "min_cluster_size": parts.MIN_CLUSTER_SIZE,
-            "max_events": parts.CLUSTER_MAX_EVENTS,
-        },
-        "near_repeat": {
-            "distance_bands_m": list(tables.KNOX_DISTANCE_BANDS_M),
-            "time_bands_d": list(tables.KNOX_TIME_BANDS_D),
-            "permutations": tables.KNOX_PERMUTATIONS,
-            "max_events": tables.KNOX_MAX_EVENTS,
-        },
-    }
 
 
 def analyse(
@@ -278,6 +311,24 @@ def analyse(
     return result
 
 
+def analyse_prepared(
+    inputs: AnalysisInputs,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: Progress = no_progress,
+) -> StepResult:
+    """:func:`analyse` on inputs already read (``prepare_inputs`` on events of one's own,
+    as the tests do): every analysis, written under ``settings.processed_dir`` and ``con``.
+
+    The parameters are ``inputs.parameters`` (not ``settings.analysis``).
+    """
+    result = StepResult("analyse")
+    with timed(result):
+        _run(inputs, settings, con, result, _Recorder(result), progress)
+    return result
+
+
 def _run(
     inputs: AnalysisInputs,
     settings: Settings,
@@ -295,11 +346,17 @@ def _run(
             "scheme": inputs.scheme,
             "events": len(inputs.events),
             "events_in_period": int(inputs.period.contains(inputs.events["occurred_at"]).sum()),
-            "parameters": _parameters(),
+            "parameters": inputs.parameters.as_dict(),
         }
     )
     result.warnings.extend(inputs.notes)
-    for key in ("density_maps", "gi_star_maps", "gi_star_hot_cells", "clusters"):
+    for key in (
+        "density_maps",
+        "density_month_maps",
+        "gi_star_maps",
+        "gi_star_hot_cells",
+        "clusters",
+    ):
         counts[key] = 0
     counts["emerging"] = {}
     sels = selections(inputs)

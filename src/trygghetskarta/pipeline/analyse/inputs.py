@@ -23,8 +23,9 @@ trends, hour × weekday                    every event (no position needed)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -37,14 +38,14 @@ from shapely.geometry.base import BaseGeometry
 
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import store
-from trygghetskarta.analysis.grid import cell_centres
+from trygghetskarta.analysis.grid import cell_centres, grid_from_bounds
 from trygghetskarta.analysis.neighbours import queen_neighbours
 from trygghetskarta.analysis.schemes import (
     scheme_mapping,
     to_2021_2023_districts,
     to_2024_districts,
 )
-from trygghetskarta.config import Settings
+from trygghetskarta.config import AnalysisParameters, Settings
 from trygghetskarta.errors import AnalysisError, SourceError
 from trygghetskarta.periods import Period, default_period
 from trygghetskarta.schema import TIMEZONE, Precision
@@ -99,12 +100,16 @@ class StudyArea:
     """The area an analysis covers: the kommun or one district, in EPSG:3006.
 
     Grids cover its bounding box; cells whose centre lies outside it are NaN (left out).
+    ``masks`` holds the masks of the grids the analysis parameters use, computed once
+    when the area is made (:meth:`with_masks`); other grids' masks are computed per call.
     """
 
     name: str
     geometry: BaseGeometry
     kind: str
-    _masks: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    masks: Mapping[tuple[Any, ...], np.ndarray] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
 
     def __post_init__(self) -> None:
         shapely.prepare(self.geometry)
@@ -115,14 +120,26 @@ class StudyArea:
         xmin, ymin, xmax, ymax = shapely.bounds(self.geometry)
         return float(xmin), float(ymin), float(xmax), float(ymax)
 
+    def _compute_mask(self, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+        xs, ys = cell_centres(transform, shape)
+        gx, gy = np.meshgrid(xs, ys)
+        out = shapely.contains_xy(self.geometry, gx, gy)
+        out.flags.writeable = False
+        return out
+
     def mask(self, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
-        """True for the cells of a grid whose centre lies inside the area (cached per grid)."""
+        """True for the cells of a grid whose centre lies inside the area (read-only)."""
         key = (tuple(transform)[:6], tuple(shape))
-        if key not in self._masks:
-            xs, ys = cell_centres(transform, shape)
-            gx, gy = np.meshgrid(xs, ys)
-            self._masks[key] = shapely.contains_xy(self.geometry, gx, gy)
-        return self._masks[key]
+        found = self.masks.get(key)
+        return found if found is not None else self._compute_mask(transform, shape)
+
+    def with_masks(self, cell_sizes: Sequence[float]) -> StudyArea:
+        """A copy holding the masks of the grids with these cells over the area's bounds."""
+        masks: dict[tuple[Any, ...], np.ndarray] = {}
+        for cell in sorted(set(float(c) for c in cell_sizes)):
+            transform, shape = grid_from_bounds(self.bounds, cell)
+            masks[(tuple(transform)[:6], tuple(shape))] = self._compute_mask(transform, shape)
+        return StudyArea(self.name, self.geometry, self.kind, MappingProxyType(masks))
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,8 +163,13 @@ class AnalysisInputs:
         (``"Stockholm"``), or ``None`` when the population file is missing.
     stadsdel_neighbours, regso_neighbours
         Queen contiguity of the stadsdelar and RegSO, in the layers' row order.
-    cell_size_m, bandwidth_m, seed
-        From the settings.
+    parameters
+        The analysis parameters (``Settings.analysis``).
+    seed
+        The seed of every random draw (``Settings.seed``).
+    study_areas
+        The kommun (key ``""``) and each district of ``scheme``, with the masks of the
+        parameters' grids (see :func:`study_area`).
     notes
         What limits the inputs (e.g. no population file).
     """
@@ -159,11 +181,12 @@ class AnalysisInputs:
     population: pd.DataFrame | None
     stadsdel_neighbours: sp.csr_array
     regso_neighbours: sp.csr_array
-    cell_size_m: float
-    bandwidth_m: float
+    parameters: AnalysisParameters
     seed: int
     notes: tuple[str, ...] = ()
-    _areas_cache: dict[str, StudyArea] = field(default_factory=dict, repr=False)
+    study_areas: Mapping[str, StudyArea] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
 
     @property
     def layers(self) -> list[str]:
@@ -300,7 +323,7 @@ def load_inputs(
     Parameters
     ----------
     settings
-        The run's settings (data directory, cell size, bandwidth, seed).
+        The run's settings (data directory, analysis parameters, seed).
     con
         An open store (read-only is enough).
     period
@@ -331,8 +354,7 @@ def load_inputs(
         areas_mod.load_areas(data),
         population,
         period=period,
-        cell_size_m=settings.cell_size_m,
-        bandwidth_m=settings.bandwidth_m,
+        parameters=settings.analysis,
         seed=settings.seed,
         notes=notes,
     )
@@ -365,8 +387,7 @@ def prepare_inputs(
     population: pd.DataFrame | None,
     *,
     period: Period | None = None,
-    cell_size_m: float = 100.0,
-    bandwidth_m: float = 300.0,
+    parameters: AnalysisParameters | None = None,
     seed: int = 0,
     notes: Sequence[str] = (),
 ) -> AnalysisInputs:
@@ -380,9 +401,12 @@ def prepare_inputs(
     areas, population
         The district layers and ``areas.load_population`` (or ``None``).
     period
-        Default: the last 12 whole months up to the latest event.
-    cell_size_m, bandwidth_m, seed
-        Density cell and bandwidth, metres; the seed of every random draw.
+        Default: ``parameters.period``, else the last 12 whole months up to the latest event.
+    parameters
+        The analysis parameters (default :class:`~trygghetskarta.config.AnalysisParameters`
+        with its defaults).
+    seed
+        The seed of every random draw.
     notes
         What limits the inputs.
 
@@ -403,6 +427,9 @@ def prepare_inputs(
     if not isinstance(events["occurred_at"].dtype, pd.DatetimeTZDtype):
         events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
     events["occurred_at"] = events["occurred_at"].dt.tz_convert(TIMEZONE)
+    parameters = parameters or AnalysisParameters()
+    if period is None and parameters.period is not None:
+        period = Period.months(*parameters.period)
     period = period or default_period(events["occurred_at"])
     scheme = areas_mod.scheme_at(period.last_month)
     events["district"] = districts_in_scheme(
@@ -425,11 +452,29 @@ def prepare_inputs(
         population=population,
         stadsdel_neighbours=queen_neighbours(areas.stadsdelar.geometry),
         regso_neighbours=queen_neighbours(areas.regso.geometry),
-        cell_size_m=float(cell_size_m),
-        bandwidth_m=float(bandwidth_m),
+        parameters=parameters,
         seed=int(seed),
         notes=tuple(notes),
+        study_areas=_study_areas(areas, scheme, parameters),
     )
+
+
+def _study_areas(
+    areas: areas_mod.Areas, scheme: str, parameters: AnalysisParameters
+) -> Mapping[str, StudyArea]:
+    """The kommun (key ``""``) and the districts of a scheme, with the masks of the grids
+    the parameters use (density, Gi* and the emerging candidates)."""
+    cells = (
+        parameters.cell_size_m,
+        parameters.gi_cell_size_m,
+        *parameters.emerging_cell_candidates_m,
+    )
+    kommun = areas.kommun
+    found = {"": StudyArea(str(kommun["name"].iloc[0]), kommun.geometry.iloc[0], "kommun")}
+    layer = areas.districts(scheme)
+    for name, geometry in zip(layer["name"], layer.geometry, strict=True):
+        found[str(name)] = StudyArea(str(name), geometry, "district")
+    return MappingProxyType({k: a.with_masks(cells) for k, a in found.items()})
 
 
 def study_area(inputs: AnalysisInputs, district: str | None = None) -> StudyArea:
@@ -440,22 +485,12 @@ def study_area(inputs: AnalysisInputs, district: str | None = None) -> StudyArea
     AnalysisError
         A district name that is not one of the scheme's.
     """
-    key = district or ""
-    if key in inputs._areas_cache:
-        return inputs._areas_cache[key]
-    if district is None:
-        kommun = inputs.areas.kommun
-        area = StudyArea(str(kommun["name"].iloc[0]), kommun.geometry.iloc[0], "kommun")
-    else:
-        layer = inputs.areas.districts(inputs.scheme)
-        hit = layer[layer["name"] == district]
-        if hit.empty:
-            raise AnalysisError(
-                f"expected a district of the {inputs.scheme} scheme "
-                f"({', '.join(sorted(layer['name']))}), got {district!r}"
-            )
-        area = StudyArea(district, hit.geometry.iloc[0], "district")
-    inputs._areas_cache[key] = area
+    area = inputs.study_areas.get(district or "")
+    if area is None:
+        names = ", ".join(sorted(k for k in inputs.study_areas if k))
+        raise AnalysisError(
+            f"expected a district of the {inputs.scheme} scheme ({names}), got {district!r}"
+        )
     return area
 
 

@@ -26,7 +26,7 @@ import shapely
 from numpy.typing import ArrayLike
 
 from trygghetskarta.analysis.cells import count_grid
-from trygghetskarta.analysis.clusters import hdbscan
+from trygghetskarta.analysis.clusters import dbscan, hdbscan
 from trygghetskarta.analysis.density import kde
 from trygghetskarta.analysis.emerging import EmergingHotspots, emerging_hotspots
 from trygghetskarta.analysis.grid import Grid, grid_from_bounds
@@ -47,34 +47,11 @@ from trygghetskarta.pipeline.analyse.inputs import (
 )
 from trygghetskarta.schema import TIMEZONE
 
-#: Cell size of Gi* on grid cells, metres (a ``Settings`` field ``hotspot_cell_size_m``
-#: would make it configurable). Only events placed within a cell's width are counted.
-GI_CELL_SIZE_M = 250.0
-#: Gi* neighbourhood: the 3 × 3 cells around each cell (queen contiguity, cell included).
-GI_NEIGHBOURHOOD = 1
-#: Gi* on cells and on stadsdelar needs at least this many events (ArcGIS's Hot Spot
-#: Analysis needs 30 features): with fewer, almost every cell is 0 and the normal
-#: approximation makes each lone event's 3 × 3 neighbourhood a "99 %" hot spot.
-MIN_GI_EVENTS = 30
-#: Months in the emerging hot spot cube, ending with the period's last month.
-EMERGING_MONTHS = 24
-#: Cell sizes the emerging hot spot cube may use, metres (see :func:`emerging_cell_size`).
-EMERGING_CELL_CANDIDATES_M = (250.0, 500.0, 1000.0)
-#: The cube's cell is the smallest candidate within which at least this share of the
-#: located events are placed.
-EMERGING_MIN_SHARE = 0.5
-#: Permutations of local Moran's I (with FDR over ~127 RegSO, fewer leave nothing).
-LOCAL_MORAN_PERMUTATIONS = 9999
-#: HDBSCAN's smallest cluster, events.
-MIN_CLUSTER_SIZE = 10
-#: HDBSCAN's time grows with the square of the events: above this many it runs on a
-#: seeded random sample of this size (20 000 take 2.5 s here, 100 000 a minute).
-CLUSTER_MAX_EVENTS = 20_000
+# The parameters (cells, Gi*'s neighbourhood and minimum, the emerging cube, Moran's
+# permutations, the clusters) are ``inputs.parameters``: one frozen
+# :class:`~trygghetskarta.config.AnalysisParameters` built by ``config``.
 
 __all__ = [
-    "EMERGING_CELL_CANDIDATES_M",
-    "EMERGING_MONTHS",
-    "GI_CELL_SIZE_M",
     "CellHotspots",
     "clusters",
     "density",
@@ -125,7 +102,14 @@ def _located(ev: pd.DataFrame) -> pd.Series:
 
 
 def density(
-    inputs: AnalysisInputs, layer: str, category: str = ALL, *, district: str | None = None
+    inputs: AnalysisInputs,
+    layer: str,
+    category: str = ALL,
+    *,
+    district: str | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    bandwidth: float | str | None = None,
 ) -> Grid:
     """Kernel density of a selection over the kommun (or a district), events per km².
 
@@ -133,7 +117,12 @@ def density(
     position's uncertainty (σ² = h² + u², see :func:`~trygghetskarta.analysis.density.kde`);
     ``kommun``-level events and events without a position are left out and counted in
     ``params["n_unplaced"]``. All events of the kommun count, so a district's map near
-    its border also shows its neighbours' events. Cells outside the area are NaN.
+    its border also shows its neighbours' events. Cells outside the area are NaN. The
+    cell and the bandwidth (metres or a rule) are ``inputs.parameters``'.
+
+    ``start`` and ``end`` choose part of the period (e.g. one month, for the map's month
+    slider); by default the whole period. ``bandwidth`` overrides the parameters' (the
+    monthly grids use the bandwidth the period's grid got, so that they compare).
 
     Raises
     ------
@@ -141,19 +130,20 @@ def density(
         No event of the selection in the period has a position below kommun level.
     """
     area = study_area(inputs, district)
-    ev = select(inputs, layer, category)
+    ev = select(inputs, layer, category, start=start, end=end)
     located = ev[_located(ev).to_numpy()]
     if located.empty:
         raise EmptySelectionError(
             f"density {_label(layer, category)}: no event in {inputs.period.label} has a "
             f"position below kommun level ({len(ev)} events, none placed)"
         )
-    transform, shape = grid_from_bounds(area.bounds, inputs.cell_size_m)
+    cell = inputs.parameters.cell_size_m
+    transform, shape = grid_from_bounds(area.bounds, cell)
     grid = kde(
         located["x"].to_numpy(dtype=float),
         located["y"].to_numpy(dtype=float),
-        cell_size=inputs.cell_size_m,
-        bandwidth=inputs.bandwidth_m,
+        cell_size=cell,
+        bandwidth=inputs.parameters.bandwidth if bandwidth is None else bandwidth,
         bounds=area.bounds,
         uncertainty=located["uncertainty_m"].to_numpy(dtype=float),
         mask=area.mask(transform, shape),
@@ -198,8 +188,8 @@ def hotspot_cells(
     category: str = ALL,
     *,
     district: str | None = None,
-    cell_size: float = GI_CELL_SIZE_M,
-    min_events: int = MIN_GI_EVENTS,
+    cell_size: float | None = None,
+    min_events: int | None = None,
 ) -> CellHotspots:
     """Getis-Ord Gi* hot and cold spots of a selection's counts on grid cells.
 
@@ -207,14 +197,18 @@ def hotspot_cells(
     known only to its stadsdel cannot be put in a 250 m cell); the neighbourhood is the
     3 × 3 cells around each cell; p-values are FDR-corrected (Benjamini–Hochberg) and
     the bins are ArcGIS's ``Gi_Bin`` (see :func:`~trygghetskarta.analysis.hotspots.gi_star`).
-    Cells outside the area are left out.
+    Cells outside the area are left out. ``cell_size`` and ``min_events`` default to
+    ``inputs.parameters``' ``gi_cell_size_m`` and ``gi_min_events``.
 
     Raises
     ------
     EmptySelectionError
         Fewer than ``min_events`` events of the selection are placed within a cell's
-        width inside the area (see :data:`MIN_GI_EVENTS`).
+        width inside the area.
     """
+    p = inputs.parameters
+    cell_size = p.gi_cell_size_m if cell_size is None else cell_size
+    min_events = p.gi_min_events if min_events is None else min_events
     area = study_area(inputs, district)
     ev = select(inputs, layer, category)
     located = ev[_located(ev).to_numpy()]
@@ -235,7 +229,7 @@ def hotspot_cells(
             f"fewer than the {min_events} Gi* needs ({len(ev)} events, {len(located)} with a "
             "position) — see the density map"
         )
-    res = gi_star(counts, neighbourhood=GI_NEIGHBOURHOOD, fdr=True)
+    res = gi_star(counts, neighbourhood=p.gi_neighbourhood, fdr=True)
     params = {
         **res.params,
         **{k: v for k, v in counts.params.items() if k != "n_events"},
@@ -251,7 +245,7 @@ def hotspot_cells(
 
 
 def hotspot_stadsdelar(
-    inputs: AnalysisInputs, layer: str, category: str = ALL, *, min_events: int = MIN_GI_EVENTS
+    inputs: AnalysisInputs, layer: str, category: str = ALL, *, min_events: int | None = None
 ) -> gpd.GeoDataFrame:
     """Gi* on the counts of a selection's events per stadsdel (all 117, queen contiguity).
 
@@ -269,8 +263,10 @@ def hotspot_stadsdelar(
     Raises
     ------
     EmptySelectionError
-        Fewer than ``min_events`` events placed to a stadsdel.
+        Fewer than ``min_events`` (default ``inputs.parameters.gi_min_events``) events
+        placed to a stadsdel.
     """
+    min_events = inputs.parameters.gi_min_events if min_events is None else min_events
     ev = select(inputs, layer, category)
     sd = inputs.areas.stadsdelar
     use = ev[(ev["precision"].isin(IN_STADSDEL) & ev["stadsdel"].notna()).to_numpy()]
@@ -323,7 +319,8 @@ def local_moran_regso(inputs: AnalysisInputs, layer: str, category: str = ALL) -
     Events placed at a place, a street or better (:data:`PLACED`) are assigned to
     their RegSO by point in polygon. The statistic runs on Empirical-Bayes standardised
     rates (Assunção & Reis, esda's ``Moran_Local_Rate``), so RegSO with few inhabitants
-    do not dominate; 9 999 seeded conditional permutations, FDR over the RegSO.
+    do not dominate; seeded conditional permutations (``local_moran_permutations``, 9 999
+    by default), FDR over the RegSO.
 
     Returns
     -------
@@ -355,7 +352,7 @@ def local_moran_regso(inputs: AnalysisInputs, layer: str, category: str = ALL) -
         b,
         inputs.regso_neighbours,
         rate="assuncao",
-        permutations=LOCAL_MORAN_PERMUTATIONS,
+        permutations=inputs.parameters.local_moran_permutations,
         seed=inputs.seed,
     )
     params = {
@@ -398,8 +395,8 @@ def local_moran_regso(inputs: AnalysisInputs, layer: str, category: str = ALL) -
 
 def emerging_cell_size(
     uncertainty: ArrayLike,
-    candidates: Sequence[float] = EMERGING_CELL_CANDIDATES_M,
-    min_share: float = EMERGING_MIN_SHARE,
+    candidates: Sequence[float] = (250.0, 500.0, 1000.0),
+    min_share: float = 0.5,
 ) -> float:
     """The smallest candidate cell within which at least ``min_share`` of the events are placed.
 
@@ -440,7 +437,7 @@ def emerging(
     *,
     district: str | None = None,
     cell_size: float | None = None,
-    months: int = EMERGING_MONTHS,
+    months: int | None = None,
 ) -> EmergingHotspots:
     """ArcGIS-style emerging hot spots of a selection over the last ``months`` months.
 
@@ -449,13 +446,16 @@ def emerging(
     Mann-Kendall trend and ArcGIS's 17 patterns
     (:func:`~trygghetskarta.analysis.emerging.emerging_hotspots`). Only events placed
     within the cell's width count; the cell size is chosen by
-    :func:`emerging_cell_size` unless given.
+    :func:`emerging_cell_size` from ``inputs.parameters``' candidates and share unless
+    given; ``months`` defaults to ``inputs.parameters.emerging_months``.
 
     Raises
     ------
     EmptySelectionError
         No event of the selection placed within a cell's width in the window.
     """
+    p = inputs.parameters
+    months = p.emerging_months if months is None else months
     area = study_area(inputs, district)
     window = months_before(inputs.period, months)
     ev = select(inputs, layer, category, start=window.start, end=window.end)
@@ -463,11 +463,15 @@ def emerging(
     rule = (
         f"given ({cell_size:g} m)"
         if cell_size is not None
-        else f"smallest of {', '.join(f'{c:g}' for c in EMERGING_CELL_CANDIDATES_M)} m within "
-        f"which ≥ {EMERGING_MIN_SHARE:.0%} of the located events are placed"
+        else f"smallest of {', '.join(f'{c:g}' for c in p.emerging_cell_candidates_m)} m "
+        f"within which ≥ {p.emerging_min_share:.0%} of the located events are placed"
     )
     cell = (
-        float(cell_size) if cell_size is not None else emerging_cell_size(located["uncertainty_m"])
+        float(cell_size)
+        if cell_size is not None
+        else emerging_cell_size(
+            located["uncertainty_m"], p.emerging_cell_candidates_m, p.emerging_min_share
+        )
     )
     use = located[(located["uncertainty_m"] <= cell).to_numpy()]
     transform, shape = grid_from_bounds(area.bounds, cell)
@@ -523,15 +527,17 @@ def clusters(
     layer: str,
     category: str = ALL,
     *,
-    min_cluster_size: int = MIN_CLUSTER_SIZE,
-    max_events: int = CLUSTER_MAX_EVENTS,
+    min_cluster_size: int | None = None,
+    max_events: int | None = None,
 ) -> gpd.GeoDataFrame:
-    """HDBSCAN clusters of a selection's placed events, as outlines.
+    """HDBSCAN (or DBSCAN) clusters of a selection's placed events, as outlines.
 
-    Uses events placed at a place, a street or better (:data:`PLACED`). HDBSCAN's time
-    grows with the square of the events; above ``max_events`` it runs on a seeded random
-    sample of that size, and each outline's ``n_events`` is then the number of all the
-    selection's events inside it (``n_events_in_sample`` the sampled ones).
+    Uses events placed at a place, a street or better (:data:`PLACED`). The method, the
+    smallest cluster, DBSCAN's radius and the cap are ``inputs.parameters``'
+    (``cluster_*``); ``min_cluster_size`` and ``max_events`` override them. HDBSCAN's
+    time grows with the square of the events; above ``max_events`` it runs on a seeded
+    random sample of that size, and each outline's ``n_events`` is then the number of
+    all the selection's events inside it (``n_events_in_sample`` the sampled ones).
 
     Returns
     -------
@@ -544,6 +550,9 @@ def clusters(
     EmptySelectionError
         Fewer placed events than ``min_cluster_size``.
     """
+    p = inputs.parameters
+    min_cluster_size = p.cluster_min_size if min_cluster_size is None else min_cluster_size
+    max_events = p.cluster_max_events if max_events is None else max_events
     ev = select(inputs, layer, category)
     use = ev[(ev["precision"].isin(PLACED) & ev["x"].notna() & ev["y"].notna()).to_numpy()]
     if len(use) < min_cluster_size:
@@ -558,7 +567,12 @@ def clusters(
     if len(use) > max_events:
         rng = np.random.default_rng(inputs.seed)
         sample = np.sort(rng.choice(len(use), size=max_events, replace=False))
-    res = hdbscan(x_all[sample], y_all[sample], min_cluster_size=min_cluster_size)
+    if p.cluster_method == "dbscan":
+        res = dbscan(
+            x_all[sample], y_all[sample], eps=p.cluster_eps_m, min_samples=min_cluster_size
+        )
+    else:
+        res = hdbscan(x_all[sample], y_all[sample], min_cluster_size=min_cluster_size)
     out = res.outlines.copy()
     out.insert(2, "n_events_in_sample", out["n_events"].to_numpy())
     if sample.size < len(use):

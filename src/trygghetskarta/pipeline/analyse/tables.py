@@ -28,27 +28,17 @@ from trygghetskarta.pipeline.analyse.inputs import (
 )
 from trygghetskarta.pipeline.analyse.parts import params_json
 
-#: Upper edges of the Knox distance bands, metres; a first band holds the pairs at
-#: exactly the same point (events geocoded to the same place or address).
-KNOX_DISTANCE_BANDS_M = (250.0, 500.0, 1000.0)
-#: Upper edges of the Knox time bands, days.
-KNOX_TIME_BANDS_D = (7.0, 14.0, 28.0)
-#: Monte-Carlo shuffles of the Knox test (smallest p-value 0.001).
-KNOX_PERMUTATIONS = 999
-#: Above this many placed events the Knox test runs on a seeded random sample of this
-#: size: its time is permutations × close pairs, and pairs grow with the square of the
-#: events (5 000 events over the kommun take about a second and still give thousands of
-#: pairs in the nearest bands; 20 000 take 16 s).
-KNOX_MAX_EVENTS = 5_000
+# The Knox bands, permutations and cap are ``inputs.parameters``' ``knox_*``
+# (:class:`~trygghetskarta.config.AnalysisParameters`). Above ``knox_max_events`` placed
+# events the test runs on a seeded random sample: its time is permutations × close pairs,
+# and pairs grow with the square of the events (5 000 events over the kommun take about a
+# second and still give thousands of pairs in the nearest bands; 20 000 take 16 s).
 #: Earlier years the seasonal baseline of a month averages.
 BASELINE_YEARS = 3
 #: False discovery rate at which a change against the year before is flagged.
 CHANGE_ALPHA = 0.05
 
 __all__ = [
-    "KNOX_DISTANCE_BANDS_M",
-    "KNOX_MAX_EVENTS",
-    "KNOX_TIME_BANDS_D",
     "hour_weekday_profile",
     "near_repeat",
     "trend_changes",
@@ -61,10 +51,10 @@ def near_repeat(
     layer: str,
     category: str = ALL,
     *,
-    distance_bands: Sequence[float] = KNOX_DISTANCE_BANDS_M,
-    time_bands: Sequence[float] = KNOX_TIME_BANDS_D,
-    permutations: int = KNOX_PERMUTATIONS,
-    max_events: int = KNOX_MAX_EVENTS,
+    distance_bands: Sequence[float] | None = None,
+    time_bands: Sequence[float] | None = None,
+    permutations: int | None = None,
+    max_events: int | None = None,
 ) -> pd.DataFrame:
     """Knox near-repeat table of a selection's placed events in the period.
 
@@ -73,6 +63,7 @@ def near_repeat(
     expected under independence, with seeded Monte-Carlo p-values
     (:func:`~trygghetskarta.analysis.nearrepeat.knox_table`). Above ``max_events`` events
     the test runs on a seeded random sample of that size (pairs grow with the square).
+    The bands, permutations and cap default to ``inputs.parameters``' ``knox_*``.
 
     Returns
     -------
@@ -86,6 +77,11 @@ def near_repeat(
     EmptySelectionError
         Fewer than two placed events.
     """
+    p = inputs.parameters
+    distance_bands = p.knox_distance_bands_m if distance_bands is None else distance_bands
+    time_bands = p.knox_time_bands_d if time_bands is None else time_bands
+    permutations = p.knox_permutations if permutations is None else permutations
+    max_events = p.knox_max_events if max_events is None else max_events
     ev = select(inputs, layer, category)
     use = ev[(ev["precision"].isin(PLACED) & ev["x"].notna() & ev["y"].notna()).to_numpy()]
     if len(use) < 2:
