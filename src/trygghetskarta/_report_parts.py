@@ -30,7 +30,7 @@ from trygghetskarta._format import (
     precision_label,
     safe_url,
 )
-from trygghetskarta._privacy import ExportProfile, export_profile
+from trygghetskarta._privacy import ExportProfile
 from trygghetskarta._published import ReportCounts
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.schema import Precision
@@ -57,11 +57,10 @@ def _card(label: str, value: str, note: str = "") -> str:
 def key_figures(
     summary_row: Mapping[str, Any] | pd.Series,
     city_summary: Mapping[str, Any] | pd.Series | None,
-    profile: Any,
+    profile: ExportProfile,
     counts: ReportCounts | None = None,
 ) -> str:
     """The key figures; ``counts`` (public) says which counts are shown."""
-    profile = export_profile(profile)
     count = _get(summary_row, "count")
     last = _get(summary_row, "count_last_year")
     change = _get(summary_row, "change_pct")
@@ -108,7 +107,7 @@ def key_figures(
 
 
 def category_table(
-    table: pd.DataFrame, period: Period, profile: Any, counts: ReportCounts | None = None
+    table: pd.DataFrame, period: Period, profile: ExportProfile, counts: ReportCounts | None = None
 ) -> str:
     """Counts and shares per category over the months of ``period``.
 
@@ -116,7 +115,6 @@ def category_table(
     suppression allows: "dolt" for a small one and for those hidden so that a small one
     cannot be worked out from the total; a hidden count hides its share too.
     """
-    profile = export_profile(profile)
     in_period = _months_in(table, period)
     totals = in_period.sum() if not in_period.empty else pd.Series(dtype="float64")
     if counts is None:
@@ -171,7 +169,7 @@ def _months_in(table: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def precision_table(
-    by_precision: pd.Series, profile: Any, shown: ReportCounts | None = None
+    by_precision: pd.Series, profile: ExportProfile, shown: ReportCounts | None = None
 ) -> str:
     """Count and share of events per precision class, best first, with bars.
 
@@ -179,7 +177,6 @@ def precision_table(
     shows neither its count nor its share nor a bar (the share would give the count away);
     the share of well-placed events is left out when their sum is suppressed.
     """
-    profile = export_profile(profile)
     counts = pd.Series(by_precision, dtype="float64").dropna()
     if shown is None:
         counts = counts[counts > 0]
@@ -231,10 +228,10 @@ def precision_table(
     )
 
 
-def places_table(top_places: pd.Series, profile: str, limit: int = 10) -> str:
+def places_table(top_places: pd.Series, profile: ExportProfile, limit: int = 10) -> str:
     """The places named most often; in public only places named in five events or more."""
     places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
-    if export_profile(profile).public:
+    if profile.public:
         places = places[places >= SUPPRESS_BELOW]
     places = places.head(limit)
     if places.empty:
