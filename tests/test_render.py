@@ -337,7 +337,8 @@ def test_count_labels_suppress_small_counts_in_public(
     districts: gpd.GeoDataFrame, count: int, profile: str, shown: str
 ) -> None:
     m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
-    render.add_count_labels(m, districts, {"Norr": count, "Söder": 100}, profile=export_profile(profile)
+    render.add_count_labels(
+        m, districts, {"Norr": count, "Söder": 100}, profile=export_profile(profile)
     )
     text = js_text(html_of(m))
     label = re.search(r"<div>Norr</div><span class=\\\"tk-count\\\">(.*?)</span>", text)
@@ -448,7 +449,14 @@ def test_district_map_draws_one_district_and_its_stadsdelar(
             SchemaError,
         ),
     ],
-    ids=["unknown_profile", "profile_name_in_scene", "unknown_district", "no_crs", "no_name_column", "events_without_y"],
+    ids=[
+        "unknown_profile",
+        "profile_name_in_scene",
+        "unknown_district",
+        "no_crs",
+        "no_name_column",
+        "events_without_y",
+    ],
 )
 def test_bad_input_raises_domain_errors(districts: gpd.GeoDataFrame, call, error) -> None:
     with pytest.raises(error):
@@ -734,9 +742,7 @@ def test_public_maps_of_real_events_hold_no_event_position_or_summary(shared_dat
     city = render.to_html(city_map(districts, events=events, **info))
     sodermalm = events[events["stadsdelsomrade"] == "Södermalm"]
     district = render.to_html(
-        district_map(
-            "Södermalm", districts, stadsdelar=areas.stadsdelar, events=sodermalm, **info
-        )
+        district_map("Södermalm", districts, stadsdelar=areas.stadsdelar, events=sodermalm, **info)
     )
     placed = events[events["x"].notna()]
     lon, lat = render.to_wgs84(placed["x"].to_numpy(), placed["y"].to_numpy())
