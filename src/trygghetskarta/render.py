@@ -31,7 +31,8 @@ checks the map before rendering it).
 Helpers live in private modules and are part of this module's API through the imports
 below: :func:`add_density` (``_raster``), :func:`add_info_box` (``_legend``),
 :func:`add_districts`, :func:`add_count_labels`, :func:`add_water`, :func:`water_polygons`
-(``_vector``) and the slider (``_timeline``).
+(``_vector``), the slider (``_timeline``) and :class:`ExportProfile` with
+:func:`export_profile` (``_privacy``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from trygghetskarta import _assets
 from trygghetskarta._analysis_layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta._format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
 from trygghetskarta._legend import FitOnLoad, MetricScale, add_info_box, add_styles, quantile_edges
-from trygghetskarta._privacy import ExportProfile, drop_sensitive, sensitive_mask
+from trygghetskarta._privacy import ExportProfile, drop_sensitive, export_profile, sensitive_mask
 from trygghetskarta._published import city_table, stadsdel_table
 from trygghetskarta._raster import DensityGrid, add_density
 from trygghetskarta._timeline import (
@@ -83,6 +84,7 @@ __all__ = [
     "MISSING_COLOR",
     "AnalysisLayers",
     "DensityGrid",
+    "ExportProfile",
     "MapScene",
     "add_analysis_layers",
     "add_count_labels",
@@ -94,6 +96,7 @@ __all__ = [
     "base_map",
     "city_map",
     "district_map",
+    "export_profile",
     "external_references",
     "quantile_edges",
     "to_html",
