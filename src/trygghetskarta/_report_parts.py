@@ -68,8 +68,9 @@ def key_figures(
         change = 100.0 * (float(count) - float(last)) / float(last)
     count_text = fmt_count(count, profile=profile)
     last_text = fmt_count(last, profile=profile)
-    hidden_count = profile.public and (count is None or float(count) < SUPPRESS_BELOW)
-    hidden_last = profile.public and (last is None or float(last) < SUPPRESS_BELOW)
+    least = profile.min_count
+    hidden_count = least is not None and (count is None or float(count) < least)
+    hidden_last = least is not None and (last is None or float(last) < least)
     if counts is not None:
         if count is not None and round(float(count)) == counts.period_total:
             shown = counts.get("sdo", "hela")
@@ -133,7 +134,7 @@ def category_table(
     for category in order:
         n = float(totals[category])
         value = counts.get("cat", category, "period") if counts is not None else n
-        if counts is None and profile.public and n < SUPPRESS_BELOW:
+        if counts is None and profile.min_count is not None and n < profile.min_count:
             value = None
         rows.append(
             _category_row(category_label(category), category_color(category), value, grand, profile)
@@ -197,7 +198,7 @@ def precision_table(
         if shown is not None:
             value = shown.get("prec", precision)
         else:
-            value = None if profile.public and n < SUPPRESS_BELOW else n
+            value = None if profile.min_count is not None and n < profile.min_count else n
         share = 100.0 * n / total
         hide_share = value is None or total_hidden  # count ÷ share is the total
         bar = (
@@ -231,8 +232,8 @@ def precision_table(
 def places_table(top_places: pd.Series, profile: ExportProfile, limit: int = 10) -> str:
     """The places named most often; in public only places named in five events or more."""
     places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
-    if profile.public:
-        places = places[places >= SUPPRESS_BELOW]
+    if profile.min_count is not None:
+        places = places[places >= profile.min_count]
     places = places.head(limit)
     if places.empty:
         return f'<p class="empty">Ingen plats nämns i minst {SUPPRESS_BELOW} händelser.</p>'

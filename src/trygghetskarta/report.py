@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta._format import (
-    SUPPRESS_BELOW,
     SUPPRESSED_NOTE,
     Period,
     category_color,
@@ -229,7 +228,7 @@ def _charts(
 ) -> str:
     if table.empty or float(table.to_numpy().sum()) == 0:
         return '<p class="empty">Inga händelser att visa.</p>'
-    suppress = SUPPRESS_BELOW if profile.public else None
+    suppress = profile.min_count
     bounds = period_bounds(period)
     start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
     total = table.sum(axis=1).to_frame(ALL_EVENTS)
