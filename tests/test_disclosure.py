@@ -266,6 +266,8 @@ def test_profile_rules_for_layers_and_pages(profile, cells, clusters, hours, ban
     assert (profile.page(page) == page) is not band
     assert profile.count_text(4) == ("dolt" if profile.public else "4")
     assert profile.count_text(5) == "5"
+    assert ("Inga enskilda händelser visas." in profile.map_notes) is not band
+    assert ("Intern version" in profile.report_note) is band
 
 
 def test_internal_profile_shows_everything():

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
-from trygghetskarta._format import SUPPRESS_BELOW, SUPPRESSED_LABEL, fmt_int
+from trygghetskarta._format import SUPPRESS_BELOW, SUPPRESSED_LABEL, SUPPRESSED_NOTE, fmt_int
 from trygghetskarta._marking import mark_internal
 from trygghetskarta.config import PROFILES
 from trygghetskarta.disclosure import Constraint, Disclosure, protect
@@ -88,6 +88,10 @@ class ExportProfile:
     marked
         Every page carries the band "INTERNT – får inte spridas" and ``noindex``
         (:meth:`page`).
+    map_notes
+        The lines a map's info box adds about what the profile shows.
+    report_note
+        The sentence a lägesbild's source section gives about what the profile shows.
     """
 
     name: str
@@ -99,6 +103,8 @@ class ExportProfile:
     cluster_outlines: bool
     hour_step: int
     marked: bool
+    map_notes: tuple[str, ...]
+    report_note: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExportProfile:
@@ -195,6 +201,11 @@ PUBLIC = ExportProfile(
     cluster_outlines=False,
     hour_step=3,
     marked=False,
+    map_notes=("Inga enskilda händelser visas.", SUPPRESSED_NOTE),
+    report_note=(
+        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
+        "stadsdelsområdet."
+    ),
 )
 #: The analysts' profile: everything.
 INTERNAL = ExportProfile(
@@ -207,6 +218,8 @@ INTERNAL = ExportProfile(
     cluster_outlines=True,
     hour_step=1,
     marked=True,
+    map_notes=("Intern version med enskilda händelser – sprid inte vidare utan granskning.",),
+    report_note="Intern version: alla antal visas. Sprid inte vidare utan granskning.",
 )
 
 

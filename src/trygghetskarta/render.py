@@ -52,7 +52,7 @@ from pyproj import Transformer
 
 from trygghetskarta import _assets
 from trygghetskarta._analysis_layers import AnalysisLayers, add_analysis_layers
-from trygghetskarta._format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
+from trygghetskarta._format import Period, fmt_period, period_bounds
 from trygghetskarta._legend import FitOnLoad, MetricScale, add_info_box, add_styles, quantile_edges
 from trygghetskarta._privacy import ExportProfile, drop_sensitive, export_profile, sensitive_mask
 from trygghetskarta._published import city_table, stadsdel_table
@@ -327,12 +327,6 @@ def _finish(m: folium.Map) -> folium.Map:
     return m
 
 
-def _profile_notes(profile: ExportProfile) -> list[str]:
-    if profile.public:
-        return ["Inga enskilda händelser visas.", SUPPRESSED_NOTE]
-    return ["Intern version med enskilda händelser – sprid inte vidare utan granskning."]
-
-
 def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
     """The months of the period, or of the events when the period is a free text."""
     bounds = period_bounds(period)
@@ -525,7 +519,7 @@ def city_map(
             add_events(m, events, name="Enskilda händelser", months=months or None)
     elif counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
-    notes = _profile_notes(profile)
+    notes = list(profile.map_notes)
     if n_unplaced is not None and profile.single(n_unplaced) is None:
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
@@ -596,7 +590,7 @@ def district_map(
         (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m),
         tiles=scene.tiles,
     )
-    notes = _profile_notes(profile)
+    notes = list(profile.map_notes)
     if scene.water is not None:
         add_water(m, scene.water)
     others = local[local["name"] != district]

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta._format import (
-    SUPPRESSED_NOTE,
     Period,
     category_color,
     category_label,
@@ -526,12 +525,7 @@ def lagesbild_html(
             + precision_table(by_precision, profile, counts)
             + "</section>"
         )
-    profile_note = (
-        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
-        "stadsdelsområdet."
-        if profile.public
-        else "Intern version: alla antal visas. Sprid inte vidare utan granskning."
-    )
+    profile_note = profile.report_note
     source_items = [sources] if isinstance(sources, str) else list(sources)
     body = [
         "<header>",
