@@ -19,8 +19,8 @@ comparison, for the default period (the last 12 months). Then, in the public pro
   inlining (``to_html``) to folium's own rendering.
 
 Each is measured without and with a density grid per month (the month slider then switches
-the density layer too; the grids are computed here with ``analysis.density.kde``, as the
-analyse step would, and their time is counted with the maps).
+the density layer too; the grids are computed by ``publish.map_scene`` with
+``analysis.density.kde``, as the maps step does, and their time is counted with the maps).
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from pathlib import Path
 import geopandas as gpd
 
 from trygghetskarta import pipeline, render, store
-from trygghetskarta.analysis import density, trends
 from trygghetskarta.config import load_settings
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs, publish
+from trygghetskarta.render import report
 from trygghetskarta.render.basemap import _finish
+from trygghetskarta.render.profile import export_profile
 from trygghetskarta.schema import Layer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,89 +83,17 @@ def prepare(out: Path, period: Period | None) -> tuple:
     return settings, scene, water
 
 
-def monthly_grids(scene, profile: str) -> dict:
-    """One density grid per month on the period grid's cells (public: no sensitive events)."""
-    t = scene.grid.transform
-    h, w = scene.grid.values.shape
-    bounds = (t.c, t.f + t.e * h, t.c + t.a * w, t.f)
-    events = scene.in_period[scene.in_period["x"].notna()]
-    if profile == "public":
-        events = events[~events["sensitive"].fillna(True).astype(bool)]
-    month = events["occurred_at"].dt.tz_convert("Europe/Stockholm").dt.strftime("%Y-%m")
-    return {
-        key: density.kde(
-            rows["x"].to_numpy(),
-            rows["y"].to_numpy(),
-            cell_size=abs(t.a),
-            bandwidth=300.0,
-            bounds=bounds,
-            uncertainty=rows["uncertainty_m"].to_numpy(),
-        )
-        for key, rows in events.groupby(month.to_numpy())
-    }
+def make_city(maps: render.MapScene):
+    return publish.city_map(maps)
 
 
-def make_city(scene, water, profile: str, grids: dict | None = None):
-    per_district, _ = publish.summaries(scene)
-    ev = scene.in_period
-    return render.city_map(
-        scene.districts,
-        period=scene.period,
-        sources=publish.SOURCES,
-        made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(ev["x"].isna().sum()),
-        profile=profile,
-        stadsdelar=scene.stadsdelar,
-        grid=scene.grid,
-        rates=per_district.get("rate_per_1000"),
-        events=ev,
-        water=water,
-        tiles="OpenStreetMap",
-        monthly_grids=grids,
-    )
+def make_district(maps: render.MapScene, district: str):
+    return publish.district_map(maps, district)
 
 
-def make_district(scene, water, district: str, profile: str, grids: dict | None = None):
-    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
-    return render.district_map(
-        district,
-        scene.districts,
-        period=scene.period,
-        sources=publish.SOURCES,
-        made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(mine["x"].isna().sum()),
-        profile=profile,
-        stadsdelar=scene.stadsdelar,
-        grid=scene.grid,
-        events=mine,
-        water=water,
-        tiles="OpenStreetMap",
-        monthly_grids=grids,
-    )
-
-
-def make_report(scene, district: str, profile: str, map_html: str) -> str:
-    per_district, city = publish.summaries(scene)
-    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
-    row = per_district.loc[district]
-    return render.lagesbild_html(
-        district,
-        period=scene.period,
-        summary_row={
-            "count": row.get("count"),
-            "count_last_year": row.get("count_prev_year"),
-            "change_pct": row.get("change_pct"),
-            "rate_per_1000": row.get("rate_per_1000"),
-            "population": row.get("population"),
-        },
-        monthly=trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category")),
-        city_summary={"rate_per_1000": city.get("rate_per_1000")},
-        events=mine_all,
-        map_html=map_html,
-        made_at=scene.made_at.to_pydatetime(),
-        sources=publish.SOURCES,
-        profile=profile,
-        map_link=f"../maps/{publish.slug(district)}.html",
+def make_report(reports: report.ReportScene, district: str, map_html: str) -> str:
+    return report.lagesbild_html(
+        reports, district, map_html=map_html, map_link=f"../maps/{publish.slug(district)}.html"
     )
 
 
@@ -174,11 +103,14 @@ def write_all(scene, water, out: Path, profile: str, monthly: bool) -> dict:
     sizes: dict[str, float] = {}
     t_render = t_inline = 0.0
     t0 = time.perf_counter()
-    grids = monthly_grids(scene, profile) if monthly else None
-    maps = [("stockholm", "city", make_city(scene, water, profile, grids))]
+    # The monthly grids are made with the scene (publish.monthly_grids), timed with the maps.
+    scene_maps = publish.map_scene(
+        replace(scene, water=water), export_profile(profile), months=monthly
+    )
+    maps = [("stockholm", "city", make_city(scene_maps))]
     district_html = {}
     for name in scene.districts["name"]:
-        district = make_district(scene, water, name, profile, grids)
+        district = make_district(scene_maps, name)
         maps.append((publish.slug(name), "district", district))
     for slug, kind, m in maps:
         t = time.perf_counter()
@@ -196,9 +128,10 @@ def write_all(scene, water, out: Path, profile: str, monthly: bool) -> dict:
             district_html[slug] = html
     t_maps = time.perf_counter() - t0
     t1 = time.perf_counter()
+    reports = publish.report_scene(scene, export_profile(profile))
     for name in scene.districts["name"]:
         slug = publish.slug(name)
-        page = make_report(scene, name, profile, district_html[slug])
+        page = make_report(reports, name, district_html[slug])
         path = out / "reports" / f"{slug}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")

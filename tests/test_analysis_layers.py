@@ -14,6 +14,7 @@ from shapely.geometry import box
 from trygghetskarta import render
 from trygghetskarta.render import layers as al
 from trygghetskarta.render.format import SUPPRESSED_LABEL
+from trygghetskarta.render.profile import INTERNAL, PUBLIC, export_profile
 
 INFO = {
     "period": ("2024-01-01", "2024-12-31"),
@@ -55,7 +56,7 @@ def new_map() -> folium.Map:
 
 
 def test_gi_cells_draw_significant_bins_with_arcgis_legend():
-    m = al.add_gi_star_cells(new_map(), cells(250, [3, 0, -2, 1]), profile="public")
+    m = al.add_gi_star_cells(new_map(), cells(250, [3, 0, -2, 1]), profile=PUBLIC)
     layer = layers_of(m)[al.GI_LAYER_NAME]
     drawn = features(layer)
     assert [f["properties"]["tk_style"]["fillColor"] for f in drawn] == [
@@ -79,7 +80,7 @@ def test_gi_cells_draw_significant_bins_with_arcgis_legend():
     ],
 )
 def test_gi_cells_under_200_m_stay_out_of_public_maps(profile, size, drawn):
-    m = al.add_gi_star_cells(new_map(), cells(size, [3]), profile=profile)
+    m = al.add_gi_star_cells(new_map(), cells(size, [3]), profile=export_profile(profile))
     assert (al.GI_LAYER_NAME in layers_of(m)) is drawn
 
 
@@ -91,7 +92,9 @@ def test_gi_cells_under_200_m_stay_out_of_public_maps(profile, size, drawn):
     ],
 )
 def test_gi_cell_counts_below_five_are_suppressed_in_public(profile, shown, hidden):
-    m = al.add_gi_star_cells(new_map(), cells(250, [3], counts=[3]), profile=profile)
+    m = al.add_gi_star_cells(
+        new_map(), cells(250, [3], counts=[3]), profile=export_profile(profile)
+    )
     (tip,) = tips(layers_of(m)[al.GI_LAYER_NAME])
     assert shown in tip
     assert hidden not in tip
@@ -100,7 +103,7 @@ def test_gi_cell_counts_below_five_are_suppressed_in_public(profile, shown, hidd
 def test_emerging_legend_names_the_patterns_present_in_swedish():
     patterns = ["new hot spot", "persistent hot spot", "no pattern detected", "new hot spot"]
     table = cells(1000, [0] * 4, pattern=patterns, n_hot_bins=[1, 20, 0, 2])
-    m = al.add_emerging(new_map(), table, profile="public")
+    m = al.add_emerging(new_map(), table, profile=PUBLIC)
     layer = layers_of(m)[al.EMERGING_LAYER_NAME]
     assert len(features(layer)) == 3  # "no pattern detected" is not drawn
     html = m.get_root().render()
@@ -112,8 +115,10 @@ def test_emerging_legend_names_the_patterns_present_in_swedish():
 @pytest.mark.parametrize("profile", ["public", "internal"])
 def test_a_table_without_findings_keeps_the_layer_and_says_so(profile):
     m = new_map()
-    al.add_emerging(m, cells(1000, [0], pattern=["no pattern detected"]), profile=profile)
-    al.add_gi_star_cells(m, cells(250, [0, 0]), profile=profile)
+    al.add_emerging(
+        m, cells(1000, [0], pattern=["no pattern detected"]), profile=export_profile(profile)
+    )
+    al.add_gi_star_cells(m, cells(250, [0, 0]), profile=export_profile(profile))
     html = m.get_root().render()
     assert "Inga mönster hittades." in html
     assert "Inga signifikanta rutor i perioden." in html
@@ -123,7 +128,7 @@ def test_a_table_without_findings_keeps_the_layer_and_says_so(profile):
 def test_stadsdel_gi_colours_by_bin_and_escapes_names():
     table = areas(["Gärdet", SCRIPT], bin=[3, 0], count=[40, 2], events_per_km2=[12.5, 0.4])
     table = table.rename(columns={"name": "stadsdel"})
-    m = al.add_stadsdel_gi(new_map(), table, profile="public")
+    m = al.add_stadsdel_gi(new_map(), table, profile=PUBLIC)
     layer = layers_of(m)[al.STADSDEL_GI_LAYER_NAME]
     styles = [f["properties"]["tk_style"] for f in features(layer)]
     assert styles[0]["fillColor"] == al.GI_BIN_COLORS[3]
@@ -131,7 +136,7 @@ def test_stadsdel_gi_colours_by_bin_and_escapes_names():
     tip_texts = tips(layer)
     # public: neither count nor count ÷ area (the district maps may suppress these counts)
     assert "Händelser" not in "".join(tip_texts)
-    internal = al.add_stadsdel_gi(new_map(), table, profile="internal")
+    internal = al.add_stadsdel_gi(new_map(), table, profile=INTERNAL)
     internal_tips = tips(layers_of(internal)[al.STADSDEL_GI_LAYER_NAME])
     assert "Händelser per km²: 12,5" in internal_tips[0]
     assert "Händelser: 40" in internal_tips[0]
@@ -147,7 +152,7 @@ def test_local_moran_quadrants_and_small_areas(profile):
         count=[80, 20, 3],
         eb_rate_per_1000=[30.0, 4.0, 2.5],
     )
-    m = al.add_local_moran(new_map(), table, profile=profile)
+    m = al.add_local_moran(new_map(), table, profile=export_profile(profile))
     layer = layers_of(m)[al.MORAN_LAYER_NAME]
     colors = [f["properties"]["tk_style"]["fillColor"] for f in features(layer)]
     assert colors[:2] == [al.MORAN_LABELS["HH"][1], al.MORAN_LABELS["LL"][1]]
@@ -166,15 +171,15 @@ def test_cluster_outlines_only_in_internal_maps(profile, drawn):
         geometry=[box(674_000, 6_581_000, 674_300, 6_581_200)],
         crs="EPSG:3006",
     )
-    m = al.add_clusters(new_map(), table, profile=profile)
+    m = al.add_clusters(new_map(), table, profile=export_profile(profile))
     assert (al.CLUSTER_LAYER_NAME in layers_of(m)) is drawn
 
 
 @pytest.mark.parametrize("add", [al.add_gi_star_cells, al.add_emerging, al.add_local_moran])
 def test_missing_or_empty_tables_draw_nothing(add):
     m = new_map()
-    add(m, None, profile="public")
-    add(m, cells(250, [3]).iloc[:0], profile="public")
+    add(m, None, profile=PUBLIC)
+    add(m, cells(250, [3]).iloc[:0], profile=PUBLIC)
     assert layers_of(m) == {}
 
 
@@ -206,7 +211,7 @@ def districts() -> gpd.GeoDataFrame:
 
 
 def test_city_map_lists_analysis_layers_off_at_start(districts):
-    m = render.city_map(districts, analysis=analysis(), **INFO)
+    m = render.city_map(render.MapScene(districts, **INFO, profile=PUBLIC, analysis=analysis()))
     html = render.to_html(m)
     control = html[html.index("_layers = {") : html.index("L.control.layers")]
     for name in (al.GI_LAYER_NAME, al.MORAN_LAYER_NAME):
@@ -216,7 +221,9 @@ def test_city_map_lists_analysis_layers_off_at_start(districts):
 
 
 def test_district_map_shows_only_its_own_cells(districts):
-    m = render.district_map("Norr", districts, analysis=analysis(), **INFO)
+    m = render.district_map(
+        render.MapScene(districts, **INFO, profile=PUBLIC, analysis=analysis()), "Norr"
+    )
     drawn = features(layers_of(m)[al.GI_LAYER_NAME])
     assert len(drawn) == 1
     assert drawn[0]["properties"]["tk_style"]["fillColor"] == al.GI_BIN_COLORS[3]

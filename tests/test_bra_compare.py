@@ -9,7 +9,8 @@ import pytest
 
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.errors import SchemaError
-from trygghetskarta.render import lagesbild_html
+from trygghetskarta.render.profile import PUBLIC
+from trygghetskarta.render.report import ReportScene, lagesbild_html
 
 
 def row(area, scheme, year, key, rate, unit="per_100k", month=None, suppressed=False, **kw):
@@ -70,17 +71,16 @@ def test_missing_columns_are_a_schema_error(stats):
 
 
 def test_report_shows_suppressed_as_dash_and_names_brå(stats):
-    page = lagesbild_html(
-        "Farsta",
+    scene = ReportScene(
         period=("2025-01-01", "2025-12-31"),
-        summary_row={"count": 10},
-        monthly=pd.DataFrame(columns=["month", "category", "count"]),
-        city_summary=None,
         made_at=pd.Timestamp("2026-01-02 10:00").to_pydatetime(),
         sources=["Polisen", "Brå"],
-        bra=bra_comparison(stats, "Farsta"),
-        bra_source="Brå, anmälda brott",
+        profile=PUBLIC,
+        monthly=pd.DataFrame(columns=["month", "category", "count"]),
+        summaries={"Farsta": {"count": 10}},
+        bra={"Farsta": bra_comparison(stats, "Farsta")},
     )
+    page = lagesbild_html(scene, "Farsta")
     section = page[page.index("Anmälda brott enligt Brå") :]
     section = section[: section.index("</section>")]
     assert "Källa: Brå, anmälda brott" in section

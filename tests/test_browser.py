@@ -31,7 +31,8 @@ from payloads import PAYLOADS as HOSTILE
 from payloads import marker_payload
 from trygghetskarta import render, store
 from trygghetskarta.pipeline import publish
-from trygghetskarta.render import lagesbild_html
+from trygghetskarta.render.profile import INTERNAL, PUBLIC, export_profile
+from trygghetskarta.render.report import ReportScene, lagesbild_html
 
 pytestmark = pytest.mark.browser
 
@@ -303,16 +304,18 @@ def open_every_popup(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("profile", ["public", "internal"])
 def test_small_district_map(small_city: dict, load, tmp_path: Path, profile: str) -> None:
-    m = render.district_map(
-        "Norr",
+    scene = render.MapScene(
         small_city["districts"],
+        period=INFO["period"],
+        sources=INFO["sources"],
+        made_at=INFO["made_at"],
+        profile=export_profile(profile),
         stadsdelar=small_city["stadsdelar"],
         grid=small_city["grid"],
         events=small_city["events"],
-        profile=profile,
         tiles="OpenStreetMap",
-        **INFO,
     )
+    m = render.district_map(scene, "Norr", n_unplaced=INFO["n_unplaced"])
     path = tmp_path / "norr.html"
     path.write_text(render.to_html(m), encoding="utf-8")
     loaded = load(path)
@@ -374,7 +377,8 @@ def scene(real_run):
 def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
     sc = scene
     path = tmp_path / "stockholm.html"
-    path.write_text(render.to_html(publish.city_map(sc, profile=profile)), encoding="utf-8")
+    maps = publish.map_scene(sc, export_profile(profile))
+    path.write_text(render.to_html(publish.city_map(maps)), encoding="utf-8")
     loaded = load(path)
     layers = [
         "Stadsdelsområden",
@@ -396,7 +400,8 @@ def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
 def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
     sc = scene
     path = tmp_path / "sodermalm.html"
-    html = render.to_html(publish.district_map(sc, "Södermalm", profile=profile))
+    maps = publish.map_scene(sc, export_profile(profile), months=False)
+    html = render.to_html(publish.district_map(maps, "Södermalm"))
     path.write_text(html, "utf-8")
     loaded = load(path)
     screenshot(loaded.page, f"sodermalm_{profile}")  # as it opens
@@ -414,13 +419,9 @@ def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
 def test_report(scene, load, tmp_path: Path) -> None:
     sc = scene
     path = tmp_path / "lagesbild.html"
-    page_html = publish.lagesbild(
-        sc,
-        "Södermalm",
-        profile="public",
-        map_html=render.to_html(publish.district_map(sc, "Södermalm", profile="public")),
-        hotspot_map_html=render.to_html(publish.hotspot_map(sc, "Södermalm", profile="public")),
-    )
+    maps = publish.map_scene(sc, PUBLIC, months=False)
+    assert publish.hotspot_map(maps, "Södermalm") is not None  # the page has its hotspot map
+    page_html = publish.lagesbild(publish.report_scene(sc, PUBLIC), maps, "Södermalm")
     path.write_text(page_html, encoding="utf-8")
     loaded = load(path, width=1100, height=900)
     page = loaded.page
@@ -475,29 +476,41 @@ def test_hostile_text_stays_text_in_map_and_report(
     marker = tmp_path / "marker"
     text = f"{payload.text} {marker_payload(marker)}"
     city = hostile_district(small_city, text)
-    common = {**INFO, "sources": [text], "profile": "internal", "stadsdelar": city["stadsdelar"]}
-    m = render.district_map(text, city["districts"], events=city["events"], title=text, **common)
+    scene = render.MapScene(
+        city["districts"],
+        period=INFO["period"],
+        made_at=INFO["made_at"],
+        sources=[text],
+        profile=INTERNAL,
+        stadsdelar=city["stadsdelar"],
+        events=city["events"],
+    )
+    m = render.district_map(scene, text, title=text, n_unplaced=INFO["n_unplaced"])
     map_html = render.to_html(m)
     map_path = tmp_path / "map.html"
     map_path.write_text(map_html, encoding="utf-8")
     bra = pd.DataFrame(
-        {"category": [text], "year": [2024], "district": [10.0], "city": [8.0], "unit": [text]}
+        {
+            "category": [text],
+            "year": [2024],
+            "district": [10.0],
+            "city": [8.0],
+            "unit": [text],
+            "source": [text],
+        }
     )
-    report_html = lagesbild_html(
-        text,
+    reports = ReportScene(
         period=INFO["period"],
-        summary_row={"count": 60, "count_last_year": 50, "rate_per_1000": 2.0},
-        monthly=city["events"].assign(month=city["events"]["occurred_at"], count=1),
-        city_summary={"rate_per_1000": 1.5},
-        events=city["events"],
-        map_html=map_html,
         made_at=INFO["made_at"],
         sources=[text],
-        profile="internal",
-        title=text,
-        bra=bra,
-        bra_source=text,
+        profile=INTERNAL,
+        monthly=city["events"].assign(month=city["events"]["occurred_at"], count=1),
+        summaries={text: {"count": 60, "count_last_year": 50, "rate_per_1000": 2.0}},
+        city_summary={"rate_per_1000": 1.5},
+        events=city["events"],
+        bra={text: bra},
     )
+    report_html = lagesbild_html(reports, text, map_html=map_html, title=text)
     report_path = tmp_path / "lagesbild.html"
     report_path.write_text(report_html, encoding="utf-8")
     assert not marker.exists(), "building the pages ran source text"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from html_attack import Found, attack_map, attack_report, subtract
+from trygghetskarta.config import load_settings
 from trygghetskarta.errors import ConfigError, SchemaError
-from trygghetskarta.render import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.render.disclosure import (
     Constraint,
     Disclosure,
@@ -25,6 +25,8 @@ from trygghetskarta.render.disclosure import (
     read_ledgers,
     recovered,
 )
+from trygghetskarta.render.marking import BAND_TEXT
+from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 
 C = Constraint
 
@@ -235,6 +237,37 @@ def test_profiles_hold_their_rules():
     with pytest.raises(AttributeError):
         PUBLIC.min_count = 3  # type: ignore[misc]
     assert isinstance(PUBLIC, ExportProfile)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("public", PUBLIC, id="public"),
+        pytest.param("internal", INTERNAL, id="internal"),
+    ],
+)
+def test_profile_is_built_from_the_settings(tmp_path, name, expected):
+    settings = load_settings(tmp_path, env={"TRYGGHETSKARTA_PROFILE": name})
+    assert ExportProfile.from_settings(settings) is expected
+
+
+@pytest.mark.parametrize(
+    ("profile", "cells", "clusters", "hours", "band"),
+    [
+        pytest.param(PUBLIC, (False, True, True), False, 3, False, id="public"),
+        pytest.param(INTERNAL, (False, False, False), True, 1, True, id="internal"),
+    ],
+)
+def test_profile_rules_for_layers_and_pages(profile, cells, clusters, hours, band):
+    assert tuple(profile.cell_too_small(m) for m in (200.0, 199.0, 100.0)) == cells
+    assert profile.cluster_outlines is clusters and profile.hour_step == hours
+    page = "<html><head></head><body><main>x</main></body></html>"
+    assert (BAND_TEXT in profile.page(page)) is band
+    assert (profile.page(page) == page) is not band
+    assert profile.count_text(4) == ("dolt" if profile.public else "4")
+    assert profile.count_text(5) == "5"
+    assert ("Inga enskilda händelser visas." in profile.map_notes) is not band
+    assert ("Intern version" in profile.report_note) is band
 
 
 def test_internal_profile_shows_everything():

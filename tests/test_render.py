@@ -27,7 +27,7 @@ from trygghetskarta.render.assets import AssetError, inline_assets
 from trygghetskarta.render.basemap import _latlon_bounds
 from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
 from trygghetskarta.render.legend import SUPPRESSED_COLOR, count_classes
-from trygghetskarta.render.profile import coarsen_grid
+from trygghetskarta.render.profile import coarsen_grid, export_profile
 from trygghetskarta.render.vector import to_web
 
 SERGEL = (674_300.0, 6_580_900.0)
@@ -43,6 +43,32 @@ PAYLOADS = {
     "template_literal": "`${alert(1)}` \\",
     "backtick": "`);alert(1);(`",
 }
+
+
+#: Arguments of city_map and district_map that are per map, not per scene.
+_PER_MAP = ("n_unplaced", "title", "counts", "rates_title", "padding_m")
+
+
+def _info() -> dict:
+    """INFO without the per-map arguments: the info box's fields of a scene."""
+    return {k: v for k, v in INFO.items() if k not in _PER_MAP}
+
+
+def scene_of(districts: gpd.GeoDataFrame, profile: str = "public", **kw) -> render.MapScene:
+    """A MapScene of ``districts`` in the named profile; ``kw`` are its other fields."""
+    return render.MapScene(districts=districts, profile=export_profile(profile), **kw)
+
+
+def city_map(districts: gpd.GeoDataFrame, **kw) -> folium.Map:
+    """render.city_map of a scene made of ``kw`` (per-map arguments passed to the call)."""
+    per_map = {k: kw.pop(k) for k in _PER_MAP if k in kw}
+    return render.city_map(scene_of(districts, **kw), **per_map)
+
+
+def district_map(district: str, districts: gpd.GeoDataFrame, **kw) -> folium.Map:
+    """render.district_map of a scene made of ``kw`` (per-map arguments passed to the call)."""
+    per_map = {k: kw.pop(k) for k in _PER_MAP if k in kw}
+    return render.district_map(scene_of(districts, **kw), district, **per_map)
 
 
 @dataclass
@@ -250,7 +276,7 @@ def test_osm_tiles_are_an_overlay_switched_off() -> None:
 
 
 def test_city_map_has_layers_legends_and_info_box(districts: gpd.GeoDataFrame, grid: Grid) -> None:
-    m = render.city_map(
+    m = city_map(
         districts,
         grid=grid,
         counts={"Norr": 12, "Söder": 7, "Väster": 30},
@@ -314,7 +340,9 @@ def test_count_labels_suppress_small_counts_in_public(
     districts: gpd.GeoDataFrame, count: int, profile: str, shown: str
 ) -> None:
     m = render.base_map((671_000, 6_578_000, 675_000, 6_582_000))
-    render.add_count_labels(m, districts, {"Norr": count, "Söder": 100}, profile=profile)
+    render.add_count_labels(
+        m, districts, {"Norr": count, "Söder": 100}, profile=export_profile(profile)
+    )
     text = js_text(html_of(m))
     label = re.search(r"<div>Norr</div><span class=\\\"tk-count\\\">(.*?)</span>", text)
     assert label is not None
@@ -322,9 +350,9 @@ def test_count_labels_suppress_small_counts_in_public(
 
 
 def test_public_city_map_has_no_events(districts: gpd.GeoDataFrame, events: pd.DataFrame) -> None:
-    public = js_text(render.to_html(render.city_map(districts, events=events, **INFO)))
+    public = js_text(render.to_html(city_map(districts, events=events, **INFO)))
     internal = js_text(
-        render.to_html(render.city_map(districts, events=events, profile="internal", **INFO))
+        render.to_html(city_map(districts, events=events, profile="internal", **INFO))
     )
     lon, lat = render.to_wgs84(events["x"].dropna().to_numpy(), events["y"].dropna().to_numpy())
     for value in (*lon, *lat):
@@ -359,7 +387,7 @@ def test_source_text_is_escaped_everywhere(
     events = events.assign(
         summary=payload, place_name=payload, source_type=payload, stadsdelsomrade=payload
     )
-    m = render.city_map(
+    m = city_map(
         districts,
         rates=pd.Series({payload: 2.0, "Norr": 1.0, "Väster": 3.0}),
         events=events,
@@ -385,7 +413,7 @@ def test_district_map_draws_one_district_and_its_stadsdelar(
         ],
         crs="EPSG:3006",
     )
-    m = render.district_map(
+    m = district_map(
         "Norr",
         districts,
         stadsdelar=stadsdelar,
@@ -404,8 +432,9 @@ def test_district_map_draws_one_district_and_its_stadsdelar(
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda d: render.city_map(d, profile="open", **INFO), ConfigError),
-        (lambda d: render.district_map("Nowhere", d, **INFO), ConfigError),
+        (lambda d: city_map(d, profile="open", **INFO), ConfigError),
+        (lambda d: render.MapScene(d, profile="public", **_info()), ConfigError),
+        (lambda d: district_map("Nowhere", d, **INFO), ConfigError),
         (
             lambda d: render.add_districts(
                 render.base_map((0, 0, 1, 1)), d.set_crs(None, allow_override=True)
@@ -423,7 +452,14 @@ def test_district_map_draws_one_district_and_its_stadsdelar(
             SchemaError,
         ),
     ],
-    ids=["unknown_profile", "unknown_district", "no_crs", "no_name_column", "events_without_y"],
+    ids=[
+        "unknown_profile",
+        "profile_name_in_scene",
+        "unknown_district",
+        "no_crs",
+        "no_name_column",
+        "events_without_y",
+    ],
 )
 def test_bad_input_raises_domain_errors(districts: gpd.GeoDataFrame, call, error) -> None:
     with pytest.raises(error):
@@ -434,7 +470,7 @@ def test_bad_input_raises_domain_errors(districts: gpd.GeoDataFrame, call, error
 def test_city_map_from_real_boundaries(shared_data) -> None:
     path = shared_data / "boundaries" / "stadsdelsomraden_11_from2024_derived.geojson"
     sdo = gpd.read_file(path).to_crs(3006).rename(columns={"sdo_namn": "name"})
-    m = render.city_map(sdo, counts=dict.fromkeys(sdo["name"], 3), **INFO)
+    m = city_map(sdo, counts=dict.fromkeys(sdo["name"], 3), **INFO)
     text = js_text(html_of(m))
     assert text.count('"tk_tip": "<b>') == 11
     assert text.count(f'tk-count\\">{SUPPRESSED_LABEL}<') == 11
@@ -471,7 +507,7 @@ def area_data(html: str) -> dict:
 
 
 def test_to_html_is_self_contained(districts: gpd.GeoDataFrame, events: pd.DataFrame) -> None:
-    m = render.city_map(districts, events=events, profile="internal", tiles="OpenStreetMap", **INFO)
+    m = city_map(districts, events=events, profile="internal", tiles="OpenStreetMap", **INFO)
     html = render.to_html(m)
     assert render.external_references(html) == []
     assert "<script src" not in html and "<link " not in html
@@ -486,7 +522,7 @@ def test_to_html_is_self_contained(districts: gpd.GeoDataFrame, events: pd.DataF
 
 
 def test_css_icons_become_data_urls(districts: gpd.GeoDataFrame) -> None:
-    html = render.to_html(render.city_map(districts, **INFO))
+    html = render.to_html(city_map(districts, **INFO))
     assert "url(images/" not in html and "icon-fullscreen.svg" not in html
     assert 'url("data:image/png;base64,' in html  # layers.png of the layer control
     assert 'url("data:image/svg+xml;base64,' in html  # the full-screen button
@@ -557,7 +593,7 @@ def test_inline_assets_is_idempotent() -> None:
 def test_slider_months_and_counts_per_district(districts: gpd.GeoDataFrame) -> None:
     rows = [("2024-01", "Norr", False)] * 6 + [("2024-03", "Norr", False)] * 2
     rows += [("2024-03", "Söder", False)] * 7 + [("2023-12", "Söder", False)]  # before the period
-    m = render.city_map(districts, events=month_events(rows), profile="internal", **INFO)
+    m = city_map(districts, events=month_events(rows), profile="internal", **INFO)
     data = area_data(html_of(m))
     assert data["months"][0] == "Hela perioden" and data["months"][1:4] == [
         "jan 2024",
@@ -575,7 +611,7 @@ def test_slider_months_and_counts_per_district(districts: gpd.GeoDataFrame) -> N
 
 def test_public_slider_never_holds_a_count_below_five(districts: gpd.GeoDataFrame) -> None:
     rows = [("2024-01", "Norr", False)] * 6 + [("2024-03", "Norr", False)] * 2
-    data = area_data(html_of(render.city_map(districts, events=month_events(rows), **INFO)))
+    data = area_data(html_of(city_map(districts, events=month_events(rows), **INFO)))
     values = {v for row in data["plain"] for v in row} | {v for row in data["text"] for v in row}
     assert values == {SUPPRESSED_LABEL, "8", "6"}
     # the colour classes tell SUPPRESSED_LABEL apart, nothing finer
@@ -598,7 +634,7 @@ def test_sensitive_events_count_only_per_district_in_public(
         crs="EPSG:3006",
     )
     rows = [("2024-02", "Norr", False)] * 6 + [("2024-02", "Norr", True)] * 3
-    m = render.district_map(
+    m = district_map(
         "Norr", districts, stadsdelar=stadsdelar, events=month_events(rows), profile=profile, **INFO
     )
     data = area_data(html_of(m))
@@ -611,7 +647,7 @@ def test_sensitive_events_count_only_per_district_in_public(
 
 def test_internal_markers_follow_the_slider(districts: gpd.GeoDataFrame) -> None:
     rows = [("2024-01", "Norr", False), ("2024-03", "Norr", False), ("2023-05", "Norr", False)]
-    m = render.city_map(districts, events=month_events(rows), profile="internal", **INFO)
+    m = city_map(districts, events=month_events(rows), profile="internal", **INFO)
     text = js_text(html_of(m))
     markers = json.loads(re.search(r"marker_cluster_\w+, (\[\[.*\]\])\);", text).group(1))
     assert sorted(r[2] for r in markers) == [-1, 1, 3]  # outside the period: never shown
@@ -633,7 +669,7 @@ def test_coarsen_grid_block_means() -> None:
 def test_public_density_is_shown_on_200_m_cells(
     districts: gpd.GeoDataFrame, grid: Grid, profile: str, cell: str
 ) -> None:
-    m = render.city_map(districts, grid=grid, profile=profile, **INFO)
+    m = city_map(districts, grid=grid, profile=profile, **INFO)
     assert f"Rutor om {cell} m" in js_text(html_of(m))
 
 
@@ -684,7 +720,7 @@ def test_area_coordinates_are_rounded_and_polygonal() -> None:
 )
 def test_count_classes(profile: str, labels: list[str], classes: list[int]) -> None:
     values = np.array([0, 1, 4, 5, 6, 7, 9, 12, 20, 33, 50], dtype=float)
-    got_classes, colors, got_labels = count_classes(values, profile=profile)
+    got_classes, colors, got_labels = count_classes(values, profile=export_profile(profile))
     assert [t.replace("\u00a0", " ") for t in got_labels] == labels
     assert got_classes.tolist() == classes
     assert len(colors) == len(labels)
@@ -706,12 +742,10 @@ def test_public_maps_of_real_events_hold_no_event_position_or_summary(shared_dat
         )
     )
     info = {**INFO, "period": ("2025-01-01", "2025-12-31")}
-    city = render.to_html(render.city_map(districts, events=events, **info))
+    city = render.to_html(city_map(districts, events=events, **info))
     sodermalm = events[events["stadsdelsomrade"] == "Södermalm"]
     district = render.to_html(
-        render.district_map(
-            "Södermalm", districts, stadsdelar=areas.stadsdelar, events=sodermalm, **info
-        )
+        district_map("Södermalm", districts, stadsdelar=areas.stadsdelar, events=sodermalm, **info)
     )
     placed = events[events["x"].notna()]
     lon, lat = render.to_wgs84(placed["x"].to_numpy(), placed["y"].to_numpy())
@@ -729,7 +763,7 @@ def test_monthly_density_follows_the_slider(districts: gpd.GeoDataFrame, grid: G
     march = Grid(
         np.where(np.arange(40)[:, None] == 12, 30.0, 0.0) * np.ones((1, 40)), grid.transform
     )
-    m = render.city_map(
+    m = city_map(
         districts,
         grid=grid,
         events=month_events([("2024-03", "Norr", False)]),
@@ -754,7 +788,7 @@ def test_monthly_grids_must_share_the_period_grid_cells(
 ) -> None:
     other = Grid(np.ones((20, 20)), Affine(200.0, 0, 671_000, 0, -200.0, 6_582_000))
     with pytest.raises(SchemaError, match="cells of the period's grid"):
-        render.city_map(
+        city_map(
             districts,
             grid=grid,
             events=month_events([("2024-03", "Norr", False)]),

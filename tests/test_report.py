@@ -14,8 +14,15 @@ import pytest
 from trygghetskarta import render
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period
-from trygghetskarta.render import audit_ledgers, external_references, read_ledgers, recovered
+from trygghetskarta.render import (
+    audit_ledgers,
+    external_references,
+    read_ledgers,
+    recovered,
+    report,
+)
 from trygghetskarta.render.format import SUPPRESSED_LABEL, esc
+from trygghetskarta.render.profile import PUBLIC, export_profile
 from trygghetskarta.render.svg import nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -59,7 +66,29 @@ def page(**changes) -> str:
     }
     args.update(changes)
     district = args.pop("district", "Södermalm")
-    return render.lagesbild_html(district, **args)
+    per_page = {k: args.pop(k) for k in _PER_PAGE if k in args}
+    return report.lagesbild_html(scene_of(district, **args), district, **per_page)
+
+
+#: Arguments of lagesbild_html that are per page, not per scene.
+_PER_PAGE = ("map_html", "map_link", "hotspot_map_html", "title", "by_precision", "top_places")
+
+
+def scene_of(
+    district: str,
+    *,
+    summary_row: dict,
+    bra: pd.DataFrame | None = None,
+    profile: str = "public",
+    **fields,
+) -> report.ReportScene:
+    """A ReportScene in the named profile with ``district``'s figures and Brå table."""
+    return report.ReportScene(
+        profile=export_profile(profile),
+        summaries={district: summary_row},
+        bra={} if bra is None else {district: bra},
+        **fields,
+    )
 
 
 def svg_of(html: str) -> ET.Element:
@@ -260,6 +289,27 @@ def test_bad_input_raises_domain_errors(changes: dict, error: type[Exception]) -
         page(**changes)
 
 
+@pytest.mark.parametrize("profile", ["public", None], ids=["name", "none"])
+def test_scene_takes_a_profile_not_its_name(profile: object) -> None:
+    with pytest.raises(ConfigError, match="ExportProfile"):
+        report.ReportScene(
+            period=("2024-01-01", "2024-12-31"),
+            made_at=datetime(2025, 1, 2),
+            sources="Polisen",
+            profile=profile,
+            monthly=monthly_frame(["violence"]),
+        )
+
+
+def test_only_the_districts_own_events_count() -> None:
+    mine = district_events()
+    other = mine.assign(stadsdelsomrade="Farsta", place_name="Farsta centrum")
+    both = pd.concat([mine, other, other], ignore_index=True)
+    html = page(events=both, top_places=None, by_precision=None, profile="internal")
+    assert html == page(events=mine, top_places=None, by_precision=None, profile="internal")
+    assert "Farsta centrum" not in html
+
+
 # --------------------------------------------------------------------------- additions
 
 
@@ -283,6 +333,7 @@ def district_events() -> pd.DataFrame:
             "place_name": ["Medborgarplatsen"] * 5 + ["Södermalm", "Slussen", "Slussen"],
             "precision": ["place"] * 5 + ["stadsdel", "street", "street"],
             "sensitive": [False, False, False, False, True, False, False, False],
+            "stadsdelsomrade": "Södermalm",
         }
     )
 
@@ -321,12 +372,12 @@ def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> No
 def test_named_places_only_fine_precision_in_the_period(profile: str, expected: dict) -> None:
     events = district_events()
     in_period = events[events["occurred_at"] >= "2024-01-01"]
-    assert render.named_places(in_period, profile=profile).to_dict() == expected
+    assert report.named_places(in_period, profile=export_profile(profile)).to_dict() == expected
 
 
 def test_named_places_without_sensitive_column() -> None:
     events = district_events().drop(columns="sensitive")
-    assert render.named_places(events, profile="public")["Medborgarplatsen"] == 5
+    assert report.named_places(events, profile=PUBLIC)["Medborgarplatsen"] == 5
 
 
 def test_events_give_places_and_data_quality() -> None:
@@ -374,15 +425,25 @@ def test_bra_statistics_beside_the_city() -> None:
             "district": [25_000.0, 1_500.0],
             "city": [20_000.0, np.nan],
             "unit": ["per 100 000 invånare"] * 2,
+            "source": ["Brå, anmälda brott 2024"] * 2,
         }
     )
-    html = page(bra=bra, bra_source="Brå, anmälda brott 2024")
+    html = page(bra=bra)
     assert "Anmälda brott enligt Brå" in html and "Källa: Brå, anmälda brott 2024" in html
     assert f'<td class="num">25{NBSP}000,0</td>' in html
     assert '<td class="num">1,25</td>' in html  # 25 000 / 20 000
     assert "Anmälda brott enligt Brå" not in page()
     with pytest.raises(SchemaError, match="category"):
         page(bra=bra.drop(columns="category"))
+
+
+def test_bra_source_names_the_tables_sources() -> None:
+    ids = ["bra_statistikdatabas", "stockholm_arsbok", "bra_statistikdatabas", None]
+    assert report.bra_source(pd.DataFrame({"source": ids})) == (
+        "Brå, anmälda brott (statistikdatabasen); "
+        "Stockholms stads statistiska årsbok (Brås uppgifter)"
+    )
+    assert report.bra_source(None) == "Brå, anmälda brott"
 
 
 def test_hotspot_map_slot() -> None:

@@ -28,8 +28,10 @@ from shapely.geometry import box
 from payloads import IDS, PAYLOADS, Payload, marker_payload
 from trygghetskarta import render
 from trygghetskarta.pipeline import publish
+from trygghetskarta.render import report
 from trygghetskarta.render.basemap import _finish
 from trygghetskarta.render.format import esc, js_json
+from trygghetskarta.render.profile import INTERNAL, export_profile
 from trygghetskarta.render.timeline import WHOLE_PERIOD
 from trygghetskarta.render.verbatim import TemplateTextError
 
@@ -168,22 +170,23 @@ def test_maps_show_hostile_text_as_text(
 ) -> None:
     marker = tmp_path / "marker"
     text = hostile(payload, marker)
-    common = {
-        **INFO,
-        "profile": profile,
-        "sources": [text],
-        "title": text,
-        "stadsdelar": stadsdelar(text),
-        "events": events(text, text),
-        "tiles": "OpenStreetMap",
-        "analysis": analysis(text),
-    }
+    scene = render.MapScene(
+        districts(text),
+        period=INFO["period"],
+        made_at=INFO["made_at"],
+        profile=export_profile(profile),
+        sources=[text],
+        stadsdelar=stadsdelar(text),
+        events=events(text, text),
+        tiles="OpenStreetMap",
+        analysis=analysis(text),
+        rates=pd.Series({text: 2.0, "Norr": 1.0, "Väster": 3.0}),
+    )
+    per_map = {"title": text, "n_unplaced": INFO["n_unplaced"]}
     if kind == "city":
-        m = render.city_map(
-            districts(text), rates=pd.Series({text: 2.0, "Norr": 1.0, "Väster": 3.0}), **common
-        )
+        m = render.city_map(scene, **per_map)
     else:
-        m = render.district_map(text, districts(text), **common)
+        m = render.district_map(scene, text, **per_map)
     page = render.to_html(m)
     check_page(page, payload, text, marker)
     if profile == "internal":  # the popups: summary, type, category, place, no live link
@@ -201,40 +204,45 @@ def test_lagesbild_shows_hostile_text_as_text(
     marker = tmp_path / "marker"
     text = hostile(payload, marker)
     mine = events(text, text)
-    map_html = render.to_html(
-        render.district_map(
-            text,
-            districts(text),
-            profile=profile,
-            sources=[text],
-            stadsdelar=stadsdelar(text),
-            events=mine,
-            **INFO,
-        )
+    maps = render.MapScene(
+        districts(text),
+        period=INFO["period"],
+        made_at=INFO["made_at"],
+        profile=export_profile(profile),
+        sources=[text],
+        stadsdelar=stadsdelar(text),
+        events=mine,
     )
+    map_html = render.to_html(render.district_map(maps, text, n_unplaced=INFO["n_unplaced"]))
     bra = pd.DataFrame(
-        {"category": [text], "year": [2024], "district": [10.0], "city": [8.0], "unit": [text]}
+        {
+            "category": [text],
+            "year": [2024],
+            "district": [10.0],
+            "city": [8.0],
+            "unit": [text],
+            "source": [text],
+        }
     )
     monthly = pd.DataFrame(
         {"month": pd.date_range("2024-01-01", periods=12, freq="MS"), "category": text, "count": 7}
     )
-    page = render.lagesbild_html(
-        text,
+    scene = report.ReportScene(
         period=INFO["period"],
-        summary_row={"count": 84, "count_last_year": 70, "rate_per_1000": 2.0, "population": 4000},
-        monthly=monthly,
-        city_summary={"rate_per_1000": 1.5},
-        events=mine,
-        map_html=map_html,
-        hotspot_map_html=map_html,
-        hotspot_caption=text,
         made_at=INFO["made_at"],
         sources=[text],
-        profile=profile,
-        map_link=text,
-        title=text,
-        bra=bra,
-        bra_source=text,
+        profile=export_profile(profile),
+        monthly=monthly,
+        summaries={
+            text: {"count": 84, "count_last_year": 70, "rate_per_1000": 2.0, "population": 4000}
+        },
+        city_summary={"rate_per_1000": 1.5},
+        events=mine,
+        bra={text: bra},
+        hotspot_caption=text,
+    )
+    page = report.lagesbild_html(
+        scene, text, map_html=map_html, hotspot_map_html=map_html, map_link=text, title=text
     )
     assert not marker.exists()
     for forbidden in payload.forbidden:
@@ -362,12 +370,14 @@ def test_a_free_text_period_is_a_plain_slider_label(payload: Payload, tmp_path: 
     marker = tmp_path / "marker"
     text = hostile(payload, marker)
     m = render.city_map(
-        districts("Söder"),
-        period=text,
-        sources=["Polisen"],
-        made_at=INFO["made_at"],
-        events=events("x", "Söder"),
-        profile="internal",
+        render.MapScene(
+            districts("Söder"),
+            period=text,
+            sources=["Polisen"],
+            made_at=INFO["made_at"],
+            events=events("x", "Söder"),
+            profile=INTERNAL,
+        )
     )
     page = render.to_html(m)
     assert not marker.exists()

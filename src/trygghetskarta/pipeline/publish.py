@@ -34,8 +34,6 @@ from trygghetskarta.render import (
     GI_LAYER_NAME,
     AnalysisLayers,
     ExportProfile,
-    export_profile,
-    mark_internal,
 )
 from trygghetskarta.schema import Layer
 
@@ -78,7 +76,11 @@ def slug(name: str) -> str:
 
 @dataclass(frozen=True)
 class Scene:
-    """Everything the maps and reports of one run show (built once, used by both steps)."""
+    """Everything the maps and reports of one run show (built once, used by both steps).
+
+    :func:`map_scene` and :func:`report_scene` turn it into what :mod:`~trygghetskarta.render`
+    and :mod:`~trygghetskarta.report` take, with the run's export profile.
+    """
 
     period: Period
     scheme: str
@@ -222,61 +224,54 @@ def monthly_grids(scene: Scene) -> dict[str, Grid]:
     return dict(scene.monthly)
 
 
-def city_map(scene: Scene, *, profile: str | ExportProfile) -> folium.Map:
-    """The city overview map of a scene."""
+def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> render.MapScene:
+    """What the maps of a scene show, in ``profile``: the period's events, the density
+    raster with (``months``) one grid per month for the city map's slider, the rates per
+    district and the analysis layers."""
     per_district, _ = summaries(scene)
-    in_period = scene.in_period
-    return render.city_map(
-        scene.districts,
+    return render.MapScene(
+        districts=scene.districts,
         period=scene.period,
         sources=SOURCES,
         made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(in_period["x"].isna().sum()),
         profile=profile,
         stadsdelar=scene.stadsdelar,
+        events=scene.in_period,
         grid=scene.grid,
+        monthly_grids=monthly_grids(scene) if months else None,
         rates=per_district.get("rate_per_1000"),
-        events=in_period,
         water=scene.water,
-        tiles="OpenStreetMap",
-        monthly_grids=monthly_grids(scene),
         analysis=scene.analysis,
+        tiles="OpenStreetMap",
     )
 
 
-def district_map(
-    scene: Scene, district: str, *, profile: str | ExportProfile, shown: Sequence[str] = ()
-) -> folium.Map:
-    """The map of one district of a scene; ``shown`` names analysis layers switched on."""
-    mine = scene.in_period[scene.in_period["stadsdelsomrade"] == district]
-    m = render.district_map(
-        district,
-        scene.districts,
-        period=scene.period,
-        sources=SOURCES,
-        made_at=scene.made_at.to_pydatetime(),
-        n_unplaced=int(mine["x"].isna().sum()),
-        profile=profile,
-        stadsdelar=scene.stadsdelar,
-        grid=scene.grid,
-        events=mine,
-        water=scene.water,
-        tiles="OpenStreetMap",
-        analysis=scene.analysis,
-    )
+def city_map(maps: render.MapScene) -> folium.Map:
+    """The city overview map."""
+    events = maps.events
+    n_unplaced = None if events is None else int(events["x"].isna().sum())
+    return render.city_map(maps, n_unplaced=n_unplaced)
+
+
+def district_map(maps: render.MapScene, district: str, *, shown: Sequence[str] = ()) -> folium.Map:
+    """The map of one district; ``shown`` names analysis layers switched on."""
+    events = maps.events
+    mine = None if events is None else events[events["stadsdelsomrade"] == district]
+    n_unplaced = None if mine is None else int(mine["x"].isna().sum())
+    m = render.district_map(maps, district, n_unplaced=n_unplaced)
     for layer in m._children.values():
         if isinstance(layer, folium.FeatureGroup) and layer.layer_name in shown:
             layer.show = True
     return m
 
 
-def hotspot_map(scene: Scene, district: str, *, profile: str | ExportProfile) -> folium.Map | None:
+def hotspot_map(maps: render.MapScene, district: str) -> folium.Map | None:
     """The district map with the Gi* hot and cold cells switched on, for the lägesbild;
     ``None`` when the analysis wrote no Gi* cells."""
-    gi = scene.analysis.gi_cells if scene.analysis is not None else None
+    gi = maps.analysis.gi_cells if maps.analysis is not None else None
     if gi is None or gi.empty:
         return None
-    return district_map(scene, district, profile=profile, shown=(GI_LAYER_NAME,))
+    return district_map(maps, district, shown=(GI_LAYER_NAME,))
 
 
 def bra_table(scene: Scene, district: str) -> pd.DataFrame | None:
@@ -286,53 +281,61 @@ def bra_table(scene: Scene, district: str) -> pd.DataFrame | None:
     return bra_comparison(scene.crime_stats, district, city=KOMMUN_AREA)
 
 
-def _bra_source(table: pd.DataFrame | None) -> str:
-    names = {"bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)"}
-    names["stockholm_arsbok"] = "Stockholms stads statistiska årsbok (Brås uppgifter)"
-    found = [] if table is None or "source" not in table else list(table["source"].dropna())
-    return "; ".join(dict.fromkeys(names.get(s, s) for s in found)) or "Brå, anmälda brott"
+def _monthly(scene: Scene, district: str) -> pd.DataFrame:
+    """A district's counts per month and category, over the months of its own events."""
+    mine = scene.events[scene.events["stadsdelsomrade"] == district]
+    return trends.monthly_counts(mine, by=("stadsdelsomrade", "category"))
 
 
-def lagesbild(
-    scene: Scene,
-    district: str,
-    *,
-    profile: str | ExportProfile,
-    map_html: str | None,
-    hotspot_map_html: str | None = None,
-) -> str:
-    """The lägesbild page of one district of a scene."""
+def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
+    """What the lägesbilder of a scene show, in ``profile``: every district's figures,
+    monthly counts and events (from a year before the period), the city's figures and
+    Brå's statistics beside the city's."""
     per_district, city = summaries(scene)
-    mine_all = scene.events[scene.events["stadsdelsomrade"] == district]
-    monthly = trends.monthly_counts(mine_all, by=("stadsdelsomrade", "category"))
-    row = per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
-    bra = bra_table(scene, district)
-    summary_row = {
-        "count": row.get("count", 0),
-        "count_last_year": row.get("count_prev_year"),
-        "change_pct": row.get("change_pct"),
-        "rate_per_1000": row.get("rate_per_1000"),
-        "population": row.get("population"),
-    }
-    return render.lagesbild_html(
-        district,
+    names = [str(n) for n in scene.districts["name"]]
+    figures = {}
+    for district in names:
+        row = (
+            per_district.loc[district] if district in per_district.index else pd.Series(dtype=float)
+        )
+        figures[district] = {
+            "count": row.get("count", 0),
+            "count_last_year": row.get("count_prev_year"),
+            "change_pct": row.get("change_pct"),
+            "rate_per_1000": row.get("rate_per_1000"),
+            "population": row.get("population"),
+        }
+    bra = {d: t for d in names if (t := bra_table(scene, d)) is not None}
+    return render.ReportScene(
         period=scene.period,
-        summary_row=summary_row,
-        monthly=monthly,
-        city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
-        events=mine_all,
-        map_html=map_html,
         made_at=scene.made_at.to_pydatetime(),
         sources=SOURCES,
         profile=profile,
-        map_link=f"../maps/{slug(district)}.html",
+        monthly=pd.concat([_monthly(scene, d) for d in names], ignore_index=True),
+        summaries=figures,
+        city_summary={"rate_per_1000": city.get("rate_per_1000"), "count": city.get("count")},
+        events=scene.events,
         bra=bra,
-        bra_source=_bra_source(bra),
-        hotspot_map_html=hotspot_map_html,
         hotspot_caption=(
             "Rutor på 250 × 250 m där polisens händelser är fler (röda) eller färre (blå) "
             "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
         ),
+    )
+
+
+def lagesbild(
+    reports: render.ReportScene,
+    maps: render.MapScene,
+    district: str,
+) -> str:
+    """The lägesbild page of one district, with its map and its hotspot map."""
+    hot = hotspot_map(maps, district)
+    return render.lagesbild_html(
+        reports,
+        district,
+        map_html=render.to_html(district_map(maps, district)),
+        map_link=f"../maps/{slug(district)}.html",
+        hotspot_map_html=None if hot is None else render.to_html(hot),
     )
 
 
@@ -364,10 +367,6 @@ def _legacy_warning(settings: Settings, kind: str) -> list[str]:
         f"{settings.processed_dir / 'public' / kind} and "
         f"{settings.processed_dir / 'internal' / kind}) — delete it"
     ]
-
-
-def _page(settings: Settings, html: str) -> str:
-    return mark_internal(html) if settings.profile == "internal" else html
 
 
 def _write_folder_manifest(
@@ -414,17 +413,18 @@ def maps(
                 "no density raster for the period — run `trygghetskarta analyse`"
             )
         target = output_dir(settings, "maps")
-        profile = export_profile(settings.profile)
+        profile = ExportProfile.from_settings(settings)
+        maps_scene = map_scene(scene, profile)
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
             progress("Kartor", 0, len(names) + 1)
-            html = render.to_html(city_map(scene, profile=profile))
-            outputs.write_text(staging / "stockholm.html", _page(settings, html))
+            html = render.to_html(city_map(maps_scene))
+            outputs.write_text(staging / "stockholm.html", profile.page(html))
             result.files.append(target / "stockholm.html")
             for i, district in enumerate(names, start=1):
-                html = render.to_html(district_map(scene, district, profile=profile))
+                html = render.to_html(district_map(maps_scene, district))
                 name = f"{slug(district)}.html"
-                outputs.write_text(staging / name, _page(settings, html))
+                outputs.write_text(staging / name, profile.page(html))
                 result.files.append(target / name)
                 progress("Kartor", i, len(names) + 1)
             _write_folder_manifest(settings, staging, result, run_id, scene)
@@ -451,22 +451,16 @@ def report(
         if scene is None:
             return result
         target = output_dir(settings, "reports")
-        profile = export_profile(settings.profile)
+        profile = ExportProfile.from_settings(settings)
+        maps_scene = map_scene(scene, profile, months=False)  # no city map here
+        reports = report_scene(scene, profile)
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
             for i, district in enumerate(names):
                 progress("Lägesbilder", i, len(names))
-                map_html = render.to_html(district_map(scene, district, profile=profile))
-                hot = hotspot_map(scene, district, profile=profile)
-                page = lagesbild(
-                    scene,
-                    district,
-                    profile=profile,
-                    map_html=map_html,
-                    hotspot_map_html=None if hot is None else render.to_html(hot),
-                )
+                page = lagesbild(reports, maps_scene, district)
                 name = f"{slug(district)}.html"
-                outputs.write_text(staging / name, _page(settings, page))
+                outputs.write_text(staging / name, profile.page(page))
                 result.files.append(target / name)
             _write_folder_manifest(settings, staging, result, run_id, scene)
         progress("Lägesbilder", len(names), len(names))

@@ -44,11 +44,13 @@ from trygghetskarta.render.disclosure import (
 )
 from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import add_info_box, quantile_edges
-from trygghetskarta.render.maps import DENSITY_LAYER_NAME, city_map, district_map
+from trygghetskarta.render.maps import DENSITY_LAYER_NAME, MapScene, city_map, district_map
 from trygghetskarta.render.marking import mark_internal
 from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.render.raster import DensityGrid, add_density
 from trygghetskarta.render.report import (
+    ReportScene,
+    bra_source,
     hour_weekday_table,
     lagesbild_html,
     monthly_table,
@@ -73,6 +75,8 @@ __all__ = [
     "DensityGrid",
     "Disclosure",
     "ExportProfile",
+    "MapScene",
+    "ReportScene",
     "add_analysis_layers",
     "add_count_labels",
     "add_density",
@@ -82,6 +86,7 @@ __all__ = [
     "add_water",
     "audit_ledgers",
     "base_map",
+    "bra_source",
     "city_map",
     "district_map",
     "export_profile",

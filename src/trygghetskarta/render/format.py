@@ -18,16 +18,17 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
 from trygghetskarta import periods
-from trygghetskarta.config import PROFILES
-from trygghetskarta.errors import ConfigError
 from trygghetskarta.schema import CATEGORY_LABELS_SV, PRECISION_LABELS_SV, TIMEZONE, Category
+
+if TYPE_CHECKING:
+    from trygghetskarta._privacy import ExportProfile
 
 #: Counts below this are neither shown nor derivable in the public profile.
 SUPPRESS_BELOW = 5
@@ -116,15 +117,6 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-def check_profile(profile: Any) -> str:
-    """The profile's name (of a name or an ``ExportProfile``); :class:`ConfigError` when it
-    is not a known export profile."""
-    profile = getattr(profile, "name", profile)
-    if profile not in PROFILES:
-        raise ConfigError(f"profile must be one of {PROFILES}, got {profile!r} — use 'public'")
-    return profile
-
-
 def is_missing(value: Any) -> bool:
     """True for ``None``, NaN and NaT."""
     if value is None:
@@ -169,12 +161,13 @@ def fmt_pct(value: Any, *, signed: bool = True) -> str:
     return f"{sign}{fmt_int(v)}{_NBSP}%"
 
 
-def fmt_count(value: Any, *, profile: Any) -> str:
-    """A count shown on its own (in no total); in the public profile counts below five read
-    :data:`SUPPRESSED_LABEL`. Counts in tables go through ``ExportProfile.suppress``."""
+def fmt_count(value: Any, *, profile: ExportProfile) -> str:
+    """A count shown on its own (in no total); below the profile's minimum count (five in
+    the public profile) it reads :data:`SUPPRESSED_LABEL`. Counts in tables go through
+    ``ExportProfile.suppress``."""
     if is_missing(value):
         return MISSING
-    if check_profile(profile) == "public" and float(value) < SUPPRESS_BELOW:
+    if profile.min_count is not None and float(value) < profile.min_count:
         return SUPPRESSED_LABEL
     return fmt_int(value)
 

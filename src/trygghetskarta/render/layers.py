@@ -29,7 +29,7 @@ from shapely.geometry import mapping
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.render.format import esc, fmt_count, fmt_float, is_missing
 from trygghetskarta.render.legend import HtmlControl, legend_row
-from trygghetskarta.render.profile import MIN_PUBLIC_CELL_M, is_public
+from trygghetskarta.render.profile import ExportProfile
 from trygghetskarta.render.vector import to_web
 
 __all__ = [
@@ -219,7 +219,7 @@ def _cell_size(cells: gpd.GeoDataFrame) -> float:
     return float(np.sqrt(np.median(cells.to_crs(STORE_CRS).geometry.area)))
 
 
-def _count_line(row: pd.Series, profile: str) -> str:
+def _count_line(row: pd.Series, profile: ExportProfile) -> str:
     if "count" not in row.index or is_missing(row["count"]):
         return ""
     return f"<br>Händelser: {esc(fmt_count(row['count'], profile=profile))}"
@@ -229,7 +229,7 @@ def add_gi_star_cells(
     m: folium.Map,
     cells: gpd.GeoDataFrame,
     *,
-    profile: str,
+    profile: ExportProfile,
     name: str = GI_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
@@ -242,18 +242,19 @@ def add_gi_star_cells(
     cells
         Gi* cells with ``bin`` (−3 … 3), ``geometry`` and, where known, ``count`` and ``z``.
     profile
-        In ``"public"`` cells narrower than 200 m are not drawn (the layer is left out)
-        and counts below five read "färre än 5".
+        Cells narrower than its ``min_cell_m`` (public: 200 m) are not drawn (the layer
+        is left out) and counts below its minimum (public: five) read "dolt".
     name, show
         Layer name in the layer control; whether it is on when the map opens.
     """
     if cells is None or cells.empty:
         return m
-    if is_public(profile) and _cell_size(cells) < MIN_PUBLIC_CELL_M - 1e-6:
+    if profile.cell_too_small(_cell_size(cells)):
         _log.warning(
-            "public map: Gi* cells are %.0f m wide, under %.0f m — layer left out",
+            "%s map: Gi* cells are %.0f m wide, under %.0f m — layer left out",
+            profile.name,
             _cell_size(cells),
-            MIN_PUBLIC_CELL_M,
+            profile.min_cell_m,
         )
         return m
     sig = cells[pd.to_numeric(cells["bin"], errors="coerce").fillna(0).astype(int) != 0]
@@ -284,7 +285,7 @@ def add_emerging(
     m: folium.Map,
     cells: gpd.GeoDataFrame,
     *,
-    profile: str,
+    profile: ExportProfile,
     name: str = EMERGING_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
@@ -296,8 +297,12 @@ def add_emerging(
     """
     if cells is None or cells.empty:
         return m
-    if is_public(profile) and _cell_size(cells) < MIN_PUBLIC_CELL_M - 1e-6:
-        _log.warning("public map: emerging-hotspot cells under 200 m — layer left out")
+    if profile.cell_too_small(_cell_size(cells)):
+        _log.warning(
+            "%s map: emerging-hotspot cells under %.0f m — layer left out",
+            profile.name,
+            profile.min_cell_m,
+        )
         return m
     shown = cells[cells["pattern"].isin(list(EMERGING_NAMES_SV))]
     present = [p for p in EMERGING_NAMES_SV if p in set(shown["pattern"])]
@@ -326,7 +331,7 @@ def add_stadsdel_gi(
     m: folium.Map,
     stadsdelar: gpd.GeoDataFrame,
     *,
-    profile: str,
+    profile: ExportProfile,
     name: str = STADSDEL_GI_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
@@ -353,7 +358,7 @@ def add_stadsdel_gi(
             }
         )
         density, count = "", ""
-        if not is_public(profile):
+        if not profile.public:
             # Public: these are the district maps' stadsdel counts, which may be suppressed
             # there to protect a small one; the count (or count ÷ area) must not undo that.
             if "events_per_km2" in row.index and not is_missing(row["events_per_km2"]):
@@ -372,7 +377,7 @@ def add_local_moran(
     m: folium.Map,
     regso: gpd.GeoDataFrame,
     *,
-    profile: str,
+    profile: ExportProfile,
     name: str = MORAN_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
@@ -400,7 +405,11 @@ def add_local_moran(
         )
         rate = ""
         if "eb_rate_per_1000" in row.index and not is_missing(row["eb_rate_per_1000"]):
-            small = is_public(profile) and "count" in row.index and float(row["count"]) < 5
+            small = (
+                "count" in row.index
+                and not is_missing(row["count"])
+                and profile.single(row["count"]) is None
+            )
             value = "–" if small else fmt_float(row["eb_rate_per_1000"], 1)
             rate = f"<br>Händelser per 1 000 inv. (utjämnat): {esc(value)}"
         tips.append(f"<b>{esc(row['name'])}</b><br>{esc(text)}{_count_line(row, profile)}{rate}")
@@ -418,7 +427,7 @@ def add_clusters(
     m: folium.Map,
     clusters: gpd.GeoDataFrame,
     *,
-    profile: str,
+    profile: ExportProfile,
     name: str = CLUSTER_LAYER_NAME,
     show: bool = False,
 ) -> folium.Map:
@@ -430,8 +439,8 @@ def add_clusters(
     """
     if clusters is None or clusters.empty:
         return m
-    if is_public(profile):
-        _log.info("public map: cluster outlines are internal only — layer left out")
+    if not profile.cluster_outlines:
+        _log.info("%s map: cluster outlines are internal only — layer left out", profile.name)
         return m
     gdf = clusters.assign(name=[f"Kluster {c}" for c in clusters["cluster"]])
     web = _web(gdf, "clusters", simplify_m=0)
@@ -450,7 +459,9 @@ def add_clusters(
     return _draw(m, web, styles, tips, name=name, show=show, legend=legend)
 
 
-def add_analysis_layers(m: folium.Map, layers: AnalysisLayers, *, profile: str) -> folium.Map:
+def add_analysis_layers(
+    m: folium.Map, layers: AnalysisLayers, *, profile: ExportProfile
+) -> folium.Map:
     """Draw every layer of ``layers`` that has rows, each off when the map opens."""
     add_stadsdel_gi(m, layers.gi_stadsdelar, profile=profile)
     add_local_moran(m, layers.moran, profile=profile)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 from math import floor, log10
+from typing import TYPE_CHECKING
 
 import branca.colormap as bcm
 import folium
@@ -22,10 +23,8 @@ from jinja2 import Template
 
 from trygghetskarta.errors import ConfigError
 from trygghetskarta.render.format import (
-    SUPPRESS_BELOW,
     SUPPRESSED_LABEL,
     Period,
-    check_profile,
     esc,
     fmt_datetime,
     fmt_int,
@@ -35,6 +34,9 @@ from trygghetskarta.render.format import (
     js_json,
 )
 from trygghetskarta.render.verbatim import Verbatim, VerbatimMacro
+
+if TYPE_CHECKING:
+    from trygghetskarta._privacy import ExportProfile
 
 #: Ramp of the choropleth classes (ColorBrewer YlOrRd).
 CLASS_COLORMAP = "YlOrRd_09"
@@ -284,7 +286,7 @@ def quantile_edges(values: Sequence[float] | np.ndarray | pd.Series, k: int = 5)
 
 
 def count_classes(
-    values: np.ndarray, *, profile: object, k: int = 5, suppressed: np.ndarray | None = None
+    values: np.ndarray, *, profile: ExportProfile, k: int = 5, suppressed: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[str], str]:
     """Colour classes of counts, with the suppressed ones as their own class in public.
 
@@ -293,12 +295,13 @@ def count_classes(
     values
         Counts (any shape); NaN is "no value".
     profile
-        ``"public"`` puts every count below five in one class; ``"internal"`` classes all.
+        With a minimum count (public) every count below it is in one class; without one
+        (internal) every count is classed.
     k
         Number of quantile classes of the other counts.
     suppressed
         Which values are suppressed (from ``ExportProfile.suppress``), like ``values``;
-        ``None`` suppresses the counts below five. The classes of the others are computed
+        ``None`` suppresses the counts below the minimum. The classes of the others are computed
         from the shown counts only.
 
     Returns
@@ -312,8 +315,8 @@ def count_classes(
     colors: list[str] = []
     labels: list[str] = []
     big = np.isfinite(v)
-    if check_profile(profile) == "public":
-        hide = v < SUPPRESS_BELOW if suppressed is None else np.asarray(suppressed, dtype=bool)
+    if profile.min_count is not None:
+        hide = v < profile.min_count if suppressed is None else np.asarray(suppressed, dtype=bool)
         small = big & hide
         big &= ~small
         if small.any():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import folium
@@ -19,7 +20,7 @@ from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 from trygghetskarta.render.basemap import _finish, add_events, base_map
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
-from trygghetskarta.render.format import SUPPRESSED_NOTE, Period, fmt_period, period_bounds
+from trygghetskarta.render.format import Period, fmt_period, period_bounds
 from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import (
     add_info_box,
@@ -27,7 +28,6 @@ from trygghetskarta.render.legend import (
 from trygghetskarta.render.profile import (
     ExportProfile,
     drop_sensitive,
-    export_profile,
     sensitive_mask,
 )
 from trygghetskarta.render.published import city_table, stadsdel_table
@@ -52,10 +52,80 @@ from trygghetskarta.render.verbatim import Verbatim
 DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
 
 
-def _profile_notes(profile: ExportProfile) -> list[str]:
-    if profile.public:
-        return ["Inga enskilda händelser visas.", SUPPRESSED_NOTE]
-    return ["Intern version med enskilda händelser – sprid inte vidare utan granskning."]
+@dataclass(frozen=True)
+class MapScene:
+    """What the maps of one run show, and the rules they show it by (built once).
+
+    Attributes
+    ----------
+    districts
+        Stadsdelsområden with ``name`` (EPSG:3006).
+    period, sources, made_at
+        For the info box (see :func:`add_info_box`). The month slider covers the months
+        of ``period`` (or of ``events`` when ``period`` is a free text).
+    profile
+        The export profile (see :class:`~trygghetskarta.render.profile.ExportProfile`): the
+        public one never shows individual events and publishes counts through its
+        suppression (no count under five shown or derivable, see
+        :mod:`trygghetskarta.render.disclosure`); the internal one adds ``events`` as clustered
+        markers.
+    stadsdelar
+        Optional finer areas with ``name``, drawn as thin outlines (and, on a district
+        map, labelled with their counts).
+    events
+        The events of the period, placed or not, with ``occurred_at`` and
+        ``stadsdelsomrade`` (and ``stadsdel`` for district maps; ``x``, ``y``,
+        ``category``, ``summary`` … for the internal markers). They give the count labels
+        and the count choropleth per area and month, driven by the month slider; a
+        district map takes the rows of its district.
+    grid
+        Optional density raster (see :func:`add_density`); in the public profile it is
+        shown on cells of at least 200 m.
+    monthly_grids
+        Optional density grid per month (keys: anything ``pd.Timestamp`` reads, e.g.
+        ``"2025-03"``), on the cells of ``grid``: the month slider then switches the
+        density layer to each month's grid (public: on 200 m cells, like ``grid``). Only
+        the city map uses them.
+    rates
+        Optional value per district name (e.g. events per 1 000 inhabitants) for a
+        choropleth on the city map; it is off at start when a density grid is shown too.
+    water
+        Optional water polygons (see :func:`water_polygons`), drawn under everything.
+    analysis
+        Optional analysis tables (Gi* cells, emerging hot spots, stadsdel Gi*, local
+        Moran per RegSO, clusters), each drawn as a layer with a legend, off at start
+        (see :func:`trygghetskarta.render.layers.add_analysis_layers`); a district map
+        clips them to the district.
+    tiles
+        Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
+
+    Raises
+    ------
+    trygghetskarta.errors.ConfigError
+        ``profile`` is not an :class:`~trygghetskarta.render.profile.ExportProfile` (e.g. a
+        name: build the profile once with ``ExportProfile.from_settings``).
+    """
+
+    districts: gpd.GeoDataFrame
+    period: Period
+    sources: Sequence[str] | str
+    made_at: datetime
+    profile: ExportProfile
+    stadsdelar: gpd.GeoDataFrame | None = None
+    events: pd.DataFrame | None = None
+    grid: DensityGrid | None = None
+    monthly_grids: Mapping[object, DensityGrid] | None = None
+    rates: pd.Series | None = None
+    water: gpd.GeoDataFrame | None = None
+    analysis: AnalysisLayers | None = None
+    tiles: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.profile, ExportProfile):
+            raise ConfigError(
+                f"MapScene.profile must be an ExportProfile, got {self.profile!r} — build it "
+                "once with ExportProfile.from_settings(settings) or export_profile(name)"
+            )
 
 
 def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
@@ -180,82 +250,43 @@ def _density(
 
 
 def city_map(
-    districts: gpd.GeoDataFrame,
+    scene: MapScene,
     *,
-    period: Period,
-    sources: Sequence[str] | str,
-    made_at: datetime,
     n_unplaced: int | None = None,
-    profile: str | ExportProfile = "public",
     title: str = "Händelser i Stockholms stad",
-    stadsdelar: gpd.GeoDataFrame | None = None,
-    grid: DensityGrid | None = None,
     counts: Mapping[str, float] | pd.Series | None = None,
-    rates: pd.Series | None = None,
     rates_title: str = "Händelser per 1 000 invånare",
-    events: pd.DataFrame | None = None,
-    water: gpd.GeoDataFrame | None = None,
-    tiles: str | None = None,
-    monthly_grids: Mapping[object, DensityGrid] | None = None,
-    analysis: AnalysisLayers | None = None,
 ) -> folium.Map:
     """The whole city: districts, rate choropleth, density, counts per month and events.
 
     Parameters
     ----------
-    districts
-        Stadsdelsområden with ``name`` (EPSG:3006).
-    period, sources, made_at, n_unplaced
-        For the info box (see :func:`add_info_box`). The month slider covers the months
-        of ``period`` (or of ``events`` when ``period`` is a free text).
-    profile
-        An :class:`~trygghetskarta.render.profile.ExportProfile` or its name: ``"public"``
-        never shows individual events and publishes counts through its suppression (no
-        count under five shown or derivable, see :mod:`trygghetskarta.render.disclosure`);
-        ``"internal"`` adds ``events`` as clustered markers.
+    scene
+        What the map shows and the profile it follows (see :class:`MapScene`).
+    n_unplaced
+        Events of the period that could not be placed, for the info box (shown on its
+        own, so only the profile's minimum count applies); ``None`` leaves it out.
     title
         Title in the info box.
-    stadsdelar
-        Optional finer areas with ``name``, drawn as thin outlines.
-    grid
-        Optional density raster (see :func:`add_density`); in the public profile it is
-        shown on cells of at least 200 m.
     counts
-        Count per district name for static labels; used only when ``events`` is ``None``.
-    rates
-        Optional value per district name (e.g. events per 1 000 inhabitants) for a
-        choropleth; it is off at start when a density grid is shown too.
+        Count per district name for static labels; used only when ``scene.events`` is
+        ``None``.
     rates_title
-        Legend title of the choropleth.
-    events
-        The events of the period, placed or not, with ``occurred_at`` and
-        ``stadsdelsomrade`` (and ``x``, ``y``, ``category``, ``summary`` … for the internal
-        markers). They give the count labels and the count choropleth per district and
-        month, driven by the month slider; in the internal profile the placed ones are
-        also drawn as markers.
-    water
-        Optional water polygons (see :func:`water_polygons`), drawn under everything.
-    tiles
-        Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
-    monthly_grids
-        Optional density grid per month (keys: anything ``pd.Timestamp`` reads, e.g.
-        ``"2025-03"``), on the cells of ``grid``: the month slider then switches the
-        density layer to each month's grid (public: on 200 m cells, like ``grid``).
-    analysis
-        Optional analysis tables (Gi* cells, emerging hot spots, stadsdel Gi*, local
-        Moran per RegSO, clusters), each drawn as a layer with a legend, off at start
-        (see :func:`trygghetskarta.render.layers.add_analysis_layers`).
+        Legend title of the choropleth of ``scene.rates``.
 
     Returns
     -------
     folium.Map
     """
-    profile = export_profile(profile)
-    m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=tiles)
-    if water is not None:
-        add_water(m, water)
-    if stadsdelar is not None:
-        add_districts(m, stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0)
+    profile, districts, period, events = scene.profile, scene.districts, scene.period, scene.events
+    grid, rates = scene.grid, scene.rates
+    m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=scene.tiles)
+    if scene.water is not None:
+        add_water(m, scene.water)
+    if scene.stadsdelar is not None:
+        add_districts(
+            m, scene.stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0
+        )
     add_districts(m, districts, name="Stadsdelsområden", fill_opacity=0.0)
     if rates is not None:
         add_districts(
@@ -267,12 +298,12 @@ def city_map(
             show=grid is None,
         )
     if grid is not None:
-        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
+        monthly = _monthly_grids(scene.monthly_grids, _slider_months(period, events))
         _density(
             m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
         )
-    if analysis is not None:
-        add_analysis_layers(m, analysis, profile=profile)
+    if scene.analysis is not None:
+        add_analysis_layers(m, scene.analysis, profile=profile)
     months: list[pd.Timestamp] = []
     ledgers: list[Disclosure] = []
     if events is not None:
@@ -291,7 +322,7 @@ def city_map(
             add_events(m, events, name="Enskilda händelser", months=months or None)
     elif counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
-    notes = _profile_notes(profile)
+    notes = list(profile.map_notes)
     if n_unplaced is not None and profile.single(n_unplaced) is None:
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
@@ -300,8 +331,8 @@ def city_map(
         m,
         title=title,
         period=period,
-        sources=sources,
-        made_at=made_at,
+        sources=scene.sources,
+        made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
     )
@@ -310,60 +341,36 @@ def city_map(
 
 
 def district_map(
+    scene: MapScene,
     district: str,
-    districts: gpd.GeoDataFrame,
     *,
-    period: Period,
-    sources: Sequence[str] | str,
-    made_at: datetime,
     n_unplaced: int | None = None,
-    profile: str | ExportProfile = "public",
     title: str | None = None,
-    stadsdelar: gpd.GeoDataFrame | None = None,
-    grid: DensityGrid | None = None,
     counts: Mapping[str, float] | pd.Series | None = None,
-    events: pd.DataFrame | None = None,
-    water: gpd.GeoDataFrame | None = None,
-    tiles: str | None = None,
     padding_m: float = 500.0,
-    monthly_grids: Mapping[object, DensityGrid] | None = None,
-    analysis: AnalysisLayers | None = None,
 ) -> folium.Map:
     """One district: its outline, its stadsdelar, density clipped to it, counts and events.
 
     Parameters
     ----------
+    scene
+        What the maps show and the profile they follow (see :class:`MapScene`): the
+        district's rows of ``scene.events`` (``stadsdelsomrade == district``) give the
+        counts per stadsdel and month (``scene.stadsdelar`` must be given) and, in the
+        internal profile, the markers; ``scene.stadsdelar`` whose interior point lies in
+        the district are drawn and labelled; the density grid and the analysis layers are
+        clipped to the district. In the public profile the counts per stadsdel leave
+        sensitive events out (they count only per district).
     district
-        The district's name, as in ``districts["name"]``.
-    districts
-        All stadsdelsområden with ``name`` (EPSG:3006); the others are drawn faintly.
-    period, sources, made_at, n_unplaced
-        For the info box; the month slider covers ``period`` (see :func:`city_map`).
-    profile
-        ``"public"`` or ``"internal"`` (see :func:`city_map`). In the public profile the
-        counts per stadsdel leave sensitive events out (they count only per district).
+        The district's name, as in ``scene.districts["name"]``.
+    n_unplaced
+        The district's events of the period that could not be placed, for the info box
+        (published with the district's counts); ``None`` leaves it out.
     title
         Info box title; ``"<district> – händelser"`` when ``None``.
-    stadsdelar
-        Optional stadsdelar with ``name``; those whose interior point lies in the district
-        are drawn and labelled.
-    grid
-        Optional density raster; only cells inside the district are shown.
     counts
-        Optional count per stadsdel name for static labels (the stadsdelar must be given);
-        used only when ``events`` is ``None``.
-    events
-        The district's events of the period with ``occurred_at`` and ``stadsdel``: count
-        labels and choropleth per stadsdel and month (the stadsdelar must be given), and
-        in the internal profile the placed ones as markers.
-    water
-        Optional water polygons, drawn under everything.
-    tiles
-        Optional online tile layer offered off by default.
-    monthly_grids
-        Optional density grid per month, on the cells of ``grid`` (see :func:`city_map`).
-    analysis
-        Optional analysis tables, clipped to the district here (see :func:`city_map`).
+        Optional count per stadsdel name for static labels (``scene.stadsdelar`` must be
+        given); used only when ``scene.events`` is ``None``.
     padding_m
         Margin around the district when fitting the view, metres.
 
@@ -371,7 +378,11 @@ def district_map(
     -------
     folium.Map
     """
-    profile = export_profile(profile)
+    profile, districts, period, grid = scene.profile, scene.districts, scene.period, scene.grid
+    events = scene.events
+    if events is not None:
+        _check_events(events, "stadsdelsomrade")
+        events = events[events["stadsdelsomrade"] == district]
     local = districts.to_crs(STORE_CRS)
     chosen = local[local["name"] == district]
     if chosen.empty:
@@ -379,27 +390,27 @@ def district_map(
     shape = chosen.geometry.union_all()
     minx, miny, maxx, maxy = shape.bounds
     m = base_map(
-        (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m), tiles=tiles
+        (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m),
+        tiles=scene.tiles,
     )
-    notes = _profile_notes(profile)
-    if water is not None:
-        add_water(m, water)
+    notes = list(profile.map_notes)
+    if scene.water is not None:
+        add_water(m, scene.water)
     others = local[local["name"] != district]
     if not others.empty:
         add_districts(
             m, others, name="Övriga stadsdelsområden", color="#9a9a9a", weight=1, fill_opacity=0
         )
     inner = None
-    if stadsdelar is not None:
-        sd = stadsdelar.to_crs(STORE_CRS)
+    if scene.stadsdelar is not None:
+        sd = scene.stadsdelar.to_crs(STORE_CRS)
         inner = sd[sd.geometry.representative_point().within(shape.buffer(1.0))]
         add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
     add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
     if grid is not None:
-        monthly = _monthly_grids(monthly_grids, _slider_months(period, events))
-        _density(m, grid, shape, profile, monthly=monthly)
-    if analysis is not None:
-        add_analysis_layers(m, analysis.clipped(shape), profile=profile)
+        _density(m, grid, shape, profile)
+    if scene.analysis is not None:
+        add_analysis_layers(m, scene.analysis.clipped(shape), profile=profile)
     ledgers: list[Disclosure] = []
     unplaced_given = n_unplaced is not None
     if events is not None:
@@ -438,8 +449,8 @@ def district_map(
         m,
         title=title or f"{district} – händelser",
         period=period,
-        sources=sources,
-        made_at=made_at,
+        sources=scene.sources,
+        made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
     )

@@ -2,8 +2,9 @@
 
 Private helper of :mod:`trygghetskarta.render` and :mod:`trygghetskarta.render.report`. The rules
 are held by one frozen :class:`ExportProfile`, built once from the settings by the wiring
-layer (:func:`export_profile`) and passed down; functions that still take a profile name
-normalise it once with :func:`export_profile`.
+layer (:meth:`ExportProfile.from_settings`) and passed down inside the render and report
+scenes; no other module compares a profile's name. :func:`export_profile` is the only place
+that turns a name into a profile.
 
 ``public`` (planners, and anyone they forward a file to):
 
@@ -28,13 +29,20 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from affine import Affine
 
+from trygghetskarta.config import PROFILES
+from trygghetskarta.errors import ConfigError
 from trygghetskarta.render.disclosure import Constraint, Disclosure, protect
-from trygghetskarta.render.format import SUPPRESS_BELOW, SUPPRESSED_LABEL, check_profile, fmt_int
+from trygghetskarta.render.format import SUPPRESS_BELOW, SUPPRESSED_LABEL, SUPPRESSED_NOTE, fmt_int
+from trygghetskarta.render.marking import mark_internal
+
+if TYPE_CHECKING:
+    from trygghetskarta.config import Settings
 
 __all__ = [
     "INTERNAL",
@@ -44,7 +52,6 @@ __all__ = [
     "coarsen_grid",
     "drop_sensitive",
     "export_profile",
-    "is_public",
     "sensitive_mask",
 ]
 
@@ -73,6 +80,18 @@ class ExportProfile:
         Source text (summaries, titles, URLs) may appear.
     sensitive_detail
         Sensitive events may count below district level (stadsdel, place, cell, hour).
+    cluster_outlines
+        Cluster outlines (HDBSCAN) may be drawn: an outline drawn around a few events
+        shows where they happened.
+    hour_step
+        Hours per column of the hour × weekday heatmap (3 gives fewer, larger counts).
+    marked
+        Every page carries the band "INTERNT – får inte spridas" and ``noindex``
+        (:meth:`page`).
+    map_notes
+        The lines a map's info box adds about what the profile shows.
+    report_note
+        The sentence a lägesbild's source section gives about what the profile shows.
     """
 
     name: str
@@ -81,11 +100,39 @@ class ExportProfile:
     show_points: bool
     show_text: bool
     sensitive_detail: bool
+    cluster_outlines: bool
+    hour_step: int
+    marked: bool
+    map_notes: tuple[str, ...]
+    report_note: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExportProfile:
+        """The profile the settings name (``settings.profile``); built once per run.
+
+        Raises
+        ------
+        trygghetskarta.errors.ConfigError
+            The settings name no known profile.
+        """
+        return export_profile(settings.profile)
 
     @property
     def public(self) -> bool:
         """True when counts are suppressed (the public profile)."""
         return self.min_count is not None
+
+    def cell_too_small(self, cell_m: float) -> bool:
+        """True when cells of ``cell_m`` metres may not show counts in this profile."""
+        return self.min_cell_m is not None and cell_m < self.min_cell_m - 1e-6
+
+    def count_text(self, value: float) -> str:
+        """A count shown on its own: its number, or "dolt" below the minimum count."""
+        return self.text(self.single(value))
+
+    def page(self, html: str) -> str:
+        """A whole HTML page as this profile publishes it (marked when :attr:`marked`)."""
+        return mark_internal(html) if self.marked else html
 
     def suppress(
         self,
@@ -151,6 +198,14 @@ PUBLIC = ExportProfile(
     show_points=False,
     show_text=False,
     sensitive_detail=False,
+    cluster_outlines=False,
+    hour_step=3,
+    marked=False,
+    map_notes=("Inga enskilda händelser visas.", SUPPRESSED_NOTE),
+    report_note=(
+        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
+        "stadsdelsområdet."
+    ),
 )
 #: The analysts' profile: everything.
 INTERNAL = ExportProfile(
@@ -160,6 +215,11 @@ INTERNAL = ExportProfile(
     show_points=True,
     show_text=True,
     sensitive_detail=True,
+    cluster_outlines=True,
+    hour_step=1,
+    marked=True,
+    map_notes=("Intern version med enskilda händelser – sprid inte vidare utan granskning.",),
+    report_note="Intern version: alla antal visas. Sprid inte vidare utan granskning.",
 )
 
 
@@ -173,12 +233,10 @@ def export_profile(profile: str | ExportProfile) -> ExportProfile:
     """
     if isinstance(profile, ExportProfile):
         return profile
-    return PUBLIC if check_profile(profile) == "public" else INTERNAL
-
-
-def is_public(profile: str | ExportProfile) -> bool:
-    """True for the public profile (after checking the name)."""
-    return export_profile(profile).public
+    by_name = {p.name: p for p in (PUBLIC, INTERNAL)}
+    if profile not in by_name:
+        raise ConfigError(f"profile must be one of {PROFILES}, got {profile!r} — use 'public'")
+    return by_name[profile]
 
 
 def sensitive_mask(events: pd.DataFrame) -> pd.Series:
@@ -193,9 +251,9 @@ def sensitive_mask(events: pd.DataFrame) -> pd.Series:
     return flag.isna() | flag.fillna(False).astype(bool)
 
 
-def drop_sensitive(events: pd.DataFrame, profile: str | ExportProfile) -> pd.DataFrame:
+def drop_sensitive(events: pd.DataFrame, profile: ExportProfile) -> pd.DataFrame:
     """The events that may be shown below district level: all, or in public the non-sensitive."""
-    if export_profile(profile).sensitive_detail:
+    if profile.sensitive_detail:
         return events
     mask = sensitive_mask(events)
     if mask.any():

@@ -1,6 +1,8 @@
 """The lägesbild: one self-contained HTML page per stadsdelsområde.
 
-:func:`lagesbild_html` returns the page as a string (the pipeline writes it). The page is
+:func:`lagesbild_html` returns the page of one district of a :class:`ReportScene` (what
+every lägesbild of a run shows, and the export profile) as a string (the pipeline writes
+it). The page is
 in Swedish and needs no network and no JavaScript of its own: key figures with the change
 against last year and against the city, the monthly course of all events and of each
 category (inline SVG), counts per category, the district map, the hour × weekday heatmap,
@@ -22,17 +24,16 @@ named in sensitive events are left out. All text from sources is escaped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trygghetskarta.errors import SchemaError
+from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
-    SUPPRESS_BELOW,
-    SUPPRESSED_NOTE,
     Period,
     category_color,
     category_label,
@@ -43,7 +44,7 @@ from trygghetskarta.render.format import (
     is_missing,
     period_bounds,
 )
-from trygghetskarta.render.profile import ExportProfile, drop_sensitive, export_profile
+from trygghetskarta.render.profile import ExportProfile, drop_sensitive
 from trygghetskarta.render.published import ReportCounts, month_key, report_counts
 from trygghetskarta.render.report_parts import (
     FINE,
@@ -64,8 +65,13 @@ __all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_place
 
 _MONTHLY_COLUMNS = ("month", "category", "count")
 #: Hours per column of the public hour × weekday table.
-HOUR_STEP_PUBLIC = 3
 ALL_EVENTS = "alla"
+_STEP_WORDS = {2: "två", 3: "tre", 4: "fyra", 6: "sex"}
+#: How Brå's figures' ``source`` values read in the source line.
+_BRA_SOURCES = {
+    "bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)",
+    "stockholm_arsbok": "Stockholms stads statistiska årsbok (Brås uppgifter)",
+}
 
 _CSS = """
 :root { --ink: #1f1f1f; --muted: #5c5c5c; --line: #d8d8d8; --accent: #004b87; }
@@ -176,9 +182,7 @@ def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
     return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
 
 
-def named_places(
-    events: pd.DataFrame, *, profile: str | ExportProfile, limit: int = 10
-) -> pd.Series:
+def named_places(events: pd.DataFrame, *, profile: ExportProfile, limit: int = 10) -> pd.Series:
     """The place names given most often for events placed better than their stadsdel.
 
     Only events of precision exact, address, street or place count (a stadsdel's own name
@@ -223,7 +227,7 @@ def _charts(
 ) -> str:
     if table.empty or float(table.to_numpy().sum()) == 0:
         return '<p class="empty">Inga händelser att visa.</p>'
-    suppress = SUPPRESS_BELOW if profile.public else None
+    suppress = profile.min_count
     bounds = period_bounds(period)
     start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
     total = table.sum(axis=1).to_frame(ALL_EVENTS)
@@ -284,7 +288,7 @@ def _heatmap(
     if events is None:
         return ""
     table = hour_weekday_table(events["occurred_at"])
-    step = HOUR_STEP_PUBLIC if profile.public else 1
+    step = profile.hour_step
     if int(table.to_numpy().sum()) == 0:
         body = '<p class="empty">Inga händelser i perioden.</p>'
     else:
@@ -303,7 +307,7 @@ def _heatmap(
             hour_step=step,
             suppressed=suppressed,
         )
-    hours = "tretimmarsperioder" if profile.public else "timmar"
+    hours = "timmar" if step == 1 else f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
     return (
         "<section><h2>När händer det?</h2>"
         f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
@@ -337,7 +341,8 @@ def _protect(
     hw = None
     if in_period is not None:
         raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
-        hw = raw.reshape(7, 24 // HOUR_STEP_PUBLIC, HOUR_STEP_PUBLIC).sum(axis=2)
+        step = profile.hour_step
+        hw = raw.reshape(7, 24 // step, step).sum(axis=2)
     if by_precision is not None:
         known = [p.value for p in Precision]
         by_precision = pd.Series(by_precision, dtype="float64").dropna()
@@ -357,82 +362,135 @@ def _protect(
     return table, counts, blocks, by_precision
 
 
+@dataclass(frozen=True)
+class ReportScene:
+    """What the lägesbilder of one run show, and the rules they show it by (built once).
+
+    Attributes
+    ----------
+    period
+        ``(start, end)`` dates of the period reported (both included), a
+        :class:`~trygghetskarta.periods.Period`, or a ready text (then the category table
+        and the heatmap count every month given).
+    made_at
+        When the reports were made.
+    sources
+        Source names, e.g. ``["Polisen", "Stockholms stad"]``.
+    profile
+        The export profile (see :class:`~trygghetskarta._privacy.ExportProfile`): public
+        reports publish every count through its suppression; internal ones show all.
+    monthly
+        Monthly counts with ``month``, ``category``, ``count`` and ``stadsdelsomrade``
+        (a frame without ``stadsdelsomrade`` is one district's). The charts show every
+        month given (e.g. two years for context); the category table counts the months
+        inside ``period``.
+    summaries
+        Each district's figures by name: ``count``, ``count_last_year``, ``change_pct``
+        (percent), ``rate_per_1000`` and ``population``; missing ones are shown as "–".
+    city_summary
+        The whole city's figures (``rate_per_1000`` is used for comparison), or ``None``.
+    events
+        The events (``occurred_at`` and ``stadsdelsomrade``; ``precision``,
+        ``place_name`` and ``sensitive`` where known); a district's rows inside
+        ``period`` give its hour × weekday heatmap, data quality and places.
+    bra
+        Brå's statistics for each district beside the city's, by district name (see
+        :func:`trygghetskarta._report_parts.bra_section` for the columns; a ``source``
+        column names where they come from); a district without a table has no section.
+    hotspot_caption
+        The caption under the hotspot map.
+
+    Raises
+    ------
+    trygghetskarta.errors.ConfigError
+        ``profile`` is not an :class:`~trygghetskarta._privacy.ExportProfile` (e.g. a
+        name: build the profile once with ``ExportProfile.from_settings``).
+    """
+
+    period: Period
+    made_at: datetime
+    sources: Sequence[str] | str
+    profile: ExportProfile
+    monthly: pd.DataFrame
+    summaries: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    city_summary: Mapping[str, Any] | None = None
+    events: pd.DataFrame | None = None
+    bra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    hotspot_caption: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.profile, ExportProfile):
+            raise ConfigError(
+                f"ReportScene.profile must be an ExportProfile, got {self.profile!r} — build "
+                "it once with ExportProfile.from_settings(settings) or export_profile(name)"
+            )
+
+    def district_events(self, district: str) -> pd.DataFrame | None:
+        """The rows of :attr:`events` of one district (``None`` without events)."""
+        if self.events is None:
+            return None
+        if "stadsdelsomrade" not in self.events.columns:
+            raise SchemaError(
+                "ReportScene.events need a stadsdelsomrade column, got "
+                f"{list(self.events.columns)} — pass rows of the events table"
+            )
+        return self.events[self.events["stadsdelsomrade"] == district]
+
+
+def bra_source(table: pd.DataFrame | None) -> str:
+    """The source line of Brå's figures: the names of the table's ``source`` values."""
+    found = [] if table is None or "source" not in table else list(table["source"].dropna())
+    names = dict.fromkeys(_BRA_SOURCES.get(s, s) for s in found)
+    return "; ".join(names) or "Brå, anmälda brott"
+
+
 def lagesbild_html(
+    scene: ReportScene,
     district: str,
     *,
-    period: Period,
-    summary_row: Mapping[str, Any] | pd.Series,
-    monthly: pd.DataFrame,
-    city_summary: Mapping[str, Any] | pd.Series | None,
+    map_html: str | None = None,
+    map_link: str | None = None,
+    hotspot_map_html: str | None = None,
+    title: str | None = None,
     by_precision: pd.Series | None = None,
     top_places: pd.Series | None = None,
-    map_html: str | None = None,
-    made_at: datetime,
-    sources: Sequence[str] | str,
-    profile: str | ExportProfile = "public",
-    map_link: str | None = None,
-    title: str | None = None,
-    events: pd.DataFrame | None = None,
-    bra: pd.DataFrame | None = None,
-    bra_source: str | None = "Brå, anmälda brott",
-    hotspot_map_html: str | None = None,
-    hotspot_caption: str | None = None,
 ) -> str:
     """Write the lägesbild of one district as a self-contained HTML page.
 
     Parameters
     ----------
+    scene
+        What the lägesbilder show and the profile they follow (see :class:`ReportScene`).
     district
         The district's name (shown as text, escaped).
-    period
-        ``(start, end)`` dates of the period reported (both included), a
-        :class:`~trygghetskarta.periods.Period`, or a ready text (then the category table
-        and the heatmap count every month given).
-    summary_row
-        The district's figures: ``count``, ``count_last_year``, ``change_pct`` (percent),
-        ``rate_per_1000`` and ``population``; missing ones are shown as "–".
-    monthly
-        Monthly counts with ``month``, ``category``, ``count`` (and ``stadsdelsomrade``,
-        filtered to ``district`` when present). The charts show every month given (e.g. two
-        years for context); the category table counts the months inside ``period``.
-    city_summary
-        The whole city's figures (``rate_per_1000`` is used for comparison), or ``None``.
-    by_precision
-        Number of events per precision class (index: :class:`~trygghetskarta.schema.Precision`
-        values); counted from ``events`` when ``None``.
-    top_places
-        Number of events per place name; when ``None`` it is found from ``events`` with
-        :func:`named_places` (which applies the profile's rules: prefer that). Without both
-        the section is left out.
     map_html
         The full HTML of the district map (``render.to_html(m)``), embedded in an iframe.
-    made_at
-        When the report was made.
-    sources
-        Source names, e.g. ``["Polisen", "Stockholms stad"]``.
-    profile
-        ``"public"`` (counts below five suppressed) or ``"internal"``.
     map_link
         Optional link (relative path or http(s) URL) to the separate map file.
+    hotspot_map_html
+        The full HTML of a hotspot map (captioned ``scene.hotspot_caption``); ``None``
+        leaves it out.
     title
         Page heading; ``"Lägesbild <district>"`` when ``None``.
-    events
-        The district's events (``occurred_at``; ``precision``, ``place_name`` and
-        ``sensitive`` where known); those inside ``period`` give the hour × weekday
-        heatmap, and the data quality and places when those are not given.
-    bra, bra_source
-        Brå's statistics for the district beside the city's (see
-        :func:`trygghetskarta.render.report_parts.bra_section` for the columns) and their source
-        line; ``None`` leaves the section out.
-    hotspot_map_html, hotspot_caption
-        The full HTML of a hotspot map and a caption under it; ``None`` leaves it out.
+    by_precision
+        Number of events per precision class (index: :class:`~trygghetskarta.schema.Precision`
+        values); counted from the district's events when ``None``.
+    top_places
+        Number of events per place name; when ``None`` it is found from the district's
+        events with :func:`named_places` (which applies the profile's rules: prefer that).
+        Without both the section is left out.
 
     Returns
     -------
     str
         A complete HTML document.
     """
-    profile = export_profile(profile)
+    profile, period, made_at, sources = scene.profile, scene.period, scene.made_at, scene.sources
+    summary_row = scene.summaries.get(district, {})
+    city_summary = scene.city_summary
+    monthly = scene.monthly
+    events = scene.district_events(district)
+    bra = scene.bra.get(district)
     heading = title or f"Lägesbild {district}"
     table = monthly_table(monthly, district)
     in_period = _events_in(events, period) if events is not None else None
@@ -467,12 +525,7 @@ def lagesbild_html(
             + precision_table(by_precision, profile, counts)
             + "</section>"
         )
-    profile_note = (
-        f"{SUPPRESSED_NOTE} Så skyddas enskilda; brott av känslig art räknas bara för hela "
-        "stadsdelsområdet."
-        if profile.public
-        else "Intern version: alla antal visas. Sprid inte vidare utan granskning."
-    )
+    profile_note = profile.report_note
     source_items = [sources] if isinstance(sources, str) else list(sources)
     body = [
         "<header>",
@@ -490,8 +543,8 @@ def lagesbild_html(
         map_section(district, map_html, map_link),
         _heatmap(in_period, district, profile, counts),
         places,
-        hotspot_section(hotspot_map_html, hotspot_caption),
-        bra_section(district, bra, bra_source),
+        hotspot_section(hotspot_map_html, scene.hotspot_caption),
+        bra_section(district, bra, bra_source(bra)),
         quality,
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),

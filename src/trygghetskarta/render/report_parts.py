@@ -31,7 +31,7 @@ from trygghetskarta.render.format import (
     precision_label,
     safe_url,
 )
-from trygghetskarta.render.profile import ExportProfile, export_profile
+from trygghetskarta.render.profile import ExportProfile
 from trygghetskarta.render.published import ReportCounts
 from trygghetskarta.schema import Precision
 
@@ -57,11 +57,10 @@ def _card(label: str, value: str, note: str = "") -> str:
 def key_figures(
     summary_row: Mapping[str, Any] | pd.Series,
     city_summary: Mapping[str, Any] | pd.Series | None,
-    profile: Any,
+    profile: ExportProfile,
     counts: ReportCounts | None = None,
 ) -> str:
     """The key figures; ``counts`` (public) says which counts are shown."""
-    profile = export_profile(profile)
     count = _get(summary_row, "count")
     last = _get(summary_row, "count_last_year")
     change = _get(summary_row, "change_pct")
@@ -69,8 +68,9 @@ def key_figures(
         change = 100.0 * (float(count) - float(last)) / float(last)
     count_text = fmt_count(count, profile=profile)
     last_text = fmt_count(last, profile=profile)
-    hidden_count = profile.public and (count is None or float(count) < SUPPRESS_BELOW)
-    hidden_last = profile.public and (last is None or float(last) < SUPPRESS_BELOW)
+    least = profile.min_count
+    hidden_count = least is not None and (count is None or float(count) < least)
+    hidden_last = least is not None and (last is None or float(last) < least)
     if counts is not None:
         if count is not None and round(float(count)) == counts.period_total:
             shown = counts.get("sdo", "hela")
@@ -108,7 +108,7 @@ def key_figures(
 
 
 def category_table(
-    table: pd.DataFrame, period: Period, profile: Any, counts: ReportCounts | None = None
+    table: pd.DataFrame, period: Period, profile: ExportProfile, counts: ReportCounts | None = None
 ) -> str:
     """Counts and shares per category over the months of ``period``.
 
@@ -116,7 +116,6 @@ def category_table(
     suppression allows: "dolt" for a small one and for those hidden so that a small one
     cannot be worked out from the total; a hidden count hides its share too.
     """
-    profile = export_profile(profile)
     in_period = _months_in(table, period)
     totals = in_period.sum() if not in_period.empty else pd.Series(dtype="float64")
     if counts is None:
@@ -135,7 +134,7 @@ def category_table(
     for category in order:
         n = float(totals[category])
         value = counts.get("cat", category, "period") if counts is not None else n
-        if counts is None and profile.public and n < SUPPRESS_BELOW:
+        if counts is None and profile.min_count is not None and n < profile.min_count:
             value = None
         rows.append(
             _category_row(category_label(category), category_color(category), value, grand, profile)
@@ -171,7 +170,7 @@ def _months_in(table: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def precision_table(
-    by_precision: pd.Series, profile: Any, shown: ReportCounts | None = None
+    by_precision: pd.Series, profile: ExportProfile, shown: ReportCounts | None = None
 ) -> str:
     """Count and share of events per precision class, best first, with bars.
 
@@ -179,7 +178,6 @@ def precision_table(
     shows neither its count nor its share nor a bar (the share would give the count away);
     the share of well-placed events is left out when their sum is suppressed.
     """
-    profile = export_profile(profile)
     counts = pd.Series(by_precision, dtype="float64").dropna()
     if shown is None:
         counts = counts[counts > 0]
@@ -200,7 +198,7 @@ def precision_table(
         if shown is not None:
             value = shown.get("prec", precision)
         else:
-            value = None if profile.public and n < SUPPRESS_BELOW else n
+            value = None if profile.min_count is not None and n < profile.min_count else n
         share = 100.0 * n / total
         hide_share = value is None or total_hidden  # count ÷ share is the total
         bar = (
@@ -231,11 +229,11 @@ def precision_table(
     )
 
 
-def places_table(top_places: pd.Series, profile: str, limit: int = 10) -> str:
+def places_table(top_places: pd.Series, profile: ExportProfile, limit: int = 10) -> str:
     """The places named most often; in public only places named in five events or more."""
     places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
-    if export_profile(profile).public:
-        places = places[places >= SUPPRESS_BELOW]
+    if profile.min_count is not None:
+        places = places[places >= profile.min_count]
     places = places.head(limit)
     if places.empty:
         return f'<p class="empty">Ingen plats nämns i minst {SUPPRESS_BELOW} händelser.</p>'

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from trygghetskarta.render.format import (
-    SUPPRESS_BELOW,
     SUPPRESSED_LABEL,
-    check_profile,
     esc,
     fmt_month,
     fmt_number,
 )
 from trygghetskarta.render.legend import count_classes
+
+if TYPE_CHECKING:
+    from trygghetskarta._privacy import ExportProfile
 
 _FONT = 'font-family="Helvetica Neue, Arial, sans-serif"'
 
@@ -364,7 +366,7 @@ def heatmap_svg(
     table: pd.DataFrame,
     *,
     title: str,
-    profile: str,
+    profile: ExportProfile,
     hour_step: int = 1,
     width: int = 760,
     suppressed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -379,7 +381,7 @@ def heatmap_svg(
     title
         Accessible title.
     profile
-        ``"public"``: cells, totals and legend show counts below five as "färre än 5".
+        Its minimum count (public: five): cells, totals and legend below it read "dolt".
     hour_step
         Hours per column (1, 2, 3, 4, 6 …): coarser columns hold larger counts.
     width
@@ -398,13 +400,13 @@ def heatmap_svg(
         raise ValueError(f"hour_step must divide 24, got {hour_step}")
     binned = counts.reshape(7, 24 // hour_step, hour_step).sum(axis=2)
     n_cols = binned.shape[1]
-    public = check_profile(profile) == "public"
     if suppressed is not None:
         cell_h_, row_h_, col_h_ = (np.asarray(a, dtype=bool) for a in suppressed)
     else:
-        cell_h_ = public & (binned < SUPPRESS_BELOW)
-        row_h_ = public & (binned.sum(axis=1) < SUPPRESS_BELOW)
-        col_h_ = public & (binned.sum(axis=0) < SUPPRESS_BELOW)
+        least = -np.inf if profile.min_count is None else profile.min_count
+        cell_h_ = binned < least
+        row_h_ = binned.sum(axis=1) < least
+        col_h_ = binned.sum(axis=0) < least
     classes, colors, class_labels = count_classes(binned, profile=profile, suppressed=cell_h_)
 
     def text_of(v: float, hide: bool) -> str:

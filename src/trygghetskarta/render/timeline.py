@@ -12,7 +12,7 @@ public file never holds a count below five, and source text reaches the page esc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import folium.plugins
@@ -34,6 +34,9 @@ from trygghetskarta.render.format import (
 from trygghetskarta.render.legend import count_classes, legend_row
 from trygghetskarta.render.verbatim import Verbatim, VerbatimMacro
 from trygghetskarta.schema import TIMEZONE
+
+if TYPE_CHECKING:
+    from trygghetskarta._privacy import ExportProfile
 
 __all__ = [
     "WHOLE_PERIOD",
@@ -189,7 +192,7 @@ def add_area_counts(
     *,
     area_col: str,
     months: Sequence[pd.Timestamp],
-    profile: str,
+    profile: ExportProfile,
     geojson: dict,
     label_points: Sequence[tuple[float, float]],
     name_labels: str = "Antal händelser",
@@ -216,7 +219,7 @@ def add_area_counts(
     months
         The slider's months.
     profile
-        ``"public"`` or ``"internal"`` (counts below five, see :func:`count_classes`).
+        The export profile (its minimum count, see :func:`count_classes`).
     geojson
         The areas as a GeoJSON FeatureCollection in EPSG:4326, in the order of ``areas``.
     label_points
@@ -232,7 +235,7 @@ def add_area_counts(
     suppressed
         Which counts (area × (whole period, months …)) the profile suppressed (see
         ``ExportProfile.suppress``); they read "dolt" and share one colour. ``None``
-        suppresses the counts below five in the public profile.
+        suppresses the counts below the profile's minimum (five in public).
 
     Returns
     -------

@@ -22,8 +22,9 @@ from shapely.geometry import mapping
 
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import CRSError, SchemaError
-from trygghetskarta.render.format import check_profile, esc, fmt_cell, fmt_count, fmt_number
+from trygghetskarta.render.format import esc, fmt_cell, fmt_count, fmt_number
 from trygghetskarta.render.legend import HtmlControl, class_colors, quantile_edges, step_legend_html
+from trygghetskarta.render.profile import PUBLIC, ExportProfile
 from trygghetskarta.render.timeline import _Script, js_json
 
 __all__ = [
@@ -219,7 +220,7 @@ def add_count_labels(
     counts: Mapping[str, float] | pd.Series,
     *,
     name: str = "Antal händelser",
-    profile: str = "public",
+    profile: ExportProfile = PUBLIC,
     show_names: bool = True,
     show: bool = True,
 ) -> folium.Map:
@@ -236,7 +237,7 @@ def add_count_labels(
     name
         Layer name in the layer control.
     profile
-        ``"public"`` shows counts below five as "färre än 5"; ``"internal"`` shows them all.
+        Public shows counts below its minimum (five) as "dolt"; internal shows them all.
     show_names
         Also write the area's name above its count.
     show
@@ -246,7 +247,6 @@ def add_count_labels(
     -------
     folium.Map
     """
-    check_profile(profile)
     counts = pd.Series(counts, dtype="float64")
     layer = folium.FeatureGroup(name=name, show=show)
     for area, (la, lo) in zip(areas["name"], label_points(areas), strict=True):
