@@ -52,9 +52,9 @@ def _tiny_scene():
     """Two districts (Norr with events, Söder without) in 2024, one event in 2023."""
     import geopandas as gpd
     from shapely.geometry import box
-    from trygghetskarta.publish import Scene
 
     from trygghetskarta.periods import Period
+    from trygghetskarta.pipeline.publish import Scene
 
     districts = gpd.GeoDataFrame(
         {"name": ["Norr", "Söder"]},
@@ -95,8 +95,7 @@ def _tiny_scene():
 
 @pytest.mark.parametrize("name", ["public", "internal"])
 def test_report_scene_has_every_district_and_its_own_months(name):
-    from trygghetskarta.publish import report_scene
-
+    from trygghetskarta.pipeline.publish import report_scene
     from trygghetskarta.render import export_profile
 
     profile = export_profile(name)
@@ -116,8 +115,7 @@ def test_report_scene_has_every_district_and_its_own_months(name):
 
 @pytest.mark.parametrize("name", ["public", "internal"])
 def test_map_scene_holds_the_period_and_the_profile(name):
-    from trygghetskarta.publish import city_map, map_scene
-
+    from trygghetskarta.pipeline.publish import city_map, map_scene
     from trygghetskarta.render import export_profile, to_html
 
     profile = export_profile(name)

@@ -423,11 +423,11 @@ def run(
     Fetches the live police events first when `fetch = true` in the [polisen] table of
     trygghetskarta.toml.
     """
-    with _domain_errors():
-        fetching = pipeline.polisen_settings(_settings(ctx)).fetch
+    with _domain_errors():  # the settings are built once, then passed down
+        settings = _settings(ctx, profile=profile, analysis=_analysis(bandwidth, cell_size))
+        fetching = pipeline.polisen_settings(settings).fetch
     steps = ("ingest", "geocode", "analyse", "maps", "report")
-    analysis = _analysis(bandwidth, cell_size)
-    _run_steps(ctx, (("fetch",) if fetching else ()) + steps, profile, analysis=analysis)
+    _run(settings, (("fetch",) if fetching else ()) + steps)
 
 
 fetch_app = typer.Typer(
