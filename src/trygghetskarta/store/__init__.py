@@ -11,6 +11,7 @@ One file, ``data/processed/trygghetskarta.duckdb``, with the tables
                      (view ``crime_stats``: Brå's reported crimes)
 ``ingested_files``   which input files this version of the tool has read
 ``runs``             one row per pipeline run: start, end, inputs, counts, status
+``coverage_days``    per source and day: whether the feed is known complete that day
 
 Written by ``analyse``: ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``,
 ``near_repeat``; by ``gazetteer load``: ``address_register``.
@@ -25,6 +26,7 @@ from trygghetskarta.store.connection import (
     spatial_extension_path,
     transaction,
 )
+from trygghetskarta.store.coverage import coverage_days, read_coverage, record_days
 from trygghetskarta.store.events import (
     MergeCounts,
     add_quarantine,
@@ -52,6 +54,7 @@ __all__ = [
     "add_quarantine",
     "connect",
     "content_hash",
+    "coverage_days",
     "event_period",
     "finish_run",
     "has_table",
@@ -60,8 +63,10 @@ __all__ = [
     "merge_events",
     "merge_statistics",
     "read_areas",
+    "read_coverage",
     "read_events",
     "read_table",
+    "record_days",
     "record_ingested_files",
     "replace_areas",
     "replace_table",

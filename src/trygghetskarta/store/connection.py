@@ -36,6 +36,8 @@ _TABLES = {
     + ", PRIMARY KEY (stat_key)",
     "ingested_files": "file_key VARCHAR PRIMARY KEY, paths JSON, batch_id VARCHAR, "
     "ingested_at TIMESTAMPTZ, counts JSON",
+    "coverage_days": "source VARCHAR, day DATE, covered BOOLEAN, how VARCHAR, detail VARCHAR, "
+    "recorded_at TIMESTAMPTZ, PRIMARY KEY (source, day)",
     "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
     "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
     "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
