@@ -146,9 +146,23 @@ CellSizeOption = Annotated[
 ]
 
 
-def _analysis(bandwidth: str | None, cell_size: float | None) -> dict[str, Any]:
+DataStartOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-start",
+        help="First day of complete data, YYYY-MM-DD or YYYY-MM: trends, baselines and "
+        "changes against last year use nothing earlier (overrides data_start under "
+        "[analysis]; default: the police feed's recorded coverage, else the first month "
+        "not far below the median).",
+    ),
+]
+
+
+def _analysis(
+    bandwidth: str | None, cell_size: float | None, data_start: str | None = None
+) -> dict[str, Any]:
     """The analysis parameters given on the command line (validated by ``load_settings``)."""
-    return {"bandwidth": bandwidth, "cell_size_m": cell_size}
+    return {"bandwidth": bandwidth, "cell_size_m": cell_size, "data_start": data_start}
 
 
 def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
@@ -384,7 +398,10 @@ def geocode(
 
 @app.command()
 def analyse(
-    ctx: typer.Context, bandwidth: BandwidthOption = None, cell_size: CellSizeOption = None
+    ctx: typer.Context,
+    bandwidth: BandwidthOption = None,
+    cell_size: CellSizeOption = None,
+    data_start: DataStartOption = None,
 ) -> None:
     """Every analysis of the period, per layer and police category.
 
@@ -394,21 +411,25 @@ def analyse(
     rasters in data/processed/rasters, GeoParquet in data/processed/tables, tables in the
     database.
     """
-    _run_steps(ctx, ("analyse",), None, analysis=_analysis(bandwidth, cell_size))
+    _run_steps(ctx, ("analyse",), None, analysis=_analysis(bandwidth, cell_size, data_start))
 
 
 @app.command()
-def maps(ctx: typer.Context, profile: ProfileOption = None) -> None:
+def maps(
+    ctx: typer.Context, profile: ProfileOption = None, data_start: DataStartOption = None
+) -> None:
     """Write the city map and one map per stadsdelsområde (HTML) to
     data/processed/<profile>/maps (public or internal)."""
-    _run_steps(ctx, ("maps",), profile)
+    _run_steps(ctx, ("maps",), profile, analysis=_analysis(None, None, data_start))
 
 
 @app.command()
-def report(ctx: typer.Context, profile: ProfileOption = None) -> None:
+def report(
+    ctx: typer.Context, profile: ProfileOption = None, data_start: DataStartOption = None
+) -> None:
     """Write one lägesbild page per stadsdelsområde (HTML) to
     data/processed/<profile>/reports (public or internal)."""
-    _run_steps(ctx, ("report",), profile)
+    _run_steps(ctx, ("report",), profile, analysis=_analysis(None, None, data_start))
 
 
 @app.command()
@@ -417,6 +438,7 @@ def run(
     profile: ProfileOption = None,
     bandwidth: BandwidthOption = None,
     cell_size: CellSizeOption = None,
+    data_start: DataStartOption = None,
 ) -> None:
     """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
 
@@ -424,7 +446,9 @@ def run(
     trygghetskarta.toml.
     """
     with _domain_errors():  # the settings are built once, then passed down
-        settings = _settings(ctx, profile=profile, analysis=_analysis(bandwidth, cell_size))
+        settings = _settings(
+            ctx, profile=profile, analysis=_analysis(bandwidth, cell_size, data_start)
+        )
         fetching = pipeline.polisen_settings(settings).fetch
     steps = ("ingest", "geocode", "analyse", "maps", "report")
     _run(settings, (("fetch",) if fetching else ()) + steps)

@@ -7,6 +7,7 @@ and returns a frozen :class:`Settings`. Nothing else in the package reads the en
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import math
@@ -66,6 +67,13 @@ class AnalysisParameters:
     period
         ``("YYYY-MM", "YYYY-MM")``, the first and last month analysed; ``None``: the last
         12 whole months up to the latest event.
+    data_start
+        The first day of complete data, ``"YYYY-MM-DD"`` (``"YYYY-MM"`` is its first day):
+        trends, seasonal baselines and changes against last year use no month before it,
+        and months before it are flagged where shown. ``None`` (default): the first day the
+        police feed's recorded coverage shows, or, without recorded coverage, the first
+        month whose count is not far below the median month (the archive is sparse before
+        April 2023); the ``analyse`` step records the day it used and how in the manifest.
     """
 
     bandwidth: float | str = 300.0
@@ -86,6 +94,7 @@ class AnalysisParameters:
     knox_permutations: int = 999
     knox_max_events: int = 5_000
     period: tuple[str, str] | None = None
+    data_start: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, JSON-ready (tuples as lists)."""
@@ -159,6 +168,24 @@ def _period(value: Any, origin: str) -> tuple[str, str] | None:
     return first, last
 
 
+def _data_start(value: Any, origin: str) -> str | None:
+    expected = 'a day "YYYY-MM-DD" or a month "YYYY-MM" (its first day)'
+    if value is None:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        text += "-01"
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise _bad("data_start", expected, value, origin) from e
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or day.year < 2000:
+        raise _bad("data_start", expected + " from 2000 on", value, origin)
+    return day.isoformat()
+
+
 def _share(name: str, value: Any, origin: str) -> float:
     out = _positive(name, value, origin)
     if out > 1:
@@ -179,6 +206,7 @@ def _parameter_readers() -> dict[str, Any]:
         "cluster_method": _method,
         "emerging_min_share": lambda v, o: _share("emerging_min_share", v, o),
         "period": _period,
+        "data_start": _data_start,
     }
     for f in fields(AnalysisParameters):
         if f.name in readers:
@@ -300,7 +328,7 @@ PROFILES = ("public", "internal")
 #: Top-level keys of earlier versions that belong under ``[analysis]`` now (old → new).
 _MOVED_TO_ANALYSIS = {"cell_size_m": "cell_size_m", "bandwidth_m": "bandwidth"}
 #: Analysis parameters that ``TRYGGHETSKARTA_<NAME>`` may set as well.
-_ANALYSIS_ENV = ("bandwidth", "cell_size_m")
+_ANALYSIS_ENV = ("bandwidth", "cell_size_m", "data_start")
 
 
 #: A data directory holds at least one of these folders (live fetches alone are not data).

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from trygghetskarta.errors import AnalysisError, SchemaError
+from trygghetskarta.periods import Comparison
 from trygghetskarta.schema import TIMEZONE
 
 YEAR = pd.DateOffset(years=1)
@@ -60,3 +61,30 @@ def filled_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         col = out[c].astype(object)
         out[c] = col.where(col.notna(), UNKNOWN)
     return out
+
+
+def spans(
+    start: DateLike | None, end: DateLike | None, comparison: Comparison | None
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp, bool]:
+    """``(t0, t1, p0, p1, comparable)``: the period and the year before, naive Stockholm
+    time, ends excluded; from ``comparison`` when given, else the same dates a year before."""
+    if comparison is not None:
+        cur, prev = comparison.current, comparison.previous
+        return (
+            local_stamp(cur.start, "start"),
+            local_stamp(cur.end, "end"),
+            local_stamp(prev.start, "start"),
+            local_stamp(prev.end, "end"),
+            comparison.comparable,
+        )
+    if start is None or end is None:
+        raise AnalysisError(
+            f"expected start and end, or a comparison, got start={start!r}, end={end!r} — "
+            "pass period.comparison() or both dates"
+        )
+    t0, t1 = local_stamp(start, "start"), local_stamp(end, "end")
+    if t1 <= t0:
+        raise AnalysisError(
+            f"end ({end}) must be after start ({start}) — the period is [start, end)"
+        )
+    return t0, t1, t0 - pd.DateOffset(years=1), t1 - pd.DateOffset(years=1), True

@@ -34,9 +34,11 @@ from trygghetskarta.analysis._frames import (
     local_stamp,
     month_of,
     require,
+    spans,
 )
 from trygghetskarta.analysis.trends import DateLike, monthly_counts
 from trygghetskarta.errors import AnalysisError
+from trygghetskarta.periods import Comparison
 
 #: The name of the whole city in population frames.
 CITY = "Stockholm"
@@ -142,6 +144,7 @@ def monthly_series(
     start: DateLike | None = None,
     end: DateLike | None = None,
     data_start: DateLike | None = None,
+    data_end: DateLike | None = None,
     city: str = CITY,
     population_method: PopulationMethod = "latest",
     time_column: str = "occurred_at",
@@ -167,6 +170,11 @@ def monthly_series(
         The first month the data covers (default: the month of the first event); a
         month whose month a year before is earlier has no previous-year values (NaN, not
         0).
+    data_end
+        The last day with data. The month it cuts is marked ``partial_month`` and its
+        previous-year values count the same calendar days a year before
+        (:func:`trygghetskarta.periods.like_for_like`: data ending 22 August against
+        1–22 August), never the whole month.
     city
         The city's name in ``population``.
     population_method
@@ -181,10 +189,10 @@ def monthly_series(
         the ``by`` columns, ``count``, ``count_prev_year``, ``change_pct``,
         ``city_count``, ``city_count_prev_year``, ``city_change_pct``,
         ``change_vs_city_pp`` (the district's change minus the city's, percentage
-        points) and, with ``population``, ``population``, ``rate_per_1000``,
-        ``city_population``, ``city_rate_per_1000`` and ``rate_ratio_city`` (the
-        district's rate over the city's). Changes are NaN where the year before had no
-        events or is not covered.
+        points), ``partial_month`` (the data end inside the month) and, with
+        ``population``, ``population``, ``rate_per_1000``, ``city_population``,
+        ``city_rate_per_1000`` and ``rate_ratio_city`` (the district's rate over the
+        city's). Changes are NaN where the year before had no events or is not covered.
     """
     cols, others = _by_and_others(by, district)
     require(events, [time_column, *cols])
@@ -208,6 +216,9 @@ def monthly_series(
     out["count_prev_year"] = _with_prev_year(out, cols, "count", covered)
     out = out.merge(citywide, on=["month", *others], how="left")
     out = out[out["month"] >= first].reset_index(drop=True)
+    out["partial_month"] = False
+    if data_end is not None:
+        _same_days_last_year(out, events, cols, others, covered, data_end, time_column)
     out["change_pct"] = _pct_change(out["count"], out["count_prev_year"])
     out["city_change_pct"] = _pct_change(out["city_count"], out["city_count_prev_year"])
     out["change_vs_city_pp"] = out["change_pct"] - out["city_change_pct"]
@@ -223,9 +234,46 @@ def monthly_series(
         out["city_rate_per_1000"] = _per_1000(out["city_count"], out["city_population"])
         out["rate_ratio_city"] = out["rate_per_1000"] / out["city_rate_per_1000"]
     order = ["month", *cols, "count", "count_prev_year", "change_pct", "city_count"]
-    order += ["city_count_prev_year", "city_change_pct", "change_vs_city_pp"]
+    order += ["city_count_prev_year", "city_change_pct", "change_vs_city_pp", "partial_month"]
     rest = [c for c in out.columns if c not in order]
     return out[order + rest]
+
+
+def _same_days_last_year(
+    out: pd.DataFrame,
+    events: pd.DataFrame,
+    cols: list[str],
+    others: list[str],
+    covered: pd.Timestamp,
+    data_end: DateLike,
+    time_column: str,
+) -> None:
+    """In place: the month ``data_end`` cuts gets ``partial_month`` and previous-year
+    counts over the same calendar days a year before (city counts too)."""
+    end = local_stamp(data_end, "data_end").normalize()
+    month = end.to_period("M").to_timestamp()
+    if end + pd.Timedelta(days=1) == month + pd.DateOffset(months=1):
+        return  # the data end on the month's last day: the month is whole
+    rows = (out["month"] == month).to_numpy()
+    if not rows.any():
+        return
+    out.loc[rows, "partial_month"] = True
+    p0, p1 = month - YEAR, end - YEAR + pd.Timedelta(days=1)
+    if p0 < covered:
+        return  # the year before is not covered: already NaN
+    frame = filled_keys(events[[time_column, *cols]], cols)
+    local = local_naive(frame[time_column], time_column)
+    before = frame[((local >= p0) & (local < p1)).to_numpy()]
+    out.loc[rows, "count_prev_year"] = _counts_at(before, out.loc[rows], cols)
+    city_prev = _counts_at(before, out.loc[rows], others) if others else float(len(before))
+    out.loc[rows, "city_count_prev_year"] = city_prev
+
+
+def _counts_at(events: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """How many ``events`` share each row's ``keys`` values (0 for none)."""
+    counts = events.groupby(keys).size()
+    index = pd.MultiIndex.from_frame(rows[keys]) if len(keys) > 1 else pd.Index(rows[keys[0]])
+    return counts.reindex(index, fill_value=0).to_numpy(dtype=float)
 
 
 def _two_sided_rate_test(now: int, before: int, exposure_ratio: float) -> float:
@@ -239,8 +287,9 @@ def _two_sided_rate_test(now: int, before: int, exposure_ratio: float) -> float:
 def change_table(
     events: pd.DataFrame,
     *,
-    start: DateLike,
-    end: DateLike,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    comparison: Comparison | None = None,
     by: str | Sequence[str] = ("stadsdelsomrade", "category"),
     district: str = "stadsdelsomrade",
     population: pd.DataFrame | None = None,
@@ -255,7 +304,12 @@ def change_table(
     events
         One row per event, covering the period and the year before it.
     start, end
-        The period ``[start, end)`` in Stockholm local time.
+        The period ``[start, end)`` in Stockholm local time, against the same dates a
+        year before; not needed with ``comparison``.
+    comparison
+        The days counted and those compared with
+        (:func:`trygghetskarta.periods.like_for_like`); when it is not comparable (the
+        year before lies before complete data) the changes and their tests are NaN.
     by, district
         Grouping columns and the district among them (the city sums over it).
     population, city, population_method
@@ -274,21 +328,16 @@ def change_table(
         ``city_change_pct``, ``change_vs_city_pp``, ``p_vs_city`` (Fisher's exact test
         that the group's share of the city's events did not change) and, with
         ``population``, ``population``, ``rate_per_1000``, ``city_population``,
-        ``city_rate_per_1000``, ``rate_ratio_city``.
+        ``city_rate_per_1000``, ``rate_ratio_city``; and ``comparable``.
 
     Raises
     ------
     AnalysisError
-        ``end`` is not after ``start``.
+        ``end`` is not after ``start``, or neither they nor ``comparison`` are given.
     """
     cols, others = _by_and_others(by, district)
     require(events, [time_column, *cols])
-    t0, t1 = local_stamp(start, "start"), local_stamp(end, "end")
-    if t1 <= t0:
-        raise AnalysisError(
-            f"end ({end}) must be after start ({start}) — the period is [start, end)"
-        )
-    p0, p1 = t0 - YEAR, t1 - YEAR
+    t0, t1, p0, p1, comparable = spans(start, end, comparison)
     frame = filled_keys(events[[time_column, *cols]], cols)
     local = local_naive(frame[time_column], time_column)
     levels = [sorted(frame[c].unique(), key=str) for c in cols]
@@ -333,4 +382,8 @@ def change_table(
         )
         out["city_rate_per_1000"] = _per_1000(out["city_count"], out["city_population"])
         out["rate_ratio_city"] = out["rate_per_1000"] / out["city_rate_per_1000"]
+    if not comparable:
+        for c in ("change_pct", "p_change", "city_change_pct", "change_vs_city_pp", "p_vs_city"):
+            out[c] = np.nan
+    out["comparable"] = comparable
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,12 @@ from trygghetskarta.analysis import _frames
 from trygghetskarta.analysis._frames import UNKNOWN as UNKNOWN  # re-exported: the okänt group
 from trygghetskarta.analysis._frames import DateLike as DateLike
 from trygghetskarta.errors import AnalysisError
+from trygghetskarta.periods import Comparison
+
+#: A month counts as complete when it holds at least this share of the median month's events …
+COMPLETE_SHARE = 2 / 3
+#: … and so do the months after it, this many in all (one busy month alone is not enough).
+COMPLETE_RUN = 3
 
 #: The value grouping columns get for events where they are missing (no district known).
 
@@ -125,16 +132,69 @@ def _population_for(
     )
 
 
+def complete_from(
+    occurred_at: pd.Series,
+    *,
+    share: float = COMPLETE_SHARE,
+    run: int = COMPLETE_RUN,
+) -> date | None:
+    """The first day of the first month from which the data look complete.
+
+    Without a recorded coverage, the events themselves say where an archive is sparse: the
+    first month that holds at least ``share`` of the median month's events, with the
+    ``run - 1`` months after it doing so too (the last month, which the data's end may
+    cut, is left out of the median and the test). The police archive of 2022–2025 gives
+    April 2023 (March 2023 holds 56 Stockholm events against a median of about 90).
+
+    Parameters
+    ----------
+    occurred_at
+        Event times (timezone-aware).
+    share, run
+        The threshold and how many months in a row must pass it.
+
+    Returns
+    -------
+    datetime.date or None
+        ``None`` without events; the first month's first day when no month passes.
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime(
+    ...     ["2023-01-05"] + ["2023-02-03"] * 2 + ["2023-03-03"] * 9 + ["2023-04-03"] * 10
+    ...     + ["2023-05-03"] * 9 + ["2023-06-03"] * 10 + ["2023-07-03"] * 4
+    ... ).tz_localize("Europe/Stockholm"))
+    >>> complete_from(t)
+    datetime.date(2023, 3, 1)
+    """
+    local = _frames.local_naive(occurred_at.dropna(), "occurred_at")
+    if local.empty:
+        return None
+    months = local.dt.to_period("M")
+    counts = months.value_counts().sort_index()
+    full = pd.period_range(counts.index.min(), counts.index.max(), freq="M")
+    counts = counts.reindex(full, fill_value=0)
+    body = counts.iloc[:-1] if len(counts) > 1 else counts
+    floor = share * float(np.median(body.to_numpy()))
+    ok = (body.to_numpy(dtype=float) >= floor).astype(int)
+    n = max(1, min(int(run), len(ok)))
+    for i in range(len(ok) - n + 1):
+        if ok[i : i + n].all():
+            return body.index[i].start_time.date()
+    return counts.index[0].start_time.date()
+
+
 def period_summary(
     events: pd.DataFrame,
     *,
-    start: DateLike,
-    end: DateLike,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    comparison: Comparison | None = None,
     by: str = "stadsdelsomrade",
     population: pd.DataFrame | None = None,
     time_column: str = "occurred_at",
 ) -> pd.DataFrame:
-    """Counts per district in a period, the same period a year before, and the change.
+    """Counts per district in a period, the same days a year before, and the change.
 
     Parameters
     ----------
@@ -143,7 +203,14 @@ def period_summary(
         it should cover both the period and the year before it.
     start, end
         The period, ``start`` included and ``end`` excluded, in Stockholm local time
-        (``start="2024-01-01", end="2025-01-01"`` is the year 2024).
+        (``start="2024-01-01", end="2025-01-01"`` is the year 2024), compared with the
+        same dates a year before; not needed with ``comparison``.
+    comparison
+        The days counted and the days compared with
+        (:func:`trygghetskarta.periods.like_for_like`: a period cut by the data's end
+        against the same calendar days a year before); when it is not
+        :attr:`~trygghetskarta.periods.Comparison.comparable` (the year before lies before
+        complete data) ``change_pct`` is NaN.
     by
         The district column.
     population
@@ -158,7 +225,8 @@ def period_summary(
     pandas.DataFrame
         One row per district seen anywhere in ``events`` (events with none count under
         :data:`UNKNOWN`), sorted by name, with columns ``by``, ``count``,
-        ``count_prev_year``, ``change_pct`` (NaN when the year before had no events) and,
+        ``count_prev_year``, ``change_pct`` (NaN when the year before had no events or is
+        not comparable), ``comparable`` and,
         with ``population``, ``population``, ``population_year`` and ``rate_per_1000``
         (events in the period per 1 000 inhabitants; NaN without a population).
 
@@ -167,15 +235,10 @@ def period_summary(
     SchemaError
         A column is missing or the times are not timezone-aware.
     AnalysisError
-        ``end`` is not after ``start``.
+        ``end`` is not after ``start``, or neither they nor ``comparison`` are given.
     """
     _frames.require(events, [time_column, by])
-    t0, t1 = _frames.local_stamp(start, "start"), _frames.local_stamp(end, "end")
-    if t1 <= t0:
-        raise AnalysisError(
-            f"end ({end}) must be after start ({start}) — the period is [start, end)"
-        )
-    p0, p1 = t0 - pd.DateOffset(years=1), t1 - pd.DateOffset(years=1)
+    t0, t1, p0, p1, comparable = _frames.spans(start, end, comparison)
     frame = _frames.filled_keys(events[[time_column, by]], [by])
     local = _frames.local_naive(frame[time_column], time_column)
     districts = sorted(frame[by].unique(), key=str)
@@ -187,7 +250,8 @@ def period_summary(
     prev = out["count_prev_year"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         change = np.where(prev > 0, (out["count"] - prev) / prev * 100.0, np.nan)
-    out["change_pct"] = change
+    out["change_pct"] = change if comparable else np.nan
+    out["comparable"] = comparable
     if population is not None:
         last_day = t1 - pd.Timedelta(days=1)
         pop, year = _population_for(population, last_day.year)
