@@ -11,7 +11,7 @@ months and quarters cut by the data's ends as partial.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -85,8 +85,9 @@ class Period:
 
     start: pd.Timestamp
     end: pd.Timestamp
-    data_end: date | None = None
-    data_start: date | None = None
+    # what is known of the data, not which months: equal periods compare equal whatever it is
+    data_end: date | None = field(default=None, compare=False)
+    data_start: date | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:

@@ -52,6 +52,7 @@ from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse import parts, tables
 from trygghetskarta.pipeline.analyse.inputs import (
     ALL,
+    COVERAGE_SOURCE,
     AnalysisInputs,
     EmptySelectionError,
     load_inputs,
@@ -347,8 +348,16 @@ def _run(
             "events": len(inputs.events),
             "events_in_period": int(inputs.period.contains(inputs.events["occurred_at"]).sum()),
             "parameters": inputs.parameters.as_dict(),
+            "data_window": inputs.window.as_dict(),
+            "comparison": inputs.period.comparison(inputs.window.coverage).as_dict(),
         }
     )
+    if inputs.window.data_start_from == "events":
+        result.warnings.append(
+            f"no coverage is recorded for {COVERAGE_SOURCE}: trends and comparisons start at "
+            f"{inputs.window.data_start}, the first month not far below the median month "
+            "(set data_start under [analysis] or --data-start to choose)"
+        )
     result.warnings.extend(inputs.notes)
     for key in (
         "density_maps",

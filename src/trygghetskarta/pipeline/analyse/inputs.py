@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -45,10 +46,12 @@ from trygghetskarta.analysis.schemes import (
     to_2021_2023_districts,
     to_2024_districts,
 )
+from trygghetskarta.analysis.trends import complete_from
 from trygghetskarta.config import AnalysisParameters, Settings
+from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import AnalysisError, SourceError
 from trygghetskarta.periods import Period, default_period
-from trygghetskarta.schema import TIMEZONE, Precision
+from trygghetskarta.schema import TIMEZONE, Layer, Precision
 
 #: The category value of a selection of every category of a layer.
 ALL = "all"
@@ -73,18 +76,25 @@ EVENT_COLUMNS = (
     "stadsdelsomrade",
 )
 
+#: The source whose recorded coverage sets the data window (the police feed).
+COVERAGE_SOURCE = "polisen"
+
 __all__ = [
     "ALL",
+    "COVERAGE_SOURCE",
     "IN_STADSDEL",
     "PLACED",
     "UNPLACED",
     "AnalysisInputs",
+    "DataWindow",
     "EmptySelectionError",
     "StudyArea",
+    "data_window",
     "district_population",
     "districts_in_scheme",
     "load_inputs",
     "prepare_inputs",
+    "read_window",
     "regso_of",
     "select",
     "study_area",
@@ -93,6 +103,74 @@ __all__ = [
 
 class EmptySelectionError(AnalysisError):
     """A selection has no events an analysis can use (the step records it as a warning)."""
+
+
+@dataclass(frozen=True)
+class DataWindow:
+    """Where the police data are complete: what comparisons and trends may use.
+
+    Attributes
+    ----------
+    data_start
+        The first day of complete data (``None``: no events).
+    data_start_from
+        How it was chosen: ``"setting"`` (``data_start`` under ``[analysis]``, the
+        environment or ``--data-start``), ``"coverage"`` (the first covered day the store
+        recorded for the feed) or ``"events"`` (no recorded coverage: the first month not
+        far below the median, :func:`~trygghetskarta.analysis.trends.complete_from`).
+    data_end
+        The last day with data: the later of the last covered day and the newest event's.
+    coverage
+        The feed's recorded coverage (its gaps are named next to the figures they touch),
+        or ``None`` when none is recorded.
+    """
+
+    data_start: date | None
+    data_start_from: str
+    data_end: date | None
+    coverage: Coverage | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready, for the manifest."""
+        return {
+            "data_start": None if self.data_start is None else self.data_start.isoformat(),
+            "data_start_from": self.data_start_from,
+            "data_end": None if self.data_end is None else self.data_end.isoformat(),
+            "gaps": [] if self.coverage is None else [g.label for g in self.coverage.gaps],
+        }
+
+
+def data_window(
+    parameters: AnalysisParameters, coverage: Coverage | None, occurred_at: pd.Series
+) -> DataWindow:
+    """The data window from the setting, the recorded coverage and the events' times.
+
+    ``data_start``: the setting when given, else the coverage's first day, else
+    :func:`~trygghetskarta.analysis.trends.complete_from` of the events. ``data_end``: the
+    later of the coverage's last day and the newest event's day. A coverage that covers
+    nothing counts as none.
+    """
+    if coverage is not None and coverage.first is None:
+        coverage = None
+    times = pd.to_datetime(occurred_at.dropna())
+    if len(times) and not isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_localize(TIMEZONE)
+    newest = times.max().tz_convert(TIMEZONE).date() if len(times) else None
+    ends = [d for d in (newest, None if coverage is None else coverage.last) if d is not None]
+    data_end = max(ends) if ends else None
+    if parameters.data_start is not None:
+        return DataWindow(date.fromisoformat(parameters.data_start), "setting", data_end, coverage)
+    if coverage is not None:
+        return DataWindow(coverage.first, "coverage", data_end, coverage)
+    first = complete_from(times) if len(times) else None
+    return DataWindow(first, "events", data_end, None)
+
+
+def read_window(con: duckdb.DuckDBPyConnection, parameters: AnalysisParameters) -> DataWindow:
+    """:func:`data_window` from the store: the feed's coverage and the police events' times."""
+    coverage = store.read_coverage(con, COVERAGE_SOURCE)
+    times = store.read_events(con, layers=[Layer.POLICE_EVENT.value], columns=["occurred_at"])
+    return data_window(parameters, coverage, times["occurred_at"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,6 +250,9 @@ class AnalysisInputs:
         parameters' grids (see :func:`study_area`).
     notes
         What limits the inputs (e.g. no population file).
+    window
+        Where the police data are complete (:class:`DataWindow`); ``period`` knows the
+        same ends (:meth:`~trygghetskarta.periods.Period.with_data`).
     """
 
     events: pd.DataFrame
@@ -187,6 +268,7 @@ class AnalysisInputs:
     study_areas: Mapping[str, StudyArea] = field(
         default_factory=lambda: MappingProxyType({}), repr=False
     )
+    window: DataWindow = DataWindow(None, "events", None)
 
     @property
     def layers(self) -> list[str]:
@@ -357,6 +439,7 @@ def load_inputs(
         parameters=settings.analysis,
         seed=settings.seed,
         notes=notes,
+        coverage=store.read_coverage(con, COVERAGE_SOURCE),
     )
 
 
@@ -390,6 +473,7 @@ def prepare_inputs(
     parameters: AnalysisParameters | None = None,
     seed: int = 0,
     notes: Sequence[str] = (),
+    coverage: Coverage | None = None,
 ) -> AnalysisInputs:
     """:class:`AnalysisInputs` from frames already read (what :func:`load_inputs` does after
     reading; tests and notebooks with their own events call it directly).
@@ -409,6 +493,9 @@ def prepare_inputs(
         The seed of every random draw.
     notes
         What limits the inputs.
+    coverage
+        The police feed's recorded coverage (``None``: none recorded); with the police
+        events' times and ``parameters.data_start`` it gives the :class:`DataWindow`.
 
     Raises
     ------
@@ -431,6 +518,16 @@ def prepare_inputs(
     if period is None and parameters.period is not None:
         period = Period.months(*parameters.period)
     period = period or default_period(events["occurred_at"])
+    police = events.loc[(events["layer"] == Layer.POLICE_EVENT.value).to_numpy(), "occurred_at"]
+    window = data_window(parameters, coverage, police if len(police) else events["occurred_at"])
+    if window.data_end is not None and window.data_end < period.first_day:
+        notes = [
+            *notes,
+            f"the data end on {window.data_end}, before the period {period.label} starts",
+        ]
+        period = period.with_data(None, window.data_start)
+    else:
+        period = period.with_data(window.data_end, window.data_start)
     scheme = areas_mod.scheme_at(period.last_month)
     events["district"] = districts_in_scheme(
         events["stadsdelsomrade"], events["stadsdel"], areas, scheme
@@ -456,6 +553,7 @@ def prepare_inputs(
         seed=int(seed),
         notes=tuple(notes),
         study_areas=_study_areas(areas, scheme, parameters),
+        window=window,
     )
 
 

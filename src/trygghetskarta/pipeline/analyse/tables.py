@@ -27,6 +27,7 @@ from trygghetskarta.pipeline.analyse.inputs import (
     select,
 )
 from trygghetskarta.pipeline.analyse.parts import params_json
+from trygghetskarta.schema import TIMEZONE
 
 # The Knox bands, permutations and cap are ``inputs.parameters``' ``knox_*``
 # (:class:`~trygghetskarta.config.AnalysisParameters`). Above ``knox_max_events`` placed
@@ -226,30 +227,33 @@ def trends(inputs: AnalysisInputs) -> pd.DataFrame:
     and :func:`~trygghetskarta.analysis.rhythm.seasonal_baseline` (the same calendar month
     in up to three earlier years, with an FDR-controlled flag).
 
+    Only months from ``inputs.window.data_start`` (the first day of complete data) are
+    compared with the year before or make a baseline; earlier months are listed with
+    ``complete_data`` false and no change or baseline. The month the data's end cuts is
+    ``partial_month``: its change counts the same days a year before and it is not tested
+    against its baseline (a part of a month against whole ones).
+
     Returns
     -------
     pandas.DataFrame
         ``scheme, layer, month, district, category, count … rate_ratio_city, baseline,
-        baseline_years, ratio_to_baseline, p_value, q_value, above_baseline``; every month
-        from the first event's to the last, zeros included. Events without a district are
-        ``"okänt"`` and count in the city's figures.
+        baseline_years, ratio_to_baseline, p_value, q_value, above_baseline,
+        complete_data, partial_month``; every month from the first event's to the last,
+        zeros included. Events without a district are ``"okänt"`` and count in the
+        city's figures.
     """
+    window = inputs.window
     first = inputs.events["occurred_at"].min()
+    data_start = window.data_start if window.data_start is not None else first
+    start_month = pd.Timestamp(data_start).to_period("M").to_timestamp()
+    first_month = first.tz_convert(TIMEZONE).tz_localize(None).to_period("M").to_timestamp()
     out = []
     for scheme in areas_mod.SCHEMES:
         population = _population(inputs, scheme)
         frame = _in_scheme(inputs, scheme)
         for layer in inputs.layers:
             mine = frame[(frame["layer"] == layer).to_numpy()]
-            series = monthly_series(
-                mine,
-                population=population,
-                by=("district", "category"),
-                district="district",
-                data_start=first,
-                city=CITY,
-            )
-            series = seasonal_baseline(series, by=("district", "category"), years=BASELINE_YEARS)
+            series = _layer_trends(mine, population, start_month, first_month, window.data_end)
             series.insert(0, "layer", layer)
             series.insert(0, "scheme", scheme)
             out.append(series)
@@ -262,6 +266,46 @@ def trends(inputs: AnalysisInputs) -> pd.DataFrame:
     return table
 
 
+def _layer_trends(
+    events: pd.DataFrame,
+    population: pd.DataFrame | None,
+    start_month: pd.Timestamp,
+    first_event: pd.Timestamp,
+    data_end: object,
+) -> pd.DataFrame:
+    """One layer's :func:`trends` in one scheme: every month from ``first_event``'s (the
+    first event of any layer), only complete months (from ``start_month``) compared with
+    the year before and baselined."""
+    by = ("district", "category")
+    series = monthly_series(
+        events,
+        population=population,
+        by=by,
+        district="district",
+        data_start=min(first_event, start_month),
+        data_end=data_end,
+        city=CITY,
+    )
+    complete = (series["month"] >= start_month).to_numpy()
+    unmatched = (series["month"] - pd.DateOffset(years=1) < start_month).to_numpy()
+    for c in (*_PREV_COLUMNS, "change_vs_city_pp"):
+        series.loc[unmatched, c] = float("nan")
+    partial = series["partial_month"].to_numpy(dtype=bool)
+    tested = complete & ~partial
+    baselined = seasonal_baseline(
+        series[tested].reset_index(drop=True), by=by, years=BASELINE_YEARS
+    )
+    table = pd.concat([baselined, series[~tested]], ignore_index=True)
+    table["complete_data"] = (table["month"] >= start_month).to_numpy()
+    table["above_baseline"] = table["above_baseline"].fillna(False).astype(bool)
+    table["baseline_years"] = table["baseline_years"].fillna(0).astype("int64")
+    return table.sort_values(["month", *by], kind="stable").reset_index(drop=True)
+
+
+#: Columns of :func:`~trygghetskarta.analysis.rates.monthly_series` about the year before.
+_PREV_COLUMNS = ("count_prev_year", "change_pct", "city_count_prev_year", "city_change_pct")
+
+
 def trend_changes(inputs: AnalysisInputs) -> pd.DataFrame:
     """The period against the same months a year before, per district × category.
 
@@ -269,14 +313,22 @@ def trend_changes(inputs: AnalysisInputs) -> pd.DataFrame:
     change with an exact test, change against the city's with Fisher's exact test, and
     rates per 1 000 inhabitants over the period.
 
+    The comparison is :meth:`~trygghetskarta.periods.Period.comparison`: the period to the
+    data's last day against the same calendar days a year before, not comparable (changes
+    NaN) when the year before starts before complete data; ``prev_start``/``prev_end``
+    name the days compared with, ``gaps`` the recorded gaps inside either span.
+
     Returns
     -------
     pandas.DataFrame
-        ``scheme, layer, period_start, period_end, district, category, count,
-        count_prev_year, change_pct, p_change, city_count …``.
+        ``scheme, layer, period_start, period_end, prev_start, prev_end, district,
+        category, count, count_prev_year, change_pct, p_change, city_count …,
+        comparable, gaps``.
     """
     out = []
     period = inputs.period
+    comparison = period.comparison(inputs.window.coverage)
+    gaps = "; ".join(g.label for g in comparison.gaps)
     for scheme in areas_mod.SCHEMES:
         population = _population(inputs, scheme)
         frame = _in_scheme(inputs, scheme)
@@ -284,8 +336,7 @@ def trend_changes(inputs: AnalysisInputs) -> pd.DataFrame:
             mine = frame[(frame["layer"] == layer).to_numpy()]
             table = change_table(
                 mine,
-                start=period.start,
-                end=period.end,
+                comparison=comparison,
                 by=("district", "category"),
                 district="district",
                 population=population,
@@ -293,8 +344,12 @@ def trend_changes(inputs: AnalysisInputs) -> pd.DataFrame:
             )
             table["q_change"] = benjamini_hochberg(table["p_change"].to_numpy(dtype=float))
             table["significant_change"] = table["q_change"] <= CHANGE_ALPHA
-            table.insert(0, "period_end", period.end.date())
-            table.insert(0, "period_start", period.start.date())
+            table["gaps"] = gaps
+            # ends excluded, as everywhere: the first day not counted
+            table.insert(0, "prev_end", comparison.previous.end.date())
+            table.insert(0, "prev_start", comparison.previous.first)
+            table.insert(0, "period_end", comparison.current.end.date())
+            table.insert(0, "period_start", comparison.current.first)
             table.insert(0, "layer", layer)
             table.insert(0, "scheme", scheme)
             out.append(table)
