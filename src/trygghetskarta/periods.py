@@ -414,6 +414,7 @@ def block_label(
     present: Sequence[date | pd.Timestamp | str] | None = None,
     *,
     data_end: date | None = None,
+    data_start: date | None = None,
 ) -> str:
     """The label of ``step`` months from ``first_month`` (a quarter when ``step`` is 3),
     saying which part a chart's point counts when it is not all of them.
@@ -429,6 +430,9 @@ def block_label(
         the months shown.
     data_end
         The data's last day: a block it cuts counts only up to it.
+    data_start
+        The first day of complete data: a block with a month before it says
+        ``(ofullständiga data)``.
 
     Examples
     --------
@@ -459,6 +463,8 @@ def block_label(
         keep = [m for m in keep if m.start_time.date() <= data_end]
     if not keep:
         return f"{label} (inga data)"
+    if data_start is not None and keep[0].start_time.date() < data_start:
+        label += " (ofullständiga data)"
     lo, hi = keep[0].start_time.date(), keep[-1].end_time.date()
     cut = data_end is not None and lo <= data_end < hi
     whole = len(keep) == len(months) and not cut

@@ -27,8 +27,9 @@ from trygghetskarta.analysis import trends
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
-from trygghetskarta.periods import Period, default_period
+from trygghetskarta.periods import Comparison, Period, default_period
 from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now, timed
 from trygghetskarta.render import (
     GI_LAYER_NAME,
@@ -95,6 +96,13 @@ class Scene:
     crime_stats: pd.DataFrame | None = None  # Brå's reported crimes (None: none stored)
     # the analyse step's monthly density rasters of police events, "YYYY-MM" → grid
     monthly: Mapping[str, Grid] = dataclasses.field(default_factory=dict)
+    # where the police data are complete; ``period`` knows the same ends (Period.with_data)
+    window: DataWindow | None = None
+
+    @property
+    def comparison(self) -> Comparison:
+        """The period against the same days a year before, with the feed's gaps."""
+        return self.period.comparison(None if self.window is None else self.window.coverage)
 
     @property
     def in_period(self) -> pd.DataFrame:
@@ -147,6 +155,11 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     all_times = pd.Series([span[0], span[1]])
     chosen = settings.analysis.period
     period = Period.months(*chosen) if chosen else default_period(all_times)
+    window = read_window(con, settings.analysis)
+    if window.data_end is not None and window.data_end >= period.first_day:
+        period = period.with_data(window.data_end, window.data_start)
+    else:
+        period = period.with_data(None, window.data_start)
     areas = areas_mod.load_areas(settings.require_data())
     scheme = areas_mod.scheme_at(period.last_month)
     events = store.read_events(
@@ -181,6 +194,7 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
         grid=grid,
         made_at=now(),
         monthly=monthly,
+        window=window,
     )
 
 
@@ -204,15 +218,19 @@ def _district_population(scene: Scene) -> pd.DataFrame:
 
 
 def summaries(scene: Scene) -> tuple[pd.DataFrame, pd.Series]:
-    """Per-district figures for the period, and the whole city's row."""
+    """Per-district figures for the period, and the whole city's row: the period to the
+    data's last day against the same days a year before (:attr:`Scene.comparison`)."""
     events = scene.events
-    start, end = scene.period.start, scene.period.end
+    compare = scene.comparison
     per_district = trends.period_summary(
-        events, start=start, end=end, by="stadsdelsomrade", population=_district_population(scene)
+        events,
+        comparison=compare,
+        by="stadsdelsomrade",
+        population=_district_population(scene),
     ).set_index("stadsdelsomrade")
     city_events = events.assign(kommun=KOMMUN_AREA)
     city = trends.period_summary(
-        city_events, start=start, end=end, by="kommun", population=_district_population(scene)
+        city_events, comparison=compare, by="kommun", population=_district_population(scene)
     ).iloc[0]
     return per_district, city
 
@@ -293,6 +311,7 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
     Brå's statistics beside the city's."""
     per_district, city = summaries(scene)
     names = [str(n) for n in scene.districts["name"]]
+    compare = scene.comparison
     figures = {}
     for district in names:
         row = (
@@ -304,6 +323,9 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "change_pct": row.get("change_pct"),
             "rate_per_1000": row.get("rate_per_1000"),
             "population": row.get("population"),
+            "compared_with": compare.previous.label,
+            "comparison_notes": compare.notes,
+            "comparable": compare.comparable,
         }
     bra = {d: t for d in names if (t := bra_table(scene, d)) is not None}
     return render.ReportScene(
@@ -379,6 +401,8 @@ def _write_folder_manifest(
         "profile": settings.profile,
         "written_at": now().isoformat(),
         "period": scene.period.label,
+        "comparison": scene.comparison.as_dict(),
+        "data_window": None if scene.window is None else scene.window.as_dict(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),

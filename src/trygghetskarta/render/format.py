@@ -211,6 +211,20 @@ Period = (
 )
 
 
+def fmt_month_in(month: Any, period: Period) -> str:
+    """A month's label in a period: ``1–22 aug 2026`` when the data's end cuts it,
+    ``mar 2023 (ofullständiga data)`` before complete data (see
+    :func:`trygghetskarta.periods.month_label`); ``mar 2024`` otherwise."""
+    if not isinstance(period, periods.Period):
+        return fmt_month(month)
+    ts = _local(month)
+    if ts is None:
+        return MISSING
+    return periods.month_label(
+        ts.to_pydatetime().date(), data_end=period.data_end, data_start=period.data_start
+    )
+
+
 def fmt_period(period: Period) -> str:
     """``2024-01-01 – 2024-12-31`` from a ``(start, end)`` pair, ``jan 2025 – dec 2025`` from
     a :class:`~trygghetskarta.periods.Period`; a string is kept as given."""

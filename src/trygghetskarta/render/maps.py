@@ -20,7 +20,7 @@ from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 from trygghetskarta.render.basemap import _finish, add_events, base_map
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
-from trygghetskarta.render.format import Period, fmt_period, period_bounds
+from trygghetskarta.render.format import Period, fmt_month_in, fmt_period, period_bounds
 from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import (
     add_info_box,
@@ -170,6 +170,7 @@ def _add_time_layers(
         unplaced = None if district is None or district[2] is None else district[2]
         return months, [], None if unplaced is None else profile.single(unplaced)
     in_months = month_of(events["occurred_at"]).isin(months)
+    texts = [fmt_month_in(mo, period) for mo in months]  # "1–22 aug 2026" where cut
     web = to_web(areas, "areas")
     local = areas.to_crs(STORE_CRS)
     local = local[local["name"].isin(web["name"])]
@@ -198,8 +199,9 @@ def _add_time_layers(
         name_fill=names[1],
         note=note,
         suppressed=mask if profile.public else None,
+        month_labels=texts,
     )
-    add_month_slider(m, months, period_label=fmt_period(period))
+    add_month_slider(m, months, period_label=fmt_period(period), month_labels=texts)
     return months, ledgers, unplaced
 
 

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.periods import Period as MonthsPeriod
+from trygghetskarta.periods import block_label
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
     Period,
@@ -39,6 +41,7 @@ from trygghetskarta.render.format import (
     category_label,
     esc,
     fmt_datetime,
+    fmt_month_in,
     fmt_period,
     fmt_sources,
     is_missing,
@@ -88,6 +91,7 @@ h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid var(--line);
 .card .label { color: var(--muted); font-size: 13px; }
 .card .value { font-size: 26px; font-weight: bold; line-height: 1.2; margin: 2px 0; }
 .card .note { color: var(--muted); font-size: 13px; }
+.tk-compare-note { display: block; margin-top: 3px; color: #8a4b00; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); }
 th { background: #f1f3f6; }
@@ -217,6 +221,32 @@ def _events_in(events: pd.DataFrame, period: Period) -> pd.DataFrame:
     return events[((times >= bounds[0]) & (times <= bounds[1])).to_numpy()]
 
 
+def _block_texts(
+    blocks: pd.Index, months: pd.Index, anchor: pd.Timestamp | None, period: Period, step: int
+) -> list[str]:
+    """The label of each chart block (first month present in it, as ``published`` builds
+    them): the whole block's months, and which of them it counts when not all (the table's
+    first months, the data's end)."""
+    if not len(months):
+        return []
+    anchor = pd.Timestamp(anchor if anchor is not None else months[0])
+
+    def number(m: pd.Timestamp) -> int:
+        return ((m.year - anchor.year) * 12 + m.month - anchor.month) // step
+
+    of_block: dict[int, list[pd.Timestamp]] = {}
+    for m in map(pd.Timestamp, months):
+        of_block.setdefault(number(m), []).append(m)
+    data_end = period.data_end if isinstance(period, MonthsPeriod) else None
+    data_start = period.data_start if isinstance(period, MonthsPeriod) else None
+    out = []
+    for first in map(pd.Timestamp, blocks):
+        b = number(first)
+        start = anchor + pd.DateOffset(months=b * step)
+        out.append(block_label(start, step, of_block[b], data_end=data_end, data_start=data_start))
+    return out
+
+
 def _charts(
     table: pd.DataFrame,
     district: str,
@@ -253,6 +283,11 @@ def _charts(
             index=blocks.index,
         )
         totals = {k: counts.get("cat", k, "diagram") for k in blocks.columns}
+    month_texts = [fmt_month_in(m, period) for m in table.index]
+    step = 3 if suppress else 1
+    small_texts = (
+        _block_texts(small.index, table.index, start, period, step) if step > 1 else month_texts
+    )
     return (
         line_chart_svg(
             total,
@@ -262,6 +297,7 @@ def _charts(
             plot_height=170,
             suppress_below=suppress,
             suppressed=hidden_total,
+            point_labels=month_texts,
         )
         + f'<p class="caption">{esc(first + band)}Varje kategori har sin egen skala; '
         "talet uppe till höger är summan för alla månader som visas.</p>"
@@ -272,9 +308,10 @@ def _charts(
             title=f"Händelser per månad och kategori, {district}",
             suppress_below=suppress,
             highlight_from=start,
-            months_per_step=3 if suppress else 1,
+            months_per_step=step,
             suppressed=hidden_small,
             totals=totals,
+            point_labels=small_texts,
         )
     )
 
@@ -387,6 +424,8 @@ class ReportScene:
     summaries
         Each district's figures by name: ``count``, ``count_last_year``, ``change_pct``
         (percent), ``rate_per_1000`` and ``population``; missing ones are shown as "–".
+        Optionally the comparison behind the change: ``compared_with``,
+        ``comparison_notes`` and ``comparable`` (see ``report_parts.key_figures``).
     city_summary
         The whole city's figures (``rate_per_1000`` is used for comparison), or ``None``.
     events

@@ -60,7 +60,15 @@ def key_figures(
     profile: ExportProfile,
     counts: ReportCounts | None = None,
 ) -> str:
-    """The key figures; ``counts`` (public) says which counts are shown."""
+    """The key figures; ``counts`` (public) says which counts are shown.
+
+    ``summary_row`` holds ``count``, ``count_last_year``, ``change_pct``,
+    ``rate_per_1000`` and ``population``, and optionally the comparison behind the change
+    (:class:`trygghetskarta.periods.Comparison`): ``compared_with`` (the days compared
+    with, e.g. "1 januari – 22 augusti 2025"), ``comparison_notes`` (sentences printed next
+    to the change: a period cut by the data's end, gaps, an incomplete year before) and
+    ``comparable`` (false: no change is given).
+    """
     count = _get(summary_row, "count")
     last = _get(summary_row, "count_last_year")
     change = _get(summary_row, "change_pct")
@@ -83,12 +91,24 @@ def key_figures(
         else:  # not the sum of the months the charts show: a count on its own
             prev = None if last is None else profile.single(last)
             last_text, hidden_last = profile.text(prev), prev is None
-    if profile.public and (hidden_count or hidden_last):
+    compared = _get(summary_row, "compared_with")
+    notes = [str(n) for n in (_get(summary_row, "comparison_notes") or ())]
+    comparable = _get(summary_row, "comparable") is not False
+    if not comparable:
+        # The year before lies before complete data: no change is given (the notes say why).
+        change_text, change_note = MISSING, ""
+    elif profile.public and (hidden_count or hidden_last):
         # The change and either count would give the other away.
         change_text, change_note = MISSING, "För få händelser för en jämförelse."
     else:
         change_text = fmt_pct(change)
-        change_note = f"Samma period året innan: {esc(last_text)}"
+        if compared is not None:
+            change_note = f"Samma dagar året innan ({esc(compared)}): {esc(last_text)}"
+        else:
+            change_note = f"Samma period året innan: {esc(last_text)}"
+    if notes:
+        # partial period, gaps, incomplete year before: said next to the figure
+        change_note += "".join(f'<span class="tk-compare-note">{esc(n)}</span>' for n in notes)
     rate = _get(summary_row, "rate_per_1000")
     city_rate = _get(city_summary, "rate_per_1000")
     rate_note = f"Hela staden: {esc(fmt_float(city_rate))}" if city_rate is not None else ""

@@ -8,7 +8,7 @@ escaped, so the SVG is well-formed XML.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,6 +52,7 @@ def line_chart_svg(
     plot_height: int = 200,
     suppress_below: float | None = None,
     suppressed: np.ndarray | None = None,
+    point_labels: Sequence[str] | None = None,
 ) -> str:
     """Draw one line per column of a month × series table.
 
@@ -77,6 +78,9 @@ def line_chart_svg(
         Which values (months × series) the profile suppressed, drawn in the band whatever
         their size; overrides the rule of ``suppress_below`` (which then only sets the
         band's height).
+    point_labels
+        The text of each month (e.g. ``1–22 aug 2026`` for a month the data's end cuts);
+        ``mar 2024`` … when ``None``.
 
     Returns
     -------
@@ -133,6 +137,8 @@ def line_chart_svg(
         x = x_of(i)
         first = i == 0 or pd.Timestamp(month).month == 1
         text = fmt_month(month, with_year=first)
+        if point_labels is not None and point_labels[i] != fmt_month(month):
+            text = point_labels[i]  # a month cut by the data's end says so
         out.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base_y}" y2="{base_y + 4}" stroke="#888"/>'
             f'<text x="{x:.1f}" y="{base_y + 16}" text-anchor="middle">{esc(text)}</text>'
@@ -161,7 +167,8 @@ def line_chart_svg(
         )
         for i, (x, y) in enumerate(pts):
             text = SUPPRESSED_LABEL if hidden[i] else fmt_number(values[i, j])
-            tip = f"{labels.get(key, key)}, {fmt_month(months[i])}: {text}"
+            when = point_labels[i] if point_labels is not None else fmt_month(months[i])
+            tip = f"{labels.get(key, key)}, {when}: {text}"
             fill = "#ffffff" if hidden[i] else color
             out.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{fill}" stroke="{color}">'
@@ -197,6 +204,7 @@ def small_multiples_html(
     months_per_step: int = 1,
     suppressed: pd.DataFrame | None = None,
     totals: Mapping[str, float | None] | None = None,
+    point_labels: Sequence[str] | None = None,
 ) -> str:
     """One small line chart per column of a month × series table, in a grid.
 
@@ -226,6 +234,10 @@ def small_multiples_html(
     totals
         The total written on each chart, per column (``None``: "dolt"); the column's sum
         when not given.
+    point_labels
+        The text of each row (e.g. ``jul–sep 2024 (endast sep)`` for a quarter the months
+        shown cut, see :func:`trygghetskarta.periods.block_label`); built from the months
+        and ``months_per_step`` when ``None``.
 
     Returns
     -------
@@ -247,6 +259,7 @@ def small_multiples_html(
                 step=months_per_step,
                 hidden=None if suppressed is None else suppressed[key].to_numpy(dtype=bool),
                 total=(totals[key], True) if totals is not None else None,
+                point_labels=point_labels,
             )
         )
     return (
@@ -269,10 +282,14 @@ def _mini_chart(
     step: int,
     hidden: np.ndarray | None = None,
     total: tuple[float | None, bool] | None = None,
+    point_labels: Sequence[str] | None = None,
 ) -> str:
     months = list(series.index)
+    given = dict(zip(months, point_labels, strict=True)) if point_labels is not None else {}
 
     def when(month: pd.Timestamp) -> str:
+        if month in given:
+            return given[month]
         if step == 1:
             return fmt_month(month)
         last = pd.Timestamp(month) + pd.DateOffset(months=step - 1)

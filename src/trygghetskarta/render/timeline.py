@@ -116,7 +116,11 @@ class _Script(VerbatimMacro):
 
 
 def add_month_slider(
-    m: folium.Map, months: Sequence[pd.Timestamp], *, period_label: str | None = None
+    m: folium.Map,
+    months: Sequence[pd.Timestamp],
+    *,
+    period_label: str | None = None,
+    month_labels: Sequence[str] | None = None,
 ) -> folium.Map:
     """Add the month slider: position 0 is the whole period, then one position per month.
 
@@ -128,9 +132,12 @@ def add_month_slider(
         The months of the period, first days, in order.
     period_label
         Text after "Hela perioden"; the first and last month when ``None``.
+    month_labels
+        Each month's text (e.g. ``1–22 aug 2026`` for a month the data's end cuts, see
+        :func:`~trygghetskarta.render.format.fmt_month_in`); ``mar 2024`` … when ``None``.
     """
     _ensure_runtime(m)
-    labels = [fmt_month(mo) for mo in months]
+    labels = list(month_labels) if month_labels is not None else [fmt_month(mo) for mo in months]
     whole = f"{WHOLE_PERIOD} ({period_label or (labels[0] + ' – ' + labels[-1])})"
     code = f"""
     (function (map, labels) {{
@@ -202,6 +209,7 @@ def add_area_counts(
     show_names: bool = True,
     note: str | None = None,
     suppressed: np.ndarray | None = None,
+    month_labels: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Count labels and a count choropleth per area, redrawn for each slider position.
 
@@ -269,7 +277,8 @@ def add_area_counts(
         f'<div class="tk-title">{esc(name_labels)}, hela perioden</div>{whole_rows}{note_html}',
         f'<div class="tk-title">{esc(name_labels)} per månad</div>{month_rows}{note_html}',
     ]
-    slider_labels = [WHOLE_PERIOD, *(fmt_month(mo) for mo in months)]
+    texts = month_labels if month_labels is not None else [fmt_month(mo) for mo in months]
+    slider_labels = [WHOLE_PERIOD, *texts]
     # Labels declutter in order of the counts shown (a suppressed count ranks last, so the
     # order gives nothing away).
     shown_whole = np.where(hide[:, 0], -1.0, counts[:, 0]) if hide is not None else counts[:, 0]
