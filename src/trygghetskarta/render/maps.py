@@ -199,9 +199,9 @@ def _add_time_layers(
         name_fill=names[1],
         note=note,
         suppressed=mask if profile.public else None,
-        month_labels=texts,
+        month_texts=texts,
     )
-    add_month_slider(m, months, period_label=fmt_period(period), month_labels=texts)
+    add_month_slider(m, months, period_label=fmt_period(period), month_texts=texts)
     return months, ledgers, unplaced
 
 

@@ -120,7 +120,7 @@ def add_month_slider(
     months: Sequence[pd.Timestamp],
     *,
     period_label: str | None = None,
-    month_labels: Sequence[str] | None = None,
+    month_texts: Sequence[str] | None = None,
 ) -> folium.Map:
     """Add the month slider: position 0 is the whole period, then one position per month.
 
@@ -132,12 +132,12 @@ def add_month_slider(
         The months of the period, first days, in order.
     period_label
         Text after "Hela perioden"; the first and last month when ``None``.
-    month_labels
+    month_texts
         Each month's text (e.g. ``1–22 aug 2026`` for a month the data's end cuts, see
         :func:`~trygghetskarta.render.format.fmt_month_in`); ``mar 2024`` … when ``None``.
     """
     _ensure_runtime(m)
-    labels = list(month_labels) if month_labels is not None else [fmt_month(mo) for mo in months]
+    labels = list(month_texts) if month_texts is not None else [fmt_month(mo) for mo in months]
     whole = f"{WHOLE_PERIOD} ({period_label or (labels[0] + ' – ' + labels[-1])})"
     code = f"""
     (function (map, labels) {{
@@ -209,7 +209,7 @@ def add_area_counts(
     show_names: bool = True,
     note: str | None = None,
     suppressed: np.ndarray | None = None,
-    month_labels: Sequence[str] | None = None,
+    month_texts: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Count labels and a count choropleth per area, redrawn for each slider position.
 
@@ -240,6 +240,9 @@ def add_area_counts(
         Write the area's name above its count.
     note
         An extra line under the legend (escaped).
+    month_texts
+        Each month's text on the slider (e.g. ``1–22 aug 2026`` for a month the data's end
+        cuts); ``mar 2024`` … when ``None``.
     suppressed
         Which counts (area × (whole period, months …)) the profile suppressed (see
         ``ExportProfile.suppress``); they read "dolt" and share one colour. ``None``
@@ -277,8 +280,9 @@ def add_area_counts(
         f'<div class="tk-title">{esc(name_labels)}, hela perioden</div>{whole_rows}{note_html}',
         f'<div class="tk-title">{esc(name_labels)} per månad</div>{month_rows}{note_html}',
     ]
-    texts = month_labels if month_labels is not None else [fmt_month(mo) for mo in months]
-    slider_labels = [WHOLE_PERIOD, *texts]
+    if month_texts is None:
+        month_texts = [fmt_month(mo) for mo in months]
+    slider_labels = [WHOLE_PERIOD, *month_texts]
     # Labels declutter in order of the counts shown (a suppressed count ranks last, so the
     # order gives nothing away).
     shown_whole = np.where(hide[:, 0], -1.0, counts[:, 0]) if hide is not None else counts[:, 0]
