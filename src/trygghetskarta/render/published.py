@@ -143,6 +143,22 @@ def values_of(ledgers: Sequence[Disclosure]) -> Mapping[str, int | None]:
 
 
 @dataclass(frozen=True)
+class SameDays:
+    """The year before as the key figure counts it when the data's end cuts a month.
+
+    ``whole`` are the whole months it holds (first days), ``cut`` the month it ends inside,
+    ``head`` and ``tail`` that month's events on the days compared (to day ``last_day``)
+    and after them.
+    """
+
+    whole: Sequence[pd.Timestamp]
+    cut: pd.Timestamp
+    head: int
+    tail: int
+    last_day: int
+
+
+@dataclass(frozen=True)
 class ReportCounts:
     """What a lägesbild shows of its counts: the ledgers and each shown value by name.
 
@@ -183,6 +199,7 @@ def report_counts(
     hour_weekday: np.ndarray | None,
     by_precision: pd.Series | None,
     step: int,
+    same_days: SameDays | None = None,
 ) -> tuple[ReportCounts, pd.DataFrame]:
     """Protect every count of a lägesbild together.
 
@@ -203,6 +220,11 @@ def report_counts(
     step
         Months per point of the category charts (3: quarters counted from the period's
         first month).
+    same_days
+        When the key figure counts the same days a year before and those end inside a
+        month: the key figure is linked to those whole months and to the part of the cut
+        month (``sdo|<d>|<YYYY-MM>|1-<day>``, with the rest ``…|<day+1>-``), which a reader
+        can form from it and the months shown, so they are suppressed as any count.
 
     Returns
     -------
@@ -234,7 +256,33 @@ def report_counts(
     ledgers.append(row)
     values.update({k: int(v) for k, v in _row_values(row, table, district, period_months).items()})
     fixed.update({k: row.is_suppressed(k) for k in row.shown})
-    if before:
+    split = same_days is not None and set(
+        map(pd.Timestamp, [*same_days.whole, same_days.cut])
+    ) <= set(before)
+    if before and split and same_days is not None:
+        month = month_key(same_days.cut)
+        head, tail = (
+            f"sdo|{d}|{month}|1-{same_days.last_day}",
+            f"sdo|{d}|{month}|{same_days.last_day + 1}-",
+        )
+        parts = {f"sdo|{d}|{month_key(m)}": int(month_total[m]) for m in same_days.whole}
+        parts[head] = same_days.head
+        total = f"sdo|{d}|före"
+        linked = last_year is not None and round(float(last_year)) == sum(parts.values())
+        cut_cell = f"sdo|{d}|{month}"
+        values_b = {
+            **{f"sdo|{d}|{month_key(m)}": int(month_total[m]) for m in before},
+            **parts,
+            tail: same_days.tail,
+            total: sum(parts.values()),
+        }
+        prev = profile.suppress(
+            values_b,
+            [Constraint(total, tuple(parts)), Constraint(cut_cell, (head, tail))],
+            hidden=() if linked else (total,),
+            name=f"sdo-före|{d}",
+        )
+    elif before:
         parts = {f"sdo|{d}|{month_key(m)}": int(month_total[m]) for m in before}
         total = f"sdo|{d}|före"
         linked = last_year is not None and round(float(last_year)) == sum(parts.values())
@@ -245,9 +293,11 @@ def report_counts(
             hidden=() if linked else (total,),
             name=f"sdo-före|{d}",
         )
+    if before:
         ledgers.append(prev)
-        values.update(values_b)
-        fixed.update({k: prev.is_suppressed(k) for k in prev.shown})
+        # the cut month's parts stay in this ledger: the charts' totals hold whole months
+        values.update({k: v for k, v in values_b.items() if k.count("|") == 2})
+        fixed.update({k: prev.is_suppressed(k) for k in prev.shown if k.count("|") == 2})
         if not linked:
             hidden.append(total)
     # 2. Categories per block, their chart totals, the category table and the block totals.

@@ -48,7 +48,7 @@ from trygghetskarta.render.format import (
     period_bounds,
 )
 from trygghetskarta.render.profile import ExportProfile, drop_sensitive
-from trygghetskarta.render.published import ReportCounts, month_key, report_counts
+from trygghetskarta.render.published import ReportCounts, SameDays, month_key, report_counts
 from trygghetskarta.render.report_parts import (
     FINE,
     _get,
@@ -362,6 +362,7 @@ def _protect(
     in_period: pd.DataFrame | None,
     by_precision: pd.Series | None,
     last_year: Any,
+    events: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
     """Public: every count of the page through one suppression (see ``published``).
 
@@ -395,8 +396,32 @@ def _protect(
         hour_weekday=hw,
         by_precision=by_precision,
         step=3,
+        same_days=_same_days(period, events),
     )
     return table, counts, blocks, by_precision
+
+
+def _same_days(period: Period, events: pd.DataFrame | None) -> SameDays | None:
+    """The year before's days as the key figure counts them, when they cut a month (the
+    data end inside the period): its whole months and the cut month's counts inside and
+    after the days compared (what a reader can form from the key figure and the months
+    of the chart, so that suppression covers it)."""
+    if not isinstance(period, MonthsPeriod) or not period.partial or events is None:
+        return None
+    prev = period.comparison().previous
+    cut = pd.Timestamp(prev.last).to_period("M")
+    if prev.last == cut.end_time.date():
+        return None  # the year before ends with a whole month
+    times = pd.to_datetime(events["occurred_at"])
+    if times.dt.tz is None:
+        times = times.dt.tz_localize(TIMEZONE)
+    month_start = cut.start_time.tz_localize(TIMEZONE)
+    month_end = (cut + 1).start_time.tz_localize(TIMEZONE)
+    head = int(((times >= month_start) & (times < prev.end)).sum())
+    tail = int(((times >= prev.end) & (times < month_end)).sum())
+    first = pd.Timestamp(prev.first).to_period("M")
+    whole = [m.start_time for m in pd.period_range(first, cut - 1, freq="M")] if first < cut else []
+    return SameDays(whole, cut.start_time, head, tail, prev.last.day)
 
 
 @dataclass(frozen=True)
@@ -547,6 +572,7 @@ def lagesbild_html(
         in_period,
         by_precision,
         _get(summary_row, "count_last_year"),
+        events,
     )
     if top_places is None and in_period is not None:
         top_places = named_places(in_period, profile=profile)
