@@ -329,10 +329,11 @@ def like_for_like(
     The period's figures run from its first day to its last day or to ``data_end``,
     whichever comes first; the year before runs over the same calendar days. When the
     current span ends on a month's last day the previous one ends on that month's last day
-    (whole months against whole months: February 2025 against all of February 2024, 29th
-    included); otherwise on the same date (data ending 22 August 2026 compare with
-    1 January – 22 August 2025; data ending 28 February 2025 with 1 January – 28 February
-    2024, 29 February left out, as it has no counterpart).
+    (whole months against whole months: data ending 28 February 2025 compare with all of
+    February 2024, 29th included, and data ending 29 February 2024 with all of February
+    2023); otherwise on the same date (data ending 22 August 2026 compare with 1 January –
+    22 August 2025; data ending 28 February 2024, a leap year's, with 1 January –
+    28 February 2023).
 
     Parameters
     ----------

@@ -159,7 +159,8 @@ def data_window(
     ends = [d for d in (newest, None if coverage is None else coverage.last) if d is not None]
     data_end = max(ends) if ends else None
     if parameters.data_start is not None:
-        return DataWindow(date.fromisoformat(parameters.data_start), "setting", data_end, coverage)
+        start = pd.Timestamp(parameters.data_start).date()  # "YYYY-MM" is its first day
+        return DataWindow(start, "setting", data_end, coverage)
     if coverage is not None:
         return DataWindow(coverage.first, "coverage", data_end, coverage)
     first = complete_from(times) if len(times) else None
