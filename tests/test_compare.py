@@ -512,3 +512,29 @@ def test_the_month_slider_says_where_the_data_end():
     data = area_data(html_of(m))
     assert data["months"] == ["Hela perioden", "jul 2026", "1–22 aug 2026"]
     assert "Hela perioden (jul 2026 – 22 aug 2026)" in html_of(m)
+
+
+def test_a_recorded_gap_sets_data_start_and_is_named_beside_the_changes_it_touches():
+    coverage = Coverage(
+        "polisen", date(2024, 1, 1), date(2025, 12, 20), (Gap(date(2024, 3, 3), date(2024, 3, 9)),)
+    )
+    inputs = prepare_inputs(
+        sparse_then_dense(),
+        tiny_areas(),
+        tiny_population(),
+        period=Period.months("2025-01", "2025-12"),
+        parameters=AnalysisParameters(),
+        coverage=coverage,
+    )
+    assert (inputs.window.data_start, inputs.window.data_start_from) == (
+        date(2024, 1, 1),
+        "coverage",
+    )
+    trends = tables.trends(inputs)
+    a = trends[(trends["scheme"] == "2024") & (trends["district"] == "A")].set_index("month")
+    gap = "Data saknas 3–9 mars 2024"
+    assert a.loc[pd.Timestamp("2024-03-01"), "gaps"] == gap
+    assert a.loc[pd.Timestamp("2025-03-01"), "gaps"] == gap  # compared with March 2024
+    assert a.loc[pd.Timestamp("2025-04-01"), "gaps"] == ""
+    changes = tables.trend_changes(inputs)
+    assert set(changes["gaps"]) == {gap} and changes["comparable"].all()

@@ -17,6 +17,7 @@ from trygghetskarta.analysis.nearrepeat import knox_table
 from trygghetskarta.analysis.rates import CITY, change_table, monthly_series
 from trygghetskarta.analysis.rhythm import HourWeekday, hour_weekday, seasonal_baseline
 from trygghetskarta.analysis.significance import benjamini_hochberg
+from trygghetskarta.coverage import Coverage
 from trygghetskarta.pipeline.analyse.inputs import (
     ALL,
     PLACED,
@@ -231,7 +232,8 @@ def trends(inputs: AnalysisInputs) -> pd.DataFrame:
     compared with the year before or make a baseline; earlier months are listed with
     ``complete_data`` false and no change or baseline. The month the data's end cuts is
     ``partial_month``: its change counts the same days a year before and it is not tested
-    against its baseline (a part of a month against whole ones).
+    against its baseline (a part of a month against whole ones). ``gaps`` names the
+    feed's recorded gaps inside the month or the same month a year before.
 
     Returns
     -------
@@ -263,7 +265,26 @@ def trends(inputs: AnalysisInputs) -> pd.DataFrame:
             "yearbook 31 Dec, latest year not after the month; 2021–2023 districts of a "
             "merged 2024 district split by RegSO population 2024"
         )
+    table["gaps"] = _month_gaps(table["month"], inputs.window.coverage)
     return table
+
+
+def _month_gaps(months: pd.Series, coverage: Coverage | None) -> pd.Series:
+    """The recorded gaps (Swedish labels) inside each month or the same month a year
+    before, ``""`` for none: a monthly change over a gap says so."""
+    if coverage is None or not coverage.gaps:
+        return pd.Series("", index=months.index, dtype=object)
+    found: dict[pd.Timestamp, str] = {}
+    for month in pd.unique(months):
+        m = pd.Timestamp(month).to_period("M")
+        spans = [(m - 12).start_time.date(), (m - 12).end_time.date()]
+        spans += [m.start_time.date(), m.end_time.date()]
+        gaps = {
+            *coverage.gaps_within(spans[0], spans[1]),
+            *coverage.gaps_within(spans[2], spans[3]),
+        }
+        found[pd.Timestamp(month)] = "; ".join(g.label for g in sorted(gaps))
+    return months.map(lambda mo: found[pd.Timestamp(mo)])
 
 
 def _layer_trends(
