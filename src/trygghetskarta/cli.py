@@ -152,7 +152,7 @@ DataStartOption = Annotated[
         "--data-start",
         help="First day of complete data, YYYY-MM-DD or YYYY-MM: trends, baselines and "
         "changes against last year use nothing earlier (overrides data_start under "
-        "[analysis]; default: the police feed's recorded coverage, else the first month "
+        "\\[analysis]; default: the police feed's recorded coverage, else the first month "
         "not far below the median).",
     ),
 ]
