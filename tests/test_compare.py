@@ -71,8 +71,7 @@ def test_a_period_ending_22_august_compares_with_1_january_to_22_august_last_yea
     assert c.partial and c.comparable and c.exposure == 1.0
     assert c.label == "1 januari – 22 augusti 2026 mot 1 januari – 22 augusti 2025"
     assert c.notes == (
-        "Data finns till och med 22 augusti 2026; jämförelsen gäller samma dagar året innan "
-        "(1 januari – 22 augusti 2025).",
+        "Data finns till och med 22 augusti 2026; året innan räknas till och med samma dag.",
     )
     assert PERIOD.with_data(DATA_END).comparison() == c
 

@@ -290,7 +290,7 @@ class Comparison:
         if self.partial:
             out.append(
                 f"Data finns till och med {range_label(self.current.last, self.current.last)}; "
-                f"jämförelsen gäller samma dagar året innan ({self.previous.label})."
+                "året innan räknas till och med samma dag."
             )
         if self.incomplete_before is not None:
             d = self.incomplete_before
