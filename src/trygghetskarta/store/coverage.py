@@ -17,11 +17,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from trygghetskarta.coverage import Coverage
+from trygghetskarta.coverage import HOW, Coverage, Finding
 from trygghetskarta.errors import StoreError
-
-#: How a day's coverage was established.
-HOW = ("overlap", "backfill-day", "backfill-hours", "archive", "unfilled")
 
 
 def record_days(
@@ -97,3 +94,35 @@ def read_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
         "SELECT day FROM coverage_days WHERE source = ? AND covered ORDER BY day", [source]
     ).fetchall()
     return Coverage.from_days(source, (r[0] for r in rows))
+
+
+def record_findings(
+    con: duckdb.DuckDBPyConnection, source: str, findings: Iterable[Finding]
+) -> dict[str, int]:
+    """Record every :class:`~trygghetskarta.coverage.Finding` of ``source`` (see
+    :func:`record_days`); return the rows changed per ``how``."""
+    changed: dict[str, int] = {}
+    for finding in findings:
+        n = record_days(
+            con,
+            source,
+            finding.days,
+            covered=finding.covered,
+            how=finding.how,
+            detail=finding.detail,
+        )
+        changed[finding.how] = changed.get(finding.how, 0) + n
+    return changed
+
+
+def event_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
+    """The Europe/Stockholm days on which the store holds an event of ``source`` published.
+
+    A backfill that gets an empty answer for such a day knows the API no longer serves it.
+    """
+    rows = con.execute(
+        "SELECT DISTINCT CAST(timezone('Europe/Stockholm', published_at) AS DATE) FROM events "
+        "WHERE source = ? AND published_at IS NOT NULL",
+        [source],
+    ).fetchall()
+    return {r[0] for r in rows}
