@@ -7,8 +7,9 @@ escaped, so the SVG is well-formed XML.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,41 @@ if TYPE_CHECKING:
     from trygghetskarta._privacy import ExportProfile
 
 _FONT = 'font-family="Helvetica Neue, Arial, sans-serif"'
+
+
+def _hatch(
+    key: str,
+    notes: Sequence[str | None] | None,
+    x_of: Callable[[int], float],
+    n: int,
+    *,
+    left: float,
+    right: float,
+    top: float,
+    height: float,
+) -> str:
+    """Hatched columns behind the points whose period is only partly covered by the data
+    (``notes[i]`` says which days are missing), each with the note as its tooltip."""
+    if not notes or not any(notes):
+        return ""
+    pattern = "tk-hatch-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    half = (x_of(1) - x_of(0)) / 2 if n > 1 else (right - left) / 2
+    out = [
+        f'<defs><pattern id="{pattern}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3cd"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#c98a00" stroke-width="2"/></pattern></defs>'
+    ]
+    for i, note in enumerate(notes):
+        if not note:
+            continue
+        x0 = max(left, x_of(i) - half)
+        x1 = min(right, x_of(i) + half)
+        out.append(
+            f'<rect class="tk-partial" x="{x0:.1f}" y="{top:.1f}" width="{max(x1 - x0, 1):.1f}" '
+            f'height="{height:.1f}" fill="url(#{pattern})" opacity="0.8">'
+            f"<title>{esc(note)}</title></rect>"
+        )
+    return "".join(out)
 
 
 def nice_ticks(vmax: float, n: int = 5) -> list[float]:
@@ -52,6 +88,7 @@ def line_chart_svg(
     plot_height: int = 200,
     suppress_below: float | None = None,
     suppressed: np.ndarray | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     """Draw one line per column of a month × series table.
 
@@ -77,6 +114,9 @@ def line_chart_svg(
         Which values (months × series) the profile suppressed, drawn in the band whatever
         their size; overrides the rule of ``suppress_below`` (which then only sets the
         band's height).
+    partial
+        Per month, what a gap in the data leaves out of it (``None``: the month is
+        whole); such months are hatched, with the text as their tooltip.
 
     Returns
     -------
@@ -113,6 +153,16 @@ def line_chart_svg(
         f'width="100%" role="img" aria-label="{esc(title)}" class="tk-chart">',
         f"<title>{esc(title)}</title>",
         f'<g {_FONT} font-size="11" fill="#333">',
+        _hatch(
+            title,
+            partial,
+            x_of,
+            len(months),
+            left=left,
+            right=left + plot_w,
+            top=top,
+            height=plot_h,
+        ),
     ]
     for t in ticks:
         y = y_of(t)
@@ -197,6 +247,7 @@ def small_multiples_html(
     months_per_step: int = 1,
     suppressed: pd.DataFrame | None = None,
     totals: Mapping[str, float | None] | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     """One small line chart per column of a month × series table, in a grid.
 
@@ -226,6 +277,9 @@ def small_multiples_html(
     totals
         The total written on each chart, per column (``None``: "dolt"); the column's sum
         when not given.
+    partial
+        Per row of ``table``, what a gap in the data leaves out of it, or ``None``:
+        hatched, as in :func:`line_chart_svg`.
 
     Returns
     -------
@@ -247,6 +301,7 @@ def small_multiples_html(
                 step=months_per_step,
                 hidden=None if suppressed is None else suppressed[key].to_numpy(dtype=bool),
                 total=(totals[key], True) if totals is not None else None,
+                partial=partial,
             )
         )
     return (
@@ -269,6 +324,7 @@ def _mini_chart(
     step: int,
     hidden: np.ndarray | None = None,
     total: tuple[float | None, bool] | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     months = list(series.index)
 
@@ -323,6 +379,18 @@ def _mini_chart(
                 f'<rect x="{left}" y="{top}" width="{max(x1 - left, 0):.1f}" '
                 f'height="{plot_height}" fill="#f3f3f3"/>'
             )
+    out.append(
+        _hatch(
+            f"{label}|{key}",
+            partial,
+            x_of,
+            len(months),
+            left=left,
+            right=left + plot_w,
+            top=top,
+            height=plot_height,
+        )
+    )
     if suppress_below is not None:
         band_top = y_of(suppress_below)
         out.append(

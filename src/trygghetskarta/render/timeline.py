@@ -116,7 +116,11 @@ class _Script(VerbatimMacro):
 
 
 def add_month_slider(
-    m: folium.Map, months: Sequence[pd.Timestamp], *, period_label: str | None = None
+    m: folium.Map,
+    months: Sequence[pd.Timestamp],
+    *,
+    period_label: str | None = None,
+    month_notes: Sequence[str | None] | None = None,
 ) -> folium.Map:
     """Add the month slider: position 0 is the whole period, then one position per month.
 
@@ -128,10 +132,19 @@ def add_month_slider(
         The months of the period, first days, in order.
     period_label
         Text after "Hela perioden"; the first and last month when ``None``.
+    month_notes
+        Per month, a note shown after its name (e.g. the days a gap in the data leaves
+        out: ``"mars 2026 – data saknas 3–9 mars 2026"``), or ``None``; the whole period
+        then says that it has gaps.
     """
     _ensure_runtime(m)
-    labels = [fmt_month(mo) for mo in months]
-    whole = f"{WHOLE_PERIOD} ({period_label or (labels[0] + ' – ' + labels[-1])})"
+    notes = list(month_notes or [None] * len(months))
+    labels = [fmt_month(mo) + (f" – {n}" if n else "") for mo, n in zip(months, notes, strict=True)]
+    whole = (
+        f"{WHOLE_PERIOD} ({period_label or (fmt_month(months[0]) + ' – ' + fmt_month(months[-1]))})"
+    )
+    if any(notes):
+        whole += " – med luckor i data"
     code = f"""
     (function (map, labels) {{
       var tl = TK.timeline(map);
