@@ -106,21 +106,41 @@ def add_gap_band(m: folium.Map, coverage: Coverage | None, period: Period) -> fo
     return m
 
 
-def report_note(coverage: Coverage | None, period: Period) -> str:
+def context_gaps(
+    coverage: Coverage | None, period: Period, shown_from: date | None
+) -> tuple[Gap, ...]:
+    """The gaps between ``shown_from`` (the first month a chart shows, e.g. a year before
+    the period, for context and the change against last year) and the period's start."""
+    days = _days(period)
+    if coverage is None or days is None or shown_from is None or shown_from >= days[0]:
+        return ()
+    return coverage.gaps_within(shown_from, days[0] - pd.Timedelta(days=1))
+
+
+def report_note(
+    coverage: Coverage | None, period: Period, *, shown_from: date | None = None
+) -> str:
     """The lägesbild's note under its heading: the covered period, and a box naming every
-    gap in the period (with what it means for the figures)."""
+    gap in the period, and in the months before it that the charts show (``shown_from``),
+    with what it means for the figures."""
     label, gaps = coverage_lines(coverage, period)
     if not label:
         return ""
-    if not gaps:
+    before = [g.label for g in context_gaps(coverage, period, shown_from)]
+    if not gaps and not before:
         return f'<p class="meta tk-covered">{esc(label)}</p>'
-    items = "".join(f"<li>{esc(g)}</li>" for g in gaps)
-    return (
-        f'<p class="meta tk-covered">{esc(label)}</p>'
-        f'<div class="tk-gaps" role="note"><strong>Luckor i data under perioden:</strong>'
-        f"<ul>{items}</ul><p>{esc(PARTIAL_NOTE)} I diagrammen är de månaderna streckade."
-        "</p></div>"
-    )
+    parts = [f'<p class="meta tk-covered">{esc(label)}</p><div class="tk-gaps" role="note">']
+    if gaps:
+        items = "".join(f"<li>{esc(g)}</li>" for g in gaps)
+        parts.append(f"<strong>Luckor i data under perioden:</strong><ul>{items}</ul>")
+    if before:
+        items = "".join(f"<li>{esc(g)}</li>" for g in before)
+        parts.append(
+            "<strong>Luckor i data före perioden (i diagrammen och jämförelsen med året "
+            f"innan):</strong><ul>{items}</ul>"
+        )
+    parts.append(f"<p>{esc(PARTIAL_NOTE)} I diagrammen är de månaderna streckade.</p></div>")
+    return "".join(parts)
 
 
 REPORT_CSS = """

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -474,6 +474,11 @@ class ReportScene:
         return self.events[self.events["stadsdelsomrade"] == district]
 
 
+def _first_day(table: pd.DataFrame) -> date | None:
+    """The first day of the first month a chart shows."""
+    return None if table.empty else pd.Timestamp(table.index.min()).date()
+
+
 def _coverage_sources(coverage: Coverage | None, period: Period) -> str:
     """The coverage under "Källor och period": the covered days and each gap in the period."""
     if coverage is None:
@@ -583,7 +588,7 @@ def lagesbild_html(
         f"<h1>{esc(heading)}</h1>",
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
         f"Skapad {esc(fmt_datetime(made_at))}</p>",
-        report_note(scene.coverage, period),
+        report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
         key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",

@@ -58,7 +58,7 @@ def _hatch(
         x1 = min(right, x_of(i) + half)
         out.append(
             f'<rect class="tk-partial" x="{x0:.1f}" y="{top:.1f}" width="{max(x1 - x0, 1):.1f}" '
-            f'height="{height:.1f}" fill="url(#{pattern})" opacity="0.8">'
+            f'height="{height:.1f}" fill="url(#{pattern})" opacity="0.6">'
             f"<title>{esc(note)}</title></rect>"
         )
     return "".join(out)
@@ -153,16 +153,6 @@ def line_chart_svg(
         f'width="100%" role="img" aria-label="{esc(title)}" class="tk-chart">',
         f"<title>{esc(title)}</title>",
         f'<g {_FONT} font-size="11" fill="#333">',
-        _hatch(
-            title,
-            partial,
-            x_of,
-            len(months),
-            left=left,
-            right=left + plot_w,
-            top=top,
-            height=plot_h,
-        ),
     ]
     for t in ticks:
         y = y_of(t)
@@ -197,6 +187,18 @@ def line_chart_svg(
             f'height="{base_y - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
             f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
         )
+    out.append(
+        _hatch(
+            title,
+            partial,
+            x_of,
+            len(months),
+            left=left,
+            right=left + plot_w,
+            top=top,
+            height=plot_h,
+        )
+    )
     for j, key in enumerate(series):
         color = esc(colors.get(key, "#555555"))
         label = esc(labels.get(key, str(key)))
@@ -379,6 +381,13 @@ def _mini_chart(
                 f'<rect x="{left}" y="{top}" width="{max(x1 - left, 0):.1f}" '
                 f'height="{plot_height}" fill="#f3f3f3"/>'
             )
+    if suppress_below is not None:
+        band_top = y_of(suppress_below)
+        out.append(
+            f'<rect x="{left}" y="{band_top:.1f}" width="{plot_w}" '
+            f'height="{top + plot_height - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
+            f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
+        )
     out.append(
         _hatch(
             f"{label}|{key}",
@@ -391,13 +400,6 @@ def _mini_chart(
             height=plot_height,
         )
     )
-    if suppress_below is not None:
-        band_top = y_of(suppress_below)
-        out.append(
-            f'<rect x="{left}" y="{band_top:.1f}" width="{plot_w}" '
-            f'height="{top + plot_height - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
-            f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
-        )
     for t in (0.0, ymax):
         y = y_of(t)
         out.append(
