@@ -313,3 +313,52 @@ def test_polls_30_days_apart_leave_every_day_backfilled_or_a_shown_gap(tmp_path,
         }
         assert expected <= stored
         con.close()
+
+
+def _real_feed(shared_data: Path, first: str, last: str) -> list[dict[str, Any]]:
+    """The archive's events published from ``first`` to ``last``, as the API serves them."""
+    table = pd.read_parquet(
+        shared_data / "police_events" / "polisen_events_2022-09_2025-12.parquet"
+    )
+    published = pd.to_datetime(table["datetime_iso"], utc=True).dt.tz_convert("Europe/Stockholm")
+    days = published.dt.date
+    chosen = table[(days >= date.fromisoformat(first)) & (days <= date.fromisoformat(last))]
+    return [
+        {
+            "id": int(r.id),
+            "datetime": r.datetime,
+            "name": r.name,
+            "summary": r.summary,
+            "url": r.url,
+            "type": r.type,
+            "location": {"name": r.location_name, "gps": r.location_gps},
+        }
+        for r in chosen.itertuples()
+    ]
+
+
+def test_real_events_polled_30_days_apart_are_all_ingested_or_in_a_gap(tmp_path, shared_data):
+    """Real nationwide volumes (the archive's 2025 events): every day is covered or a gap,
+    and every Stockholm event of a covered day is in the store."""
+    feed = _real_feed(shared_data, "2025-02-01", "2025-04-30")
+    with FeedServer(feed) as server:
+        settings = _settings(tmp_path, shared_data, server.base_url)
+        con = store.connect(settings.db_path)
+        for when in (datetime(2025, 3, 1, 2, tzinfo=TZ), datetime(2025, 3, 31, 2, tzinfo=TZ)):
+            _poll(settings, con, server, when)
+        coverage = store.read_coverage(con, "polisen")
+        assert (coverage.first, coverage.last, coverage.gaps) == (
+            date(2025, 2, 1),
+            date(2025, 3, 30),
+            (),
+        )
+        stockholm = {
+            str(e["id"])
+            for e in feed
+            if e["name"].rsplit(",", 1)[-1].strip() == "Stockholm"
+            and datetime.fromisoformat(_iso(e["datetime"])).date() <= date(2025, 3, 30)
+        }
+        stored = {r[0] for r in con.execute("SELECT source_id FROM events").fetchall()}
+        assert len(stockholm) > 100
+        assert stockholm <= stored
+        con.close()
