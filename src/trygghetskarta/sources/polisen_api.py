@@ -536,7 +536,11 @@ def poll(
     answers = [a for p in (previous, path) if p is not None if (a := read_answer(p, meta_dir=meta))]
     if old_records is None:
         answers = answers[-1:]
-    found = [f for f in answer_findings(answers) if max(f.days) < today]
+    found = [
+        Finding(days, f.covered, f.how, f.detail)
+        for f in answer_findings(answers)
+        if (days := tuple(d for d in f.days if d < today))
+    ]
     answered = {d for f in found for d in f.days}
     new: list[str] = list(current)
     changed: list[str] = []
