@@ -79,9 +79,11 @@ def fetch(
                 new=len(polled.new),
                 changed=len(polled.changed),
                 unchanged=polled.unchanged,
+                backfilled=len(polled.backfilled),
+                gaps=len(polled.missed),
+                untried_days=len(polled.untried),
                 backfilled_days=list(polled.backfilled),
                 missed_days=list(polled.missed),
-                untried_days=len(polled.untried),
             )
             if con is not None:
                 with store.transaction(con):
