@@ -353,3 +353,17 @@ def test_charts_hatch_the_months_a_gap_touches():
     assert 'class="tk-partial"' not in line_chart_svg(table, labels={}, colors={}, title="t")
     multiples = small_multiples_html(table, labels={}, colors={}, title="t", partial=notes)
     assert multiples.count('class="tk-partial"') == 1
+
+
+def test_the_days_of_a_period_before_the_first_covered_day_are_a_gap_too():
+    archive = Coverage("polisen", date(2023, 3, 21), date(2025, 12, 31))
+    _, gaps = coverage_lines(archive, (date(2023, 1, 1), date(2023, 12, 31)))
+    assert gaps == ["Data saknas 1 januari – 20 mars 2023"]
+    months = list(pd.date_range("2023-02-01", "2023-04-01", freq="MS"))
+    assert month_notes(archive, months) == [
+        "data saknas 1–28 februari 2023",
+        "data saknas 1–20 mars 2023",
+        None,
+    ]
+    # after the last covered day the data may be still to come: said by the covered period
+    assert coverage_lines(archive, (date(2025, 7, 1), date(2026, 6, 30)))[1] == []

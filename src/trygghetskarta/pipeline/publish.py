@@ -205,13 +205,14 @@ def read_coverage(con: duckdb.DuckDBPyConnection) -> Coverage | None:
 
 def coverage_summary(scene: Scene) -> dict[str, object]:
     """The coverage for a manifest: the covered span, and every gap inside the period shown
-    (first and last day, days, the Swedish label)."""
+    (first and last day, days, the Swedish label), the days before the first covered day
+    included (see :func:`render.gaps_between`)."""
     coverage = scene.coverage
     if coverage is None:
         return {"source": COVERAGE_SOURCE, "recorded": False}
     first = scene.period.start.date()
     last = (scene.period.end - pd.Timedelta(seconds=1)).date()
-    gaps = coverage.gaps_within(first, last)
+    gaps = render.gaps_between(coverage, first, last)
     return {
         "source": coverage.source,
         "recorded": True,

@@ -17,12 +17,12 @@ Texts are built from dates only (no source text), and escaped like every other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import folium
 import pandas as pd
 
-from trygghetskarta.coverage import Coverage, Gap, gap_months, range_label
+from trygghetskarta.coverage import Coverage, Gap, range_label
 from trygghetskarta.render.format import Period, esc, period_bounds
 from trygghetskarta.render.verbatim import Verbatim
 
@@ -49,12 +49,28 @@ def _days(period: Period) -> tuple[date, date] | None:
     return bounds[0].date(), bounds[1].date()
 
 
+def gaps_between(coverage: Coverage | None, first: date, last: date) -> tuple[Gap, ...]:
+    """The days of ``first`` … ``last`` the data does not hold, as gaps: those inside the
+    covered span, and the days before its first covered day (an archive sparse before it).
+
+    Days after the last covered day are not a gap here: they may still be to come (the
+    covered period, stated beside the gaps, says where the data ends).
+    """
+    if coverage is None or coverage.first is None or last < first:
+        return ()
+    found = list(coverage.gaps_within(first, last))
+    if first < coverage.first:
+        found.insert(0, Gap(first, min(last, coverage.first - timedelta(days=1))))
+    return tuple(found)
+
+
 def shown_gaps(coverage: Coverage | None, period: Period) -> tuple[Gap, ...]:
-    """The gaps with a day inside ``period`` (all of them for a free-text period)."""
+    """The gaps with a day inside ``period`` (see :func:`gaps_between`; a free-text period:
+    every gap inside the covered span)."""
     if coverage is None:
         return ()
     days = _days(period)
-    return coverage.gaps if days is None else coverage.gaps_within(*days)
+    return coverage.gaps if days is None else gaps_between(coverage, *days)
 
 
 def coverage_lines(coverage: Coverage | None, period: Period) -> tuple[str, list[str]]:
@@ -71,18 +87,15 @@ def month_notes(coverage: Coverage | None, months: Sequence[pd.Timestamp]) -> li
     or ``None`` when it is whole."""
     if coverage is None or not months:
         return [None] * len(months)
-    first = pd.Timestamp(months[0]).date().replace(day=1)
-    last = (pd.Timestamp(months[-1]).to_period("M").end_time).date()
-    touched = gap_months(coverage, first, last)
     out: list[str | None] = []
     for month in months:
         stamp = pd.Timestamp(month)
-        gaps = touched.get(f"{stamp:%Y-%m}")
+        start = stamp.date().replace(day=1)
+        end = stamp.to_period("M").end_time.date()
+        gaps = gaps_between(coverage, start, end)
         if not gaps:
             out.append(None)
             continue
-        start = stamp.date().replace(day=1)
-        end = stamp.to_period("M").end_time.date()
         parts = [range_label(max(g.first, start), min(g.last, end)) for g in gaps]
         out.append("data saknas " + ", ".join(parts))
     return out
@@ -114,7 +127,7 @@ def context_gaps(
     days = _days(period)
     if coverage is None or days is None or shown_from is None or shown_from >= days[0]:
         return ()
-    return coverage.gaps_within(shown_from, days[0] - pd.Timedelta(days=1))
+    return gaps_between(coverage, shown_from, days[0] - timedelta(days=1))
 
 
 def report_note(
