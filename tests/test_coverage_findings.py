@@ -367,3 +367,43 @@ def test_the_days_of_a_period_before_the_first_covered_day_are_a_gap_too():
     ]
     # after the last covered day the data may be still to come: said by the covered period
     assert coverage_lines(archive, (date(2025, 7, 1), date(2026, 6, 30)))[1] == []
+
+
+def test_the_manifest_and_the_summary_list_the_gaps_of_the_period():
+    import dataclasses
+
+    from test_publish import _tiny_scene
+    from trygghetskarta.pipeline.publish import coverage_summary, note_coverage
+    from trygghetskarta.pipeline.steps import StepResult
+
+    coverage = Coverage(
+        "polisen",
+        date(2023, 1, 1),
+        date(2024, 12, 31),
+        (Gap(date(2023, 6, 1), date(2023, 6, 3)), Gap(date(2024, 3, 3), date(2024, 3, 9))),
+    )
+    scene = dataclasses.replace(_tiny_scene(), coverage=coverage)  # period: 2024
+    summary = coverage_summary(scene)
+    assert summary["gaps"] == [
+        {
+            "first": "2024-03-03",
+            "last": "2024-03-09",
+            "days": 7,
+            "label": "Data saknas 3–9 mars 2024",
+        }
+    ]
+    assert (summary["first"], summary["last"], summary["gap_days"]) == (
+        "2023-01-01",
+        "2024-12-31",
+        7,
+    )
+    result = StepResult("maps")
+    note_coverage(scene, result)
+    assert result.counts == {"coverage": "Data 1 januari 2023 – 31 december 2024", "gap_days": 7}
+    assert result.warnings == [
+        "polisen: 7 days of the period are gaps in the data (Data saknas 3–9 mars 2024); the "
+        "pages say so"
+    ]
+    empty = StepResult("maps")
+    note_coverage(dataclasses.replace(scene, coverage=None), empty)
+    assert "no coverage of the police feed is recorded" in empty.warnings[0]

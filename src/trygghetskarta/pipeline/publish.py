@@ -232,7 +232,7 @@ def coverage_summary(scene: Scene) -> dict[str, object]:
     }
 
 
-def _note_coverage(scene: Scene, result: StepResult) -> None:
+def note_coverage(scene: Scene, result: StepResult) -> None:
     """The coverage in the step's counts (the run summary) and a warning per gap."""
     summary = coverage_summary(scene)
     if not summary["recorded"]:
@@ -501,7 +501,7 @@ def maps(
         result.counts.update(
             period=scene.period.label, profile=settings.profile, maps=len(result.files)
         )
-        _note_coverage(scene, result)
+        note_coverage(scene, result)
     return result
 
 
@@ -538,5 +538,5 @@ def report(
         result.counts.update(
             period=scene.period.label, profile=settings.profile, reports=len(result.files)
         )
-        _note_coverage(scene, result)
+        note_coverage(scene, result)
     return result
