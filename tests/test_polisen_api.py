@@ -11,7 +11,7 @@ import pytest
 
 from scripted_server import FakeTime, Reply, ScriptedServer, api_event
 from trygghetskarta import pipeline
-from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.errors import ConfigError, SourceError, TrygghetskartaWarning
 from trygghetskarta.net import ClientSettings, HttpClient, HttpError
 from trygghetskarta.sources import polisen, polisen_api
 from trygghetskarta.sources._polisen_answer import (
@@ -202,7 +202,7 @@ def test_polisen_settings_default_to_the_real_api_and_its_limits():
     got = polisen_api.PolisenSettings.from_mapping({})
     assert got.client.base_url == "https://polisen.se"
     assert (got.client.min_interval_s, got.client.max_per_hour) == (10.0, 60)
-    assert (got.location, got.types, got.backfill_days, got.fetch) == ((), (), 7, False)
+    assert (got.location, got.types, got.backfill_max_days, got.fetch) == ((), (), 365, False)
 
 
 def test_polisen_settings_read_a_toml_table():
@@ -213,14 +213,14 @@ def test_polisen_settings_read_a_toml_table():
             "contact": "https://example.org/kontakt",
             "location": "Stockholms län",
             "types": ["Rån", "Skottlossning"],
-            "backfill_days": 3,
+            "backfill_max_days": 3,
             "fetch": "true",
         }
     )
     assert got.client.base_url == "http://127.0.0.1:8080"
     assert got.client.min_interval_s == 0.0
     assert got.client.agent.endswith("(+https://example.org/kontakt)")
-    assert (got.location, got.types, got.backfill_days, got.fetch) == (
+    assert (got.location, got.types, got.backfill_max_days, got.fetch) == (
         ("Stockholms län",),
         ("Rån", "Skottlossning"),
         3,
@@ -228,12 +228,18 @@ def test_polisen_settings_read_a_toml_table():
     )
 
 
+def test_polisen_settings_read_backfill_days_as_backfill_max_days_with_a_warning():
+    with pytest.warns(TrygghetskartaWarning, match="older name of backfill_max_days"):
+        got = polisen_api.PolisenSettings.from_mapping({"backfill_days": 7})
+    assert got.backfill_max_days == 7
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"base_ulr": "x"}, r"unknown keys \['base_ulr'\]"),
-        ({"backfill_days": -1}, "backfill_days .* whole number"),
-        ({"backfill_days": True}, "backfill_days .* whole number"),
+        ({"backfill_max_days": -1}, "backfill_max_days .* whole number"),
+        ({"backfill_max_days": True}, "backfill_max_days .* whole number"),
         ({"fetch": "sometimes"}, "fetch .* true or false"),
         ({"max_per_hour": 0}, "max_per_hour must be > 0"),
         ({"types": [1, 2]}, "types must be names"),
@@ -427,65 +433,153 @@ def test_poll_reports_new_changed_and_unchanged_events(server, fake, tmp_path, c
 
 
 @network
-def test_poll_backfills_a_gap_day_by_day(server, fake, tmp_path, caplog):
+def test_poll_backfills_a_gap_day_by_day_newest_first(server, fake, tmp_path, caplog):
     server.add(
         Reply(200, events_on(20, range(1, 5))),
         Reply(200, events_on(24, range(20, 25))),  # nothing from 20 after 10:04 to 24 10:20
-        *[Reply(200, events_on(d, range(10 * d, 10 * d + 2), hour=15)) for d in (20, 21, 22, 23)],
-        Reply(200, events_on(24, range(20, 25))),
+        *[Reply(200, events_on(d, range(10 * d, 10 * d + 2), hour=15)) for d in (24, 23, 22)],
+        Reply(200, events_on(21, range(210, 212), hour=15)),
+        Reply(200, events_on(20, range(200, 202), hour=15)),
     )
     client = http(server, fake)
     polisen_api.poll(cfg(server), raw_dir=tmp_path, client=client)
     with caplog.at_level(logging.INFO):
-        result = polisen_api.poll(cfg(server), raw_dir=tmp_path, client=client)
+        result = polisen_api.poll(
+            cfg(server), raw_dir=tmp_path, client=client, now=datetime(2026, 8, 25, 3, tzinfo=UTC)
+        )
     asked = [r.query.get("DateTime", [None])[0] for r in server.requests]
-    assert asked == [
-        None,
-        None,
-        "2026-08-20",
-        "2026-08-21",
-        "2026-08-22",
-        "2026-08-23",
-        "2026-08-24",
-    ]
-    assert result.backfilled == (
-        "2026-08-20",
-        "2026-08-21",
-        "2026-08-22",
-        "2026-08-23",
-        "2026-08-24",
-    )
-    assert result.missed == ()
+    days = ["2026-08-24", "2026-08-23", "2026-08-22", "2026-08-21", "2026-08-20"]
+    assert asked == [None, None, *days]
+    assert result.backfilled == tuple(days)
+    assert result.missed == () and result.untried == ()
     assert len(result.files) == 6
     assert [p.name.split("_", 2)[2] for p in result.files[1:3]] == [
-        "DateTime-2026-08-20.json",
-        "DateTime-2026-08-21.json",
+        "DateTime-2026-08-24.json",
+        "DateTime-2026-08-23.json",
     ]
+    filled = [f for f in result.findings if f.how == "backfill-day"]
+    assert [f.days[0].isoformat() for f in filled] == days
+    assert filled[0].detail.startswith("2 events in polisen_")
     assert "does not overlap the previous one" in caplog.text
     assert "backfilled 5 days" in caplog.text
     assert len(ingest_globbed(tmp_path)) == 7
 
 
 @network
-def test_poll_gives_up_old_days_beyond_backfill_days_and_failed_days(
+def test_poll_records_failed_and_empty_days_as_gaps_and_today_is_never_backfilled(
     server, fake, tmp_path, caplog
 ):
     server.add(
         Reply(200, events_on(20, range(1, 5))),
         Reply(200, events_on(24, range(20, 25))),
-        *[Reply(503, "busy") for _ in range(3)],  # 2026-08-23 fails every attempt
-        Reply(200, []),  # 2026-08-24
+        Reply(200, []),  # 2026-08-23: a quiet day or one no longer served (filtered query)
+        *[Reply(503, "busy") for _ in range(3)],  # 2026-08-22 fails every attempt
+        Reply(200, events_on(21, range(210, 212), hour=15)),
     )
     client = http(server, fake)
-    polisen_api.poll(cfg(server), raw_dir=tmp_path, client=client)
+    polisen_api.poll(cfg(server), raw_dir=tmp_path, location="Stockholms län", client=client)
     with caplog.at_level(logging.WARNING):
-        result = polisen_api.poll(cfg(server), raw_dir=tmp_path, backfill_days=2, client=client)
-    assert result.backfilled == ("2026-08-24",)
-    assert result.missed == ("2026-08-20", "2026-08-21", "2026-08-22", "2026-08-23")
-    assert "2026-08-20, 2026-08-21, 2026-08-22, 2026-08-23 were not fetched" in caplog.text
-    assert "backfill of 2026-08-23 failed" in caplog.text
-    assert "returned no events" in caplog.text
+        result = polisen_api.poll(
+            cfg(server),
+            raw_dir=tmp_path,
+            location="Stockholms län",
+            backfill_max_days=3,  # 2026-08-20 is older: not asked
+            now=datetime(2026, 8, 24, 12, tzinfo=UTC),  # today, 24 August, is not over
+            client=client,
+        )
+    asked = [r.query.get("DateTime", [None])[0] for r in server.requests]
+    assert asked == [
+        None,
+        None,
+        "2026-08-23",
+        "2026-08-22",
+        "2026-08-22",
+        "2026-08-22",
+        "2026-08-21",
+    ]
+    assert result.backfilled == ("2026-08-21",)
+    assert result.missed == ("2026-08-22", "2026-08-23")
+    gaps = {f.days[0].isoformat(): f.detail for f in result.findings if not f.covered}
+    assert gaps["2026-08-23"] == "the API returned no events for the day"
+    assert gaps["2026-08-22"].startswith("the day's answer failed: ")
+    assert "2026-08-22, 2026-08-23 were not fetched" in caplog.text
+    assert "backfill of 2026-08-22 failed" in caplog.text
+    assert "returned no events: a quiet day" in caplog.text
     assert server.pending == 0
+
+
+@network
+def test_poll_stops_where_the_api_no_longer_answers(server, fake, tmp_path, caplog):
+    server.add(
+        Reply(200, events_on(24, range(20, 25))),
+        Reply(200, events_on(23, range(230, 232), hour=15)),
+        Reply(200, []),  # 2026-08-22: the store holds events of it, the API no longer has it
+    )
+    with caplog.at_level(logging.WARNING):
+        result = polisen_api.poll(
+            cfg(server),
+            raw_dir=tmp_path,
+            location="Stockholms län",
+            covered=[date(2026, 8, 19)],
+            known=[date(2026, 8, 22)],
+            backfill_max_days=10,
+            now=datetime(2026, 8, 24, 12, tzinfo=UTC),
+            client=http(server, fake),
+        )
+    assert result.previous is None  # a first poll backfills too when the store is known
+    assert result.backfilled == ("2026-08-23",)
+    assert result.missed == ("2026-08-22",)
+    assert result.untried == (
+        "2026-08-21",
+        "2026-08-20",
+        "2026-08-18",
+        "2026-08-17",
+        "2026-08-16",
+        "2026-08-15",
+        "2026-08-14",
+    )
+    assert "the API no longer serves days that far back" in caplog.text
+    assert server.pending == 0
+
+
+@network
+def test_poll_splits_a_full_day_into_hours(server, fake, tmp_path):
+    full = [
+        api_event(1000 + i, published=f"2026-08-23 {i % 24}:{i % 60:02d}:00 +02:00")
+        for i in range(500)
+    ]
+    hours = [[e for e in full if int(e["datetime"][11:].split(":")[0]) == h] for h in range(24)]
+    server.add(
+        Reply(200, events_on(24, range(20, 25))),
+        Reply(200, full),
+        *[Reply(200, h) for h in hours],
+        Reply(200, full),  # 2026-08-22 also full, and its hour 00 still at the API's most
+        Reply(200, full),
+    )
+    result = polisen_api.poll(
+        cfg(server),
+        raw_dir=tmp_path,
+        location="Stockholms län",
+        covered=[date(2026, 8, d) for d in range(10, 22)],
+        backfill_max_days=14,
+        now=datetime(2026, 8, 24, 12, tzinfo=UTC),
+        client=http(server, fake),
+    )
+    asked = [r.query.get("DateTime", [None])[0] for r in server.requests]
+    assert asked == [
+        None,
+        "2026-08-23",
+        *[f"2026-08-23 {h:02d}" for h in range(24)],
+        "2026-08-22",
+        "2026-08-22 00",
+    ]
+    assert result.backfilled == ("2026-08-23",)
+    assert result.missed == ("2026-08-22",)
+    (split,) = [f for f in result.findings if f.how == "backfill-hours"]
+    assert split.days == (date(2026, 8, 23),)
+    assert split.detail.startswith("500 events in 24 hour answers")
+    (gap,) = [f for f in result.findings if not f.covered]
+    assert gap.detail == "hour 00 returned 500 events, the API's most"
 
 
 # --------------------------------------------------------------------------- real answer

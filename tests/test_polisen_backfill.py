@@ -256,7 +256,10 @@ def test_cli_fetch_polisen_ingests_exactly_what_was_served(tmp_path, shared_data
     (data / "police_events").mkdir()
     (tmp_path / "trygghetskarta.toml").write_text(
         "[polisen]\nbackoff_s = 0\nmax_attempts = 3\ntimeout_s = 1\n"
-        'contact = "https://example.org/test"\n',
+        'contact = "https://example.org/test"\n'
+        # the script serves regular polls only: no backfill of uncovered days here (that
+        # is tested in test_coverage_live.py)
+        "backfill_max_days = 0\n",
         encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)

@@ -44,3 +44,13 @@ def test_unknown_how_is_refused(tmp_path: Path) -> None:
     con = store.connect(tmp_path / "t.duckdb")
     with pytest.raises(StoreError, match="expected coverage 'how'"):
         store.record_days(con, "polisen", _days(3, 1), covered=True, how="guess")
+
+
+def test_a_read_only_database_from_before_coverage_reads_as_uncovered(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path)).execute("CREATE TABLE events (event_uid VARCHAR)").close()
+    con = store.connect(path, read_only=True)
+    assert store.read_coverage(con, "polisen").first is None
+    assert store.coverage_days(con, "polisen").empty

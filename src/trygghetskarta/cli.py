@@ -491,9 +491,12 @@ def fetch_polisen(
     event_type: Annotated[
         list[str] | None, typer.Option("--type", help="type filter (repeatable).")
     ] = None,
-    backfill_days: Annotated[
+    backfill_max_days: Annotated[
         int | None,
-        typer.Option("--backfill-days", help="Days fetched one by one to close a gap (7)."),
+        typer.Option(
+            "--backfill-max-days",
+            help="How far back (days) uncovered days are fetched one by one; 0: off (365).",
+        ),
     ] = None,
     ingest: Annotated[
         bool, typer.Option("--ingest/--no-ingest", help="Ingest after fetching (default).")
@@ -513,7 +516,7 @@ def fetch_polisen(
             "timeout_s": timeout,
             "location": location or None,
             "types": event_type or None,
-            "backfill_days": backfill_days,
+            "backfill_max_days": backfill_max_days,
         }
         section = dict(settings.extra.get("polisen", {}))
         section.update({k: v for k, v in given.items() if v is not None})

@@ -17,6 +17,12 @@ from itertools import pairwise
 
 from trygghetskarta.errors import ConfigError
 
+#: How a day's coverage was established (``how`` of a :class:`Finding` and of the store's
+#: ``coverage_days``): consecutive answers overlapped, a per-day or per-hour backfill came
+#: back under the API's limit, an archive holds the day densely, or a day was tried and
+#: not filled (a recorded gap).
+HOW = ("overlap", "backfill-day", "backfill-hours", "archive", "unfilled")
+
 _MONTHS_SV = (
     "januari",
     "februari",
@@ -181,3 +187,60 @@ class Coverage:
         if self.first is None or self.last is None:
             return "Inga data"
         return f"Data {range_label(self.first, self.last)}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a fetch or an ingest learned about some days of one source (a pure value).
+
+    Sources return findings; the pipeline records them in the store
+    (``store.record_days(con, source, finding.days, covered=…, how=…, detail=…)``).
+
+    Attributes
+    ----------
+    days
+        Europe/Stockholm dates, in any order.
+    covered
+        True: every event published those days was received; False: tried, not filled.
+    how
+        One of :data:`HOW` (``unfilled`` exactly when not ``covered``).
+    detail
+        The evidence or the reason, for the operator (file names, counts, an error).
+    """
+
+    days: tuple[date, ...]
+    covered: bool
+    how: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.how not in HOW:
+            raise ConfigError(f"expected 'how' to be one of {', '.join(HOW)}, got {self.how!r}")
+        if self.covered == (self.how == "unfilled"):
+            raise ConfigError(
+                f"expected how='unfilled' exactly for days not covered, got covered="
+                f"{self.covered} with how={self.how!r}"
+            )
+
+
+def gap_months(coverage: Coverage | None, first: date, last: date) -> dict[str, tuple[Gap, ...]]:
+    """The months of ``first`` … ``last`` touched by a gap, ``{"YYYY-MM": gaps}``.
+
+    A figure for such a month counts only the days that were covered, so charts and
+    sliders mark it (see :mod:`trygghetskarta.render`).
+
+    >>> c = Coverage.from_days("polisen", [date(2026, 2, 27), date(2026, 4, 2)])
+    >>> sorted(gap_months(c, date(2026, 1, 1), date(2026, 12, 31)))
+    ['2026-02', '2026-03', '2026-04']
+    """
+    out: dict[str, tuple[Gap, ...]] = {}
+    if coverage is None:
+        return out
+    for gap in coverage.gaps_within(first, last):
+        month = date(max(gap.first, first).year, max(gap.first, first).month, 1)
+        end = min(gap.last, last)
+        while month <= end:
+            key = f"{month:%Y-%m}"
+            out[key] = (*out.get(key, ()), gap)
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return out

@@ -1,16 +1,23 @@
 """The ``fetch`` step: poll the live sources into ``data/raw/`` — the only step that uses
-the network. What it saves is read by the next ``ingest``."""
+the network. What it saves is read by the next ``ingest``.
+
+The poll backfills every day of the last ``backfill_max_days`` that the store does not
+cover (``store.read_coverage``), and this step records what the poll learned in the
+store's ``coverage_days``: days covered by overlapping answers or by a backfill, and days
+tried and not filled (gaps, with the reason), which the next run tries again."""
 
 from __future__ import annotations
 
 import logging
 
 import duckdb
+import pandas as pd
 
+from trygghetskarta import store
 from trygghetskarta.config import CONFIG_FILE, Settings
 from trygghetskarta.errors import SourceError
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
-from trygghetskarta.sources import polisen_api
+from trygghetskarta.sources import polisen, polisen_api
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +35,39 @@ def fetch(
     con: duckdb.DuckDBPyConnection | None = None,
     *,
     progress: Progress = no_progress,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Poll the police events API and keep every answer under ``data/raw/polisen/``.
 
-    A source that cannot be fetched is recorded in ``errors``; the ingest that follows
-    still reads everything already on disk.
+    With a connection, every day of the last ``backfill_max_days`` the store does not
+    cover is backfilled, and what the poll learned is recorded in ``coverage_days``;
+    without one, only a gap between two polls is. A source that cannot be fetched is
+    recorded in ``errors``; the ingest that follows still reads everything already on disk.
+
+    Parameters
+    ----------
+    now
+        The run's clock (default: the current time): today is not backfilled.
     """
     result = StepResult("fetch")
     with timed(result):
         cfg = polisen_settings(settings)
         progress("Hämtar: polisen", 0, 1)
+        covered = known = None
+        if con is not None:
+            coverage = store.coverage_days(con, polisen.SOURCE)
+            covered = set(coverage.loc[coverage["covered"], "day"].map(_as_date))
+            known = store.event_days(con, polisen.SOURCE)
         try:
             polled = polisen_api.poll(
                 cfg.client,
                 raw_dir=settings.raw_dir,
                 location=cfg.location or None,
                 types=cfg.types or None,
-                backfill_days=cfg.backfill_days,
+                backfill_max_days=cfg.backfill_max_days,
+                covered=covered,
+                known=known or (),
+                now=None if now is None else now.to_pydatetime(),
             )
         except SourceError as e:
             result.errors.append(f"polisen: {e}")
@@ -56,14 +79,37 @@ def fetch(
                 new=len(polled.new),
                 changed=len(polled.changed),
                 unchanged=polled.unchanged,
+                backfilled=len(polled.backfilled),
+                gaps=len(polled.missed),
+                untried_days=len(polled.untried),
                 backfilled_days=list(polled.backfilled),
                 missed_days=list(polled.missed),
             )
+            if con is not None:
+                with store.transaction(con):
+                    recorded = store.record_findings(con, polisen.SOURCE, polled.findings)
+                result.counts["coverage_recorded"] = recorded
             if polled.missed:
                 result.warnings.append(
-                    f"polisen: events published on {', '.join(polled.missed)} were not "
-                    "fetched — add them from an archive file in data/raw/polisen/"
+                    f"polisen: events published on {_days_text(polled.missed)} could not be "
+                    "fetched (recorded as gaps, tried again on the next run) — an archive "
+                    "file in data/raw/polisen/ can fill them"
+                )
+            if polled.untried:
+                result.warnings.append(
+                    f"polisen: {len(polled.untried)} uncovered days ({polled.untried[-1]} … "
+                    f"{polled.untried[0]}) were not tried this run; the next run goes on"
                 )
         finally:
             progress("Hämtar: polisen", 1, 1)
     return result
+
+
+def _as_date(value: object) -> object:
+    """A ``coverage_days.day`` value as a :class:`datetime.date`."""
+    return pd.Timestamp(value).date()
+
+
+def _days_text(days: tuple[str, ...], most: int = 10) -> str:
+    shown = ", ".join(days[:most])
+    return shown + (f" and {len(days) - most} more" if len(days) > most else "")

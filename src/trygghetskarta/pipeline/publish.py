@@ -27,6 +27,7 @@ from trygghetskarta.analysis import trends
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
+from trygghetskarta.coverage import Coverage
 from trygghetskarta.periods import Comparison, Period, default_period
 from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
@@ -98,6 +99,8 @@ class Scene:
     monthly: Mapping[str, Grid] = dataclasses.field(default_factory=dict)
     # where the police data are complete; ``period`` knows the same ends (Period.with_data)
     window: DataWindow | None = None
+    # the days the police feed covers (None: no coverage recorded yet)
+    coverage: Coverage | None = None
 
     @property
     def comparison(self) -> Comparison:
@@ -182,6 +185,7 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
     monthly = _monthly_rasters(settings, Layer.POLICE_EVENT.value, period)
     water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
     return Scene(
+        coverage=read_coverage(con),
         water=water,
         analysis=load_analysis(settings.processed_dir, period.slug),
         crime_stats=crime_stats if len(crime_stats) else None,
@@ -196,6 +200,69 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
         monthly=monthly,
         window=window,
     )
+
+
+#: The source whose coverage the maps and reports state (the police events they show).
+COVERAGE_SOURCE = "polisen"
+
+
+def read_coverage(con: duckdb.DuckDBPyConnection) -> Coverage | None:
+    """The police feed's coverage, read once per scene; ``None`` when no day was recorded
+    (a database from before coverage was kept: the pages then say nothing about it)."""
+    coverage = store.read_coverage(con, COVERAGE_SOURCE)
+    if coverage.first is None:
+        recorded = store.coverage_days(con, COVERAGE_SOURCE)
+        if recorded.empty:
+            return None
+    return coverage
+
+
+def coverage_summary(scene: Scene) -> dict[str, object]:
+    """The coverage for a manifest: the covered span, and every gap inside the period shown
+    (first and last day, days, the Swedish label), the days before the first covered day
+    included (see :func:`render.gaps_between`)."""
+    coverage = scene.coverage
+    if coverage is None:
+        return {"source": COVERAGE_SOURCE, "recorded": False}
+    first = scene.period.start.date()
+    last = (scene.period.end - pd.Timedelta(seconds=1)).date()
+    gaps = render.gaps_between(coverage, first, last)
+    return {
+        "source": coverage.source,
+        "recorded": True,
+        "first": None if coverage.first is None else coverage.first.isoformat(),
+        "last": None if coverage.last is None else coverage.last.isoformat(),
+        "label": coverage.label,
+        "gap_days": sum(g.days for g in gaps),
+        "gaps": [
+            {
+                "first": g.first.isoformat(),
+                "last": g.last.isoformat(),
+                "days": g.days,
+                "label": g.label,
+            }
+            for g in gaps
+        ],
+    }
+
+
+def note_coverage(scene: Scene, result: StepResult) -> None:
+    """The coverage in the step's counts (the run summary) and a warning per gap."""
+    summary = coverage_summary(scene)
+    if not summary["recorded"]:
+        result.warnings.append(
+            "no coverage of the police feed is recorded — run `trygghetskarta ingest` so that "
+            "the maps and reports can state which days the data covers"
+        )
+        return
+    result.counts.update(coverage=summary["label"], gap_days=summary["gap_days"])
+    gaps = summary["gaps"]
+    if gaps:
+        labels = "; ".join(str(g["label"]) for g in gaps)
+        result.warnings.append(
+            f"polisen: {summary['gap_days']} days of the period are gaps in the data ({labels}); "
+            "the pages say so"
+        )
 
 
 def _monthly_rasters(settings: Settings, layer: str, period: Period) -> dict[str, Grid]:
@@ -261,6 +328,7 @@ def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> r
         water=scene.water,
         analysis=scene.analysis,
         tiles="OpenStreetMap",
+        coverage=scene.coverage,
     )
 
 
@@ -342,6 +410,7 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "Rutor på 250 × 250 m där polisens händelser är fler (röda) eller färre (blå) "
             "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
         ),
+        coverage=scene.coverage,
     )
 
 
@@ -403,6 +472,7 @@ def _write_folder_manifest(
         "period": scene.period.label,
         "comparison": scene.comparison.as_dict(),
         "data_window": None if scene.window is None else scene.window.as_dict(),
+        "coverage": coverage_summary(scene),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),
@@ -455,6 +525,7 @@ def maps(
         result.counts.update(
             period=scene.period.label, profile=settings.profile, maps=len(result.files)
         )
+        note_coverage(scene, result)
     return result
 
 
@@ -491,4 +562,5 @@ def report(
         result.counts.update(
             period=scene.period.label, profile=settings.profile, reports=len(result.files)
         )
+        note_coverage(scene, result)
     return result

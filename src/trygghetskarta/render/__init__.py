@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from trygghetskarta.render.assets import external_references
 from trygghetskarta.render.basemap import OSM_LAYER_NAME, add_events, base_map, to_html, to_wgs84
+from trygghetskarta.render.coverage import gaps_between
 from trygghetskarta.render.disclosure import (
     Disclosure,
     audit_ledgers,
@@ -91,6 +92,7 @@ __all__ = [
     "district_map",
     "export_profile",
     "external_references",
+    "gaps_between",
     "hour_weekday_table",
     "lagesbild_html",
     "ledger_html",

@@ -73,6 +73,8 @@ _CSS = """
   background: #fff; border: 1px solid #555; font-weight: bold; text-shadow: none;
 }
 .tk-note { margin-top: 4px; color: #555; font-size: 11px; }
+.tk-box .tk-gap { color: #5c4200; background: #fff3cd; font-weight: bold; padding: 1px 3px;
+  margin: 2px 0; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 .tk-slider { min-width: 240px; }
 .tk-slider-row { display: flex; align-items: center; gap: 4px; }
 .tk-slider .tk-range { flex: 1; min-width: 150px; margin: 0; }
@@ -369,6 +371,8 @@ def add_info_box(
     n_unplaced: int | None,
     position: str = "bottomleft",
     notes: Sequence[str] = (),
+    coverage: str = "",
+    gaps: Sequence[str] = (),
 ) -> folium.Map:
     """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
 
@@ -391,6 +395,10 @@ def add_info_box(
         Leaflet corner of the box.
     notes
         Further lines (plain text, escaped), e.g. what the public profile leaves out.
+    coverage
+        The days the data covers (plain text, escaped), after the period.
+    gaps
+        One line per gap in the data inside the period (plain text, escaped), marked.
 
     Returns
     -------
@@ -399,6 +407,8 @@ def add_info_box(
     lines = [
         f'<div class="tk-title">{esc(title)}</div>',
         f'<div class="tk-line">Period: {esc(fmt_period(period))}</div>',
+        *([f'<div class="tk-line tk-covered">{esc(coverage)}</div>'] if coverage else []),
+        *(f'<div class="tk-line tk-gap">{esc(gap)}</div>' for gap in gaps),
         f'<div class="tk-line">{fmt_sources(sources)}</div>',
         f'<div class="tk-line">Skapad: {esc(fmt_datetime(made_at))}</div>',
     ]

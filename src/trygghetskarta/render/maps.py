@@ -17,8 +17,10 @@ import geopandas as gpd
 import pandas as pd
 
 from trygghetskarta.config import STORE_CRS
+from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 from trygghetskarta.render.basemap import _finish, add_events, base_map
+from trygghetskarta.render.coverage import add_gap_band, coverage_lines, month_notes
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
 from trygghetskarta.render.format import Period, fmt_month_in, fmt_period, period_bounds
 from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
@@ -98,6 +100,11 @@ class MapScene:
         clips them to the district.
     tiles
         Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
+    coverage
+        The days the police feed covers (``store.read_coverage``): the info box states the
+        covered period and every gap inside ``period`` ("Data saknas 3–9 mars 2026"), a
+        band along the bottom of the window repeats the gaps (on screen and in print), and
+        the month slider marks the months a gap touches. ``None``: nothing is said.
 
     Raises
     ------
@@ -119,6 +126,7 @@ class MapScene:
     water: gpd.GeoDataFrame | None = None
     analysis: AnalysisLayers | None = None
     tiles: str | None = None
+    coverage: Coverage | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -159,6 +167,7 @@ def _add_time_layers(
     names: tuple[str, str],
     note: str | None,
     district: tuple[str, pd.DataFrame, int | None] | None = None,
+    coverage: Coverage | None = None,
 ) -> tuple[list[pd.Timestamp], list[Disclosure], int | None]:
     """The count labels, choropleth and slider; returns the months, the ledgers of the
     counts shown and (for a district) the number of unplaced events that may be shown.
@@ -201,7 +210,13 @@ def _add_time_layers(
         suppressed=mask if profile.public else None,
         month_texts=texts,
     )
-    add_month_slider(m, months, period_label=fmt_period(period), month_texts=texts)
+    add_month_slider(
+        m,
+        months,
+        period_label=fmt_period(period),
+        month_texts=texts,
+        month_notes=month_notes(coverage, months),
+    )
     return months, ledgers, unplaced
 
 
@@ -319,6 +334,7 @@ def city_map(
             profile=profile,
             names=("Antal händelser", "Antal händelser (färg per område)"),
             note=None,
+            coverage=scene.coverage,
         )
         if profile.show_points:
             add_events(m, events, name="Enskilda händelser", months=months or None)
@@ -329,6 +345,7 @@ def city_map(
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
         notes.append("Antal händelser som inte kunde placeras: dolt.")
+    covered, gaps = coverage_lines(scene.coverage, period)
     add_info_box(
         m,
         title=title,
@@ -337,7 +354,10 @@ def city_map(
         made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
+        coverage=covered,
+        gaps=gaps,
     )
+    add_gap_band(m, scene.coverage, period)
     _add_ledger(m, profile, ledgers)
     return _finish(m)
 
@@ -436,6 +456,7 @@ def district_map(
             names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
             note=None,
             district=(district, events, n_unplaced),
+            coverage=scene.coverage,
         )
         if profile.show_points:
             add_events(m, events, name="Enskilda händelser", months=months or None)
@@ -447,6 +468,7 @@ def district_map(
         n_unplaced = profile.single(n_unplaced)
     if unplaced_given and n_unplaced is None:
         notes.append("Antal händelser som inte kunde placeras: dolt.")
+    covered, gaps = coverage_lines(scene.coverage, period)
     add_info_box(
         m,
         title=title or f"{district} – händelser",
@@ -455,6 +477,9 @@ def district_map(
         made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
+        coverage=covered,
+        gaps=gaps,
     )
+    add_gap_band(m, scene.coverage, period)
     _add_ledger(m, profile, ledgers)
     return _finish(m)

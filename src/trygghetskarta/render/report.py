@@ -25,15 +25,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.periods import Period as MonthsPeriod
 from trygghetskarta.periods import block_label
+from trygghetskarta.render.coverage import (
+    PARTIAL_NOTE,
+    REPORT_CSS,
+    month_notes,
+    report_note,
+    shown_gaps,
+)
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
     Period,
@@ -254,10 +262,12 @@ def _charts(
     profile: ExportProfile,
     counts: ReportCounts | None,
     blocks: pd.DataFrame | None,
+    coverage: Coverage | None = None,
 ) -> str:
     if table.empty or float(table.to_numpy().sum()) == 0:
         return '<p class="empty">Inga händelser att visa.</p>'
     suppress = profile.min_count
+    partial = month_notes(coverage, list(table.index))
     bounds = period_bounds(period)
     start = bounds[0].to_period("M").to_timestamp() if bounds is not None else None
     total = table.sum(axis=1).to_frame(ALL_EVENTS)
@@ -271,12 +281,17 @@ def _charts(
         if suppress
         else ""
     )
+    gap_text = (
+        "Streckade månader saknar data för några dagar (se rutan överst). " if any(partial) else ""
+    )
     small = table
+    small_partial = partial
     hidden_total = hidden_small = None
     totals = None
     if counts is not None and blocks is not None:
         # Public: quarters, so that fewer values fall below five and the course shows.
         small = blocks
+        small_partial = _block_notes(partial, list(table.index), list(blocks.index))
         hidden_total = np.array([[counts.get("sdo", month_key(m)) is None] for m in table.index])
         hidden_small = pd.DataFrame(
             {k: [counts.get("cat", k, month_key(b)) is None for b in blocks.index] for k in blocks},
@@ -298,9 +313,10 @@ def _charts(
             suppress_below=suppress,
             suppressed=hidden_total,
             point_labels=month_texts,
+            partial=partial,
         )
-        + f'<p class="caption">{esc(first + band)}Varje kategori har sin egen skala; '
-        "talet uppe till höger är summan för alla månader som visas.</p>"
+        + f'<p class="caption">{esc(first + band + gap_text)}Varje kategori har sin egen '
+        "skala; talet uppe till höger är summan för alla månader som visas.</p>"
         + small_multiples_html(
             small,
             labels={c: category_label(c) for c in table.columns},
@@ -312,8 +328,23 @@ def _charts(
             suppressed=hidden_small,
             totals=totals,
             point_labels=small_texts,
+            partial=small_partial,
         )
     )
+
+
+def _block_notes(
+    notes: list[str | None], months: list[pd.Timestamp], blocks: list[pd.Timestamp]
+) -> list[str | None]:
+    """The notes of the months in each block (a quarter starting at each of ``blocks``)."""
+    by_month = {pd.Timestamp(m).to_period("M"): n for m, n in zip(months, notes, strict=True)}
+    out: list[str | None] = []
+    for start in blocks:
+        first = pd.Timestamp(start).to_period("M")
+        found = [by_month.get(first + k) for k in range(3)]
+        found = [n for n in found if n]
+        out.append("; ".join(found) if found else None)
+    return out
 
 
 def _heatmap(
@@ -463,6 +494,11 @@ class ReportScene:
         column names where they come from); a district without a table has no section.
     hotspot_caption
         The caption under the hotspot map.
+    coverage
+        The days the police feed covers (``store.read_coverage``): the page states the
+        covered period and every gap inside ``period`` ("Data saknas 3–9 mars 2026") under
+        its heading and under "Källor och period", and hatches the months a gap touches in
+        its charts. ``None``: nothing is said.
 
     Raises
     ------
@@ -481,6 +517,7 @@ class ReportScene:
     events: pd.DataFrame | None = None
     bra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     hotspot_caption: str | None = None
+    coverage: Coverage | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -499,6 +536,25 @@ class ReportScene:
                 f"{list(self.events.columns)} — pass rows of the events table"
             )
         return self.events[self.events["stadsdelsomrade"] == district]
+
+
+def _first_day(table: pd.DataFrame) -> date | None:
+    """The first day of the first month a chart shows."""
+    return None if table.empty else pd.Timestamp(table.index.min()).date()
+
+
+def _coverage_sources(coverage: Coverage | None, period: Period) -> str:
+    """The coverage under "Källor och period": the covered days and each gap in the period."""
+    if coverage is None:
+        return ""
+    gaps = shown_gaps(coverage, period)
+    text = f"Polisens händelser: {coverage.label.lower()}."
+    if not gaps:
+        return f"<p>{esc(text)} Inga luckor under perioden.</p>"
+    items = "".join(
+        f"<li>{esc(g.label)} ({g.days} {'dag' if g.days == 1 else 'dagar'})</li>" for g in gaps
+    )
+    return f"<p>{esc(text)} Luckor under perioden:</p><ul>{items}</ul><p>{esc(PARTIAL_NOTE)}</p>"
 
 
 def bra_source(table: pd.DataFrame | None) -> str:
@@ -597,10 +653,11 @@ def lagesbild_html(
         f"<h1>{esc(heading)}</h1>",
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
         f"Skapad {esc(fmt_datetime(made_at))}</p>",
+        report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
         key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",
-        _charts(table, district, period, profile, counts, blocks),
+        _charts(table, district, period, profile, counts, blocks, scene.coverage),
         "</section>",
         "<section><h2>Händelser per kategori</h2>",
         category_table(table, period, profile, counts),
@@ -615,6 +672,7 @@ def lagesbild_html(
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
         f"<p>Period: {esc(fmt_period(period))}. Skapad {esc(fmt_datetime(made_at))}.</p>",
+        _coverage_sources(scene.coverage, period),
         f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
         "de har arbetat med, inte alla anmälda brott.</p>",
         "</section>",
@@ -623,7 +681,7 @@ def lagesbild_html(
     return (
         '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(heading)}</title>\n<style>{_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(part for part in body if part)
         + "\n</main>\n</body>\n</html>\n"
     )

@@ -7,8 +7,9 @@ escaped, so the SVG is well-formed XML.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,41 @@ if TYPE_CHECKING:
     from trygghetskarta._privacy import ExportProfile
 
 _FONT = 'font-family="Helvetica Neue, Arial, sans-serif"'
+
+
+def _hatch(
+    key: str,
+    notes: Sequence[str | None] | None,
+    x_of: Callable[[int], float],
+    n: int,
+    *,
+    left: float,
+    right: float,
+    top: float,
+    height: float,
+) -> str:
+    """Hatched columns behind the points whose period is only partly covered by the data
+    (``notes[i]`` says which days are missing), each with the note as its tooltip."""
+    if not notes or not any(notes):
+        return ""
+    pattern = "tk-hatch-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    half = (x_of(1) - x_of(0)) / 2 if n > 1 else (right - left) / 2
+    out = [
+        f'<defs><pattern id="{pattern}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3cd"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#c98a00" stroke-width="2"/></pattern></defs>'
+    ]
+    for i, note in enumerate(notes):
+        if not note:
+            continue
+        x0 = max(left, x_of(i) - half)
+        x1 = min(right, x_of(i) + half)
+        out.append(
+            f'<rect class="tk-partial" x="{x0:.1f}" y="{top:.1f}" width="{max(x1 - x0, 1):.1f}" '
+            f'height="{height:.1f}" fill="url(#{pattern})" opacity="0.6">'
+            f"<title>{esc(note)}</title></rect>"
+        )
+    return "".join(out)
 
 
 def nice_ticks(vmax: float, n: int = 5) -> list[float]:
@@ -53,6 +89,7 @@ def line_chart_svg(
     suppress_below: float | None = None,
     suppressed: np.ndarray | None = None,
     point_labels: Sequence[str] | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     """Draw one line per column of a month × series table.
 
@@ -81,6 +118,9 @@ def line_chart_svg(
     point_labels
         The text of each month (e.g. ``1–22 aug 2026`` for a month the data's end cuts);
         ``mar 2024`` … when ``None``.
+    partial
+        Per month, what a gap in the data leaves out of it (``None``: the month is
+        whole); such months are hatched, with the text as their tooltip.
 
     Returns
     -------
@@ -153,6 +193,18 @@ def line_chart_svg(
             f'height="{base_y - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
             f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
         )
+    out.append(
+        _hatch(
+            title,
+            partial,
+            x_of,
+            len(months),
+            left=left,
+            right=left + plot_w,
+            top=top,
+            height=plot_h,
+        )
+    )
     for j, key in enumerate(series):
         color = esc(colors.get(key, "#555555"))
         label = esc(labels.get(key, str(key)))
@@ -205,6 +257,7 @@ def small_multiples_html(
     suppressed: pd.DataFrame | None = None,
     totals: Mapping[str, float | None] | None = None,
     point_labels: Sequence[str] | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     """One small line chart per column of a month × series table, in a grid.
 
@@ -238,6 +291,9 @@ def small_multiples_html(
         The text of each row (e.g. ``jul–sep 2024 (endast sep)`` for a quarter the months
         shown cut, see :func:`trygghetskarta.periods.block_label`); built from the months
         and ``months_per_step`` when ``None``.
+    partial
+        Per row of ``table``, what a gap in the data leaves out of it, or ``None``:
+        hatched, as in :func:`line_chart_svg`.
 
     Returns
     -------
@@ -260,6 +316,7 @@ def small_multiples_html(
                 hidden=None if suppressed is None else suppressed[key].to_numpy(dtype=bool),
                 total=(totals[key], True) if totals is not None else None,
                 point_labels=point_labels,
+                partial=partial,
             )
         )
     return (
@@ -283,6 +340,7 @@ def _mini_chart(
     hidden: np.ndarray | None = None,
     total: tuple[float | None, bool] | None = None,
     point_labels: Sequence[str] | None = None,
+    partial: Sequence[str | None] | None = None,
 ) -> str:
     months = list(series.index)
     given = dict(zip(months, point_labels, strict=True)) if point_labels is not None else {}
@@ -347,6 +405,18 @@ def _mini_chart(
             f'height="{top + plot_height - band_top:.1f}" fill="#e4e4ec" class="tk-band">'
             f"<title>{esc(SUPPRESSED_LABEL)}</title></rect>"
         )
+    out.append(
+        _hatch(
+            f"{label}|{key}",
+            partial,
+            x_of,
+            len(months),
+            left=left,
+            right=left + plot_w,
+            top=top,
+            height=plot_height,
+        )
+    )
     for t in (0.0, ymax):
         y = y_of(t)
         out.append(

@@ -121,6 +121,7 @@ def add_month_slider(
     *,
     period_label: str | None = None,
     month_texts: Sequence[str] | None = None,
+    month_notes: Sequence[str | None] | None = None,
 ) -> folium.Map:
     """Add the month slider: position 0 is the whole period, then one position per month.
 
@@ -135,10 +136,18 @@ def add_month_slider(
     month_texts
         Each month's text (e.g. ``1–22 aug 2026`` for a month the data's end cuts, see
         :func:`~trygghetskarta.render.format.fmt_month_in`); ``mar 2024`` … when ``None``.
+    month_notes
+        Per month, a note shown after its text (e.g. the days a gap in the data leaves
+        out: ``"mars 2026 – data saknas 3–9 mars 2026"``), or ``None``; the whole period
+        then says that it has gaps.
     """
     _ensure_runtime(m)
-    labels = list(month_texts) if month_texts is not None else [fmt_month(mo) for mo in months]
-    whole = f"{WHOLE_PERIOD} ({period_label or (labels[0] + ' – ' + labels[-1])})"
+    texts = list(month_texts) if month_texts is not None else [fmt_month(mo) for mo in months]
+    notes = list(month_notes or [None] * len(months))
+    labels = [t + (f" – {n}" if n else "") for t, n in zip(texts, notes, strict=True)]
+    whole = f"{WHOLE_PERIOD} ({period_label or (texts[0] + ' – ' + texts[-1])})"
+    if any(notes):
+        whole += " – med luckor i data"
     code = f"""
     (function (map, labels) {{
       var tl = TK.timeline(map);

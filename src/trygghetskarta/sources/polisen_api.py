@@ -36,14 +36,16 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.coverage import Finding
+from trygghetskarta.errors import ConfigError, SourceError, TrygghetskartaWarning
 from trygghetskarta.net import (
     ClientSettings,
     HttpClient,
@@ -60,13 +62,21 @@ from trygghetskarta.sources._polisen_answer import (
     latest_by_id,
     overlap_gap,
 )
+from trygghetskarta.sources.polisen_coverage import (
+    API_WINDOW,
+    HOURS,
+    answer_findings,
+    read_answer,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://polisen.se"
 EVENTS_PATH = "/api/events"
-#: The most events the API returns in one answer.
-API_WINDOW = 500
+#: How far back uncovered days are backfilled by default (``backfill_max_days``).
+BACKFILL_MAX_DAYS = 365
+#: Days in a row whose answer failed after which a backfill stops (the server is in trouble).
+MAX_FAILED_DAYS = 3
 #: The API's published limits, the defaults of :func:`client_settings`.
 MIN_INTERVAL_S = 10.0
 MAX_PER_HOUR = 60
@@ -114,9 +124,10 @@ class PolisenSettings:
         Connection, identity and limits (:func:`client_settings`).
     location, types
         ``locationname`` and ``type`` filters of the regular poll (empty: no filter).
-    backfill_days
-        When a poll does not overlap the previous one, how many days to fetch one by one
-        (``DateTime=YYYY-MM-DD``) to close the gap; 0 switches the backfill off.
+    backfill_max_days
+        How far back, in days before today, every day the store does not cover is fetched
+        one by one (``DateTime=YYYY-MM-DD``, newest first); 0 switches the backfill off.
+        ``backfill_days``, its older name, is read as it (with a warning).
     fetch
         Whether the nightly run (``make maps``) polls before it ingests.
     """
@@ -124,10 +135,10 @@ class PolisenSettings:
     client: ClientSettings
     location: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
-    backfill_days: int = 7
+    backfill_max_days: int = BACKFILL_MAX_DAYS
     fetch: bool = False
 
-    KEYS = ("location", "types", "backfill_days", "fetch")
+    KEYS = ("location", "types", "backfill_max_days", "backfill_days", "fetch")
 
     @classmethod
     def from_mapping(
@@ -141,10 +152,19 @@ class PolisenSettings:
                 f"unknown keys {unknown} in {origin}; expected some of {sorted(known)} — "
                 "fix the spelling"
             )
-        days = values.get("backfill_days", 7)
+        key = "backfill_max_days"
+        if "backfill_days" in values and key not in values:
+            key = "backfill_days"
+            warnings.warn(
+                f"backfill_days in {origin} is the older name of backfill_max_days (how far "
+                "back uncovered days are backfilled) — rename it",
+                TrygghetskartaWarning,
+                stacklevel=2,
+            )
+        days = values.get(key, BACKFILL_MAX_DAYS)
         if isinstance(days, bool) or not isinstance(days, int | str) or not str(days).isdigit():
             raise ConfigError(
-                f"backfill_days in {origin} must be a whole number ≥ 0, got {days!r} — fix it"
+                f"{key} in {origin} must be a whole number ≥ 0, got {days!r} — fix it"
             )
         fetch = values.get("fetch", False)
         if isinstance(fetch, str) and fetch.lower() in ("true", "false", "1", "0", "yes", "no"):
@@ -155,7 +175,7 @@ class PolisenSettings:
             client=client_settings(values, origin=origin),
             location=_names(values.get("location"), "location"),
             types=_names(values.get("types"), "types"),
-            backfill_days=int(days),
+            backfill_max_days=int(days),
             fetch=fetch,
         )
 
@@ -389,12 +409,13 @@ def fetch(
 
 @dataclass(frozen=True)
 class PollResult:
-    """What :func:`poll` fetched and how it compares with the previous poll.
+    """What :func:`poll` fetched, how it compares with the previous poll, and which days
+    it found covered or could not fill.
 
     Attributes
     ----------
     files
-        Every answer saved, the regular poll first, then backfilled days.
+        Every answer saved, the regular poll first, then backfilled days and hours.
     events
         Distinct event ids in the regular poll's answer.
     new, changed
@@ -407,7 +428,15 @@ class PollResult:
         Published times (newest before, oldest now) between which events may have been
         missed, when the two answers do not overlap; else None.
     backfilled, missed
-        Days fetched one by one to close the gap, and days of the gap not fetched.
+        Days (ISO dates) filled one by one (by day or by hours), and days tried and not
+        filled (each also a finding with its reason).
+    findings
+        Coverage learned: days covered by the answers (``overlap``), by a day or by its
+        hours (``backfill-day``, ``backfill-hours``), and days tried and not filled
+        (``unfilled``, the reason in ``detail``). The pipeline records them in the store.
+    untried
+        Uncovered days not tried because the backfill stopped (the rate limit, or the API
+        no longer serving days that far back); the next run tries them again.
     """
 
     files: tuple[Path, ...]
@@ -419,6 +448,8 @@ class PollResult:
     gap: tuple[datetime, datetime] | None
     backfilled: tuple[str, ...] = ()
     missed: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    untried: tuple[str, ...] = ()
 
 
 def saved_answers(raw_dir: Path, params: Mapping[str, str]) -> list[Path]:
@@ -448,32 +479,50 @@ def poll(
     raw_dir: Path,
     location: str | Sequence[str] | None = None,
     types: str | Sequence[str] | None = None,
-    backfill_days: int = 7,
+    backfill_max_days: int = BACKFILL_MAX_DAYS,
+    covered: Collection[date] | None = None,
+    known: Collection[date] = (),
+    now: datetime | None = None,
     client: HttpClient | None = None,
 ) -> PollResult:
-    """Fetch the latest events, compare with the previous poll and close a gap if any.
+    """Fetch the latest events, compare with the previous poll and backfill uncovered days.
 
-    Only fetches and saves (the ingest reads the files): one regular fetch; then, when
-    its oldest event is newer than the newest of the previous answer of the same query
-    (the polls do not overlap, so events may have slipped out of the API's window in
-    between), one fetch per day of the gap (``DateTime=YYYY-MM-DD``), the most recent
-    ``backfill_days`` days at most. Every finding is logged: new, changed and unchanged
-    ids, a gap, the days backfilled and the days given up.
+    Only fetches and saves (the ingest reads the files) and returns what it learned: one
+    regular fetch; then one fetch per uncovered day (``DateTime=YYYY-MM-DD``), newest
+    first. A day that comes back with the API's most (500 events) is asked hour by hour
+    (``DateTime=YYYY-MM-DD HH``). A day is filled when its answer, or each of its 24 hour
+    answers, holds fewer than 500 events; a day tried and not filled (the rate limit, an
+    HTTP error, an hour still at 500, an empty answer) is a finding with the reason. The
+    backfill stops at the rate limit (the client waits at most ``max_wait_s``), after
+    :data:`MAX_FAILED_DAYS` failed days in a row, and when
+    the API no longer answers that far back: an empty answer for a day the store holds
+    events of (``known``), or for any day when the query has no filter (no day passes
+    without a police event in Sweden). Every finding is logged.
 
     Parameters
     ----------
     client_settings, raw_dir, location, types
         As for :func:`fetch`.
-    backfill_days
-        Most days fetched one by one to close a gap; 0 only reports the gap.
+    backfill_max_days
+        How far back, in days before today, uncovered days are backfilled; 0 switches the
+        backfill off.
+    covered
+        The days the store already covers. When given, every other day of the last
+        ``backfill_max_days`` (today excluded: it is not over) that the answers do not
+        cover is backfilled; when None (no store), only the days between this answer and
+        the previous one, when they do not overlap.
+    known
+        Days on which the store holds events of this source.
+    now
+        The clock (default: the current time); today is its Stockholm date.
     client
         A client to reuse; by default one shared by all fetches of this poll.
 
     Raises
     ------
     SourceError
-        The regular fetch failed (see :func:`fetch`). A failed backfill day is logged
-        and listed in ``missed``; the poll still returns.
+        The regular fetch failed (see :func:`fetch`). A failed backfill day is a finding
+        (``unfilled``) and listed in ``missed``; the poll still returns.
     """
     params = query_params(location=location, types=types)
     before = saved_answers(raw_dir, params)
@@ -482,47 +531,97 @@ def poll(
     path = fetch(client_settings, raw_dir=raw_dir, location=location, types=types, client=http)
     current = latest_by_id(check_events(path.read_bytes()))
     old_records = _read_answer(previous) if previous else None
+    today = (now or datetime.now(_STOCKHOLM)).astimezone(_STOCKHOLM).date()
+    meta = Path(raw_dir) / RAW_SUBDIR / META_SUBDIR
+    answers = [a for p in (previous, path) if p is not None if (a := read_answer(p, meta_dir=meta))]
     if old_records is None:
+        answers = answers[-1:]
+    found = [
+        Finding(days, f.covered, f.how, f.detail)
+        for f in answer_findings(answers)
+        if (days := tuple(d for d in f.days if d < today))
+    ]
+    answered = {d for f in found for d in f.days}
+    new: list[str] = list(current)
+    changed: list[str] = []
+    unchanged = 0
+    gap = None
+    if old_records is None:
+        previous = None
         log.info(
             "polisen: first poll of %s (%d events): nothing to compare with; older events "
-            "come from the archive",
+            "come from the archive%s",
             query_slug(params),
             len(current),
+            "" if covered is None else " or the backfill",
         )
-        return PollResult((path,), len(current), tuple(current), (), 0, None, None)
-
-    old = latest_by_id(old_records)
-    new = [k for k in current if k not in old]
-    changed = [k for k in current if k in old and current[k] != old[k]]
-    unchanged = len(current) - len(new) - len(changed)
-    log.info(
-        "polisen: %d events, %d new, %d changed%s, %d unchanged, %d no longer served since %s",
-        len(current),
-        len(new),
-        len(changed),
-        f" (ids {_ids(changed)})" if changed else "",
-        unchanged,
-        len(set(old) - set(current)),
-        previous.name,
-    )
-    gap = _gap(old_records, list(current.values()))
-    files, backfilled, missed = [path], [], []
-    if gap is not None:
-        files_more, backfilled, missed = _backfill(
-            client_settings, http, raw_dir, gap, backfill_days, location, types
+    else:
+        old = latest_by_id(old_records)
+        new = [k for k in current if k not in old]
+        changed = [k for k in current if k in old and current[k] != old[k]]
+        unchanged = len(current) - len(new) - len(changed)
+        log.info(
+            "polisen: %d events, %d new, %d changed%s, %d unchanged, %d no longer served since %s",
+            len(current),
+            len(new),
+            len(changed),
+            f" (ids {_ids(changed)})" if changed else "",
+            unchanged,
+            len(set(old) - set(current)),
+            previous.name,
         )
-        files.extend(files_more)
+        gap = _gap(old_records, list(current.values()))
+    days = _uncovered(gap, covered, answered, today, backfill_max_days)
+    done = _Backfill()
+    if days:
+        done = _backfill(
+            client_settings,
+            http,
+            raw_dir,
+            days,
+            known=set(known),
+            nationwide=not params,
+            location=location,
+            types=types,
+        )
+    elif gap is not None and backfill_max_days == 0:
+        log.error("polisen: the backfill is switched off (backfill_max_days = 0): the gap stays")
     return PollResult(
-        tuple(files),
+        (path, *done.files),
         len(current),
         tuple(sorted(new, key=int)),
         tuple(sorted(changed, key=int)),
         unchanged,
         previous,
         gap,
-        tuple(backfilled),
-        tuple(missed),
+        tuple(d.isoformat() for d in done.filled),
+        tuple(sorted(d.isoformat() for d in done.missed)),
+        (*found, *done.findings),
+        tuple(d.isoformat() for d in done.untried),
     )
+
+
+def _uncovered(
+    gap: tuple[datetime, datetime] | None,
+    covered: Collection[date] | None,
+    answered: set[date],
+    today: date,
+    max_days: int,
+) -> list[date]:
+    """The days to backfill, newest first (see :func:`poll`)."""
+    if max_days <= 0:
+        return []
+    oldest = today - timedelta(days=max_days)
+    if covered is None:
+        if gap is None:
+            return []
+        first = gap[0].astimezone(_STOCKHOLM).date()
+        last = gap[1].astimezone(_STOCKHOLM).date()
+        span = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    else:
+        span = [oldest + timedelta(days=n) for n in range(max_days)]
+    have = answered | set(covered or ())
+    return sorted((d for d in span if oldest <= d < today and d not in have), reverse=True)
 
 
 def _gap(old: list[Any], new: list[Any]) -> tuple[datetime, datetime] | None:
@@ -537,61 +636,155 @@ def _gap(old: list[Any], new: list[Any]) -> tuple[datetime, datetime] | None:
     return gap
 
 
+@dataclass
+class _Backfill:
+    """What a backfill did (built while it runs, returned as tuples in the PollResult)."""
+
+    files: list[Path] = field(default_factory=list)
+    filled: list[date] = field(default_factory=list)
+    missed: list[date] = field(default_factory=list)
+    untried: list[date] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def gap(self, day: date, reason: str) -> None:
+        self.missed.append(day)
+        self.findings.append(Finding((day,), False, "unfilled", reason))
+
+
+class _StopError(Exception):
+    """The backfill cannot go on this run (the reason is the message)."""
+
+
 def _backfill(
     settings: ClientSettings,
     http: HttpClient,
     raw_dir: Path,
-    gap: tuple[datetime, datetime],
-    backfill_days: int,
+    days: Sequence[date],
+    *,
+    known: set[date],
+    nationwide: bool,
     location: str | Sequence[str] | None,
     types: str | Sequence[str] | None,
-) -> tuple[list[Path], list[str], list[str]]:
-    first = gap[0].astimezone(_STOCKHOLM).date()
-    last = gap[1].astimezone(_STOCKHOLM).date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    todo = days[-backfill_days:] if backfill_days > 0 else []
-    missed = [d.isoformat() for d in days[: len(days) - len(todo)]]
-    files: list[Path] = []
-    done: list[str] = []
-    for n, day in enumerate(todo):
+) -> _Backfill:
+    """Fetch ``days`` one by one, newest first, splitting a full day into hours."""
+    done = _Backfill()
+
+    def get(when: str | date) -> tuple[Path, int]:
         try:
             path = fetch(
                 settings,
                 raw_dir=raw_dir,
-                date_time=day,
+                date_time=when,
                 location=location,
                 types=types,
                 client=http,
             )
         except RateLimitError as e:
-            log.error("polisen: backfill stopped at %s: %s", day, e)
-            missed.extend(d.isoformat() for d in todo[n:])
-            break
-        except SourceError as e:
-            log.error("polisen: backfill of %s failed: %s", day, e)
-            missed.append(day.isoformat())
-            continue
-        files.append(path)
-        done.append(day.isoformat())
-        count = len(check_events(path.read_bytes()))
-        if count >= API_WINDOW:
+            raise _StopError(f"the rate limit stopped the backfill at {when}: {e}") from e
+        done.files.append(path)
+        return path, len(check_events(path.read_bytes()))
+
+    log.info(
+        "polisen: backfilling %d uncovered days, newest first: %s … %s",
+        len(days),
+        days[0],
+        days[-1],
+    )
+    failed = 0
+    for n, day in enumerate(days):
+        try:
+            try:
+                path, count = get(day)
+            except SourceError as e:
+                log.error("polisen: backfill of %s failed: %s", day, e)
+                done.gap(day, f"the day's answer failed: {e}")
+                failed += 1
+                if failed >= MAX_FAILED_DAYS:
+                    log.error(
+                        "polisen: %d days in a row failed: the backfill stops; the next run "
+                        "tries again",
+                        failed,
+                    )
+                    done.untried.extend(days[n + 1 :])
+                    break
+                continue
+            failed = 0
+            if count == 0:
+                had = day in known
+                done.gap(
+                    day,
+                    "the API returned no events for the day"
+                    + (" although the store holds events of it" if had else ""),
+                )
+                if had or nationwide:
+                    why = "the store holds events of it" if had else "no day passes without one"
+                    log.warning(
+                        "polisen: %s returned no events although %s: the API no longer serves "
+                        "days that far back; the backfill stops here",
+                        day,
+                        why,
+                    )
+                    done.untried.extend(days[n + 1 :])
+                    break
+                log.warning(
+                    "polisen: %s returned no events: a quiet day, or the API no longer serves "
+                    "it; it stays a gap",
+                    day,
+                )
+                continue
+            if count < API_WINDOW:
+                done.filled.append(day)
+                done.findings.append(
+                    Finding((day,), True, "backfill-day", f"{count} events in {path.name}")
+                )
+                continue
             log.warning(
-                "polisen: %s returned %d events, the API's most: that day may be incomplete",
+                "polisen: %s returned %d events, the API's most: asking it hour by hour",
                 day,
                 count,
             )
-        elif count == 0:
-            log.warning(
-                "polisen: %s returned no events: a quiet day, or the API no longer serves "
-                "it (it keeps about a week)",
-                day,
-            )
-    if missed:
+            _hours(get, day, done)
+        except _StopError as e:
+            log.error("polisen: %s; the remaining days are tried on the next run", e)
+            done.gap(day, str(e))
+            done.untried.extend(days[n + 1 :])
+            break
+    if done.missed:
         log.error(
-            "polisen: events published on %s were not fetched; take them from an archive "
-            "(JSON or JSON lines in data/raw/polisen/)",
-            ", ".join(sorted(missed)),
+            "polisen: events published on %s were not fetched (recorded as gaps, tried again "
+            "on the next run); an archive file in data/raw/polisen/ can fill them",
+            ", ".join(d.isoformat() for d in sorted(done.missed)),
         )
-    if done:
-        log.info("polisen: backfilled %d days: %s", len(done), ", ".join(done))
-    return files, done, sorted(missed)
+    if done.filled:
+        log.info(
+            "polisen: backfilled %d days: %s",
+            len(done.filled),
+            ", ".join(d.isoformat() for d in done.filled),
+        )
+    return done
+
+
+def _hours(get: Any, day: date, done: _Backfill) -> None:
+    """Ask a full day hour by hour; the day is filled when every hour is under the limit."""
+    counts: list[int] = []
+    for hour in HOURS:
+        try:
+            _, count = get(f"{day.isoformat()} {hour:02d}")
+        except SourceError as e:
+            log.error("polisen: backfill of %s hour %02d failed: %s", day, hour, e)
+            done.gap(day, f"hour {hour:02d} failed: {e}")
+            return
+        if count >= API_WINDOW:
+            done.gap(day, f"hour {hour:02d} returned {count} events, the API's most")
+            log.error("polisen: %s hour %02d still returned %d events: a gap", day, hour, count)
+            return
+        counts.append(count)
+    done.filled.append(day)
+    done.findings.append(
+        Finding(
+            (day,),
+            True,
+            "backfill-hours",
+            f"{sum(counts)} events in 24 hour answers, the largest {max(counts)}",
+        )
+    )

@@ -26,7 +26,13 @@ from trygghetskarta.store.connection import (
     spatial_extension_path,
     transaction,
 )
-from trygghetskarta.store.coverage import coverage_days, read_coverage, record_days
+from trygghetskarta.store.coverage import (
+    coverage_days,
+    event_days,
+    read_coverage,
+    record_days,
+    record_findings,
+)
 from trygghetskarta.store.events import (
     MergeCounts,
     add_quarantine,
@@ -55,6 +61,7 @@ __all__ = [
     "connect",
     "content_hash",
     "coverage_days",
+    "event_days",
     "event_period",
     "finish_run",
     "has_table",
@@ -67,6 +74,7 @@ __all__ = [
     "read_events",
     "read_table",
     "record_days",
+    "record_findings",
     "record_ingested_files",
     "replace_areas",
     "replace_table",

@@ -17,11 +17,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from trygghetskarta.coverage import Coverage
+from trygghetskarta.coverage import HOW, Coverage, Finding
 from trygghetskarta.errors import StoreError
-
-#: How a day's coverage was established.
-HOW = ("overlap", "backfill-day", "backfill-hours", "archive", "unfilled")
 
 
 def record_days(
@@ -82,6 +79,8 @@ def record_days(
 
 def coverage_days(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
     """The recorded days (``source, day, covered, how, detail, recorded_at``), by day."""
+    if not _exists(con):
+        return pd.DataFrame(columns=["source", "day", "covered", "how", "detail", "recorded_at"])
     if source is None:
         return con.execute("SELECT * FROM coverage_days ORDER BY source, day").df()
     return con.execute("SELECT * FROM coverage_days WHERE source = ? ORDER BY day", [source]).df()
@@ -93,7 +92,50 @@ def read_coverage(con: duckdb.DuckDBPyConnection, source: str) -> Coverage:
     Days never recorded and days recorded as gaps both count as uncovered; a source with no
     recorded day covers nothing (``Coverage(source, None, None)``).
     """
+    if not _exists(con):
+        return Coverage(source, None, None)
     rows = con.execute(
         "SELECT day FROM coverage_days WHERE source = ? AND covered ORDER BY day", [source]
     ).fetchall()
     return Coverage.from_days(source, (r[0] for r in rows))
+
+
+def _exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the table exists: a database opened read-only from before coverage was kept
+    has none (and DuckDB would otherwise read a Python object of the same name)."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'coverage_days'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def record_findings(
+    con: duckdb.DuckDBPyConnection, source: str, findings: Iterable[Finding]
+) -> dict[str, int]:
+    """Record every :class:`~trygghetskarta.coverage.Finding` of ``source`` (see
+    :func:`record_days`); return the rows changed per ``how``."""
+    changed: dict[str, int] = {}
+    for finding in findings:
+        n = record_days(
+            con,
+            source,
+            finding.days,
+            covered=finding.covered,
+            how=finding.how,
+            detail=finding.detail,
+        )
+        changed[finding.how] = changed.get(finding.how, 0) + n
+    return changed
+
+
+def event_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
+    """The Europe/Stockholm days on which the store holds an event of ``source`` published.
+
+    A backfill that gets an empty answer for such a day knows the API no longer serves it.
+    """
+    rows = con.execute(
+        "SELECT DISTINCT CAST(timezone('Europe/Stockholm', published_at) AS DATE) FROM events "
+        "WHERE source = ? AND published_at IS NOT NULL",
+        [source],
+    ).fetchall()
+    return {r[0] for r in rows}

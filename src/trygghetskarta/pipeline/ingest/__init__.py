@@ -29,7 +29,7 @@ from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.ingest import layers
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.schema import validate_events
-from trygghetskarta.sources import bra, polisen
+from trygghetskarta.sources import bra, polisen, polisen_api, polisen_coverage
 from trygghetskarta.sources.text_repair import Repairs
 
 log = logging.getLogger(__name__)
@@ -285,4 +285,48 @@ def _ingest_police(
             counts["by_reason"][str(reason)] = counts["by_reason"].get(str(reason), 0) + int(n)
     if repairs:
         counts["repaired"] = repairs.as_counts()
+    counts["coverage"] = _record_coverage(settings, con, batches, explicit=bool(paths))
     return counts
+
+
+def _record_coverage(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    batches: list[list[Path]],
+    *,
+    explicit: bool,
+) -> dict[str, int]:
+    """Record in ``coverage_days`` the days the police files cover (see
+    :mod:`trygghetskarta.sources.polisen_coverage`); return the rows changed per ``how``.
+
+    API answers (saved by ``fetch`` or written by hand) cover the days wholly inside the
+    spans of consecutive overlapping answers, and the days a day or hour backfill filled;
+    the archive covers the days it holds densely. Without ``explicit`` paths every saved
+    answer under ``data/raw/polisen`` is read (from its small metadata file where there
+    is one), so an answer's overlap with one ingested by an earlier run counts too.
+    Recording is idempotent: a covered day stays covered.
+    """
+    raw = settings.raw_dir / "polisen"
+    meta = raw / polisen_api.META_SUBDIR
+    files = [p for batch in batches for p in batch]
+    answers: list[polisen_coverage.Answer] = []
+    archive: list[Path] = []
+    for path in files:
+        live = explicit or path.parent == raw
+        answer = None
+        if live and path.suffix.lower() == ".json":
+            answer = polisen_coverage.read_answer(
+                path, meta_dir=meta if path.parent == raw else None
+            )
+        if answer is None:
+            archive.append(path)
+        else:
+            answers.append(answer)
+    findings = polisen_coverage.answer_findings(answers)
+    if archive:
+        findings += polisen_coverage.archive_findings(archive)
+    with store.transaction(con):
+        changed = store.record_findings(con, polisen.SOURCE, findings)
+    if any(changed.values()):
+        log.info("polisen: coverage recorded: %s", changed)
+    return changed
