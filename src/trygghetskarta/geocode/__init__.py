@@ -43,8 +43,19 @@ Choice
     "outside" only when its summary names nothing inside the kommun and some place outside
     it; bodies name directions and origins ("från Nacka mot Essingeleden"), so outside
     names there are not trusted.
-    Districts are named in the scheme in force at ``occurred_at``; a 2024-only name
-    (Järva, Norra innerstaden) in an earlier event keeps its point but gets no district.
+Districts and borders
+    Districts are named in the scheme in force at ``occurred_at``, whatever the scheme of
+    the name in the text: a 2021–2023 name in a 2024 event becomes its 2024 district
+    ("Rinkeby-Kista" → Järva), and a 2024-only name in an earlier event becomes a
+    2021–2023 district through a stadsdel or place the text also names ("Järva, Husby" →
+    Rinkeby-Kista); alone it gives only the kommun, with the ambiguity in ``place_name``
+    (:data:`ERA_PREFIX`): never a point without a district, never a guess. A named
+    place's district is the district its point lies in (see "Borders" in
+    :mod:`trygghetskarta.geocode.places`); when the text also names a stadsdel or
+    district that the place lies just outside of (within
+    :data:`~trygghetskarta.geocode.places.NEAR_M`: "Nybroplan på Östermalm"), the named
+    area wins and the point is moved just inside it, so that a point a few metres across
+    a border never overrides what the text says.
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from trygghetskarta.districts import SCHEME_2021_2023, schemes_at
 from trygghetskarta.errors import SchemaError
@@ -76,6 +88,7 @@ from trygghetskarta.geocode.gazetteer import (
     read_curated,
     read_streets,
 )
+from trygghetskarta.geocode.places import settle
 from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
 
 if TYPE_CHECKING:
@@ -83,6 +96,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFLICT_PREFIX",
+    "ERA_PREFIX",
     "OUTSIDE_PREFIX",
     "SPAN_PREFIX",
     "AddressRegister",
@@ -105,6 +119,9 @@ OUTSIDE_PREFIX = "utanför kommunen: "
 CONFLICT_PREFIX = "motstridiga platser: "
 #: ``place_name`` of an event that names only a road through several districts.
 SPAN_PREFIX = "genom flera stadsdelsområden: "
+#: ``place_name`` of an event that names only a district of a scheme not yet in force,
+#: which the scheme in force splits ("Järva" in 2023: Rinkeby-Kista or Spånga-Tensta).
+ERA_PREFIX = "stadsdelsområde som inte fanns vid händelsen: "
 #: Two places are consistent when their distance is at most their uncertainties plus this.
 PLACE_SLACK_M = 500.0
 #: An API summary this long may have been cut; the page preamble then replaces it.
@@ -156,11 +173,16 @@ class _Table:
 
 @dataclass(frozen=True)
 class _Answer:
-    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to."""
+    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to.
+
+    ``within`` narrows a street through several stadsdelar; ``inside`` moves a point place
+    into a stadsdel that the text names and the place lies just outside of.
+    """
 
     row: int
     unc: float
     within: frozenset[str] | None = None
+    inside: frozenset[str] | None = None
 
 
 def _point(t: _Table, r: int) -> bool:
@@ -214,8 +236,25 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
                     within = within & t.near[r]
             if not within:  # consistent two by two, but no stadsdel has them all
                 continue
-        return _Answer(pivot, unc, within)
+        return _Answer(pivot, unc, within, _named_area(t, pivot, rows))
     return None
+
+
+def _named_area(t: _Table, pivot: int, rows: list[int]) -> frozenset[str] | None:
+    """The stadsdelar of named areas that a point place lies just outside of, if any.
+
+    "Nybroplan på Östermalm": the square's point lies a few metres inside Norrmalm, but
+    the text names Östermalm; the named area wins over the point.
+    """
+    if not _point(t, pivot) or t.stadsdel[pivot] is None:
+        return None
+    named = [r for r in rows if r != pivot and t.level[r] >= 1]
+    if not any(t.stadsdel[pivot] not in t.span[r] for r in named):
+        return None
+    inside = t.near[pivot]
+    for r in named:
+        inside = inside & t.span[r]
+    return inside or None
 
 
 _Result = _Answer | str | None  # an answer | place_name of a kommun result | nothing found
@@ -266,12 +305,22 @@ def _one(values: Iterable[str | None]) -> str | None:
 
 def _record(
     t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, scheme: str
-) -> tuple[Any, ...]:
-    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer."""
+) -> tuple[Any, ...] | str | None:
+    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer.
+
+    Returns the ``place_name`` of a kommun result instead when the answer names a district
+    that the scheme in force splits (:data:`ERA_PREFIX`), and None for a road through
+    several districts.
+    """
     row = ans.row
     pick = 0 if scheme == SCHEME_2021_2023 else 1
+    if ans.inside:
+        return _moved_inside(t, gaz, districts, ans, pick)
     if not t.multi[row]:
         district = t.sdo13[row] if pick == 0 else t.sdo24[row]
+        if district is None:
+            split = sorted({districts[s][pick] for s in t.span[row]})
+            return f"{ERA_PREFIX}{t.name[row]} ({' eller '.join(split)})"
         stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
         return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
     within = ans.within or t.span[row]
@@ -284,6 +333,18 @@ def _record(
         return (t.x[at], t.y[at], Precision.STADSDEL.value, t.unc[at], t.name[row], stadsdel,
                 district)  # fmt: skip
     return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
+
+
+def _moved_inside(
+    t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, pick: int
+) -> tuple[Any, ...]:
+    """A point place moved into the nearest stadsdel of the named area it lies just outside."""
+    row = ans.row
+    point = shapely.Point(t.x[row], t.y[row])
+    stadsdel = min(sorted(ans.inside or ()), key=lambda s: gaz.cores[s].distance(point))
+    x, y, moved = settle(t.x[row], t.y[row], gaz.cores[stadsdel])
+    district = districts[stadsdel][pick]
+    return (x, y, t.precision[row], max(ans.unc, moved), t.name[row], stadsdel, district)
 
 
 def _geocode(
@@ -317,9 +378,11 @@ def _geocode(
             records.append((*kommun, res, None, None))
             continue
         rec = _record(t, gaz, districts, res, scheme)
-        records.append(
-            rec if rec is not None else (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
-        )
+        if rec is None:
+            rec = (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
+        elif isinstance(rec, str):
+            rec = (*kommun, rec, None, None)
+        records.append(rec)
     columns = list(zip(*records, strict=True)) if records else [()] * len(GEOCODED_COLUMNS)
     floats = ("x", "y", "uncertainty_m")
     return pd.DataFrame(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import shapely
 
 from trygghetskarta.errors import SourceError
 from trygghetskarta.geocode.places import (
@@ -24,6 +25,7 @@ from trygghetskarta.geocode.places import (
     letters,
     read_curated,
     read_streets,
+    stadsdel_cores,
 )
 from trygghetskarta.schema import Precision
 
@@ -151,6 +153,9 @@ class Gazetteer:
     stadsdel_rows, district_rows
         Name → row of the stadsdel or district (13 and 2024 names) used when several names
         of one text fall back to a shared area.
+    cores
+        Stadsdel name → its core polygon (:func:`trygghetskarta.geocode.places.stadsdel_cores`):
+        where a point must lie for the stadsdel layer and the district layer to agree.
     """
 
     places: pd.DataFrame
@@ -159,6 +164,7 @@ class Gazetteer:
     first_words: frozenset[str]
     stadsdel_rows: dict[str, int]
     district_rows: dict[str, int]
+    cores: dict[str, shapely.Geometry]
 
     def __len__(self) -> int:
         return len(self.places)
@@ -225,8 +231,9 @@ def load_gazetteer(
     SourceError
         A file is missing or malformed, or a curated ``refers_to`` names nothing known.
     """
+    cores = stadsdel_cores(areas)
     places, aliases = build_places(
-        data_dir, areas, curated_path=curated_path, streets_path=streets_path
+        data_dir, areas, curated_path=curated_path, streets_path=streets_path, cores=cores
     )
     forms: dict[str, tuple[int, bool]] = {}
     rank: dict[str, tuple[int, int]] = {}
@@ -266,4 +273,5 @@ def load_gazetteer(
         first_words=frozenset(re.split(r"[ -]", k)[0] for k in forms),
         stadsdel_rows=stadsdel_rows,
         district_rows=district_rows,
+        cores=cores,
     )
