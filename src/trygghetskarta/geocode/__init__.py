@@ -78,6 +78,13 @@ from trygghetskarta.geocode.addresses import (
     geocode_addresses,
     load_register,
 )
+from trygghetskarta.geocode.evaluation import (
+    LABEL_COLUMNS,
+    Scores,
+    label_confusions,
+    read_labels,
+    score_labels,
+)
 from trygghetskarta.geocode.gazetteer import (
     LEVEL,
     Gazetteer,
@@ -97,20 +104,25 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFLICT_PREFIX",
     "ERA_PREFIX",
+    "LABEL_COLUMNS",
     "OUTSIDE_PREFIX",
     "SPAN_PREFIX",
     "AddressRegister",
     "Gazetteer",
     "Match",
     "RegisterLoad",
+    "Scores",
     "geocode_addresses",
     "geocode_events",
     "geocode_text",
+    "label_confusions",
     "load_gazetteer",
     "load_register",
     "normalise",
     "read_curated",
+    "read_labels",
     "read_streets",
+    "score_labels",
 ]
 
 #: ``place_name`` of an event that names only places outside the kommun.
