@@ -256,9 +256,13 @@ class Gazetteer:
         lowered = [w.lower() for w in words]
         out: list[Match] = []
         i, n = 0, len(words)
+        first, fuzzy = self.first_words, bool(self.fuzzy)
         while i < n:
-            hit = self._exact(words, lowered, seps, i)
-            if hit is None or hit[1] < FUZZY_MAX_WORDS:
+            hit = self._exact(words, lowered, seps, i) if lowered[i] in first else None
+            if (
+                fuzzy and seps[i] is not None and words[i][0].isupper()
+                and (hit is None or hit[1] < FUZZY_MAX_WORDS)
+            ):  # fmt: skip
                 hit = self._fuzzy(words, lowered, seps, i, hit[1] if hit else 0) or hit
             if hit is None:
                 i += 1
