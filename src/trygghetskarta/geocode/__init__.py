@@ -242,14 +242,22 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
                     unc = max(unc, math.hypot(t.x[pivot] - t.x[r], t.y[pivot] - t.y[r]))
         within = None
         if t.multi[pivot]:
-            within = t.span[pivot]
-            for r in rows:
-                if r != pivot:
-                    within = within & t.near[r]
+            within = _narrowed(t, pivot, rows, t.span[pivot])
+            if not within:  # a stadsdel the street borders: its listed span is approximate
+                within = _narrowed(t, pivot, rows, t.near[pivot])
             if not within:  # consistent two by two, but no stadsdel has them all
                 continue
         return _Answer(pivot, unc, within, _named_area(t, pivot, rows))
     return None
+
+
+def _narrowed(t: _Table, pivot: int, rows: list[int], start: frozenset[str]) -> frozenset[str]:
+    """The stadsdelar of ``start`` consistent with every other row."""
+    within = start
+    for r in rows:
+        if r != pivot:
+            within = within & t.near[r]
+    return within
 
 
 def _named_area(t: _Table, pivot: int, rows: list[int]) -> frozenset[str] | None:

@@ -109,9 +109,13 @@ def normalise(name: str) -> str | None:
     )
 
 
+#: Abbreviated first words of names as the police write them ("G:a stan", "S:t Eriksplan").
+_ABBREVIATIONS = {"gamla": "g:a", "sankt": "s:t", "norra": "n:a", "södra": "s:a"}
+
+
 def _forms(name: str) -> list[tuple[str, bool]]:
-    """Lookup keys of a name: itself, with spaces for dashes, ``X centrum`` for ``X C``, and
-    genitives (flagged)."""
+    """Lookup keys of a name: itself, with spaces for dashes, ``X centrum`` for ``X C``, the
+    abbreviated first word (``G:a stan``), and genitives (flagged)."""
     key = normalise(name)
     if key is None:
         return []
@@ -120,6 +124,9 @@ def _forms(name: str) -> list[tuple[str, bool]]:
         bases.append(key.replace("-", " "))
     if key.endswith(" c"):
         bases.append(key[:-2] + " centrum")
+    first, _, rest = key.partition(" ")
+    if rest and first in _ABBREVIATIONS:
+        bases.append(f"{_ABBREVIATIONS[first]} {rest}")
     out: list[tuple[str, bool]] = []
     for base in bases:
         out.append((base, False))

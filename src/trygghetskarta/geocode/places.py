@@ -69,6 +69,9 @@ STREET_UNCERTAINTY_M = 600.0
 MIN_LETTERS = 4
 #: A point place within this distance of a stadsdel's polygon is consistent with it, metres.
 NEAR_M = 300.0
+#: A curated street is consistent with the stadsdelar within this distance of those it runs
+#: through, metres ("Bergslagsvägen/Sörgårdsvägen i Kälvesta").
+STREET_NEAR_M = 25.0
 #: How far inside both layers a stadsdel's core lies, metres (see "Borders" above).
 CORE_INSET_M = 1.0
 #: A place's point moved farther than this to agree with the district layer is logged, metres.
@@ -472,8 +475,20 @@ def _single(values: Any) -> str | None:
 
 
 def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
-    """Span plus, for point places in one stadsdel, every stadsdel within NEAR_M."""
+    """Span plus, for point places in one stadsdel, every stadsdel within NEAR_M, and for
+    curated streets every stadsdel bordering those they run through (within
+    :data:`STREET_NEAR_M`: a street's list of stadsdelar is approximate at its ends)."""
     near = [tuple(s) for s in places["span"]]
+    names = areas.stadsdelar["name"].to_numpy(dtype=object)
+    geoms = dict(zip(names, areas.stadsdelar.geometry, strict=True))
+    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
+    for i in places.index[places["kind"] == "street"]:
+        span = [s for s in near[i] if s in geoms]
+        if not span:
+            continue
+        hits = tree.query([geoms[s] for s in span], predicate="dwithin", distance=STREET_NEAR_M)
+        more = sorted({str(names[j]) for j in hits[1]} - set(span))
+        near[i] = (*near[i], *more)
     point = places.index[
         places["x"].notna() & (places["kind"] != "street")
         & places["precision"].isin([Precision.PLACE.value, Precision.STREET.value])
@@ -481,8 +496,6 @@ def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
     if len(point) == 0:
         return near
     pts = shapely.points(places.loc[point, "x"].to_numpy(), places.loc[point, "y"].to_numpy())
-    names = areas.stadsdelar["name"].to_numpy(dtype=object)
-    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
     ipt, ipoly = tree.query(pts, predicate="dwithin", distance=NEAR_M)
     extra: dict[int, set[str]] = {}
     for k, j in zip(ipt, ipoly, strict=True):
