@@ -105,10 +105,10 @@ def border_gaz(tmp_path_factory, border_areas) -> gc.Gazetteer:
     cols = ["name", "aliases", "kind", "lon", "lat", "stadsdel", "refers_to"]
     cols += ["uncertainty_m", "match", "note"]
     pd.DataFrame(curated).reindex(columns=cols).to_csv(root / "curated.csv", index=False)
-    lon, lat = _lonlat(400, 200)
+    streets = [("Långgatan", "Alfa", 400, 200), ("Östleden", "Beta", 1500, 800)]
     pd.DataFrame(
-        [dict(name="Långgatan", aliases="", stadsdelar="Alfa", lon=lon, lat=lat,
-              uncertainty_m="300", note="")]
+        [dict(name=name, aliases="", stadsdelar=span, lon=_lonlat(x, y)[0], lat=_lonlat(x, y)[1],
+              uncertainty_m="300", note="") for name, span, x, y in streets]
     ).to_csv(root / "streets.csv", index=False)  # fmt: skip
     return gc.load_gazetteer(
         root, border_areas, curated_path=root / "curated.csv", streets_path=root / "streets.csv"
@@ -161,6 +161,32 @@ def test_named_area_far_away_is_a_conflict(border_gaz, border_areas):
     row = _one("Bråk vid Stortorget i Alfa.", T2024, border_gaz, border_areas)
     assert (row["precision"], row["stadsdel"], row["stadsdelsomrade"]) == (
         "stadsdelsomrade", None, "Hela")  # fmt: skip
+
+
+STREET_BORDERS = [
+    # id, text, place_name, stadsdel, district
+    ("street-alone", "Krock på Östleden.", "Östleden", "Beta", "Öst"),
+    ("street-in-bordering-stadsdel", "Krock på Östleden i Alfa.", "Östleden", "Alfa", "Väst"),
+    ("street-and-place-across", "Krock på Östleden vid Vattentornet.", None, None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "stadsdel", "district"), [c[1:] for c in STREET_BORDERS],
+    ids=[c[0] for c in STREET_BORDERS],
+)  # fmt: skip
+def test_named_stadsdel_narrows_a_street_on_its_border(
+    border_gaz, border_areas, text, place, stadsdel, district
+):
+    """A street's listed stadsdelar are approximate at its ends: a stadsdel the text names
+    that borders them is where it happened; a place across the border is a conflict."""
+    row = _one(text, T2023, border_gaz, border_areas)
+    assert (row["stadsdel"], row["stadsdelsomrade"]) == (stadsdel, district)
+    if place is not None:
+        assert row["place_name"] == place
+        assert _where(row, T2023, border_areas) == (stadsdel, district)
+    else:
+        assert row["place_name"].startswith(gc.CONFLICT_PREFIX) or row["precision"] == "kommun"
 
 
 def test_every_place_point_agrees_with_the_layers(border_gaz, border_areas):

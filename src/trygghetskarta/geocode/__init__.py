@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +157,7 @@ class _Table:
     sdo24: list[str | None]
     span: list[frozenset[str]]
     near: list[frozenset[str]]
+    border: list[frozenset[str]]
     home: list[str | None]
 
     @classmethod
@@ -179,6 +180,7 @@ class _Table:
             sdo24=places["sdo_2024"].tolist(),
             span=[frozenset(s) for s in places["span"]],
             near=[frozenset(s) for s in places["near"]],
+            border=[frozenset(s) for s in places["border"]],
             home=places["home"].tolist(),
         )
 
@@ -201,13 +203,19 @@ def _point(t: _Table, r: int) -> bool:
     return t.level[r] == 0 and not t.multi[r]
 
 
-def _consistent(t: _Table, a: int, b: int) -> bool:
-    """Whether two named places can describe the same incident."""
+def _consistent(t: _Table, a: int, b: int, named: Collection[int] = ()) -> bool:
+    """Whether two named places can describe the same incident.
+
+    A stadsdel or district among ``named`` (the rows the text names) is also consistent
+    with a street that runs along its border.
+    """
     if a == b:
         return True
     if _point(t, a) and _point(t, b):
         dist = math.hypot(t.x[a] - t.x[b], t.y[a] - t.y[b])
         return dist <= t.unc[a] + t.unc[b] + PLACE_SLACK_M
+    if (t.level[a] >= 1 and a in named) or (t.level[b] >= 1 and b in named):
+        return bool(t.border[a] & t.border[b])
     return bool(t.near[a] & t.near[b])
 
 
@@ -233,7 +241,7 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
     )
     best = rows[order[0]]
     for pivot in _pivots(t, gaz, best):
-        if not all(_consistent(t, pivot, r) for r in rows):
+        if not all(_consistent(t, pivot, r, rows) for r in rows):
             continue
         unc = t.unc[pivot]
         if _point(t, pivot):
@@ -243,8 +251,9 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
         within = None
         if t.multi[pivot]:
             within = _narrowed(t, pivot, rows, t.span[pivot])
-            if not within:  # a stadsdel the street borders: its listed span is approximate
-                within = _narrowed(t, pivot, rows, t.near[pivot])
+            if not within and all(t.level[r] >= 1 for r in rows if r != pivot):
+                # only areas besides the street: one it borders (its span is approximate)
+                within = _narrowed(t, pivot, rows, t.border[pivot])
             if not within:  # consistent two by two, but no stadsdel has them all
                 continue
         return _Answer(pivot, unc, within, _named_area(t, pivot, rows))
@@ -271,7 +280,7 @@ def _named_area(t: _Table, pivot: int, rows: list[int]) -> frozenset[str] | None
     named = [r for r in rows if r != pivot and t.level[r] >= 1]
     if not any(t.stadsdel[pivot] not in t.span[r] for r in named):
         return None
-    inside = t.near[pivot]
+    inside = t.border[pivot]
     for r in named:
         inside = inside & t.span[r]
     return inside or None

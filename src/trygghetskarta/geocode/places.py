@@ -21,7 +21,10 @@
 Every row carries a *span*, the stadsdelar it may mean, and a *near* set, the stadsdelar
 it is consistent with: a district spans its stadsdelar, a stadsdel itself, a street the
 stadsdelar it runs through, a point place the stadsdel it lies in; a point place is
-also near every stadsdel within :data:`NEAR_M` of it (Slussen "i Gamla stan").
+also near every stadsdel within :data:`NEAR_M` of it (Slussen "i Gamla stan"). A
+*border* set adds, for curated streets, the stadsdelar bordering those they run through:
+a stadsdel or district the text names there narrows the street ("Bergslagsvägen i
+Kälvesta"), another street or place does not.
 
 Borders
     The 117 stadsdelar and the 13 districts are separate layers whose shared borders differ
@@ -69,8 +72,8 @@ STREET_UNCERTAINTY_M = 600.0
 MIN_LETTERS = 4
 #: A point place within this distance of a stadsdel's polygon is consistent with it, metres.
 NEAR_M = 300.0
-#: A curated street is consistent with the stadsdelar within this distance of those it runs
-#: through, metres ("Bergslagsvägen/Sörgårdsvägen i Kälvesta").
+#: A curated street is consistent with a stadsdel the text names within this distance of
+#: those it runs through, metres ("Bergslagsvägen/Sörgårdsvägen i Kälvesta").
 STREET_NEAR_M = 25.0
 #: How far inside both layers a stadsdel's core lies, metres (see "Borders" above).
 CORE_INSET_M = 1.0
@@ -105,6 +108,7 @@ PLACE_COLUMNS = (
     "sdo_2024",
     "span",
     "near",
+    "border",
     "home",
     "source",
 )
@@ -456,6 +460,7 @@ def build_places(
         places.at[i, "sdo_2021_2023"] = _single(d13[s] for s in span)
         places.at[i, "sdo_2024"] = _single(d24[s] for s in span)
     places["near"] = _near(places, areas)
+    places["border"] = _borders(places, areas)
     places["home"] = [
         home.get(i) if i >= n_fixed else (n if k == "stadsdel" else None)
         for i, k, n in zip(places.index, places["kind"], places["name"], strict=True)
@@ -474,21 +479,28 @@ def _single(values: Any) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
-    """Span plus, for point places in one stadsdel, every stadsdel within NEAR_M, and for
-    curated streets every stadsdel bordering those they run through (within
-    :data:`STREET_NEAR_M`: a street's list of stadsdelar is approximate at its ends)."""
-    near = [tuple(s) for s in places["span"]]
+def _borders(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
+    """Near, plus for curated streets every stadsdel bordering those they run through
+    (within :data:`STREET_NEAR_M`: a street's list of stadsdelar is approximate at its ends)."""
+    border = list(places["near"])
     names = areas.stadsdelar["name"].to_numpy(dtype=object)
     geoms = dict(zip(names, areas.stadsdelar.geometry, strict=True))
     tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
     for i in places.index[places["kind"] == "street"]:
-        span = [s for s in near[i] if s in geoms]
+        span = [s for s in places.at[i, "span"] if s in geoms]
         if not span:
             continue
         hits = tree.query([geoms[s] for s in span], predicate="dwithin", distance=STREET_NEAR_M)
-        more = sorted({str(names[j]) for j in hits[1]} - set(span))
-        near[i] = (*near[i], *more)
+        more = sorted({str(names[j]) for j in hits[1]} - set(border[i]))
+        border[i] = (*border[i], *more)
+    return border
+
+
+def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
+    """Span plus, for point places in one stadsdel, every stadsdel within NEAR_M."""
+    near = [tuple(s) for s in places["span"]]
+    names = areas.stadsdelar["name"].to_numpy(dtype=object)
+    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
     point = places.index[
         places["x"].notna() & (places["kind"] != "street")
         & places["precision"].isin([Precision.PLACE.value, Precision.STREET.value])
