@@ -34,7 +34,7 @@ Accuracy
     every event of the parquet archive from 15 September 2025 on that is not in the
     2022–2025 set (the archive ends on 31 December 2025). Each summary was read by hand
     and labelled as above, by what the summary supports. One third is held out by a hash
-    of the id (``sha256(id) % 3 == 0``, see :func:`holdout`); its figures were not looked
+    of the id (``sha256(id) % 3 == 0``, see ``geocode_sample.holdout``); its figures were not looked
     at while the geocoder was improved. The same events are also geocoded with the page
     text of the archive (``with pages``, for the 276 that have it), as the live feed will
     read them once it fetches pages; those columns are scored against the page labels
@@ -52,7 +52,6 @@ Speed
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
 import time
@@ -95,11 +94,6 @@ def labelled_events(data_dir: Path = DATA, labels: Path = LABELS) -> pd.DataFram
     if missing.any():
         raise SystemExit(f"labelled ids not in {WITH_TEXT}: {events.loc[missing, 'id'].tolist()}")
     return events
-
-
-def holdout(event_id: str) -> bool:
-    """Whether a 2026-style event is held out: one third of the ids, by their SHA-256."""
-    return int(hashlib.sha256(event_id.encode()).hexdigest(), 16) % 3 == 0
 
 
 def labelled_2026_events(
