@@ -347,9 +347,9 @@ def _record(
         return _moved_inside(t, gaz, districts, ans, pick)
     if not t.multi[row]:
         district = t.sdo13[row] if pick == 0 else t.sdo24[row]
-        if district is None:
+        if district is None:  # a 2024-only district before 2024: split in two
             split = sorted({districts[s][pick] for s in t.span[row]})
-            return f"{ERA_PREFIX}{t.name[row]} ({' eller '.join(split)})"
+            return f"{ERA_PREFIX}{t.name[row]} ({' eller '.join(split)})" if split else None
         stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
         return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
     within = ans.within or t.span[row]
