@@ -27,6 +27,20 @@ Accuracy
     in the gazetteer; a 2021–2023 name is mapped to 2024 for events from 2024 on) and,
     for stadsdel and RegSO/valdistrikt names, the stadsdel it lies in.
 
+2026-style events
+    ``tests/data/geocode_2026.csv`` holds 316 Stockholm-kommun events as the live API gives
+    them (title and summary, no page text): every 2026 event in the shared data (the API
+    snapshot of 22 August 2026 and the 2026 rows of the 100-event fixture, 40 in all) and
+    every event of the parquet archive from 15 September 2025 on that is not in the
+    2022–2025 set (the archive ends on 31 December 2025). Each summary was read by hand
+    and labelled as above, by what the summary supports. One third is held out by a hash
+    of the id (``sha256(id) % 3 == 0``, see ``geocode_sample.holdout``); its figures were not looked
+    at while the geocoder was improved. The same events are also geocoded with the page
+    text of the archive (``with pages``, for the 276 that have it), as the live feed will
+    read them once it fetches pages; those columns are scored against the page labels
+    (``page_stadsdel``, ``page_sdo``: the summary's labels unless the page names a finer
+    or another place).
+
 Speed
     The whole Swedish parquet archive (70 289 events, summaries only, as the live API
     gives them, shuffled with a fixed seed so that the smaller sets are random subsets of
@@ -53,8 +67,15 @@ from trygghetskarta.sources import polisen
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 LABELS = REPO / "tests" / "data" / "geocode_dev.csv"
+LABELS_2026 = REPO / "tests" / "data" / "geocode_2026.csv"
 WITH_TEXT = "stockholms_lan_events_with_text_2022-09_2025-12.json"
 ARCHIVE = "polisen_events_2022-09_2025-12.parquet"
+#: The files the 2026-style events are read from, as the live API gives them.
+API_FILES = (
+    "api_snapshot_2026-08-22T1754Z_all.json",
+    "fixture_stockholm_100_api_format.json",
+    ARCHIVE,
+)
 SEED = 20_250_303
 
 
@@ -75,56 +96,59 @@ def labelled_events(data_dir: Path = DATA, labels: Path = LABELS) -> pd.DataFram
     return events
 
 
+def labelled_2026_events(
+    data_dir: Path = DATA, labels: Path = LABELS_2026, *, pages: bool = False
+) -> pd.DataFrame:
+    """The 2026-style labelled events with their API texts (summary only), in label order.
+
+    With ``pages=True`` the events that the archive has with page text get it (summary,
+    body and the raw record holding the preamble), and the page labels replace the
+    summary labels.
+    """
+    lab = gc.read_labels(labels)
+    parsed = polisen.parse([data_dir / "police_events" / f for f in API_FILES]).events
+    parsed = parsed[parsed["source_id"].isin(set(lab["id"]))].set_index("source_id")
+    if pages:
+        text = polisen.parse([data_dir / "police_events" / WITH_TEXT]).events
+        text = text[text["source_id"].isin(set(parsed.index))].set_index("source_id")
+        for col in ("summary", "body", "raw"):
+            parsed.loc[text.index, col] = text[col]
+        if {"page_stadsdel", "page_sdo"} <= set(lab.columns):
+            lab = lab.assign(label_stadsdel=lab["page_stadsdel"], label_sdo=lab["page_sdo"])
+    missing = sorted(set(lab["id"]) - set(parsed.index))
+    if missing:
+        raise SystemExit(f"labelled ids not in {API_FILES}: {missing}")
+    events = lab.drop(columns=["occurred_at"]).merge(
+        parsed.reset_index().rename(columns={"source_id": "id"}), on="id", how="left",
+        validate="1:1",
+    )  # fmt: skip
+    return events
+
+
 # --------------------------------------------------------------------------- scores
 
-
-def _names(values: object) -> np.ndarray:
-    """Names as an object array, None for anything that is not a non-empty string."""
-    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+#: Row names of the accuracy table, one per :class:`trygghetskarta.geocode.Scores` field.
+ROWS = {
+    "n": "n",
+    "with_district": "with district",
+    "coverage": "coverage",
+    "district_accuracy": "district acc",
+    "stadsdel_coverage": "stadsdel cov",
+    "stadsdel_accuracy": "stadsdel acc",
+    "labelled_none": "labelled none",
+    "wrongly_placed": "wrongly placed",
+}
 
 
 def scores(labels: pd.DataFrame, got: pd.DataFrame) -> dict[str, float]:
     """Coverage, district and stadsdel accuracy, wrongly placed (see the module docstring)."""
-    want_d, want_s = _names(labels["label_sdo"]), _names(labels["label_stadsdel"])
-    got_d, got_s = _names(got["stadsdelsomrade"]), _names(got["stadsdel"])
-    has_d, has_s = want_d != None, want_s != None  # noqa: E711
-    placed_d, placed_s = got_d != None, got_s != None  # noqa: E711
-    ok_d = placed_d & (got_d == want_d)
-    ok_s = placed_s & (got_s == want_s)
-    none = ~has_d
-
-    def share(num: np.ndarray, den: np.ndarray) -> float:
-        return float(num.sum() / den.sum()) if den.sum() else float("nan")
-
-    return {
-        "n": len(labels),
-        "with district": int(has_d.sum()),
-        "coverage": share(has_d & placed_d, has_d),
-        "district acc": share(has_d & ok_d, has_d & placed_d),
-        "stadsdel cov": share(has_s & placed_s, has_s),
-        "stadsdel acc": share(has_s & ok_s, has_s & placed_s),
-        "labelled none": int(none.sum()),
-        "wrongly placed": share(none & placed_d, none),
-    }
+    figures = gc.score_labels(labels, got).as_dict()
+    return {ROWS[k]: v for k, v in figures.items()}
 
 
 def confusions(events: pd.DataFrame, got: pd.DataFrame) -> pd.DataFrame:
     """Rows where the district or the stadsdel disagrees with the label."""
-    want_d, want_s = _names(events["label_sdo"]), _names(events["label_stadsdel"])
-    gd, gs = _names(got["stadsdelsomrade"]), _names(got["stadsdel"])
-    bad_d = gd != want_d
-    bad_s = (want_s != None) & (gs != None) & (gs != want_s)  # noqa: E711
-    rows = np.flatnonzero(bad_d | bad_s)
-    return pd.DataFrame(
-        {
-            "id": events["id"].to_numpy()[rows],
-            "split": events["split"].to_numpy()[rows],
-            "label": [f"{want_s[i] or '-'} / {want_d[i] or '-'}" for i in rows],
-            "got": [f"{gs[i] or '-'} / {gd[i] or '-'}" for i in rows],
-            "place_name": got["place_name"].to_numpy(dtype=object)[rows],
-            "label_place": events["label_place"].to_numpy()[rows],
-        }
-    )
+    return gc.label_confusions(events, got)
 
 
 # --------------------------------------------------------------------------- baseline
@@ -195,20 +219,30 @@ def _fmt(v: float | int) -> str:
 
 
 def accuracy_table(events: pd.DataFrame, runs: dict[str, pd.DataFrame], splits: list[str]) -> str:
-    keys = ["n", "with district", "coverage", "district acc", "stadsdel cov", "stadsdel acc",
-            "labelled none", "wrongly placed"]  # fmt: skip
-    cols = [(name, split) for split in splits for name in runs]
-    head = f"{'':16}" + "".join(f"{f'{n} {s}':>22}" for n, s in cols)
-    lines = [head]
+    """One column per run and split, one row per figure."""
+    sets = {name: (events, got) for name, got in runs.items()}
+    return figure_table(sets, splits)
+
+
+def figure_table(
+    sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], splits: list[str], width: int = 22
+) -> str:
+    """The figures of several labelled sets side by side: one column per set and split.
+
+    ``sets`` maps a column title to (labelled events, the geocoder's answers in their order).
+    """
+    cols = [(name, split) for name in sets for split in splits]
+    lines = [f"{'':16}" + "".join(f"{f'{n} {s}':>{width}}" for n, s in cols)]
     table = {}
     for name, split in cols:
+        events, got = sets[name]
         mask = (
             (events["split"] == split).to_numpy() if split != "all" else np.ones(len(events), bool)
         )
         table[(name, split)] = scores(events[mask].reset_index(drop=True),
-                                      runs[name][mask].reset_index(drop=True))  # fmt: skip
-    for k in keys:
-        lines.append(f"{k:16}" + "".join(f"{_fmt(table[c][k]):>22}" for c in cols))
+                                      got[mask].reset_index(drop=True))  # fmt: skip
+    for k in ROWS.values():
+        lines.append(f"{k:16}" + "".join(f"{_fmt(table[c][k]):>{width}}" for c in cols))
     return "\n".join(lines)
 
 
@@ -232,6 +266,20 @@ def main(argv: list[str] | None = None) -> int:
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     print(f"accuracy on {LABELS.relative_to(REPO)} (labelled by hand)")
     print(accuracy_table(events, {"geocode": got, "baseline": got_base}, splits))
+    live = labelled_2026_events(args.data)
+    paged = labelled_2026_events(args.data, pages=True)
+    got_live = gc.geocode_events(live, gaz, areas).reset_index(drop=True)
+    got_paged = gc.geocode_events(paged, gaz, areas).reset_index(drop=True)
+    print(
+        f"\ngeocode on the 2022–2025 set ({LABELS.name}: summary and page text) beside the"
+        f" 2026-style set ({LABELS_2026.name}: API summary only, and with page text)"
+    )
+    sets = {
+        "2022–25": (events, got),
+        "2026 live": (live, got_live),
+        "2026 pages": (paged, got_paged),
+    }
+    print(figure_table(sets, splits, width=16))
     for split in splits:
         mask = (events["split"] == split).to_numpy()
         a = scores(events[mask].reset_index(drop=True), got[mask].reset_index(drop=True))
@@ -243,7 +291,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{(a['coverage'] * a['district acc']) / (b['coverage'] * b['district acc']):.2f})"
         )
     if args.confusions:
-        conf = confusions(events, got)
+        conf = pd.concat(
+            [
+                confusions(events, got).assign(set="2022–25"),
+                confusions(live, got_live).assign(set="2026 live"),
+                confusions(paged, got_paged).assign(set="2026 pages"),
+            ],
+            ignore_index=True,
+        )
         conf = conf[conf["split"].isin(splits)]
         with pd.option_context("display.width", 250, "display.max_colwidth", 60,
                                "display.max_rows", 500):  # fmt: skip

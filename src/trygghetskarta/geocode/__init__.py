@@ -43,20 +43,32 @@ Choice
     "outside" only when its summary names nothing inside the kommun and some place outside
     it; bodies name directions and origins ("från Nacka mot Essingeleden"), so outside
     names there are not trusted.
-    Districts are named in the scheme in force at ``occurred_at``; a 2024-only name
-    (Järva, Norra innerstaden) in an earlier event keeps its point but gets no district.
+Districts and borders
+    Districts are named in the scheme in force at ``occurred_at``, whatever the scheme of
+    the name in the text: a 2021–2023 name in a 2024 event becomes its 2024 district
+    ("Rinkeby-Kista" → Järva), and a 2024-only name in an earlier event becomes a
+    2021–2023 district through a stadsdel or place the text also names ("Järva, Husby" →
+    Rinkeby-Kista); alone it gives only the kommun, with the ambiguity in ``place_name``
+    (:data:`ERA_PREFIX`): never a point without a district, never a guess. A named
+    place's district is the district its point lies in (see "Borders" in
+    :mod:`trygghetskarta.geocode.places`); when the text also names a stadsdel or
+    district that the place lies just outside of (within
+    :data:`~trygghetskarta.geocode.places.NEAR_M`: "Nybroplan på Östermalm"), the named
+    area wins and the point is moved just inside it, so that a point a few metres across
+    a border never overrides what the text says.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from trygghetskarta.districts import SCHEME_2021_2023, schemes_at
 from trygghetskarta.errors import SchemaError
@@ -65,6 +77,13 @@ from trygghetskarta.geocode.addresses import (
     RegisterLoad,
     geocode_addresses,
     load_register,
+)
+from trygghetskarta.geocode.evaluation import (
+    LABEL_COLUMNS,
+    Scores,
+    label_confusions,
+    read_labels,
+    score_labels,
 )
 from trygghetskarta.geocode.gazetteer import (
     LEVEL,
@@ -76,6 +95,7 @@ from trygghetskarta.geocode.gazetteer import (
     read_curated,
     read_streets,
 )
+from trygghetskarta.geocode.places import settle
 from trygghetskarta.schema import GEOCODED_COLUMNS, Category, Precision
 
 if TYPE_CHECKING:
@@ -83,20 +103,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFLICT_PREFIX",
+    "ERA_PREFIX",
+    "LABEL_COLUMNS",
     "OUTSIDE_PREFIX",
     "SPAN_PREFIX",
     "AddressRegister",
     "Gazetteer",
     "Match",
     "RegisterLoad",
+    "Scores",
     "geocode_addresses",
     "geocode_events",
     "geocode_text",
+    "label_confusions",
     "load_gazetteer",
     "load_register",
     "normalise",
     "read_curated",
+    "read_labels",
     "read_streets",
+    "score_labels",
 ]
 
 #: ``place_name`` of an event that names only places outside the kommun.
@@ -105,6 +131,9 @@ OUTSIDE_PREFIX = "utanför kommunen: "
 CONFLICT_PREFIX = "motstridiga platser: "
 #: ``place_name`` of an event that names only a road through several districts.
 SPAN_PREFIX = "genom flera stadsdelsområden: "
+#: ``place_name`` of an event that names only a district of a scheme not yet in force,
+#: which the scheme in force splits ("Järva" in 2023: Rinkeby-Kista or Spånga-Tensta).
+ERA_PREFIX = "stadsdelsområde som inte fanns vid händelsen: "
 #: Two places are consistent when their distance is at most their uncertainties plus this.
 PLACE_SLACK_M = 500.0
 #: An API summary this long may have been cut; the page preamble then replaces it.
@@ -128,6 +157,7 @@ class _Table:
     sdo24: list[str | None]
     span: list[frozenset[str]]
     near: list[frozenset[str]]
+    border: list[frozenset[str]]
     home: list[str | None]
 
     @classmethod
@@ -150,30 +180,42 @@ class _Table:
             sdo24=places["sdo_2024"].tolist(),
             span=[frozenset(s) for s in places["span"]],
             near=[frozenset(s) for s in places["near"]],
+            border=[frozenset(s) for s in places["border"]],
             home=places["home"].tolist(),
         )
 
 
 @dataclass(frozen=True)
 class _Answer:
-    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to."""
+    """A resolved place: the row, its uncertainty, and the stadsdelar it narrows to.
+
+    ``within`` narrows a street through several stadsdelar; ``inside`` moves a point place
+    into a stadsdel that the text names and the place lies just outside of.
+    """
 
     row: int
     unc: float
     within: frozenset[str] | None = None
+    inside: frozenset[str] | None = None
 
 
 def _point(t: _Table, r: int) -> bool:
     return t.level[r] == 0 and not t.multi[r]
 
 
-def _consistent(t: _Table, a: int, b: int) -> bool:
-    """Whether two named places can describe the same incident."""
+def _consistent(t: _Table, a: int, b: int, named: Collection[int] = ()) -> bool:
+    """Whether two named places can describe the same incident.
+
+    A stadsdel or district among ``named`` (the rows the text names) is also consistent
+    with a street that runs along its border.
+    """
     if a == b:
         return True
     if _point(t, a) and _point(t, b):
         dist = math.hypot(t.x[a] - t.x[b], t.y[a] - t.y[b])
         return dist <= t.unc[a] + t.unc[b] + PLACE_SLACK_M
+    if (t.level[a] >= 1 and a in named) or (t.level[b] >= 1 and b in named):
+        return bool(t.border[a] & t.border[b])
     return bool(t.near[a] & t.near[b])
 
 
@@ -199,7 +241,7 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
     )
     best = rows[order[0]]
     for pivot in _pivots(t, gaz, best):
-        if not all(_consistent(t, pivot, r) for r in rows):
+        if not all(_consistent(t, pivot, r, rows) for r in rows):
             continue
         unc = t.unc[pivot]
         if _point(t, pivot):
@@ -208,14 +250,40 @@ def _resolve(t: _Table, gaz: Gazetteer, rows: list[int]) -> _Answer | None:
                     unc = max(unc, math.hypot(t.x[pivot] - t.x[r], t.y[pivot] - t.y[r]))
         within = None
         if t.multi[pivot]:
-            within = t.span[pivot]
-            for r in rows:
-                if r != pivot:
-                    within = within & t.near[r]
+            within = _narrowed(t, pivot, rows, t.span[pivot])
+            if not within and all(t.level[r] >= 1 for r in rows if r != pivot):
+                # only areas besides the street: one it borders (its span is approximate)
+                within = _narrowed(t, pivot, rows, t.border[pivot])
             if not within:  # consistent two by two, but no stadsdel has them all
                 continue
-        return _Answer(pivot, unc, within)
+        return _Answer(pivot, unc, within, _named_area(t, pivot, rows))
     return None
+
+
+def _narrowed(t: _Table, pivot: int, rows: list[int], start: frozenset[str]) -> frozenset[str]:
+    """The stadsdelar of ``start`` consistent with every other row."""
+    within = start
+    for r in rows:
+        if r != pivot:
+            within = within & t.near[r]
+    return within
+
+
+def _named_area(t: _Table, pivot: int, rows: list[int]) -> frozenset[str] | None:
+    """The stadsdelar of named areas that a point place lies just outside of, if any.
+
+    "Nybroplan på Östermalm": the square's point lies a few metres inside Norrmalm, but
+    the text names Östermalm; the named area wins over the point.
+    """
+    if not _point(t, pivot) or t.stadsdel[pivot] is None:
+        return None
+    named = [r for r in rows if r != pivot and t.level[r] >= 1]
+    if not any(t.stadsdel[pivot] not in t.span[r] for r in named):
+        return None
+    inside = t.border[pivot]
+    for r in named:
+        inside = inside & t.span[r]
+    return inside or None
 
 
 _Result = _Answer | str | None  # an answer | place_name of a kommun result | nothing found
@@ -266,12 +334,22 @@ def _one(values: Iterable[str | None]) -> str | None:
 
 def _record(
     t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, scheme: str
-) -> tuple[Any, ...]:
-    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer."""
+) -> tuple[Any, ...] | str | None:
+    """(x, y, precision, uncertainty, place_name, stadsdel, district) of an answer.
+
+    Returns the ``place_name`` of a kommun result instead when the answer names a district
+    that the scheme in force splits (:data:`ERA_PREFIX`), and None for a road through
+    several districts.
+    """
     row = ans.row
     pick = 0 if scheme == SCHEME_2021_2023 else 1
+    if ans.inside:
+        return _moved_inside(t, gaz, districts, ans, pick)
     if not t.multi[row]:
         district = t.sdo13[row] if pick == 0 else t.sdo24[row]
+        if district is None:  # a 2024-only district before 2024: split in two
+            split = sorted({districts[s][pick] for s in t.span[row]})
+            return f"{ERA_PREFIX}{t.name[row]} ({' eller '.join(split)})" if split else None
         stadsdel = t.stadsdel[row] if t.level[row] < 2 else None
         return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
     within = ans.within or t.span[row]
@@ -284,6 +362,18 @@ def _record(
         return (t.x[at], t.y[at], Precision.STADSDEL.value, t.unc[at], t.name[row], stadsdel,
                 district)  # fmt: skip
     return (t.x[row], t.y[row], t.precision[row], ans.unc, t.name[row], stadsdel, district)
+
+
+def _moved_inside(
+    t: _Table, gaz: Gazetteer, districts: dict[str, tuple[str, str]], ans: _Answer, pick: int
+) -> tuple[Any, ...]:
+    """A point place moved into the nearest stadsdel of the named area it lies just outside."""
+    row = ans.row
+    point = shapely.Point(t.x[row], t.y[row])
+    stadsdel = min(sorted(ans.inside or ()), key=lambda s: gaz.cores[s].distance(point))
+    x, y, moved = settle(t.x[row], t.y[row], gaz.cores[stadsdel])
+    district = districts[stadsdel][pick]
+    return (x, y, t.precision[row], max(ans.unc, moved), t.name[row], stadsdel, district)
 
 
 def _geocode(
@@ -317,9 +407,11 @@ def _geocode(
             records.append((*kommun, res, None, None))
             continue
         rec = _record(t, gaz, districts, res, scheme)
-        records.append(
-            rec if rec is not None else (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
-        )
+        if rec is None:
+            rec = (*kommun, SPAN_PREFIX + t.name[res.row], None, None)
+        elif isinstance(rec, str):
+            rec = (*kommun, rec, None, None)
+        records.append(rec)
     columns = list(zip(*records, strict=True)) if records else [()] * len(GEOCODED_COLUMNS)
     floats = ("x", "y", "uncertainty_m")
     return pd.DataFrame(

@@ -21,7 +21,22 @@
 Every row carries a *span*, the stadsdelar it may mean, and a *near* set, the stadsdelar
 it is consistent with: a district spans its stadsdelar, a stadsdel itself, a street the
 stadsdelar it runs through, a point place the stadsdel it lies in; a point place is
-also near every stadsdel within :data:`NEAR_M` of it (Slussen "i Gamla stan").
+also near every stadsdel within :data:`NEAR_M` of it (Slussen "i Gamla stan"). A
+*border* set adds, for curated streets, the stadsdelar bordering those they run through:
+a stadsdel or district the text names there narrows the street ("Bergslagsvägen i
+Kälvesta"), another street or place does not.
+
+Borders
+    The 117 stadsdelar and the 13 districts are separate layers whose shared borders differ
+    by up to a few tens of metres. A named place's district is the district polygon its
+    point lies in (the 11 districts of 2024 are unions of the 13, so one polygon decides
+    both schemes), and its stadsdel is one of that district's: a point that lies a few
+    metres across a stadsdel border into a stadsdel of another district (Nybroplan,
+    Svedmyra tunnelbanestation) takes the nearest stadsdel of its district and is moved
+    into that stadsdel's *core* (:func:`stadsdel_cores`: where both layers agree, at
+    least :data:`CORE_INSET_M` inside both), so that
+    :func:`trygghetskarta.areas.assign` gives every place's point the place's own
+    stadsdel and district. A move longer than :data:`BORDER_M` is logged as a data error.
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from pyproj import Transformer
 
 from trygghetskarta.areas import assign
@@ -56,6 +72,13 @@ STREET_UNCERTAINTY_M = 600.0
 MIN_LETTERS = 4
 #: A point place within this distance of a stadsdel's polygon is consistent with it, metres.
 NEAR_M = 300.0
+#: A curated street is consistent with a stadsdel the text names within this distance of
+#: those it runs through, metres ("Bergslagsvägen/Sörgårdsvägen i Kälvesta").
+STREET_NEAR_M = 25.0
+#: How far inside both layers a stadsdel's core lies, metres (see "Borders" above).
+CORE_INSET_M = 1.0
+#: A place's point moved farther than this to agree with the district layer is logged, metres.
+BORDER_M = 50.0
 
 # Kind → (precision, priority when two places share a form: lower wins).
 KINDS: dict[str, tuple[Precision, int]] = {
@@ -85,6 +108,7 @@ PLACE_COLUMNS = (
     "sdo_2024",
     "span",
     "near",
+    "border",
     "home",
     "source",
 )
@@ -283,14 +307,101 @@ def _street_rows(out: _Rows, streets: pd.DataFrame, to3006: Transformer) -> None
                 forms=forms, match="", span=span, expected="|".join(span))  # fmt: skip
 
 
+def stadsdel_cores(areas: Areas) -> dict[str, shapely.Geometry]:
+    """Each stadsdel's polygon where both layers agree, :data:`CORE_INSET_M` inside both.
+
+    Parameters
+    ----------
+    areas
+        From :func:`trygghetskarta.areas.load_areas`.
+
+    Returns
+    -------
+    dict
+        Stadsdel name → the part of its polygon inside its 2021–2023 district's polygon,
+        shrunk by :data:`CORE_INSET_M` (unshrunk where shrinking would empty it). A point in
+        the core is given that stadsdel and its district by
+        :func:`trygghetskarta.areas.assign`, in either scheme.
+    """
+    districts = dict(zip(areas.sdo_13["name"], areas.sdo_13.geometry, strict=True))
+    cores: dict[str, shapely.Geometry] = {}
+    for name, district, geom in zip(
+        areas.stadsdelar["name"], areas.stadsdelar["sdo_2021_2023"], areas.stadsdelar.geometry,
+        strict=True,
+    ):  # fmt: skip
+        core = geom.intersection(districts[district]) if district in districts else geom
+        if core.is_empty:
+            core = geom
+        inner = core.buffer(-CORE_INSET_M)
+        cores[str(name)] = inner if not inner.is_empty else core
+        shapely.prepare(cores[str(name)])
+    return cores
+
+
+def settle(x: float, y: float, core: shapely.Geometry) -> tuple[float, float, float]:
+    """A point moved onto the nearest point of ``core`` (unchanged when inside it).
+
+    Parameters
+    ----------
+    x, y
+        The point, EPSG:3006.
+    core
+        A polygon from :func:`stadsdel_cores`.
+
+    Returns
+    -------
+    tuple
+        ``(x, y, moved)``: the point in the core and the distance moved, metres.
+    """
+    point = shapely.Point(x, y)
+    if core.covers(point):
+        return x, y, 0.0
+    near = shapely.ops.nearest_points(core, point)[0]
+    return float(near.x), float(near.y), float(point.distance(near))
+
+
+def _settle_on_borders(
+    places: pd.DataFrame, rows: pd.Index, where: pd.DataFrame, areas: Areas,
+    cores: dict[str, shapely.Geometry],
+) -> pd.Series:  # fmt: skip
+    """Move places whose point the two layers disagree on into a stadsdel of their district.
+
+    Returns the stadsdel of each row in ``rows`` (the district polygon decides, see
+    "Borders" in the module docstring); ``places`` gets the moved points.
+    """
+    d13 = dict(zip(areas.stadsdelar["name"], areas.stadsdelar["sdo_2021_2023"], strict=True))
+    home = pd.Series(where["stadsdel"].to_numpy(), index=rows, dtype=object)
+    district = pd.Series(where["stadsdelsomrade"].to_numpy(), index=rows, dtype=object)
+    for i in rows:
+        own, poly = home[i], district[i]
+        if own is None or poly is None or d13.get(own) == poly:
+            continue
+        x, y = float(places.at[i, "x"]), float(places.at[i, "y"])
+        point = shapely.Point(x, y)
+        choice = min((s for s, d in d13.items() if d == poly and s in cores),
+                     key=lambda s: cores[s].distance(point))  # fmt: skip
+        nx, ny, moved = settle(x, y, cores[choice])
+        if moved > BORDER_M:
+            logger.warning(
+                "place %r lies in district %s but %.0f m from its stadsdelar (in %s)"
+                " — check its lon/lat", places.at[i, "name"], poly, moved, own,
+            )  # fmt: skip
+        places.at[i, "x"], places.at[i, "y"] = nx, ny
+        home[i] = choice
+    return home
+
+
 def build_places(
     data_dir: Path | str,
     areas: Areas,
     *,
     curated_path: Path | None = None,
     streets_path: Path | None = None,
+    cores: dict[str, shapely.Geometry] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
     """The place table and the curated ``refers_to`` aliases.
+
+    ``cores`` are the :func:`stadsdel_cores` of ``areas`` (computed when not given).
 
     Returns
     -------
@@ -321,7 +432,11 @@ def build_places(
     pointed = places.index[(places.index >= n_fixed) & places["x"].notna()]
     where = assign(places.loc[pointed, "x"].to_numpy(), places.loc[pointed, "y"].to_numpy(),
                    pd.Timestamp("2023-06-01", tz="Europe/Stockholm"), areas)  # fmt: skip
-    home = pd.Series(where["stadsdel"].to_numpy(), index=pointed, dtype=object)
+    cores = stadsdel_cores(areas) if cores is None else cores
+    home = _settle_on_borders(places, pointed, where, areas, cores)
+    for i in places.index[:n_fixed][places["kind"].iloc[:n_fixed] == "stadsdel"]:
+        own = cores[places.at[i, "name"]]
+        places.at[i, "x"], places.at[i, "y"], _ = settle(places.at[i, "x"], places.at[i, "y"], own)
     outside = pointed[~where["inside_kommun"].to_numpy()]
     spans, wrong = [], []
     for i in places.index:
@@ -345,6 +460,7 @@ def build_places(
         places.at[i, "sdo_2021_2023"] = _single(d13[s] for s in span)
         places.at[i, "sdo_2024"] = _single(d24[s] for s in span)
     places["near"] = _near(places, areas)
+    places["border"] = _borders(places, areas)
     places["home"] = [
         home.get(i) if i >= n_fixed else (n if k == "stadsdel" else None)
         for i, k, n in zip(places.index, places["kind"], places["name"], strict=True)
@@ -363,9 +479,28 @@ def _single(values: Any) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _borders(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
+    """Near, plus for curated streets every stadsdel bordering those they run through
+    (within :data:`STREET_NEAR_M`: a street's list of stadsdelar is approximate at its ends)."""
+    border = list(places["near"])
+    names = areas.stadsdelar["name"].to_numpy(dtype=object)
+    geoms = dict(zip(names, areas.stadsdelar.geometry, strict=True))
+    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
+    for i in places.index[places["kind"] == "street"]:
+        span = [s for s in places.at[i, "span"] if s in geoms]
+        if not span:
+            continue
+        hits = tree.query([geoms[s] for s in span], predicate="dwithin", distance=STREET_NEAR_M)
+        more = sorted({str(names[j]) for j in hits[1]} - set(border[i]))
+        border[i] = (*border[i], *more)
+    return border
+
+
 def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
     """Span plus, for point places in one stadsdel, every stadsdel within NEAR_M."""
     near = [tuple(s) for s in places["span"]]
+    names = areas.stadsdelar["name"].to_numpy(dtype=object)
+    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
     point = places.index[
         places["x"].notna() & (places["kind"] != "street")
         & places["precision"].isin([Precision.PLACE.value, Precision.STREET.value])
@@ -373,8 +508,6 @@ def _near(places: pd.DataFrame, areas: Areas) -> list[tuple[str, ...]]:
     if len(point) == 0:
         return near
     pts = shapely.points(places.loc[point, "x"].to_numpy(), places.loc[point, "y"].to_numpy())
-    names = areas.stadsdelar["name"].to_numpy(dtype=object)
-    tree = shapely.STRtree(areas.stadsdelar.geometry.to_numpy())
     ipt, ipoly = tree.query(pts, predicate="dwithin", distance=NEAR_M)
     extra: dict[int, set[str]] = {}
     for k, j in zip(ipt, ipoly, strict=True):
