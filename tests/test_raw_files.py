@@ -6,19 +6,24 @@ pipeline on the real boundaries (``realdata``).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from trygghetskarta import pipeline, store
+from trygghetskarta.cli import app
 from trygghetskarta.config import load_settings
-from trygghetskarta.errors import SourceError
+from trygghetskarta.errors import ConfigError, SourceError
+from trygghetskarta.pipeline import housekeeping, runlock
 from trygghetskarta.sources import fires, polisen, polisen_api, raw_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -205,3 +210,81 @@ def test_a_compressed_answer_is_not_ingested_again(shared_data, tmp_path):
     assert after["files"] == [str(second)]
     assert (after["read"], after["loaded"], after["updated"]) == (1, 0, 1)
     assert versions == 2
+
+
+# --------------------------------------------------------------------------- settings and CLI
+
+
+def _project(tmp_path: Path, toml: str | None = None) -> Path:
+    project = tmp_path / "checkout"
+    (project / "data" / "raw" / "polisen").mkdir(parents=True)
+    if toml is not None:
+        (project / "trygghetskarta.toml").write_text(toml, encoding="utf-8")
+    return project
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (None, (30, True)),
+        ("[raw]\ncompress_after_days = 7\n", (7, True)),
+        ("[raw]\ncompress_after_days = 0\ncompress = false\n", (0, False)),
+    ],
+    ids=["default", "seven-days", "everything-but-not-in-run"],
+)
+def test_raw_settings_come_from_the_raw_table(tmp_path, toml, expected):
+    settings = load_settings(_project(tmp_path, toml), env={})
+    raw = housekeeping.raw_settings(settings)
+    assert (raw.compress_after_days, raw.compress) == expected
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[raw]\ncompress_after_day = 7\n", r"unknown keys \['compress_after_day'\] in .*\[raw\]"),
+        ("[raw]\ncompress_after_days = -1\n", r"whole number of days ≥ 0, got -1 — e\.g\."),
+        ('[raw]\ncompress_after_days = "30"\n', r"whole number of days ≥ 0, got '30'"),
+        ('[raw]\ncompress = "yes"\n', r"compress in .* must be true or false, got 'yes'"),
+        ("raw = 30\n", r"'raw' in .* must be a table, got 30"),
+    ],
+    ids=["misspelt", "negative", "text", "not-a-bool", "not-a-table"],
+)
+def test_a_bad_raw_table_is_one_sentence(tmp_path, toml, expected):
+    settings = load_settings(_project(tmp_path, toml), env={})
+    with pytest.raises(ConfigError, match=expected):
+        housekeeping.raw_settings(settings)
+
+
+def _cli(project: Path, *args: str):
+    with contextlib.chdir(project):
+        return CliRunner().invoke(
+            app, list(args), env={"TRYGGHETSKARTA_PROCESSED": str(project / "out")}
+        )
+
+
+def test_raw_compress_compresses_what_is_older_than_asked(tmp_path):
+    project = _project(tmp_path, "[raw]\ncompress_after_days = 10\n")
+    polls = project / "data" / "raw" / "polisen"
+    for name, days in (("a.json", 40), ("b.json", 20), ("c.json", 2)):
+        (polls / name).write_bytes(json.dumps([EVENT]).encode() * 50)
+        _age(polls / name, days)
+    result = _cli(project, "raw", "compress")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in polls.iterdir()) == ["a.json.gz", "b.json.gz", "c.json"]
+    assert re.fullmatch(
+        r"2 files compressed: [\d.]+ kB → [\d.]+ k?B \([\d.]+ kB saved\) in \S+\n", result.output
+    )
+    result = _cli(project, "raw", "compress", "--older-than", "0")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in polls.iterdir()) == ["a.json.gz", "b.json.gz", "c.json.gz"]
+    assert _cli(project, "raw", "compress", "--older-than", "-1").exit_code == 2
+
+
+def test_raw_compress_waits_for_no_run_it_refuses_at_once(tmp_path):
+    project = _project(tmp_path)
+    settings = load_settings(project, env={"TRYGGHETSKARTA_PROCESSED": str(project / "out")})
+    with runlock.run_lock(settings.run_lock_path, "run"):
+        result = _cli(project, "raw", "compress")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: another run is in progress (pid {os.getpid()}, ")
+    assert "`trygghetskarta run`" in result.output
