@@ -10,6 +10,7 @@ boundaries and 100 real police events, in real processes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -24,8 +25,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from trygghetskarta import pipeline, store
+from trygghetskarta.cli import app
 from trygghetskarta.config import load_settings
 from trygghetskarta.errors import RunLockedError, StoreError
 from trygghetskarta.pipeline import runlock
@@ -421,3 +424,53 @@ def test_a_good_run_compresses_old_raw_answers_and_ingests_nothing_twice(project
     status = _cli(project, "status")
     status_out, _ = status.communicate(timeout=120)
     assert re.search(r"raw data: [\d.]+ [kMG]?B in [\d,]+ files \(1 compressed\)", status_out)
+
+
+def _in_process(root: Path, *args: str):
+    with contextlib.chdir(root / "project"):
+        return CliRunner().invoke(app, list(args), env=_env(root) | {"COLUMNS": "300"})
+
+
+@pytest.mark.realdata
+def test_a_database_that_cannot_be_published_fails_the_run_with_one_sentence(project, monkeypatch):
+    settings = _settings(project)
+    before = _count(settings.db_path, "SELECT count(*) FROM runs")
+    snapshot_bytes = settings.db_path.read_bytes()
+
+    def full(work, snapshot, *, data=True):
+        raise OSError(errno.ENOSPC, "No space left on device", str(snapshot))
+
+    monkeypatch.setattr(store, "publish", full)
+    result = _in_process(project, "maps")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    sentence = (
+        f"the database could not be published to {settings.db_path} (no space left to write "
+        f"{settings.db_path}) — readers keep the previous snapshot"
+    )
+    assert sentence in " ".join(result.output.split())
+    assert settings.db_path.read_bytes() == snapshot_bytes  # readers keep the last good one
+    (run_id, status, message) = _count_row(
+        settings.work_db_path,
+        "SELECT run_id, status, message FROM runs ORDER BY started_at DESC LIMIT 1",
+    )
+    assert status == "failed" and message.startswith(f"publish: {sentence}")
+    manifest = json.loads((settings.processed_dir / "manifest.json").read_text("utf-8"))
+    assert (manifest["run_id"], manifest["status"]) == (run_id, "failed")
+    monkeypatch.undo()
+    shown = _in_process(project, "status")
+    assert shown.exit_code == 0, shown.output
+    assert f"run {run_id} failed (only in manifest.json): publish: {sentence}" in " ".join(
+        shown.output.split()
+    )
+    assert _count(settings.db_path, "SELECT count(*) FROM runs") == before
+    again = _in_process(project, "maps")  # the next run publishes both
+    assert again.exit_code == 0, again.output
+    assert _count(settings.db_path, "SELECT count(*) FROM runs") == before + 2
+
+
+def _count_row(path: Path, query: str) -> tuple:
+    con = store.connect(path, read_only=True)
+    try:
+        return con.execute(query).fetchone()
+    finally:
+        con.close()

@@ -576,6 +576,10 @@ def status(ctx: typer.Context) -> None:
     for run_id, _, run_status, *_, message in runs:
         if message and run_status != "ok":
             out.print(Text(f"run {run_id} {run_status}: {message}"))
+    missing = None if running else pipeline.unpublished_run(settings, [r[0] for r in runs])
+    if missing is not None:
+        run_id, run_status, message = missing
+        out.print(Text(f"run {run_id} {run_status} (only in manifest.json): {message}"))
     _disk_lines(settings, running)
 
 

@@ -428,6 +428,7 @@ RunHolder = runlock.RunHolder
 compress_raw_files = housekeeping.compress_command
 disk_use = housekeeping.disk_use
 read_runs = workdb.read_runs
+unpublished_run = workdb.unpublished_run
 
 
 def current_run(settings: Settings) -> runlock.RunHolder | None:
@@ -457,4 +458,5 @@ __all__ = [
     "read_runs",
     "report",
     "run",
+    "unpublished_run",
 ]

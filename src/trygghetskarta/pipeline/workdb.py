@@ -11,8 +11,9 @@ while they look.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,25 @@ def read_runs(settings: Settings, query: str, parameters: list[Any] | None = Non
             "it — wait for it to end and run `trygghetskarta status` again"
         )
     raise StoreError(f"no database at {path} — run `trygghetskarta ingest` first")
+
+
+def unpublished_run(settings: Settings, shown: Iterable[str]) -> tuple[str, str, str] | None:
+    """The last run as ``manifest.json`` records it, when the runs ``status`` read lack it.
+
+    A run whose database could not be published (disk full …), or that could not even
+    open it, is recorded in the manifest only; ``status`` shows it from there. Returns
+    ``(run_id, status, message)``, or None when the manifest's run is among ``shown``.
+    """
+    path = settings.processed_dir / "manifest.json"
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = body.get("run_id") if isinstance(body, dict) else None
+    if not isinstance(run_id, str) or run_id in set(shown):
+        return None
+    status = str(body.get("status") or "unknown")
+    if status == "running":  # killed before its end was recorded anywhere
+        status = "interrupted"
+    message = str(body.get("message") or "")
+    return run_id, status, message
