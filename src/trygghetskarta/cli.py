@@ -260,6 +260,14 @@ def _run(
                 compress_raw=compress_raw,
             )
         _summary(report.steps, settings)
+        if report.compressed is not None and report.compressed.files:
+            done = report.compressed
+            out.print(
+                Text(
+                    f"raw: {len(done.files):,} old files compressed, "
+                    f"{human_bytes(done.bytes_before)} → {human_bytes(done.bytes_after)}"
+                )
+            )
         if report.status != "ok":
             err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
             raise typer.Exit(1)
@@ -426,8 +434,8 @@ def run(
     Fetches the live police events first when `fetch = true` in the [polisen] table of
     trygghetskarta.toml. When it goes well it publishes the database for readers and
     compresses raw files older than compress_after_days (30, in the raw table of
-    trygghetskarta.toml). One run at a time: a
-    second one exits 1 at once, naming the running one.
+    trygghetskarta.toml). One run at a time: a second one exits 1 at once, naming the
+    running one.
     """
     with _domain_errors():  # the settings are built once, then passed down
         settings = _settings(ctx, profile=profile, analysis=_analysis(bandwidth, cell_size))

@@ -53,7 +53,7 @@ class RunReport:
     steps: list[StepResult]
     status: str
     manifest: Path | None = None
-    #: Raw files compressed after the run (``housekeeping=True``), else None.
+    #: Raw files compressed after the run (``compress_raw=True``), else None.
     compressed: housekeeping.Compressed | None = None
 
 
