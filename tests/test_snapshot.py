@@ -405,6 +405,7 @@ def test_a_good_run_compresses_old_raw_answers_and_ingests_nothing_twice(project
     run = _cli(project, "run")
     out, err = run.communicate(timeout=900)
     assert run.returncode == 0, out + err
+    assert re.search(r"^raw: 1 old file compressed, [\d.]+ kB → [\d.]+ kB$", out, re.M), out
     packed = answer.with_name(answer.name + ".gz")
     assert not answer.exists() and packed.exists()
     assert subprocess.run(["gzip", "-dc", str(packed)], capture_output=True).stdout == original

@@ -264,7 +264,7 @@ def _run(
             done = report.compressed
             out.print(
                 Text(
-                    f"raw: {len(done.files):,} old files compressed, "
+                    f"raw: {len(done.files):,} old file{'s' * (len(done.files) != 1)} compressed, "
                     f"{human_bytes(done.bytes_before)} → {human_bytes(done.bytes_after)}"
                 )
             )
