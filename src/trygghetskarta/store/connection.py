@@ -113,7 +113,9 @@ def connect(db_path: Path | str, *, read_only: bool | None = None) -> duckdb.Duc
         file). ``None`` (the default): read-only when the file is a published snapshot
         (read-only on disk, as ``data/processed/trygghetskarta.duckdb`` is), read-write
         otherwise. An analyst's ``store.connect("data/processed/trygghetskarta.duckdb")``
-        therefore never blocks the nightly run.
+        therefore never blocks the nightly run. It keeps the data it opened until every
+        connection of this process to that path is closed; connect again after that to see
+        what a later run published.
 
     Raises
     ------
