@@ -697,7 +697,7 @@ def test_near_repeat_tables_sum_to_the_pairs(db):
 def test_a_period_without_events_warns_and_writes_no_map(analysed, tmp_path):
     settings, step = analysed
     mine = settings.with_overrides(processed_dir=tmp_path, db_path=tmp_path / "t.duckdb")
-    shutil.copy(settings.db_path, mine.db_path)
+    shutil.copyfile(settings.db_path, mine.db_path)  # a writable copy of the snapshot
     con = store.connect(mine.db_path)
     try:
         empty = pipeline.analyse(mine, con, period=Period.months("2019-01", "2019-12"))

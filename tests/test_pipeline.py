@@ -147,7 +147,7 @@ def test_the_density_raster_is_a_geotiff_in_sweref99_tm_with_its_parameters(real
 def test_a_second_ingest_of_the_same_input_changes_nothing(real_run):
     settings, _ = real_run
     before = _snapshot(settings)
-    con = store.connect(settings.db_path)
+    con = store.connect(settings.work_db_path)  # the batch's database: readers' stays as it is
     try:
         skipped = pipeline.ingest(settings, con).counts
         again = pipeline.ingest(settings.with_overrides(reingest=True), con).counts
@@ -168,7 +168,7 @@ def test_a_second_ingest_of_the_same_input_changes_nothing(real_run):
 
 
 def _snapshot(settings):
-    con = store.connect(settings.db_path, read_only=True)
+    con = store.connect(settings.work_db_path, read_only=True)
     try:
         return con.execute(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine), "

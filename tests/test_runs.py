@@ -257,8 +257,10 @@ def _cli(root: Path, *args: str):
         return CliRunner().invoke(app, list(args), env=_env(root) | {"COLUMNS": "300"})
 
 
-def _runs(root: Path) -> list[tuple]:
-    con = store.connect(_settings(root).db_path, read_only=True)
+def _runs(root: Path, *, batch: bool = False) -> list[tuple]:
+    """The runs as readers see them (the published snapshot), or in the batch's database."""
+    settings = _settings(root)
+    con = store.connect(settings.work_db_path if batch else settings.db_path, read_only=True)
     try:
         return con.execute(
             "SELECT run_id, command, status, message FROM runs ORDER BY started_at"
@@ -453,8 +455,9 @@ def test_a_step_killed_while_writing_leaves_the_previous_set_and_its_manifest(
     after = _hashes(processed / "public")
     assert {k: v for k, v in after.items() if not k.startswith(".staging-")} == before
     _assert_manifest_describes_its_folder(folder)
-    *_, (killed, _, run_status, _) = _runs(project)
+    *_, (killed, _, run_status, _) = _runs(project, batch=True)
     assert run_status == "running"
+    assert killed not in {r[0] for r in _runs(project)}  # never published for readers
     # The next run marks the killed one interrupted and removes its staging folder.
     result = _cli(project, command)
     assert result.exit_code == 0, result.output

@@ -21,10 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from trygghetskarta import pipeline, store
+from trygghetskarta import pipeline
 from trygghetskarta.config import Settings, load_settings
 from trygghetskarta.errors import TrygghetskartaError
 from trygghetskarta.pipeline import StepResult
+from trygghetskarta.pipeline.housekeeping import human_bytes
 
 app = typer.Typer(
     name="trygghetskarta",
@@ -260,6 +261,7 @@ def _run(
     options: dict[str, dict[str, Any]] | None = None,
     *,
     halt_on_errors: bool = False,
+    compress_raw: bool = False,
 ) -> None:
     with _domain_errors():
         with _progress() as progress:
@@ -269,8 +271,17 @@ def _run(
                 progress=progress,
                 options=options,
                 halt_on_errors=halt_on_errors,
+                compress_raw=compress_raw,
             )
         _summary(report.steps, settings)
+        if report.compressed is not None and report.compressed.files:
+            done = report.compressed
+            out.print(
+                Text(
+                    f"raw: {len(done.files):,} old file{'s' * (len(done.files) != 1)} compressed, "
+                    f"{human_bytes(done.bytes_before)} → {human_bytes(done.bytes_after)}"
+                )
+            )
         if report.status != "ok":
             err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
             raise typer.Exit(1)
@@ -443,7 +454,10 @@ def run(
     """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
 
     Fetches the live police events first when `fetch = true` in the [polisen] table of
-    trygghetskarta.toml.
+    trygghetskarta.toml. When it goes well it publishes the database for readers and
+    compresses raw files older than compress_after_days (30, in the raw table of
+    trygghetskarta.toml). One run at a time: a second one exits 1 at once, naming the
+    running one.
     """
     with _domain_errors():  # the settings are built once, then passed down
         settings = _settings(
@@ -451,7 +465,7 @@ def run(
         )
         fetching = pipeline.polisen_settings(settings).fetch
     steps = ("ingest", "geocode", "analyse", "maps", "report")
-    _run(settings, (("fetch",) if fetching else ()) + steps)
+    _run(settings, (("fetch",) if fetching else ()) + steps, compress_raw=True)
 
 
 fetch_app = typer.Typer(
@@ -525,6 +539,43 @@ def fetch_polisen(
     _run(settings, ("fetch", "ingest") if ingest else ("fetch",), halt_on_errors=True)
 
 
+raw_app = typer.Typer(
+    help="Housekeeping of data/raw/, where every fetched answer is kept for replay.",
+    no_args_is_help=True,
+)
+app.add_typer(raw_app, name="raw")
+
+
+@raw_app.command("compress")
+def raw_compress(
+    ctx: typer.Context,
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            min=0,
+            help="Days since a file was written (default: compress_after_days in the raw "
+            "table of trygghetskarta.toml, 30); 0 compresses every raw file.",
+        ),
+    ] = None,
+) -> None:
+    """Compress old raw answers and pages in place with gzip (name.json → name.json.gz).
+
+    Byte-exact after `gunzip`; every reader and the ingest read them as before, and a
+    compressed answer is not ingested again. `trygghetskarta run` does this at its end.
+    """
+    with _domain_errors():
+        settings = _settings(ctx)
+        done = pipeline.compress_raw_files(settings, older_than_days=older_than)
+    saved = done.bytes_before - done.bytes_after
+    out.print(
+        Text(
+            f"{len(done.files):,} files compressed: {human_bytes(done.bytes_before)} → "
+            f"{human_bytes(done.bytes_after)} ({human_bytes(saved)} saved) in {settings.raw_dir}"
+        )
+    )
+
+
 _NOT_RECORDED = (
     "the process ended before it could record how the run ended (killed, or the database's "
     "disk full) — see manifest.json and the log; the next run marks it interrupted"
@@ -533,19 +584,22 @@ _NOT_RECORDED = (
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Show the last runs recorded in the database, with how each ended and why."""
+    """Show the last runs recorded in the database, with how each ended and why, the run in
+    progress if any, and the disk used by data/raw/ and the database.
+
+    Reads the published snapshot, so it works while a run is going and never blocks one.
+    """
     with _domain_errors():
         settings = _settings(ctx)
-        con = store.connect(settings.db_path, read_only=True)
-        try:
-            runs = con.execute(
-                "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined, "
-                "message FROM runs ORDER BY started_at DESC LIMIT 10"
-            ).fetchall()
-        finally:
-            con.close()
-    # The database opened read-only, so no process is writing it: a run still 'running'
-    # ended without recording how (killed, or its disk full); the next run marks it so.
+        runs = pipeline.read_runs(
+            settings,
+            "SELECT run_id, command, status, read, loaded, updated, unchanged, quarantined, "
+            "message FROM runs ORDER BY started_at DESC LIMIT 10",
+        )
+        running = pipeline.current_run(settings)
+    # Runs come from a snapshot published after they ended (or from the batch's database
+    # while no run holds it): a run still 'running' there ended without recording how
+    # (killed, or its disk full); the next run marks it so.
     runs = [
         (*r[:2], "interrupted", *r[3:8], r[8] or _NOT_RECORDED) if r[2] == "running" else r
         for r in runs
@@ -557,6 +611,25 @@ def status(ctx: typer.Context) -> None:
     for run_id, _, run_status, *_, message in runs:
         if message and run_status != "ok":
             out.print(Text(f"run {run_id} {run_status}: {message}"))
+    missing = None if running else pipeline.unpublished_run(settings, [r[0] for r in runs])
+    if missing is not None:
+        run_id, run_status, message = missing
+        out.print(Text(f"run {run_id} {run_status} (only in manifest.json): {message}"))
+    _disk_lines(settings, running)
+
+
+def _disk_lines(settings: Settings, running: pipeline.RunHolder | None) -> None:
+    """``status``: the run in progress, and the disk used by raw data and the databases."""
+    if running is not None:
+        out.print(Text(f"in progress: {running.describe()}"))
+    for use in pipeline.disk_use(settings):
+        size = human_bytes(use.bytes) if use.files else "none"
+        files = (
+            f" in {use.files:,} files ({use.compressed:,} compressed)"
+            if use.label == "raw data"
+            else ""
+        )
+        out.print(Text(f"{use.label}: {size}{files} — {use.path}"))
 
 
 if __name__ == "__main__":  # pragma: no cover

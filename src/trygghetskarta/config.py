@@ -29,6 +29,8 @@ CITY_CRS = "EPSG:3011"
 WEB_CRS = "EPSG:4326"
 
 ENV_PREFIX = "TRYGGHETSKARTA_"
+#: The folder beside the published database where the batch keeps its own copy and lock.
+WORK_DIR = ".work"
 CONFIG_FILE = "trygghetskarta.toml"
 
 #: Bandwidth rules a user may give instead of metres (see ``analysis.bandwidth``).
@@ -275,7 +277,8 @@ class Settings:
     raw_dir
         Where fetched raw files are kept so that a run can be replayed.
     db_path
-        The DuckDB file.
+        The DuckDB file readers open: the snapshot the last run published (read-only on
+        disk). The batch itself writes :attr:`work_db_path`.
     municipality
         The kommun analysed; events elsewhere are quarantined as out of area.
     analysis
@@ -303,6 +306,20 @@ class Settings:
     profile: str = "public"
     reingest: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def work_db_path(self) -> Path:
+        """The batch's own database, ``.work/<name>`` beside :attr:`db_path`.
+
+        Every command that writes works on this file; readers open :attr:`db_path`, the
+        read-only snapshot a run publishes when it ends (see ``docs/architecture.md``).
+        """
+        return self.db_path.parent / WORK_DIR / self.db_path.name
+
+    @property
+    def run_lock_path(self) -> Path:
+        """The lock file that lets one run at a time write the database and the outputs."""
+        return self.db_path.parent / WORK_DIR / "run.lock"
 
     def require_data(self) -> Path:
         """Return the data directory or raise one clear error saying where we looked."""

@@ -43,6 +43,10 @@ class StoreError(TrygghetskartaError, OSError):
     """The DuckDB file cannot be opened or written (locked, read-only, corrupt)."""
 
 
+class RunLockedError(TrygghetskartaError, BlockingIOError):
+    """Another run is writing the database and the outputs (it holds the run lock)."""
+
+
 class AnalysisError(TrygghetskartaError, ValueError):
     """An analysis cannot run on the data given (empty selection, grid too large)."""
 

@@ -31,7 +31,7 @@ import pandas as pd
 from trygghetskarta import store
 from trygghetskarta.config import PROFILES, STORE_CRS, Settings
 from trygghetskarta.errors import StoreError, TrygghetskartaError, environment_error
-from trygghetskarta.pipeline import outputs, publish
+from trygghetskarta.pipeline import housekeeping, outputs, publish, runlock, workdb
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
@@ -53,6 +53,8 @@ class RunReport:
     steps: list[StepResult]
     status: str
     manifest: Path | None = None
+    #: Raw files compressed after the run (``compress_raw=True``), else None.
+    compressed: housekeeping.Compressed | None = None
 
 
 #: Steps that publish a folder of pages (they get the run id for their staging folder).
@@ -67,8 +69,20 @@ def run(
     progress: Progress = no_progress,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     halt_on_errors: bool = False,
+    compress_raw: bool = False,
 ) -> RunReport:
-    """Run the steps in order, record the run and write the manifest.
+    """Run the steps in order, record the run, write the manifest and publish the database.
+
+    One run at a time: the run holds the run lock (:mod:`.runlock`) and raises
+    :class:`~trygghetskarta.errors.RunLockedError` at once, naming the running one, when
+    another run holds it. The steps write the batch's own database
+    (``Settings.work_db_path``); when they end, the run publishes it as the read-only
+    snapshot readers open (``Settings.db_path``): whole when the run ended ``ok`` or
+    ``partial``, only its ``runs`` table when it failed (readers keep the last good data
+    and ``status`` shows the failure). A snapshot that cannot be published fails the run.
+    With ``compress_raw`` (and ``[raw] compress``, true by default), a run that ended
+    ``ok`` or ``partial`` then compresses the raw files older than ``[raw]
+    compress_after_days`` (see :mod:`.housekeeping`).
 
     ``options`` gives a step its own keyword arguments, e.g. ``{"ingest": {"source":
     "brott", "paths": [...]}}``. With ``halt_on_errors`` a step that reports errors ends the
@@ -89,10 +103,81 @@ def run(
         A step failed for a reason the user can fix.
     """
     settings.require_data()
+    tidy = compress_raw and housekeeping.raw_settings(settings).compress  # checked up front
     try:
         settings.processed_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise environment_error(e, settings.processed_dir) from e
+    with runlock.run_lock(settings.run_lock_path, " ".join(steps)):
+        try:
+            report = _run_steps(settings, steps, progress, options, halt_on_errors)
+        except BaseException:
+            _publish_runs_quietly(settings)
+            raise
+        ended_well = report.status in ("ok", "partial")
+        try:
+            workdb.publish(settings, data=ended_well)
+        except TrygghetskartaError as e:
+            if not ended_well:  # the failure is in the manifest and the batch's database
+                _log.error("%s", e)
+                return report
+            _fail_after_the_steps(settings, report, f"publish: {e}")
+            raise
+        if tidy and ended_well:
+            report.compressed = _compress_quietly(settings)
+    return report
+
+
+def _publish_runs_quietly(settings: Settings) -> None:
+    """After a step raised: record the failed run in the snapshot's ``runs`` if possible."""
+    try:
+        workdb.publish(settings, data=False)
+    except TrygghetskartaError as e:
+        _log.error("%s", e)
+
+
+def _compress_quietly(settings: Settings) -> housekeeping.Compressed | None:
+    """Raw-data housekeeping after a good run; a problem there is a warning, not a failure."""
+    try:
+        return housekeeping.compress_raw(settings)
+    except (TrygghetskartaError, OSError) as e:
+        _log.warning("raw-data housekeeping skipped: %s", e)
+        return None
+
+
+def _fail_after_the_steps(settings: Settings, report: RunReport, message: str) -> None:
+    """The steps went well but the run cannot publish: record it failed everywhere."""
+    report.status = "failed"
+    try:
+        con = store.connect(settings.work_db_path, read_only=False)
+        try:
+            con.execute(
+                "UPDATE runs SET status = 'failed', message = ? WHERE run_id = ?",
+                [message, report.run_id],
+            )
+        finally:
+            con.close()
+    except (StoreError, duckdb.Error) as e:
+        _log.error("run %s could not be recorded as failed (%s)", report.run_id, e)
+    path = settings.processed_dir / "manifest.json"
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if body.get("run_id") == report.run_id:
+            body.update(status="failed", message=message, written_at=now().isoformat())
+            text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
+            outputs.write_atomic(path, text.encode("utf-8"))
+    except (OSError, ValueError) as e:
+        _log.error("%s could not be updated (%s)", path, e)
+
+
+def _run_steps(
+    settings: Settings,
+    steps: tuple[str, ...],
+    progress: Progress,
+    options: Mapping[str, Mapping[str, Any]] | None,
+    halt_on_errors: bool,
+) -> RunReport:
+    """The steps on the batch's database, recorded in ``runs`` and ``manifest.json``."""
     functions: dict[str, Callable[..., StepResult]] = {
         "fetch": fetch,
         "ingest": ingest,
@@ -105,7 +190,8 @@ def run(
     started_at = now()
     con: duckdb.DuckDBPyConnection | None = None
     try:
-        con = store.connect(settings.db_path)
+        workdb.prepare(settings)
+        con = store.connect(settings.work_db_path, read_only=False)
         store.start_run(
             con,
             run_id,
@@ -199,7 +285,7 @@ def _domain_error(error: BaseException, settings: Settings) -> TrygghetskartaErr
         return error
     if isinstance(error, duckdb.Error):
         return StoreError(
-            f"cannot write the database {settings.db_path} ({str(error).splitlines()[0]}) — "
+            f"cannot write the database {settings.work_db_path} ({str(error).splitlines()[0]}) — "
             "check that its disk has space and is writable, and run again"
         )
     if isinstance(error, UnicodeError):
@@ -238,7 +324,7 @@ def _finish(
             "marks it interrupted",
             run_id,
             status,
-            settings.db_path,
+            settings.work_db_path,
             str(e).splitlines()[0] if str(e) else type(e).__name__,
         )
     finally:
@@ -338,14 +424,29 @@ def _write_manifest_quietly(
 
 maps = publish.maps
 report = publish.report
+RunHolder = runlock.RunHolder
+compress_raw_files = housekeeping.compress_command
+disk_use = housekeeping.disk_use
+read_runs = workdb.read_runs
+unpublished_run = workdb.unpublished_run
+
+
+def current_run(settings: Settings) -> runlock.RunHolder | None:
+    """The run in progress now (it holds the run lock), or None."""
+    return runlock.current_run(settings.run_lock_path)
+
 
 __all__ = [
     "POLICE_ARCHIVE_GLOBS",
     "POLICE_RAW_GLOBS",
     "SOURCES",
+    "RunHolder",
     "RunReport",
     "StepResult",
     "analyse",
+    "compress_raw_files",
+    "current_run",
+    "disk_use",
     "fetch",
     "geocode",
     "geocode_file",
@@ -354,6 +455,8 @@ __all__ = [
     "maps",
     "police_files",
     "polisen_settings",
+    "read_runs",
     "report",
     "run",
+    "unpublished_run",
 ]

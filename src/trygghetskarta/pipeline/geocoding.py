@@ -14,6 +14,7 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta import geocode as geocode_mod
 from trygghetskarta import store
 from trygghetskarta.config import Settings
+from trygghetskarta.pipeline import workdb
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.schema import GEOCODED_COLUMNS, Precision
 from trygghetskarta.sources import polisen
@@ -72,12 +73,8 @@ def load_address_register(settings: Settings, path: Path, *, crs: str) -> dict[s
     loaded = geocode_mod.load_register(
         path, crs=crs, kommun=areas.kommun.geometry.iloc[0], municipality=settings.municipality
     )
-    con = store.connect(settings.db_path)
-    try:
-        with store.transaction(con):
-            store.replace_table(con, "address_register", loaded.register.to_frame())
-    finally:
-        con.close()
+    with workdb.writing(settings, "gazetteer load") as con, store.transaction(con):
+        store.replace_table(con, "address_register", loaded.register.to_frame())
     return {
         "read": loaded.read,
         "loaded": len(loaded.register.to_frame()),

@@ -8,6 +8,7 @@ of lone surrogates and NUL characters. Pure: reads files, returns frames.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta.errors import SourceError
+from trygghetskarta.sources import raw_files
 from trygghetskarta.sources.text_repair import (
     NONE,
     Repairs,
@@ -101,7 +103,9 @@ def _record_row(record: Any, source_file: str, record_no: int) -> dict[str, Any]
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, Repairs]:
     try:
-        table = pd.read_parquet(path)
+        table = pd.read_parquet(
+            io.BytesIO(raw_files.read_bytes(path)) if raw_files.is_compressed(path) else path
+        )
     except (OSError, ValueError) as e:
         raise SourceError(
             f"{path} is not a readable parquet file ({e}) — replace it with the archive file"
@@ -151,7 +155,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Repairs]:
 def _read_json(path: Path) -> tuple[pd.DataFrame, Repairs]:
     hint = "fetch it again or pass a polisen.se JSON, JSON-lines or parquet file"
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw_files.read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SourceError(f"{path} is not UTF-8 text — {hint}") from e
     text, repairs = repair_json_text(text)
@@ -222,7 +226,8 @@ def read_records(paths: Sequence[Path]) -> pd.DataFrame:
     paths
         Files in any supported format: a JSON array of API events (with or without
         ``_html_*`` page text), JSON lines (``.jsonl``/``.ndjson`` or detected by content),
-        or the parquet archive (``.parquet`` or the ``PAR1`` magic bytes).
+        or the parquet archive (``.parquet`` or the ``PAR1`` magic bytes); each of them may
+        be gzip-compressed (``….json.gz``, see :mod:`trygghetskarta.sources.raw_files`).
 
     Returns
     -------
@@ -246,13 +251,15 @@ def read_all(paths: Sequence[Path]) -> tuple[pd.DataFrame, Repairs]:
     repairs = NONE
     for path in map(Path, paths):
         try:
-            with path.open("rb") as fh:
+            with raw_files.open_binary(path) as fh:
                 magic = fh.read(4)
+        except SourceError:
+            raise
         except OSError as e:
             raise SourceError(
                 f"cannot read police events file {path} ({e.strerror}) — check the path"
             ) from e
-        is_parquet = magic == b"PAR1" or path.suffix.lower() == ".parquet"
+        is_parquet = magic == b"PAR1" or raw_files.logical_suffix(path) == ".parquet"
         frame, found = _read_parquet(path) if is_parquet else _read_json(path)
         frames.append(frame)
         repairs += found

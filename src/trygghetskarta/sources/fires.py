@@ -29,7 +29,7 @@ import pandas as pd
 from trygghetskarta.errors import SourceError
 from trygghetskarta.net import write_atomic
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
-from trygghetskarta.sources import polisen, pxweb
+from trygghetskarta.sources import polisen, pxweb, raw_files
 from trygghetskarta.sources._collect import Collector
 from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
 from trygghetskarta.sources._stats_frame import stats_frame
@@ -395,10 +395,11 @@ LIST_CONTRACT = Contract(
 
 def file_kind(path: Path) -> str:
     """``police``, ``b11``, ``police_csv`` (the derived cross-check CSV) or ``list``."""
-    suffix = path.suffix.lower()
+    suffix = raw_files.logical_suffix(path)
     if suffix == ".parquet":
         return "police"
-    head = path.read_bytes()[:4096].decode("utf-8-sig", "replace").lstrip()
+    with raw_files.open_binary(path) as fh:
+        head = fh.read(4096).decode("utf-8-sig", "replace").lstrip()
     if suffix in (".json", ".jsonl", ".ndjson"):
         if head.startswith("{") and ('"columns"' in head or '"dimension"' in head):
             return "b11"
@@ -466,11 +467,11 @@ def discover(data_dir: Path | str, raw_dir: Path | str | None = None) -> list[Pa
     """What ``make maps`` reads for this layer besides the police events.
 
     Saved B11 answers (``<data_dir>/fires/b11_*.json`` and ``<raw_dir>/mcf/b11_*.json``, as
-    :func:`fetch_b11` writes them) and the delivered lists under
-    ``<data_dir>/lists/brander/``. The police-derived CSV in ``fires/`` is a cross-check
+    :func:`fetch_b11` writes them, plain or compressed by housekeeping) and the delivered
+    lists under ``<data_dir>/lists/brander/``. The police-derived CSV in ``fires/`` is a cross-check
     (:func:`cross_check`), not an input.
     """
-    found = sorted((Path(data_dir) / "fires").glob("b11_*.json"))
+    found = raw_files.find(Path(data_dir) / "fires", "b11_*.json")
     if raw_dir is not None:
-        found += sorted((Path(raw_dir) / "mcf").glob("b11_*.json"))
+        found += raw_files.find(Path(raw_dir) / "mcf", "b11_*.json")
     return found + list_files(Path(data_dir), LIST_CONTRACT.name)

@@ -55,6 +55,7 @@ from trygghetskarta.net import (
     write_atomic,
 )
 from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.sources import raw_files
 from trygghetskarta.sources._polisen_answer import (
     RejectedResponseError,
     check_events,
@@ -453,16 +454,23 @@ class PollResult:
 
 
 def saved_answers(raw_dir: Path, params: Mapping[str, str]) -> list[Path]:
-    """Accepted answers of one query under ``raw_dir/polisen``, oldest first."""
+    """Accepted answers of one query under ``raw_dir/polisen``, oldest first.
+
+    An answer compressed by housekeeping (``….json.gz``) is listed in its place.
+    """
     folder = Path(raw_dir) / RAW_SUBDIR
     slug = query_slug(params)
     pattern = re.compile(rf"polisen_\d{{8}}T\d{{6}}\.\d{{6}}Z_{re.escape(slug)}\.json")
-    return sorted(p for p in folder.glob("polisen_*.json") if pattern.fullmatch(p.name))
+    return [
+        p
+        for p in raw_files.find(folder, "polisen_*.json")
+        if pattern.fullmatch(raw_files.logical_name(p))
+    ]
 
 
 def _read_answer(path: Path) -> list[Any] | None:
     try:
-        return check_events(path.read_bytes())
+        return check_events(raw_files.read_bytes(path))
     except (OSError, RejectedResponseError) as e:
         log.warning("cannot compare with the previous answer %s (%s)", path, e)
         return None

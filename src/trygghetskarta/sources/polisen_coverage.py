@@ -47,6 +47,7 @@ import pandas as pd
 from trygghetskarta.coverage import Finding
 from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.sources import raw_files
 from trygghetskarta.sources._polisen_answer import (
     RejectedResponseError,
     check_events,
@@ -105,7 +106,7 @@ class Answer:
 def query_of(path: Path) -> tuple[str, date | None, int | None]:
     """``(query, day, hour)`` from a saved answer's name; ``("replay", None, None)`` for a
     file named otherwise (an answer written by hand is a regular answer of its own query)."""
-    match = _SAVED.fullmatch(Path(path).name)
+    match = _SAVED.fullmatch(raw_files.logical_name(path))
     if match is None:
         return "replay", None, None
     slug = match["slug"]
@@ -126,18 +127,22 @@ def read_answer(path: Path, *, meta_dir: Path | None = None) -> Answer | None:
     file is not an answer of the API (an archive, or not an events array)."""
     path = Path(path)
     query, day, hour = query_of(path)
-    meta = None if meta_dir is None else Path(meta_dir) / path.name
+    meta = (
+        None
+        if meta_dir is None
+        else raw_files.existing(Path(meta_dir) / raw_files.logical_name(path))
+    )
     summary = None
     if meta is not None and meta.is_file():
         try:
-            summary = json.loads(meta.read_text(encoding="utf-8"))
+            summary = json.loads(raw_files.read_bytes(meta).decode("utf-8"))
             summary = {k: summary[k] for k in ("records", "published_min", "published_max")}
         except (OSError, ValueError, KeyError, TypeError):
             summary = None
     if summary is None:
         try:
-            records = check_events(path.read_bytes())
-        except (OSError, RejectedResponseError) as e:
+            records = check_events(raw_files.read_bytes(path))
+        except (OSError, SourceError, RejectedResponseError) as e:
             log.info("coverage: %s is not an answer of the API (%s)", path, e)
             return None
         if query == "replay" and len(records) > API_WINDOW:
@@ -238,12 +243,12 @@ def _published_of(path: Path) -> pd.DataFrame:
     the rest (parquet: two columns; JSON: the array or the lines)."""
     path = Path(path)
     try:
-        with path.open("rb") as fh:
+        with raw_files.open_binary(path) as fh:
             magic = fh.read(4)
-        if magic == b"PAR1" or path.suffix.lower() == ".parquet":
+        if magic == b"PAR1" or raw_files.logical_suffix(path) == ".parquet":
             frame = pd.read_parquet(path, columns=["id", "datetime"])
         else:
-            text = path.read_text(encoding="utf-8-sig")
+            text = raw_files.read_bytes(path).decode("utf-8-sig")
             try:
                 data = json.loads(text)
             except json.JSONDecodeError:

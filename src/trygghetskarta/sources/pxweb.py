@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta.errors import SourceError
+from trygghetskarta.sources import raw_files
 
 #: ``post(url, body) -> response body``; body is the UTF-8 JSON query.
 Post = Callable[[str, bytes], bytes]
@@ -118,7 +119,7 @@ def _load(answer: Mapping[str, Any] | str | bytes | Path, what: str) -> Any:
         return answer
     if isinstance(answer, Path):
         what = str(answer)
-        answer = answer.read_bytes()
+        answer = raw_files.read_bytes(answer)
     try:
         return json.loads(answer.decode("utf-8-sig") if isinstance(answer, bytes) else answer)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

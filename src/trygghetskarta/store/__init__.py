@@ -1,6 +1,8 @@
 """The DuckDB store: every SQL statement and the connection.
 
-One file, ``data/processed/trygghetskarta.duckdb``, with the tables
+Readers open ``data/processed/trygghetskarta.duckdb``, a read-only snapshot each run
+publishes when it ends; the batch writes its own copy, ``data/processed/.work/
+trygghetskarta.duckdb`` (:mod:`trygghetskarta.store.snapshot`). Both hold the tables
 
 ``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
 ``event_versions``   every distinct version of every event, in the order received
@@ -21,8 +23,10 @@ The spatial extension is loaded from the file shipped by the PyPI package
 """
 
 from trygghetskarta.store.connection import (
+    SNAPSHOT_MODE,
     connect,
     init_schema,
+    is_snapshot,
     spatial_extension_path,
     transaction,
 )
@@ -46,6 +50,7 @@ from trygghetskarta.store.events import (
     update_positions,
 )
 from trygghetskarta.store.runs import finish_run, start_run
+from trygghetskarta.store.snapshot import publish, remove_stale, seed_work
 from trygghetskarta.store.statistics import (
     has_table,
     merge_statistics,
@@ -56,6 +61,7 @@ from trygghetskarta.store.statistics import (
 )
 
 __all__ = [
+    "SNAPSHOT_MODE",
     "MergeCounts",
     "add_quarantine",
     "connect",
@@ -67,8 +73,10 @@ __all__ = [
     "has_table",
     "ingested_file_keys",
     "init_schema",
+    "is_snapshot",
     "merge_events",
     "merge_statistics",
+    "publish",
     "read_areas",
     "read_coverage",
     "read_events",
@@ -76,9 +84,11 @@ __all__ = [
     "record_days",
     "record_findings",
     "record_ingested_files",
+    "remove_stale",
     "replace_areas",
     "replace_table",
     "retire_derived",
+    "seed_work",
     "spatial_extension_path",
     "start_run",
     "transaction",

@@ -5,6 +5,8 @@ Part of :mod:`trygghetskarta.store`, which lists the tables.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,7 +82,26 @@ def spatial_extension_path() -> Path:
     )
 
 
-def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+#: File mode of a published snapshot: read-only for everyone, so that ``connect`` opens it
+#: read-only by default and a SQL client cannot write into a file the next run replaces.
+SNAPSHOT_MODE = 0o444
+
+
+def is_snapshot(path: Path | str) -> bool:
+    """True for a file nobody may write: the mode of a published snapshot.
+
+    The published database (``data/processed/trygghetskarta.duckdb``) is replaced whole by
+    every run (see :mod:`trygghetskarta.store.snapshot`); what a reader wrote into it would
+    be lost, so it is read-only on disk.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def connect(db_path: Path | str, *, read_only: bool | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database, load the spatial extension offline and create missing tables.
 
     Parameters
@@ -88,15 +109,32 @@ def connect(db_path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
     db_path
         The DuckDB file; ``":memory:"`` for a throwaway database (tests).
     read_only
-        Open without write access (several readers may share the file).
+        Open without write access (any number of readers, in any processes, may share the
+        file). ``None`` (the default): read-only when the file is a published snapshot
+        (read-only on disk, as ``data/processed/trygghetskarta.duckdb`` is), read-write
+        otherwise. An analyst's ``store.connect("data/processed/trygghetskarta.duckdb")``
+        therefore never blocks the nightly run. It keeps the data it opened until every
+        connection of this process to that path is closed; connect again after that to see
+        what a later run published.
 
     Raises
     ------
     StoreError
-        The file is locked by another process, cannot be created, or is not a DuckDB file.
+        The file is locked by another process, cannot be created, or is not a DuckDB file;
+        or ``read_only=False`` was asked of a published snapshot.
     """
     if str(db_path) != ":memory:":
         path = Path(db_path)
+        snapshot = is_snapshot(path)
+        if read_only is None:
+            read_only = snapshot
+        elif not read_only and snapshot:
+            raise StoreError(
+                f"{path} is read-only on disk: it is the snapshot the nightly run publishes "
+                "and replaces whole, so nothing written into it would last — open it "
+                "read-only (store.connect(path)), or copy it and make the copy writable "
+                "(chmod u+w) to write tables of your own"
+            )
         if read_only and not path.exists():
             raise StoreError(f"no database at {path} — run `trygghetskarta ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.ingest import layers
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.schema import validate_events
-from trygghetskarta.sources import bra, polisen, polisen_api, polisen_coverage
+from trygghetskarta.sources import bra, polisen, polisen_api, polisen_coverage, raw_files
 from trygghetskarta.sources.text_repair import Repairs
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,10 @@ POLICE_RAW_GLOBS = ("*.json", "*.jsonl")
 
 
 def police_files(settings: Settings) -> list[Path]:
-    """The police event files an ingest reads: the archive, then live fetches (oldest first)."""
+    """The police event files an ingest reads: the archive, then live fetches (oldest first).
+
+    A live answer compressed by housekeeping (``….json.gz``) is read in its place.
+    """
     data = settings.require_data()
     found: list[Path] = []
     for pattern in POLICE_ARCHIVE_GLOBS:
@@ -48,7 +51,7 @@ def police_files(settings: Settings) -> list[Path]:
     raw = settings.raw_dir / "polisen"
     if raw.is_dir():
         for pattern in POLICE_RAW_GLOBS:
-            found.extend(sorted(raw.glob(pattern)))
+            found.extend(raw_files.find(raw, pattern))
     return found
 
 
@@ -211,11 +214,12 @@ def _file_key(paths: list[Path]) -> str:
     """What identifies a batch's input: the files' contents and the tool's version.
 
     A new version of the tool may parse the same file differently, so it reads it again.
+    The content is the original bytes, so a file compressed by housekeeping keeps its key
+    and is not read again as new.
     """
     digest = hashlib.sha256(__version__.encode())
     for path in paths:
-        with path.open("rb") as f:
-            digest.update(hashlib.file_digest(f, "sha256").digest())
+        digest.update(raw_files.content_digest(path))
     return digest.hexdigest()[:32]
 
 
@@ -314,7 +318,7 @@ def _record_coverage(
     for path in files:
         live = explicit or path.parent == raw
         answer = None
-        if live and path.suffix.lower() == ".json":
+        if live and raw_files.logical_suffix(path) == ".json":
             answer = polisen_coverage.read_answer(
                 path, meta_dir=meta if path.parent == raw else None
             )
