@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from trygghetskarta.analysis.grid import Bounds, Grid, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.points import Points, as_xy
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
 
@@ -70,21 +71,24 @@ def mask_array(mask: ArrayLike | None, shape: tuple[int, int]) -> np.ndarray | N
 
 
 def count_grid(
-    x: ArrayLike,
-    y: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
     *,
     cell_size: float,
     bounds: Bounds | None = None,
     mask: ArrayLike | None = None,
+    crs: object | None = None,
 ) -> Grid:
     """Number of events per cell on a north-up grid in EPSG:3006 — the input of :func:`gi_star`.
 
     Parameters
     ----------
     x, y
-        Event coordinates, metres. Events with a non-finite coordinate are left out and
-        counted in ``params["n_left_out"]``; events outside ``bounds`` in
-        ``params["n_outside_bounds"]``.
+        Event coordinates, metres (EPSG:3006); or the events as ``x`` alone: a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y`` (see
+        :func:`~trygghetskarta.analysis.points.as_xy`). Events with a non-finite
+        coordinate are left out and counted in ``params["n_left_out"]``; events outside
+        ``bounds`` in ``params["n_outside_bounds"]``.
     cell_size
         Cell width and height, metres.
     bounds
@@ -93,6 +97,8 @@ def count_grid(
     mask
         Boolean array of the grid's shape, True inside the study area; cells outside
         are NaN (left out of Gi*, not zero).
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -101,15 +107,13 @@ def count_grid(
 
     Examples
     --------
-    >>> g = count_grid([5.0, 15.0, 15.0], [5.0, 5.0, 5.0], cell_size=10, bounds=(0, 0, 20, 10))
+    >>> x, y = [674_005.0, 674_015.0, 674_015.0], [6_580_005.0] * 3
+    >>> g = count_grid(x, y, cell_size=10, bounds=(674_000, 6_580_000, 674_020, 6_580_010))
     >>> g.values.tolist()
     [[1.0, 2.0]]
     """
     cell = _check_cell_size(cell_size)
-    xa = np.asarray(x, dtype=float).ravel()
-    ya = np.asarray(y, dtype=float).ravel()
-    if xa.shape != ya.shape:
-        raise AnalysisError(f"x and y must have the same length, got {xa.size} and {ya.size}")
+    xa, ya = as_xy(x, y, crs=crs)
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
     if bounds is None:

@@ -20,6 +20,7 @@ from scipy.special import ndtr
 
 from trygghetskarta.analysis.cells import bin_events, box_sum, check_neighbourhood, mask_array
 from trygghetskarta.analysis.grid import Bounds, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
 
@@ -79,24 +80,28 @@ def _period_index(period: ArrayLike, periods: Sequence[Any] | None) -> tuple[pd.
 
 
 def space_time_cube(
-    x: ArrayLike,
-    y: ArrayLike,
-    period: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
+    period: ArrayLike | str | None = None,
     *,
     cell_size: float,
     bounds: Bounds | None = None,
     periods: Sequence[Any] | None = None,
     mask: ArrayLike | None = None,
+    crs: object | None = None,
 ) -> SpaceTimeCube:
     """Count events per grid cell and period.
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006, metres.
+        Event coordinates in EPSG:3006, metres; or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y``, see
+        :func:`~trygghetskarta.analysis.points.as_xy`) with ``period=`` by keyword.
     period
         Each event's period label, e.g. ``occurred_at.dt.tz_localize(None).dt.to_period("M")``
-        (pandas Periods), ``"2024-05"`` strings or integers.
+        (pandas Periods), ``"2024-05"`` strings or integers; or the name of a column of
+        the events frame.
     cell_size
         Cell width and height, metres.
     bounds
@@ -107,6 +112,8 @@ def space_time_cube(
         event's; otherwise the sorted distinct labels.
     mask
         Boolean ``(rows, cols)``, True inside the study area; cells outside are NaN.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -116,14 +123,20 @@ def space_time_cube(
 
     Examples
     --------
-    >>> cube = space_time_cube([5, 5, 15], [5, 5, 5], ["2024-01", "2024-02", "2024-02"],
-    ...                        cell_size=10, bounds=(0, 0, 20, 10))
+    >>> x, y = [674_005, 674_005, 674_015], [6_580_005] * 3
+    >>> cube = space_time_cube(x, y, ["2024-01", "2024-02", "2024-02"],
+    ...                        cell_size=10, bounds=(674_000, 6_580_000, 674_020, 6_580_010))
     >>> cube.values.tolist(), cube.periods
     ([[[1.0, 0.0]], [[1.0, 1.0]]], ('2024-01', '2024-02'))
     """
     cell = _check_cell_size(cell_size)
-    xa = np.asarray(x, dtype=float).ravel()
-    ya = np.asarray(y, dtype=float).ravel()
+    if period is None:
+        raise AnalysisError(
+            "space_time_cube needs each event's period: pass period= (values, or a column "
+            "name with a frame)"
+        )
+    xa, ya = as_xy(x, y, crs=crs)
+    period = event_values(x, period, "period")
     labels = (
         np.asarray(period, dtype=object).ravel() if not isinstance(period, pd.Series) else period
     )
