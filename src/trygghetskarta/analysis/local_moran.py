@@ -43,10 +43,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from trygghetskarta.analysis.neighbours import as_adjacency
+from trygghetskarta.analysis.neighbours import AreaInputs, area_inputs
 from trygghetskarta.analysis.significance import (
     benjamini_hochberg,
     conditional_permutation_tails,
@@ -98,6 +99,11 @@ class LocalMoran:
         Rate method, permutations, seed, alpha, fdr, counts; and ``note``.
     note
         Empty, or why nothing can be significant (no variation).
+    index
+        The areas' labels (the values' index, the weights' ids or the frame's index), or
+        ``None`` for bare arrays; :meth:`to_frame` is indexed by them.
+    geometry
+        The areas' geometry when the neighbours were a GeoDataFrame or GeoSeries.
     """
 
     I: np.ndarray  # noqa: E741 - the statistic's name
@@ -110,6 +116,52 @@ class LocalMoran:
     labels: np.ndarray
     params: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
+    index: pd.Index | None = None
+    geometry: Any = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per area, indexed like the input (as esda's results are).
+
+        Columns ``value, I, z, lag, quadrant, p_sim, p_adjusted, label``; a GeoDataFrame
+        when the areas came with their geometry. Areas left out have NaN and ``"n/a"``.
+        """
+        frame = pd.DataFrame(
+            {
+                "value": self.values,
+                "I": self.I,
+                "z": self.z,
+                "lag": self.lag,
+                "quadrant": self.quadrant,
+                "p_sim": self.p_sim,
+                "p_adjusted": self.p_adjusted,
+                "label": self.labels,
+            },
+            index=self.index,
+        )
+        if self.geometry is None:
+            return frame
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(frame, geometry=self.geometry, crs=self.geometry.crs)
+
+    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+        """Map the clusters and outliers (HH, LL, HL, LH, not significant); returns the axes.
+
+        Raises
+        ------
+        AnalysisError
+            Areas without geometry (pass a GeoDataFrame as the neighbours).
+        MissingDependencyError
+            matplotlib is not installed.
+        """
+        if self.geometry is None:
+            raise AnalysisError(
+                "these areas have no geometry — pass the areas' GeoDataFrame as the "
+                "neighbours of local_moran to plot them"
+            )
+        from trygghetskarta.analysis._plot import plot_areas
+
+        return plot_areas(self.to_frame(), "label", ax, title=title, kind="labels")
 
 
 def _counts(events: ArrayLike, population: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -218,9 +270,13 @@ def local_moran(
     Parameters
     ----------
     values
-        One value per area; NaN leaves an area out (and out of its neighbours' lags).
+        One value per area, a ``pandas.Series`` (its index names the areas) or an
+        array; NaN leaves an area out (and out of its neighbours' lags).
     neighbours
-        ``(n, n)`` adjacency, neighbour lists or one polygon per area (queen contiguity).
+        A libpysal ``W`` or ``Graph`` (matched to a Series on its ids; its neighbour
+        structure is used, row-standardised: esda's ``transformation="r"`` of contiguity
+        weights), the areas' ``GeoDataFrame``/``GeoSeries`` (queen contiguity), an
+        ``(n, n)`` adjacency, neighbour lists or one polygon per area.
     permutations
         Conditional permutations for the pseudo p-values (≥ 1; 9999 by default so
         that, with FDR over ~100 areas, strong clusters can still be significant).
@@ -248,10 +304,8 @@ def local_moran(
     >>> res.quadrant.tolist(), res.I.round(3).tolist()
     ([3, 3, 3, 1, 1], [1.0, 0.5, 0.0, 0.5, 1.0])
     """
-    try:
-        arr = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError) as e:
-        raise AnalysisError(f"values must be numbers, got {type(values).__name__}") from e
+    given = values if isinstance(values, AreaInputs) else area_inputs(values, neighbours)
+    arr = given.values
     if arr.size == 0:
         raise AnalysisError("no areas given — there is nothing to analyse")
     if np.isinf(arr).any():
@@ -267,7 +321,7 @@ def local_moran(
     valid = np.isfinite(arr)
     if not valid.any():
         raise AnalysisError(f"no valid value: all {arr.size} areas are NaN")
-    adj = as_adjacency(neighbours, arr.size)
+    adj = given.adjacency
     keep = np.flatnonzero(valid)
     adj_v = sp.csr_array(adj[keep][:, keep]).astype(float)
     yv = arr[valid]
@@ -333,6 +387,8 @@ def local_moran(
         labels=labels,
         params=params,
         note=note,
+        index=given.index,
+        geometry=given.geometry,
     )
 
 
@@ -355,7 +411,9 @@ def local_moran_rate(
         Event count and population at risk per area. Areas with population 0 or NaN are
         left out.
     neighbours
-        ``(n, n)`` adjacency, neighbour lists or one polygon per area.
+        As in :func:`local_moran`: a libpysal ``W`` or ``Graph``, the areas'
+        GeoDataFrame, an ``(n, n)`` adjacency, neighbour lists or one polygon per area.
+        With ``events`` a Series, the results are indexed like it.
     rate
         ``"assuncao"`` (EB-standardised rates, esda's ``Moran_Local_Rate`` default),
         ``"eb"`` (Marshall's EB-smoothed rates) or ``"raw"`` (crude rates).
@@ -369,7 +427,8 @@ def local_moran_rate(
         standardised for ``"assuncao"``); ``params`` adds the rate method and the
         number of areas left out for lack of population.
     """
-    e, b = _counts(events, population)
+    given = area_inputs(events, neighbours, what="events")
+    e, b = _counts(given.values, population)
     if rate == "assuncao":
         vals = assuncao_reis_rates(e, b)
     elif rate == "eb":
@@ -380,7 +439,14 @@ def local_moran_rate(
         vals[ok] = e[ok] / b[ok]
     else:
         raise AnalysisError(f"rate must be one of {', '.join(RATE_METHODS)}, got {rate!r}")
-    res = local_moran(vals, neighbours, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
+    res = local_moran(
+        AreaInputs(vals, given.adjacency, given.index, given.geometry),
+        neighbours,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        fdr=fdr,
+    )
     params = {
         **res.params,
         "rate": rate,
@@ -397,4 +463,6 @@ def local_moran_rate(
         res.labels,
         params,
         res.note,
+        res.index,
+        res.geometry,
     )

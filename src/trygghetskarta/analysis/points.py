@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from trygghetskarta.config import STORE_CRS
-from trygghetskarta.errors import AnalysisError
+from trygghetskarta.errors import AnalysisError, CRSError
 
 __all__ = ["as_xy", "event_values", "is_points", "looks_like_degrees", "to_points"]
 
@@ -74,7 +74,7 @@ def _crs_name(crs: object) -> str:
 
         c = CRS.from_user_input(crs)
     except Exception as e:  # pyproj raises CRSError and others for unknown input
-        raise AnalysisError(
+        raise CRSError(
             f"crs must be a CRS pyproj understands (e.g. 'EPSG:4326'), got {crs!r}"
         ) from e
     epsg = c.to_epsg()
@@ -99,7 +99,7 @@ def _reproject(x: np.ndarray, y: np.ndarray, crs: object) -> tuple[np.ndarray, n
 def _refuse_degrees(x: np.ndarray, y: np.ndarray, what: str) -> None:
     if looks_like_degrees(x, y):
         ok = np.isfinite(x) & np.isfinite(y)
-        raise AnalysisError(
+        raise CRSError(
             f"the {what} have no CRS and look like longitude/latitude degrees (x "
             f"{np.min(x[ok]):.4g}–{np.max(x[ok]):.4g}, y {np.min(y[ok]):.4g}–"
             f"{np.max(y[ok]):.4g}), but metres in {STORE_CRS} were expected — set the CRS "
@@ -161,9 +161,12 @@ def as_xy(
 
     Raises
     ------
+    CRSError
+        Degrees with no CRS (one sentence saying how to set it), a CRS pyproj does not
+        know, or a ``crs=`` that disagrees with the GeoSeries' own.
     AnalysisError
-        Degrees with no CRS, a CRS that disagrees with the frame's, geometries that are
-        not points, x and y of different lengths, or a frame and a ``y`` at once.
+        Geometries that are not points, x and y of different lengths, or a frame and a
+        ``y`` at once.
 
     Examples
     --------
@@ -175,7 +178,7 @@ def as_xy(
     >>> as_xy([18.0686], [59.3293])
     Traceback (most recent call last):
     ...
-    trygghetskarta.errors.AnalysisError: the events have no CRS and look like longitude/latitude degrees (x 18.07–18.07, y 59.33–59.33), but metres in EPSG:3006 were expected — set the CRS (gdf.set_crs('EPSG:4326'), or crs='EPSG:4326' with arrays) to have them reprojected
+    trygghetskarta.errors.CRSError: the events have no CRS and look like longitude/latitude degrees (x 18.07–18.07, y 59.33–59.33), but metres in EPSG:3006 were expected — set the CRS (gdf.set_crs('EPSG:4326'), or crs='EPSG:4326' with arrays) to have them reprojected
     """  # noqa: E501
     import geopandas as gpd
 
@@ -187,7 +190,7 @@ def as_xy(
         geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
         own = geoms.crs
         if own is not None and crs is not None and _crs_name(own) != _crs_name(crs):
-            raise AnalysisError(
+            raise CRSError(
                 f"the {what} are in {_crs_name(own)} but crs={crs!r} was given — drop crs= "
                 "(the GeoSeries' CRS is used) or fix the GeoSeries with set_crs(..., "
                 "allow_override=True)"
