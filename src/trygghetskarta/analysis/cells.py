@@ -12,7 +12,15 @@ from affine import Affine
 from numpy.typing import ArrayLike
 from scipy import ndimage
 
-from trygghetskarta.analysis.grid import Bounds, Grid, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    Grid,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
 from trygghetskarta.analysis.points import Points, as_xy
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
@@ -76,7 +84,7 @@ def count_grid(
     *,
     cell_size: float,
     bounds: Bounds | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | object | None = None,
     crs: object | None = None,
 ) -> Grid:
     """Number of events per cell on a north-up grid in EPSG:3006 — the input of :func:`gi_star`.
@@ -95,8 +103,10 @@ def count_grid(
         ``(xmin, ymin, xmax, ymax)``, snapped outward to the cell size; default the
         events' extent. Required when there are no events (the grid is then all zeros).
     mask
-        Boolean array of the grid's shape, True inside the study area; cells outside
-        are NaN (left out of Gi*, not zero).
+        The study area: a polygon (shapely in EPSG:3006, or a GeoSeries/GeoDataFrame in
+        any CRS; its bounding box is then the default ``bounds``), or a boolean array of
+        the grid's shape, True inside. Cells whose centre lies outside are NaN (left out
+        of Gi*, not zero).
     crs
         The CRS of x and y when they are not EPSG:3006.
 
@@ -116,6 +126,9 @@ def count_grid(
     xa, ya = as_xy(x, y, crs=crs)
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
+    area = as_area(mask)
+    if area is not None:
+        bounds = area_bounds(area) if bounds is None else bounds
     if bounds is None:
         if xa.size == 0:
             raise AnalysisError(
@@ -124,7 +137,7 @@ def count_grid(
             )
         bounds = (xa.min(), ya.min(), xa.max(), ya.max())
     transform, shape = grid_from_bounds(bounds, cell)
-    m = mask_array(mask, shape)
+    m = area_mask(area, transform, shape) if area is not None else mask_array(mask, shape)
     row, col, inside = bin_events(xa, ya, transform, shape)
     values = np.zeros(shape)
     np.add.at(values, (row[inside], col[inside]), 1.0)

@@ -47,7 +47,15 @@ from trygghetskarta.analysis.bandwidth import (
     bandwidth_silverman,
     default_cv_candidates,
 )
-from trygghetskarta.analysis.grid import Bounds, Grid, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    Grid,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
 from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.errors import AnalysisError
 
@@ -347,7 +355,7 @@ def kde(
     bounds: Bounds | None = None,
     weights: ArrayLike | str | None = None,
     uncertainty: ArrayLike | str | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | object | None = None,
     crs: object | None = None,
 ) -> Grid:
     """Gaussian kernel density of events on a north-up grid, in events per km².
@@ -385,10 +393,12 @@ def kde(
         Events with a NaN uncertainty (position unknown) are left out and counted.
         Or the name of a column of the events frame (``"uncertainty_m"``).
     mask
-        Boolean array of the grid's shape, True inside the area analysed. Cells outside
-        are set to NaN (nodata in a GeoTIFF), not 0, so that a map does not show a
-        false "no events here". Build it for the grid of :func:`grid_from_bounds` with
-        the same ``bounds`` and ``cell_size``.
+        The area analysed: a district's polygon (a shapely geometry in EPSG:3006, or a
+        GeoSeries/GeoDataFrame in any CRS), whose bounding box then is the default
+        ``bounds``; or a boolean array of the grid's shape, True inside the area (build
+        it for the grid of :func:`grid_from_bounds` with the same ``bounds`` and
+        ``cell_size``). Cells whose centre lies outside are set to NaN (nodata in a
+        GeoTIFF), not 0, so that a map does not show a false "no events here".
     crs
         The CRS of x and y when they are not EPSG:3006 (e.g. ``"EPSG:4326"``).
 
@@ -467,6 +477,9 @@ def kde(
             DensityWarning,
             stacklevel=2,
         )
+    area = as_area(mask)
+    if area is not None and bounds is None:
+        bounds = area_bounds(area)
     if bounds is None:
         if n == 0:
             raise AnalysisError(
@@ -480,7 +493,9 @@ def kde(
     rows, cols = shape
 
     mask_arr: np.ndarray | None = None
-    if mask is not None:
+    if area is not None:
+        mask_arr = area_mask(area, transform, shape)
+    elif mask is not None:
         mask_arr = np.asarray(mask)
         if mask_arr.shape != shape:
             raise AnalysisError(

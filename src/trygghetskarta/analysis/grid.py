@@ -472,3 +472,75 @@ def cell_centres(transform: Affine, shape: tuple[int, int]) -> tuple[np.ndarray,
     xs = transform.c + transform.a * (np.arange(cols) + 0.5)
     ys = transform.f + transform.e * (np.arange(rows) + 0.5)
     return xs, ys
+
+
+def as_area(area: object) -> Any:
+    """The area analysed as one shapely geometry in EPSG:3006, or ``None`` for a mask array.
+
+    Parameters
+    ----------
+    area
+        A shapely geometry (taken as EPSG:3006), a GeoSeries or GeoDataFrame (any CRS,
+        reprojected; several rows are united), or anything else (``None`` is returned:
+        it is a mask array or no mask).
+
+    Raises
+    ------
+    CRSError
+        A GeoSeries without a CRS whose coordinates look like degrees.
+    """
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry.base import BaseGeometry
+
+    if isinstance(area, BaseGeometry):
+        return area
+    if not isinstance(area, gpd.GeoSeries | gpd.GeoDataFrame):
+        return None
+    geoms = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+    if geoms.crs is None:
+        from trygghetskarta.analysis.points import _refuse_degrees
+
+        xmin, ymin, xmax, ymax = geoms.total_bounds
+        _refuse_degrees(np.array([xmin, xmax]), np.array([ymin, ymax]), "area's coordinates")
+    elif geoms.crs != STORE_CRS:
+        geoms = geoms.to_crs(STORE_CRS)
+    return shapely.union_all(geoms.dropna().to_numpy())
+
+
+def area_bounds(area: Any) -> Bounds:
+    """``(xmin, ymin, xmax, ymax)`` of a geometry from :func:`as_area`, metres."""
+    import shapely
+
+    xmin, ymin, xmax, ymax = shapely.bounds(area)
+    return float(xmin), float(ymin), float(xmax), float(ymax)
+
+
+def area_mask(area: object, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """True for the cells of a grid whose centre lies inside the area.
+
+    Parameters
+    ----------
+    area
+        A shapely geometry in EPSG:3006, or a GeoSeries/GeoDataFrame (see :func:`as_area`).
+    transform, shape
+        The grid's (e.g. from :func:`grid_from_bounds`).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> transform, shape = grid_from_bounds((0, 0, 30, 10), 10)
+    >>> area_mask(box(0, 0, 20, 10), transform, shape).tolist()
+    [[True, True, False]]
+    """
+    import shapely
+
+    geom = as_area(area)
+    if geom is None:
+        raise AnalysisError(
+            f"expected the area as a shapely geometry, GeoSeries or GeoDataFrame, got "
+            f"{type(area).__name__}"
+        )
+    xs, ys = cell_centres(transform, shape)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.asarray(shapely.contains_xy(geom, gx, gy), dtype=bool)

@@ -19,7 +19,14 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from trygghetskarta.analysis.cells import bin_events, box_sum, check_neighbourhood, mask_array
-from trygghetskarta.analysis.grid import Bounds, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
 from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
@@ -87,7 +94,7 @@ def space_time_cube(
     cell_size: float,
     bounds: Bounds | None = None,
     periods: Sequence[Any] | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | object | None = None,
     crs: object | None = None,
 ) -> SpaceTimeCube:
     """Count events per grid cell and period.
@@ -111,7 +118,9 @@ def space_time_cube(
         missing. Default: with pandas Periods, every period from the first to the last
         event's; otherwise the sorted distinct labels.
     mask
-        Boolean ``(rows, cols)``, True inside the study area; cells outside are NaN.
+        The study area: a polygon (shapely in EPSG:3006, or a GeoSeries/GeoDataFrame in
+        any CRS; its bounding box is then the default ``bounds``), or a boolean
+        ``(rows, cols)`` array, True inside. Cells whose centre lies outside are NaN.
     crs
         The CRS of x and y when they are not EPSG:3006.
 
@@ -148,6 +157,9 @@ def space_time_cube(
     index, t = _period_index(labels, periods)
     has_xy = np.isfinite(xa) & np.isfinite(ya)
     has_t = t >= 0
+    area = as_area(mask)
+    if area is not None and bounds is None:
+        bounds = area_bounds(area)
     if bounds is None:
         if not has_xy.any():
             raise AnalysisError(
@@ -156,7 +168,7 @@ def space_time_cube(
             )
         bounds = (xa[has_xy].min(), ya[has_xy].min(), xa[has_xy].max(), ya[has_xy].max())
     transform, shape = grid_from_bounds(bounds, cell)
-    m = mask_array(mask, shape)
+    m = area_mask(area, transform, shape) if area is not None else mask_array(mask, shape)
     row, col, inside = bin_events(np.where(has_xy, xa, np.inf), ya, transform, shape)
     use = has_xy & has_t & inside
     values = np.zeros((len(index), *shape))
