@@ -390,6 +390,19 @@ def hdbscan(
     ------
     AnalysisError
         A parameter out of range.
+
+    Examples
+    --------
+    Two tight groups of 40 events 2 km apart among 20 events scattered over 6 km:
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.r_[674_000 + rng.normal(0, 30, 40), 676_000 + rng.normal(0, 30, 40),
+    ...           675_000 + rng.uniform(-3000, 3000, 20)]
+    >>> y = np.r_[6_580_000 + rng.normal(0, 30, 40), 6_581_000 + rng.normal(0, 30, 40),
+    ...           6_580_500 + rng.uniform(-3000, 3000, 20)]
+    >>> res = hdbscan(x, y, min_cluster_size=10)
+    >>> res.n_clusters, int((res.labels[:80] >= 0).sum()) >= 78
+    (2, True)
     """
     _whole("min_cluster_size", min_cluster_size, 2)
     if min_samples is not None:

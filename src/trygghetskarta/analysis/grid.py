@@ -424,6 +424,12 @@ def grid_from_bounds(
     AnalysisError
         Bounds not finite or inverted, a cell size that is not positive, or a grid over
         the size limit.
+
+    Examples
+    --------
+    >>> transform, shape = grid_from_bounds((674_010, 6_580_020, 674_290, 6_580_180), 100)
+    >>> (transform.c, transform.f), shape
+    ((674000.0, 6580200.0), (2, 3))
     """
     c = _check_cell_size(cell_size)
     try:
@@ -465,6 +471,12 @@ def cell_centres(transform: Affine, shape: tuple[int, int]) -> tuple[np.ndarray,
         ``xs[j]`` is the x of column ``j`` (increasing), ``ys[i]`` the y of row ``i``
         (decreasing: row 0 is north). ``np.meshgrid(xs, ys)`` gives 2-D arrays that line
         up with ``values``.
+
+    Examples
+    --------
+    >>> xs, ys = cell_centres(Affine(100, 0, 674_000, 0, -100, 6_580_200), (2, 3))
+    >>> xs.tolist(), ys.tolist()
+    ([674050.0, 674150.0, 674250.0], [6580150.0, 6580050.0])
     """
     if transform.b != 0 or transform.d != 0:
         raise AnalysisError(f"expected a north-up transform without rotation, got {transform!r}")

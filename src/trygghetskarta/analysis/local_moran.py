@@ -426,6 +426,20 @@ def local_moran_rate(
         ``values`` holds the analysed rates (per inhabitant for ``"eb"`` and ``"raw"``,
         standardised for ``"assuncao"``); ``params`` adds the rate method and the
         number of areas left out for lack of population.
+
+    Examples
+    --------
+    Eight areas in a row, each touching the next:
+
+    >>> from trygghetskarta.analysis.neighbours import adjacency_from_lists
+    >>> chain = adjacency_from_lists([[1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7], [6]])
+    >>> events = [30, 25, 25, 15, 33, 21, 30, 20]
+    >>> population = [100, 100, 110, 90, 100, 90, 110, 90]
+    >>> res = local_moran_rate(events, population, chain, permutations=99, seed=1)
+    >>> res.values.round(3).tolist()
+    [1.038, -0.041, -0.563, -1.731, 1.686, -0.377, 0.476, -0.603]
+    >>> res.quadrant.tolist(), sorted(set(res.labels))
+    ([4, 2, 3, 2, 4, 2, 4, 2], ['ns'])
     """
     given = area_inputs(events, neighbours, what="events")
     e, b = _counts(given.values, population)

@@ -321,7 +321,25 @@ def higher_order(adjacency: sp.csr_array, order: int) -> sp.csr_array:
 
 
 def neighbour_lists(adjacency: sp.csr_array) -> list[list[int]]:
-    """The neighbours of each area as sorted lists of positions (for libpysal, or to read)."""
+    """The neighbours of each area as sorted lists of positions (for libpysal, or to read).
+
+    Parameters
+    ----------
+    adjacency
+        An ``(n, n)`` adjacency (e.g. from :func:`queen_neighbours`).
+
+    Returns
+    -------
+    list of list of int
+        Item ``i`` lists the positions of the neighbours of area ``i``;
+        ``libpysal.weights.W(dict(enumerate(lists)))`` gives libpysal the same weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> neighbour_lists(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    [[1], [0, 2], [1]]
+    """
     adj = sp.csr_array(adjacency)
     adj.sort_indices()
     return [adj.indices[adj.indptr[i] : adj.indptr[i + 1]].tolist() for i in range(adj.shape[0])]
