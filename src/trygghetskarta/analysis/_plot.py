@@ -7,6 +7,7 @@ text a reader of a map sees.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +42,15 @@ MORAN_LABELS = {
 }
 
 
+#: Titles are wrapped at this many characters, so that they fit the map's width.
+TITLE_WIDTH = 56
+
+
+def wrapped(title: str) -> str:
+    """The title broken into lines of at most :data:`TITLE_WIDTH` characters."""
+    return "\n".join(textwrap.wrap(title, TITLE_WIDTH)) or title
+
+
 def pyplot() -> Any:
     """``matplotlib.pyplot``, or a sentence saying how to install it."""
     try:
@@ -56,7 +66,7 @@ def pyplot() -> Any:
 def new_axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    _, ax = pyplot().subplots(figsize=(7, 7.5), layout="constrained")
+    _, ax = pyplot().subplots(figsize=(7.5, 8.5), layout="constrained")
     return ax
 
 
@@ -94,7 +104,7 @@ def plot_grid(
     image = ax.imshow(values, extent=(xmin, xmax, ymin, ymax), **kwargs)
     _metres_axes(ax)
     if title:
-        ax.set_title(title)
+        ax.set_title(wrapped(title))
     if colorbar:
         bar = plt.colorbar(
             image, ax=ax, location="bottom", shrink=0.8, pad=0.12, aspect=40, label=grid.units
@@ -119,6 +129,7 @@ def plot_areas(
     pyplot()
     from matplotlib.patches import Patch
 
+    own_figure = ax is None
     ax = new_axes(ax)
     if kind == "bins":
         classes = {k: (GI_BIN_LABELS[k], GI_BIN_COLOURS[k + 3]) for k in GI_BIN_LABELS}
@@ -131,14 +142,20 @@ def plot_areas(
     handles = [
         Patch(facecolor=classes[k][1], edgecolor="#555555", label=classes[k][0]) for k in present
     ]
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.18),
-        ncol=min(4, max(1, len(handles))),
-        frameon=False,
-        fontsize="small",
-    )
+    ncol = min(4, max(1, len(handles)))
+    if own_figure:  # the layout keeps a figure legend clear of the map and the title
+        ax.figure.legend(
+            handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize="small"
+        )
+    else:
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.18),
+            ncol=ncol,
+            frameon=False,
+            fontsize="small",
+        )
     if title:
-        ax.set_title(title)
+        ax.set_title(wrapped(title))
     return ax

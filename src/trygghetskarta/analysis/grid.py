@@ -309,7 +309,8 @@ class Grid:
     ) -> Axes:
         """Draw the grid on matplotlib axes, north up, in metres, with a colour bar.
 
-        The colour bar lies under the map, so a title of any length never runs into it.
+        The colour bar lies under the map, so a title of any length never runs into it
+        (long titles are wrapped).
         A grid of ArcGIS ``Gi_Bin`` classes (:meth:`GiStar.grids`) is drawn with seven
         classes, cold to hot, and Swedish labels.
 
