@@ -30,7 +30,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 #: The public packages, importable as attributes (``trygghetskarta.store``).
-PUBLIC_PACKAGES = ("analysis", "areas", "config", "errors", "render", "store")
+PUBLIC_PACKAGES = ("analysis", "areas", "config", "errors", "periods", "render", "store")
 #: Names taken from other public modules than :mod:`trygghetskarta.analysis`.
 _ALSO = {"load_settings": "trygghetskarta.config"}
 

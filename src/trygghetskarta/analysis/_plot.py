@@ -63,10 +63,27 @@ def pyplot() -> Any:
     return plt
 
 
-def new_axes(ax: Axes | None) -> Axes:
+#: The grids' units as a reader of the figure sees them (other units are shown as they are).
+UNITS_SV = {
+    "events per km²": "händelser per km²",
+    "events per cell": "händelser per ruta",
+    "z-score": "z-värde",
+    "events per period": "händelser per period",
+}
+
+
+def new_axes(ax: Axes | None, bounds: tuple[float, float, float, float] | None = None) -> Axes:
+    """``ax``, or the axes of a new figure shaped like ``bounds`` (with room for the
+    title above and the colour bar or legend below)."""
     if ax is not None:
         return ax
-    _, ax = pyplot().subplots(figsize=(7.5, 8.5), layout="constrained")
+    aspect = 1.0
+    if bounds is not None:
+        xmin, ymin, xmax, ymax = bounds
+        if xmax > xmin and ymax > ymin:
+            aspect = min(max((ymax - ymin) / (xmax - xmin), 0.4), 1.6)
+    width = 7.5
+    _, ax = pyplot().subplots(figsize=(width, width * aspect + 2.2), layout="constrained")
     return ax
 
 
@@ -90,7 +107,7 @@ def plot_grid(
     plt = pyplot()
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    ax = new_axes(ax)
+    ax = new_axes(ax, grid.bounds)
     xmin, ymin, xmax, ymax = grid.bounds
     values = np.asarray(grid.values, dtype=float)
     bins = grid.units == "Gi_Bin"
@@ -107,7 +124,13 @@ def plot_grid(
         ax.set_title(wrapped(title))
     if colorbar:
         bar = plt.colorbar(
-            image, ax=ax, location="bottom", shrink=0.8, pad=0.12, aspect=40, label=grid.units
+            image,
+            ax=ax,
+            location="bottom",
+            shrink=0.8,
+            pad=0.04,
+            aspect=40,
+            label=UNITS_SV.get(grid.units, grid.units),
         )
         if bins:
             bar.set_ticks(list(GI_BIN_LABELS))
@@ -130,7 +153,7 @@ def plot_areas(
     from matplotlib.patches import Patch
 
     own_figure = ax is None
-    ax = new_axes(ax)
+    ax = new_axes(ax, tuple(frame.total_bounds))
     if kind == "bins":
         classes = {k: (GI_BIN_LABELS[k], GI_BIN_COLOURS[k + 3]) for k in GI_BIN_LABELS}
     else:
