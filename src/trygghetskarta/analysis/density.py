@@ -416,6 +416,8 @@ def kde(
     AnalysisError
         No events and no bounds; a rule on fewer than two distinct positions; arguments
         of the wrong length, sign or shape; a grid over the size limit.
+    CRSError
+        Coordinates with no CRS that look like longitude/latitude degrees.
 
     Warns
     -----
