@@ -220,6 +220,18 @@ def test_local_moran_with_a_libpysal_w_equals_esda() -> None:
     ]
 
 
+def test_rates_of_a_series_are_indexed_like_it() -> None:
+    events = pd.Series([5.0, 40.0, 12.0], index=["0180R001", "0180R002", "0180R003"])
+    population = [100.0, 400.0, 300.0]
+    for rates in (
+        analysis.eb_rates(events, population),
+        analysis.assuncao_reis_rates(events, population),
+    ):
+        assert isinstance(rates, pd.Series) and list(rates.index) == list(events.index)
+    plain = analysis.eb_rates(events.to_numpy(), population)
+    np.testing.assert_allclose(plain, analysis.eb_rates(events, population).to_numpy())
+
+
 def test_queen_neighbours_takes_a_geodataframe_as_well_as_a_geoseries() -> None:
     areas = _lattice(3, 3)
     a = queen_neighbours(areas)

@@ -188,7 +188,14 @@ def _usable(e: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ok
 
 
-def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
+def _like(events: ArrayLike, out: np.ndarray) -> np.ndarray | pd.Series:
+    """``out`` as a Series indexed like ``events`` when that is a Series, else as is."""
+    if isinstance(events, pd.Series):
+        return pd.Series(out, index=events.index, name=events.name)
+    return out
+
+
+def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray | pd.Series:
     """Marshall's global Empirical-Bayes smoothed rates (esda's ``Empirical_Bayes``).
 
     With ``m = Σe / Σb`` and the prior variance ``s² = Σ b (r − m)² / Σb − m / b̄``
@@ -203,8 +210,8 @@ def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        Smoothed rates per inhabitant.
+    numpy.ndarray or pandas.Series
+        Smoothed rates per inhabitant; a Series indexed like ``events`` when that is one.
 
     Examples
     --------
@@ -223,15 +230,16 @@ def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
     w = np.divide(s2, denom, out=np.zeros_like(denom), where=denom > 0)
     out = np.full(e.shape, np.nan)
     out[ok] = w * r + (1.0 - w) * m
-    return out
+    return _like(events, out)
 
 
-def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
+def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray | pd.Series:
     """Empirical-Bayes standardised rates of Assunção & Reis (esda's ``assuncao_rate``).
 
     ``(r_i − b) / sqrt(v_i)`` with ``b = Σe / Σb``, ``a = Σ P (r − b)² / ΣP − b / P̄``
     and ``v_i = a + b / P_i`` (``b / P_i`` where that is negative). Areas with no
-    population (or NaN) are NaN. When there are no events at all every rate is 0.
+    population (or NaN) are NaN. When there are no events at all every rate is 0. A
+    Series of events gives a Series indexed like it.
 
     Examples
     --------
@@ -248,12 +256,12 @@ def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
     r = ev / bv
     if base == 0:
         out[ok] = 0.0
-        return out
+        return _like(events, out)
     a = float((bv * (r - base) ** 2).sum() / bv.sum() - base / bv.mean())
     v = a + base / bv
     v = np.where(v < 0, base / bv, v)
     out[ok] = (r - base) / np.sqrt(v)
-    return out
+    return _like(events, out)
 
 
 def local_moran(
