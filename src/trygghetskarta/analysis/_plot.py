@@ -43,7 +43,7 @@ MORAN_LABELS = {
 
 
 #: Titles are wrapped at this many characters, so that they fit the map's width.
-TITLE_WIDTH = 56
+TITLE_WIDTH = 64
 
 
 def wrapped(title: str) -> str:
