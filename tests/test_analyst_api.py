@@ -161,6 +161,44 @@ def test_every_kind_of_neighbours_gives_esdas_gi_star(build) -> None:
     assert list(res.to_frame().index) == list(areas.index)
 
 
+def _knn(areas: gpd.GeoDataFrame):
+    from libpysal.weights import KNN
+
+    return KNN.from_dataframe(areas, k=3, use_index=True)  # not symmetric
+
+
+def _chain_with_an_island(areas: gpd.GeoDataFrame):
+    from libpysal.weights import W
+
+    ids = list(areas.index)
+    neighbours = {a: [b for b in (ids[i - 1 : i] + ids[i + 1 : i + 2])] for i, a in enumerate(ids)}
+    neighbours[ids[-2]] = [ids[-3]]
+    neighbours[ids[-1]] = []  # an island
+    return W(neighbours, silence_warnings=True)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [pytest.param(_knn, id="knn-asymmetric"), pytest.param(_chain_with_an_island, id="island")],
+)
+def test_asymmetric_weights_and_islands_give_esdas_results(build) -> None:
+    from esda.getisord import G_Local
+    from esda.moran import Moran_Local
+
+    areas = _lattice(4, 4)
+    values = pd.Series(COUNTS, index=areas.index)
+    w = build(areas)
+    gi = gi_star_areas(values, w, fdr=False)
+    moran = local_moran(values, w, permutations=99, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g_ref = G_Local(values.to_numpy(), w, transform="B", star=True, permutations=0)
+        m_ref = Moran_Local(values.to_numpy(), w, transformation="r", permutations=99, seed=1)
+    np.testing.assert_allclose(gi.z, g_ref.Zs, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(moran.I, m_ref.Is, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(moran.quadrant, m_ref.q)
+
+
 def test_values_are_matched_to_the_weights_ids_not_their_position() -> None:
     from libpysal.weights import Queen
 
