@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -40,11 +41,15 @@ def _analysis_names() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
-    if name in PUBLIC_PACKAGES:
-        return importlib.import_module(f"trygghetskarta.{name}")
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name in _ALSO:
         return getattr(importlib.import_module(_ALSO[name]), name)
-    if not name.startswith("_") and name in _analysis_names():
+    # a subpackage or module (``from trygghetskarta import pipeline`` asks here first):
+    # imported alone, without loading the analyses
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _analysis_names():
         return getattr(importlib.import_module("trygghetskarta.analysis"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
