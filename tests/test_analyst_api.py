@@ -138,7 +138,10 @@ def test_libpysal_queen_w_to_gi_star_on_areas_equals_esda() -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        pytest.param(lambda a: __import__("libpysal").weights.Queen.from_dataframe(a), id="W"),
+        pytest.param(
+            lambda a: __import__("libpysal").weights.Queen.from_dataframe(a, use_index=True),
+            id="W",
+        ),
         pytest.param(
             lambda a: __import__("libpysal.graph").graph.Graph.build_contiguity(a, rook=False),
             id="Graph",

@@ -299,11 +299,15 @@ def to_points(events: pd.DataFrame, *, crs: object = STORE_CRS) -> Any:
     import geopandas as gpd
     import shapely
 
-    if not isinstance(events, pd.DataFrame) or not {"x", "y"} <= set(events.columns):
+    if not isinstance(events, pd.DataFrame):
         raise AnalysisError(
-            "to_points needs a DataFrame with x and y columns, got "
-            f"{type(events).__name__}"
-            + (f" with {list(events.columns)[:12]}" if isinstance(events, pd.DataFrame) else "")
+            f"to_points needs a DataFrame with x and y columns, got {type(events).__name__} — "
+            "read the events with store.read_events"
+        )
+    if not {"x", "y"} <= set(events.columns):
+        raise AnalysisError(
+            f"to_points needs x and y columns, the frame has {list(events.columns)[:12]} — "
+            "select x and y in the query that built it"
         )
     x = pd.to_numeric(events["x"], errors="coerce").to_numpy(dtype=float)
     y = pd.to_numeric(events["y"], errors="coerce").to_numpy(dtype=float)
