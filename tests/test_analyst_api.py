@@ -534,6 +534,26 @@ def test_top_places_leave_out_the_districts_own_name(exclude, expected) -> None:
     assert list(top.index) == expected
 
 
+def test_sensitive_events_stay_at_district_level() -> None:
+    x, y = TO_3006.transform(LON[:3], LAT[:3])
+    events = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "sensitive": [False, True, None],
+            "place_name": ["Slussen", "Hornstull", "Slussen"],
+            "stadsdelsomrade": ["Södermalm"] * 3,
+        }
+    )
+    gdf = to_points(events)
+    assert gdf.geometry.is_empty.tolist() == [False, True, False]
+    assert list(gdf["stadsdelsomrade"]) == ["Södermalm"] * 3  # still counted per district
+    assert count_grid(gdf, cell_size=100).params["n_left_out"] == 1
+    assert to_points(events, sensitive_points=True).geometry.is_empty.sum() == 0
+    top = top_places(events)
+    assert list(top.index) == ["Slussen"] and top.attrs["n_excluded"] == 1
+
+
 def test_top_places_counts_and_shares() -> None:
     events = pd.DataFrame({"place_name": ["Slussen"] * 3 + ["Hornstull"] + ["Farsta"] * 2})
     top = top_places(events, exclude="Farsta", n=1)

@@ -40,7 +40,8 @@ def top_places(
     ----------
     events
         Events with a ``place_name`` column (and, when present, ``precision``: events
-        placed only to a district, the kommun or nowhere are left out).
+        placed only to a district, the kommun or nowhere are left out; and
+        ``sensitive``: sensitive events are left out).
     exclude
         Names that are not places inside the area: the district's own name (and, across
         the 2024 reform, its former names, e.g. ``["Norra innerstaden", "Norrmalm",
@@ -56,7 +57,7 @@ def top_places(
         Indexed by ``place`` with ``events`` (the count) and ``share`` (of the events
         named by some place other than those excluded), most frequent first.
         ``attrs`` holds ``n_excluded`` (events whose place is an excluded name or only a
-        district) and ``n_unnamed`` (events with no place name).
+        district, or that are sensitive) and ``n_unnamed`` (events with no place name).
 
     Raises
     ------
@@ -87,6 +88,8 @@ def top_places(
     excluded = named & place.map(_key).isin(skip)
     if "precision" in events.columns:
         excluded |= named & events["precision"].isin(DISTRICT_LEVEL)
+    if "sensitive" in events.columns:
+        excluded |= named & events["sensitive"].fillna(False).astype(bool)
     kept = place[named & ~excluded].astype(str).str.strip()
     counts = kept.value_counts()
     frame = (

@@ -269,11 +269,16 @@ def event_values(points: Points, value: Any, name: str) -> Any:
     )
 
 
-def to_points(events: pd.DataFrame, *, crs: object = STORE_CRS) -> Any:
+def to_points(
+    events: pd.DataFrame, *, crs: object = STORE_CRS, sensitive_points: bool = False
+) -> Any:
     """A GeoDataFrame of the events with a point geometry from their ``x`` and ``y``.
 
     Rows without a position (events known only to the kommun) are kept, with an empty
-    geometry, so nothing is lost; the analyses leave them out and count them.
+    geometry, so nothing is lost; the analyses leave them out and count them. Sensitive
+    events (a true ``sensitive`` column: sexual offences, violence in close
+    relationships) stay at district level in every analysis: they keep their row and
+    their district, but no point, unless ``sensitive_points=True``.
 
     Parameters
     ----------
@@ -282,6 +287,8 @@ def to_points(events: pd.DataFrame, *, crs: object = STORE_CRS) -> Any:
         :func:`trygghetskarta.store.read_events`.
     crs
         The CRS of ``x`` and ``y`` (the store's EPSG:3006 by default).
+    sensitive_points
+        Give sensitive events their point too (for an analysis that is allowed to).
 
     Returns
     -------
@@ -291,10 +298,12 @@ def to_points(events: pd.DataFrame, *, crs: object = STORE_CRS) -> Any:
     Examples
     --------
     >>> import pandas as pd
-    >>> frame = pd.DataFrame({"x": [674_000.0, None], "y": [6_580_000.0, None]})
+    >>> frame = pd.DataFrame({"x": [674_000.0, None, 674_100.0],
+    ...                       "y": [6_580_000.0, None, 6_580_100.0],
+    ...                       "sensitive": [False, False, True]})
     >>> gdf = to_points(frame)
     >>> gdf.crs.to_epsg(), gdf.geometry.is_empty.tolist()
-    (3006, [False, True])
+    (3006, [False, True, True])
     """
     import geopandas as gpd
     import shapely
@@ -312,6 +321,8 @@ def to_points(events: pd.DataFrame, *, crs: object = STORE_CRS) -> Any:
     x = pd.to_numeric(events["x"], errors="coerce").to_numpy(dtype=float)
     y = pd.to_numeric(events["y"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
+    if not sensitive_points and "sensitive" in events.columns:
+        ok &= ~events["sensitive"].fillna(False).astype(bool).to_numpy()
     geoms = np.full(x.size, shapely.Point(), dtype=object)
     geoms[ok] = shapely.points(x[ok], y[ok])
     return gpd.GeoDataFrame(events.copy(), geometry=geoms, crs=crs)
