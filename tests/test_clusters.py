@@ -19,6 +19,10 @@ from trygghetskarta.analysis.clusters import (
 )
 from trygghetskarta.errors import AnalysisError
 
+# Hand-made coordinates near the origin are metres in a local plane; within ±180/±90 they
+# would look like degrees, so the tests say which CRS they are in.
+PLANE = "EPSG:3006"
+
 X0, Y0 = 674_000.0, 6_580_000.0  # central Stockholm in EPSG:3006
 
 
@@ -103,7 +107,7 @@ def test_hdbscan_finds_clusters_of_different_density_that_one_eps_cannot() -> No
 
 @pytest.mark.parametrize("n", [0, 1, 4], ids=["empty", "one", "four"])
 def test_hdbscan_on_too_few_events_gives_no_clusters(n: int) -> None:
-    res = hdbscan(np.arange(n, dtype=float), np.zeros(n), min_cluster_size=5)
+    res = hdbscan(np.arange(n, dtype=float), np.zeros(n), min_cluster_size=5, crs=PLANE)
     assert res.n_clusters == 0
     assert res.labels.tolist() == [NOISE] * n
     assert list(res.outlines.columns[:3]) == ["cluster", "n_events", "n_locations"]
@@ -178,7 +182,7 @@ def test_outlines_write_to_geoparquet(tmp_path) -> None:
         (lambda: dbscan([0], [0], eps=10, min_samples=0), "min_samples"),
         (lambda: dbscan([0], [0], eps=10, min_samples=2.5), "min_samples"),
         (lambda: dbscan([0, 1], [0], eps=10), "same length"),
-        (lambda: dbscan([0, 1], [0, 1], eps=10, weights=[1]), "weight"),
+        (lambda: dbscan([0, 1], [0, 1], eps=10, weights=[1], crs=PLANE), "weight"),
         (lambda: hdbscan([0], [0], min_cluster_size=1), "min_cluster_size"),
         (lambda: hdbscan([0], [0], cluster_selection_epsilon=-1), "cluster_selection_epsilon"),
         (lambda: cluster_outlines([0], [0], [0], hull="alpha"), "hull"),

@@ -18,6 +18,10 @@ from trygghetskarta.analysis.density import (
 from trygghetskarta.analysis.grid import MAX_CELLS, Grid, cell_centres, grid_from_bounds
 from trygghetskarta.errors import AnalysisError
 
+# Hand-made coordinates near the origin are metres in a local plane; within ±180/±90 they
+# would look like degrees, so the tests say which CRS they are in.
+PLANE = "EPSG:3006"
+
 X0, Y0 = 670_000.0, 6_580_000.0  # central Stockholm in SWEREF99 TM, metres
 
 
@@ -133,7 +137,14 @@ def test_linear_binning_splits_over_the_four_centres(
     # 10 m cells from (0, 0) to (50, 50); the centre of row 2, column 2 is (25, 25).
     # A bandwidth of 0.1 m makes the kernel a single cell, so the grid shows the binning.
     with pytest.warns(DensityWarning, match="smaller than the cell size"):
-        grid = kde([25.0 + dx], [25.0 + dy], cell_size=10.0, bandwidth=0.1, bounds=(0, 0, 50, 50))
+        grid = kde(
+            [25.0 + dx],
+            [25.0 + dy],
+            cell_size=10.0,
+            bandwidth=0.1,
+            bounds=(0, 0, 50, 50),
+            crs=PLANE,
+        )
     counts = grid.values * (10 / 1000) ** 2
     want = np.zeros((5, 5))
     for (row, col), share in expected.items():

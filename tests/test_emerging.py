@@ -25,6 +25,10 @@ from trygghetskarta.analysis.hotspots import gi_star
 from trygghetskarta.analysis.mann_kendall import mann_kendall
 from trygghetskarta.errors import AnalysisError
 
+# Hand-made coordinates near the origin are metres in a local plane; within ±180/±90 they
+# would look like degrees, so the tests say which CRS they are in.
+PLANE = "EPSG:3006"
+
 CODE = {name: code for code, name in CATEGORIES.items()}
 TRANSFORM = Affine(100, 0, 670_000, 0, -100, 6_581_000)
 
@@ -272,6 +276,7 @@ def test_space_time_cube_counts_per_cell_and_period_with_empty_periods_kept() ->
         t,
         cell_size=10,
         bounds=(0, 0, 20, 10),
+        crs=PLANE,
     )
     assert [str(p) for p in cube.periods] == ["2024-01", "2024-02", "2024-03", "2024-04"]
     assert cube.values[:, 0, :].tolist() == [[1, 1], [0, 0], [0, 0], [0, 2]]
@@ -287,6 +292,7 @@ def test_space_time_cube_explicit_periods_mask_and_events_outside() -> None:
         bounds=(0, 0, 20, 10),
         periods=["a", "b"],
         mask=[[True, False]],
+        crs=PLANE,
     )
     assert cube.periods == ("a", "b")
     assert cube.values[:, 0, 0].tolist() == [1, 0]

@@ -32,6 +32,10 @@ from trygghetskarta.analysis.significance import (
 )
 from trygghetskarta.errors import AnalysisError
 
+# Hand-made coordinates near the origin are metres in a local plane; within ±180/±90 they
+# would look like degrees, so the tests say which CRS they are in.
+PLANE = "EPSG:3006"
+
 # esda/tests/test_getisord.py: six points, DistanceBand(threshold=15), y below
 POINTS = [(10, 10), (20, 10), (40, 10), (15, 20), (30, 20), (30, 30)]
 Y6 = np.array([2, 3, 3.2, 5, 8, 7])
@@ -370,10 +374,13 @@ def test_count_grid_bins_events_and_counts_what_it_leaves_out() -> None:
         [5.0, 5.0, 5.0, 5.0, 5.0, 10.0],
         cell_size=10,
         bounds=(0, 0, 20, 10),
+        crs=PLANE,
     )
     assert g.values.tolist() == [[1.0, 3.0]]  # (20, 10) is on the grid's corner: kept
     assert g.params["n_left_out"] == 1 and g.params["n_outside_bounds"] == 1
-    masked = count_grid([5.0], [5.0], cell_size=10, bounds=(0, 0, 20, 10), mask=[[True, False]])
+    masked = count_grid(
+        [5.0], [5.0], cell_size=10, bounds=(0, 0, 20, 10), mask=[[True, False]], crs=PLANE
+    )
     assert masked.values[0, 0] == 1 and np.isnan(masked.values[0, 1])
     with pytest.raises(AnalysisError, match="pass bounds"):
         count_grid([], [], cell_size=10)

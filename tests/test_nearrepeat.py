@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import geopandas as gpd
@@ -13,8 +14,16 @@ from pointpats import Knox
 from scipy.stats import poisson
 
 from real_events import placed_police_events
-from trygghetskarta.analysis.nearrepeat import equal_bands, knox, knox_table
+from trygghetskarta.analysis.nearrepeat import equal_bands
+from trygghetskarta.analysis.nearrepeat import knox as _knox
+from trygghetskarta.analysis.nearrepeat import knox_table as _knox_table
 from trygghetskarta.errors import AnalysisError
+
+# Hand-made coordinates near the origin are metres in a local plane; within ±180/±90 they
+# would look like degrees, so the tests say which CRS they are in.
+PLANE = "EPSG:3006"
+knox = functools.partial(_knox, crs=PLANE)
+knox_table = functools.partial(_knox_table, crs=PLANE)
 
 TZ = "Europe/Stockholm"
 

@@ -55,6 +55,10 @@ class OutputError(TrygghetskartaError, OSError):
     """A generated file cannot be written (disk full, no permission, a directory in the way)."""
 
 
+class MissingDependencyError(TrygghetskartaError, ImportError):
+    """An optional package a function needs is not installed; the message says how to install it."""
+
+
 class EncodingError(TrygghetskartaError, UnicodeError):
     """Text cannot be encoded or decoded (e.g. a lone surrogate on its way into a UTF-8 file)."""
 

@@ -1,16 +1,26 @@
-"""Analyses: pure functions on arrays and frames, no file or database access.
+"""Analyses: pure functions on arrays and frames, no database access.
 
-What analysts call (every name below is importable from ``trygghetskarta.analysis``):
+This is the analyst's API (see ``docs/api.md`` for a worked example of each function on
+the real data). Every name below is importable from ``trygghetskarta.analysis`` and, for
+short, from ``trygghetskarta`` itself.
 
-- **Rasters** (:mod:`.grid`): the :class:`Grid` type, :func:`grid_from_bounds`,
-  :func:`cell_centres`.
+- **Inputs** (:mod:`.points`): every function that takes event positions accepts a
+  ``GeoSeries``/``GeoDataFrame`` of points in any CRS (reprojected to EPSG:3006), a frame
+  with ``x``/``y`` columns, or x and y arrays; degrees without a CRS are refused.
+  :func:`to_points` makes a GeoDataFrame of the store's events, :func:`as_xy` is the
+  conversion itself. Area statistics take a libpysal ``W`` or ``Graph``, the areas'
+  ``GeoDataFrame``, an adjacency or neighbour lists (:func:`area_inputs`).
+- **Rasters** (:mod:`.grid`): the :class:`Grid` type (``to_geotiff``, ``from_geotiff``,
+  ``to_xarray``, ``to_geodataframe``, ``plot``), :func:`grid_from_bounds`,
+  :func:`cell_centres`, :func:`area_mask`.
 - **Density** (:mod:`.density`, :mod:`.bandwidth`): :func:`kde` (linear binning + FFT,
   kernels widened by each event's uncertainty), :func:`bandwidth_scott`,
   :func:`bandwidth_silverman`, :func:`bandwidth_cv`.
 - **Hot spots** (:mod:`.hotspots`, :mod:`.cells`, :mod:`.neighbours`): :func:`count_grid`,
-  :func:`gi_star` on grids, :func:`gi_star_areas` on areas, :func:`queen_neighbours`,
-  :func:`rook_neighbours`; significance helpers :func:`benjamini_hochberg`,
-  :func:`confidence_bins`.
+  :func:`gi_star` on grids, :func:`gi_star_areas` on areas (results indexed like the
+  input: ``GiStar.to_frame()``), :func:`queen_neighbours`, :func:`rook_neighbours`,
+  :func:`adjacency_from_lists`, :func:`neighbour_lists`, :func:`higher_order`;
+  significance helpers :func:`benjamini_hochberg`, :func:`confidence_bins`.
 - **Local Moran's I** (:mod:`.local_moran`): :func:`local_moran`, :func:`local_moran_rate`,
   :func:`eb_rates`, :func:`assuncao_reis_rates`.
 - **Emerging hot spots** (:mod:`.spacetime`, :mod:`.emerging`, :mod:`.mann_kendall`):
@@ -23,9 +33,11 @@ What analysts call (every name below is importable from ``trygghetskarta.analysi
   :func:`monthly_counts`, :func:`period_summary`, :func:`monthly_series`,
   :func:`change_table`, :func:`seasonal_baseline`, :func:`hour_weekday`,
   :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
+- **Places** (:mod:`.places`): :func:`top_places`, the places an area's events name most
+  often, without the area's own name.
 
-``trygghetskarta.pipeline.analyse.parts`` runs them on the store's events for one layer,
-category and district, as the nightly ``analyse`` step does.
+The nightly ``analyse`` step runs the same functions on the store's events for every
+layer, category and district.
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ from trygghetskarta.analysis.emerging import (
     classify_emerging,
     emerging_hotspots,
 )
-from trygghetskarta.analysis.grid import Grid, cell_centres, grid_from_bounds
+from trygghetskarta.analysis.grid import Grid, area_mask, cell_centres, grid_from_bounds
 from trygghetskarta.analysis.hotspots import GiStar, gi_star, gi_star_areas
 from trygghetskarta.analysis.local_moran import (
     LocalMoran,
@@ -57,7 +69,16 @@ from trygghetskarta.analysis.local_moran import (
 )
 from trygghetskarta.analysis.mann_kendall import MannKendall, mann_kendall
 from trygghetskarta.analysis.nearrepeat import KnoxResult, KnoxTable, knox, knox_table
-from trygghetskarta.analysis.neighbours import queen_neighbours, rook_neighbours
+from trygghetskarta.analysis.neighbours import (
+    adjacency_from_lists,
+    area_inputs,
+    higher_order,
+    neighbour_lists,
+    queen_neighbours,
+    rook_neighbours,
+)
+from trygghetskarta.analysis.places import top_places
+from trygghetskarta.analysis.points import as_xy, looks_like_degrees, to_points
 from trygghetskarta.analysis.rates import change_table, monthly_series
 from trygghetskarta.analysis.rhythm import HourWeekday, hour_weekday, seasonal_baseline
 from trygghetskarta.analysis.schemes import (
@@ -99,6 +120,10 @@ __all__ = [
     "LocalMoran",
     "MannKendall",
     "SpaceTimeCube",
+    "adjacency_from_lists",
+    "area_inputs",
+    "area_mask",
+    "as_xy",
     "assuncao_reis_rates",
     "bandwidth_cv",
     "bandwidth_scott",
@@ -118,15 +143,18 @@ __all__ = [
     "gi_star_cube",
     "grid_from_bounds",
     "hdbscan",
+    "higher_order",
     "hour_weekday",
     "kde",
     "knox",
     "knox_table",
     "local_moran",
     "local_moran_rate",
+    "looks_like_degrees",
     "mann_kendall",
     "monthly_counts",
     "monthly_series",
+    "neighbour_lists",
     "period_summary",
     "queen_neighbours",
     "rook_neighbours",
@@ -135,4 +163,6 @@ __all__ = [
     "space_time_cube",
     "to_2021_2023_districts",
     "to_2024_districts",
+    "to_points",
+    "top_places",
 ]

@@ -12,7 +12,16 @@ from affine import Affine
 from numpy.typing import ArrayLike
 from scipy import ndimage
 
-from trygghetskarta.analysis.grid import Bounds, Grid, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    Grid,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
+from trygghetskarta.analysis.points import Points, as_xy
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
 
@@ -70,29 +79,36 @@ def mask_array(mask: ArrayLike | None, shape: tuple[int, int]) -> np.ndarray | N
 
 
 def count_grid(
-    x: ArrayLike,
-    y: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
     *,
     cell_size: float,
     bounds: Bounds | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | object | None = None,
+    crs: object | None = None,
 ) -> Grid:
     """Number of events per cell on a north-up grid in EPSG:3006 — the input of :func:`gi_star`.
 
     Parameters
     ----------
     x, y
-        Event coordinates, metres. Events with a non-finite coordinate are left out and
-        counted in ``params["n_left_out"]``; events outside ``bounds`` in
-        ``params["n_outside_bounds"]``.
+        Event coordinates, metres (EPSG:3006); or the events as ``x`` alone: a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y`` (see
+        :func:`~trygghetskarta.analysis.points.as_xy`). Events with a non-finite
+        coordinate are left out and counted in ``params["n_left_out"]``; events outside
+        ``bounds`` in ``params["n_outside_bounds"]``.
     cell_size
         Cell width and height, metres.
     bounds
         ``(xmin, ymin, xmax, ymax)``, snapped outward to the cell size; default the
         events' extent. Required when there are no events (the grid is then all zeros).
     mask
-        Boolean array of the grid's shape, True inside the study area; cells outside
-        are NaN (left out of Gi*, not zero).
+        The study area: a polygon (shapely in EPSG:3006, or a GeoSeries/GeoDataFrame in
+        any CRS; its bounding box is then the default ``bounds``), or a boolean array of
+        the grid's shape, True inside. Cells whose centre lies outside are NaN (left out
+        of Gi*, not zero).
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -101,17 +117,18 @@ def count_grid(
 
     Examples
     --------
-    >>> g = count_grid([5.0, 15.0, 15.0], [5.0, 5.0, 5.0], cell_size=10, bounds=(0, 0, 20, 10))
+    >>> x, y = [674_005.0, 674_015.0, 674_015.0], [6_580_005.0] * 3
+    >>> g = count_grid(x, y, cell_size=10, bounds=(674_000, 6_580_000, 674_020, 6_580_010))
     >>> g.values.tolist()
     [[1.0, 2.0]]
     """
     cell = _check_cell_size(cell_size)
-    xa = np.asarray(x, dtype=float).ravel()
-    ya = np.asarray(y, dtype=float).ravel()
-    if xa.shape != ya.shape:
-        raise AnalysisError(f"x and y must have the same length, got {xa.size} and {ya.size}")
+    xa, ya = as_xy(x, y, crs=crs)
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
+    area = as_area(mask)
+    if area is not None:
+        bounds = area_bounds(area) if bounds is None else bounds
     if bounds is None:
         if xa.size == 0:
             raise AnalysisError(
@@ -120,7 +137,7 @@ def count_grid(
             )
         bounds = (xa.min(), ya.min(), xa.max(), ya.max())
     transform, shape = grid_from_bounds(bounds, cell)
-    m = mask_array(mask, shape)
+    m = area_mask(area, transform, shape) if area is not None else mask_array(mask, shape)
     row, col, inside = bin_events(xa, ya, transform, shape)
     values = np.zeros(shape)
     np.add.at(values, (row[inside], col[inside]), 1.0)

@@ -33,6 +33,7 @@ import shapely
 from numpy.typing import ArrayLike
 from sklearn.cluster import DBSCAN, HDBSCAN
 
+from trygghetskarta.analysis.points import Points, as_xy, event_values, is_points
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
 
@@ -121,11 +122,10 @@ class Clusters:
         return int(np.count_nonzero(self.labels >= 0))
 
 
-def _points(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    xs = np.asarray(x, dtype=np.float64).ravel()
-    ys = np.asarray(y, dtype=np.float64).ravel()
-    if xs.shape != ys.shape:
-        raise AnalysisError(f"expected x and y of the same length, got {xs.size} and {ys.size}")
+def _points(
+    x: Points, y: ArrayLike | None, crs: object | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = as_xy(x, y, crs=crs)
     placed = np.isfinite(xs) & np.isfinite(ys)
     return np.column_stack([xs, ys]), placed
 
@@ -155,9 +155,9 @@ def _whole(name: str, value: int, minimum: int) -> None:
 
 
 def cluster_outlines(
-    x: ArrayLike,
-    y: ArrayLike,
-    labels: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
     *,
     hull: Hull = "concave",
     ratio: float = CONCAVE_RATIO,
@@ -169,9 +169,12 @@ def cluster_outlines(
     Parameters
     ----------
     x, y
-        Event coordinates in ``crs`` (metres).
+        Event coordinates in ``crs`` (metres); or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points, reprojected to EPSG:3006, with the labels
+        second or as ``labels=``).
     labels
-        Cluster label per event; negative labels (noise, unplaced) are left out.
+        Cluster label per event (e.g. ``Clusters.labels``); negative labels (noise,
+        unplaced) are left out.
     hull
         ``"concave"`` (``shapely.concave_hull`` with ``ratio``) or ``"convex"``.
     ratio
@@ -202,7 +205,16 @@ def cluster_outlines(
     if not 0.0 <= ratio <= 1.0:
         raise AnalysisError(f"expected a concave-hull ratio in [0, 1], got {ratio!r}")
     _positive("min_radius", min_radius)
-    xy, placed = _points(x, y)
+    if is_points(x):
+        if labels is None:
+            labels, y = y, None
+        if isinstance(x, gpd.GeoSeries | gpd.GeoDataFrame):
+            crs = STORE_CRS
+        xy, placed = _points(x, y)
+    else:
+        xy, placed = _points(x, y, crs)
+    if labels is None:
+        raise AnalysisError("cluster_outlines needs each event's cluster label: pass labels=")
     lab = np.asarray(labels).ravel()
     if lab.size != xy.shape[0]:
         raise AnalysisError(f"expected one label per event ({xy.shape[0]}), got {lab.size}")
@@ -249,8 +261,8 @@ def cluster_outlines(
 
 
 def dbscan(
-    x: ArrayLike,
-    y: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
     *,
     eps: float,
     min_samples: int = 5,
@@ -258,14 +270,17 @@ def dbscan(
     hull: Hull = "concave",
     ratio: float = CONCAVE_RATIO,
     min_radius: float = MIN_RADIUS_M,
+    crs: object | None = None,
 ) -> Clusters:
     """DBSCAN clusters of events, with their outlines.
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006, metres. Events with a non-finite coordinate get
-        :data:`UNPLACED`.
+        Event coordinates in EPSG:3006, metres; or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y``, see
+        :func:`~trygghetskarta.analysis.points.as_xy`). Events with a non-finite
+        coordinate or no geometry get :data:`UNPLACED`.
     eps
         Neighbourhood radius, metres.
     min_samples
@@ -275,6 +290,8 @@ def dbscan(
         Optional weight per event (e.g. the number of events a point stands for).
     hull, ratio, min_radius
         Outline shape, see :func:`cluster_outlines`.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -294,10 +311,10 @@ def dbscan(
     """
     _positive("eps", eps)
     _whole("min_samples", min_samples, 1)
-    xy, placed = _points(x, y)
+    xy, placed = _points(x, y, crs)
     w = None
     if weights is not None:
-        w = np.asarray(weights, dtype=np.float64).ravel()
+        w = np.asarray(event_values(x, weights, "weights"), dtype=np.float64).ravel()
         if w.size != xy.shape[0] or not np.all(np.isfinite(w[placed])) or np.any(w < 0):
             raise AnalysisError(
                 f"expected one finite non-negative weight per event ({xy.shape[0]}), got "
@@ -328,8 +345,8 @@ def dbscan(
 
 
 def hdbscan(
-    x: ArrayLike,
-    y: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
     *,
     min_cluster_size: int = 10,
     min_samples: int | None = None,
@@ -338,14 +355,17 @@ def hdbscan(
     hull: Hull = "concave",
     ratio: float = CONCAVE_RATIO,
     min_radius: float = MIN_RADIUS_M,
+    crs: object | None = None,
 ) -> Clusters:
     """HDBSCAN clusters of events, with their outlines.
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006, metres. Events with a non-finite coordinate get
-        :data:`UNPLACED`.
+        Event coordinates in EPSG:3006, metres; or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y``, see
+        :func:`~trygghetskarta.analysis.points.as_xy`). Events with a non-finite
+        coordinate or no geometry get :data:`UNPLACED`.
     min_cluster_size
         The smallest group of events that counts as a cluster (>= 2).
     min_samples
@@ -358,6 +378,8 @@ def hdbscan(
         Allow the result to be one cluster of all events.
     hull, ratio, min_radius
         Outline shape, see :func:`cluster_outlines`.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -368,6 +390,19 @@ def hdbscan(
     ------
     AnalysisError
         A parameter out of range.
+
+    Examples
+    --------
+    Two tight groups of 40 events 2 km apart among 20 events scattered over 6 km:
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.r_[674_000 + rng.normal(0, 30, 40), 676_000 + rng.normal(0, 30, 40),
+    ...           675_000 + rng.uniform(-3000, 3000, 20)]
+    >>> y = np.r_[6_580_000 + rng.normal(0, 30, 40), 6_581_000 + rng.normal(0, 30, 40),
+    ...           6_580_500 + rng.uniform(-3000, 3000, 20)]
+    >>> res = hdbscan(x, y, min_cluster_size=10)
+    >>> res.n_clusters, int((res.labels[:80] >= 0).sum()) >= 78
+    (2, True)
     """
     _whole("min_cluster_size", min_cluster_size, 2)
     if min_samples is not None:
@@ -376,7 +411,7 @@ def hdbscan(
         raise AnalysisError(
             f"expected cluster_selection_epsilon >= 0 metres, got {cluster_selection_epsilon!r}"
         )
-    xy, placed = _points(x, y)
+    xy, placed = _points(x, y, crs)
     labels = np.full(xy.shape[0], UNPLACED, dtype=np.int64)
     probability = np.zeros(xy.shape[0], dtype=np.float64)
     n_placed = int(placed.sum())

@@ -42,13 +42,21 @@ from numpy.typing import ArrayLike
 
 from trygghetskarta.analysis.bandwidth import (
     DensityWarning,
-    _xy,
     bandwidth_cv,
     bandwidth_scott,
     bandwidth_silverman,
     default_cv_candidates,
 )
-from trygghetskarta.analysis.grid import Bounds, Grid, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    Grid,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
+from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.errors import AnalysisError
 
 #: The Gaussian kernel is cut off at this many sigma (the tail beyond holds 6e-5 of the
@@ -339,23 +347,28 @@ def _as_optional(name: str, values: ArrayLike | None, n: int) -> np.ndarray | No
 
 
 def kde(
-    x: ArrayLike,
-    y: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
     *,
     cell_size: float,
     bandwidth: float | str,
     bounds: Bounds | None = None,
-    weights: ArrayLike | None = None,
-    uncertainty: ArrayLike | None = None,
-    mask: ArrayLike | None = None,
+    weights: ArrayLike | str | None = None,
+    uncertainty: ArrayLike | str | None = None,
+    mask: ArrayLike | object | None = None,
+    crs: object | None = None,
 ) -> Grid:
     """Gaussian kernel density of events on a north-up grid, in events per km².
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006, metres. Events with a non-finite coordinate are
-        left out and counted in ``params["n_left_out"]``.
+        Event coordinates in EPSG:3006, metres; or the events as ``x`` alone: a
+        GeoSeries or GeoDataFrame of points in any CRS (reprojected to EPSG:3006) or a
+        frame with ``x`` and ``y`` columns (see
+        :func:`~trygghetskarta.analysis.points.as_xy`). Events with a non-finite
+        coordinate or no geometry are left out and counted in ``params["n_left_out"]``.
+        Degrees with no CRS are refused.
     cell_size
         Cell width and height, metres.
     bandwidth
@@ -370,18 +383,24 @@ def kde(
         may fall outside). Required when there are no events (the result is then all
         zeros).
     weights
-        Non-negative weight per event (default 1): a weight of 2 counts as two events.
+        Non-negative weight per event (default 1): a weight of 2 counts as two events;
+        or the name of a column of the events frame.
     uncertainty
         Radius in metres within which each event's position is known (a scalar or one
         per event, e.g. ``uncertainty_m`` from the events table). Each event's kernel is
         widened to sigma² = h² + u² (``u`` rounded to :data:`UNCERTAINTY_STEP_M` when there
         are more than :data:`MAX_EXACT_GROUPS` distinct values).
         Events with a NaN uncertainty (position unknown) are left out and counted.
+        Or the name of a column of the events frame (``"uncertainty_m"``).
     mask
-        Boolean array of the grid's shape, True inside the area analysed. Cells outside
-        are set to NaN (nodata in a GeoTIFF), not 0, so that a map does not show a
-        false "no events here". Build it for the grid of :func:`grid_from_bounds` with
-        the same ``bounds`` and ``cell_size``.
+        The area analysed: a district's polygon (a shapely geometry in EPSG:3006, or a
+        GeoSeries/GeoDataFrame in any CRS), whose bounding box then is the default
+        ``bounds``; or a boolean array of the grid's shape, True inside the area (build
+        it for the grid of :func:`grid_from_bounds` with the same ``bounds`` and
+        ``cell_size``). Cells whose centre lies outside are set to NaN (nodata in a
+        GeoTIFF), not 0, so that a map does not show a false "no events here".
+    crs
+        The CRS of x and y when they are not EPSG:3006 (e.g. ``"EPSG:4326"``).
 
     Returns
     -------
@@ -397,6 +416,8 @@ def kde(
     AnalysisError
         No events and no bounds; a rule on fewer than two distinct positions; arguments
         of the wrong length, sign or shape; a grid over the size limit.
+    CRSError
+        Coordinates with no CRS that look like longitude/latitude degrees.
 
     Warns
     -----
@@ -409,12 +430,25 @@ def kde(
     >>> g = kde([674_000.0], [6_580_000.0], cell_size=50, bandwidth=300, bounds=box)
     >>> g.shape, round(float(g.values.sum()) * (50 / 1000) ** 2, 6)
     ((80, 80), 1.0)
+
+    A GeoDataFrame in longitude/latitude is reprojected; column names pick per-event
+    values:
+
+    >>> import geopandas as gpd
+    >>> events = gpd.GeoDataFrame(
+    ...     {"uncertainty_m": [25.0, 250.0]},
+    ...     geometry=gpd.points_from_xy([18.0686, 18.0710], [59.3293, 59.3300]),
+    ...     crs="EPSG:4326",
+    ... )
+    >>> g = kde(events, cell_size=50, bandwidth=200, uncertainty="uncertainty_m")
+    >>> g.crs, int(g.params["n_events"]), round(float(g.values.sum()) * 0.05**2, 2)
+    ('EPSG:3006', 2, 1.93)
     """
     cell = _check_cell_size(cell_size)
-    xa, ya = _xy(x, y)
+    xa, ya = as_xy(x, y, crs=crs)
     n_in = xa.size
-    w = _as_optional("weights", weights, n_in)
-    u = _as_optional("uncertainty", uncertainty, n_in)
+    w = _as_optional("weights", event_values(x, weights, "weights"), n_in)
+    u = _as_optional("uncertainty", event_values(x, uncertainty, "uncertainty"), n_in)
     if w is not None and (not np.all(np.isfinite(w)) or np.any(w < 0)):
         raise AnalysisError(
             "weights must be finite and non-negative, got "
@@ -445,6 +479,9 @@ def kde(
             DensityWarning,
             stacklevel=2,
         )
+    area = as_area(mask)
+    if area is not None and bounds is None:
+        bounds = area_bounds(area)
     if bounds is None:
         if n == 0:
             raise AnalysisError(
@@ -458,7 +495,9 @@ def kde(
     rows, cols = shape
 
     mask_arr: np.ndarray | None = None
-    if mask is not None:
+    if area is not None:
+        mask_arr = area_mask(area, transform, shape)
+    elif mask is not None:
         mask_arr = np.asarray(mask)
         if mask_arr.shape != shape:
             raise AnalysisError(

@@ -72,7 +72,7 @@ from trygghetskarta.analysis.local_moran import (
     local_moran,
     local_moran_rate,
 )
-from trygghetskarta.analysis.neighbours import as_adjacency, higher_order
+from trygghetskarta.analysis.neighbours import area_inputs, higher_order
 from trygghetskarta.analysis.significance import (
     benjamini_hochberg,
     conditional_permutation_tails,
@@ -130,6 +130,12 @@ class GiStar:
     transform, crs
         The grid's georeference when :func:`gi_star` was given a
         :class:`~trygghetskarta.analysis.grid.Grid`; ``None`` otherwise.
+    index
+        For areas: their labels (the values' index, the weights' ids or the frame's
+        index), which :meth:`to_frame` uses as its index; ``None`` for bare arrays.
+    geometry
+        For areas given as a GeoDataFrame or GeoSeries: their geometry, in the order of
+        the values (``to_frame`` is then a GeoDataFrame).
     """
 
     z: np.ndarray
@@ -143,6 +149,8 @@ class GiStar:
     note: str = ""
     transform: Affine | None = None
     crs: str | None = None
+    index: pd.Index | None = None
+    geometry: Any = None
 
     @property
     def hot(self) -> np.ndarray:
@@ -182,13 +190,64 @@ class GiStar:
             ),
         }
 
+    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+        """Map the hot and cold spots in ArcGIS's seven Gi_Bin classes; returns the axes.
+
+        A grid result is drawn as its ``bins`` grid (see
+        :meth:`~trygghetskarta.analysis.grid.Grid.plot`); areas given with their geometry
+        as polygons, with a legend under the map.
+
+        Raises
+        ------
+        AnalysisError
+            Areas without geometry (pass a GeoDataFrame as the neighbours).
+        MissingDependencyError
+            matplotlib is not installed.
+        """
+        if self.z.ndim == 2:
+            if self.transform is None:
+                raise AnalysisError(
+                    "this Gi* result has no georeference — pass a Grid (e.g. from count_grid) "
+                    "to gi_star to plot it"
+                )
+            return self.grids()["bins"].plot(ax, title=title)
+        if self.geometry is None:
+            raise AnalysisError(
+                "these Gi* areas have no geometry — pass the areas' GeoDataFrame as the "
+                "neighbours of gi_star_areas to plot them"
+            )
+        from trygghetskarta.analysis._plot import plot_areas
+
+        return plot_areas(self.to_frame(), "bin", ax, title=title, kind="bins")
+
     def to_frame(self) -> pd.DataFrame:
         """One row per analysed cell (or area): z, p, p_sim, p_adjusted, bin, significant.
 
         For a georeferenced grid result, a GeoDataFrame with the cell's ``row``, ``col``,
-        centre ``x``, ``y`` and square polygon (write it with ``to_parquet``); for areas,
-        a DataFrame with ``position`` (the area's index in the input) to join on.
+        centre ``x``, ``y`` and square polygon (write it with ``to_parquet``). For areas
+        given with labels (a Series, a libpysal ``W``/``Graph`` or a GeoDataFrame), one
+        row per area indexed like the input, as esda's results are (areas left out have
+        NaN), and a GeoDataFrame when the areas came with their geometry; for bare
+        arrays, the analysed areas with ``position`` (the area's place in the input) to
+        join on.
         """
+        if self.z.ndim == 1 and self.index is not None:
+            frame = pd.DataFrame(
+                {
+                    "z": self.z,
+                    "p": self.p,
+                    "p_sim": self.p_sim if self.p_sim is not None else np.nan,
+                    "p_adjusted": self.p_adjusted,
+                    "bin": self.bins,
+                    "significant": self.significant,
+                },
+                index=self.index,
+            )
+            if self.geometry is None:
+                return frame
+            import geopandas as gpd
+
+            return gpd.GeoDataFrame(frame, geometry=self.geometry, crs=self.geometry.crs)
         valid = np.isfinite(self.z)
         idx = np.nonzero(valid)
         cols: dict[str, np.ndarray] = {
@@ -436,12 +495,16 @@ def gi_star_areas(
     Parameters
     ----------
     values
-        One value per area; NaN leaves an area out (not counted as zero, and not a
-        neighbour of anything).
+        One value per area, a ``pandas.Series`` (its index names the areas) or an
+        array; NaN leaves an area out (not counted as zero, and not a neighbour of
+        anything).
     neighbours
-        The areas' contiguity: an ``(n, n)`` adjacency (see
-        :mod:`~trygghetskarta.analysis.neighbours`), neighbour lists, or one polygon per
-        area (queen contiguity through shapely is then computed).
+        The areas' neighbours: a libpysal ``W`` or ``Graph`` (e.g. ``Queen.from_dataframe``,
+        ``Graph.build_contiguity``; matched to a Series on its ids; any non-zero weight
+        is a neighbour, as esda's ``transform="B"``), the areas' ``GeoDataFrame`` or
+        ``GeoSeries`` (queen contiguity; the result then carries the geometry), an
+        ``(n, n)`` adjacency (see :mod:`~trygghetskarta.analysis.neighbours`), neighbour
+        lists, or one shapely polygon per area.
     order
         Neighbours within this many contiguity steps count (1: touching areas).
     fdr, alpha, permutations, seed
@@ -450,8 +513,10 @@ def gi_star_areas(
     Returns
     -------
     GiStar
-        1-D arrays in the order of ``values``. An area without neighbours (an island)
-        is compared on its own value (``k = 1``), as esda does.
+        1-D arrays in the order of ``values``; :meth:`GiStar.to_frame` gives one row
+        per area indexed like the input. An area without neighbours (an island) is
+        compared on its own value (``k = 1``), as esda does. The z-scores equal esda's
+        ``G_Local(values, w, transform="B", star=True).Zs``.
 
     Examples
     --------
@@ -461,12 +526,22 @@ def gi_star_areas(
     >>> res = gi_star_areas([2, 3, 3.2, 5, 8, 7], lists, fdr=False)
     >>> res.z.round(4).tolist()
     [-1.3973, -0.2892, 0.6506, -0.2892, 1.2345, 2.0242]
+
+    With a libpysal ``W`` and a Series, the result is indexed by the areas:
+
+    >>> import pandas as pd
+    >>> from libpysal.weights import W
+    >>> w = W({"a": ["b"], "b": ["a", "c"], "c": ["b", "d"], "d": ["c"]})
+    >>> counts = pd.Series({"a": 1.0, "b": 2.0, "c": 9.0, "d": 12.0})
+    >>> gi_star_areas(counts, w, fdr=False).to_frame()["z"].round(3).to_dict()
+    {'a': -1.681, 'b': -1.294, 'c': 1.078, 'd': 1.681}
     """
-    arr = _check_values(values, "values").ravel()
+    given = area_inputs(values, neighbours)
+    arr = _check_values(given.values, "values").ravel()
     a = _check_alpha(alpha)
     perms = _check_permutations(permutations)
     n_all = arr.size
-    adj = as_adjacency(neighbours, n_all)
+    adj = given.adjacency
     if order != 1:
         adj = higher_order(adj, order)
     valid = np.isfinite(arr)
@@ -513,4 +588,16 @@ def gi_star_areas(
         "n_islands": int((k_v == 1).sum()),
         "note": note,
     }
-    return GiStar(z, p, p_sim, p_adj, bins, significant, n, params, note)
+    return GiStar(
+        z,
+        p,
+        p_sim,
+        p_adj,
+        bins,
+        significant,
+        n,
+        params,
+        note,
+        index=given.index,
+        geometry=given.geometry,
+    )

@@ -43,10 +43,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from trygghetskarta.analysis.neighbours import as_adjacency
+from trygghetskarta.analysis.neighbours import AreaInputs, area_inputs
 from trygghetskarta.analysis.significance import (
     benjamini_hochberg,
     conditional_permutation_tails,
@@ -98,6 +99,11 @@ class LocalMoran:
         Rate method, permutations, seed, alpha, fdr, counts; and ``note``.
     note
         Empty, or why nothing can be significant (no variation).
+    index
+        The areas' labels (the values' index, the weights' ids or the frame's index), or
+        ``None`` for bare arrays; :meth:`to_frame` is indexed by them.
+    geometry
+        The areas' geometry when the neighbours were a GeoDataFrame or GeoSeries.
     """
 
     I: np.ndarray  # noqa: E741 - the statistic's name
@@ -110,6 +116,52 @@ class LocalMoran:
     labels: np.ndarray
     params: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
+    index: pd.Index | None = None
+    geometry: Any = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per area, indexed like the input (as esda's results are).
+
+        Columns ``value, I, z, lag, quadrant, p_sim, p_adjusted, label``; a GeoDataFrame
+        when the areas came with their geometry. Areas left out have NaN and ``"n/a"``.
+        """
+        frame = pd.DataFrame(
+            {
+                "value": self.values,
+                "I": self.I,
+                "z": self.z,
+                "lag": self.lag,
+                "quadrant": self.quadrant,
+                "p_sim": self.p_sim,
+                "p_adjusted": self.p_adjusted,
+                "label": self.labels,
+            },
+            index=self.index,
+        )
+        if self.geometry is None:
+            return frame
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(frame, geometry=self.geometry, crs=self.geometry.crs)
+
+    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+        """Map the clusters and outliers (HH, LL, HL, LH, not significant); returns the axes.
+
+        Raises
+        ------
+        AnalysisError
+            Areas without geometry (pass a GeoDataFrame as the neighbours).
+        MissingDependencyError
+            matplotlib is not installed.
+        """
+        if self.geometry is None:
+            raise AnalysisError(
+                "these areas have no geometry — pass the areas' GeoDataFrame as the "
+                "neighbours of local_moran to plot them"
+            )
+        from trygghetskarta.analysis._plot import plot_areas
+
+        return plot_areas(self.to_frame(), "label", ax, title=title, kind="labels")
 
 
 def _counts(events: ArrayLike, population: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +188,14 @@ def _usable(e: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ok
 
 
-def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
+def _like(events: ArrayLike, out: np.ndarray) -> np.ndarray | pd.Series:
+    """``out`` as a Series indexed like ``events`` when that is a Series, else as is."""
+    if isinstance(events, pd.Series):
+        return pd.Series(out, index=events.index, name=events.name)
+    return out
+
+
+def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray | pd.Series:
     """Marshall's global Empirical-Bayes smoothed rates (esda's ``Empirical_Bayes``).
 
     With ``m = Σe / Σb`` and the prior variance ``s² = Σ b (r − m)² / Σb − m / b̄``
@@ -151,8 +210,8 @@ def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        Smoothed rates per inhabitant.
+    numpy.ndarray or pandas.Series
+        Smoothed rates per inhabitant; a Series indexed like ``events`` when that is one.
 
     Examples
     --------
@@ -171,15 +230,16 @@ def eb_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
     w = np.divide(s2, denom, out=np.zeros_like(denom), where=denom > 0)
     out = np.full(e.shape, np.nan)
     out[ok] = w * r + (1.0 - w) * m
-    return out
+    return _like(events, out)
 
 
-def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
+def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray | pd.Series:
     """Empirical-Bayes standardised rates of Assunção & Reis (esda's ``assuncao_rate``).
 
     ``(r_i − b) / sqrt(v_i)`` with ``b = Σe / Σb``, ``a = Σ P (r − b)² / ΣP − b / P̄``
     and ``v_i = a + b / P_i`` (``b / P_i`` where that is negative). Areas with no
-    population (or NaN) are NaN. When there are no events at all every rate is 0.
+    population (or NaN) are NaN. When there are no events at all every rate is 0. A
+    Series of events gives a Series indexed like it.
 
     Examples
     --------
@@ -196,12 +256,12 @@ def assuncao_reis_rates(events: ArrayLike, population: ArrayLike) -> np.ndarray:
     r = ev / bv
     if base == 0:
         out[ok] = 0.0
-        return out
+        return _like(events, out)
     a = float((bv * (r - base) ** 2).sum() / bv.sum() - base / bv.mean())
     v = a + base / bv
     v = np.where(v < 0, base / bv, v)
     out[ok] = (r - base) / np.sqrt(v)
-    return out
+    return _like(events, out)
 
 
 def local_moran(
@@ -218,9 +278,13 @@ def local_moran(
     Parameters
     ----------
     values
-        One value per area; NaN leaves an area out (and out of its neighbours' lags).
+        One value per area, a ``pandas.Series`` (its index names the areas) or an
+        array; NaN leaves an area out (and out of its neighbours' lags).
     neighbours
-        ``(n, n)`` adjacency, neighbour lists or one polygon per area (queen contiguity).
+        A libpysal ``W`` or ``Graph`` (matched to a Series on its ids; its neighbour
+        structure is used, row-standardised: esda's ``transformation="r"`` of contiguity
+        weights), the areas' ``GeoDataFrame``/``GeoSeries`` (queen contiguity), an
+        ``(n, n)`` adjacency, neighbour lists or one polygon per area.
     permutations
         Conditional permutations for the pseudo p-values (≥ 1; 9999 by default so
         that, with FDR over ~100 areas, strong clusters can still be significant).
@@ -248,10 +312,8 @@ def local_moran(
     >>> res.quadrant.tolist(), res.I.round(3).tolist()
     ([3, 3, 3, 1, 1], [1.0, 0.5, 0.0, 0.5, 1.0])
     """
-    try:
-        arr = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError) as e:
-        raise AnalysisError(f"values must be numbers, got {type(values).__name__}") from e
+    given = values if isinstance(values, AreaInputs) else area_inputs(values, neighbours)
+    arr = given.values
     if arr.size == 0:
         raise AnalysisError("no areas given — there is nothing to analyse")
     if np.isinf(arr).any():
@@ -267,7 +329,7 @@ def local_moran(
     valid = np.isfinite(arr)
     if not valid.any():
         raise AnalysisError(f"no valid value: all {arr.size} areas are NaN")
-    adj = as_adjacency(neighbours, arr.size)
+    adj = given.adjacency
     keep = np.flatnonzero(valid)
     adj_v = sp.csr_array(adj[keep][:, keep]).astype(float)
     yv = arr[valid]
@@ -333,6 +395,8 @@ def local_moran(
         labels=labels,
         params=params,
         note=note,
+        index=given.index,
+        geometry=given.geometry,
     )
 
 
@@ -355,7 +419,9 @@ def local_moran_rate(
         Event count and population at risk per area. Areas with population 0 or NaN are
         left out.
     neighbours
-        ``(n, n)`` adjacency, neighbour lists or one polygon per area.
+        As in :func:`local_moran`: a libpysal ``W`` or ``Graph``, the areas'
+        GeoDataFrame, an ``(n, n)`` adjacency, neighbour lists or one polygon per area.
+        With ``events`` a Series, the results are indexed like it.
     rate
         ``"assuncao"`` (EB-standardised rates, esda's ``Moran_Local_Rate`` default),
         ``"eb"`` (Marshall's EB-smoothed rates) or ``"raw"`` (crude rates).
@@ -368,8 +434,23 @@ def local_moran_rate(
         ``values`` holds the analysed rates (per inhabitant for ``"eb"`` and ``"raw"``,
         standardised for ``"assuncao"``); ``params`` adds the rate method and the
         number of areas left out for lack of population.
+
+    Examples
+    --------
+    Eight areas in a row, each touching the next:
+
+    >>> from trygghetskarta.analysis.neighbours import adjacency_from_lists
+    >>> chain = adjacency_from_lists([[1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7], [6]])
+    >>> events = [30, 25, 25, 15, 33, 21, 30, 20]
+    >>> population = [100, 100, 110, 90, 100, 90, 110, 90]
+    >>> res = local_moran_rate(events, population, chain, permutations=99, seed=1)
+    >>> res.values.round(3).tolist()
+    [1.038, -0.041, -0.563, -1.731, 1.686, -0.377, 0.476, -0.603]
+    >>> res.quadrant.tolist(), sorted(set(res.labels))
+    ([4, 2, 3, 2, 4, 2, 4, 2], ['ns'])
     """
-    e, b = _counts(events, population)
+    given = area_inputs(events, neighbours, what="events")
+    e, b = _counts(given.values, population)
     if rate == "assuncao":
         vals = assuncao_reis_rates(e, b)
     elif rate == "eb":
@@ -380,7 +461,14 @@ def local_moran_rate(
         vals[ok] = e[ok] / b[ok]
     else:
         raise AnalysisError(f"rate must be one of {', '.join(RATE_METHODS)}, got {rate!r}")
-    res = local_moran(vals, neighbours, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
+    res = local_moran(
+        AreaInputs(vals, given.adjacency, given.index, given.geometry),
+        neighbours,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        fdr=fdr,
+    )
     params = {
         **res.params,
         "rate": rate,
@@ -397,4 +485,6 @@ def local_moran_rate(
         res.labels,
         params,
         res.note,
+        res.index,
+        res.geometry,
     )

@@ -72,6 +72,7 @@ from trygghetskarta.analysis._knox_pairs import (
     usable_events,
     with_beyond_row,
 )
+from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.errors import AnalysisError
 
 #: :func:`knox_table` refuses selections with more close pairs than this (estimated
@@ -342,9 +343,9 @@ def _rng(seed: Seed) -> np.random.Generator | np.random.RandomState:
 
 
 def knox_table(
-    x: ArrayLike,
-    y: ArrayLike,
-    t: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
+    t: ArrayLike | str | None = None,
     *,
     distance_bands: Sequence[float],
     time_bands: Sequence[float],
@@ -352,17 +353,22 @@ def knox_table(
     permutations: int = 99,
     seed: Seed = None,
     max_pairs: int = MAX_PAIRS,
+    crs: object | None = None,
 ) -> KnoxTable:
     """Near-repeat table: observed and expected pairs in distance × time bands.
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006 (metres). Events with a non-finite coordinate or
-        time are left out with a warning and counted in ``n_excluded``.
+        Event coordinates in EPSG:3006 (metres), or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points in any CRS, or a frame with ``x`` and ``y``;
+        see :func:`~trygghetskarta.analysis.points.as_xy`) with ``t=`` by keyword.
+        Events with a non-finite coordinate or time are left out with a warning and
+        counted in ``n_excluded``.
     t
         Event times: datetimes (tz-aware or naive; bands in days) or numbers (bands in
-        the same unit).
+        the same unit); or the name of a column of the events frame
+        (``t="occurred_at"``).
     distance_bands
         Increasing upper edges of the distance bands, e.g. ``[100, 200, 300, 400]``
         (see :func:`equal_bands`); pairs farther than the last edge form the last row.
@@ -379,6 +385,8 @@ def knox_table(
         to reproduce numpy's legacy global stream, ``numpy.random.RandomState``).
     max_pairs
         Refuse when more pairs than this lie within the largest distance edge.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -400,7 +408,12 @@ def knox_table(
     >>> tab.expected.tolist()
     [[0.3333333333333333, 1.6666666666666667], [0.6666666666666666, 3.3333333333333335]]
     """
-    xy, ts, is_datetime, excluded = usable_events(x, y, t)
+    if t is None:
+        raise AnalysisError(
+            "knox needs the events' times: pass t= (values, or a column name with a frame)"
+        )
+    xa, ya = as_xy(x, y, crs=crs)
+    xy, ts, is_datetime, excluded = usable_events(xa, ya, event_values(x, t, "t"))
     d_edges = _edges(distance_bands, "distance", allow_zero_first=False)
     if same_location:
         d_edges = np.concatenate([[0.0], d_edges])
@@ -452,24 +465,27 @@ def knox_table(
 
 
 def knox(
-    x: ArrayLike,
-    y: ArrayLike,
-    t: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
+    t: ArrayLike | str | None = None,
     *,
     distance: float,
     time: float,
     permutations: int = 99,
     seed: Seed = None,
     max_pairs: int = MAX_PAIRS,
+    crs: object | None = None,
 ) -> KnoxResult:
     """Knox test: are pairs close in space also close in time more often than by chance?
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006 (metres).
+        Event coordinates in EPSG:3006 (metres), or the events as ``x`` alone with
+        ``t=`` by keyword (as in :func:`knox_table`).
     t
-        Event times: datetimes (``time`` in days) or numbers (``time`` in their unit).
+        Event times: datetimes (``time`` in days) or numbers (``time`` in their unit),
+        or the name of a column of the events frame.
     distance
         Pairs at most this far apart are close in space (``pointpats``' ``delta``).
     time
@@ -481,6 +497,8 @@ def knox(
         same permutations as ``pointpats`` after ``numpy.random.seed(s)``.
     max_pairs
         Refuse when more pairs than this lie within ``distance``.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -493,7 +511,8 @@ def knox(
 
     Examples
     --------
-    >>> res = knox([0, 5, 100, 105], [0, 0, 0, 0], [0, 1, 10, 11], distance=10, time=2,
+    >>> x, y = [674_000, 674_005, 674_100, 674_105], [6_580_000] * 4
+    >>> res = knox(x, y, [0, 1, 10, 11], distance=10, time=2,
     ...            permutations=0)
     >>> res.statistic, round(res.expected_statistic, 3), round(res.ratio, 2)
     (2, 0.667, 3.0)
@@ -505,6 +524,7 @@ def knox(
         x,
         y,
         t,
+        crs=crs,
         distance_bands=[distance],
         time_bands=[time],
         permutations=permutations,

@@ -37,6 +37,13 @@ def scheme_mapping(sdo_13: pd.DataFrame) -> dict[str, str]:
     dict
         ``{"Rinkeby-Kista": "Järva", "Spånga-Tensta": "Järva", "Norrmalm": "Norra
         innerstaden", "Östermalm": "Norra innerstaden", "Farsta": "Farsta", …}``.
+
+    Examples
+    --------
+    >>> layer = pd.DataFrame({"name": ["Norrmalm", "Östermalm", "Farsta"],
+    ...                       "name_2024": ["Norra innerstaden", "Norra innerstaden", "Farsta"]})
+    >>> scheme_mapping(layer)
+    {'Norrmalm': 'Norra innerstaden', 'Östermalm': 'Norra innerstaden', 'Farsta': 'Farsta'}
     """
     require(sdo_13, ["name", "name_2024"], "district layer")
     return dict(zip(sdo_13["name"].astype(str), sdo_13["name_2024"].astype(str), strict=True))
@@ -124,6 +131,15 @@ def to_2021_2023_districts(
     ------
     AnalysisError
         A name of neither scheme, or inputs of different lengths.
+
+    Examples
+    --------
+    >>> m = {"Norrmalm": "Norra innerstaden", "Östermalm": "Norra innerstaden",
+    ...      "Farsta": "Farsta"}
+    >>> sd = {"Vasastaden": "Norrmalm", "Gärdet": "Östermalm", "Farsta": "Farsta"}
+    >>> names = pd.Series(["Norra innerstaden", "Norra innerstaden", "Farsta"])
+    >>> to_2021_2023_districts(names, pd.Series(["Gärdet", "Vasastaden", None]), m, sd).tolist()
+    ['Östermalm', 'Norrmalm', 'Farsta']
     """
     if len(stadsdel) != len(districts):
         raise AnalysisError(

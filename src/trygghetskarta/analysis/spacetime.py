@@ -19,7 +19,15 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from trygghetskarta.analysis.cells import bin_events, box_sum, check_neighbourhood, mask_array
-from trygghetskarta.analysis.grid import Bounds, _check_cell_size, grid_from_bounds
+from trygghetskarta.analysis.grid import (
+    Bounds,
+    _check_cell_size,
+    area_bounds,
+    area_mask,
+    as_area,
+    grid_from_bounds,
+)
+from trygghetskarta.analysis.points import Points, as_xy, event_values
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import AnalysisError
 
@@ -79,24 +87,28 @@ def _period_index(period: ArrayLike, periods: Sequence[Any] | None) -> tuple[pd.
 
 
 def space_time_cube(
-    x: ArrayLike,
-    y: ArrayLike,
-    period: ArrayLike,
+    x: Points,
+    y: ArrayLike | None = None,
+    period: ArrayLike | str | None = None,
     *,
     cell_size: float,
     bounds: Bounds | None = None,
     periods: Sequence[Any] | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | object | None = None,
+    crs: object | None = None,
 ) -> SpaceTimeCube:
     """Count events per grid cell and period.
 
     Parameters
     ----------
     x, y
-        Event coordinates in EPSG:3006, metres.
+        Event coordinates in EPSG:3006, metres; or the events as ``x`` alone (a
+        GeoSeries/GeoDataFrame of points in any CRS or a frame with ``x`` and ``y``, see
+        :func:`~trygghetskarta.analysis.points.as_xy`) with ``period=`` by keyword.
     period
         Each event's period label, e.g. ``occurred_at.dt.tz_localize(None).dt.to_period("M")``
-        (pandas Periods), ``"2024-05"`` strings or integers.
+        (pandas Periods), ``"2024-05"`` strings or integers; or the name of a column of
+        the events frame.
     cell_size
         Cell width and height, metres.
     bounds
@@ -106,7 +118,11 @@ def space_time_cube(
         missing. Default: with pandas Periods, every period from the first to the last
         event's; otherwise the sorted distinct labels.
     mask
-        Boolean ``(rows, cols)``, True inside the study area; cells outside are NaN.
+        The study area: a polygon (shapely in EPSG:3006, or a GeoSeries/GeoDataFrame in
+        any CRS; its bounding box is then the default ``bounds``), or a boolean
+        ``(rows, cols)`` array, True inside. Cells whose centre lies outside are NaN.
+    crs
+        The CRS of x and y when they are not EPSG:3006.
 
     Returns
     -------
@@ -116,14 +132,20 @@ def space_time_cube(
 
     Examples
     --------
-    >>> cube = space_time_cube([5, 5, 15], [5, 5, 5], ["2024-01", "2024-02", "2024-02"],
-    ...                        cell_size=10, bounds=(0, 0, 20, 10))
+    >>> x, y = [674_005, 674_005, 674_015], [6_580_005] * 3
+    >>> cube = space_time_cube(x, y, ["2024-01", "2024-02", "2024-02"],
+    ...                        cell_size=10, bounds=(674_000, 6_580_000, 674_020, 6_580_010))
     >>> cube.values.tolist(), cube.periods
     ([[[1.0, 0.0]], [[1.0, 1.0]]], ('2024-01', '2024-02'))
     """
     cell = _check_cell_size(cell_size)
-    xa = np.asarray(x, dtype=float).ravel()
-    ya = np.asarray(y, dtype=float).ravel()
+    if period is None:
+        raise AnalysisError(
+            "space_time_cube needs each event's period: pass period= (values, or a column "
+            "name with a frame)"
+        )
+    xa, ya = as_xy(x, y, crs=crs)
+    period = event_values(x, period, "period")
     labels = (
         np.asarray(period, dtype=object).ravel() if not isinstance(period, pd.Series) else period
     )
@@ -135,6 +157,9 @@ def space_time_cube(
     index, t = _period_index(labels, periods)
     has_xy = np.isfinite(xa) & np.isfinite(ya)
     has_t = t >= 0
+    area = as_area(mask)
+    if area is not None and bounds is None:
+        bounds = area_bounds(area)
     if bounds is None:
         if not has_xy.any():
             raise AnalysisError(
@@ -143,7 +168,7 @@ def space_time_cube(
             )
         bounds = (xa[has_xy].min(), ya[has_xy].min(), xa[has_xy].max(), ya[has_xy].max())
     transform, shape = grid_from_bounds(bounds, cell)
-    m = mask_array(mask, shape)
+    m = area_mask(area, transform, shape) if area is not None else mask_array(mask, shape)
     row, col, inside = bin_events(np.where(has_xy, xa, np.inf), ya, transform, shape)
     use = has_xy & has_t & inside
     values = np.zeros((len(index), *shape))
