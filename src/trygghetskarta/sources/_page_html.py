@@ -129,14 +129,16 @@ class _TreeBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.root = _Node("#root", {})
         self.stack = [self.root]
+        self.open: dict[str, int] = {}  # open elements by tag: closing stays linear
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _CLOSES_P and any(n.tag == "p" for n in self.stack[1:]):
+        if tag in _CLOSES_P and self.open.get("p"):
             self._close("p")
         node = _Node(tag, {k: v or "" for k, v in attrs})
         self.stack[-1].children.append(node)
         if tag not in _VOID:
             self.stack.append(node)
+            self.open[tag] = self.open.get(tag, 0) + 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.stack[-1].children.append(_Node(tag, {k: v or "" for k, v in attrs}))
@@ -148,9 +150,12 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(data)
 
     def _close(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
+        if not self.open.get(tag):
+            return  # a stray end tag
+        while len(self.stack) > 1:
+            node = self.stack.pop()
+            self.open[node.tag] -= 1
+            if node.tag == tag:
                 return
 
 

@@ -435,14 +435,15 @@ def page_candidates(
 def _page_path(url: Any) -> str | None:
     """The path of an event's page from its API ``url``; None when it is not a page path.
 
-    A relative path is used as it is; an absolute URL only for its path (the client asks
-    ``base_url``'s host, never another). Characters outside ASCII are percent-encoded.
+    The API gives paths relative to polisen.se (``/aktuellt/handelser/…``); anything else
+    (an absolute or protocol-relative URL, ``..``, a backslash) is refused, so a page is
+    only ever asked of ``base_url``. Characters outside ASCII are percent-encoded.
     """
     if not isinstance(url, str) or not url.strip():
         return None
     parts = urllib.parse.urlsplit(url.strip())
     path = parts.path
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+    if parts.scheme or parts.netloc or not path.startswith("/") or "\\" in path:
         return None
     if any(segment == ".." for segment in path.split("/")):
         return None
