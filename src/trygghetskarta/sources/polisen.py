@@ -82,7 +82,8 @@ class ParseResult:
     Attributes
     ----------
     events
-        One row per event (the winning version), columns :data:`schema.PARSED_COLUMNS`.
+        One row per event (the winning version), columns :data:`schema.PARSED_COLUMNS`
+        and ``text_missing`` (why a live event has no page text; None otherwise).
     quarantine
         One row per rejected record: ``source, source_id, source_file, reason, raw``.
     read
