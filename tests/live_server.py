@@ -177,3 +177,137 @@ def archive_records(shared_data: Path, start: str, end: str) -> list[dict[str, A
         if lo <= when < hi:
             chosen[r["id"]] = r
     return sorted(chosen.values(), key=published)
+
+
+# --------------------------------------------------------------------------- the replay
+
+
+@dataclass
+class Replayed:
+    """What one replay (or the archive's ingest) left in its database.
+
+    Attributes
+    ----------
+    events
+        Police events of the kommun: ``source_id``, ``precision``, ``versions``,
+        ``text_missing``.
+    shootings
+        Source ids of the shooting layer.
+    seconds
+        Wall time of the fetches and the ingest and geocode.
+    page_requests
+        Pages asked of the server.
+    """
+
+    events: Any
+    shootings: set[str]
+    seconds: float
+    page_requests: int = 0
+
+    @property
+    def kommun_or_worse(self) -> float:
+        """Share of the events placed only at kommun level or not at all."""
+        return float(self.events["precision"].isin(["kommun", "none"]).mean())
+
+
+def project(folder: Path, shared_data: Path) -> list[str]:
+    """A project in ``folder`` whose data holds the real boundaries and gazetteer but no
+    police archive; returns the CLI's common arguments (``--data``, ``--db``)."""
+    data = folder / "data"
+    data.mkdir(parents=True)
+    for name in ("boundaries", "population", "gazetteer"):
+        (data / name).symlink_to(shared_data / name)
+    (data / "police_events").mkdir()
+    (folder / "trygghetskarta.toml").write_text(
+        "[polisen]\nbackoff_s = 0\nmax_attempts = 2\ntimeout_s = 10\n"
+        'contact = "https://example.org/replay"\n',
+        encoding="utf-8",
+    )
+    return ["--data", str(data), "--db", str(folder / "t.duckdb")]
+
+
+def _invoke(args: list[str], folder: Path) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from trygghetskarta import cli
+
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        done = CliRunner().invoke(cli.app, args)
+    finally:
+        os.chdir(here)
+    if done.exit_code != 0:
+        raise AssertionError(f"trygghetskarta {' '.join(args)} failed:\n{done.output}")
+
+
+def _read(folder: Path) -> tuple[Any, set[str]]:
+    from trygghetskarta import store
+
+    con = store.connect(folder / "t.duckdb", read_only=True)
+    try:
+        events = con.execute(
+            "SELECT e.source_id, e.precision, e.text_missing, count(v.content_hash) AS versions "
+            "FROM events e JOIN event_versions v USING (event_uid) "
+            "WHERE e.layer = 'police_event' GROUP BY ALL ORDER BY 1"
+        ).df()
+        shootings = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT source_id FROM events WHERE layer = 'shooting'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return events, shootings
+
+
+def replay_live(
+    shared_data: Path,
+    folder: Path,
+    records: list[dict[str, Any]],
+    *,
+    every_days: float = 3.0,
+    pages: bool = True,
+) -> Replayed:
+    """Serve ``records`` as polisen.se would, poll with ``fetch polisen`` every few days,
+    then ingest and geocode: what the nightly batch would have made of those days."""
+    import time
+    from datetime import timedelta
+
+    common = project(folder, shared_data)
+    events, served = replay_content(records)
+    first, last = published(records[0]), published(records[-1])
+    started = time.perf_counter()
+    with LiveServer(events=events, pages=served if pages else {}) as server:
+        fetch = [*common, "fetch", "polisen", "--base-url", server.base_url, "--no-ingest"]
+        fetch += ["--min-interval", "0", "--max-per-hour", "1000000"]
+        fetch += ["--pages" if pages else "--no-pages"]
+        at = first + timedelta(days=every_days)
+        while True:
+            server.now = at
+            _invoke(fetch, folder)
+            if at > last:
+                break
+            at += timedelta(days=every_days)
+        asked = len(server.page_requests())
+    _invoke([*common, "ingest", "polisen"], folder)
+    _invoke([*common, "geocode"], folder)
+    events_frame, shootings = _read(folder)
+    return Replayed(events_frame, shootings, time.perf_counter() - started, asked)
+
+
+def replay_archive(shared_data: Path, folder: Path, records: list[dict[str, Any]]) -> Replayed:
+    """The same records ingested from the archive (with their page text), and geocoded."""
+    import time
+
+    common = project(folder, shared_data)
+    path = folder / "replay_events_with_text.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    started = time.perf_counter()
+    _invoke([*common, "ingest", "polisen", str(path)], folder)
+    _invoke([*common, "geocode"], folder)
+    events, shootings = _read(folder)
+    return Replayed(events, shootings, time.perf_counter() - started)
