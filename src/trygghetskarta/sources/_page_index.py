@@ -253,7 +253,7 @@ class PageIndex:
             return None, "page not fetched: pages are switched off ([polisen] pages = false)"
         return None, "page not fetched yet: it is fetched on the next run"
 
-    def _wanted(self, record: Any) -> str | None:
+    def concerns(self, record: Any) -> str | None:
         """The record's id when it is an event of the municipality without page text."""
         if not isinstance(record, dict) or "_html_body" in record:
             return None
@@ -271,7 +271,7 @@ class PageIndex:
         ``_html_title``, ``_html_preamble``, ``_html_body``, ``_html_published`` and
         ``_page`` (the page file's stem), or ``_page_missing`` (the reason).
         """
-        key = self._wanted(record)
+        key = self.concerns(record)
         if key is None:
             return None
         chosen, reason = self.choose(key, record_sha256(record), answer_time(source_file))
@@ -304,7 +304,7 @@ class PageIndex:
         answered = answer_time(path)
         parts = []
         for record in records:
-            key = self._wanted(record)
+            key = self.concerns(record)
             if key is None or key not in self.attempts:
                 continue
             chosen, reason = self.choose(key, record_sha256(record), answered)

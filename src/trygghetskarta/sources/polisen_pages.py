@@ -57,6 +57,7 @@ from trygghetskarta.sources._polisen_answer import (
     RejectedResponseError,
     check_events,
     latest_by_id,
+    published,
 )
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,13 @@ def page_candidates(
         except (SourceError, RejectedResponseError) as e:
             log.warning("polisen pages: cannot read the answer %s (%s); skipped", path, e)
     index = PageIndex(municipality=municipality)
-    latest = {k: r for k, r in latest_by_id(records).items() if index._wanted(r) is not None}
-    return dict(sorted(latest.items(), key=lambda kv: (str(kv[1].get("datetime")), int(kv[0]))))
+    latest = {k: r for k, r in latest_by_id(records).items() if index.concerns(r) is not None}
+    never = datetime.max.replace(tzinfo=UTC)
+
+    def oldest_first(item: tuple[str, dict[str, Any]]) -> tuple[datetime, int]:
+        return (published(item[1]) or never, int(item[0]))
+
+    return dict(sorted(latest.items(), key=oldest_first))
 
 
 def _page_path(url: Any) -> str | None:
