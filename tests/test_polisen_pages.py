@@ -453,3 +453,26 @@ def test_a_live_replay_sees_what_the_archive_sees(tmp_path, shared_data):
     assert missing == without_text & kommun
     assert abs(live.kommun_or_worse - archived.kommun_or_worse) <= 0.02
     assert live.shootings == archived.shootings
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("wait", [True, False], ids=["api-call-waits", "page-call-does-not"])
+def test_a_page_call_does_not_wait_for_the_hourly_limit(wait):
+    from scripted_server import FakeTime, Reply, ScriptedServer
+    from trygghetskarta.net import ClientSettings, HttpClient, RateLimitError
+
+    fake = FakeTime()
+    with ScriptedServer([Reply(200, [])], repeat_last=True) as server:
+        cfg = ClientSettings(
+            base_url=server.base_url, min_interval_s=1, max_per_hour=2, max_wait_s=4000
+        )
+        http = HttpClient(cfg, clock=fake.clock, sleep=fake.sleep)
+        http.get("/api/events")
+        http.get("/api/events")
+        if wait:  # the API's own calls wait for the hour to free a call
+            http.get("/api/events")
+            assert len(server.requests) == 3 and fake.sleeps == [1.0, 3599.0]
+        else:  # a page is left for the next run at once
+            with pytest.raises(RateLimitError, match=r"hourly limit of .* is spent"):
+                http.get("/x/", accept="text/html", wait_for_budget=False)
+            assert len(server.requests) == 2 and fake.sleeps == [1.0]
