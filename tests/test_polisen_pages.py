@@ -476,3 +476,53 @@ def test_a_page_call_does_not_wait_for_the_hourly_limit(wait):
             with pytest.raises(RateLimitError, match=r"hourly limit of .* is spent"):
                 http.get("/x/", accept="text/html", wait_for_budget=False)
             assert len(server.requests) == 2 and fake.sleeps == [1.0]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@pytest.mark.parametrize(
+    ("second_reason", "second_body", "counts", "reason_after"),
+    [
+        ("page not fetched: HTTP 404", None, (0, 0, 1), "page not fetched: HTTP 404"),
+        (None, "Vid Medborgarplatsen.", (0, 1, 0), None),
+    ],
+    ids=["a-new-reason-is-a-note-not-a-version", "the-text-arrives-a-new-version"],
+)
+def test_why_text_is_missing_is_a_note_that_follows_the_event(
+    tmp_path, second_reason, second_body, counts, reason_after
+):
+    import pandas as pd
+
+    from trygghetskarta.schema import PARSED_COLUMNS
+
+    def frame(body: str | None, reason: str | None) -> pd.DataFrame:
+        row = dict.fromkeys(PARSED_COLUMNS) | {
+            "event_uid": "polisen:1",
+            "source": "polisen",
+            "source_id": "1",
+            "layer": "police_event",
+            "category": "violence",
+            "occurred_at": pd.Timestamp("2026-08-22 09:00", tz="Europe/Stockholm"),
+            "published_at": pd.Timestamp("2026-08-22 10:00", tz="Europe/Stockholm"),
+            "summary": "Misshandel.",
+            "body": body,
+            "sensitive": False,
+            "raw": "{}",
+            "text_missing": reason,
+        }
+        return pd.DataFrame([row])
+
+    con = store.connect(tmp_path / "t.duckdb")
+    at = pd.Timestamp("2026-08-22 12:00", tz="Europe/Stockholm")
+    with store.transaction(con):
+        store.merge_events(con, frame(None, "page not fetched yet"), batch_id="b1", ingested_at=at)
+    with store.transaction(con):
+        merged = store.merge_events(
+            con, frame(second_body, second_reason), batch_id="b2", ingested_at=at
+        )
+    assert (merged.loaded, merged.updated, merged.unchanged) == counts
+    got = con.execute("SELECT text_missing FROM events").fetchone()[0]
+    assert got == reason_after
+    assert store.text_missing(con, "polisen") == ({reason_after: 1} if reason_after else {})
+    con.close()
