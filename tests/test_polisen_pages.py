@@ -290,9 +290,12 @@ def test_live_pages_are_fetched_kept_parsed_retried_and_versioned(
     pages[hostile["url"]] = Page(200, attack)
     pages[failing["url"]] = Page(404, b"<html><title>Sidan finns inte</title></html>")
     with LiveServer(events=events, pages=pages) as server:
-        _fetch(runner, common, server)
+        done = _fetch(runner, common, server)
         first = server.page_requests()
         agents = set(server.agents)
+    said = " ".join(done.output.split())
+    assert "1 event pages failed" in said  # the fetch step's summary
+    assert "1 live events read now have no page text (1 page not fetched: GET" in said
     # every Stockholm event's page was asked for once, the other municipality's never
     assert sorted(first) == sorted(r["url"] for r in real)
     assert len(agents) == 1 and "trygghetskarta/" in next(iter(agents))  # the API's agent

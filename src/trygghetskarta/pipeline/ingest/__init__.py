@@ -186,8 +186,8 @@ def ingest(
                 log.error("source %s failed: %s", name, e)
                 continue
             sources[name] = counts
-            if counts.get("lacking_text"):
-                result.warnings.append(_lacking_text(counts["lacking_text_reasons"]))
+            if counts.get("lacking_text_read"):
+                result.warnings.append(_lacking_text(counts["lacking_text_read"]))
             repaired = counts.get("repaired")
             if repaired:
                 result.warnings.append(
@@ -206,7 +206,7 @@ def ingest(
 
 
 def _lacking_text(reasons: dict[str, int]) -> str:
-    """The warning for live events stored without their page text."""
+    """The warning for the live events read in this run that have no page text."""
     total = sum(reasons.values())
     kinds: dict[str, int] = {}
     for reason, n in reasons.items():
@@ -214,7 +214,7 @@ def _lacking_text(reasons: dict[str, int]) -> str:
         kinds[kind] = kinds.get(kind, 0) + n
     shown = "; ".join(f"{n} {kind}" for kind, n in list(kinds.items())[:3])
     return (
-        f"polisen: {total} live events have no page text yet ({shown}); they are placed "
+        f"polisen: {total} live events read now have no page text ({shown}); they are placed "
         "from their summary until it comes (events.text_missing says why)"
     )
 
@@ -284,6 +284,7 @@ def _ingest_police(
     repairs = Repairs()
     index = _page_index(settings)
     live_dir = settings.raw_dir / "polisen"
+    missing_now: dict[str, str | None] = {}  # why each event read now lacks page text
     for paths in batches:
         live = all(p.parent == live_dir for p in paths)
         key = _file_key(paths, "".join(index.signature(p) for p in paths) if live else "")
@@ -298,6 +299,11 @@ def _ingest_police(
         )
         validate_events(parsed.events)
         repairs += parsed.repairs
+        if live:
+            reasons = parsed.events["text_missing"].astype(object)
+            missing_now.update(
+                zip(parsed.events["event_uid"], reasons.where(reasons.notna(), None), strict=True)
+            )
         batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
         at = now()
         with store.transaction(con):
@@ -328,6 +334,11 @@ def _ingest_police(
     if repairs:
         counts["repaired"] = repairs.as_counts()
     lacking = store.text_missing(con, polisen.SOURCE)
-    counts["lacking_text"] = sum(lacking.values())
+    counts["lacking_text"] = sum(lacking.values())  # every event in the store
     counts["lacking_text_reasons"] = lacking
+    read_now: dict[str, int] = {}
+    for reason in missing_now.values():
+        if reason is not None:
+            read_now[reason] = read_now.get(reason, 0) + 1
+    counts["lacking_text_read"] = read_now  # the events this run read
     return counts
