@@ -529,3 +529,28 @@ def test_why_text_is_missing_is_a_note_that_follows_the_event(
     assert got == reason_after
     assert store.text_missing(con, "polisen") == ({reason_after: 1} if reason_after else {})
     con.close()
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"pages": "sometimes"}, "pages .* true or false"),
+        ({"pages_days": 0}, "pages_days .* whole number ≥ 1"),
+        ({"page_tries": "many"}, "page_tries .* whole number ≥ 1"),
+    ],
+    ids=["pages-not-a-flag", "no-days", "tries-not-a-number"],
+)
+def test_bad_page_settings_say_what_was_expected(values, match):
+    from trygghetskarta.errors import ConfigError
+    from trygghetskarta.sources.polisen_api import PolisenSettings
+
+    with pytest.raises(ConfigError, match=match):
+        PolisenSettings.from_mapping(values)
+
+
+def test_page_settings_default_to_on():
+    from trygghetskarta.sources.polisen_api import PolisenSettings
+
+    got = PolisenSettings.from_mapping({"pages": "false", "pages_days": "7"})
+    assert (got.pages, got.pages_days, got.page_tries) == (False, 7, 5)
+    assert PolisenSettings.from_mapping({}).pages is True

@@ -166,11 +166,8 @@ class PolisenSettings:
 def _whole(values: Mapping[str, Any], key: str, default: int, origin: str, *, least: int) -> int:
     value = values.get(key, default)
     text = str(value).strip()
-    if isinstance(value, bool) or not isinstance(value, int | str) or not text.isdigit():
-        raise ConfigError(
-            f"{key} in {origin} must be a whole number ≥ {least}, got {value!r} — fix it"
-        )
-    if int(text) < least:
+    whole = not isinstance(value, bool) and isinstance(value, int | str) and text.isdigit()
+    if not whole or int(text) < least:
         raise ConfigError(
             f"{key} in {origin} must be a whole number ≥ {least}, got {value!r} — fix it"
         )
