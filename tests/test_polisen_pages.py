@@ -440,13 +440,13 @@ def test_the_hourly_limit_is_shared_and_pages_beyond_it_wait(tmp_path, monkeypat
 @pytest.mark.network
 @pytest.mark.realdata
 def test_a_live_replay_sees_what_the_archive_sees(tmp_path, shared_data):
-    """Two months of 2025 served as polisen.se would, polled every three days, against the
+    """Two months of 2025 served as polisen.se would, polled every four days, against the
     same events ingested from the archive with their page text."""
     from live_server import archive_records, replay_archive, replay_live
 
     records = archive_records(shared_data, "2025-03-01", "2025-05-01")
     kommun = {str(r["id"]) for r in records if r["_title_location"] == "Stockholm"}
-    live = replay_live(shared_data, tmp_path / "live", records)
+    live = replay_live(shared_data, tmp_path / "live", records, every_days=4)
     archived = replay_archive(shared_data, tmp_path / "archive", records)
     assert set(live.events["source_id"]) == set(archived.events["source_id"]) == kommun
     assert (live.events["versions"] == 1).all()  # every event ingested once, with its text

@@ -182,6 +182,9 @@ class PageIndex:
             except (SourceError, ValueError) as e:
                 log.warning("polisen pages: unreadable meta file %s (%s); ignored", meta_path, e)
                 continue
+            if not isinstance(meta, dict):
+                log.warning("polisen pages: %s is not a meta object; ignored", meta_path)
+                continue
             when = _time_of(stem)
             key = str(meta.get("event_id", stem.split("_")[0]))
             if when is None:
