@@ -279,7 +279,8 @@ def test_cli_fetch_polisen_ingests_exactly_what_was_served(tmp_path, shared_data
     ]
     with ScriptedServer(script) as server:
         args = ["--data", str(data), "--db", str(db), "fetch", "polisen"]
-        args += ["--base-url", server.base_url, "--min-interval", "0"]
+        # the scripted server answers the API only (pages: test_polisen_pages.py)
+        args += ["--base-url", server.base_url, "--min-interval", "0", "--no-pages"]
         first = runner.invoke(cli.app, args)
         assert first.exit_code == 0, first.output
         con = store.connect(db)

@@ -224,7 +224,7 @@ def test_parse_counts_and_invariant(result: polisen.ParseResult) -> None:
     assert result.read == len(result.versions) + len(result.quarantine)
     assert not result.repairs
     validate_events(result.events)
-    assert list(result.events.columns) == list(PARSED_COLUMNS)
+    assert list(result.events.columns) == [*PARSED_COLUMNS, "text_missing"]
     assert list(result.quarantine.columns) == [
         "source",
         "source_id",

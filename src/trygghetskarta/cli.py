@@ -515,11 +515,22 @@ def fetch_polisen(
     ingest: Annotated[
         bool, typer.Option("--ingest/--no-ingest", help="Ingest after fetching (default).")
     ] = True,
+    pages: Annotated[
+        bool | None,
+        typer.Option(
+            "--pages/--no-pages",
+            help="Fetch the pages of new and changed events for their text (default: the "
+            "pages setting in trygghetskarta.toml, true).",
+        ),
+    ] = None,
 ) -> None:
     """Poll polisen.se's events API, keep every answer in data/raw/polisen/, then ingest.
 
     Keeps to the API's limits (10 s between calls, 60 an hour), retries 5xx, 429 and
     timeouts, and sets aside answers that are not events under data/raw/polisen/rejected/.
+    Then fetches the page of each new or changed event of the municipality, through the
+    same client and limits, into data/raw/polisen/pages/ (pages the hourly limit leaves no
+    room for wait for the next run).
     """
     with _domain_errors():
         settings = _settings(ctx)
@@ -531,6 +542,7 @@ def fetch_polisen(
             "location": location or None,
             "types": event_type or None,
             "backfill_max_days": backfill_max_days,
+            "pages": pages,
         }
         section = dict(settings.extra.get("polisen", {}))
         section.update({k: v for k, v in given.items() if v is not None})

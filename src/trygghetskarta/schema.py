@@ -138,6 +138,9 @@ EVENT_COLUMNS: dict[str, str] = {
     "content_hash": "VARCHAR",  # hash of the parsed content: tells updated from unchanged
     "ingested_at": "TIMESTAMPTZ",
     "batch_id": "VARCHAR",
+    # why a live police event has no page text (the fetch failed, waits, or is switched
+    # off); NULL when it has it or none is expected. Not part of the content hash.
+    "text_missing": "VARCHAR",
 }
 
 #: Columns a source parser must fill; the store adds the rest.

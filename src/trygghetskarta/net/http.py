@@ -157,8 +157,12 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         *,
         accept: str = "application/json",
+        wait_for_budget: bool = True,
     ) -> Response:
         """GET ``path`` with retries; return the first 2xx response.
+
+        With ``wait_for_budget=False`` a call for which ``max_per_hour`` is spent is not
+        waited for: :class:`RateLimitError` at once (the caller leaves it for a later run).
 
         Raises
         ------
@@ -174,7 +178,7 @@ class HttpClient:
         last: Response | None = None
         problem = "no attempt made"
         for attempt in range(1, s.max_attempts + 1):
-            self._wait_turn(url, attempt)
+            self._wait_turn(url, attempt, wait_for_budget=wait_for_budget)
             retry_after: float | None = None
             try:
                 response = self._once(url, accept, attempt)
@@ -399,11 +403,20 @@ class HttpClient:
             url=url,
         )
 
-    def _wait_turn(self, url: str, attempt: int) -> None:
+    def _wait_turn(self, url: str, attempt: int, *, wait_for_budget: bool = True) -> None:
         """Sleep until a call is allowed, then record it (across processes)."""
         s = self.settings
         with self._calls.session() as calls:
             now = self._clock()
+            if not wait_for_budget and len(calls) >= s.max_per_hour:
+                again = datetime.fromtimestamp(calls[-s.max_per_hour] + 3600.0, UTC).astimezone()
+                raise RateLimitError(
+                    f"the hourly limit of {s.host} is spent ({s.max_per_hour} calls in the "
+                    f"last hour; the next at {again:%Y-%m-%d %H:%M:%S %Z}) — run again after "
+                    "that time",
+                    url=url,
+                    attempts=attempt - 1,
+                )
             why, wait = next_call_wait(
                 calls,
                 now,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,13 @@ RECORD_COLUMNS = (
     "body",
     "raw",
     "problem",
+    "text_missing",
 )
+
+#: Given one record of a live answer and the file it came from, the keys to add to it
+#: (its page text as ``_html_*``, or ``_page_missing``), or None: see
+#: :meth:`trygghetskarta.sources.polisen_pages.PageIndex.attach`.
+PageAttacher = Callable[[Any, Path], Mapping[str, Any] | None]
 
 
 # --------------------------------------------------------------------------- reading
@@ -71,7 +77,13 @@ _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", boo
 _JSON_KINDS[type(None)] = "null"
 
 
-def _record_row(record: Any, source_file: str, record_no: int) -> dict[str, Any]:
+def _record_row(
+    record: Any, source_file: str, record_no: int, pages: PageAttacher | None = None
+) -> dict[str, Any]:
+    if pages is not None:
+        extra = pages(record, Path(source_file))
+        if extra:
+            record = {**record, **extra}
     raw = json.dumps(record, ensure_ascii=False)
     if not isinstance(record, dict):
         return {
@@ -98,6 +110,7 @@ def _record_row(record: Any, source_file: str, record_no: int) -> dict[str, Any]
         "body": body if body and body.strip() else None,
         "raw": raw,
         "problem": problem,
+        "text_missing": _text(record.get("_page_missing")),
     }
 
 
@@ -140,6 +153,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Repairs]:
             "raw": raws,
             "problem": problem,
             "body": None,
+            "text_missing": None,
         }
     )
     for col in ("datetime", "name", "summary", "url", "type", "location_name", "location_gps"):
@@ -152,7 +166,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Repairs]:
     return frame, repairs
 
 
-def _read_json(path: Path) -> tuple[pd.DataFrame, Repairs]:
+def _read_json(path: Path, pages: PageAttacher | None = None) -> tuple[pd.DataFrame, Repairs]:
     hint = "fetch it again or pass a polisen.se JSON, JSON-lines or parquet file"
     try:
         text = raw_files.read_bytes(path).decode("utf-8-sig")
@@ -169,7 +183,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Repairs]:
         data = json.loads(text)
     except json.JSONDecodeError as whole:
         if stripped.startswith("{"):
-            rows, parsed, found = _read_json_lines(text, str(path), repair=escaped)
+            rows, parsed, found = _read_json_lines(text, str(path), repair=escaped, pages=pages)
             if parsed:
                 return pd.DataFrame(rows, columns=list(RECORD_COLUMNS)), repairs + found
         raise SourceError(f"{path} is not valid JSON ({whole}) — {hint}") from whole
@@ -180,12 +194,12 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Repairs]:
         data, found = repair_json(data)
         repairs += found
     records = data if isinstance(data, list) else [data]
-    rows = [_record_row(r, str(path), no) for no, r in enumerate(records)]
+    rows = [_record_row(r, str(path), no, pages) for no, r in enumerate(records)]
     return pd.DataFrame(rows, columns=list(RECORD_COLUMNS)), repairs
 
 
 def _read_json_lines(
-    text: str, source_file: str, *, repair: bool
+    text: str, source_file: str, *, repair: bool, pages: PageAttacher | None = None
 ) -> tuple[list[dict[str, Any]], int, Repairs]:
     """One API object per line; a line that is not JSON becomes a record with a problem.
 
@@ -214,7 +228,7 @@ def _read_json_lines(
             if repair:
                 record, found = repair_json(record)
                 repairs += found
-            rows.append(_record_row(record, source_file, no))
+            rows.append(_record_row(record, source_file, no, pages))
     return rows, parsed, repairs
 
 
@@ -245,8 +259,14 @@ def read_records(paths: Sequence[Path]) -> pd.DataFrame:
     return read_all(paths)[0]
 
 
-def read_all(paths: Sequence[Path]) -> tuple[pd.DataFrame, Repairs]:
-    """:func:`read_records` and the characters repaired on the way (lone surrogates, NULs)."""
+def read_all(
+    paths: Sequence[Path], *, pages: PageAttacher | None = None
+) -> tuple[pd.DataFrame, Repairs]:
+    """:func:`read_records` and the characters repaired on the way (lone surrogates, NULs).
+
+    ``pages`` adds page text to the records of JSON files (not to the parquet archive) as
+    they are read, before ``raw`` is made, exactly where archived records carry it.
+    """
     frames: list[pd.DataFrame] = []
     repairs = NONE
     for path in map(Path, paths):
@@ -260,7 +280,7 @@ def read_all(paths: Sequence[Path]) -> tuple[pd.DataFrame, Repairs]:
                 f"cannot read police events file {path} ({e.strerror}) — check the path"
             ) from e
         is_parquet = magic == b"PAR1" or raw_files.logical_suffix(path) == ".parquet"
-        frame, found = _read_parquet(path) if is_parquet else _read_json(path)
+        frame, found = _read_parquet(path) if is_parquet else _read_json(path, pages)
         frames.append(frame)
         repairs += found
     if not frames:

@@ -25,6 +25,10 @@ Rules (see ``../shared/data/police_events/PROVENANCE.md`` for the API notes):
   in ``events`` the latest published version wins, of equal times the one received last.
   ``body`` (page text) belongs to the event: every version gets it from the last record
   of the id that has one.
+- A live event's page text (fetched by :mod:`~trygghetskarta.sources.polisen_pages`) is
+  attached to its record as it is read, where archived records carry it; an event of the
+  municipality without it gets ``text_missing``, the reason (an extra column of
+  ``events`` and ``versions``, not part of the content).
 - Lone surrogates (``"\\ud800"``) become U+FFFD and NUL characters are removed while
   reading, and counted (``ParseResult.repairs``).
 """
@@ -45,6 +49,7 @@ import pandas as pd
 from trygghetskarta.errors import TrygghetskartaWarning
 from trygghetskarta.schema import EVENT_COLUMNS, PARSED_COLUMNS, TIMEZONE, Category, Layer
 from trygghetskarta.sources._polisen_files import RECORD_COLUMNS as RECORD_COLUMNS
+from trygghetskarta.sources._polisen_files import PageAttacher
 from trygghetskarta.sources._polisen_files import read_all as _read_all
 from trygghetskarta.sources._polisen_files import read_records as read_records
 from trygghetskarta.sources.text_repair import NONE, Repairs
@@ -77,7 +82,8 @@ class ParseResult:
     Attributes
     ----------
     events
-        One row per event (the winning version), columns :data:`schema.PARSED_COLUMNS`.
+        One row per event (the winning version), columns :data:`schema.PARSED_COLUMNS`
+        and ``text_missing`` (why a live event has no page text; None otherwise).
     quarantine
         One row per rejected record: ``source, source_id, source_file, reason, raw``.
     read
@@ -254,7 +260,9 @@ def _fill_bodies(kept: pd.DataFrame) -> pd.DataFrame:
     page text of the last record of that id that has one."""
     with_body = kept[kept["body"].notna()].drop_duplicates("source_id", keep="last")
     body = kept["source_id"].map(with_body.set_index("source_id")["body"])
-    return kept.assign(_had_text=kept["body"].notna(), body=kept["body"].fillna(body))
+    filled = kept["body"].fillna(body)
+    missing = kept["text_missing"].where(filled.isna(), None)
+    return kept.assign(_had_text=kept["body"].notna(), body=filled, text_missing=missing)
 
 
 def _version_keys(frame: pd.DataFrame) -> pd.Series:
@@ -360,7 +368,8 @@ def _event_rows(kept: pd.DataFrame) -> pd.DataFrame:
         },
         columns=list(PARSED_COLUMNS),
     )
-    text = [c for c in PARSED_COLUMNS if EVENT_COLUMNS[c] == "VARCHAR"]
+    rows["text_missing"] = kept["text_missing"]
+    text = [c for c in (*PARSED_COLUMNS, "text_missing") if EVENT_COLUMNS[c] == "VARCHAR"]
     rows[text] = rows[text].astype(pd.StringDtype())
     return rows
 
@@ -370,6 +379,7 @@ def parse(
     *,
     municipality: str = "Stockholm",
     now: pd.Timestamp | None = None,
+    pages: PageAttacher | None = None,
 ) -> ParseResult:
     """Parse police event files into events of one municipality and a quarantine.
 
@@ -388,6 +398,11 @@ def parse(
     now
         The run's clock: a record published more than a day after it is quarantined
         ("published in the future"). Default: the current time.
+    pages
+        Adds each live record's page text as it is read (``_html_*`` keys, as archived
+        records have them) or why it has none (``_page_missing``, which becomes the
+        event's ``text_missing``): :meth:`~trygghetskarta.sources.polisen_pages.PageIndex.
+        attach`. Without it, records are read as they are.
 
     Returns
     -------
@@ -404,7 +419,7 @@ def parse(
     clock = pd.Timestamp.now(tz=TIMEZONE) if now is None else pd.Timestamp(now)
     if clock.tzinfo is None:
         raise ValueError(f"now must be timezone-aware, got {clock}; pass e.g. now.tz_localize(…)")
-    records, repairs = _read_all(paths)
+    records, repairs = _read_all(paths, pages=pages)
     records["published"] = _published(records["datetime"])
     records["municipality"] = _municipalities(records["name"].fillna(""))
     occurred, found = _incident_times(records["name"].fillna(""), records["published"])

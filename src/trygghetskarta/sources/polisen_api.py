@@ -131,6 +131,13 @@ class PolisenSettings:
         ``backfill_days``, its older name, is read as it (with a warning).
     fetch
         Whether the nightly run (``make maps``) polls before it ingests.
+    pages
+        Whether each new or changed event of the municipality gets its page fetched
+        (:mod:`~trygghetskarta.sources.polisen_pages`), through the same client.
+    pages_days
+        Events of the answers fetched in this many days get their page fetched or retried.
+    page_tries
+        Attempts (one per run) at a page that fails before it is given up.
     """
 
     client: ClientSettings
@@ -138,8 +145,20 @@ class PolisenSettings:
     types: tuple[str, ...] = ()
     backfill_max_days: int = BACKFILL_MAX_DAYS
     fetch: bool = False
+    pages: bool = True
+    pages_days: int = 14
+    page_tries: int = 5
 
-    KEYS = ("location", "types", "backfill_max_days", "backfill_days", "fetch")
+    KEYS = (
+        "location",
+        "types",
+        "backfill_max_days",
+        "backfill_days",
+        "fetch",
+        "pages",
+        "pages_days",
+        "page_tries",
+    )
 
     @classmethod
     def from_mapping(
@@ -167,18 +186,36 @@ class PolisenSettings:
             raise ConfigError(
                 f"{key} in {origin} must be a whole number ≥ 0, got {days!r} — fix it"
             )
-        fetch = values.get("fetch", False)
-        if isinstance(fetch, str) and fetch.lower() in ("true", "false", "1", "0", "yes", "no"):
-            fetch = fetch.lower() in ("true", "1", "yes")
-        if not isinstance(fetch, bool):
-            raise ConfigError(f"fetch in {origin} must be true or false, got {fetch!r} — fix it")
         return cls(
             client=client_settings(values, origin=origin),
             location=_names(values.get("location"), "location"),
             types=_names(values.get("types"), "types"),
             backfill_max_days=int(days),
-            fetch=fetch,
+            fetch=_flag(values, "fetch", False, origin),
+            pages=_flag(values, "pages", True, origin),
+            pages_days=_whole(values, "pages_days", 14, origin, least=1),
+            page_tries=_whole(values, "page_tries", 5, origin, least=1),
         )
+
+
+def _whole(values: Mapping[str, Any], key: str, default: int, origin: str, *, least: int) -> int:
+    value = values.get(key, default)
+    text = str(value).strip()
+    whole = not isinstance(value, bool) and isinstance(value, int | str) and text.isdigit()
+    if not whole or int(text) < least:
+        raise ConfigError(
+            f"{key} in {origin} must be a whole number ≥ {least}, got {value!r} — fix it"
+        )
+    return int(text)
+
+
+def _flag(values: Mapping[str, Any], key: str, default: bool, origin: str) -> bool:
+    value = values.get(key, default)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        value = value.lower() in ("true", "1", "yes")
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} in {origin} must be true or false, got {value!r} — fix it")
+    return value
 
 
 # --------------------------------------------------------------------------- queries

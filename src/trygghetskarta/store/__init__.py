@@ -47,6 +47,7 @@ from trygghetskarta.store.events import (
     read_events,
     record_ingested_files,
     retire_derived,
+    text_missing,
     update_positions,
 )
 from trygghetskarta.store.runs import finish_run, start_run
@@ -91,6 +92,7 @@ __all__ = [
     "seed_work",
     "spatial_extension_path",
     "start_run",
+    "text_missing",
     "transaction",
     "update_positions",
 ]

@@ -186,6 +186,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
     # Databases made before versions kept their order within a batch.
     con.execute("ALTER TABLE event_versions ADD COLUMN IF NOT EXISTS received_no BIGINT")
+    # Databases made before live events got their page text.
+    con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS text_missing VARCHAR")
     for name, query in _VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
 

@@ -159,6 +159,16 @@ def merge_events(
           AND coalesce(i.published_at >= events.published_at, true)
         """
     )
+    # Why an event lacks its page text is a note, not content: it follows the latest
+    # received version of the content already held.
+    con.execute(
+        """
+        UPDATE events SET text_missing = i.text_missing
+        FROM incoming i
+        WHERE events.event_uid = i.event_uid AND events.content_hash = i.content_hash
+          AND events.text_missing IS DISTINCT FROM i.text_missing
+        """
+    )
     con.execute(
         "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
     )
@@ -303,6 +313,16 @@ def read_events(
         "ORDER BY occurred_at, event_uid"
     )
     return con.execute(query, params).df()
+
+
+def text_missing(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
+    """Events of ``source`` without their page text, counted by why (``text_missing``)."""
+    rows = con.execute(
+        "SELECT text_missing, count(*) FROM events WHERE source = ? AND text_missing IS NOT NULL "
+        "GROUP BY ALL ORDER BY 2 DESC, 1",
+        [source],
+    ).fetchall()
+    return {str(reason): int(n) for reason, n in rows}
 
 
 def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:

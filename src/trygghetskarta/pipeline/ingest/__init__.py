@@ -26,10 +26,18 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta.config import Settings
 from trygghetskarta.errors import ConfigError, SourceError
 from trygghetskarta.pipeline import steps as _steps
+from trygghetskarta.pipeline.fetch import polisen_settings
 from trygghetskarta.pipeline.ingest import layers
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, now, timed
 from trygghetskarta.schema import validate_events
-from trygghetskarta.sources import bra, polisen, polisen_api, polisen_coverage, raw_files
+from trygghetskarta.sources import (
+    bra,
+    polisen,
+    polisen_api,
+    polisen_coverage,
+    polisen_pages,
+    raw_files,
+)
 from trygghetskarta.sources.text_repair import Repairs
 
 log = logging.getLogger(__name__)
@@ -188,6 +196,8 @@ def ingest(
                 log.error("source %s failed: %s", name, e)
                 continue
             sources[name] = counts
+            if counts.get("lacking_text_read"):
+                result.warnings.append(_lacking_text(counts["lacking_text_read"]))
             repaired = counts.get("repaired")
             if repaired:
                 result.warnings.append(
@@ -205,22 +215,52 @@ def ingest(
     return result
 
 
+def _lacking_text(reasons: dict[str, int]) -> str:
+    """The warning for the live events read in this run that have no page text."""
+    total = sum(reasons.values())
+    kinds: dict[str, int] = {}
+    for reason, n in reasons.items():
+        kind = reason.split(" (")[0]
+        kinds[kind] = kinds.get(kind, 0) + n
+    shown = "; ".join(f"{n} {kind}" for kind, n in list(kinds.items())[:3])
+    return (
+        f"polisen: {total} live events read now have no page text ({shown}); they are placed "
+        "from their summary until it comes (events.text_missing says why)"
+    )
+
+
 def _reason_kind(reason: str) -> str:
     """Group quarantine reasons for the summary (the part before any quoted detail)."""
     return reason.split(" (")[0].split(": ")[0]
 
 
-def _file_key(paths: list[Path]) -> str:
-    """What identifies a batch's input: the files' contents and the tool's version.
+def _file_key(paths: list[Path], pages: str = "") -> str:
+    """What identifies a batch's input: the files' contents and the tool's version, and
+    for a live answer the page text its events get (``pages``, see
+    :meth:`~trygghetskarta.sources.polisen_pages.PageIndex.signature`).
 
-    A new version of the tool may parse the same file differently, so it reads it again.
-    The content is the original bytes, so a file compressed by housekeeping keeps its key
-    and is not read again as new.
+    A new version of the tool may parse the same file differently, so it reads it again;
+    an answer whose events got a page since (or whose page failed again) is read again
+    with it. The content is the original bytes, so a file compressed by housekeeping keeps
+    its key and is not read again as new.
     """
     digest = hashlib.sha256(__version__.encode())
     for path in paths:
         digest.update(raw_files.content_digest(path))
+    if pages:
+        digest.update(f"pages:{pages}".encode())
     return digest.hexdigest()[:32]
+
+
+def _page_index(settings: Settings) -> polisen_pages.PageIndex:
+    """The saved pages of live events (``data/raw/polisen/pages``), read once per ingest."""
+    cfg = polisen_settings(settings)
+    return polisen_pages.PageIndex.scan(
+        settings.raw_dir / "polisen" / polisen_pages.PAGES_SUBDIR,
+        municipality=settings.municipality,
+        switched_off=not cfg.pages,
+        max_tries=cfg.page_tries,
+    )
 
 
 def _police_batches(settings: Settings) -> list[list[Path]]:
@@ -252,14 +292,28 @@ def _ingest_police(
     )
     counts.update(files=[], files_skipped=[], by_reason={})
     repairs = Repairs()
+    index = _page_index(settings)
+    live_dir = settings.raw_dir / "polisen"
+    missing_now: dict[str, str | None] = {}  # why each event read now lacks page text
     for paths in batches:
-        key = _file_key(paths)
+        live = all(p.parent == live_dir for p in paths)
+        key = _file_key(paths, "".join(index.signature(p) for p in paths) if live else "")
         if key in done and not settings.reingest:
             counts["files_skipped"].extend(str(p) for p in paths)
             continue
-        parsed = polisen.parse(paths, municipality=settings.municipality, now=clock)
+        parsed = polisen.parse(
+            paths,
+            municipality=settings.municipality,
+            now=clock,
+            pages=index.attach if live else None,
+        )
         validate_events(parsed.events)
         repairs += parsed.repairs
+        if live:
+            reasons = parsed.events["text_missing"].astype(object)
+            missing_now.update(
+                zip(parsed.events["event_uid"], reasons.where(reasons.notna(), None), strict=True)
+            )
         batch_id = f"polisen-{uuid.uuid4().hex[:12]}"
         at = now()
         with store.transaction(con):
@@ -290,6 +344,14 @@ def _ingest_police(
     if repairs:
         counts["repaired"] = repairs.as_counts()
     counts["coverage"] = _record_coverage(settings, con, batches, explicit=bool(paths))
+    lacking = store.text_missing(con, polisen.SOURCE)
+    counts["lacking_text"] = sum(lacking.values())  # every event in the store
+    counts["lacking_text_reasons"] = lacking
+    read_now: dict[str, int] = {}
+    for reason in missing_now.values():
+        if reason is not None:
+            read_now[reason] = read_now.get(reason, 0) + 1
+    counts["lacking_text_read"] = read_now  # the events this run read
     return counts
 
 
