@@ -1,7 +1,8 @@
 """polisen.se on 127.0.0.1: the events API and the events' pages, for the live-feed tests.
 
 ``LiveServer`` serves ``GET /api/events`` as the API does (the latest ``window`` events
-published up to ``now``, newest first) and any other path from ``pages`` (status, body,
+published up to ``now``, newest first, and by ``DateTime`` those of a year, month, day or
+hour) and any other path from ``pages`` (status, body,
 content type), 404 otherwise; every request is recorded. ``replay_*`` build that server's
 content from the archive of events with page text: API-shaped records (the API's keys
 only) and pages rebuilt from the ``_html_*`` fields into polisen.se's structure.
@@ -18,7 +19,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
 API_KEYS = ("id", "datetime", "name", "summary", "url", "type", "location")
@@ -89,20 +90,27 @@ class LiveServer:
         with self._lock:
             return [r for r in self.requests if not r.startswith("/api/")]
 
-    def answer(self) -> list[dict[str, Any]]:
-        """What ``/api/events`` answers now."""
+    def answer(self, date_time: str | None = None) -> list[dict[str, Any]]:
+        """What ``/api/events`` answers now: with ``DateTime`` (``2026``, ``2026-08``,
+        ``2026-08-22`` or ``2026-08-22 21``) only the events published then, local time."""
         shown = [e for e in self.events if self.now is None or published(e) <= self.now]
+        if date_time:
+            shown = [e for e in shown if f"{published(e):%Y-%m-%d %H}".startswith(date_time)]
         shown.sort(key=published, reverse=True)
         return shown[: self.window]
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        path = urlsplit(handler.path).path
+        parts = urlsplit(handler.path)
+        path = parts.path
+        date_time = parse_qs(parts.query).get("DateTime", [None])[0]
         with self._lock:
             self.requests.append(path)
             self.agents.add(handler.headers.get("User-Agent", ""))
             if path == "/api/events":
                 page = Page(
-                    200, json.dumps(self.answer(), ensure_ascii=False).encode(), "application/json"
+                    200,
+                    json.dumps(self.answer(date_time), ensure_ascii=False).encode(),
+                    "application/json",
                 )
             else:
                 page = self.pages.get(

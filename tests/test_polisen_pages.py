@@ -411,8 +411,10 @@ def test_the_hourly_limit_is_shared_and_pages_beyond_it_wait(tmp_path, monkeypat
 
     data = tmp_path / "data"
     (data / "police_events").mkdir(parents=True)
+    # no backfill: this is about the pages sharing the API's budget (coverage has its tests)
     (tmp_path / "trygghetskarta.toml").write_text(
-        '[polisen]\ncontact = "https://example.org/test"\n', encoding="utf-8"
+        '[polisen]\ncontact = "https://example.org/test"\nbackfill_max_days = 0\n',
+        encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)
     events = [api_event(i, published=_published(0.1)) for i in range(1, 6)]

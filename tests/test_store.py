@@ -316,3 +316,18 @@ def test_ingested_files_are_remembered(con):
     assert store.ingested_file_keys(con) == set()
     store.record_ingested_files(con, "k1", ["a.json"], batch_id="b1", at=NOW, counts={"read": 1})
     assert store.ingested_file_keys(con) == {"k1"}
+
+
+def test_a_text_column_empty_in_one_batch_does_not_turn_numeric(con):
+    """A batch whose ``text_missing`` is all missing (float NaN in pandas) merges into a
+    store whose event has text there, and the text stays text."""
+    first = _events([_event(1)])
+    first["text_missing"] = "page not fetched: 404"
+    store.merge_events(con, first, batch_id="b1", ingested_at=NOW)
+    second = _events([_event(1)])
+    second["text_missing"] = float("nan")
+    assert second["text_missing"].dtype.kind == "f"
+    store.merge_events(con, second, batch_id="b2", ingested_at=NOW)
+    assert con.execute("SELECT text_missing FROM events").fetchall() == [(None,)]
+    store.merge_events(con, first, batch_id="b3", ingested_at=NOW)
+    assert con.execute("SELECT text_missing FROM events").fetchall() == [("page not fetched: 404",)]

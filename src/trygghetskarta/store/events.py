@@ -111,6 +111,10 @@ def merge_events(
             "its versions and every version its event"
         )
     incoming = events.reindex(columns=list(EVENT_COLUMNS)).copy()
+    for name, kind in EVENT_COLUMNS.items():
+        # a text column that is empty in this batch arrives as float NaN: keep it text
+        if kind == "VARCHAR" and incoming[name].dtype.kind == "f":
+            incoming[name] = incoming[name].astype(object).where(incoming[name].notna(), None)
     incoming["content_hash"] = content_hash(events)
     incoming["ingested_at"] = ingested_at
     incoming["batch_id"] = batch_id
@@ -127,7 +131,13 @@ def merge_events(
     )
     con.register("incoming_df", incoming)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_df")
+        # Text columns keep their type even when a batch leaves them all empty (pandas
+        # then hands DuckDB a column of no type, which it would read as a number).
+        text = [c for c, kind in EVENT_COLUMNS.items() if kind == "VARCHAR"]
+        casts = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in text)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * REPLACE ({casts}) FROM incoming_df"
+        )
     finally:
         con.unregister("incoming_df")
     held = con.execute(
