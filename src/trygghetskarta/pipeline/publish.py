@@ -21,15 +21,17 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from trygghetskarta import __version__, render, store
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import render, store
 from trygghetskarta.analysis import trends
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
+from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Period, default_period
 from trygghetskarta.pipeline import outputs
-from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now, timed
+from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
+from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.render import (
     GI_LAYER_NAME,
     AnalysisLayers,
@@ -95,6 +97,8 @@ class Scene:
     crime_stats: pd.DataFrame | None = None  # Brå's reported crimes (None: none stored)
     # the analyse step's monthly density rasters of police events, "YYYY-MM" → grid
     monthly: Mapping[str, Grid] = dataclasses.field(default_factory=dict)
+    # each source's newest event at the run's clock ("Senaste data" on every page)
+    freshness: Freshness | None = None
 
     @property
     def in_period(self) -> pd.DataFrame:
@@ -139,8 +143,15 @@ def load_analysis(
     return AnalysisLayers(**tables)
 
 
-def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | None:
-    """Read the store and the rasters once; ``None`` when there are no events yet."""
+def build_scene(
+    settings: Settings, con: duckdb.DuckDBPyConnection, *, now: pd.Timestamp | None = None
+) -> Scene | None:
+    """Read the store and the rasters once; ``None`` when there are no events yet.
+
+    ``now`` is the run's clock (default: the current time): the pages are "Skapad" then,
+    and each source's freshness is seen from it.
+    """
+    clock = _steps_now() if now is None else now
     span = store.event_period(con)
     if span is None:
         return None
@@ -179,8 +190,9 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
         events=events,
         population=population,
         grid=grid,
-        made_at=now(),
+        made_at=clock,
         monthly=monthly,
+        freshness=assess(store.newest_events(con), now=clock, policy=settings.freshness),
     )
 
 
@@ -243,6 +255,8 @@ def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> r
         water=scene.water,
         analysis=scene.analysis,
         tiles="OpenStreetMap",
+        freshness=scene.freshness,
+        version=__version__,
     )
 
 
@@ -320,6 +334,8 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "Rutor på 250 × 250 m där polisens händelser är fler (röda) eller färre (blå) "
             "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
         ),
+        freshness=scene.freshness,
+        version=__version__,
     )
 
 
@@ -340,10 +356,13 @@ def lagesbild(
 
 
 def _scene_or_warn(
-    settings: Settings, con: duckdb.DuckDBPyConnection, result: StepResult
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    result: StepResult,
+    now: pd.Timestamp | None = None,
 ) -> Scene | None:
     """The run's scene, or ``None`` with a warning in ``result`` when there are no events."""
-    scene = build_scene(settings, con)
+    scene = build_scene(settings, con, now=now)
     if scene is None:
         result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
     return scene
@@ -375,10 +394,12 @@ def _write_folder_manifest(
     """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
     body = {
         "run_id": run_id,
+        "version": __version__,
         "step": result.step,
         "profile": settings.profile,
-        "written_at": now().isoformat(),
+        "written_at": _steps_now().isoformat(),
         "period": scene.period.label,
+        "freshness": None if scene.freshness is None else scene.freshness.as_dict(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),
@@ -393,6 +414,7 @@ def maps(
     *,
     progress: Progress = no_progress,
     run_id: str | None = None,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Write ``stockholm.html`` and ``<district>.html`` for every district to the profile's
     ``maps`` folder (:func:`output_dir`), all at once.
@@ -405,7 +427,7 @@ def maps(
     run_id = run_id or new_run_id()
     with timed(result):
         result.warnings.extend(_legacy_warning(settings, "maps"))
-        scene = _scene_or_warn(settings, con, result)
+        scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
         if scene.grid is None:
@@ -440,6 +462,7 @@ def report(
     *,
     progress: Progress = no_progress,
     run_id: str | None = None,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
     folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
@@ -447,7 +470,7 @@ def report(
     run_id = run_id or new_run_id()
     with timed(result):
         result.warnings.extend(_legacy_warning(settings, "reports"))
-        scene = _scene_or_warn(settings, con, result)
+        scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
         target = output_dir(settings, "reports")

@@ -18,11 +18,13 @@ import pandas as pd
 
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
+from trygghetskarta.freshness import Freshness
 from trygghetskarta.render.basemap import _finish, add_events, base_map
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
 from trygghetskarta.render.format import Period, fmt_period, period_bounds
 from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import (
+    add_freshness,
     add_info_box,
 )
 from trygghetskarta.render.profile import (
@@ -98,6 +100,11 @@ class MapScene:
         clips them to the district.
     tiles
         Optional online tile layer offered off by default (e.g. ``"OpenStreetMap"``).
+    freshness
+        Optional newest event per source at the run's clock: "Senaste data: …" at the top
+        right of every map and in its info box (amber, with what it means, when stale).
+    version
+        Optional version of the tool, stated in the info box.
 
     Raises
     ------
@@ -119,6 +126,8 @@ class MapScene:
     water: gpd.GeoDataFrame | None = None
     analysis: AnalysisLayers | None = None
     tiles: str | None = None
+    freshness: Freshness | None = None
+    version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -335,7 +344,10 @@ def city_map(
         made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
+        freshness=scene.freshness,
+        version=scene.version,
     )
+    add_freshness(m, scene.freshness)
     _add_ledger(m, profile, ledgers)
     return _finish(m)
 
@@ -453,6 +465,9 @@ def district_map(
         made_at=scene.made_at,
         n_unplaced=n_unplaced,
         notes=notes,
+        freshness=scene.freshness,
+        version=scene.version,
     )
+    add_freshness(m, scene.freshness)
     _add_ledger(m, profile, ledgers)
     return _finish(m)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.freshness import Freshness
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
     Period,
@@ -106,6 +107,11 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
 .tk-mini { width: 100%; height: auto; }
 .caption { color: var(--muted); font-size: 13px; }
 .lead { margin: 4px 0 10px; }
+.tk-fresh { margin: 10px 0 0; padding: 6px 10px; border: 1px solid var(--line);
+  border-radius: 4px; font-weight: bold; }
+.tk-fresh.tk-stale { background: #fff3cd; border: 2px solid #b45309; color: #5c2d00;
+  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+.tk-fresh .tk-note { display: block; font-weight: normal; }
 @media (max-width: 700px) {
   .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
 }
@@ -399,6 +405,11 @@ class ReportScene:
         column names where they come from); a district without a table has no section.
     hotspot_caption
         The caption under the hotspot map.
+    freshness
+        Each source's newest event at the run's clock: "Senaste data: …" under the
+        heading, amber with what it means when a source is older than its threshold.
+    version
+        The version of the tool, stated where the page says when it was made.
 
     Raises
     ------
@@ -417,6 +428,8 @@ class ReportScene:
     events: pd.DataFrame | None = None
     bra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     hotspot_caption: str | None = None
+    freshness: Freshness | None = None
+    version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -435,6 +448,27 @@ class ReportScene:
                 f"{list(self.events.columns)} — pass rows of the events table"
             )
         return self.events[self.events["stadsdelsomrade"] == district]
+
+
+def freshness_note(freshness: Freshness | None) -> str:
+    """``<p class="tk-fresh">Senaste data: …</p>`` for a page's header (``""`` without one);
+    amber with what it means when a source is older than its threshold.
+
+    >>> import pandas as pd
+    >>> from trygghetskarta.freshness import FreshnessPolicy, assess
+    >>> now = pd.Timestamp("2026-01-02 06:00", tz="Europe/Stockholm")
+    >>> fresh = assess({"polisen": (None, pd.Timestamp("2026-01-01 22:10", tz="UTC"))},
+    ...                now=now, policy=FreshnessPolicy())
+    >>> freshness_note(fresh)
+    '<p class="tk-fresh" role="status">Senaste data: 1 januari 2026 (1 dag gammal)</p>'
+    """
+    headline = None if freshness is None else freshness.headline()
+    if freshness is None or headline is None:
+        return ""
+    note = freshness.note()
+    css = "tk-fresh tk-stale" if note else "tk-fresh"
+    more = f' <span class="tk-note">{esc(note)}</span>' if note else ""
+    return f'<p class="{css}" role="status">{esc(headline)}{more}</p>'
 
 
 def bra_source(table: pd.DataFrame | None) -> str:
@@ -527,11 +561,15 @@ def lagesbild_html(
         )
     profile_note = profile.report_note
     source_items = [sources] if isinstance(sources, str) else list(sources)
+    made = f"Skapad {fmt_datetime(made_at)}" + (
+        f" med trygghetskarta {scene.version}" if scene.version else ""
+    )
     body = [
         "<header>",
         f"<h1>{esc(heading)}</h1>",
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
-        f"Skapad {esc(fmt_datetime(made_at))}</p>",
+        f"{esc(made)}</p>",
+        freshness_note(scene.freshness),
         "</header>",
         key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",
@@ -549,7 +587,7 @@ def lagesbild_html(
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
-        f"<p>Period: {esc(fmt_period(period))}. Skapad {esc(fmt_datetime(made_at))}.</p>",
+        f"<p>Period: {esc(fmt_period(period))}. {esc(made)}.</p>",
         f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
         "de har arbetat med, inte alla anmälda brott.</p>",
         "</section>",

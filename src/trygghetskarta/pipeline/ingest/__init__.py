@@ -28,7 +28,7 @@ from trygghetskarta.errors import ConfigError, SourceError
 from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.ingest import layers
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, now, timed
-from trygghetskarta.schema import validate_events
+from trygghetskarta.schema import quarantine_classes, validate_events
 from trygghetskarta.sources import bra, polisen
 from trygghetskarta.sources.text_repair import Repairs
 
@@ -198,7 +198,12 @@ def ingest(
         progress("Källor", len(names), len(names))
         if source in (None, "polisen"):
             result.counts["derived"] = layers.derive_from_police(settings, con)
-        result.counts.update(totals, quarantine_reasons=reasons, sources=sources)
+        result.counts.update(
+            totals,
+            quarantine_reasons=reasons,
+            quarantine_classes=quarantine_classes(reasons),
+            sources=sources,
+        )
     return result
 
 
