@@ -268,7 +268,9 @@ class Freshness:
             return None
         if len(shown) == 1:
             return f"Senaste data: {shown[0].label()}"
-        return "Senaste data: " + "; ".join(f"{s.name_sv} {s.label()}" for s in shown)
+        return "Senaste data: " + "; ".join(
+            f"{s.name_sv} {s.label()}" if s.newest is not None else s.label() for s in shown
+        )
 
     def note(self) -> str | None:
         """Swedish, for maps and reports when a source is stale: what that means."""
