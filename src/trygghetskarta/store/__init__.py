@@ -4,7 +4,7 @@ One file, ``data/processed/trygghetskarta.duckdb``, with the tables
 
 ``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
 ``event_versions``   every distinct version of every event, in the order received
-``quarantine``       every input record that could not be used, with the reason
+``quarantine``       every input record that could not be used, with the reason and its class
 ``areas``            district layers (EPSG:3006 geometry)
 ``population``       inhabitants per area and year
 ``statistics``       Brå's, the police's and MCF's figures per area × period × category

@@ -8,6 +8,9 @@ row or a statistics row, and ends as ``loaded``, ``updated``, ``unchanged`` or
 Several versions of one event in one batch count as if each had come in a batch of its
 own, in the order received (see :func:`trygghetskarta.store.merge_events`): the first
 ``loaded`` (a new event), each later one ``updated`` (new content) or ``unchanged``.
+The quarantined records are counted per reason (``quarantine_reasons``) and per class
+(``quarantine_classes``: outside the area, repeats and placeholder cells, wrong; see
+:class:`trygghetskarta.schema.QuarantineClass`).
 """
 
 from __future__ import annotations
