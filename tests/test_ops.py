@@ -14,6 +14,7 @@ import importlib.metadata
 import itertools
 import json
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -586,3 +587,52 @@ def test_a_healthy_first_run_on_the_shared_data_does_not_read_as_alarming(real_r
     assert verdict in ("OK", "OK with warnings")  # stale when run long after 2025, never failed
     assert "wrong" in report.headline and "outside the area" in report.headline
     assert isinstance(report.freshness, Freshness)
+
+
+@pytest.mark.realdata
+@pytest.mark.browser
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_age_of_the_data_is_visible_on_screen_and_in_print(stale_project, profile, tmp_path):
+    chromium = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
+    if shutil.which(chromium) is None:
+        pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {chromium}")
+    from playwright.sync_api import sync_playwright
+
+    folder = _settings(stale_project[0]).processed_dir / profile
+    pages = {
+        "map": folder / "maps" / "stockholm.html",
+        "report": folder / "reports" / "sodermalm.html",
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which(chromium), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.route(
+                "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+            )
+            for kind, path in pages.items():
+                page.goto(path.as_uri())
+                for media in ("screen", "print"):
+                    page.emulate_media(media=media)
+                    # the map's box at the top right; the report's line under its heading
+                    selector = ".leaflet-control.tk-fresh" if kind == "map" else "p.tk-fresh"
+                    fresh = page.locator(selector)
+                    assert fresh.is_visible(), (kind, media)
+                    assert fresh.inner_text().startswith(
+                        "Senaste data: 1 augusti 2026 (10 dagar gammal)"
+                    )
+                    box = fresh.bounding_box()
+                    assert box["y"] < 400 and box["height"] >= 20, (kind, media, box)
+                    background = fresh.evaluate("e => getComputedStyle(e).backgroundColor")
+                    assert background == "rgb(255, 243, 205)", (kind, media)  # amber: stale
+                    on_top = page.evaluate(
+                        "([x, y]) => document.elementFromPoint(x, y).closest('.tk-fresh') !== null",
+                        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+                    )
+                    assert on_top, (kind, media)
+                page.emulate_media(media="screen")
+                page.screenshot(path=str(tmp_path / f"{profile}-{kind}.png"))
+        finally:
+            browser.close()
