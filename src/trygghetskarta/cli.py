@@ -1,8 +1,11 @@
 """The command line: each command is one call into :mod:`trygghetskarta.pipeline`.
 
 Exit codes: 0 ok, 1 a domain error (bad input, missing data, locked database: one sentence
-on stderr, no traceback), 2 a usage error (typer's own). Only this module parses arguments
-and configures logging.
+on stderr, no traceback), 2 a usage error: an unknown option, or a wrong value of one (a
+profile, a CRS, a bandwidth …), in one plain line that lists the allowed values. Only this
+module parses arguments and configures logging (with the handlers of :mod:`.cli_log`:
+``--log-file`` and ``-v``). A run's summary starts with its verdict (``OK: …``, ``OK with
+warnings: …``, ``FAILED: …``) and ends with the freshness of each source.
 """
 
 from __future__ import annotations
