@@ -315,9 +315,10 @@ def test_a_bad_freshness_table_is_one_sentence(table, message):
 
 
 def test_the_freshness_table_is_read_from_the_toml_file(tmp_path):
-    (tmp_path / "trygghetskarta.toml").write_text("[freshness]\npolisen_days = 5\n")
+    toml = "[freshness]\npolisen_days = 5\npolisen-brott_days = 45\n"
+    (tmp_path / "trygghetskarta.toml").write_text(toml)
     settings = load_settings(tmp_path, env={})
-    assert settings.freshness.threshold("polisen") == 5
+    assert settings.freshness.as_dict() == {"polisen": 5, "polisen-brott": 45}
     assert "freshness" not in settings.extra
     assert load_settings(tmp_path / "none", env={}).freshness.threshold("polisen") == 3
 

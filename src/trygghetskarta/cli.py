@@ -69,7 +69,7 @@ DataOption = Annotated[
     ),
 ]
 #: The export profiles as a type: typer turns a value outside them into a usage error (exit
-#: 2) listing them. ``tests/test_cli.py`` checks that this stays equal to ``config.PROFILES``.
+#: 2) listing them. ``tests/test_ops.py`` checks that this stays equal to ``config.PROFILES``.
 Profile = Literal["public", "internal"]
 ProfileOption = Annotated[
     Profile | None,

@@ -12,7 +12,7 @@ Settings::
 
     [freshness]
     polisen_days = 3          # the live police feed: new events every few hours
-    # "polisen-brott_days" = 45   a delivered list: its delivery interval and some slack
+    # polisen-brott_days = 45     a delivered list: its delivery interval and some slack
     # polisen_days = false    no threshold (the newest event is still stated)
 
 Derived sources (shootings and fires found in police events, ``shooting:polisen``) follow
