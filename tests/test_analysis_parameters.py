@@ -264,12 +264,12 @@ def test_the_inputs_hold_their_study_areas_read_only():
     assert all(not m.flags.writeable for m in kommun.masks.values())
 
 
-def test_the_cli_option_reaches_the_step_and_a_bad_one_is_one_sentence(tmp_path):
+def test_a_bad_cli_option_is_a_usage_error_in_one_sentence(tmp_path):
     runner = CliRunner()
     result = runner.invoke(
         app, ["--data", str(tmp_path / "none"), "analyse", "--bandwidth", "wide"]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a wrong option value is a usage error (issue 14)
     assert "'bandwidth' from the command line" in result.output
     assert "'wide'" in result.output
 

@@ -16,7 +16,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from trygghetskarta.cli import _ConsoleHandler, app
+from trygghetskarta.cli import app
+from trygghetskarta.cli_log import ConsoleHandler
 from trygghetskarta.errors import TrygghetskartaWarning
 
 runner = CliRunner()
@@ -37,12 +38,12 @@ def test_no_data_is_exit_1_with_one_sentence_and_no_traceback(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_a_bad_profile_is_exit_1_naming_the_choices(tmp_path):
+def test_a_bad_profile_is_a_usage_error_naming_the_choices(tmp_path):
     result = runner.invoke(
         app, ["maps", "--profile", "secret"], env={"TRYGGHETSKARTA_PROCESSED": str(tmp_path)}
     )
-    assert result.exit_code == 1
-    assert "profile must be one of" in result.output
+    assert result.exit_code == 2
+    assert "'secret' is not one of 'public', 'internal'" in result.output
 
 
 def test_an_unknown_option_is_a_usage_error():
@@ -102,7 +103,8 @@ def test_an_error_naming_a_config_section_keeps_its_brackets(shared_data, tmp_pa
         app, ["--data", str(shared_data), "--db", str(db), "ingest", "brott", str(listed)]
     )
     assert result.exit_code == 1
-    (line,) = [x for x in result.output.splitlines() if "no column for occurred_at" in x]
+    # the summary on stdout (the log on stderr says it as it happens)
+    (line,) = [x for x in result.stdout.splitlines() if "no column for occurred_at" in x]
     assert line.startswith("  error: brott: ")
     assert line.endswith(
         """— if it is 'Brottsdag', add [sources.brott.columns] occurred_at = "Brottsdag" to """
@@ -201,6 +203,6 @@ def test_a_warning_reaches_the_log_as_its_message_alone(path):
     text = "unknown police event type 'Drönarlarm: x' mapped to 'other'"
     formatted = warnings.formatwarning(text, TrygghetskartaWarning, path, 158, "warnings.warn(")
     sink = io.StringIO()
-    handler = _ConsoleHandler(Console(file=sink, soft_wrap=True, color_system=None))
+    handler = ConsoleHandler(Console(file=sink, soft_wrap=True, color_system=None))
     handler.emit(logging.LogRecord("py.warnings", logging.WARNING, "", 0, "%s", (formatted,), None))
     assert sink.getvalue() == f"warning: {text}\n"

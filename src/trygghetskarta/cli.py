@@ -1,19 +1,21 @@
 """The command line: each command is one call into :mod:`trygghetskarta.pipeline`.
 
 Exit codes: 0 ok, 1 a domain error (bad input, missing data, locked database: one sentence
-on stderr, no traceback), 2 a usage error (typer's own). Only this module parses arguments
-and configures logging.
+on stderr, no traceback), 2 a usage error: an unknown option, or a wrong value of one (a
+profile, a CRS, a bandwidth …), in one plain line that lists the allowed values. Only this
+module parses arguments and configures logging (with the handlers of :mod:`.cli_log`:
+``--log-file`` and ``-v``). A run's summary starts with its verdict (``OK: …``, ``OK with
+warnings: …``, ``FAILED: …``) and ends with the freshness of each source.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -21,11 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from trygghetskarta import pipeline
-from trygghetskarta.config import Settings, load_settings
-from trygghetskarta.errors import TrygghetskartaError
-from trygghetskarta.pipeline import StepResult
+from trygghetskarta import __version__, cli_log, pipeline
+from trygghetskarta.config import STORE_CRS, Settings, analysis_parameters, load_settings
+from trygghetskarta.errors import ConfigError, TrygghetskartaError
+from trygghetskarta.freshness import Freshness
 from trygghetskarta.pipeline.housekeeping import human_bytes
+from trygghetskarta.schema import quarantine_class
 
 app = typer.Typer(
     name="trygghetskarta",
@@ -40,6 +43,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain usage errors ("Error: Invalid value for '--profile': 'publik' is not one of
+    # 'public', 'internal'.", exit 2): one line whatever the terminal's width, unlike
+    # rich's boxes, so that a log or a cron mail keeps the sentence whole.
+    rich_markup_mode=None,
 )
 # soft_wrap: rich never inserts line breaks into what it prints, whatever the terminal's
 # width (or none, when the output goes to a log): a sentence stays one line. Messages are
@@ -47,49 +54,11 @@ app = typer.Typer(
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
-_LEVEL_STYLES = {"CRITICAL": "bold red", "ERROR": "red", "WARNING": "yellow"}
-#: The ``path:line: Category: `` that :func:`warnings.formatwarning` puts before a message.
-_WARNING_PREFIX = re.compile(r"^.*?:\d+: [A-Za-z_]\w*: ")
-
-
-def _warning_text(formatted: str) -> str:
-    """The message of a warning routed to logging, without its place and source line.
-
-    >>> _warning_text("/x/polisen.py:158: TrygghetskartaWarning: unknown type 'X'\\n  code\\n")
-    "unknown type 'X'"
-    """
-    first = formatted.split("\n", 1)[0]
-    return _WARNING_PREFIX.sub("", first, count=1)
-
-
-class _ConsoleHandler(logging.Handler):
-    """Log records as one line each on the error console (``warning: message``).
-
-    Printing through the console keeps log lines above the progress bars; soft wrap keeps
-    each message one line however narrow the terminal is.
-    """
-
-    def __init__(self, console: Console) -> None:
-        super().__init__()
-        self.console = console
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-            if record.name == "py.warnings":
-                message = _warning_text(message)
-        except Exception:  # logging must not raise: report it the way logging does
-            self.handleError(record)
-            return
-        level = record.levelname
-        self.console.print(
-            Text.assemble((f"{level.lower()}: ", _LEVEL_STYLES.get(level, "dim")), message)
-        )
-
 
 def _print_error(message: object) -> None:
-    """One error sentence on stderr, never wrapped and never read as markup."""
+    """One error sentence on stderr (and in the log file), never wrapped or read as markup."""
     err.print(Text.assemble(("error: ", "bold red"), str(message)))
+    logging.getLogger(cli_log.SUMMARY_LOGGER).error("%s", message, extra={cli_log.FILE_ONLY: True})
 
 
 DataOption = Annotated[
@@ -100,14 +69,24 @@ DataOption = Annotated[
         file_okay=False,
     ),
 ]
+#: The export profiles as a type: typer turns a value outside them into a usage error (exit
+#: 2) listing them. ``tests/test_ops.py`` checks that this stays equal to ``config.PROFILES``.
+Profile = Literal["public", "internal"]
 ProfileOption = Annotated[
-    str | None,
+    Profile | None,
     typer.Option(
         "--profile",
         help="Export profile: 'public' (default; no single events, small counts hidden) "
         "or 'internal' (events as points, for analysts).",
+        show_default=False,
     ),
 ]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(Text(f"trygghetskarta {__version__}"))
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -118,16 +97,58 @@ def main(
         Path | None, typer.Option("--db", help="The DuckDB file (default data/processed/).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Append every log line (timestamped, with its step) and the summary to "
+            "this file; the console keeps warnings and errors (all with -v).",
+            dir_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
 ) -> None:
     """Common options; see each command's --help."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[_ConsoleHandler(err)],
+    try:
+        handlers = cli_log.configure(err, verbose=verbose, log_file=log_file)
+    except TrygghetskartaError as e:
+        _print_error(e)
+        raise typer.Exit(1) from None
+    logging.getLogger(__name__).info(
+        "trygghetskarta %s: %s", __version__, " ".join(sys.argv[1:]) or ctx.invoked_subcommand
     )
-    # warnings (shown once per message under Python's default filter) go to the same log
-    logging.captureWarnings(True)
+
+    def _close() -> None:  # writes the count of a last repeated line, closes the file
+        root = logging.getLogger()
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+
+    ctx.call_on_close(_close)
     ctx.obj = {"data_dir": data, "db_path": db}
+
+
+def _analysis_option(name: str) -> Callable[[Any], Any]:
+    """A callback that checks an analysis parameter given on the command line: a bad value
+    is a usage error (exit 2) saying what is expected, as for any option."""
+
+    def check(value: Any) -> Any:
+        if value is not None:
+            try:
+                analysis_parameters(({name: value}, "the command line"))
+            except ConfigError as e:
+                raise typer.BadParameter(str(e).split(" — ")[0]) from None
+        return value
+
+    return check
 
 
 BandwidthOption = Annotated[
@@ -136,6 +157,7 @@ BandwidthOption = Annotated[
         "--bandwidth",
         help="Density kernel bandwidth: metres (e.g. 300) or a rule, 'scott', 'silverman' or "
         "'cv' (overrides bandwidth under [analysis] in trygghetskarta.toml).",
+        callback=_analysis_option("bandwidth"),
     ),
 ]
 CellSizeOption = Annotated[
@@ -143,6 +165,7 @@ CellSizeOption = Annotated[
     typer.Option(
         "--cell-size",
         help="Density raster cell, metres (overrides cell_size_m under [analysis]).",
+        callback=_analysis_option("cell_size_m"),
     ),
 ]
 
@@ -205,13 +228,44 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 _MAX_WARNINGS = 5
 
 
-def _summary(results: list[StepResult], settings: Settings) -> None:
-    """What each step did, one line per fact: what was read and loaded, by precision, the
-    files written, warnings and errors.
+def _say(text: Text) -> None:
+    """One summary line on stdout, and in the log file (not again on the console)."""
+    out.print(text)
+    logging.getLogger(cli_log.SUMMARY_LOGGER).info(
+        "%s", text.plain, extra={cli_log.FILE_ONLY: True}
+    )
+
+
+def _quarantine_line(counts: dict[str, Any]) -> Text | None:
+    """The ingest's quarantine by class: outside the area apart from records that are wrong."""
+    split = counts.get("quarantine_classes")
+    if not split or not counts.get("quarantined"):
+        return None
+    reasons = counts.get("quarantine_reasons") or {}
+    parts = []
+    for kind, label in pipeline.summary.CLASS_LABELS.items():
+        n = split.get(kind, 0)
+        if not n:
+            continue
+        mine = [(r, v) for r, v in reasons.items() if quarantine_class(r).value == kind]
+        detail = "; ".join(f"{r} {v:,}" for r, v in mine)
+        parts.append(f"{label} {n:,}" + (f" ({detail})" if detail and len(mine) > 1 else ""))
+    return Text("  quarantine: " + " · ".join(parts))
+
+
+def _summary(report: pipeline.RunReport, settings: Settings) -> None:
+    """The run's verdict first (``OK: …``, ``OK with warnings: …``, ``FAILED: …``), then what
+    each step did, one line per fact: what was read and loaded, the quarantine split into
+    records outside the area and wrong ones, by precision, the files written, warnings and
+    errors; then how fresh each source is.
 
     Plain lines rather than a table, so that no sentence is ever broken by a column width.
+    Every line also goes to the ``--log-file``.
     """
-    for r in results:
+    style = {"OK": "bold green", "OK with warnings": "bold yellow"}
+    verdict = report.headline.split(":", 1)[0]
+    _say(Text(report.headline, style=style.get(verdict, "bold red")))
+    for r in report.steps:
         c = r.counts
         if r.step == "ingest":
             text = (
@@ -228,20 +282,25 @@ def _summary(results: list[StepResult], settings: Settings) -> None:
             text = (
                 ", ".join(f"{k} {v}" for k, v in c.items() if not isinstance(v, dict | list)) or "—"
             )
-        out.print(Text.assemble((f"{r.step}", "bold"), f" ({r.seconds:.1f} s): {text}"))
-        reasons = (c.get("quarantine_reasons") or {}) if r.step == "ingest" else {}
-        if reasons:
-            out.print(Text("  quarantine: " + "; ".join(f"{k} {v:,}" for k, v in reasons.items())))
+        _say(Text.assemble((f"{r.step}", "bold"), f" ({r.seconds:.1f} s): {text}"))
+        quarantine = _quarantine_line(c) if r.step == "ingest" else None
+        if quarantine is not None:
+            _say(quarantine)
         if r.files:
-            out.print(Text(f"  {len(r.files)} files"))
+            _say(Text(f"  {len(r.files)} files"))
         for w in r.warnings[:_MAX_WARNINGS]:
-            out.print(Text.assemble("  ", ("warning: ", "yellow"), w))
+            _say(Text.assemble("  ", ("warning: ", "yellow"), w))
         if len(r.warnings) > _MAX_WARNINGS:
             more = len(r.warnings) - _MAX_WARNINGS
-            out.print(Text(f"  … and {more} more warnings in manifest.json", style="yellow"))
+            _say(Text(f"  … and {more} more warnings in manifest.json", style="yellow"))
         for e in r.errors:
-            out.print(Text.assemble("  ", ("error: ", "red"), e))
-    out.print(Text(f"database: {settings.db_path}\noutputs:  {settings.processed_dir}"))
+            _say(Text.assemble("  ", ("error: ", "red"), e))
+    if report.freshness is not None:
+        for source in report.freshness.sources:
+            stale = ("  stale", "bold yellow") if source.stale else ""
+            _say(Text.assemble(f"freshness: {source.sentence()}", stale))
+    _say(Text(f"database: {settings.db_path}"))
+    _say(Text(f"outputs:  {settings.processed_dir}"))
 
 
 def _run_steps(
@@ -273,7 +332,7 @@ def _run(
                 halt_on_errors=halt_on_errors,
                 compress_raw=compress_raw,
             )
-        _summary(report.steps, settings)
+        _summary(report, settings)
         if report.compressed is not None and report.compressed.files:
             done = report.compressed
             out.print(
@@ -283,7 +342,7 @@ def _run(
                 )
             )
         if report.status != "ok":
-            err.print(f"[yellow]run {report.run_id} ended {report.status}[/]")
+            err.print(Text(f"run {report.run_id} ended {report.status}", style="yellow"))
             raise typer.Exit(1)
 
 
@@ -332,6 +391,9 @@ def ingest(
     _run_steps(ctx, ("ingest",), None, options, reingest=all_files or None)
 
 
+#: The systems an address register may use (``sources._coords.KNOWN_CRS``).
+RegisterCrs = Literal["EPSG:3006", "EPSG:3011", "EPSG:4326"]
+
 gazetteer_app = typer.Typer(
     help="Address registers used to place listed events.", no_args_is_help=True
 )
@@ -347,9 +409,9 @@ def gazetteer_load(
             help="CSV or XLSX: street, number, postcode, x, y.", exists=True, dir_okay=False
         ),
     ],
-    crs: Annotated[str, typer.Option("--crs", help="CRS of x, y: EPSG:3006, 3011 or 4326.")] = (
-        "EPSG:3006"
-    ),
+    crs: Annotated[
+        RegisterCrs, typer.Option("--crs", help="CRS of x, y.", case_sensitive=False)
+    ] = STORE_CRS,
 ) -> None:
     """Load an address register (Lantmäteriet's open addresses or the city's address layer).
 
@@ -609,6 +671,7 @@ def status(ctx: typer.Context) -> None:
             "message FROM runs ORDER BY started_at DESC LIMIT 10",
         )
         running = pipeline.current_run(settings)
+        freshness = pipeline.read_freshness(settings)
     # Runs come from a snapshot published after they ended (or from the batch's database
     # while no run holds it): a run still 'running' there ended without recording how
     # (killed, or its disk full); the next run marks it so.
@@ -627,6 +690,7 @@ def status(ctx: typer.Context) -> None:
     if missing is not None:
         run_id, run_status, message = missing
         out.print(Text(f"run {run_id} {run_status} (only in manifest.json): {message}"))
+    _print_freshness(freshness)
     _disk_lines(settings, running)
 
 
@@ -642,6 +706,18 @@ def _disk_lines(settings: Settings, running: pipeline.RunHolder | None) -> None:
             else ""
         )
         out.print(Text(f"{use.label}: {size}{files} — {use.path}"))
+
+
+def _print_freshness(freshness: Freshness | None) -> None:
+    """One line per source: its newest event, its age and threshold, and whether it is
+    stale (older than its threshold)."""
+    if freshness is None:
+        return
+    for source in freshness.sources:
+        verdict = ("stale", "bold yellow") if source.stale else ("ok", "green")
+        if source.threshold_days is None:
+            verdict = ("no threshold", "dim")
+        out.print(Text.assemble("freshness: ", source.sentence(), ": ", verdict))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trygghetskarta.errors import ConfigError, DataNotFoundError
+from trygghetskarta.freshness import FreshnessPolicy
 
 #: The reference system every position is stored and analysed in (SWEREF99 TM, metres).
 STORE_CRS = "EPSG:3006"
@@ -290,6 +291,9 @@ class Settings:
         Export profile of maps and reports: ``public`` (default) or ``internal``.
     reingest
         Read every input file again, even those already ingested (``ingest --all``).
+    freshness
+        How many days each source's newest event may be old before a run warns (the
+        ``[freshness]`` table, see :class:`~trygghetskarta.freshness.FreshnessPolicy`).
     extra
         The toml file's tables for later stages, e.g. ``[polisen]`` for the live client.
     """
@@ -305,6 +309,7 @@ class Settings:
     seed: int = 20_240_101
     profile: str = "public"
     reingest: bool = False
+    freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -426,6 +431,8 @@ def load_settings(
                     "`[analysis]` and the parameters below it"
                 )
             analysis_layers.append((value, f"[analysis] in {toml_path}"))
+        elif key == "freshness":
+            values["freshness"] = FreshnessPolicy.from_table(value, str(toml_path))
         elif key not in ("data_dir", "processed_dir", "db_path"):
             extra[key] = value  # sections for later stages (e.g. column mappings)
     for name in _ANALYSIS_ENV:

@@ -188,6 +188,59 @@ QUARANTINE_COLUMNS: dict[str, str] = {
     "quarantined_at": "TIMESTAMPTZ",
 }
 
+
+class QuarantineClass(StrEnum):
+    """Why a quarantined record is not used, in three classes an operator can read.
+
+    ``outside_area``: a good record of another municipality (most of the national police
+    feed): expected, nothing to do. ``not_data``: a repeat of what was already read (the
+    same statistic in two files, a list's duplicate row) or a table's placeholder cell for
+    an area that did not exist then: expected, nothing to do. ``invalid``: a record that
+    is wrong (no date, an impossible time, unreadable coordinates …): worth a look.
+    """
+
+    OUTSIDE_AREA = "outside_area"
+    NOT_DATA = "not_data"
+    INVALID = "invalid"
+
+
+#: The start of a quarantine reason (its kind) that puts it in a class; any other is
+#: ``invalid``. Every source's reasons start with their kind (``outside Stockholm kommun
+#: (title names Malmö)``, ``duplicate row: …``, ``area did not exist: …``).
+QUARANTINE_CLASS_PREFIXES: dict[QuarantineClass, tuple[str, ...]] = {
+    QuarantineClass.OUTSIDE_AREA: ("outside ",),
+    QuarantineClass.NOT_DATA: ("duplicate", "area did not exist"),
+}
+
+
+def quarantine_class(reason: str) -> QuarantineClass:
+    """The class of a quarantine reason (see :class:`QuarantineClass`).
+
+    >>> quarantine_class("outside Stockholm kommun (title names Malmö)").value
+    'outside_area'
+    >>> quarantine_class("duplicate row: line 4 repeats line 2").value
+    'not_data'
+    >>> quarantine_class("title has no incident date: 'x'").value
+    'invalid'
+    """
+    for kind, prefixes in QUARANTINE_CLASS_PREFIXES.items():
+        if str(reason).startswith(prefixes):
+            return kind
+    return QuarantineClass.INVALID
+
+
+def quarantine_classes(by_reason: dict[str, int]) -> dict[str, int]:
+    """Counts per reason → counts per :class:`QuarantineClass` (every class, zeros too).
+
+    >>> quarantine_classes({"outside Stockholm kommun": 5, "duplicate": 2, "no date": 1})
+    {'outside_area': 5, 'not_data': 2, 'invalid': 1}
+    """
+    out = dict.fromkeys((c.value for c in QuarantineClass), 0)
+    for reason, n in by_reason.items():
+        out[quarantine_class(reason).value] += int(n)
+    return out
+
+
 #: The ``statistics`` table (Brå's reported crimes, the police's shooting figures, MCF's
 #: rescue operations): one row per source × area × period × category; ``stat_key`` is the
 #: primary key. ``period_end`` is the period's last day (inclusive); a suppressed figure has

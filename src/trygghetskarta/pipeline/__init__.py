@@ -28,10 +28,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from trygghetskarta import store
+from trygghetskarta import __version__, store
 from trygghetskarta.config import PROFILES, STORE_CRS, Settings
 from trygghetskarta.errors import StoreError, TrygghetskartaError, environment_error
-from trygghetskarta.pipeline import housekeeping, outputs, publish, runlock, workdb
+from trygghetskarta.freshness import Freshness, assess
+from trygghetskarta.pipeline import housekeeping, outputs, publish, runlock, summary, workdb
+from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
@@ -42,12 +44,24 @@ from trygghetskarta.pipeline.ingest import (
     ingest,
     police_files,
 )
-from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now
+from trygghetskarta.pipeline.steps import (
+    STEP_LOG_KEY,
+    Progress,
+    StepResult,
+    new_run_id,
+    no_progress,
+    now,
+)
 
 
 @dataclass
 class RunReport:
-    """A whole run: its id, its steps and how it ended."""
+    """A whole run: its id, its steps, how it ended and how fresh its data is.
+
+    ``freshness`` is each source's newest event at the run's clock (``None`` when the
+    database could not be read at the end); ``headline`` is the run's verdict in one line
+    (``OK: …``, ``OK with warnings: …``, ``FAILED: …``, see :mod:`.summary`).
+    """
 
     run_id: str
     steps: list[StepResult]
@@ -55,10 +69,14 @@ class RunReport:
     manifest: Path | None = None
     #: Raw files compressed after the run (``compress_raw=True``), else None.
     compressed: housekeeping.Compressed | None = None
+    freshness: Freshness | None = None
+    headline: str = ""
 
 
 #: Steps that publish a folder of pages (they get the run id for their staging folder).
 _PUBLISHING = ("maps", "report")
+#: Steps that take the run's clock (``now=``).
+_CLOCKED = ("ingest", "maps", "report")
 _log = logging.getLogger(__name__)
 
 
@@ -70,6 +88,7 @@ def run(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     halt_on_errors: bool = False,
     compress_raw: bool = False,
+    now: pd.Timestamp | None = None,
 ) -> RunReport:
     """Run the steps in order, record the run, write the manifest and publish the database.
 
@@ -83,6 +102,11 @@ def run(
     With ``compress_raw`` (and ``[raw] compress``, true by default), a run that ended
     ``ok`` or ``partial`` then compresses the raw files older than ``[raw]
     compress_after_days`` (see :mod:`.housekeeping`).
+
+    ``now`` is the run's clock (default: the time it starts): the ingest quarantines
+    events published after it, and the freshness of each source (its newest event's age,
+    warned about when older than ``settings.freshness``) and the pages' "Skapad" and
+    "Senaste data" are seen from it. Tests inject it so that they do not depend on today.
 
     ``options`` gives a step its own keyword arguments, e.g. ``{"ingest": {"source":
     "brott", "paths": [...]}}``. With ``halt_on_errors`` a step that reports errors ends the
@@ -187,7 +211,8 @@ def _run_steps(
         "report": publish.report,
     }
     run_id = new_run_id()
-    started_at = now()
+    started_at = _steps.now()
+    clock = started_at if now is None else now
     con: duckdb.DuckDBPyConnection | None = None
     try:
         workdb.prepare(settings)
@@ -220,6 +245,9 @@ def _run_steps(
             extra = dict((options or {}).get(name, {}))
             if name in _PUBLISHING:
                 extra.setdefault("run_id", run_id)
+            if name in _CLOCKED:
+                extra.setdefault("now", clock)
+            _log.info("%s: started", name, extra={STEP_LOG_KEY: name})
             try:
                 results.append(functions[name](settings, con, progress=progress, **extra))
             except BaseException as e:
@@ -240,8 +268,11 @@ def _run_steps(
             status = "partial"
             message = "; ".join(e for r in results for e in r.errors)
     finally:
+        freshness = _freshness(settings, con, clock)
         try:
-            _write_manifest(settings, run_id, status, message, results, started_at)
+            _write_manifest(
+                settings, run_id, status, message, results, started_at, freshness=freshness
+            )
         except OSError as e:
             error = environment_error(e, settings.processed_dir / "manifest.json")
             if raised is None:  # the steps went well but their record cannot be written
@@ -250,7 +281,55 @@ def _run_steps(
                 raise error from e
             _log.error("%s", error)
         _finish(con, settings, run_id, status, message, results)
-    return RunReport(run_id, results, status, settings.processed_dir / "manifest.json")
+        verdict = summary.headline(status, message, results, freshness)
+        _log.info("run %s: %s", run_id, verdict, extra={STEP_LOG_KEY: ""})
+    return RunReport(
+        run_id,
+        results,
+        status,
+        settings.processed_dir / "manifest.json",
+        freshness=freshness,
+        headline=verdict,
+    )
+
+
+def data_freshness(
+    settings: Settings, con: duckdb.DuckDBPyConnection, *, now: pd.Timestamp | None = None
+) -> Freshness:
+    """Each source's newest event in the database and its age at ``now`` (default: the
+    current time), against the thresholds of ``settings.freshness`` (``status`` shows it).
+    """
+    clock = _steps.now() if now is None else now
+    return assess(store.newest_events(con), now=clock, policy=settings.freshness)
+
+
+def read_freshness(settings: Settings, *, now: pd.Timestamp | None = None) -> Freshness | None:
+    """:func:`data_freshness` of the published snapshot (``status``), or None before a run
+    has published one. Never blocks a run: readers only open the snapshot."""
+    if not settings.db_path.exists():
+        return None
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        return data_freshness(settings, con, now=now)
+    finally:
+        con.close()
+
+
+def _freshness(
+    settings: Settings, con: duckdb.DuckDBPyConnection, clock: pd.Timestamp
+) -> Freshness | None:
+    """Each source's newest event at the run's clock; a stale source is logged as a
+    warning. ``None`` (logged) when the database cannot answer after a failed step."""
+    try:
+        found = data_freshness(settings, con, now=clock)
+    except duckdb.Error as e:
+        _log.warning("the freshness of the data could not be read (%s)", str(e).splitlines()[0])
+        return None
+    for source in found.sources:
+        _log.info("freshness: %s", source.sentence())
+    for warning in found.warnings():
+        _log.warning("%s", warning)
+    return found
 
 
 def _failure(error: BaseException, settings: Settings) -> tuple[str, str]:
@@ -354,6 +433,7 @@ def _parameters(settings: Settings) -> dict[str, Any]:
         "seed": settings.seed,
         "profile": settings.profile,
         "crs": STORE_CRS,
+        "freshness_days": settings.freshness.as_dict(),
     }
 
 
@@ -384,22 +464,29 @@ def _write_manifest(
     message: str | None,
     results: list[StepResult],
     started_at: pd.Timestamp,
+    *,
+    freshness: Freshness | None = None,
 ) -> Path:
     """``data/processed/manifest.json``: the last run, and what each output folder holds.
 
     Each folder of pages has its own ``manifest.json`` (written with its files and swapped
-    in with them); this one says how the last run went and points to them.
+    in with them); this one says how the last run went and points to them: the tool's
+    version, the run's verdict (``summary``: headline, warnings, quarantine per class) and
+    each source's ``freshness``.
     """
     path = settings.processed_dir / "manifest.json"
     body = {
         "run_id": run_id,
+        "version": __version__,
         "status": status,
         "message": message,
+        "summary": summary.as_dict(status, message, results, freshness),
         "started_at": started_at.isoformat(),
         "written_at": now().isoformat(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "parameters": _parameters(settings),
+        "freshness": None if freshness is None else freshness.as_dict(),
         "steps": [asdict(r) | {"files": [str(f) for f in r.files]} for r in results],
         "outputs": _published(settings),
     }
@@ -446,6 +533,7 @@ __all__ = [
     "analyse",
     "compress_raw_files",
     "current_run",
+    "data_freshness",
     "disk_use",
     "fetch",
     "geocode",
@@ -455,6 +543,7 @@ __all__ = [
     "maps",
     "police_files",
     "polisen_settings",
+    "read_freshness",
     "read_runs",
     "report",
     "run",

@@ -21,17 +21,19 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from trygghetskarta import __version__, render, store
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import render, store
 from trygghetskarta.analysis import trends
 from trygghetskarta.analysis.bra_compare import bra_comparison
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import Settings
 from trygghetskarta.coverage import Coverage
+from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
 from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
-from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, now, timed
+from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
+from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.render import (
     GI_LAYER_NAME,
     AnalysisLayers,
@@ -101,6 +103,8 @@ class Scene:
     window: DataWindow | None = None
     # the days the police feed covers (None: no coverage recorded yet)
     coverage: Coverage | None = None
+    # each source's newest event at the run's clock ("Senaste data" on every page)
+    freshness: Freshness | None = None
 
     @property
     def comparison(self) -> Comparison:
@@ -150,8 +154,15 @@ def load_analysis(
     return AnalysisLayers(**tables)
 
 
-def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | None:
-    """Read the store and the rasters once; ``None`` when there are no events yet."""
+def build_scene(
+    settings: Settings, con: duckdb.DuckDBPyConnection, *, now: pd.Timestamp | None = None
+) -> Scene | None:
+    """Read the store and the rasters once; ``None`` when there are no events yet.
+
+    ``now`` is the run's clock (default: the current time): the pages are "Skapad" then,
+    and each source's freshness is seen from it.
+    """
+    clock = _steps_now() if now is None else now
     span = store.event_period(con)
     if span is None:
         return None
@@ -196,9 +207,10 @@ def build_scene(settings: Settings, con: duckdb.DuckDBPyConnection) -> Scene | N
         events=events,
         population=population,
         grid=grid,
-        made_at=now(),
+        made_at=clock,
         monthly=monthly,
         window=window,
+        freshness=assess(store.newest_events(con), now=clock, policy=settings.freshness),
     )
 
 
@@ -329,6 +341,8 @@ def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> r
         analysis=scene.analysis,
         tiles="OpenStreetMap",
         coverage=scene.coverage,
+        freshness=scene.freshness,
+        version=__version__,
     )
 
 
@@ -411,6 +425,8 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "än slumpen förklarar, med 90, 95 och 99 % konfidens (Getis-Ord Gi*)."
         ),
         coverage=scene.coverage,
+        freshness=scene.freshness,
+        version=__version__,
     )
 
 
@@ -431,10 +447,13 @@ def lagesbild(
 
 
 def _scene_or_warn(
-    settings: Settings, con: duckdb.DuckDBPyConnection, result: StepResult
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    result: StepResult,
+    now: pd.Timestamp | None = None,
 ) -> Scene | None:
     """The run's scene, or ``None`` with a warning in ``result`` when there are no events."""
-    scene = build_scene(settings, con)
+    scene = build_scene(settings, con, now=now)
     if scene is None:
         result.warnings.append("the store holds no events — run `trygghetskarta ingest` first")
     return scene
@@ -466,13 +485,15 @@ def _write_folder_manifest(
     """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
     body = {
         "run_id": run_id,
+        "version": __version__,
         "step": result.step,
         "profile": settings.profile,
-        "written_at": now().isoformat(),
+        "written_at": _steps_now().isoformat(),
         "period": scene.period.label,
         "comparison": scene.comparison.as_dict(),
         "data_window": None if scene.window is None else scene.window.as_dict(),
         "coverage": coverage_summary(scene),
+        "freshness": None if scene.freshness is None else scene.freshness.as_dict(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),
@@ -487,6 +508,7 @@ def maps(
     *,
     progress: Progress = no_progress,
     run_id: str | None = None,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Write ``stockholm.html`` and ``<district>.html`` for every district to the profile's
     ``maps`` folder (:func:`output_dir`), all at once.
@@ -499,7 +521,7 @@ def maps(
     run_id = run_id or new_run_id()
     with timed(result):
         result.warnings.extend(_legacy_warning(settings, "maps"))
-        scene = _scene_or_warn(settings, con, result)
+        scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
         if scene.grid is None:
@@ -535,6 +557,7 @@ def report(
     *,
     progress: Progress = no_progress,
     run_id: str | None = None,
+    now: pd.Timestamp | None = None,
 ) -> StepResult:
     """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
     folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
@@ -542,7 +565,7 @@ def report(
     run_id = run_id or new_run_id()
     with timed(result):
         result.warnings.extend(_legacy_warning(settings, "reports"))
-        scene = _scene_or_warn(settings, con, result)
+        scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
         target = output_dir(settings, "reports")

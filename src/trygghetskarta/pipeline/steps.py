@@ -16,6 +16,11 @@ import pandas as pd
 from trygghetskarta.errors import TrygghetskartaWarning
 from trygghetskarta.schema import TIMEZONE
 
+#: The attribute of the log record :func:`trygghetskarta.pipeline.run` writes when a step
+#: starts (the step's name) and when the run ends (``""``), so that a log handler can stamp
+#: every line with its step (the CLI's ``--log-file`` does).
+STEP_LOG_KEY = "tk_step"
+
 #: Called as ``progress(description, done, total)`` during long steps (the CLI draws bars).
 Progress = Callable[[str, int, int], None]
 

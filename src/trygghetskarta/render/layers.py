@@ -440,7 +440,8 @@ def add_clusters(
     if clusters is None or clusters.empty:
         return m
     if not profile.cluster_outlines:
-        _log.info("%s map: cluster outlines are internal only — layer left out", profile.name)
+        # debug: a fact of the profile (stated in its map notes), not news on each map
+        _log.debug("%s map: cluster outlines are internal only — layer left out", profile.name)
         return m
     gdf = clusters.assign(name=[f"Kluster {c}" for c in clusters["cluster"]])
     web = _web(gdf, "clusters", simplify_m=0)

@@ -37,6 +37,7 @@ from trygghetskarta.render.verbatim import Verbatim, VerbatimMacro
 
 if TYPE_CHECKING:
     from trygghetskarta._privacy import ExportProfile
+    from trygghetskarta.freshness import Freshness
 
 #: Ramp of the choropleth classes (ColorBrewer YlOrRd).
 CLASS_COLORMAP = "YlOrRd_09"
@@ -90,6 +91,13 @@ _CSS = """
 .tk-popup { font: 12px/1.4 "Helvetica Neue", Arial, sans-serif; max-width: 300px; }
 .tk-popup .tk-meta { color: #555; }
 .tk-popup p { margin: 4px 0; }
+.tk-box.tk-fresh { max-width: 340px; font-weight: bold; }
+.tk-box.tk-fresh.tk-stale {
+  background: #fff3cd; border: 2px solid #b45309; color: #5c2d00;
+  print-color-adjust: exact; -webkit-print-color-adjust: exact;
+}
+.tk-fresh .tk-note { font-weight: normal; color: #5c2d00; }
+.tk-info .tk-version { color: #555; font-size: 11px; }
 """
 
 
@@ -361,6 +369,25 @@ def linear_colormap(colormap: str | bcm.LinearColormap) -> bcm.LinearColormap:
     return getattr(bcm.linear, colormap if colormap in names else max(names))
 
 
+def add_freshness(m: folium.Map, freshness: Freshness | None) -> folium.Map:
+    """Add "Senaste data: 31 december 2025 (337 dagar gammal)" at the top right of the map.
+
+    Shown on screen and in print, in both profiles; amber with a sentence on what it means
+    when a source is older than its threshold (see :class:`trygghetskarta.freshness.Freshness`).
+    Nothing is added without a freshness or sources.
+    """
+    headline = None if freshness is None else freshness.headline()
+    if freshness is None or headline is None:
+        return m
+    note = freshness.note()
+    html = f'<div class="tk-line">{esc(headline)}</div>'
+    if note:
+        html += f'<div class="tk-note">{esc(note)}</div>'
+    css = "tk-box tk-fresh" + (" tk-stale" if note else "")
+    m.add_child(HtmlControl(html, position="topright", css_class=css))
+    return m
+
+
 def add_info_box(
     m: folium.Map,
     *,
@@ -373,6 +400,8 @@ def add_info_box(
     notes: Sequence[str] = (),
     coverage: str = "",
     gaps: Sequence[str] = (),
+    freshness: Freshness | None = None,
+    version: str | None = None,
 ) -> folium.Map:
     """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
 
@@ -399,19 +428,28 @@ def add_info_box(
         The days the data covers (plain text, escaped), after the period.
     gaps
         One line per gap in the data inside the period (plain text, escaped), marked.
+    freshness
+        Each source's newest event: its headline ("Senaste data: …") follows the period.
+    version
+        The tool's version, stated after when the map was made ("trygghetskarta 0.1.0").
 
     Returns
     -------
     folium.Map
     """
+    headline = None if freshness is None else freshness.headline()
+    made = f"Skapad: {fmt_datetime(made_at)}"
     lines = [
         f'<div class="tk-title">{esc(title)}</div>',
         f'<div class="tk-line">Period: {esc(fmt_period(period))}</div>',
         *([f'<div class="tk-line tk-covered">{esc(coverage)}</div>'] if coverage else []),
         *(f'<div class="tk-line tk-gap">{esc(gap)}</div>' for gap in gaps),
+        *([f'<div class="tk-line tk-fresh-line">{esc(headline)}</div>'] if headline else []),
         f'<div class="tk-line">{fmt_sources(sources)}</div>',
-        f'<div class="tk-line">Skapad: {esc(fmt_datetime(made_at))}</div>',
+        f'<div class="tk-line">{esc(made)}</div>',
     ]
+    if version:
+        lines.append(f'<div class="tk-line tk-version">trygghetskarta {esc(version)}</div>')
     if n_unplaced is not None:
         text = (
             "Alla händelser kunde placeras."

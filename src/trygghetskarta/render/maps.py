@@ -19,12 +19,14 @@ import pandas as pd
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
+from trygghetskarta.freshness import Freshness
 from trygghetskarta.render.basemap import _finish, add_events, base_map
 from trygghetskarta.render.coverage import add_gap_band, coverage_lines, month_notes
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
 from trygghetskarta.render.format import Period, fmt_month_in, fmt_period, period_bounds
 from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import (
+    add_freshness,
     add_info_box,
 )
 from trygghetskarta.render.profile import (
@@ -105,6 +107,11 @@ class MapScene:
         covered period and every gap inside ``period`` ("Data saknas 3–9 mars 2026"), a
         band along the bottom of the window repeats the gaps (on screen and in print), and
         the month slider marks the months a gap touches. ``None``: nothing is said.
+    freshness
+        Optional newest event per source at the run's clock: "Senaste data: …" at the top
+        right of every map and in its info box (amber, with what it means, when stale).
+    version
+        Optional version of the tool, stated in the info box.
 
     Raises
     ------
@@ -127,6 +134,8 @@ class MapScene:
     analysis: AnalysisLayers | None = None
     tiles: str | None = None
     coverage: Coverage | None = None
+    freshness: Freshness | None = None
+    version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -356,8 +365,11 @@ def city_map(
         notes=notes,
         coverage=covered,
         gaps=gaps,
+        freshness=scene.freshness,
+        version=scene.version,
     )
     add_gap_band(m, scene.coverage, period)
+    add_freshness(m, scene.freshness)
     _add_ledger(m, profile, ledgers)
     return _finish(m)
 
@@ -479,7 +491,10 @@ def district_map(
         notes=notes,
         coverage=covered,
         gaps=gaps,
+        freshness=scene.freshness,
+        version=scene.version,
     )
     add_gap_band(m, scene.coverage, period)
+    add_freshness(m, scene.freshness)
     _add_ledger(m, profile, ledgers)
     return _finish(m)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import ConfigError, SchemaError
+from trygghetskarta.freshness import Freshness
 from trygghetskarta.periods import Period as MonthsPeriod
 from trygghetskarta.periods import block_label
 from trygghetskarta.render.coverage import (
@@ -118,6 +119,11 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
 .tk-mini { width: 100%; height: auto; }
 .caption { color: var(--muted); font-size: 13px; }
 .lead { margin: 4px 0 10px; }
+.tk-fresh { margin: 10px 0 0; padding: 6px 10px; border: 1px solid var(--line);
+  border-radius: 4px; font-weight: bold; }
+.tk-fresh.tk-stale { background: #fff3cd; border: 2px solid #b45309; color: #5c2d00;
+  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+.tk-fresh .tk-note { display: block; font-weight: normal; }
 @media (max-width: 700px) {
   .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
 }
@@ -499,6 +505,11 @@ class ReportScene:
         covered period and every gap inside ``period`` ("Data saknas 3–9 mars 2026") under
         its heading and under "Källor och period", and hatches the months a gap touches in
         its charts. ``None``: nothing is said.
+    freshness
+        Each source's newest event at the run's clock: "Senaste data: …" under the
+        heading, amber with what it means when a source is older than its threshold.
+    version
+        The version of the tool, stated where the page says when it was made.
 
     Raises
     ------
@@ -518,6 +529,8 @@ class ReportScene:
     bra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     hotspot_caption: str | None = None
     coverage: Coverage | None = None
+    freshness: Freshness | None = None
+    version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -555,6 +568,27 @@ def _coverage_sources(coverage: Coverage | None, period: Period) -> str:
         f"<li>{esc(g.label)} ({g.days} {'dag' if g.days == 1 else 'dagar'})</li>" for g in gaps
     )
     return f"<p>{esc(text)} Luckor under perioden:</p><ul>{items}</ul><p>{esc(PARTIAL_NOTE)}</p>"
+
+
+def freshness_note(freshness: Freshness | None) -> str:
+    """``<p class="tk-fresh">Senaste data: …</p>`` for a page's header (``""`` without one);
+    amber with what it means when a source is older than its threshold.
+
+    >>> import pandas as pd
+    >>> from trygghetskarta.freshness import FreshnessPolicy, assess
+    >>> now = pd.Timestamp("2026-01-02 06:00", tz="Europe/Stockholm")
+    >>> fresh = assess({"polisen": (None, pd.Timestamp("2026-01-01 22:10", tz="UTC"))},
+    ...                now=now, policy=FreshnessPolicy())
+    >>> freshness_note(fresh)
+    '<p class="tk-fresh" role="status">Senaste data: 1 januari 2026 (1 dag gammal)</p>'
+    """
+    headline = None if freshness is None else freshness.headline()
+    if freshness is None or headline is None:
+        return ""
+    note = freshness.note()
+    css = "tk-fresh tk-stale" if note else "tk-fresh"
+    more = f' <span class="tk-note">{esc(note)}</span>' if note else ""
+    return f'<p class="{css}" role="status">{esc(headline)}{more}</p>'
 
 
 def bra_source(table: pd.DataFrame | None) -> str:
@@ -648,12 +682,17 @@ def lagesbild_html(
         )
     profile_note = profile.report_note
     source_items = [sources] if isinstance(sources, str) else list(sources)
+    made = f"Skapad {fmt_datetime(made_at)}" + (
+        f" med trygghetskarta {scene.version}" if scene.version else ""
+    )
     body = [
         "<header>",
         f"<h1>{esc(heading)}</h1>",
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
         f"Skapad {esc(fmt_datetime(made_at))}</p>",
         report_note(scene.coverage, period, shown_from=_first_day(table)),
+        f"{esc(made)}</p>",
+        freshness_note(scene.freshness),
         "</header>",
         key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",
@@ -671,8 +710,9 @@ def lagesbild_html(
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
-        f"<p>Period: {esc(fmt_period(period))}. Skapad {esc(fmt_datetime(made_at))}.</p>",
-        _coverage_sources(scene.coverage, period),
+        f"{esc(made)}</p>",
+        freshness_note(scene.freshness),
+        report_note(scene.coverage, period, shown_from=_first_day(table)),
         f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
         "de har arbetat med, inte alla anmälda brott.</p>",
         "</section>",

@@ -6,7 +6,7 @@ trygghetskarta.duckdb`` (:mod:`trygghetskarta.store.snapshot`). Both hold the ta
 
 ``events``           one row per event, whatever its source (columns: :data:`schema.EVENT_COLUMNS`)
 ``event_versions``   every distinct version of every event, in the order received
-``quarantine``       every input record that could not be used, with the reason
+``quarantine``       every input record that could not be used, with the reason and its class
 ``areas``            district layers (EPSG:3006 geometry)
 ``population``       inhabitants per area and year
 ``statistics``       Brå's, the police's and MCF's figures per area × period × category
@@ -44,6 +44,7 @@ from trygghetskarta.store.events import (
     event_period,
     ingested_file_keys,
     merge_events,
+    newest_events,
     read_events,
     record_ingested_files,
     retire_derived,
@@ -77,6 +78,7 @@ __all__ = [
     "is_snapshot",
     "merge_events",
     "merge_statistics",
+    "newest_events",
     "publish",
     "read_areas",
     "read_coverage",

@@ -17,8 +17,10 @@ from trygghetskarta.errors import StoreError
 from trygghetskarta.schema import (
     EVENT_COLUMNS,
     POPULATION_COLUMNS,
+    QUARANTINE_CLASS_PREFIXES,
     STATISTICS_COLUMNS,
     TIMEZONE,
+    QuarantineClass,
 )
 
 _TABLES = {
@@ -29,7 +31,7 @@ _TABLES = {
     "PRIMARY KEY (event_uid, content_hash)",
     "quarantine": "quarantine_key VARCHAR PRIMARY KEY, source VARCHAR, source_id VARCHAR, "
     "source_file VARCHAR, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, "
-    "quarantined_at TIMESTAMPTZ",
+    "quarantined_at TIMESTAMPTZ, reason_class VARCHAR",
     "areas": "layer VARCHAR, scheme VARCHAR, name VARCHAR, code VARCHAR, parent VARCHAR, "
     "area_km2 DOUBLE, geom GEOMETRY, PRIMARY KEY (layer, name)",
     "population": ", ".join(f"{c} {t}" for c, t in POPULATION_COLUMNS.items())
@@ -188,8 +190,26 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE event_versions ADD COLUMN IF NOT EXISTS received_no BIGINT")
     # Databases made before live events got their page text.
     con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS text_missing VARCHAR")
+    # Databases made before quarantine reasons had a class (schema.QuarantineClass).
+    con.execute("ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_class VARCHAR")
+    _classify_quarantine(con)
     for name, query in _VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+
+
+def _classify_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    """Give every quarantined record without a class its class, from the same prefixes as
+    :func:`trygghetskarta.schema.quarantine_class` (a no-op once every row has one)."""
+    cases, params = [], []
+    for kind, prefixes in QUARANTINE_CLASS_PREFIXES.items():
+        for prefix in prefixes:
+            cases.append("WHEN starts_with(reason, ?) THEN ?")
+            params += [prefix, kind.value]
+    con.execute(
+        f"UPDATE quarantine SET reason_class = CASE {' '.join(cases)} ELSE ? END "
+        "WHERE reason_class IS NULL",
+        [*params, QuarantineClass.INVALID.value],
+    )
 
 
 @contextmanager

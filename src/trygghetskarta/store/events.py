@@ -19,6 +19,7 @@ from trygghetskarta.schema import (
     GEOCODED_COLUMNS,
     PARSED_COLUMNS,
     TIMEZONE,
+    quarantine_class,
 )
 
 #: Columns whose values make an event's content; a change in any of them is an update.
@@ -238,11 +239,14 @@ def add_quarantine(
     )
     frame["batch_id"] = batch_id
     frame["quarantined_at"] = quarantined_at
+    frame["reason_class"] = [quarantine_class(r).value for r in frame["reason"]]
     frame = frame.drop_duplicates("quarantine_key")
     before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
     con.register("quarantine_df", frame)
     try:
-        con.execute("INSERT INTO quarantine SELECT * FROM quarantine_df ON CONFLICT DO NOTHING")
+        con.execute(
+            "INSERT INTO quarantine BY NAME SELECT * FROM quarantine_df ON CONFLICT DO NOTHING"
+        )
     finally:
         con.unregister("quarantine_df")
     return int(con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before)
@@ -343,6 +347,31 @@ def event_period(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Times
     if pd.isna(first):
         return None
     return pd.Timestamp(first).tz_convert(TIMEZONE), pd.Timestamp(last).tz_convert(TIMEZONE)
+
+
+def newest_events(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    """Each source's latest incident time and latest publication time (Stockholm time).
+
+    Returns
+    -------
+    dict
+        ``events.source`` → ``(max occurred_at, max published_at)``, either ``None`` when
+        no event of the source has one; an empty dict for an empty store.
+    """
+    frame = con.execute(
+        "SELECT source, max(occurred_at) AS occurred, max(published_at) AS published "
+        "FROM events GROUP BY source ORDER BY source"
+    ).df()
+
+    def local(value: Any) -> pd.Timestamp | None:
+        return None if pd.isna(value) else pd.Timestamp(value).tz_convert(TIMEZONE)
+
+    return {
+        str(row.source): (local(row.occurred), local(row.published))
+        for row in frame.itertuples(index=False)
+    }
 
 
 def ingested_file_keys(con: duckdb.DuckDBPyConnection) -> set[str]:

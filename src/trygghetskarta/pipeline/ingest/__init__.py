@@ -8,6 +8,9 @@ row or a statistics row, and ends as ``loaded``, ``updated``, ``unchanged`` or
 Several versions of one event in one batch count as if each had come in a batch of its
 own, in the order received (see :func:`trygghetskarta.store.merge_events`): the first
 ``loaded`` (a new event), each later one ``updated`` (new content) or ``unchanged``.
+The quarantined records are counted per reason (``quarantine_reasons``) and per class
+(``quarantine_classes``: outside the area, repeats and placeholder cells, wrong; see
+:class:`trygghetskarta.schema.QuarantineClass`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.fetch import polisen_settings
 from trygghetskarta.pipeline.ingest import layers
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, now, timed
-from trygghetskarta.schema import validate_events
+from trygghetskarta.schema import quarantine_classes, validate_events
 from trygghetskarta.sources import (
     bra,
     polisen,
@@ -211,7 +214,12 @@ def ingest(
         progress("Källor", len(names), len(names))
         if source in (None, "polisen"):
             result.counts["derived"] = layers.derive_from_police(settings, con)
-        result.counts.update(totals, quarantine_reasons=reasons, sources=sources)
+        result.counts.update(
+            totals,
+            quarantine_reasons=reasons,
+            quarantine_classes=quarantine_classes(reasons),
+            sources=sources,
+        )
     return result
 
 
