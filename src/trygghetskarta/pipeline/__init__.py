@@ -50,7 +50,6 @@ from trygghetskarta.pipeline.steps import (
     StepResult,
     new_run_id,
     no_progress,
-    now,
 )
 
 
@@ -134,7 +133,7 @@ def run(
         raise environment_error(e, settings.processed_dir) from e
     with runlock.run_lock(settings.run_lock_path, " ".join(steps)):
         try:
-            report = _run_steps(settings, steps, progress, options, halt_on_errors)
+            report = _run_steps(settings, steps, progress, options, halt_on_errors, now)
         except BaseException:
             _publish_runs_quietly(settings)
             raise
@@ -187,7 +186,7 @@ def _fail_after_the_steps(settings: Settings, report: RunReport, message: str) -
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         if body.get("run_id") == report.run_id:
-            body.update(status="failed", message=message, written_at=now().isoformat())
+            body.update(status="failed", message=message, written_at=_steps.now().isoformat())
             text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
             outputs.write_atomic(path, text.encode("utf-8"))
     except (OSError, ValueError) as e:
@@ -200,8 +199,10 @@ def _run_steps(
     progress: Progress,
     options: Mapping[str, Mapping[str, Any]] | None,
     halt_on_errors: bool,
+    now: pd.Timestamp | None,
 ) -> RunReport:
-    """The steps on the batch's database, recorded in ``runs`` and ``manifest.json``."""
+    """The steps on the batch's database, recorded in ``runs`` and ``manifest.json``;
+    ``now`` is the run's clock (None: the time it starts)."""
     functions: dict[str, Callable[..., StepResult]] = {
         "fetch": fetch,
         "ingest": ingest,
@@ -391,7 +392,7 @@ def _finish(
         store.finish_run(
             con,
             run_id,
-            finished_at=now(),
+            finished_at=_steps.now(),
             status=status,
             counts={k: v for k, v in counts.items() if k != "sources"}
             | {"steps": {r.step: r.counts for r in results}},
@@ -482,7 +483,7 @@ def _write_manifest(
         "message": message,
         "summary": summary.as_dict(status, message, results, freshness),
         "started_at": started_at.isoformat(),
-        "written_at": now().isoformat(),
+        "written_at": _steps.now().isoformat(),
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "parameters": _parameters(settings),

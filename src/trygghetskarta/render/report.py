@@ -689,10 +689,9 @@ def lagesbild_html(
         "<header>",
         f"<h1>{esc(heading)}</h1>",
         f'<p class="meta">Period: {esc(fmt_period(period))} · {fmt_sources(sources)} · '
-        f"Skapad {esc(fmt_datetime(made_at))}</p>",
-        report_note(scene.coverage, period, shown_from=_first_day(table)),
         f"{esc(made)}</p>",
         freshness_note(scene.freshness),
+        report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
         key_figures(summary_row, city_summary, profile, counts),
         "<section><h2>Utveckling per månad</h2>",
@@ -710,9 +709,8 @@ def lagesbild_html(
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
-        f"{esc(made)}</p>",
-        freshness_note(scene.freshness),
-        report_note(scene.coverage, period, shown_from=_first_day(table)),
+        f"<p>Period: {esc(fmt_period(period))}. {esc(made)}.</p>",
+        _coverage_sources(scene.coverage, period),
         f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
         "de har arbetat med, inte alla anmälda brott.</p>",
         "</section>",
