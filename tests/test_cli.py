@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -63,13 +64,18 @@ LONG = "a-folder-with-a-name-long-enough-to-be-wrapped-by-any-terminal-" * 2
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _cli(args: list[str], *, terminal: bool) -> subprocess.CompletedProcess[str]:
+def _cli(args: list[str], *, terminal: bool, out: Path) -> subprocess.CompletedProcess[str]:
     """Run the command in a child process whose terminal is 20 columns wide.
 
     ``terminal`` makes rich treat stderr as a terminal (``TTY_COMPATIBLE=1``), else as a pipe
-    to a log file.
+    to a log file. ``out`` is its processed folder (never the checkout's data/processed).
     """
-    env = os.environ | {"COLUMNS": "20", "LINES": "10", "TTY_COMPATIBLE": "1" if terminal else "0"}
+    env = os.environ | {
+        "COLUMNS": "20",
+        "LINES": "10",
+        "TTY_COMPATIBLE": "1" if terminal else "0",
+        "TRYGGHETSKARTA_PROCESSED": str(out),
+    }
     return subprocess.run(
         [sys.executable, "-m", "trygghetskarta", *args],
         capture_output=True,
@@ -86,7 +92,7 @@ def _lines(text: str) -> list[str]:
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped-to-a-log", "narrow-terminal"])
 def test_an_error_is_one_line_whatever_the_terminal(tmp_path, terminal):
     db = tmp_path / LONG / "absent.duckdb"
-    done = _cli(["--db", str(db), "status"], terminal=terminal)
+    done = _cli(["--db", str(db), "status"], terminal=terminal, out=tmp_path / "out")
     assert done.returncode == 1
     sentence = f"error: no database at {db} — run `trygghetskarta ingest` first"
     assert sentence in _lines(done.stderr), done.stderr
@@ -100,7 +106,9 @@ def test_an_error_naming_a_config_section_keeps_its_brackets(shared_data, tmp_pa
     listed.write_text("Diarienummer;Brottsdag;Brottstyp;Plats\nK-1;2024-03-01;Rån;Slussen\n")
     db = tmp_path / "db.duckdb"
     result = runner.invoke(
-        app, ["--data", str(shared_data), "--db", str(db), "ingest", "brott", str(listed)]
+        app,
+        ["--data", str(shared_data), "--db", str(db), "ingest", "brott", str(listed)],
+        env={"TRYGGHETSKARTA_PROCESSED": str(tmp_path / "out")},
     )
     assert result.exit_code == 1
     # the summary on stdout (the log on stderr says it as it happens)
@@ -122,7 +130,7 @@ def test_a_boundary_file_without_a_crs_is_one_sentence_and_exit_1(tmp_path):
     gpd.GeoDataFrame({"name": ["Rinkeby-Kista"]}, geometry=square).to_file(path)
     assert gpd.read_file(path).crs is None
     args = ["--data", str(data), "--db", str(tmp_path / "db.duckdb"), "ingest"]
-    done = _cli(args, terminal=False)
+    done = _cli(args, terminal=False, out=tmp_path / "out")
     assert done.returncode == 1
     (line,) = [x for x in _lines(done.stderr) if x.startswith("error: ")]
     assert line == (
@@ -139,7 +147,7 @@ def test_the_summary_is_one_line_per_fact_in_a_narrow_terminal(shared_data, tmp_
     db = tmp_path / LONG / "trygghetskarta.duckdb"
     population = shared_data / "population" / "stockholm_population_by_sdo_2010-2024_arsbok.csv"
     args = ["--data", str(shared_data), "--db", str(db), "ingest", "befolkning", str(population)]
-    done = _cli(args, terminal=True)
+    done = _cli(args, terminal=True, out=tmp_path / "out")
     assert done.returncode == 0, done.stderr
     lines = _lines(done.stdout)
     (ingest,) = [x for x in lines if x.startswith("ingest (")]
