@@ -269,3 +269,97 @@ def with_beyond_row(inner: np.ndarray, margin: np.ndarray) -> np.ndarray:
 def pairs_total(n: int) -> int:
     """``n (n - 1) / 2`` as a Python int."""
     return math.comb(n, 2)
+
+
+# --------------------------------------------------------------------------------------
+# the observed table without listing every spatial pair
+
+
+def band_totals(tree: cKDTree, edges: np.ndarray) -> np.ndarray:
+    """Pairs ``i < j`` per distance band within ``edges[-1]``, counted without listing them.
+
+    ``cKDTree.count_neighbors`` counts ordered pairs at distance ``<= r`` (itself
+    included) with the same squared-distance predicate :func:`close_pairs` uses.
+    """
+    n = tree.n
+    within = tree.count_neighbors(tree, edges.astype(np.float64), cumulative=True)
+    cumulative = (np.asarray(within, dtype=np.int64) - n) // 2
+    return np.diff(np.concatenate([[0], cumulative]))
+
+
+def space_time_table(
+    xy: np.ndarray, times: np.ndarray, d_edges: np.ndarray, t_edges: np.ndarray
+) -> np.ndarray:
+    """Pairs per (distance band, time band) within the largest distance edge, exactly.
+
+    The same table as ``close_pairs(xy, d_edges, …).table(times, t_edges)``, with memory
+    bounded by the pairs close in space *and* time rather than by every pair close in
+    space: events are cut into time blocks as wide as the largest time edge, so that a
+    pair within it lies in one block or two neighbouring ones; each block with the next
+    is searched with a KD-tree, and only its pairs within the largest time edge are
+    banded. The column beyond the largest time edge is each distance band's total
+    (:func:`band_totals`) minus the pairs counted.
+
+    Parameters
+    ----------
+    xy
+        Coordinates ``(n, 2)``.
+    times
+        Times in the arithmetic of :func:`comparable_times`.
+    d_edges, t_edges
+        Distance and (comparable) time edges.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, shape ``(len(d_edges), len(t_edges) + 1)``.
+    """
+    bands, cols = d_edges.size, t_edges.size + 1
+    out = np.zeros((bands, cols), dtype=np.int64)
+    reach = float(d_edges[-1]) * (1 + 1e-9) + 1e-9
+    limits = d_edges.astype(np.float64) ** 2
+    t_max = t_edges[-1]
+    width = float(t_max) if t_max > 0 else 1.0
+    wide = times.astype(np.float64) if times.dtype.kind == "f" else times.astype(np.int64)
+    block = np.floor((wide - wide.min()) / width).astype(np.int64)
+    order = np.argsort(block, kind="stable")
+    ids, starts = np.unique(block[order], return_index=True)
+    ends = np.append(starts[1:], order.size)
+    for k in range(ids.size):
+        own = order[starts[k] : ends[k]]
+        nxt = (
+            order[starts[k + 1] : ends[k + 1]]
+            if k + 1 < ids.size and ids[k + 1] == ids[k] + 1
+            else order[:0]
+        )
+        members = np.concatenate([own, nxt])
+        if members.size < 2:
+            continue
+        found = cKDTree(xy[members]).query_pairs(reach, output_type="ndarray")
+        # pairs with both events in the next block are counted with that block
+        keep = (found[:, 0] < own.size) | (found[:, 1] < own.size)
+        i = members[found[keep, 0]]
+        j = members[found[keep, 1]]
+        del found
+        for a in range(0, i.size, PAIR_CHUNK):
+            ic, jc = i[a : a + PAIR_CHUNK], j[a : a + PAIR_CHUNK]
+            d = times[ic] - times[jc]
+            np.abs(d, out=d)
+            close = d <= t_max
+            ic, jc, d = ic[close], jc[close], d[close]
+            dx = xy[ic, 0] - xy[jc, 0]
+            dy = xy[ic, 1] - xy[jc, 1]
+            d2 = dx * dx + dy * dy
+            band = np.zeros(ic.size, dtype=np.int64)
+            for e2 in limits:
+                band += d2 > e2
+            col = np.zeros(ic.size, dtype=np.int64)
+            for e in t_edges:
+                col += d > e
+            inside = band < bands
+            out += np.bincount(band[inside] * cols + col[inside], minlength=bands * cols).reshape(
+                bands, cols
+            )
+    totals = band_totals(cKDTree(xy), d_edges)
+    out[:, -1] = totals - out[:, :-1].sum(axis=1)
+    return out

@@ -27,7 +27,7 @@ from trygghetskarta.pipeline.analyse.inputs import (
     districts_in_scheme,
     select,
 )
-from trygghetskarta.pipeline.analyse.parts import params_json
+from trygghetskarta.pipeline.analyse.parts import params_json, sample_fields, warn_sampled
 from trygghetskarta.schema import TIMEZONE
 
 # The Knox bands, permutations and cap are ``inputs.parameters``' ``knox_*``
@@ -64,15 +64,18 @@ def near_repeat(
     bands (the same point, then ``distance_bands``) × time bands (days), observed against
     expected under independence, with seeded Monte-Carlo p-values
     (:func:`~trygghetskarta.analysis.nearrepeat.knox_table`). Above ``max_events`` events
-    the test runs on a seeded random sample of that size (pairs grow with the square).
-    The bands, permutations and cap default to ``inputs.parameters``' ``knox_*``.
+    the test runs on a seeded random sample of that size (pairs grow with the square),
+    and says so: a warning (the step's result, the run summary, the manifest) and the
+    columns ``sampled_n``, ``sampled_of`` and ``sampled`` (``"5000 of 184134"``; ``""``
+    when every event was used). The bands, permutations and cap default to
+    ``inputs.parameters``' ``knox_*``.
 
     Returns
     -------
     pandas.DataFrame
         ``KnoxTable.to_frame()`` (``distance_band … p_lower``) with ``layer, category,
-        period_start, period_end, n_events, n_sampled_from, pairs, permutations`` and
-        ``params``.
+        period_start, period_end, n_events, n_sampled_from, pairs, permutations``,
+        ``sampled_n, sampled_of, sampled`` and ``params``.
 
     Raises
     ------
@@ -94,6 +97,7 @@ def near_repeat(
     n_from = len(use)
     if len(use) > max_events:
         use = use.sample(n=max_events, random_state=inputs.seed)
+        warn_sampled("near-repeat", f"{layer}/{category}", len(use), n_from, "knox_max_events")
     table = knox_table(
         use["x"].to_numpy(dtype=float),
         use["y"].to_numpy(dtype=float),
@@ -126,6 +130,8 @@ def near_repeat(
     }
     for i, (name, value) in enumerate(head.items()):
         out.insert(i, name, value)
+    for name, value in sample_fields(table.n, n_from).items():
+        out[name] = value
     out["params"] = params_json(params)
     return out
 
@@ -151,6 +157,9 @@ NEAR_REPEAT_COLUMNS = {
     "ratio": "float64",
     "p_value": "float64",
     "p_lower": "float64",
+    "sampled_n": "int64",
+    "sampled_of": "int64",
+    "sampled": "string",
     "params": "string",
 }
 
