@@ -96,7 +96,9 @@ def sample_fields(n: int, of: int) -> dict[str, Any]:
     }
 
 
-def warn_sampled(analysis: str, label: str, n: int, of: int, setting: str) -> None:
+def warn_sampled(
+    analysis: str, label: str, n: int, of: int, setting: str, *, what: str = "ran on"
+) -> None:
     """Warn that ``analysis`` of a selection ran on a seeded sample because of a cap.
 
     The ``analyse`` step collects the warning into its result (the run summary and the
@@ -112,9 +114,11 @@ def warn_sampled(analysis: str, label: str, n: int, of: int, setting: str) -> No
         Events used and events of the selection.
     setting
         The ``[analysis]`` setting whose cap bit (``cluster_max_events`` …).
+    what
+        What was computed on the sample, before "a seeded random sample".
     """
     warnings.warn(
-        f"{analysis} {label}: ran on a seeded random sample of {n:,} of {of:,} placed events "
+        f"{analysis} {label}: {what} a seeded random sample of {n:,} of {of:,} placed events "
         f"because [analysis] {setting} = {n:,} — raise {setting} to use every event "
         "(time and memory grow with it)",
         TrygghetskartaWarning,
