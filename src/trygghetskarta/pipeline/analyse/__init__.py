@@ -220,9 +220,9 @@ def _note_sampled(
 ) -> None:
     """Record in ``result.counts["sampled"]`` (the run summary and the manifest) an
     analysis of a selection that ran on a sample because the cap ``setting`` bit."""
-    if frame.empty or "sampled" not in frame.columns or not frame["sampled"].iloc[0]:
+    if not frame.attrs.get("sampled"):  # parts.sample_fields, kept with no rows too
         return
-    n, of = int(frame["sampled_n"].iloc[0]), int(frame["sampled_of"].iloc[0])
+    n, of = int(frame.attrs["sampled_n"]), int(frame.attrs["sampled_of"])
     result.counts["sampled"].append(
         {
             "analysis": analysis,

@@ -657,7 +657,9 @@ def clusters(
     }
     out.insert(0, "category", category)
     out.insert(0, "layer", layer)
-    for name, value in sample_fields(sample.size, len(use)).items():
+    fields = sample_fields(sample.size, len(use))
+    for name, value in fields.items():
         out[name] = pd.Series(value, index=out.index, dtype=type(value))
     out["params"] = params_json(params)
+    out.attrs.update(fields)  # also when no cluster was found (no rows to say it)
     return out

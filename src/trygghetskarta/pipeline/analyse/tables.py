@@ -159,9 +159,11 @@ def near_repeat(
     }
     for i, (name, value) in enumerate(head.items()):
         out.insert(i, name, value)
-    for name, value in sample_fields(tested_n if capped else n_from, n_from).items():
+    fields = sample_fields(tested_n if capped else n_from, n_from)
+    for name, value in fields.items():
         out[name] = value
     out["params"] = params_json(params)
+    out.attrs.update(fields)
     return out
 
 
