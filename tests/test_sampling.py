@@ -3,6 +3,7 @@ setting and is stated in the warnings, the tables, the step's counts and on the 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
 import json
@@ -14,10 +15,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial import cKDTree
 from shapely.geometry import box
 
 from test_analyse_step import event, frame, tiny_areas, tiny_population, town_events
 from trygghetskarta import render, store
+from trygghetskarta.analysis import clusters as clusters_mod
 from trygghetskarta.analysis._knox_pairs import (
     band_totals,
     close_pairs,
@@ -104,8 +107,6 @@ def test_space_time_table_counts_datetimes_to_the_second():
 
 
 def test_band_totals_count_pairs_on_the_edge_inclusive():
-    from scipy.spatial import cKDTree
-
     # a 3-4-5 triangle scaled to 50-40-30 m: distances exactly on the edges
     xy = np.array([[0, 0], [30, 0], [0, 40]], dtype=float)
     assert band_totals(cKDTree(xy), np.array([30.0, 40.0, 50.0])).tolist() == [1, 1, 1]
@@ -213,6 +214,41 @@ def test_clusters_over_the_cap_warn_and_say_so_in_the_table():
         found = parts.clusters(_clustered(), "police_event", min_cluster_size=5, max_events=16)
     assert (found["sampled"] == "16 of 24").all()
     assert (found["sampled_n"] == 16).all() and (found["sampled_of"] == 24).all()
+
+
+@pytest.mark.parametrize(
+    ("budget", "sampled"), [(None, ""), (10, "16 of 24")], ids=["fits", "too-many-neighbours"]
+)
+def test_dbscan_runs_on_every_event_when_its_neighbourhoods_fit(monkeypatch, budget, sampled):
+    inputs = _clustered()
+    inputs = dataclasses.replace(
+        inputs,
+        parameters=dataclasses.replace(
+            inputs.parameters, cluster_method="dbscan", cluster_eps_m=45.0
+        ),
+    )
+    if budget is not None:
+        monkeypatch.setattr(clusters_mod, "DBSCAN_MAX_NEIGHBOURS", budget)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = parts.clusters(inputs, "police_event", min_cluster_size=5, max_events=16)
+    ours = [w for w in caught if issubclass(w.category, TrygghetskartaWarning)]
+    assert len(ours) == (1 if sampled else 0)
+    assert (found["sampled"] == sampled).all()
+    if not sampled:  # within 45 m: the 3 × 4 grid and the row of 12, every event
+        assert sorted(found["n_events"]) == [12, 12]
+
+
+def test_dbscan_neighbours_counts_each_event_itself_and_its_neighbours():
+    # 0–10–20 on a line within 15 m: 2 + 3 + 2 entries, and the lone event 1
+    assert clusters_mod.dbscan_neighbours([0, 10, 20, 5000], [0, 0, 0, 0], eps=15) == 8.0
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 10_000, size=(20_000, 2))
+    exact = float(
+        cKDTree(xy).query_ball_point(xy, 100.0, return_length=True).sum()
+    )  # about 20 000 × (1 + π 100² × 2·10⁻⁴)
+    estimate = clusters_mod.dbscan_neighbours(xy[:, 0], xy[:, 1], eps=100.0)
+    assert estimate == pytest.approx(exact, rel=0.05)
 
 
 def _settings(tmp_path: Path, parameters: AnalysisParameters) -> Settings:
