@@ -336,13 +336,11 @@ def space_time_table(
         if members.size < 2:
             continue
         found = cKDTree(xy[members]).query_pairs(reach, output_type="ndarray")
-        # pairs with both events in the next block are counted with that block
-        keep = (found[:, 0] < own.size) | (found[:, 1] < own.size)
-        i = members[found[keep, 0]]
-        j = members[found[keep, 1]]
-        del found
-        for a in range(0, i.size, PAIR_CHUNK):
-            ic, jc = i[a : a + PAIR_CHUNK], j[a : a + PAIR_CHUNK]
+        for a in range(0, found.shape[0], PAIR_CHUNK):  # 16 bytes a pair, no more
+            part = found[a : a + PAIR_CHUNK]
+            # pairs with both events in the next block are counted with that block
+            keep = (part[:, 0] < own.size) | (part[:, 1] < own.size)
+            ic, jc = members[part[keep, 0]], members[part[keep, 1]]
             d = times[ic] - times[jc]
             np.abs(d, out=d)
             close = d <= t_max
