@@ -7,6 +7,7 @@ import dataclasses
 import html
 import itertools
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -369,3 +370,50 @@ def test_public_maps_draw_no_cluster_outlines_so_no_note():
         profile=PUBLIC,
     )
     assert "slumpmässigt urval" not in _page(m)
+
+
+# --------------------------------------------------------------------------------------
+# the whole run: the manifest and the internal map (real data)
+
+
+@pytest.mark.realdata
+def test_default_caps_sample_nothing_in_the_real_run(real_run):
+    settings, _ = real_run
+    manifest = json.loads((settings.processed_dir / "manifest.json").read_text("utf-8"))
+    (analyse,) = [s for s in manifest["steps"] if s["step"] == "analyse"]
+    assert analyse["counts"]["sampled"] == []
+    assert not [w for w in analyse["warnings"] if "seeded random sample" in w]
+
+
+@pytest.mark.realdata
+def test_a_cap_that_bites_reaches_the_manifest_and_the_internal_map(real_run, tmp_path):
+    from trygghetskarta import pipeline
+
+    settings, _ = real_run
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    db = processed / settings.db_path.name
+    shutil.copyfile(settings.db_path, db)
+    db.chmod(0o644)  # the published snapshot is read-only
+    capped = dataclasses.replace(
+        settings,
+        processed_dir=processed,
+        db_path=db,
+        profile="internal",
+        analysis=dataclasses.replace(
+            settings.analysis, knox_max_events=40, cluster_max_events=100, knox_permutations=9
+        ),
+    )
+    pipeline.run(capped, steps=("analyse", "maps"))
+    manifest = json.loads((processed / "manifest.json").read_text("utf-8"))
+    (analyse,) = [s for s in manifest["steps"] if s["step"] == "analyse"]
+    sampled = {(s["analysis"], s["layer"], s["category"]): s for s in analyse["counts"]["sampled"]}
+    knox = sampled[("near_repeat", "police_event", "all")]
+    assert knox["n"] == 40 and knox["of"] > 40 and knox["setting"] == "knox_max_events"
+    hd = sampled[("clusters", "police_event", "all")]
+    assert hd["n"] == 100 and hd["of"] > 100 and hd["setting"] == "cluster_max_events"
+    assert any(f"100 of {hd['of']:,}" in w for w in analyse["warnings"])
+    page = (processed / "internal" / "maps" / "stockholm.html").read_text("utf-8")
+    page = html.unescape(page).replace(NBSP, " ")
+    note = f"Beräknat på ett slumpmässigt urval av 100 av {hd['of']:,} händelser.".replace(",", " ")
+    assert note in page
