@@ -96,6 +96,21 @@ def test_space_time_table_equals_the_listed_pairs_and_a_brute_force(n, side, spa
     assert np.array_equal(fast, brute_table(xy, t, d_edges, t_edges)[:-1])
 
 
+@pytest.mark.parametrize(
+    "step", [0.1, 0.7, 1 / 3, 7.0], ids=["tenth", "seven-tenths", "third", "whole-band"]
+)
+def test_space_time_table_is_exact_for_float_times_on_band_multiples(step):
+    # times at exact multiples of the largest band (0.7): rounding must not split a pair
+    # 0.7 apart into blocks two apart
+    rng = np.random.default_rng(5)
+    n = 200
+    t = rng.integers(0, 40, size=n) * step
+    xy = (rng.integers(0, 6, size=(n, 2)) * 100).astype(float)
+    d_edges, t_edges = np.array([0.0, 200.0]), np.array([0.35, 0.7])
+    fast = space_time_table(xy, t, d_edges, t_edges)
+    assert np.array_equal(fast, brute_table(xy, t, d_edges, t_edges)[:-1])
+
+
 def test_space_time_table_counts_datetimes_to_the_second():
     # 7 days apart exactly, and one second more: the first pair is within 7 d, the second not
     start = pd.Timestamp("2025-03-01 00:00", tz=TIMEZONE)

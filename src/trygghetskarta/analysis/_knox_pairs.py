@@ -287,6 +287,27 @@ def band_totals(tree: cKDTree, edges: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([[0], cumulative]))
 
 
+def _time_blocks(s: np.ndarray, t_max: float) -> np.ndarray:
+    """Starts of blocks of the sorted times ``s``: each block runs from its first time
+    ``s[b]`` while ``s[x] - s[b] <= t_max``, so that two events ``t_max`` or less apart
+    lie in one block or in two neighbouring ones — decided with the pairs' own
+    subtraction, which is monotone, so rounding cannot put such a pair two blocks apart.
+    """
+    wide = s.astype(np.int64) if s.dtype.kind in "iu" else s  # s + t_max must not overflow
+    n = s.size
+    starts = []
+    b = 0
+    while b < n:
+        starts.append(b)
+        end = int(np.searchsorted(s, wide[b] + t_max, side="right"))
+        while end < n and s[end] - s[b] <= t_max:  # rounding: the next one is still within
+            end += 1
+        while end > b + 1 and s[end - 1] - s[b] > t_max:  # rounding: the last one is not
+            end -= 1
+        b = end
+    return np.asarray(starts, dtype=np.int64)
+
+
 def space_time_table(
     xy: np.ndarray, times: np.ndarray, d_edges: np.ndarray, t_edges: np.ndarray
 ) -> np.ndarray:
@@ -294,10 +315,10 @@ def space_time_table(
 
     The same table as ``close_pairs(xy, d_edges, …).table(times, t_edges)``, with memory
     bounded by the pairs close in space *and* time rather than by every pair close in
-    space: events are cut into time blocks as wide as the largest time edge, so that a
-    pair within it lies in one block or two neighbouring ones; each block with the next
-    is searched with a KD-tree, and only its pairs within the largest time edge are
-    banded. The column beyond the largest time edge is each distance band's total
+    space: the sorted events are cut into time blocks as wide as the largest time edge,
+    so that a pair within it lies in one block or two neighbouring ones; each block with
+    the next is searched with a KD-tree, and only its pairs within the largest time edge
+    are banded. The column beyond the largest time edge is each distance band's total
     (:func:`band_totals`) minus the pairs counted.
 
     Parameters
@@ -319,19 +340,12 @@ def space_time_table(
     reach = float(d_edges[-1]) * (1 + 1e-9) + 1e-9
     limits = d_edges.astype(np.float64) ** 2
     t_max = t_edges[-1]
-    width = float(t_max) if t_max > 0 else 1.0
-    wide = times.astype(np.float64) if times.dtype.kind == "f" else times.astype(np.int64)
-    block = np.floor((wide - wide.min()) / width).astype(np.int64)
-    order = np.argsort(block, kind="stable")
-    ids, starts = np.unique(block[order], return_index=True)
+    order = np.argsort(times, kind="stable")
+    starts = _time_blocks(times[order], t_max)
     ends = np.append(starts[1:], order.size)
-    for k in range(ids.size):
+    for k in range(starts.size):
         own = order[starts[k] : ends[k]]
-        nxt = (
-            order[starts[k + 1] : ends[k + 1]]
-            if k + 1 < ids.size and ids[k + 1] == ids[k] + 1
-            else order[:0]
-        )
+        nxt = order[starts[k + 1] : ends[k + 1]] if k + 1 < starts.size else order[:0]
         members = np.concatenate([own, nxt])
         if members.size < 2:
             continue
