@@ -13,8 +13,10 @@ Run with ``.venv/bin/python bench/bench_analyse.py`` (needs ``../shared/data``;
    geocoder's kind of position and uncertainty), and the step runs again in a fresh
    process. Targets: under 5 minutes and a peak resident memory under 4 GB
    (``resource.getrusage``, the whole process: Python, libraries and data).
-3. **Why sampling**: HDBSCAN and the Knox test grow with the square of the events; the
-   step runs them on a seeded sample of ``cluster_max_events`` above that size. They are
+3. **Why sampling**: HDBSCAN and the Knox permutations grow with the square of the
+   events; the step runs HDBSCAN on a seeded sample of ``cluster_max_events`` and the
+   Knox permutations on one of ``knox_max_events`` above those sizes (the Knox table
+   itself counts every event; ``bench/bench_sampling.py`` compares both). They are
    timed here on growing samples of the synthetic placed events and extrapolated
    (log-log fit) to the largest selection: the time the step would take without it.
 

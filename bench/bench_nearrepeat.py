@@ -20,6 +20,8 @@ uniform over four years, 10 % of them a *repeat* of an earlier event (within 150
    scikit-learn's fit alone — the difference is the outlines.
 
 Every Knox candidate runs in a fresh process, so that its peak memory (RSS) is its own.
+``bench/bench_sampling.py`` times the table on every event at city scale (10⁴ to 2·10⁵)
+against the step's old cap.
 """
 
 from __future__ import annotations

@@ -23,7 +23,13 @@ from shapely.geometry import box
 from trygghetskarta import areas as areas_mod
 from trygghetskarta import pipeline, store
 from trygghetskarta.config import AnalysisParameters
-from trygghetskarta.errors import AnalysisError, CRSError, OutputError, SourceError
+from trygghetskarta.errors import (
+    AnalysisError,
+    CRSError,
+    OutputError,
+    SourceError,
+    TrygghetskartaWarning,
+)
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse import parts, selections, tables
@@ -444,9 +450,12 @@ def test_near_repeat_table_sums_to_the_pairs_and_samples_large_selections(town):
     # the 12 events at one address, a month apart: 66 pairs at 0 m
     same = table[table["distance_band"] == "0 m"]
     assert same["observed"].sum() == 66
-    sampled = tables.near_repeat(town, "police_event", permutations=0, max_events=5)
-    assert sampled["n_events"].iloc[0] == 5 and sampled["n_sampled_from"].iloc[0] == n
-    assert sampled["observed"].sum() == 10
+    with pytest.warns(TrygghetskartaWarning, match="p-values come from permutations of"):
+        sampled = tables.near_repeat(town, "police_event", permutations=19, max_events=5)
+    # the table counts every event; only the p-values come from the sample of 5
+    assert sampled["n_events"].iloc[0] == n and sampled["n_sampled_from"].iloc[0] == n
+    assert sampled["observed"].sum() == n * (n - 1) // 2
+    assert sampled["sampled"].iloc[0] == "5 of 14" and sampled["sampled_n"].iloc[0] == 5
 
 
 def test_hour_weekday_counts_every_event_of_the_period(town):

@@ -63,10 +63,14 @@ class AnalysisParameters:
         Conditional permutations of local Moran's I on RegSO rates.
     cluster_method, cluster_min_size, cluster_eps_m, cluster_max_events
         Clusters: ``"hdbscan"`` or ``"dbscan"``, the smallest cluster (events; DBSCAN's
-        ``min_samples``), DBSCAN's radius in metres, and the events clustered at most (a
-        seeded sample above it).
+        ``min_samples``), DBSCAN's radius in metres, and the events HDBSCAN clusters at
+        most (a seeded sample above it; DBSCAN uses every event when their neighbourhoods
+        fit in memory). A sample is stated in the warnings, the ``sampled`` columns, the
+        manifest and on the map.
     knox_distance_bands_m, knox_time_bands_d, knox_permutations, knox_max_events
-        The Knox near-repeat test: its bands, permutations and the events tested at most.
+        The Knox near-repeat test: its bands and permutations, and the events whose
+        permutations give the Monte-Carlo p-values at most (a seeded sample above it,
+        stated as for clusters; the observed and expected pairs always count every event).
     period
         ``("YYYY-MM", "YYYY-MM")``, the first and last month analysed; ``None``: the last
         12 whole months up to the latest event.

@@ -269,3 +269,109 @@ def with_beyond_row(inner: np.ndarray, margin: np.ndarray) -> np.ndarray:
 def pairs_total(n: int) -> int:
     """``n (n - 1) / 2`` as a Python int."""
     return math.comb(n, 2)
+
+
+# --------------------------------------------------------------------------------------
+# the observed table without listing every spatial pair
+
+
+def band_totals(tree: cKDTree, edges: np.ndarray) -> np.ndarray:
+    """Pairs ``i < j`` per distance band within ``edges[-1]``, counted without listing them.
+
+    ``cKDTree.count_neighbors`` counts ordered pairs at distance ``<= r`` (itself
+    included) with the same squared-distance predicate :func:`close_pairs` uses.
+    """
+    n = tree.n
+    within = tree.count_neighbors(tree, edges.astype(np.float64), cumulative=True)
+    cumulative = (np.asarray(within, dtype=np.int64) - n) // 2
+    return np.diff(np.concatenate([[0], cumulative]))
+
+
+def _time_blocks(s: np.ndarray, t_max: float) -> np.ndarray:
+    """Starts of blocks of the sorted times ``s``: each block runs from its first time
+    ``s[b]`` while ``s[x] - s[b] <= t_max``, so that two events ``t_max`` or less apart
+    lie in one block or in two neighbouring ones — decided with the pairs' own
+    subtraction, which is monotone, so rounding cannot put such a pair two blocks apart.
+    """
+    wide = s.astype(np.int64) if s.dtype.kind in "iu" else s  # s + t_max must not overflow
+    n = s.size
+    starts = []
+    b = 0
+    while b < n:
+        starts.append(b)
+        end = int(np.searchsorted(s, wide[b] + t_max, side="right"))
+        while end < n and s[end] - s[b] <= t_max:  # rounding: the next one is still within
+            end += 1
+        while end > b + 1 and s[end - 1] - s[b] > t_max:  # rounding: the last one is not
+            end -= 1
+        b = end
+    return np.asarray(starts, dtype=np.int64)
+
+
+def space_time_table(
+    xy: np.ndarray, times: np.ndarray, d_edges: np.ndarray, t_edges: np.ndarray
+) -> np.ndarray:
+    """Pairs per (distance band, time band) within the largest distance edge, exactly.
+
+    The same table as ``close_pairs(xy, d_edges, …).table(times, t_edges)``, with memory
+    bounded by the pairs close in space *and* time rather than by every pair close in
+    space: the sorted events are cut into time blocks as wide as the largest time edge,
+    so that a pair within it lies in one block or two neighbouring ones; each block with
+    the next is searched with a KD-tree, and only its pairs within the largest time edge
+    are banded. The column beyond the largest time edge is each distance band's total
+    (:func:`band_totals`) minus the pairs counted.
+
+    Parameters
+    ----------
+    xy
+        Coordinates ``(n, 2)``.
+    times
+        Times in the arithmetic of :func:`comparable_times`.
+    d_edges, t_edges
+        Distance and (comparable) time edges.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, shape ``(len(d_edges), len(t_edges) + 1)``.
+    """
+    bands, cols = d_edges.size, t_edges.size + 1
+    out = np.zeros((bands, cols), dtype=np.int64)
+    reach = float(d_edges[-1]) * (1 + 1e-9) + 1e-9
+    limits = d_edges.astype(np.float64) ** 2
+    t_max = t_edges[-1]
+    order = np.argsort(times, kind="stable")
+    starts = _time_blocks(times[order], t_max)
+    ends = np.append(starts[1:], order.size)
+    for k in range(starts.size):
+        own = order[starts[k] : ends[k]]
+        nxt = order[starts[k + 1] : ends[k + 1]] if k + 1 < starts.size else order[:0]
+        members = np.concatenate([own, nxt])
+        if members.size < 2:
+            continue
+        found = cKDTree(xy[members]).query_pairs(reach, output_type="ndarray")
+        for a in range(0, found.shape[0], PAIR_CHUNK):  # 16 bytes a pair, no more
+            part = found[a : a + PAIR_CHUNK]
+            # pairs with both events in the next block are counted with that block
+            keep = (part[:, 0] < own.size) | (part[:, 1] < own.size)
+            ic, jc = members[part[keep, 0]], members[part[keep, 1]]
+            d = times[ic] - times[jc]
+            np.abs(d, out=d)
+            close = d <= t_max
+            ic, jc, d = ic[close], jc[close], d[close]
+            dx = xy[ic, 0] - xy[jc, 0]
+            dy = xy[ic, 1] - xy[jc, 1]
+            d2 = dx * dx + dy * dy
+            band = np.zeros(ic.size, dtype=np.int64)
+            for e2 in limits:
+                band += d2 > e2
+            col = np.zeros(ic.size, dtype=np.int64)
+            for e in t_edges:
+                col += d > e
+            inside = band < bands
+            out += np.bincount(band[inside] * cols + col[inside], minlength=bands * cols).reshape(
+                bands, cols
+            )
+    totals = band_totals(cKDTree(xy), d_edges)
+    out[:, -1] = totals - out[:, :-1].sum(axis=1)
+    return out

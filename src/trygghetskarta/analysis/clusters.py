@@ -31,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike
+from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN, HDBSCAN
 
 from trygghetskarta.analysis.points import Points, as_xy, event_values, is_points
@@ -48,15 +49,22 @@ M2_PER_KM2 = 1e6
 CONCAVE_RATIO = 0.5
 #: Default radius, metres, of the outline of a cluster whose hull has no area.
 MIN_RADIUS_M = 25.0
+#: DBSCAN (scikit-learn) holds every event's neighbours within ``eps`` at once, 8 bytes
+#: an entry: :func:`dbscan_neighbours` above this (about 0.4 GB) is too many for one run.
+DBSCAN_MAX_NEIGHBOURS = 50_000_000
+#: Events whose neighbours :func:`dbscan_neighbours` counts to estimate the total.
+_ESTIMATE_SAMPLE = 4_000
 
 Hull = Literal["concave", "convex"]
 
 __all__ = [
+    "DBSCAN_MAX_NEIGHBOURS",
     "NOISE",
     "UNPLACED",
     "Clusters",
     "cluster_outlines",
     "dbscan",
+    "dbscan_neighbours",
     "hdbscan",
 ]
 
@@ -260,6 +268,43 @@ def cluster_outlines(
     )
 
 
+def dbscan_neighbours(x: ArrayLike, y: ArrayLike, eps: float) -> float:
+    """Neighbour entries DBSCAN would hold: events within ``eps`` of each event, summed.
+
+    Counted exactly with a KD-tree for up to 4 000 events, else estimated from a fixed
+    sample of 4 000 (the same every run), without listing any neighbour.
+
+    Parameters
+    ----------
+    x, y
+        Coordinates in metres (non-finite ones are left out).
+    eps
+        DBSCAN's radius, metres.
+
+    Returns
+    -------
+    float
+        The entries, each event counting itself.
+
+    Examples
+    --------
+    >>> dbscan_neighbours([0, 10, 20, 5000], [0, 0, 0, 0], eps=15)
+    8.0
+    """
+    _positive("eps", eps)
+    xs, ys = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    xy = np.column_stack([xs[ok], ys[ok]])
+    if xy.shape[0] == 0:
+        return 0.0
+    tree = cKDTree(xy)
+    if xy.shape[0] <= _ESTIMATE_SAMPLE:
+        return float(tree.query_ball_point(xy, float(eps), return_length=True).sum())
+    pick = np.random.default_rng(0).choice(xy.shape[0], size=_ESTIMATE_SAMPLE, replace=False)
+    counts = tree.query_ball_point(xy[pick], float(eps), return_length=True)
+    return float(counts.mean()) * xy.shape[0]
+
+
 def dbscan(
     x: Points,
     y: ArrayLike | None = None,
@@ -324,7 +369,7 @@ def dbscan(
     labels = np.full(xy.shape[0], UNPLACED, dtype=np.int64)
     core = np.zeros(xy.shape[0], dtype=bool)
     if placed.any():
-        model = DBSCAN(eps=float(eps), min_samples=int(min_samples)).fit(
+        model = DBSCAN(eps=float(eps), min_samples=int(min_samples), algorithm="kd_tree").fit(
             xy[placed], sample_weight=w
         )
         labels[placed] = _by_size(model.labels_.astype(np.int64))
@@ -422,6 +467,7 @@ def hdbscan(
             min_samples=None if min_samples is None else int(min_samples),
             cluster_selection_epsilon=float(cluster_selection_epsilon),
             allow_single_cluster=allow_single_cluster,
+            algorithm="kd_tree",  # core distances and the tree of a city's events: O(n) memory
             copy=True,
         ).fit(xy[placed])
         labels[placed] = _by_size(model.labels_.astype(np.int64))

@@ -26,12 +26,19 @@ in time band ``l`` and ``P`` all pairs. This is also the exact mean of the table
 the Monte-Carlo null, which shuffles the times over the locations: a shuffle gives each
 spatial pair a uniformly drawn pair of times, and leaves both margins unchanged.
 
-Only pairs within the largest distance edge are listed (``scipy.spatial.cKDTree``), so
-memory grows with the number of *close* pairs, not with ``n²`` (about 25 bytes a pair at
-its peak; :data:`MAX_PAIRS` bounds it); the time margins come from the sorted times by
-binary search, and the "beyond" row follows by subtraction. Each permutation re-reads
-the times of the listed pairs only (``bench/bench_nearrepeat.py`` times it against
-pointpats and a brute force).
+The observed table is counted exactly on every event without listing every pair close
+in space: the pairs per distance band come from ``cKDTree.count_neighbors``, the pairs
+close in both space and time from KD-trees over time blocks as wide as the largest time
+band (a pair within it lies in one block or two neighbouring ones), the time margins
+from the sorted times by binary search, and the "beyond" row and column by subtraction;
+memory grows with the pairs close in space *and* time.
+
+The Monte-Carlo permutations list the pairs within the largest distance edge once
+(``scipy.spatial.cKDTree``; they do not change when the times are shuffled), so their
+memory grows with the number of *close* pairs, not with ``n²`` (about 25 bytes a pair
+at its peak; :data:`MAX_PAIRS` bounds it), and each permutation re-reads the times of
+the listed pairs only (``bench/bench_nearrepeat.py`` times it against pointpats and a
+brute force).
 
 Times can be numbers (any unit; bands in the same unit) or datetimes (bands in days;
 datetimes are compared to the second, so "exactly 7 days" is exact).
@@ -68,6 +75,7 @@ from trygghetskarta.analysis._knox_pairs import (
     close_pairs,
     comparable_times,
     pairs_total,
+    space_time_table,
     time_margin,
     usable_events,
     with_beyond_row,
@@ -384,7 +392,8 @@ def knox_table(
         Seed or generator for the shuffles (an ``int``, ``numpy.random.Generator`` or,
         to reproduce numpy's legacy global stream, ``numpy.random.RandomState``).
     max_pairs
-        Refuse when more pairs than this lie within the largest distance edge.
+        With permutations, refuse when more pairs than this lie within the largest
+        distance edge (the observed table alone has no such limit).
     crs
         The CRS of x and y when they are not EPSG:3006.
 
@@ -395,7 +404,8 @@ def knox_table(
     Raises
     ------
     AnalysisError
-        Fewer than 2 usable events, bad band edges, or too many close pairs.
+        Fewer than 2 usable events, bad band edges, or too many close pairs for the
+        permutations.
 
     Examples
     --------
@@ -425,9 +435,8 @@ def knox_table(
     n = xy.shape[0]
     pairs = pairs_total(n)
 
-    close = close_pairs(xy, d_edges, max_pairs)
     margin = time_margin(times, t_cmp, pairs)
-    observed = with_beyond_row(close.table(times, t_cmp), margin)
+    observed = with_beyond_row(space_time_table(xy, times, d_edges, t_cmp), margin)
     row = observed.sum(axis=1).astype(float)
     expected = np.outer(row, margin.astype(float)) / float(pairs)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -435,6 +444,8 @@ def knox_table(
 
     p_value = p_lower = simulated = None
     if permutations:
+        # the spatial pairs do not change when the times are shuffled: listed once
+        close = close_pairs(xy, d_edges, max_pairs)
         rng = _rng(seed)
         simulated = np.empty((permutations, *observed.shape), dtype=np.int64)
         for k in range(permutations):
@@ -496,7 +507,7 @@ def knox(
         Seed or generator for the shuffles; ``numpy.random.RandomState(s)`` draws the
         same permutations as ``pointpats`` after ``numpy.random.seed(s)``.
     max_pairs
-        Refuse when more pairs than this lie within ``distance``.
+        With permutations, refuse when more pairs than this lie within ``distance``.
     crs
         The CRS of x and y when they are not EPSG:3006.
 

@@ -27,7 +27,7 @@ import pandas as pd
 from shapely.geometry import mapping
 
 from trygghetskarta.config import STORE_CRS
-from trygghetskarta.render.format import esc, fmt_count, fmt_float, is_missing
+from trygghetskarta.render.format import esc, fmt_count, fmt_float, fmt_int, is_missing
 from trygghetskarta.render.legend import HtmlControl, legend_row
 from trygghetskarta.render.profile import ExportProfile
 from trygghetskarta.render.vector import to_web
@@ -48,6 +48,7 @@ __all__ = [
     "add_gi_star_cells",
     "add_local_moran",
     "add_stadsdel_gi",
+    "sample_note",
 ]
 
 _log = logging.getLogger(__name__)
@@ -423,6 +424,41 @@ def add_local_moran(
     return _draw(m, web, styles, tips, name=name, show=show, legend=legend)
 
 
+def sample_note(n: int, of: int) -> str:
+    """The Swedish note of a result computed on a random sample of its events.
+
+    Parameters
+    ----------
+    n
+        Events the analysis used.
+    of
+        Events of the selection.
+
+    Returns
+    -------
+    str
+        ``"Beräknat på ett slumpmässigt urval av 20 000 av 184 134 händelser."`` (numbers
+        with non-breaking spaces).
+
+    Examples
+    --------
+    >>> sample_note(20_000, 184_134).replace("\u00a0", " ")
+    'Beräknat på ett slumpmässigt urval av 20 000 av 184 134 händelser.'
+    """
+    return f"Beräknat på ett slumpmässigt urval av {fmt_int(n)} av {fmt_int(of)} händelser."
+
+
+def _sampled(frame: gpd.GeoDataFrame) -> str | None:
+    """:func:`sample_note` when the analysis table says a cap made it use a sample
+    (columns ``sampled_n`` < ``sampled_of``), else ``None``."""
+    if not {"sampled_n", "sampled_of"} <= set(frame.columns) or frame.empty:
+        return None
+    n, of = frame["sampled_n"].iloc[0], frame["sampled_of"].iloc[0]
+    if is_missing(n) or is_missing(of) or int(n) >= int(of):
+        return None
+    return sample_note(int(n), int(of))
+
+
 def add_clusters(
     m: folium.Map,
     clusters: gpd.GeoDataFrame,
@@ -434,7 +470,9 @@ def add_clusters(
     """Draw cluster outlines (HDBSCAN) with their size — internal profile only.
 
     ``clusters`` has ``cluster``, ``geometry`` and optionally ``n_events``,
-    ``area_km2`` and ``events_per_km2``. In the public profile nothing is drawn: an
+    ``area_km2`` and ``events_per_km2``; when its ``sampled_n`` is below ``sampled_of``
+    (a cap made the analysis use a sample) the legend and every outline's tooltip say so
+    (:func:`sample_note`). In the public profile nothing is drawn: an
     outline hugging a handful of events tells where they happened.
     """
     if clusters is None or clusters.empty:
@@ -445,17 +483,20 @@ def add_clusters(
         return m
     gdf = clusters.assign(name=[f"Kluster {c}" for c in clusters["cluster"]])
     web = _web(gdf, "clusters", simplify_m=0)
+    sampled = _sampled(clusters)
     styles, tips = [], []
     for _, row in web.iterrows():
         styles.append({"color": "#6a3d9a", "weight": 2, "fillColor": "#6a3d9a", "fillOpacity": 0.1})
         n = f"<br>Händelser: {esc(fmt_count(row['n_events'], profile=profile))}"
         a = row.get("area_km2")
         area = "" if is_missing(a) else f"<br>Yta: {esc(fmt_float(a, 2))} km²"
-        tips.append(f"<b>{esc(row['name'])}</b>{n if 'n_events' in row.index else ''}{area}")
+        note = "" if sampled is None else f"<br><i>{esc(sampled)}</i>"
+        tips.append(f"<b>{esc(row['name'])}</b>{n if 'n_events' in row.index else ''}{area}{note}")
     legend = _legend(
         "Kluster (HDBSCAN)",
         [("#6a3d9a", "Område med tätt liggande händelser")],
-        note="Intern version: konturerna följer enskilda händelser.",
+        note="Intern version: konturerna följer enskilda händelser."
+        + ("" if sampled is None else f" {sampled}"),
     )
     return _draw(m, web, styles, tips, name=name, show=show, legend=legend)
 

@@ -26,7 +26,10 @@ and the DuckDB tables ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_
 and ``near_repeat``. Every GeoTIFF's ``analysis_parameters`` tag holds the step's
 :class:`~trygghetskarta.config.AnalysisParameters` whole (JSON), its other tags and the
 tables' ``params`` column what made that file;
-``StepResult.counts`` holds the counts, the emerging patterns and the time of each part.
+``StepResult.counts`` holds the counts, the emerging patterns and the time of each part,
+and ``counts["sampled"]`` every analysis that a cap (``cluster_max_events``,
+``knox_max_events``) made run on a seeded sample (``"sampled": "n of N"``); each also
+gives a warning.
 """
 
 from __future__ import annotations
@@ -205,8 +208,32 @@ def _selection_maps(
         found = parts.clusters(inputs, layer, category)
         frames["clusters"].append(found)
         counts["clusters"] += len(found)
+        _note_sampled(result, "clusters", "cluster_max_events", sel, found)
     with rec.part("near_repeat"):
-        near.append(tables.near_repeat(inputs, layer, category))
+        table = tables.near_repeat(inputs, layer, category)
+        near.append(table)
+        _note_sampled(result, "near_repeat", "knox_max_events", sel, table)
+
+
+def _note_sampled(
+    result: StepResult, analysis: str, setting: str, sel: tuple[str, str], frame: pd.DataFrame
+) -> None:
+    """Record in ``result.counts["sampled"]`` (the run summary and the manifest) an
+    analysis of a selection that ran on a sample because the cap ``setting`` bit."""
+    if not frame.attrs.get("sampled"):  # parts.sample_fields, kept with no rows too
+        return
+    n, of = int(frame.attrs["sampled_n"]), int(frame.attrs["sampled_of"])
+    result.counts["sampled"].append(
+        {
+            "analysis": analysis,
+            "layer": sel[0],
+            "category": sel[1],
+            "sampled": f"{n} of {of}",
+            "n": n,
+            "of": of,
+            "setting": setting,
+        }
+    )
 
 
 def monthly_density_path(settings: Settings, layer: str, month: str, slug: str) -> Path:
@@ -368,6 +395,7 @@ def _run(
     ):
         counts[key] = 0
     counts["emerging"] = {}
+    counts["sampled"] = []  # analyses a cap made run on a sample (empty: none)
     sels = selections(inputs)
     counts["selections"] = len(sels)
     total = len(sels) + len(inputs.layers) + 1

@@ -10,10 +10,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from trygghetskarta import areas as areas_mod
-from trygghetskarta.analysis.nearrepeat import knox_table
+from trygghetskarta.analysis.nearrepeat import KnoxTable, knox_table
 from trygghetskarta.analysis.rates import CITY, change_table, monthly_series
 from trygghetskarta.analysis.rhythm import HourWeekday, hour_weekday, seasonal_baseline
 from trygghetskarta.analysis.significance import benjamini_hochberg
@@ -27,14 +28,16 @@ from trygghetskarta.pipeline.analyse.inputs import (
     districts_in_scheme,
     select,
 )
-from trygghetskarta.pipeline.analyse.parts import params_json
+from trygghetskarta.pipeline.analyse.parts import params_json, sample_fields, warn_sampled
 from trygghetskarta.schema import TIMEZONE
 
 # The Knox bands, permutations and cap are ``inputs.parameters``' ``knox_*``
-# (:class:`~trygghetskarta.config.AnalysisParameters`). Above ``knox_max_events`` placed
-# events the test runs on a seeded random sample: its time is permutations × close pairs,
-# and pairs grow with the square of the events (5 000 events over the kommun take about a
-# second and still give thousands of pairs in the nearest bands; 20 000 take 16 s).
+# (:class:`~trygghetskarta.config.AnalysisParameters`). The observed table counts every
+# placed event (memory grows with the pairs close in space and time); above
+# ``knox_max_events`` the permutations run on a seeded random sample: their time is
+# permutations × pairs close in space, and those grow with the square of the events
+# (5 000 events over the kommun take about a second with 999 permutations; 20 000 take
+# 45 s, 50 000 five minutes, bench/bench_nearrepeat.py).
 #: Earlier years the seasonal baseline of a month averages.
 BASELINE_YEARS = 3
 #: False discovery rate at which a change against the year before is flagged.
@@ -63,16 +66,22 @@ def near_repeat(
     Pairs of events placed at a place, a street or better (:data:`PLACED`) in distance
     bands (the same point, then ``distance_bands``) × time bands (days), observed against
     expected under independence, with seeded Monte-Carlo p-values
-    (:func:`~trygghetskarta.analysis.nearrepeat.knox_table`). Above ``max_events`` events
-    the test runs on a seeded random sample of that size (pairs grow with the square).
-    The bands, permutations and cap default to ``inputs.parameters``' ``knox_*``.
+    (:func:`~trygghetskarta.analysis.nearrepeat.knox_table`). The observed and expected
+    pairs and their ratio count every placed event, however many. The Monte-Carlo
+    p-values need the pairs close in space listed and re-read once per permutation
+    (pairs grow with the square of the events): above ``max_events`` events they come
+    from the permutations of a seeded random sample of that size, and the table says
+    so: a warning (the step's result, the run summary, the manifest) and the columns
+    ``sampled_n``, ``sampled_of`` and ``sampled`` (``"5000 of 184134"``; ``""`` when
+    every event was used). The bands, permutations and cap default to
+    ``inputs.parameters``' ``knox_*``.
 
     Returns
     -------
     pandas.DataFrame
         ``KnoxTable.to_frame()`` (``distance_band … p_lower``) with ``layer, category,
-        period_start, period_end, n_events, n_sampled_from, pairs, permutations`` and
-        ``params``.
+        period_start, period_end, n_events, n_sampled_from, pairs, permutations``,
+        ``sampled_n, sampled_of, sampled`` and ``params``.
 
     Raises
     ------
@@ -92,18 +101,37 @@ def near_repeat(
             "placed at a place, street or better; the Knox test needs two"
         )
     n_from = len(use)
-    if len(use) > max_events:
-        use = use.sample(n=max_events, random_state=inputs.seed)
-    table = knox_table(
-        use["x"].to_numpy(dtype=float),
-        use["y"].to_numpy(dtype=float),
-        use["occurred_at"],
-        distance_bands=distance_bands,
-        time_bands=time_bands,
-        same_location=True,
-        permutations=permutations,
-        seed=inputs.seed,
-    )
+
+    def run(events: pd.DataFrame, shuffles: int) -> KnoxTable:
+        return knox_table(
+            events["x"].to_numpy(dtype=float),
+            events["y"].to_numpy(dtype=float),
+            events["occurred_at"],
+            distance_bands=distance_bands,
+            time_bands=time_bands,
+            same_location=True,
+            permutations=shuffles,
+            seed=inputs.seed,
+        )
+
+    capped = permutations > 0 and n_from > max_events
+    # the observed table is exact on every event whatever their number; only the
+    # permutations (time × close pairs) are capped
+    table = run(use, 0 if capped else permutations)
+    p_value, p_lower, tested_n, shuffled = table.p_value, table.p_lower, table.n, 0
+    if capped:
+        tested = run(use.sample(n=max_events, random_state=inputs.seed), permutations)
+        p_value, p_lower, tested_n = tested.p_value, tested.p_lower, tested.n
+        shuffled = tested.permutations
+        warn_sampled(
+            "near-repeat",
+            f"{layer}/{category}",
+            tested_n,
+            n_from,
+            "knox_max_events",
+            what=f"the table counts all {table.n:,} events, but its Monte-Carlo p-values "
+            "come from permutations of",
+        )
     params = {
         "test": "Knox, Monte-Carlo (times shuffled over places)",
         "distance_bands_m": list(distance_bands),
@@ -112,8 +140,13 @@ def near_repeat(
         "precision": ", ".join(PLACED),
         "seed": inputs.seed,
         "n_excluded": table.n_excluded,
+        "p_values_from": "every event" if not capped else f"a seeded sample of {tested_n}",
     }
     out = table.to_frame()
+    if capped:
+        nan = np.full(table.observed.size, np.nan)
+        out["p_value"] = nan if p_value is None else p_value.ravel()
+        out["p_lower"] = nan if p_lower is None else p_lower.ravel()
     head = {
         "layer": layer,
         "category": category,
@@ -122,11 +155,15 @@ def near_repeat(
         "n_events": table.n,
         "n_sampled_from": n_from,
         "pairs": table.pairs,
-        "permutations": table.permutations,
+        "permutations": shuffled if capped else table.permutations,
     }
     for i, (name, value) in enumerate(head.items()):
         out.insert(i, name, value)
+    fields = sample_fields(tested_n if capped else n_from, n_from)
+    for name, value in fields.items():
+        out[name] = value
     out["params"] = params_json(params)
+    out.attrs.update(fields)
     return out
 
 
@@ -151,6 +188,9 @@ NEAR_REPEAT_COLUMNS = {
     "ratio": "float64",
     "p_value": "float64",
     "p_lower": "float64",
+    "sampled_n": "int64",
+    "sampled_of": "int64",
+    "sampled": "string",
     "params": "string",
 }
 
