@@ -1,0 +1,777 @@
+"""The column-wise engine behind :func:`trygghetskarta.sources.event_lists.parse_list`.
+
+A delivered list is read in chunks of rows (:func:`~trygghetskarta.sources._listfile.iter_table`)
+and each chunk is checked as columns: every cell is parsed by the same scalar readers as
+before (:func:`~trygghetskarta.sources._listfile.parse_datetime`, ``parse_time``,
+``parse_number``, ``text``), but once per distinct value of a column, not once per row;
+dates are localised, compared and checked as arrays; the rows' JSON (``raw``, the content
+key that finds repeated rows and names rows without an id) is put together column by
+column. Every check, its order and its reason are those of
+:func:`trygghetskarta.sources._list_rows.check_row`, and the output equals the row-by-row
+reader's (:mod:`trygghetskarta.sources._list_rowwise`, kept as the reference for the tests
+and ``bench/bench_lists.py``).
+
+Repeated rows and reused ids are found across every chunk and file of one parse, so they
+are decided in :func:`finish`, after the last chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from trygghetskarta.config import WEB_CRS
+from trygghetskarta.schema import TIMEZONE, UNCERTAINTY_M, Precision
+from trygghetskarta.sources import _coords
+from trygghetskarta.sources._list_rows import (
+    EARLIEST,
+    TEXT_FIELDS,
+    events_frame,
+    quarantine_frame,
+)
+from trygghetskarta.sources._listfile import (
+    Table,
+    cell_json,
+    parse_datetime,
+    parse_number,
+    parse_time,
+    text,
+)
+
+if TYPE_CHECKING:
+    from trygghetskarta.sources.event_lists import Contract, ListOptions
+
+#: Rows read and checked at a time: bounds the memory a large list needs.
+CHUNK_ROWS = 200_000
+#: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
+_JSON_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+#: The content key's fields, in the sorted order of ``json.dumps(sort_keys=True)``.
+_KEY_FIELDS = tuple(
+    sorted(
+        (
+            *TEXT_FIELDS,
+            "occurred_at",
+            "occurred_to",
+            "occurred_time",
+            "occurred_to_time",
+            "x",
+            "y",
+            "lat",
+            "lon",
+            "dead",
+            "injured",
+        )
+    )
+)
+
+
+@dataclass(frozen=True)
+class BuiltFrame:
+    """What a contract's ``build_frame`` returns for a frame of checked rows.
+
+    Attributes
+    ----------
+    category, source_type, title, summary
+        One value per row (text; ``summary`` may be None).
+    sensitive
+        Booleans.
+    problem
+        None, or the sentence that sends the row to quarantine (without its line).
+    derived
+        Extra values kept in the event's ``raw`` under ``derived``, in this order: name →
+        one value per row (text, number, boolean or None).
+    """
+
+    category: pd.Series
+    source_type: pd.Series
+    title: pd.Series
+    summary: pd.Series
+    sensitive: pd.Series
+    problem: pd.Series
+    derived: Mapping[str, pd.Series] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``fn`` of each value, computed once per distinct value when the values are text.
+
+    Columns holding anything but text and blanks (an XLSX sheet's numbers and dates) are
+    mapped value by value: ``1``, ``1.0`` and ``True`` are equal keys but not equal cells.
+    """
+    out = np.empty(len(values), dtype=object)
+    if not len(values):
+        return out
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        results = np.empty(len(uniques) + 1, dtype=object)
+        results[:-1] = [fn(u) for u in uniques.tolist()] if len(uniques) else []
+        results[-1] = fn(None)  # a blank XLSX cell
+        return results[codes]
+    out[:] = [fn(v) for v in values.tolist()]
+    return out
+
+
+def _split(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, problem)`` pairs → two object arrays."""
+    first = np.empty(len(pairs), dtype=object)
+    second = np.empty(len(pairs), dtype=object)
+    if len(pairs):
+        first[:] = [p[0] for p in pairs.tolist()]
+        second[:] = [p[1] for p in pairs.tolist()]
+    return first, second
+
+
+def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
+    """Each value as ``json.dumps(value, ensure_ascii=False, default=str)`` would write it.
+
+    Text without characters to escape, None, booleans and finite floats are written
+    directly; anything else goes through :func:`json.dumps`.
+    """
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    search = _JSON_ESCAPE.search
+    out = np.empty(len(items), dtype=object)
+    tokens = []
+    for v in items:
+        if type(v) is str:
+            tokens.append(json.dumps(v, ensure_ascii=False) if search(v) else f'"{v}"')
+        elif v is None:
+            tokens.append("null")
+        elif v is True or v is False:
+            tokens.append("true" if v else "false")
+        elif type(v) is float and math.isfinite(v):
+            tokens.append(repr(v))
+        elif type(v) is int:
+            tokens.append(str(v))
+        else:
+            tokens.append(json.dumps(v, ensure_ascii=False, default=str))
+    out[:] = tokens
+    return out
+
+
+def _cell_tokens(values: np.ndarray) -> np.ndarray:
+    """The cells of a column as JSON tokens of ``raw["record"]`` (see ``cell_json``)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return json_tokens(values)
+    return json_tokens(np.array([cell_json(v) for v in values.tolist()], dtype=object))
+
+
+def _objects(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _join_objects(prefix: str, parts: Sequence[np.ndarray], suffix: str, sep: str) -> np.ndarray:
+    """Per row: ``prefix + sep.join(parts) + suffix``."""
+    return _objects([prefix + sep.join(p) + suffix for p in zip(*parts, strict=True)])
+
+
+# --------------------------------------------------------------------------- times
+
+
+@dataclass(frozen=True)
+class _Stamps:
+    """Date-times as given: the wall clock (naive) and, when the cell had one, its offset."""
+
+    wall: np.ndarray  # datetime64[us], NaT when blank
+    offset: np.ndarray  # seconds east of UTC, NaN for local (naive) times
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Stamps:
+        items = values.tolist()
+        offset = np.full(len(items), np.nan)
+        naive: list[dt.datetime | None] = []
+        for i, v in enumerate(items):
+            if v is not None and v.tzinfo is not None:
+                offset[i] = v.utcoffset().total_seconds()
+                v = v.replace(tzinfo=None)
+            naive.append(v)
+        wall = np.array(naive, dtype="datetime64[us]") if naive else np.array([], "M8[us]")
+        return cls(wall, offset)
+
+    def with_clock(self, clocks: np.ndarray) -> _Stamps:
+        """The date with the hour, minute and second of its own time column, where given
+        (``datetime.replace``: the microseconds and the offset stay)."""
+        has = np.array([c is not None for c in clocks.tolist()], dtype=bool)
+        if not has.any():
+            return self
+        seconds = np.zeros(len(clocks), dtype="int64")
+        seconds[has] = [c.hour * 3600 + c.minute * 60 + c.second for c in clocks[has].tolist()]
+        day = self.wall.astype("datetime64[D]").astype("datetime64[us]")
+        within = self.wall - self.wall.astype("datetime64[s]").astype("datetime64[us]")
+        combined = day + seconds.astype("timedelta64[s]") + within
+        return _Stamps(np.where(has, combined, self.wall), self.offset)
+
+    @property
+    def missing(self) -> np.ndarray:
+        return np.isnat(self.wall)
+
+    def instants(self) -> pd.Series:
+        """Stockholm time: local times localised (the first of a doubled autumn hour, a
+        time in the spring gap moved forward), times with an offset converted."""
+        aware = ~np.isnan(self.offset)
+        local = np.where(aware, np.datetime64("NaT", "us"), self.wall)
+        out = pd.Series(
+            pd.DatetimeIndex(local).tz_localize(
+                TIMEZONE, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
+            )
+        )
+        if aware.any():
+            shift = np.nan_to_num(self.offset).astype("int64").astype("timedelta64[s]")
+            utc = pd.DatetimeIndex(np.where(aware, self.wall - shift, np.datetime64("NaT", "us")))
+            converted = pd.Series(utc.tz_localize("UTC").tz_convert(TIMEZONE))
+            out = out.where(~aware, converted)
+        return out
+
+    def python(self, i: int) -> dt.datetime | None:
+        """Row ``i`` as the datetime the scalar reader gave."""
+        if np.isnat(self.wall[i]):
+            return None
+        value = self.wall[i].astype(dt.datetime)
+        if np.isnan(self.offset[i]):
+            return value
+        return value.replace(tzinfo=dt.timezone(dt.timedelta(seconds=float(self.offset[i]))))
+
+    def iso_tokens(self) -> np.ndarray:
+        """JSON tokens of ``datetime.isoformat()``: ``"2024-03-05T14:30:00"``, or null."""
+        text = np.datetime_as_string(self.wall, unit="s").astype(object)
+        out = np.char.add('"', np.char.add(text.astype(str), '"')).astype(object)
+        odd = ~np.isnan(self.offset) | (self.wall != self.wall.astype("datetime64[s]"))
+        for i in np.flatnonzero(odd & ~self.missing):
+            out[i] = f'"{self.python(i).isoformat()}"'
+        out[self.missing] = "null"
+        return out
+
+
+def _iso_instants(values: pd.Series) -> np.ndarray:
+    """``Timestamp.isoformat()`` of tz-aware instants: ``2024-03-02T07:30:00+01:00``."""
+    text = values.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
+        r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True
+    )
+    out = text.astype(object).to_numpy()
+    fraction = ((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).to_numpy(
+        dtype=bool, na_value=False
+    )
+    for i in np.flatnonzero(fraction):
+        out[i] = values.iloc[i].isoformat()
+    return out
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@dataclass
+class Chunk:
+    """One chunk's rows after the checks that need no other row.
+
+    ``early`` holds the rows quarantined while their cells were read (too many fields,
+    an unreadable value); ``rows`` every other row, with its content key, its own
+    quarantine reason if any (``reason``), and its event's columns.
+    """
+
+    early: pd.DataFrame
+    rows: pd.DataFrame
+
+
+def read_chunk(
+    table: Table,
+    columns: Mapping[str, str],
+    contract: Contract,
+    options: ListOptions,
+    *,
+    source: str,
+    file_no: int,
+    kommun: shapely.Geometry | None,
+    municipality: str,
+    now: pd.Timestamp,
+) -> Chunk:
+    """Parse and check one chunk of a list (every check but repeated rows and ids).
+
+    Parameters
+    ----------
+    table
+        A chunk from :func:`~trygghetskarta.sources._listfile.iter_table`.
+    columns
+        Field → the file's column (``event_lists.resolve_columns``).
+    file_no
+        The file's place among the files of this parse (orders the quarantine).
+    kommun, municipality, now
+        As for :func:`~trygghetskarta.sources.event_lists.parse_list`.
+    """
+    n = len(table.rows)
+    header = table.header
+    cells = (
+        [np.array(col, dtype=object) for col in zip(*table.rows, strict=True)]
+        if n
+        else [np.empty(0, dtype=object) for _ in header]
+    )
+    lines = np.asarray(table.lines, dtype="int64")
+    widths = np.asarray(table.widths, dtype="int64")
+    by_name = {h: i for i, h in enumerate(header)}  # a repeated name: its last column
+
+    def cell(name: str) -> np.ndarray:
+        if name not in columns:
+            return np.full(n, None, dtype=object)
+        return cells[by_name[columns[name]]]
+
+    # raw["record"]: {header: cell} (a repeated name keeps its first place, last value)
+    record = _join_objects(
+        "{",
+        [
+            json.dumps(h, ensure_ascii=False) + ": " + _cell_tokens(cells[i])
+            for h, i in by_name.items()
+        ],
+        "}",
+        ", ",
+    )
+
+    texts = {name: per_value(cell(name), text) for name in TEXT_FIELDS}
+    problems: list[np.ndarray] = []
+    dates: dict[str, np.ndarray] = {}
+    for name in ("occurred_at", "occurred_to"):
+        value, problem = _split(
+            per_value(cell(name), lambda v: parse_datetime(v, dayfirst=options.dayfirst))
+        )
+        dates[name] = value
+        problems.append(_worded(problem, f"unreadable date: {columns.get(name)} "))
+    clocks: dict[str, np.ndarray] = {}
+    for name in ("occurred_time", "occurred_to_time"):
+        value, problem = _split(per_value(cell(name), parse_time))
+        clocks[name] = value
+        problems.append(_worded(problem, f"unreadable time: {columns.get(name)} "))
+    numbers: dict[str, np.ndarray] = {}
+    for name in ("x", "y", "lat", "lon"):
+        value, problem = _split(per_value(cell(name), parse_number))
+        numbers[name] = value
+        problems.append(_worded(problem, f"unreadable coordinate: {columns.get(name)} "))
+
+    too_wide = widths > len(header)
+    early_reason = np.full(n, None, dtype=object)
+    for problem in reversed(problems):  # the first problem of a row wins
+        has = _present(problem)
+        early_reason[has] = problem[has]
+    for i in np.flatnonzero(_present(early_reason)):
+        early_reason[i] = f"{early_reason[i]} (line {lines[i]})"
+    for i in np.flatnonzero(too_wide):
+        early_reason[i] = (
+            f"too many fields: line {lines[i]} has {widths[i]}, the header "
+            f"{len(header)} (an unquoted separator inside a value?)"
+        )
+    early = np.flatnonzero(_present(early_reason))
+    early_sid = texts["source_id"].copy()
+    early_sid[too_wide] = None
+    early_frame = pd.DataFrame(
+        {
+            "file_no": file_no,
+            "line": lines[early],
+            "source_id": early_sid[early],
+            "reason": early_reason[early],
+            "raw": _quarantine_raw(lines[early], record[early]),
+        }
+    )
+
+    keep = np.flatnonzero(~_present(early_reason))
+    rows = _check(
+        table,
+        columns,
+        contract,
+        options,
+        source=source,
+        file_no=file_no,
+        keep=keep,
+        lines=lines[keep],
+        record=record[keep],
+        texts={k: v[keep] for k, v in texts.items()},
+        dates={k: v[keep] for k, v in dates.items()},
+        clocks={k: v[keep] for k, v in clocks.items()},
+        numbers={k: v[keep] for k, v in numbers.items()},
+        raw_counts={k: cell(k)[keep] for k in ("dead", "injured")},
+        kommun=kommun,
+        municipality=municipality,
+        now=now,
+    )
+    return Chunk(early_frame, rows)
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as an object array with None where a value is missing."""
+    values = frame[name]
+    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object).copy()
+
+
+def _present(values: np.ndarray | Sequence[Any]) -> np.ndarray:
+    """Where a value is not None."""
+    items = values.tolist() if isinstance(values, np.ndarray) else values
+    return np.array([v is not None for v in items], dtype=bool)
+
+
+def _worded(problems: np.ndarray, prefix: str) -> np.ndarray:
+    out = problems.copy()
+    for i in np.flatnonzero(_present(problems)):
+        out[i] = prefix + problems[i]
+    return out
+
+
+def _quarantine_raw(lines: np.ndarray, record: np.ndarray) -> np.ndarray:
+    """``json.dumps({"line": line, "record": record})`` from the record's JSON."""
+    return _objects(
+        [
+            f'{{"line": {line}, "record": {rec}}}'
+            for line, rec in zip(lines.tolist(), record, strict=True)
+        ]
+    )
+
+
+def _check(
+    table: Table,
+    columns: Mapping[str, str],
+    contract: Contract,
+    options: ListOptions,
+    *,
+    source: str,
+    file_no: int,
+    keep: np.ndarray,
+    lines: np.ndarray,
+    record: np.ndarray,
+    texts: dict[str, np.ndarray],
+    dates: dict[str, np.ndarray],
+    clocks: dict[str, np.ndarray],
+    numbers: dict[str, np.ndarray],
+    raw_counts: dict[str, np.ndarray],
+    kommun: shapely.Geometry | None,
+    municipality: str,
+    now: pd.Timestamp,
+) -> pd.DataFrame:
+    """The checks of ``_list_rows.check_row`` but the repeats, and the events' columns."""
+    n = len(keep)
+    start = _Stamps.of(dates["occurred_at"]).with_clock(clocks["occurred_time"])
+    end = _Stamps.of(dates["occurred_to"]).with_clock(clocks["occurred_to_time"])
+
+    # The content key: sha256 of the parsed fields as sorted JSON.
+    tokens = {name: json_tokens(values) for name, values in texts.items()}
+    tokens["occurred_at"] = start.iso_tokens()
+    tokens["occurred_to"] = end.iso_tokens()
+    for name in ("occurred_time", "occurred_to_time"):
+        tokens[name] = per_value(
+            clocks[name], lambda c: "null" if c is None else f'"{c.isoformat()}"'
+        )
+    for name in ("x", "y", "lat", "lon"):
+        tokens[name] = json_tokens(numbers[name])
+    for name in ("dead", "injured"):
+        tokens[name] = json_tokens(
+            [v.isoformat() if hasattr(v, "isoformat") else v for v in raw_counts[name].tolist()]
+        )
+    payload = _join_objects("{", [f'"{k}": ' + tokens[k] for k in _KEY_FIELDS], "}", ", ")
+    sha = hashlib.sha256
+    key = _objects([sha(p.encode("utf-8")).hexdigest() for p in payload.tolist()])
+    explicit = texts["source_id"]
+    has_id = _present(explicit)
+    sid = explicit.copy()
+    for i in np.flatnonzero(~has_id):
+        sid[i] = f"row-{key[i][:16]}"
+
+    # Positions: latitude/longitude when the file has no x column.
+    use_latlon = "x" not in columns and {"lat", "lon"} <= set(columns)
+    xs = np.array(numbers["lon" if use_latlon else "x"], dtype=float)
+    ys = np.array(numbers["lat" if use_latlon else "y"], dtype=float)
+    blank = np.isnan(xs) & np.isnan(ys)
+    placed = _coords.place_points(
+        xs,
+        ys,
+        declared=WEB_CRS if use_latlon else options.crs,
+        kommun=kommun,
+        municipality=municipality,
+    )
+    status = np.asarray(placed.status, dtype=object).copy()
+    notes = np.asarray(placed.note, dtype=object).copy()
+    px, py = placed.x.copy(), placed.y.copy()
+    status[blank], notes[blank], px[blank], py[blank] = _coords.MISSING, None, np.nan, np.nan
+
+    begins = start.instants()
+    ends = end.instants()
+    names = (municipality.casefold(), f"{municipality} kommun".casefold())
+    other = texts["municipality"]
+    elsewhere = per_value(other, lambda o: bool(o) and o.casefold() not in names).astype(bool)
+    has_point = np.isin(status, [_coords.OK, _coords.FIXED])
+    place = _objects(
+        [a or p for a, p in zip(texts["address"].tolist(), texts["place"].tolist(), strict=True)]
+    )
+    coord_kinds = {
+        _coords.OUTSIDE: f"outside {municipality} kommun",
+        _coords.IMPLAUSIBLE: "coordinates in no known reference system",
+        _coords.AMBIGUOUS: "ambiguous coordinates",
+    }
+    earliest = np.datetime64(EARLIEST, "us")
+    no_date = start.missing
+    future = ~no_date & (begins > now).to_numpy(dtype=bool, na_value=False)
+    implausible = ~no_date & (start.wall < earliest)
+    backwards = (~end.missing & (ends < begins)).to_numpy(dtype=bool, na_value=False)
+    bad_coords = np.isin(status, list(coord_kinds))
+    no_position = ~has_point & np.array([not p for p in place.tolist()], dtype=bool)
+    failed = [no_date, future, implausible, backwards, elsewhere, bad_coords, no_position]
+    which = np.select(failed, range(len(failed)), default=-1)
+
+    date_column = columns.get("occurred_at", "date")
+    reason = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(which >= 0):
+        where = f"line {lines[i]}"
+        kind = which[i]
+        if kind == 0:
+            reason[i] = f"no date: {where} has no {date_column}"
+        elif kind == 1:
+            reason[i] = f"date in the future: {begins.iloc[i]:%Y-%m-%d %H:%M} ({where})"
+        elif kind == 2:
+            reason[i] = (
+                f"implausible date: {start.python(i):%Y-%m-%d} ({where}; before 2000, and an "
+                "empty Excel date cell reads as 1899-12-30)"
+            )
+        elif kind == 3:
+            reason[i] = f"time span ends before it starts: {ends.iloc[i]:%Y-%m-%d %H:%M} ({where})"
+        elif kind == 4:
+            reason[i] = f"outside {municipality} kommun: the row names {other[i]!r} ({where})"
+        elif kind == 5:
+            reason[i] = f"{coord_kinds[status[i]]}: {notes[i]} ({where})"
+        else:
+            reason[i] = f"no position: {where} has neither coordinates nor an address or place"
+
+    # The contract's own values, for the rows that passed.
+    passed = which < 0
+    values = pd.DataFrame(
+        {
+            **{k: v for k, v in texts.items()},
+            "occurred_at": start.wall,
+            "occurred_to": end.wall,
+            "occurred_time": clocks["occurred_time"],
+            **raw_counts,
+        }
+    )
+    built = _build(contract, options, values, passed, start, end, clocks, numbers, texts)
+    problem = built.problem.to_numpy(dtype=object)
+    by_build = passed & _present(problem)
+    for i in np.flatnonzero(by_build):
+        reason[i] = f"{problem[i]} (line {lines[i]})"
+    event = passed & ~by_build
+
+    # raw: {"line", "file", "record", "derived": {contract's, time_known, occurred_to, fixed}}
+    # a time of day: its own column, or a date-time not at midnight
+    time_known = _present(clocks["occurred_time"]) | (
+        ~no_date & (start.wall.astype("datetime64[s]") != start.wall.astype("datetime64[D]"))
+    )
+    derived_parts = [
+        f'"{k}": ' + json_tokens(v.to_numpy(dtype=object)) for k, v in built.derived.items()
+    ]
+    derived_parts.append(
+        np.where(time_known, '"time_known": true', '"time_known": false').astype(object)
+    )
+    derived = _join_objects("", derived_parts, "", ", ")
+    has_end = ~end.missing & event
+    if has_end.any():
+        iso = _iso_instants(ends[has_end])
+        derived[has_end] = [
+            f'{d}, "occurred_to": "{e}"' for d, e in zip(derived[has_end], iso, strict=True)
+        ]
+    fixed = (status == _coords.FIXED) & event
+    if fixed.any():
+        derived[fixed] = [
+            f"{d}, " + '"fixed": ' + json_tokens([note])[0]
+            for d, note in zip(derived[fixed], notes[fixed].tolist(), strict=True)
+        ]
+    name = json.dumps(table.path.name, ensure_ascii=False)
+    raw = np.full(n, None, dtype=object)
+    idx = np.flatnonzero(event)
+    head = '{"line": '
+    raw[idx] = [
+        f'{head}{lines[i]}, "file": {name}, "record": {record[i]}, "derived": {{{derived[i]}}}}}'
+        for i in idx.tolist()
+    ]
+    failed_rows = ~event
+    qraw = np.full(n, None, dtype=object)
+    qraw[failed_rows] = _quarantine_raw(lines[failed_rows], record[failed_rows])
+
+    exact = has_point
+    return pd.DataFrame(
+        {
+            "file_no": file_no,
+            "line": lines,
+            "key": key,
+            "explicit": explicit,
+            "reason": reason,
+            "by_build": by_build,
+            "qraw": qraw,
+            "fixed_note": np.where(fixed, notes, None),
+            "event_uid": _objects([f"{source}:{s}" for s in sid.tolist()]),
+            "source": source,
+            "source_id": sid,
+            "layer": contract.layer.value,
+            "category": built.category.to_numpy(dtype=object),
+            "source_type": built.source_type.to_numpy(dtype=object),
+            "occurred_at": begins.array,
+            "published_at": np.full(n, pd.NaT, dtype=object),
+            "title": built.title.to_numpy(dtype=object),
+            "summary": built.summary.to_numpy(dtype=object),
+            "body": texts["description"],
+            "url": None,
+            "x": px,
+            "y": py,
+            "precision": np.where(exact, Precision.EXACT.value, None),
+            "uncertainty_m": np.where(exact, UNCERTAINTY_M[Precision.EXACT], np.nan),
+            "place_name": place,
+            "sensitive": built.sensitive.to_numpy(dtype=bool),
+            "raw": raw,
+        }
+    )
+
+
+def _build(
+    contract: Contract,
+    options: ListOptions,
+    values: pd.DataFrame,
+    passed: np.ndarray,
+    start: _Stamps,
+    end: _Stamps,
+    clocks: dict[str, np.ndarray],
+    numbers: dict[str, np.ndarray],
+    texts: dict[str, np.ndarray],
+) -> BuiltFrame:
+    """The contract's values: its ``build_frame`` on the whole frame, or else its ``build``
+    row by row on the rows that passed (the others get placeholders)."""
+    if contract.build_frame is not None:
+        return contract.build_frame(values, options)
+    n = len(values)
+    cols: dict[str, list[Any]] = {
+        k: [None] * n for k in ("category", "source_type", "title", "summary", "problem")
+    }
+    sensitive = [False] * n
+    derived_rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    for i in np.flatnonzero(passed).tolist():
+        row = {name: texts[name][i] for name in TEXT_FIELDS}
+        row |= {"occurred_at": start.python(i), "occurred_to": end.python(i)}
+        row |= {name: clocks[name][i] for name in clocks}
+        row |= {name: numbers[name][i] for name in numbers}
+        row |= {name: values[name].iat[i] for name in ("dead", "injured")}
+        built, problem = contract.build(row, options)
+        if built is None or problem:
+            cols["problem"][i] = problem
+            continue
+        for k in ("category", "source_type", "title"):
+            cols[k][i] = built[k]
+        cols["summary"][i] = built.get("summary")
+        sensitive[i] = bool(built.get("sensitive", False))
+        derived_rows[i] = dict(built.get("derived", {}))
+    keys = list(dict.fromkeys(k for d in derived_rows for k in d))
+    kept = [d for i, d in enumerate(derived_rows) if passed[i] and not cols["problem"][i]]
+    if any(list(d) != keys for d in kept):
+        raise ValueError(f"{contract.name}: build must give every row the same derived keys")
+    return BuiltFrame(
+        **{k: pd.Series(v, dtype=object) for k, v in cols.items()},
+        sensitive=pd.Series(sensitive, dtype=bool),
+        derived={k: pd.Series([d.get(k) for d in derived_rows], dtype=object) for k in keys},
+    )
+
+
+# --------------------------------------------------------------------------- repeats
+
+
+@dataclass
+class Parsed:
+    """:func:`finish`'s result."""
+
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    fixed_notes: list[list[str]]
+
+
+def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -> Parsed:
+    """Decide repeated rows and reused ids across every chunk, then split events from
+    quarantine (ordered per file: rows refused while read, then rows refused by checks).
+
+    Parameters
+    ----------
+    chunks
+        From :func:`read_chunk`, in the order read.
+    files
+        Per ``file_no``: the file's name (in the reasons) and its path as given (the
+        quarantine's ``source_file``).
+    source
+        The events' source.
+    """
+    file_names = [name for name, _ in files]
+    rows = pd.concat([c.rows for c in chunks], ignore_index=True) if chunks else None
+    early = pd.concat([c.early for c in chunks], ignore_index=True) if chunks else None
+    if rows is None or early is None:
+        empty = quarantine_frame([])
+        return Parsed(events_frame([]), empty, [[] for _ in file_names])
+    names = np.array(file_names, dtype=object)
+    label = _objects(
+        [
+            f"{f} line {ln}"
+            for f, ln in zip(names[rows["file_no"].to_numpy()], rows["line"].tolist(), strict=True)
+        ]
+    )
+    key = rows["key"]
+    repeat = key.duplicated(keep="first").to_numpy()
+    # pandas may have stored a text column as strings with NaN for None: read back as None.
+    first_label = pd.Series(label[~repeat], index=key[~repeat].to_numpy())
+    reason = _column(rows, "reason")
+    lines = rows["line"].to_numpy()
+    for i in np.flatnonzero(repeat):
+        reason[i] = f"duplicate row: line {lines[i]} repeats {first_label[key.iat[i]]}"
+    sid = _column(rows, "source_id")
+    explicit = _column(rows, "explicit")
+    has_id = _present(explicit)
+    firsts = pd.DataFrame({"sid": sid, "key": key.to_numpy(), "label": label})[~repeat]
+    firsts = firsts.drop_duplicates("sid", keep="first").set_index("sid")
+    own_key = firsts["key"].reindex(sid).to_numpy(dtype=object)
+    conflict = ~repeat & has_id & (own_key != key.to_numpy(dtype=object))
+    for i in np.flatnonzero(conflict):
+        reason[i] = (
+            f"conflicting id: {sid[i]!r} on line {lines[i]} differs from "
+            f"{firsts['label'].at[sid[i]]}"
+        )
+    refused = _present(reason)
+    # The id a quarantined row keeps: its own, or the content id when only the contract
+    # refused it (the checks had given it one).
+    by_build = rows["by_build"].to_numpy(dtype=bool) & ~repeat & ~conflict
+    q_sid = np.where(by_build, sid, explicit)
+    qraw = _column(rows, "qraw")
+    for i in np.flatnonzero(refused & ~_present(qraw)):
+        # a row that passed its own checks but repeats another: its record from its raw
+        raw = json.loads(rows["raw"].iat[i])
+        qraw[i] = json.dumps(
+            {"line": raw["line"], "record": raw["record"]}, ensure_ascii=False, default=str
+        )
+    late = pd.DataFrame(
+        {
+            "file_no": rows["file_no"].to_numpy()[refused],
+            "line": lines[refused],
+            "source_id": q_sid[refused],
+            "reason": reason[refused],
+            "raw": qraw[refused],
+            "phase": 1,
+            "order": np.flatnonzero(refused),
+        }
+    )
+    early = early.assign(phase=0, order=np.arange(len(early)))
+    quarantine = pd.concat([early, late], ignore_index=True).sort_values(
+        ["file_no", "phase", "order"], kind="stable"
+    )
+    quarantine["source"] = source
+    quarantine["source_file"] = [files[f][1] for f in quarantine["file_no"]]
+    events = rows[~refused]
+    fixed_notes: list[list[str]] = [[] for _ in file_names]
+    noted = events[events["fixed_note"].notna()]
+    for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
+        fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
+    return Parsed(events_frame(events), quarantine_frame(quarantine), fixed_notes)
