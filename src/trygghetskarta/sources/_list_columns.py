@@ -123,6 +123,32 @@ def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
     return out
 
 
+def per_combination(
+    columns: Sequence[np.ndarray | pd.Series], fn: Callable[..., Any]
+) -> np.ndarray:
+    """``fn(a, b, …)`` of each row's values of ``columns``, once per distinct combination.
+
+    For the contracts' ``build_frame``: a crime type and code, a kind of fire and its object
+    repeat across a list, so their words are read once per combination.
+    """
+    items = [c.tolist() for c in columns]
+    n = len(items[0]) if items else 0
+    keys = np.empty(n, dtype=object)
+    keys[:] = list(zip(*items, strict=True))
+    codes, uniques = pd.factorize(keys)
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [fn(*u) for u in uniques.tolist()]
+    return results[codes] if n else np.empty(0, dtype=object)
+
+
+def minute_text(wall: np.ndarray) -> np.ndarray:
+    """``f"{datetime:%Y-%m-%d %H:%M}"`` of wall-clock times (None where NaT)."""
+    text = np.empty(len(wall), dtype=object)
+    text[:] = [t.replace("T", " ") for t in np.datetime_as_string(wall, unit="m").tolist()]
+    text[np.isnat(wall)] = None
+    return text
+
+
 def _split(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(value, problem)`` pairs → two object arrays."""
     first = np.empty(len(pairs), dtype=object)
@@ -548,13 +574,14 @@ def _check(
 
     # The contract's own values, for the rows that passed.
     passed = which < 0
+    # Object columns keep None (pandas would read text as strings with NaN for None).
     values = pd.DataFrame(
         {
-            **{k: v for k, v in texts.items()},
+            **{k: pd.Series(v, dtype=object) for k, v in texts.items()},
             "occurred_at": start.wall,
             "occurred_to": end.wall,
-            "occurred_time": clocks["occurred_time"],
-            **raw_counts,
+            "occurred_time": pd.Series(clocks["occurred_time"], dtype=object),
+            **{k: pd.Series(v, dtype=object) for k, v in raw_counts.items()},
         }
     )
     built = _build(contract, options, values, passed, start, end, clocks, numbers, texts)
@@ -765,7 +792,7 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     )
     early = early.assign(phase=0, order=np.arange(len(early)))
     quarantine = pd.concat([early, late], ignore_index=True).sort_values(
-        ["file_no", "phase", "order"], kind="stable"
+        ["file_no", "phase", "order"], kind="stable", ignore_index=True
     )
     quarantine["source"] = source
     quarantine["source_file"] = [files[f][1] for f in quarantine["file_no"]]
@@ -774,4 +801,9 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     noted = events[events["fixed_note"].notna()]
     for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
         fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
-    return Parsed(events_frame(events), quarantine_frame(quarantine), fixed_notes)
+    # (no rows: the empty frame of the schema, as the row-by-row reader gave it)
+    return Parsed(
+        events_frame(events) if len(events) else events_frame([]),
+        quarantine_frame(quarantine),
+        fixed_notes,
+    )
