@@ -17,13 +17,22 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import shapely
 
+from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import store
 from trygghetskarta.config import Settings
 from trygghetskarta.pipeline.steps import now
 from trygghetskarta.schema import PARSED_COLUMNS, STATISTICS_COLUMNS, Layer, validate_events
-from trygghetskarta.sources import bra, crime_list, event_lists, fires, population, shootings
+from trygghetskarta.sources import (
+    bra,
+    crime_list,
+    event_lists,
+    fires,
+    population,
+    raw_files,
+    shootings,
+)
 
 Counts = dict[str, Any]
 
@@ -129,6 +138,22 @@ LISTS: dict[str, tuple[Callable[..., event_lists.IngestResult], Callable[..., li
 }
 
 
+def list_file_key(
+    path: Path, name: str, options: event_lists.ListOptions, kommun: Any, municipality: str
+) -> str:
+    """What identifies one ingest of a list file: its content (the original bytes), the
+    contract and its settings, the kommun's outline and name, and the tool's version.
+
+    Any change to one of them reads the file again; the same key means reading it again
+    would change nothing (see :func:`ingest_list`).
+    """
+    digest = hashlib.sha256(f"{__version__}\x1flist:{name}\x1f{options!r}\x1f".encode())
+    digest.update(f"{municipality}\x1f".encode())
+    digest.update(shapely.to_wkb(kommun) if kommun is not None else b"")
+    digest.update(raw_files.content_digest(path))
+    return digest.hexdigest()[:32]
+
+
 def ingest_list(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
@@ -141,6 +166,15 @@ def ingest_list(
 
     ``now`` is the run's clock (rows dated after it are quarantined); default the current
     time. Characters repaired in the text read are counted in ``repaired``.
+
+    A file already ingested as it is (same content, settings, kommun and version: its key
+    is in ``ingested_files``) is skipped and listed in ``files_skipped``, so a night with
+    the lists unchanged reads nothing; ``ingest --all`` (``Settings.reingest``) reads
+    every file again. A changed file is read whole and merged: its rows count as
+    ``loaded`` (new), ``updated`` (changed) or ``unchanged``; a new file is read alone, so
+    a row it repeats from a file read on an earlier night counts as ``unchanged`` rather
+    than as a duplicate row. A file with rows dated after the run's clock is not recorded
+    as read, so those rows are judged again on the next run.
     """
     parse, discover, contract = LISTS[name]
     data = settings.require_data()
@@ -149,27 +183,52 @@ def ingest_list(
         return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
     options = event_lists.options_from_config(settings.extra, contract)
     kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
-    parsed = parse(files, options, kommun=kommun, municipality=settings.municipality, now=now)
+    done = store.ingested_file_keys(con)
+    keys = {f: list_file_key(f, name, options, kommun, settings.municipality) for f in files}
+    todo = [f for f in files if settings.reingest or keys[f] not in done]
+    skipped = [str(f) for f in files if f not in todo]
+    if not todo:
+        return _counts(
+            0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[], files_skipped=skipped
+        )
+    parsed = parse(todo, options, kommun=kommun, municipality=settings.municipality, now=now)
     events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
     validate_events(events)
     stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
     batch_id, at = _batch()
+    quarantine = parsed.quarantine
+    future = (
+        set(
+            quarantine.loc[quarantine["reason"].str.startswith("date in the future"), "source_file"]
+        )
+        if len(quarantine)
+        else set()
+    )
     with store.transaction(con):
         merged_events = store.merge_events(con, events, batch_id=batch_id, ingested_at=at)
         merged_stats = (
             store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
         )
-        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+        store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
+        for f in todo:
+            if str(f) not in future:
+                store.record_ingested_files(
+                    con, keys[f], [str(f)], batch_id=batch_id, at=at, counts={"list": name}
+                )
     merged = store.MergeCounts(
         merged_events.loaded + merged_stats.loaded,
         merged_events.updated + merged_stats.updated,
         merged_events.unchanged + merged_stats.unchanged,
     )
-    read = len(events) + len(stats) + len(parsed.quarantine)
-    more: dict[str, Any] = {"files": [str(f) for f in files], "notes": parsed.notes}
+    read = len(events) + len(stats) + len(quarantine)
+    more: dict[str, Any] = {
+        "files": [str(f) for f in todo],
+        "files_skipped": skipped,
+        "notes": parsed.notes,
+    }
     if parsed.repairs:
         more["repaired"] = parsed.repairs.as_counts()
-    return _counts(read, merged, parsed.quarantine, **more)
+    return _counts(read, merged, quarantine, **more)
 
 
 # --------------------------------------------------------------------------- derived layers
