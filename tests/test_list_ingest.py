@@ -103,3 +103,14 @@ def test_other_settings_read_the_file_again(project, tmp_path):
     other = load_settings(tmp_path, env=env)
     counts = layers.ingest_list(other, con, "brott", now=NOW)
     assert _counts(counts) == (3, 0, 0, 3, 0)
+
+
+def test_a_typo_years_ahead_does_not_make_every_night_read_the_list(project):
+    settings, folder, con = project
+    path = folder / "brott.csv"
+    path.write_text(HEADER + ROWS[0] + "K-8;Rån;2031-05-01;10:00;;674345;6581101\n", "utf-8")
+    assert _counts(layers.ingest_list(settings, con, "brott", now=NOW)) == (2, 1, 0, 0, 1)
+    tomorrow = layers.ingest_list(settings, con, "brott", now=NOW + pd.Timedelta(days=1))
+    assert tomorrow["read"] == 0 and tomorrow["files_skipped"] == [str(path)]
+    then = layers.ingest_list(settings, con, "brott", now=pd.Timestamp("2031-05-02", tz="UTC"))
+    assert _counts(then) == (2, 1, 0, 1, 0)

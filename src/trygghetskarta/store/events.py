@@ -466,6 +466,12 @@ def ingested_file_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT file_key FROM ingested_files").fetchall()}
 
 
+def ingested_file_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Each ingested batch's key → the counts recorded with it (:func:`record_ingested_files`)."""
+    rows = con.execute("SELECT file_key, counts FROM ingested_files").fetchall()
+    return {key: json.loads(counts) if counts else {} for key, counts in rows}
+
+
 def record_ingested_files(
     con: duckdb.DuckDBPyConnection,
     key: str,

@@ -10,6 +10,7 @@ the ingest summary: ``read = loaded + updated + unchanged + quarantined``.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +24,14 @@ from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta.config import Settings
 from trygghetskarta.pipeline.steps import now
-from trygghetskarta.schema import PARSED_COLUMNS, STATISTICS_COLUMNS, Layer, validate_events
+from trygghetskarta.pipeline.steps import now as _steps_now
+from trygghetskarta.schema import (
+    PARSED_COLUMNS,
+    STATISTICS_COLUMNS,
+    TIMEZONE,
+    Layer,
+    validate_events,
+)
 from trygghetskarta.sources import (
     bra,
     crime_list,
@@ -154,6 +162,21 @@ def list_file_key(
     return digest.hexdigest()[:32]
 
 
+_FUTURE = re.compile(r"^date in the future: (\d{4}-\d\d-\d\d \d\d:\d\d) ")
+
+
+def _first_future_dates(quarantine: pd.DataFrame) -> dict[str, pd.Timestamp]:
+    """Per file, the earliest date of its rows quarantined as in the future (from the
+    reason, ``date in the future: 2031-05-01 10:00 (line 7)``)."""
+    if quarantine.empty:
+        return {}
+    when = quarantine["reason"].astype(str).str.extract(_FUTURE)[0]
+    found = quarantine.assign(when=pd.to_datetime(when, format="%Y-%m-%d %H:%M"))
+    found = found.dropna(subset=["when"])
+    first = found.groupby("source_file")["when"].min()
+    return {str(f): t.tz_localize(TIMEZONE, ambiguous=True) for f, t in first.items()}
+
+
 def ingest_list(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
@@ -174,7 +197,8 @@ def ingest_list(
     ``loaded`` (new), ``updated`` (changed) or ``unchanged``; a new file is read alone, so
     a row it repeats from a file read on an earlier night counts as ``unchanged`` rather
     than as a duplicate row. A file with rows dated after the run's clock is not recorded
-    as read, so those rows are judged again on the next run.
+    as read until its earliest such date has come (``recheck_from``), so those rows are
+    judged again once they may have become valid.
     """
     parse, discover, contract = LISTS[name]
     data = settings.require_data()
@@ -183,27 +207,27 @@ def ingest_list(
         return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
     options = event_lists.options_from_config(settings.extra, contract)
     kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
-    done = store.ingested_file_keys(con)
+    clock = _steps_now() if now is None else now
+    held = store.ingested_file_counts(con)
     keys = {f: list_file_key(f, name, options, kommun, settings.municipality) for f in files}
-    todo = [f for f in files if settings.reingest or keys[f] not in done]
+
+    def skip(f: Path) -> bool:
+        recheck = (held.get(keys[f]) or {}).get("recheck_from")
+        return keys[f] in held and (recheck is None or clock < pd.Timestamp(recheck))
+
+    todo = [f for f in files if settings.reingest or not skip(f)]
     skipped = [str(f) for f in files if f not in todo]
     if not todo:
         return _counts(
             0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[], files_skipped=skipped
         )
-    parsed = parse(todo, options, kommun=kommun, municipality=settings.municipality, now=now)
+    parsed = parse(todo, options, kommun=kommun, municipality=settings.municipality, now=clock)
     events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
     validate_events(events)
     stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
     batch_id, at = _batch()
     quarantine = parsed.quarantine
-    future = (
-        set(
-            quarantine.loc[quarantine["reason"].str.startswith("date in the future"), "source_file"]
-        )
-        if len(quarantine)
-        else set()
-    )
+    future = _first_future_dates(quarantine)
     with store.transaction(con):
         merged_events = store.merge_events(con, events, batch_id=batch_id, ingested_at=at)
         merged_stats = (
@@ -211,10 +235,15 @@ def ingest_list(
         )
         store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
         for f in todo:
-            if str(f) not in future:
-                store.record_ingested_files(
-                    con, keys[f], [str(f)], batch_id=batch_id, at=at, counts={"list": name}
-                )
+            recheck = future.get(str(f))
+            store.record_ingested_files(
+                con,
+                keys[f],
+                [str(f)],
+                batch_id=batch_id,
+                at=at,
+                counts={"list": name, "recheck_from": recheck and recheck.isoformat()},
+            )
     merged = store.MergeCounts(
         merged_events.loaded + merged_stats.loaded,
         merged_events.updated + merged_stats.updated,
