@@ -168,6 +168,14 @@ def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     search = _JSON_ESCAPE.search
     out = np.empty(len(items), dtype=object)
+    # All text, and no value holds a character to escape: quoting is all there is.
+    if (
+        items
+        and pd.api.types.infer_dtype(items, skipna=False) == "string"
+        and not search("".join(items))
+    ):
+        out[:] = items
+        return '"' + out + '"'
     tokens = []
     for v in items:
         if type(v) is str:
@@ -398,7 +406,7 @@ def read_chunk(
     early = np.flatnonzero(_present(early_reason))
     early_sid = texts["source_id"].copy()
     early_sid[too_wide] = None
-    early_frame = pd.DataFrame(
+    early_frame = _frame(
         {
             "file_no": file_no,
             "line": lines[early],
@@ -441,6 +449,17 @@ def _present(values: np.ndarray | Sequence[Any]) -> np.ndarray:
     """Where a value is not None."""
     items = values.tolist() if isinstance(values, np.ndarray) else values
     return np.array([v is not None for v in items], dtype=bool)
+
+
+def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """A frame whose object arrays stay objects (pandas would turn text into Arrow
+    strings, a copy that only costs time here)."""
+    return pd.DataFrame(
+        {
+            k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
+            for k, v in columns.items()
+        }
+    )
 
 
 def _worded(problems: np.ndarray, prefix: str) -> np.ndarray:
@@ -628,7 +647,7 @@ def _check(
     qraw[failed_rows] = _quarantine_raw(lines[failed_rows], record[failed_rows])
 
     exact = has_point
-    return pd.DataFrame(
+    return _frame(
         {
             "file_no": file_no,
             "line": lines,

@@ -74,8 +74,12 @@ def _json_tokens(values: pd.Series) -> pd.Series:
             index=values.index,
             dtype=object,
         )
-    text = text.astype(object).where(~missing, None)
-    needs = text.str.contains(_JSON_ESCAPED, regex=True, na=False).to_numpy()
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        needs = values.str.contains(_JSON_ESCAPED, regex=True).fillna(False).to_numpy(bool)
+        text = text.astype(object).where(~missing, None)
+    else:
+        text = text.astype(object).where(~missing, None)
+        needs = text.str.contains(_JSON_ESCAPED, regex=True, na=False).to_numpy()
     out = ('"' + text + '"').astype(object)
     if needs.any():
         out[needs] = [json.dumps(v, ensure_ascii=False) for v in text[needs].tolist()]
@@ -84,18 +88,30 @@ def _json_tokens(values: pd.Series) -> pd.Series:
 
 
 def _datetime_text(values: pd.Series) -> pd.Series:
-    """``str(Timestamp)`` of each value: ``2024-03-02 23:40:00+01:00``."""
+    """``str(Timestamp)`` of each value: ``2024-03-02 23:40:00+01:00`` (NaT: ``NaT``).
+
+    The wall clock and the offset are computed as arrays; only sub-second values (whose
+    text ``Timestamp`` pads) take ``str`` one by one.
+    """
     aware = isinstance(values.dtype, pd.DatetimeTZDtype)
-    text = values.dt.strftime("%Y-%m-%d %H:%M:%S%z" if aware else "%Y-%m-%d %H:%M:%S")
+    wall = (values.dt.tz_localize(None) if aware else values).to_numpy(dtype="datetime64[us]")
+    text = np.char.replace(np.datetime_as_string(wall, unit="s"), "T", " ").astype(object)
     if aware:
-        text = text.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
-    text = text.astype(object)
-    fraction = ((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).to_numpy(
-        dtype=bool, na_value=False
-    )
-    if fraction.any():
-        text[fraction] = [str(v) for v in values[fraction].tolist()]
-    return text
+        utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        known = ~np.isnat(wall)
+        offset = np.zeros(len(wall), dtype="int64")
+        offset[known] = (wall[known] - utc[known]) // np.timedelta64(1, "m")
+        codes, uniques = pd.factorize(offset)
+        signs = [
+            f"{'-' if m < 0 else '+'}{abs(int(m)) // 60:02d}:{abs(int(m)) % 60:02d}"
+            for m in uniques
+        ]
+        text = text + np.array(signs, dtype=object)[codes]
+    fraction = ~np.isnat(wall) & (wall != wall.astype("datetime64[s]"))
+    nanos = values.dt.nanosecond.to_numpy(dtype=float, na_value=0) != 0
+    for i in np.flatnonzero(fraction | nanos):
+        text[i] = str(values.iloc[i])
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -170,15 +186,20 @@ def merge_events(
         # a text column that is empty in this batch arrives as float NaN: keep it text
         if kind == "VARCHAR" and incoming[name].dtype.kind == "f":
             incoming[name] = incoming[name].astype(object).where(incoming[name].notna(), None)
-    incoming["content_hash"] = content_hash(events)
+    # Text as Arrow strings: DuckDB reads those without a Python object per value.
+    arrow_text = pd.StringDtype("pyarrow")
+    hashes = content_hash(events)
+    incoming["content_hash"] = hashes.astype(arrow_text)
     incoming["ingested_at"] = ingested_at
     incoming["batch_id"] = batch_id
     received = pd.DataFrame(
         {
-            "event_uid": history["event_uid"].astype(object).to_numpy(),
-            "content_hash": content_hash(history).to_numpy(),
+            "event_uid": history["event_uid"].astype(arrow_text).array,
+            "content_hash": (hashes if versions is None else content_hash(history))
+            .astype(arrow_text)
+            .array,
             "published_at": history["published_at"].to_numpy(),
-            "raw": history["raw"].astype(object).to_numpy(),
+            "raw": history["raw"].astype(arrow_text).array,
             "batch_id": batch_id,
             "received_at": ingested_at,
             "received_no": range(len(history)),
