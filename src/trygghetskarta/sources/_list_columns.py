@@ -17,12 +17,9 @@ are decided in :func:`finish`, after the last chunk.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +28,7 @@ import pandas as pd
 import shapely
 
 from trygghetskarta.config import WEB_CRS
-from trygghetskarta.schema import TIMEZONE, UNCERTAINTY_M, Precision
+from trygghetskarta.schema import UNCERTAINTY_M, Precision
 from trygghetskarta.sources import _coords
 from trygghetskarta.sources._list_rows import (
     EARLIEST,
@@ -39,9 +36,21 @@ from trygghetskarta.sources._list_rows import (
     events_frame,
     quarantine_frame,
 )
+from trygghetskarta.sources._list_values import (
+    Stamps,
+    cell_tokens,
+    iso_instants,
+    join_objects,
+    json_tokens,
+    objects,
+    per_value,
+    present,
+    split,
+)
+from trygghetskarta.sources._list_values import minute_text as minute_text
+from trygghetskarta.sources._list_values import per_combination as per_combination
 from trygghetskarta.sources._listfile import (
     Table,
-    cell_json,
     parse_datetime,
     parse_number,
     parse_time,
@@ -53,8 +62,6 @@ if TYPE_CHECKING:
 
 #: Rows read and checked at a time: bounds the memory a large list needs.
 CHUNK_ROWS = 200_000
-#: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
-_JSON_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 #: The content key's fields, in the sorted order of ``json.dumps(sort_keys=True)``.
 _KEY_FIELDS = tuple(
     sorted(
@@ -99,208 +106,6 @@ class BuiltFrame:
     sensitive: pd.Series
     problem: pd.Series
     derived: Mapping[str, pd.Series] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- values
-
-
-def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
-    """``fn`` of each value, computed once per distinct value when the values are text.
-
-    Columns holding anything but text and blanks (an XLSX sheet's numbers and dates) are
-    mapped value by value: ``1``, ``1.0`` and ``True`` are equal keys but not equal cells.
-    """
-    out = np.empty(len(values), dtype=object)
-    if not len(values):
-        return out
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        results = np.empty(len(uniques) + 1, dtype=object)
-        results[:-1] = [fn(u) for u in uniques.tolist()] if len(uniques) else []
-        results[-1] = fn(None)  # a blank XLSX cell
-        return results[codes]
-    out[:] = [fn(v) for v in values.tolist()]
-    return out
-
-
-def per_combination(
-    columns: Sequence[np.ndarray | pd.Series], fn: Callable[..., Any]
-) -> np.ndarray:
-    """``fn(a, b, …)`` of each row's values of ``columns``, once per distinct combination.
-
-    For the contracts' ``build_frame``: a crime type and code, a kind of fire and its object
-    repeat across a list, so their words are read once per combination.
-    """
-    items = [c.tolist() for c in columns]
-    n = len(items[0]) if items else 0
-    keys = np.empty(n, dtype=object)
-    keys[:] = list(zip(*items, strict=True))
-    codes, uniques = pd.factorize(keys)
-    results = np.empty(len(uniques), dtype=object)
-    results[:] = [fn(*u) for u in uniques.tolist()]
-    return results[codes] if n else np.empty(0, dtype=object)
-
-
-def minute_text(wall: np.ndarray) -> np.ndarray:
-    """``f"{datetime:%Y-%m-%d %H:%M}"`` of wall-clock times (None where NaT)."""
-    text = np.empty(len(wall), dtype=object)
-    text[:] = [t.replace("T", " ") for t in np.datetime_as_string(wall, unit="m").tolist()]
-    text[np.isnat(wall)] = None
-    return text
-
-
-def _split(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(value, problem)`` pairs → two object arrays."""
-    first = np.empty(len(pairs), dtype=object)
-    second = np.empty(len(pairs), dtype=object)
-    if len(pairs):
-        first[:] = [p[0] for p in pairs.tolist()]
-        second[:] = [p[1] for p in pairs.tolist()]
-    return first, second
-
-
-def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
-    """Each value as ``json.dumps(value, ensure_ascii=False, default=str)`` would write it.
-
-    Text without characters to escape, None, booleans and finite floats are written
-    directly; anything else goes through :func:`json.dumps`.
-    """
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    search = _JSON_ESCAPE.search
-    out = np.empty(len(items), dtype=object)
-    # All text, and no value holds a character to escape: quoting is all there is.
-    if (
-        items
-        and pd.api.types.infer_dtype(items, skipna=False) == "string"
-        and not search("".join(items))
-    ):
-        out[:] = items
-        return '"' + out + '"'
-    tokens = []
-    for v in items:
-        if type(v) is str:
-            tokens.append(json.dumps(v, ensure_ascii=False) if search(v) else f'"{v}"')
-        elif v is None:
-            tokens.append("null")
-        elif v is True or v is False:
-            tokens.append("true" if v else "false")
-        elif type(v) is float and math.isfinite(v):
-            tokens.append(repr(v))
-        elif type(v) is int:
-            tokens.append(str(v))
-        else:
-            tokens.append(json.dumps(v, ensure_ascii=False, default=str))
-    out[:] = tokens
-    return out
-
-
-def _cell_tokens(values: np.ndarray) -> np.ndarray:
-    """The cells of a column as JSON tokens of ``raw["record"]`` (see ``cell_json``)."""
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return json_tokens(values)
-    return json_tokens(np.array([cell_json(v) for v in values.tolist()], dtype=object))
-
-
-def _objects(items: list[Any]) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
-
-
-def _join_objects(prefix: str, parts: Sequence[np.ndarray], suffix: str, sep: str) -> np.ndarray:
-    """Per row: ``prefix + sep.join(parts) + suffix``."""
-    return _objects([prefix + sep.join(p) + suffix for p in zip(*parts, strict=True)])
-
-
-# --------------------------------------------------------------------------- times
-
-
-@dataclass(frozen=True)
-class _Stamps:
-    """Date-times as given: the wall clock (naive) and, when the cell had one, its offset."""
-
-    wall: np.ndarray  # datetime64[us], NaT when blank
-    offset: np.ndarray  # seconds east of UTC, NaN for local (naive) times
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> _Stamps:
-        items = values.tolist()
-        offset = np.full(len(items), np.nan)
-        naive: list[dt.datetime | None] = []
-        for i, v in enumerate(items):
-            if v is not None and v.tzinfo is not None:
-                offset[i] = v.utcoffset().total_seconds()
-                v = v.replace(tzinfo=None)
-            naive.append(v)
-        wall = np.array(naive, dtype="datetime64[us]") if naive else np.array([], "M8[us]")
-        return cls(wall, offset)
-
-    def with_clock(self, clocks: np.ndarray) -> _Stamps:
-        """The date with the hour, minute and second of its own time column, where given
-        (``datetime.replace``: the microseconds and the offset stay)."""
-        has = np.array([c is not None for c in clocks.tolist()], dtype=bool)
-        if not has.any():
-            return self
-        seconds = np.zeros(len(clocks), dtype="int64")
-        seconds[has] = [c.hour * 3600 + c.minute * 60 + c.second for c in clocks[has].tolist()]
-        day = self.wall.astype("datetime64[D]").astype("datetime64[us]")
-        within = self.wall - self.wall.astype("datetime64[s]").astype("datetime64[us]")
-        combined = day + seconds.astype("timedelta64[s]") + within
-        return _Stamps(np.where(has, combined, self.wall), self.offset)
-
-    @property
-    def missing(self) -> np.ndarray:
-        return np.isnat(self.wall)
-
-    def instants(self) -> pd.Series:
-        """Stockholm time: local times localised (the first of a doubled autumn hour, a
-        time in the spring gap moved forward), times with an offset converted."""
-        aware = ~np.isnan(self.offset)
-        local = np.where(aware, np.datetime64("NaT", "us"), self.wall)
-        out = pd.Series(
-            pd.DatetimeIndex(local).tz_localize(
-                TIMEZONE, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
-            )
-        )
-        if aware.any():
-            shift = np.nan_to_num(self.offset).astype("int64").astype("timedelta64[s]")
-            utc = pd.DatetimeIndex(np.where(aware, self.wall - shift, np.datetime64("NaT", "us")))
-            converted = pd.Series(utc.tz_localize("UTC").tz_convert(TIMEZONE))
-            out = out.where(~aware, converted)
-        return out
-
-    def python(self, i: int) -> dt.datetime | None:
-        """Row ``i`` as the datetime the scalar reader gave."""
-        if np.isnat(self.wall[i]):
-            return None
-        value = self.wall[i].astype(dt.datetime)
-        if np.isnan(self.offset[i]):
-            return value
-        return value.replace(tzinfo=dt.timezone(dt.timedelta(seconds=float(self.offset[i]))))
-
-    def iso_tokens(self) -> np.ndarray:
-        """JSON tokens of ``datetime.isoformat()``: ``"2024-03-05T14:30:00"``, or null."""
-        text = np.datetime_as_string(self.wall, unit="s").astype(object)
-        out = np.char.add('"', np.char.add(text.astype(str), '"')).astype(object)
-        odd = ~np.isnan(self.offset) | (self.wall != self.wall.astype("datetime64[s]"))
-        for i in np.flatnonzero(odd & ~self.missing):
-            out[i] = f'"{self.python(i).isoformat()}"'
-        out[self.missing] = "null"
-        return out
-
-
-def _iso_instants(values: pd.Series) -> np.ndarray:
-    """``Timestamp.isoformat()`` of tz-aware instants: ``2024-03-02T07:30:00+01:00``."""
-    text = values.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
-        r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True
-    )
-    out = text.astype(object).to_numpy()
-    fraction = ((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).to_numpy(
-        dtype=bool, na_value=False
-    )
-    for i in np.flatnonzero(fraction):
-        out[i] = values.iloc[i].isoformat()
-    return out
 
 
 # --------------------------------------------------------------------------- chunks
@@ -361,10 +166,10 @@ def read_chunk(
         return cells[by_name[columns[name]]]
 
     # raw["record"]: {header: cell} (a repeated name keeps its first place, last value)
-    record = _join_objects(
+    record = join_objects(
         "{",
         [
-            json.dumps(h, ensure_ascii=False) + ": " + _cell_tokens(cells[i])
+            json.dumps(h, ensure_ascii=False) + ": " + cell_tokens(cells[i])
             for h, i in by_name.items()
         ],
         "}",
@@ -375,35 +180,35 @@ def read_chunk(
     problems: list[np.ndarray] = []
     dates: dict[str, np.ndarray] = {}
     for name in ("occurred_at", "occurred_to"):
-        value, problem = _split(
+        value, problem = split(
             per_value(cell(name), lambda v: parse_datetime(v, dayfirst=options.dayfirst))
         )
         dates[name] = value
         problems.append(_worded(problem, f"unreadable date: {columns.get(name)} "))
     clocks: dict[str, np.ndarray] = {}
     for name in ("occurred_time", "occurred_to_time"):
-        value, problem = _split(per_value(cell(name), parse_time))
+        value, problem = split(per_value(cell(name), parse_time))
         clocks[name] = value
         problems.append(_worded(problem, f"unreadable time: {columns.get(name)} "))
     numbers: dict[str, np.ndarray] = {}
     for name in ("x", "y", "lat", "lon"):
-        value, problem = _split(per_value(cell(name), parse_number))
+        value, problem = split(per_value(cell(name), parse_number))
         numbers[name] = value
         problems.append(_worded(problem, f"unreadable coordinate: {columns.get(name)} "))
 
     too_wide = widths > len(header)
     early_reason = np.full(n, None, dtype=object)
     for problem in reversed(problems):  # the first problem of a row wins
-        has = _present(problem)
+        has = present(problem)
         early_reason[has] = problem[has]
-    for i in np.flatnonzero(_present(early_reason)):
+    for i in np.flatnonzero(present(early_reason)):
         early_reason[i] = f"{early_reason[i]} (line {lines[i]})"
     for i in np.flatnonzero(too_wide):
         early_reason[i] = (
             f"too many fields: line {lines[i]} has {widths[i]}, the header "
             f"{len(header)} (an unquoted separator inside a value?)"
         )
-    early = np.flatnonzero(_present(early_reason))
+    early = np.flatnonzero(present(early_reason))
     early_sid = texts["source_id"].copy()
     early_sid[too_wide] = None
     early_frame = _frame(
@@ -416,7 +221,7 @@ def read_chunk(
         }
     )
 
-    keep = np.flatnonzero(~_present(early_reason))
+    keep = np.flatnonzero(~present(early_reason))
     rows = _check(
         table,
         columns,
@@ -445,12 +250,6 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return values.astype(object).where(values.notna(), None).to_numpy(dtype=object).copy()
 
 
-def _present(values: np.ndarray | Sequence[Any]) -> np.ndarray:
-    """Where a value is not None."""
-    items = values.tolist() if isinstance(values, np.ndarray) else values
-    return np.array([v is not None for v in items], dtype=bool)
-
-
 def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """A frame whose object arrays stay objects (pandas would turn text into Arrow
     strings, a copy that only costs time here)."""
@@ -464,14 +263,14 @@ def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
 
 def _worded(problems: np.ndarray, prefix: str) -> np.ndarray:
     out = problems.copy()
-    for i in np.flatnonzero(_present(problems)):
+    for i in np.flatnonzero(present(problems)):
         out[i] = prefix + problems[i]
     return out
 
 
 def _quarantine_raw(lines: np.ndarray, record: np.ndarray) -> np.ndarray:
     """``json.dumps({"line": line, "record": record})`` from the record's JSON."""
-    return _objects(
+    return objects(
         [
             f'{{"line": {line}, "record": {rec}}}'
             for line, rec in zip(lines.tolist(), record, strict=True)
@@ -501,8 +300,8 @@ def _check(
 ) -> pd.DataFrame:
     """The checks of ``_list_rows.check_row`` but the repeats, and the events' columns."""
     n = len(keep)
-    start = _Stamps.of(dates["occurred_at"]).with_clock(clocks["occurred_time"])
-    end = _Stamps.of(dates["occurred_to"]).with_clock(clocks["occurred_to_time"])
+    start = Stamps.of(dates["occurred_at"]).with_clock(clocks["occurred_time"])
+    end = Stamps.of(dates["occurred_to"]).with_clock(clocks["occurred_to_time"])
 
     # The content key: sha256 of the parsed fields as sorted JSON.
     tokens = {name: json_tokens(values) for name, values in texts.items()}
@@ -518,11 +317,11 @@ def _check(
         tokens[name] = json_tokens(
             [v.isoformat() if hasattr(v, "isoformat") else v for v in raw_counts[name].tolist()]
         )
-    payload = _join_objects("{", [f'"{k}": ' + tokens[k] for k in _KEY_FIELDS], "}", ", ")
+    payload = join_objects("{", [f'"{k}": ' + tokens[k] for k in _KEY_FIELDS], "}", ", ")
     sha = hashlib.sha256
-    key = _objects([sha(p.encode("utf-8")).hexdigest() for p in payload.tolist()])
+    key = objects([sha(p.encode("utf-8")).hexdigest() for p in payload.tolist()])
     explicit = texts["source_id"]
-    has_id = _present(explicit)
+    has_id = present(explicit)
     sid = explicit.copy()
     for i in np.flatnonzero(~has_id):
         sid[i] = f"row-{key[i][:16]}"
@@ -550,7 +349,7 @@ def _check(
     other = texts["municipality"]
     elsewhere = per_value(other, lambda o: bool(o) and o.casefold() not in names).astype(bool)
     has_point = np.isin(status, [_coords.OK, _coords.FIXED])
-    place = _objects(
+    place = objects(
         [a or p for a, p in zip(texts["address"].tolist(), texts["place"].tolist(), strict=True)]
     )
     coord_kinds = {
@@ -605,14 +404,14 @@ def _check(
     )
     built = _build(contract, options, values, passed, start, end, clocks, numbers, texts)
     problem = built.problem.to_numpy(dtype=object)
-    by_build = passed & _present(problem)
+    by_build = passed & present(problem)
     for i in np.flatnonzero(by_build):
         reason[i] = f"{problem[i]} (line {lines[i]})"
     event = passed & ~by_build
 
     # raw: {"line", "file", "record", "derived": {contract's, time_known, occurred_to, fixed}}
     # a time of day: its own column, or a date-time not at midnight
-    time_known = _present(clocks["occurred_time"]) | (
+    time_known = present(clocks["occurred_time"]) | (
         ~no_date & (start.wall.astype("datetime64[s]") != start.wall.astype("datetime64[D]"))
     )
     derived_parts = [
@@ -621,10 +420,10 @@ def _check(
     derived_parts.append(
         np.where(time_known, '"time_known": true', '"time_known": false').astype(object)
     )
-    derived = _join_objects("", derived_parts, "", ", ")
+    derived = join_objects("", derived_parts, "", ", ")
     has_end = ~end.missing & event
     if has_end.any():
-        iso = _iso_instants(ends[has_end])
+        iso = iso_instants(ends[has_end])
         derived[has_end] = [
             f'{d}, "occurred_to": "{e}"' for d, e in zip(derived[has_end], iso, strict=True)
         ]
@@ -657,7 +456,7 @@ def _check(
             "by_build": by_build,
             "qraw": qraw,
             "fixed_note": np.where(fixed, notes, None),
-            "event_uid": _objects([f"{source}:{s}" for s in sid.tolist()]),
+            "event_uid": objects([f"{source}:{s}" for s in sid.tolist()]),
             "source": source,
             "source_id": sid,
             "layer": contract.layer.value,
@@ -685,8 +484,8 @@ def _build(
     options: ListOptions,
     values: pd.DataFrame,
     passed: np.ndarray,
-    start: _Stamps,
-    end: _Stamps,
+    start: Stamps,
+    end: Stamps,
     clocks: dict[str, np.ndarray],
     numbers: dict[str, np.ndarray],
     texts: dict[str, np.ndarray],
@@ -760,7 +559,7 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
         empty = quarantine_frame([])
         return Parsed(events_frame([]), empty, [[] for _ in file_names])
     names = np.array(file_names, dtype=object)
-    label = _objects(
+    label = objects(
         [
             f"{f} line {ln}"
             for f, ln in zip(names[rows["file_no"].to_numpy()], rows["line"].tolist(), strict=True)
@@ -776,7 +575,7 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
         reason[i] = f"duplicate row: line {lines[i]} repeats {first_label[key.iat[i]]}"
     sid = _column(rows, "source_id")
     explicit = _column(rows, "explicit")
-    has_id = _present(explicit)
+    has_id = present(explicit)
     firsts = pd.DataFrame({"sid": sid, "key": key.to_numpy(), "label": label})[~repeat]
     firsts = firsts.drop_duplicates("sid", keep="first").set_index("sid")
     own_key = firsts["key"].reindex(sid).to_numpy(dtype=object)
@@ -786,13 +585,13 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
             f"conflicting id: {sid[i]!r} on line {lines[i]} differs from "
             f"{firsts['label'].at[sid[i]]}"
         )
-    refused = _present(reason)
+    refused = present(reason)
     # The id a quarantined row keeps: its own, or the content id when only the contract
     # refused it (the checks had given it one).
     by_build = rows["by_build"].to_numpy(dtype=bool) & ~repeat & ~conflict
     q_sid = np.where(by_build, sid, explicit)
     qraw = _column(rows, "qraw")
-    for i in np.flatnonzero(refused & ~_present(qraw)):
+    for i in np.flatnonzero(refused & ~present(qraw)):
         # a row that passed its own checks but repeats another: its record from its raw
         raw = json.loads(rows["raw"].iat[i])
         qraw[i] = json.dumps(
