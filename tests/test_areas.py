@@ -81,6 +81,42 @@ def test_schemes_at_matches_scalar_and_keeps_index():
     assert out.index.tolist() == [10, 11, 12]
 
 
+def _stamps_around_the_switch() -> pd.Series:
+    """Instants on both sides of the 2024 switch, a DST change and NaT, in Stockholm time."""
+    rng = np.random.default_rng(16)
+    base = pd.Timestamp("2023-12-31 12:00", tz=TZ).value
+    offsets = rng.integers(-40 * 86_400, 40 * 86_400, size=500) * 1_000_000_000
+    stamps = pd.to_datetime(base + offsets, utc=True).tz_convert(TZ)
+    edges = pd.to_datetime(
+        ["2023-12-31 23:59:59", "2024-01-01 00:00:00", "2023-10-29 02:30:00", "2021-01-01 00:00:00"]
+    ).tz_localize(TZ, ambiguous=True)
+    return pd.Series(stamps.append(edges).append(pd.DatetimeIndex([pd.NaT], tz=TZ)))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(lambda s: s, id="series-stockholm"),
+        pytest.param(lambda s: s.dt.tz_convert("UTC"), id="series-utc"),
+        pytest.param(lambda s: s.dt.tz_localize(None), id="series-naive-local"),
+        pytest.param(lambda s: pd.DatetimeIndex(s), id="index-aware"),
+        pytest.param(lambda s: s.dt.tz_localize(None).to_numpy(), id="ndarray-naive"),
+        pytest.param(lambda s: s.dt.as_unit("s"), id="series-seconds"),
+    ],
+)
+def test_schemes_at_on_datetime_columns_matches_the_object_path(form):
+    stamps = _stamps_around_the_switch()
+    given = form(stamps)
+    # The object path (Python timestamps, parsed again) on the aware instants is the
+    # reference (on naive ones it refuses the doubled autumn hour; the array path does not).
+    expected = ar.schemes_at(pd.Series(list(stamps), dtype=object)).tolist()
+    out = ar.schemes_at(given)
+    assert out.tolist() == expected
+    assert out.iloc[-2] == ar.SCHEME_2021_2023  # 2021
+    assert out.iloc[-1] == ar.SCHEME_2024  # NaT: the current scheme
+    assert set(out) == {ar.SCHEME_2021_2023, ar.SCHEME_2024}
+
+
 @pytest.mark.parametrize(
     ("upper", "expected"),
     [

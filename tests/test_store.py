@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -331,3 +333,96 @@ def test_a_text_column_empty_in_one_batch_does_not_turn_numeric(con):
     assert con.execute("SELECT text_missing FROM events").fetchall() == [(None,)]
     store.merge_events(con, first, batch_id="b3", ingested_at=NOW)
     assert con.execute("SELECT text_missing FROM events").fetchall() == [("page not fetched: 404",)]
+
+
+# --------------------------------------------------------------------------- set-based merge
+
+
+def _content_hash_row_by_row(frame: pd.DataFrame) -> list[str]:
+    """The reference: the hash as it was computed row by row before it took arrays."""
+    from trygghetskarta.store.events import _CONTENT_COLUMNS
+
+    cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
+    out = []
+    for row in frame[cols].itertuples(index=False, name=None):
+        text = json.dumps([None if pd.isna(v) else str(v) for v in row], ensure_ascii=False)
+        out.append(hashlib.sha256(text.encode("utf-8")).hexdigest()[:32])
+    return out
+
+
+def _varied_events() -> pd.DataFrame:
+    """Text that JSON escapes, missing values of every kind, sub-second and DST times."""
+    texts = ['Rån "på" torget', "back\\slash", "rad\nbrytning\ttab", "", "åäö €", "\x01ctl"]
+    rows = []
+    for i in range(60):
+        rows.append(
+            {
+                **_event(i, texts[i % len(texts)]),
+                "place_name": None if i % 3 else texts[(i + 1) % len(texts)],
+                "x": [674_345.0, float("nan"), 1e16, -0.0, 1 / 3][i % 5],
+                "y": 6_581_101.5,
+                "uncertainty_m": float("nan") if i % 2 else 25.0,
+                "precision": None if i % 2 else "exact",
+                "sensitive": bool(i % 4 == 0),
+                "occurred_at": [
+                    "2024-05-01 09:00:00.000",
+                    "2024-10-27 02:30:00.000",  # the doubled autumn hour
+                    "2024-03-31 03:15:00.000",
+                    "2024-05-01 09:00:00.250",
+                ][i % 4],
+                "published_at": None if i % 5 == 0 else "2024-05-01 10:00:00.000",
+            }
+        )
+    base = {c: None for c in PARSED_COLUMNS}
+    frame = pd.DataFrame([{**base, **r} for r in rows])
+    for col in ("occurred_at", "published_at"):
+        frame[col] = pd.to_datetime(frame[col]).dt.tz_localize(
+            TZ, ambiguous=np.ones(len(frame), dtype=bool), nonexistent="shift_forward"
+        )
+    frame["summary"] = frame["summary"].astype(pd.StringDtype())
+    frame.loc[7, "summary"] = pd.NA
+    return frame
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(lambda f: f, id="object-columns"),
+        pytest.param(lambda f: f.astype({"title": pd.StringDtype()}), id="string-dtype"),
+        pytest.param(
+            lambda f: f.assign(occurred_at=f["occurred_at"].dt.tz_convert("UTC")), id="utc"
+        ),
+        pytest.param(lambda f: f.iloc[:0], id="empty"),
+    ],
+)
+def test_content_hash_from_arrays_equals_the_row_by_row_hash(shape):
+    frame = shape(_varied_events())
+    assert store.content_hash(frame).tolist() == _content_hash_row_by_row(frame)
+
+
+def test_set_based_counts_equal_the_ordered_walk():
+    """Random batches against random held states: the array count and the walk agree."""
+    from trygghetskarta.store.events import _apply_in_order, _count_versions
+
+    rng = np.random.default_rng(16)
+    stamps = pd.date_range("2024-05-01", periods=6, freq="h", tz=TZ).append(
+        pd.DatetimeIndex([pd.NaT], tz=TZ)
+    )
+    for _ in range(50):
+        n = int(rng.integers(1, 40))
+        received = pd.DataFrame(
+            {
+                "event_uid": [f"e{k}" for k in rng.integers(0, 15, n)],
+                "content_hash": [f"h{k}" for k in rng.integers(0, 3, n)],
+                "published_at": stamps[rng.integers(0, len(stamps), n)],
+            }
+        )
+        m = int(rng.integers(0, 10))
+        held = pd.DataFrame(
+            {
+                "event_uid": [f"e{k}" for k in rng.choice(15, m, replace=False)],
+                "content_hash": [f"h{k}" for k in rng.integers(0, 3, m)],
+                "published_at": stamps[rng.integers(0, len(stamps), m)],
+            }
+        )
+        assert _count_versions(received, held) == _apply_in_order(received, held)

@@ -228,6 +228,9 @@ def scheme_at(ts: Any) -> str:
 def schemes_at(ts: pd.Series | pd.Index | Sequence[Any] | np.ndarray) -> pd.Series:
     """Vectorised :func:`scheme_at`.
 
+    Datetime columns (tz-aware or naive ``datetime64``, as a Series, Index or array) are
+    compared as arrays; only other inputs (objects, strings, mixed offsets) are parsed.
+
     Parameters
     ----------
     ts
@@ -240,13 +243,22 @@ def schemes_at(ts: pd.Series | pd.Index | Sequence[Any] | np.ndarray) -> pd.Seri
         One scheme string per input, with the input's index when ``ts`` is a Series.
     """
     index = ts.index if isinstance(ts, pd.Series) else None
-    stamps = pd.to_datetime(pd.Series(np.asarray(ts, dtype=object)), utc=False)
-    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        try:
-            stamps = stamps.dt.tz_localize(TIMEZONE)
-        except (TypeError, AttributeError):  # mixed offsets come back as objects
-            stamps = pd.to_datetime(stamps, utc=True)
-    before = (stamps < SCHEME_SWITCH).fillna(False).to_numpy(dtype=bool)
+    dtype = getattr(ts, "dtype", None)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        # Already instants: compare as they are (NaT compares False: the current scheme).
+        before = np.asarray(ts < SCHEME_SWITCH, dtype=bool)
+    elif dtype is not None and dtype.kind == "M":
+        # Naive datetimes are Stockholm local time; no clock change lies near New Year,
+        # so comparing with the local switch instant is the same as localising first.
+        before = np.asarray(ts < np.datetime64(SCHEME_SWITCH.tz_localize(None)), dtype=bool)
+    else:
+        stamps = pd.to_datetime(pd.Series(np.asarray(ts, dtype=object)), utc=False)
+        if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+            try:
+                stamps = stamps.dt.tz_localize(TIMEZONE)
+            except (TypeError, AttributeError):  # mixed offsets come back as objects
+                stamps = pd.to_datetime(stamps, utc=True)
+        before = (stamps < SCHEME_SWITCH).fillna(False).to_numpy(dtype=bool)
     out = pd.Series(np.where(before, SCHEME_2021_2023, SCHEME_2024), dtype=object)
     if index is not None:
         out.index = index

@@ -142,31 +142,38 @@ def place_points(
     out_x = np.full(n, np.nan)
     out_y = np.full(n, np.nan)
     status = np.full(n, IMPLAUSIBLE, dtype=object)
-    notes: list[str | None] = [None] * n
+    notes = np.full(n, None, dtype=object)
     missing = ~(np.isfinite(a) & np.isfinite(b))
     where = "inside " + (f"{municipality} kommun" if kommun is not None else "Sweden")
-    for i in range(n):
-        if missing[i]:
-            status[i], notes[i] = MISSING, "x or y is blank"
-            continue
-        hits = np.flatnonzero(inside[:, i])
-        if len(hits) and hits[0] == 0:
-            out_x[i], out_y[i] = projected[0][0][i], projected[0][1][i]
-            status[i] = OK
-        elif len(hits) == 1:
-            k = int(hits[0])
-            out_x[i], out_y[i] = projected[k][0][i], projected[k][1][i]
-            status[i], notes[i] = FIXED, _reading(*readings[k], declared)
-        elif len(hits) > 1:
-            ways = "; ".join(_reading(*readings[k], declared) for k in hits)
-            status[i] = AMBIGUOUS
-            notes[i] = f"more than one reading lands {where} ({ways})"
-        elif plausible[i]:
-            status[i] = OUTSIDE
-            notes[i] = f"({a[i]:.0f}, {b[i]:.0f}) read as {_NAMES[declared]}"
-        else:
-            notes[i] = (
-                f"({a[i]:g}, {b[i]:g}) read as {', '.join(_NAMES[c] for c in KNOWN_CRS)}, as "
-                f"given or swapped, never lands {where}"
-            )
-    return Placement(out_x, out_y, status, notes)
+    hits = inside.sum(axis=0)
+    first = np.argmax(inside, axis=0)  # the first reading inside (0 when none is)
+    declared_ok = ~missing & inside[0]
+    fixed = ~missing & ~declared_ok & (hits == 1)
+    ambiguous = ~missing & ~declared_ok & (hits > 1)
+    outside = ~missing & (hits == 0) & plausible
+    implausible = ~missing & (hits == 0) & ~plausible
+    px = np.array([p[0] for p in projected])
+    py = np.array([p[1] for p in projected])
+    take = declared_ok | fixed
+    cols = np.flatnonzero(take)
+    out_x[take] = px[first[take], cols]
+    out_y[take] = py[first[take], cols]
+    status[missing] = MISSING
+    notes[missing] = "x or y is blank"
+    status[declared_ok] = OK
+    status[fixed] = FIXED
+    ways = np.array([_reading(c, sw, declared) for c, sw in readings], dtype=object)
+    notes[fixed] = ways[first[fixed]]
+    status[ambiguous] = AMBIGUOUS
+    for i in np.flatnonzero(ambiguous):
+        joined = "; ".join(ways[k] for k in np.flatnonzero(inside[:, i]))
+        notes[i] = f"more than one reading lands {where} ({joined})"
+    status[outside] = OUTSIDE
+    for i in np.flatnonzero(outside):
+        notes[i] = f"({a[i]:.0f}, {b[i]:.0f}) read as {_NAMES[declared]}"
+    systems = ", ".join(_NAMES[c] for c in KNOWN_CRS)
+    for i in np.flatnonzero(implausible):
+        notes[i] = (
+            f"({a[i]:g}, {b[i]:g}) read as {systems}, as given or swapped, never lands {where}"
+        )
+    return Placement(out_x, out_y, status, notes.tolist())

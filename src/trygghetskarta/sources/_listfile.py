@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ DELIMITERS = (";", ",", "\t", "|")
 BINARY_NUL_SHARE = 0.1
 #: Control bytes that text never holds (besides tab, newline, carriage return).
 _CONTROL = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+#: One line of text with its end, as a universal-newline reader splits it.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 MISSING = frozenset({"", "..", "...", "-", "–", ".", "NA", "N/A", "null", "NULL", "None"})
 
 
@@ -107,6 +109,28 @@ def _sniff(path: Path, text: str) -> str:
 
 
 def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
+    return _joined(list(_csv_chunks(path, delimiter, encoding, None)))
+
+
+def _joined(chunks: list[Table]) -> Table:
+    """One table from the chunks of one file."""
+    first = chunks[0]
+    if len(chunks) == 1:
+        return first
+    rows = [r for c in chunks for r in c.rows]
+    lines = [n for c in chunks for n in c.lines]
+    widths = [w for c in chunks for w in c.widths]
+    return Table(first.path, first.header, rows, lines, widths, first.notes, first.repairs)
+
+
+def _csv_chunks(
+    path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None
+) -> Iterator[Table]:
+    """The file's rows in tables of at most ``chunk_rows`` rows (all at once for ``None``).
+
+    Every chunk carries the header, the notes and the file's repairs; the first chunk is
+    yielded even when the file has no data rows.
+    """
     data = path.read_bytes()
     start = data[:4096]
     nuls = start.count(b"\x00")
@@ -116,23 +140,28 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
             "as CSV UTF-8 or XLSX"
         )
     text, note = _decode(path, data, encoding)
+    del data
     text, repairs = repair_text(text)
     delim = delimiter or _sniff(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    # Lines as io.StringIO(newline="") gives them (ends kept: \n, \r\n or \r), without
+    # its copy of the whole text at four bytes a character.
+    reader = csv.reader((m.group() for m in _LINE.finditer(text)), delimiter=delim, strict=True)
     header: list[str] | None = None
+    notes: list[str] = []
     rows, lines, widths = [], [], []
+    yielded = False
     line = 0
     while True:
-        start = reader.line_num + 1
+        start_line = reader.line_num + 1
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as e:
             raise SourceError(
-                f"{path} line {start}: {e} — fix the quoting on that line and deliver again"
+                f"{path} line {start_line}: {e} — fix the quoting on that line and deliver again"
             ) from e
-        line = start
+        line = start_line
         if not any(c.strip() for c in record):
             continue
         if header is None:
@@ -142,14 +171,19 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> Table:
                     f"{path} line {line} has a single column with the delimiter {delim!r} — "
                     "set delimiter in trygghetskarta.toml to the file's separator"
                 )
+            notes = [f"delimiter {delim!r}"] + ([note] if note else [])
             continue
         widths.append(len(record))
         rows.append((record + [""] * len(header))[: len(header)])
         lines.append(line)
+        if chunk_rows is not None and len(rows) >= chunk_rows:
+            yield Table(path, header, rows, lines, widths, notes, repairs)
+            yielded = True
+            rows, lines, widths = [], [], []
     if header is None:
         raise SourceError(f"{path} is empty — deliver the file again")
-    notes = [f"delimiter {delim!r}"] + ([note] if note else [])
-    return Table(path, header, rows, lines, widths, notes, repairs)
+    if rows or not yielded:
+        yield Table(path, header, rows, lines, widths, notes, repairs)
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> Table:
@@ -224,6 +258,28 @@ def read_table(
     SourceError
         The file is missing, empty, binary, an old ``.xls``, or has a single column.
     """
+    return _joined(list(iter_table(path, sheet=sheet, delimiter=delimiter, encoding=encoding)))
+
+
+def iter_table(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    chunk_rows: int | None = None,
+) -> Iterator[Table]:
+    """Read a CSV or XLSX file as :class:`Table` chunks of at most ``chunk_rows`` rows.
+
+    The same reading as :func:`read_table` (whose tables these chunks make up, in order),
+    for a reader that keeps only one chunk's cells at a time. An XLSX workbook comes in
+    one chunk (a sheet holds at most 1 048 576 rows).
+
+    Raises
+    ------
+    SourceError
+        As :func:`read_table`; raised when the file is opened, before any chunk.
+    """
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -236,8 +292,10 @@ def read_table(
             f"{path} is an old Excel .xls file — open it in Excel and save it as .xlsx or CSV"
         )
     if suffix in (".xlsx", ".xlsm") or magic.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, sheet)
-    return _read_csv(path, delimiter, encoding)
+        return iter([_read_xlsx(path, sheet)])
+    chunks = _csv_chunks(path, delimiter, encoding, chunk_rows)
+    first = next(chunks)  # the file's errors surface here, before the caller reads on
+    return itertools.chain([first], chunks)
 
 
 # --------------------------------------------------------------------------- cells

@@ -18,13 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 
 from trygghetskarta.schema import Category, Layer
+from trygghetskarta.sources._list_columns import minute_text, per_combination
 from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
     Built,
+    BuiltFrame,
     Contract,
     IngestResult,
     ListOptions,
@@ -148,6 +151,44 @@ def _build(values: dict[str, Any], options: ListOptions) -> Built:
     )
 
 
+def _build_frame(values: pd.DataFrame, options: ListOptions) -> BuiltFrame:
+    """:func:`_build` for a frame of rows; the words are read once per type and code."""
+    crime_type = values["crime_type"].to_numpy(dtype=object)
+    code = values["crime_code"].to_numpy(dtype=object)
+    judged = per_combination(
+        [crime_type, code],
+        lambda t, c: (categorise(t, c, options).value, is_sensitive(t, c, options)),
+    )
+    neither = np.array([not t and not c for t, c in zip(crime_type, code, strict=True)], bool)
+    problem = np.where(neither, "no crime: neither a crime code nor a crime type", None)
+    begins = minute_text(values["occurred_at"].to_numpy())
+    ends = minute_text(values["occurred_to"].to_numpy())
+    summary = np.array(
+        [
+            None if e is None else f"Brottet skedde någon gång mellan {b} och {e}."
+            for b, e in zip(begins, ends, strict=True)
+        ],
+        dtype=object,
+    )
+    return BuiltFrame(
+        category=pd.Series([j[0] for j in judged], dtype=object),
+        source_type=pd.Series(
+            [" ".join(p for p in (c, t) if p) for c, t in zip(code, crime_type, strict=True)],
+            dtype=object,
+        ),
+        title=pd.Series(
+            [t or f"Brottskod {c}" for t, c in zip(crime_type, code, strict=True)], dtype=object
+        ),
+        summary=pd.Series(summary, dtype=object),
+        sensitive=pd.Series([bool(j[1]) for j in judged], dtype=bool),
+        problem=pd.Series(problem, dtype=object),
+        derived={
+            "crime_code": pd.Series(code, dtype=object),
+            "crime_type": pd.Series(crime_type, dtype=object),
+        },
+    )
+
+
 #: The reported-crimes list: ``trygghetskarta ingest brott PATH…``.
 CONTRACT = Contract(
     name="brott",
@@ -172,6 +213,7 @@ CONTRACT = Contract(
     ),
     required=(("occurred_at",), ("crime_type", "crime_code"), ("address", "x", "lat", "place")),
     build=_build,
+    build_frame=_build_frame,
 )
 
 

@@ -26,13 +26,11 @@ The contracts themselves live beside their layers: ``crime_list.CONTRACT``,
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -40,18 +38,12 @@ from trygghetskarta.config import CITY_CRS, STORE_CRS, WEB_CRS
 from trygghetskarta.errors import ConfigError, SourceError
 from trygghetskarta.schema import (
     TIMEZONE,
-    UNCERTAINTY_M,
     Category,
     Layer,
-    Precision,
 )
-from trygghetskarta.sources import _coords, _list_rows
-from trygghetskarta.sources._listfile import (
-    Table,
-    cell_json,
-    find_column,
-    read_table,
-)
+from trygghetskarta.sources import _list_columns, _list_rows
+from trygghetskarta.sources._list_columns import BuiltFrame as BuiltFrame
+from trygghetskarta.sources._listfile import Table, find_column, iter_table
 from trygghetskarta.sources.text_repair import NONE, Repairs
 
 QUARANTINE_OUT = _list_rows.QUARANTINE_OUT
@@ -197,6 +189,11 @@ class Contract:
         Per row, from the parsed fields to ``category``, ``source_type``, ``title``,
         ``summary``, ``sensitive`` and ``derived`` (extra values kept in ``raw``), or a
         problem sentence that sends the row to quarantine.
+    build_frame
+        The same for a frame of rows at once (one column per field: text, ``occurred_at``
+        and ``occurred_to`` as the dates' wall-clock times, ``occurred_time``, and the raw
+        ``dead``/``injured`` cells), returning a :class:`BuiltFrame`; it must agree with
+        ``build`` row for row. Without it :func:`parse_list` calls ``build`` per row.
     """
 
     name: str
@@ -205,6 +202,7 @@ class Contract:
     fields: tuple[str, ...]
     required: tuple[tuple[str, ...], ...]
     build: Callable[[dict[str, Any], ListOptions], Built]
+    build_frame: Callable[[pd.DataFrame, ListOptions], BuiltFrame] | None = None
 
 
 @dataclass(frozen=True)
@@ -376,19 +374,6 @@ class ListResult:
     repairs: Repairs = NONE
 
 
-def _quarantine_row(
-    source: str, table: Table, i: int, reason: str, record: Mapping[str, Any], sid: str | None
-) -> dict[str, Any]:
-    raw = json.dumps({"line": table.lines[i], "record": record}, ensure_ascii=False, default=str)
-    return {
-        "source": source,
-        "source_id": sid,
-        "source_file": str(table.path),
-        "reason": reason,
-        "raw": raw,
-    }
-
-
 def parse_list(
     paths: Sequence[Path | str],
     contract: Contract,
@@ -397,8 +382,13 @@ def parse_list(
     kommun: shapely.Geometry | None = None,
     municipality: str = "Stockholm",
     now: pd.Timestamp | None = None,
+    chunk_rows: int = _list_columns.CHUNK_ROWS,
 ) -> ListResult:
     """Read list files of one contract into events and a quarantine.
+
+    The files are read in chunks of ``chunk_rows`` rows, each checked column by column
+    (see :mod:`trygghetskarta.sources._list_columns`); repeated rows and reused ids are
+    found across all chunks and files.
 
     Parameters
     ----------
@@ -416,6 +406,8 @@ def parse_list(
     now
         The run's clock: dates after it are quarantined as in the future (default: the
         current time). Dates before 2000 are quarantined as implausible.
+    chunk_rows
+        Rows read and checked at a time (memory grows with it; the result does not change).
 
     Returns
     -------
@@ -429,79 +421,46 @@ def parse_list(
     options = options or ListOptions()
     source = options.source or contract.source
     now = pd.Timestamp.now(tz=TIMEZONE) if now is None else now
-    events: list[dict[str, Any]] = []
-    bad: list[dict[str, Any]] = []
-    notes: list[str] = []
-    seen = _list_rows.Seen()
+    chunks: list[_list_columns.Chunk] = []
+    heads: list[list[str]] = []
+    files: list[tuple[str, str]] = []
     read = 0
     repairs = NONE
-    for path in paths:
-        table = read_table(
-            path, sheet=options.sheet, delimiter=options.delimiter, encoding=options.encoding
+    for file_no, path in enumerate(paths):
+        columns: dict[str, str] | None = None
+        tables = iter_table(
+            path,
+            sheet=options.sheet,
+            delimiter=options.delimiter,
+            encoding=options.encoding,
+            chunk_rows=chunk_rows,
         )
-        notes.append(f"{table.path.name}: " + ", ".join(table.notes))
-        if table.repairs:
-            notes.append(f"{table.path.name}: {table.repairs.describe()}")
-            repairs += table.repairs
-        columns = resolve_columns(table, contract, options)
-        parsed: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
-        for i, row in enumerate(table.rows):
-            read += 1
-            record = {h: cell_json(v) for h, v in zip(table.header, row, strict=True)}
-            line = table.lines[i]
-            if table.widths[i] > len(table.header):
-                reason = (
-                    f"too many fields: line {line} has {table.widths[i]}, the header "
-                    f"{len(table.header)} (an unquoted separator inside a value?)"
+        for table in tables:
+            if columns is None:
+                head = [f"{table.path.name}: " + ", ".join(table.notes)]
+                if table.repairs:
+                    head.append(f"{table.path.name}: {table.repairs.describe()}")
+                    repairs += table.repairs
+                heads.append(head)
+                files.append((table.path.name, str(path)))
+                columns = resolve_columns(table, contract, options)
+            read += len(table.rows)
+            chunks.append(
+                _list_columns.read_chunk(
+                    table,
+                    columns,
+                    contract,
+                    options,
+                    source=source,
+                    file_no=file_no,
+                    kommun=kommun,
+                    municipality=municipality,
+                    now=now,
                 )
-                bad.append(_list_rows.quarantine_row(source, str(path), line, reason, record, None))
-                continue
-            values, problem = _list_rows.row_values(
-                row, columns, table.header, dayfirst=options.dayfirst
             )
-            if problem:
-                reason = f"{problem} (line {line})"
-                sid = values.get("source_id")
-                bad.append(_list_rows.quarantine_row(source, str(path), line, reason, record, sid))
-                continue
-            parsed.append((i, record, values))
-        placements = _list_rows.place(
-            [v for _, _, v in parsed], columns, options.crs, kommun, municipality
-        )
-        for (i, record, values), placement in zip(parsed, placements, strict=True):
-            line = table.lines[i]
-            checked, reason = _list_rows.check_row(
-                values,
-                placement,
-                where=f"line {line}",
-                label=f"{table.path.name} line {line}",
-                date_column=columns.get("occurred_at", "date"),
-                municipality=municipality,
-                now=now,
-                seen=seen,
-            )
-            built = None
-            if checked is not None:
-                built, reason = contract.build(values, options)
-                reason = f"{reason} (line {line})" if reason else None
-            if checked is None or built is None or reason:
-                sid = checked.source_id if checked else values["source_id"]
-                bad.append(
-                    _list_rows.quarantine_row(source, str(path), line, str(reason), record, sid)
-                )
-                continue
-            derived = dict(built.get("derived", {}))
-            derived["time_known"] = _list_rows.time_known(values)
-            if checked.ends is not None:
-                derived["occurred_to"] = checked.ends.isoformat()
-            if placement[2] == _coords.FIXED:
-                derived["fixed"] = placement[3]
-                notes.append(f"{table.path.name} line {line}: {placement[3]}")
-            raw = {"line": line, "file": table.path.name, "record": record, "derived": derived}
-            events.append(_event(source, contract, checked, built, values, placement, raw))
-    return ListResult(
-        _list_rows.events_frame(events), _list_rows.quarantine_frame(bad), read, notes, repairs
-    )
+    parsed = _list_columns.finish(chunks, files, source)
+    notes = [n for head, fixed in zip(heads, parsed.fixed_notes, strict=True) for n in head + fixed]
+    return ListResult(parsed.events, parsed.quarantine, read, notes, repairs)
 
 
 @dataclass
@@ -552,36 +511,3 @@ def list_files(data_dir: Path, name: str) -> list[Path]:
 def empty_events() -> pd.DataFrame:
     """An event frame with no rows and the schema's dtypes."""
     return _list_rows.events_frame([])
-
-
-def _event(
-    source: str,
-    contract: Contract,
-    checked: _list_rows.Checked,
-    built: Mapping[str, Any],
-    values: Mapping[str, Any],
-    placement: tuple[float, float, str, str | None],
-    raw: Mapping[str, Any],
-) -> dict[str, Any]:
-    exact = checked.has_point
-    return {
-        "event_uid": f"{source}:{checked.source_id}",
-        "source": source,
-        "source_id": checked.source_id,
-        "layer": contract.layer.value,
-        "category": built["category"],
-        "source_type": built["source_type"],
-        "occurred_at": checked.begins,
-        "published_at": pd.NaT,
-        "title": built["title"],
-        "summary": built.get("summary"),
-        "body": values["description"],
-        "url": None,
-        "x": placement[0],
-        "y": placement[1],
-        "precision": Precision.EXACT.value if exact else None,
-        "uncertainty_m": UNCERTAINTY_M[Precision.EXACT] if exact else np.nan,
-        "place_name": checked.place,
-        "sensitive": bool(built.get("sensitive", False)),
-        "raw": json.dumps(raw, ensure_ascii=False, default=str),
-    }

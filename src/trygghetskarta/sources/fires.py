@@ -31,10 +31,12 @@ from trygghetskarta.net import write_atomic
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen, pxweb, raw_files
 from trygghetskarta.sources._collect import Collector
+from trygghetskarta.sources._list_columns import per_combination
 from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
 from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
     Built,
+    BuiltFrame,
     Contract,
     IngestResult,
     ListOptions,
@@ -365,6 +367,30 @@ def _build(values: dict[str, Any], options: ListOptions) -> Built:
     )
 
 
+def _build_frame(values: pd.DataFrame, options: ListOptions) -> BuiltFrame:
+    """:func:`_build` for a frame of rows; the kind is read once per distinct text."""
+    kind_text = values["kind"].to_numpy(dtype=object)
+    what = values["object"].to_numpy(dtype=object)
+    kinds = per_combination(
+        [kind_text, what, values["description"].to_numpy(dtype=object)], fire_kind
+    )
+    raw_type = [" / ".join(p for p in (k, w) if p) for k, w in zip(kind_text, what, strict=True)]
+    problem = [
+        None if k or w else "no kind of fire: neither an event type nor an object"
+        for k, w in zip(kind_text, what, strict=True)
+    ]
+    n = len(values)
+    return BuiltFrame(
+        category=pd.Series([Category.FIRE.value] * n, dtype=object),
+        source_type=pd.Series(raw_type, dtype=object),
+        title=pd.Series([KIND_LABELS_SV[k] for k in kinds], dtype=object),
+        summary=pd.Series(raw_type, dtype=object),
+        sensitive=pd.Series([False] * n, dtype=bool),
+        problem=pd.Series(problem, dtype=object),
+        derived={"fire_kind": pd.Series(kinds, dtype=object)},
+    )
+
+
 #: The fire service's own list: ``trygghetskarta ingest brander PATH…``.
 LIST_CONTRACT = Contract(
     name="brander",
@@ -387,6 +413,7 @@ LIST_CONTRACT = Contract(
     ),
     required=(("occurred_at",), ("kind", "object"), ("address", "x", "lat", "place")),
     build=_build,
+    build_frame=_build_frame,
 )
 
 

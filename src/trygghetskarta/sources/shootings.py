@@ -37,12 +37,14 @@ from trygghetskarta.errors import SourceError
 from trygghetskarta.schema import PARSED_COLUMNS, Category, Layer
 from trygghetskarta.sources import polisen
 from trygghetskarta.sources._collect import Collector
+from trygghetskarta.sources._list_columns import per_value
 from trygghetskarta.sources._list_rows import quarantine_frame
 from trygghetskarta.sources._listfile import is_missing, parse_count, read_table
 from trygghetskarta.sources._stats_frame import STAT_COLUMNS as STAT_COLUMNS
 from trygghetskarta.sources._stats_frame import stats_frame
 from trygghetskarta.sources.event_lists import (
     Built,
+    BuiltFrame,
     Contract,
     IngestResult,
     ListOptions,
@@ -338,6 +340,44 @@ def _build(values: dict[str, Any], options: ListOptions) -> Built:
     )
 
 
+def _build_frame(values: pd.DataFrame, options: ListOptions) -> BuiltFrame:
+    """:func:`_build` for a frame of rows."""
+    dead = per_value(values["dead"].to_numpy(dtype=object), parse_count)
+    injured = per_value(values["injured"].to_numpy(dtype=object), parse_count)
+    problem = [
+        f"unreadable count: dead {d[1]}"
+        if d[1]
+        else (f"unreadable count: injured {i[1]}" if i[1] else None)
+        for d, i in zip(dead, injured, strict=True)
+    ]
+    dead_n = [d[0] for d in dead]
+    injured_n = [i[0] for i in injured]
+
+    def word(n: int | None) -> str:
+        return "okänt" if n is None else str(n)
+
+    kind = [k or "Skjutning" for k in values["kind"].tolist()]
+    n = len(values)
+    return BuiltFrame(
+        category=pd.Series([Category.SHOOTING_EXPLOSION.value] * n, dtype=object),
+        source_type=pd.Series(kind, dtype=object),
+        title=pd.Series(kind, dtype=object),
+        summary=pd.Series(
+            [
+                f"Döda: {word(d)}, skadade: {word(i)}."
+                for d, i in zip(dead_n, injured_n, strict=True)
+            ],
+            dtype=object,
+        ),
+        sensitive=pd.Series([False] * n, dtype=bool),
+        problem=pd.Series(problem, dtype=object),
+        derived={
+            "dead": pd.Series(dead_n, dtype=object),
+            "injured": pd.Series(injured_n, dtype=object),
+        },
+    )
+
+
 #: The shootings list the police share with the city: ``trygghetskarta ingest skjutningar``.
 LIST_CONTRACT = Contract(
     name="skjutningar",
@@ -361,6 +401,7 @@ LIST_CONTRACT = Contract(
     ),
     required=(("occurred_at",), ("address", "x", "lat", "place")),
     build=_build,
+    build_frame=_build_frame,
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from trygghetskarta.schema import (
@@ -30,18 +31,87 @@ _CONTENT_COLUMNS = tuple(c for c in PARSED_COLUMNS if c not in ("raw", *GEOCODED
 
 
 def content_hash(frame: pd.DataFrame) -> pd.Series:
-    """Hash the content columns of each event; equal hashes mean an unchanged event."""
+    """Hash the content columns of each event; equal hashes mean an unchanged event.
 
-    def one(row: tuple[Any, ...]) -> str:
-        text = json.dumps([None if pd.isna(v) else str(v) for v in row], ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
+    The hash is the first 32 hex digits of SHA-256 over the JSON list of the content
+    columns' values as text (``str(value)``, ``null`` for a missing one), the same for
+    every way a value arrives. The columns are turned into JSON text as arrays; only
+    values with no array form (objects that are not text, sub-second times) take
+    ``str`` one by one.
+    """
     cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
-    return pd.Series(
-        [one(r) for r in frame[cols].itertuples(index=False, name=None)],
-        index=frame.index,
-        dtype="object",
-    )
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="object")
+    tokens = [_json_tokens(frame[c]) for c in cols]
+    joined = tokens[0].str.cat(tokens[1:], sep=", ") if len(tokens) > 1 else tokens[0]
+    sha = hashlib.sha256
+    digests = [sha(f"[{t}]".encode()).hexdigest()[:32] for t in joined.tolist()]
+    return pd.Series(digests, index=frame.index, dtype="object")
+
+
+#: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
+_JSON_ESCAPED = r'["\\\x00-\x1f]'
+
+
+def _json_tokens(values: pd.Series) -> pd.Series:
+    """Each value as the JSON token ``json.dumps(str(value))`` (``null`` when missing)."""
+    missing = values.isna().to_numpy()
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+        text = _datetime_text(values)
+    elif dtype.kind == "f":
+        text = pd.Series(
+            [repr(v) for v in values.to_numpy(dtype=float).tolist()], index=values.index
+        )
+    elif dtype.kind == "b":
+        text = pd.Series(np.where(values.to_numpy(dtype=bool), "True", "False"), index=values.index)
+    elif dtype.kind in "iu":
+        text = values.astype(str).astype(object)
+    else:
+        objects = values.astype(object).to_numpy()
+        text = pd.Series(
+            [v if isinstance(v, str) else str(v) for v in objects.tolist()],
+            index=values.index,
+            dtype=object,
+        )
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        needs = values.str.contains(_JSON_ESCAPED, regex=True).fillna(False).to_numpy(bool)
+        text = text.astype(object).where(~missing, None)
+    else:
+        text = text.astype(object).where(~missing, None)
+        needs = text.str.contains(_JSON_ESCAPED, regex=True, na=False).to_numpy()
+    out = ('"' + text + '"').astype(object)
+    if needs.any():
+        out[needs] = [json.dumps(v, ensure_ascii=False) for v in text[needs].tolist()]
+    out[missing] = "null"
+    return out
+
+
+def _datetime_text(values: pd.Series) -> pd.Series:
+    """``str(Timestamp)`` of each value: ``2024-03-02 23:40:00+01:00`` (NaT: ``NaT``).
+
+    The wall clock and the offset are computed as arrays; only sub-second values (whose
+    text ``Timestamp`` pads) take ``str`` one by one.
+    """
+    aware = isinstance(values.dtype, pd.DatetimeTZDtype)
+    wall = (values.dt.tz_localize(None) if aware else values).to_numpy(dtype="datetime64[us]")
+    text = np.char.replace(np.datetime_as_string(wall, unit="s"), "T", " ").astype(object)
+    if aware:
+        utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        known = ~np.isnat(wall)
+        offset = np.zeros(len(wall), dtype="int64")
+        offset[known] = (wall[known] - utc[known]) // np.timedelta64(1, "m")
+        codes, uniques = pd.factorize(offset)
+        signs = [
+            f"{'-' if m < 0 else '+'}{abs(int(m)) // 60:02d}:{abs(int(m)) % 60:02d}"
+            for m in uniques
+        ]
+        text = text + np.array(signs, dtype=object)[codes]
+    fraction = ~np.isnat(wall) & (wall != wall.astype("datetime64[s]"))
+    nanos = values.dt.nanosecond.to_numpy(dtype=float, na_value=0) != 0
+    for i in np.flatnonzero(fraction | nanos):
+        text[i] = str(values.iloc[i])
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -116,15 +186,20 @@ def merge_events(
         # a text column that is empty in this batch arrives as float NaN: keep it text
         if kind == "VARCHAR" and incoming[name].dtype.kind == "f":
             incoming[name] = incoming[name].astype(object).where(incoming[name].notna(), None)
-    incoming["content_hash"] = content_hash(events)
+    # Text as Arrow strings: DuckDB reads those without a Python object per value.
+    arrow_text = pd.StringDtype("pyarrow")
+    hashes = content_hash(events)
+    incoming["content_hash"] = hashes.astype(arrow_text)
     incoming["ingested_at"] = ingested_at
     incoming["batch_id"] = batch_id
     received = pd.DataFrame(
         {
-            "event_uid": history["event_uid"].astype(object).to_numpy(),
-            "content_hash": content_hash(history).to_numpy(),
+            "event_uid": history["event_uid"].astype(arrow_text).array,
+            "content_hash": (hashes if versions is None else content_hash(history))
+            .astype(arrow_text)
+            .array,
             "published_at": history["published_at"].to_numpy(),
-            "raw": history["raw"].astype(object).to_numpy(),
+            "raw": history["raw"].astype(arrow_text).array,
             "batch_id": batch_id,
             "received_at": ingested_at,
             "received_no": range(len(history)),
@@ -145,7 +220,7 @@ def merge_events(
         "SELECT e.event_uid, e.content_hash, e.published_at FROM events e "
         "SEMI JOIN incoming i USING (event_uid)"
     ).df()
-    counts = _apply_in_order(received, held)
+    counts = _count_versions(received, held)
     first = received.drop_duplicates(["event_uid", "content_hash"], keep="first")
     con.register("received_df", first)
     try:
@@ -185,6 +260,39 @@ def merge_events(
     )
     con.execute("DROP TABLE incoming")
     return counts
+
+
+def _count_versions(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:
+    """Count versions as :func:`merge_events` describes, starting from what is held.
+
+    An event received once in the batch (every listed event, most police events) is
+    counted by comparing arrays; only events received several times take the ordered
+    walk of :func:`_apply_in_order`, since each of their versions is judged against the
+    one before.
+    """
+    uid = received["event_uid"]
+    repeated = uid.duplicated(keep=False).to_numpy()
+    many = _apply_in_order(received[repeated], held) if repeated.any() else MergeCounts(0, 0, 0)
+    once = received.loc[~repeated, ["event_uid", "content_hash", "published_at"]]
+    if once.empty:
+        return many
+    before = held.set_index("event_uid")
+    is_held = once["event_uid"].isin(before.index).to_numpy()
+    stored = before.reindex(once["event_uid"])
+    differs = once["content_hash"].to_numpy() != stored["content_hash"].to_numpy()
+    new_at = _utc_naive(once["published_at"])
+    old_at = _utc_naive(stored["published_at"])
+    not_older = np.isnat(new_at) | np.isnat(old_at) | (new_at >= old_at)
+    loaded = int((~is_held).sum())
+    updated = int((is_held & differs & not_older).sum())
+    return MergeCounts(
+        many.loaded + loaded, many.updated + updated, many.unchanged + len(once) - loaded - updated
+    )
+
+
+def _utc_naive(values: pd.Series) -> np.ndarray:
+    """Instants as naive UTC ``datetime64`` (NaT where missing), for array comparisons."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy()
 
 
 def _apply_in_order(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:
@@ -377,6 +485,12 @@ def newest_events(
 def ingested_file_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Keys of the input batches already ingested (see ``pipeline.ingest``)."""
     return {row[0] for row in con.execute("SELECT file_key FROM ingested_files").fetchall()}
+
+
+def ingested_file_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Each ingested batch's key → the counts recorded with it (:func:`record_ingested_files`)."""
+    rows = con.execute("SELECT file_key, counts FROM ingested_files").fetchall()
+    return {key: json.loads(counts) if counts else {} for key, counts in rows}
 
 
 def record_ingested_files(

@@ -10,6 +10,7 @@ the ingest summary: ``read = loaded + updated + unchanged + quarantined``.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,13 +18,29 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import shapely
 
+from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
-from trygghetskarta import store
 from trygghetskarta.config import Settings
 from trygghetskarta.pipeline.steps import now
-from trygghetskarta.schema import PARSED_COLUMNS, STATISTICS_COLUMNS, Layer, validate_events
-from trygghetskarta.sources import bra, crime_list, event_lists, fires, population, shootings
+from trygghetskarta.pipeline.steps import now as _steps_now
+from trygghetskarta.schema import (
+    PARSED_COLUMNS,
+    STATISTICS_COLUMNS,
+    TIMEZONE,
+    Layer,
+    validate_events,
+)
+from trygghetskarta.sources import (
+    bra,
+    crime_list,
+    event_lists,
+    fires,
+    population,
+    raw_files,
+    shootings,
+)
 
 Counts = dict[str, Any]
 
@@ -129,6 +146,37 @@ LISTS: dict[str, tuple[Callable[..., event_lists.IngestResult], Callable[..., li
 }
 
 
+def list_file_key(
+    path: Path, name: str, options: event_lists.ListOptions, kommun: Any, municipality: str
+) -> str:
+    """What identifies one ingest of a list file: its content (the original bytes), the
+    contract and its settings, the kommun's outline and name, and the tool's version.
+
+    Any change to one of them reads the file again; the same key means reading it again
+    would change nothing (see :func:`ingest_list`).
+    """
+    digest = hashlib.sha256(f"{__version__}\x1flist:{name}\x1f{options!r}\x1f".encode())
+    digest.update(f"{municipality}\x1f".encode())
+    digest.update(shapely.to_wkb(kommun) if kommun is not None else b"")
+    digest.update(raw_files.content_digest(path))
+    return digest.hexdigest()[:32]
+
+
+_FUTURE = re.compile(r"^date in the future: (\d{4}-\d\d-\d\d \d\d:\d\d) ")
+
+
+def _first_future_dates(quarantine: pd.DataFrame) -> dict[str, pd.Timestamp]:
+    """Per file, the earliest date of its rows quarantined as in the future (from the
+    reason, ``date in the future: 2031-05-01 10:00 (line 7)``)."""
+    if quarantine.empty:
+        return {}
+    when = quarantine["reason"].astype(str).str.extract(_FUTURE)[0]
+    found = quarantine.assign(when=pd.to_datetime(when, format="%Y-%m-%d %H:%M"))
+    found = found.dropna(subset=["when"])
+    first = found.groupby("source_file")["when"].min()
+    return {str(f): t.tz_localize(TIMEZONE, ambiguous=True) for f, t in first.items()}
+
+
 def ingest_list(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
@@ -141,6 +189,16 @@ def ingest_list(
 
     ``now`` is the run's clock (rows dated after it are quarantined); default the current
     time. Characters repaired in the text read are counted in ``repaired``.
+
+    A file already ingested as it is (same content, settings, kommun and version: its key
+    is in ``ingested_files``) is skipped and listed in ``files_skipped``, so a night with
+    the lists unchanged reads nothing; ``ingest --all`` (``Settings.reingest``) reads
+    every file again. A changed file is read whole and merged: its rows count as
+    ``loaded`` (new), ``updated`` (changed) or ``unchanged``; a new file is read alone, so
+    a row it repeats from a file read on an earlier night counts as ``unchanged`` rather
+    than as a duplicate row. A file with rows dated after the run's clock is not recorded
+    as read until its earliest such date has come (``recheck_from``), so those rows are
+    judged again once they may have become valid.
     """
     parse, discover, contract = LISTS[name]
     data = settings.require_data()
@@ -149,27 +207,57 @@ def ingest_list(
         return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
     options = event_lists.options_from_config(settings.extra, contract)
     kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
-    parsed = parse(files, options, kommun=kommun, municipality=settings.municipality, now=now)
+    clock = _steps_now() if now is None else now
+    held = store.ingested_file_counts(con)
+    keys = {f: list_file_key(f, name, options, kommun, settings.municipality) for f in files}
+
+    def skip(f: Path) -> bool:
+        recheck = (held.get(keys[f]) or {}).get("recheck_from")
+        return keys[f] in held and (recheck is None or clock < pd.Timestamp(recheck))
+
+    todo = [f for f in files if settings.reingest or not skip(f)]
+    skipped = [str(f) for f in files if f not in todo]
+    if not todo:
+        return _counts(
+            0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[], files_skipped=skipped
+        )
+    parsed = parse(todo, options, kommun=kommun, municipality=settings.municipality, now=clock)
     events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
     validate_events(events)
     stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
     batch_id, at = _batch()
+    quarantine = parsed.quarantine
+    future = _first_future_dates(quarantine)
     with store.transaction(con):
         merged_events = store.merge_events(con, events, batch_id=batch_id, ingested_at=at)
         merged_stats = (
             store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
         )
-        store.add_quarantine(con, parsed.quarantine, batch_id=batch_id, quarantined_at=at)
+        store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
+        for f in todo:
+            recheck = future.get(str(f))
+            store.record_ingested_files(
+                con,
+                keys[f],
+                [str(f)],
+                batch_id=batch_id,
+                at=at,
+                counts={"list": name, "recheck_from": recheck and recheck.isoformat()},
+            )
     merged = store.MergeCounts(
         merged_events.loaded + merged_stats.loaded,
         merged_events.updated + merged_stats.updated,
         merged_events.unchanged + merged_stats.unchanged,
     )
-    read = len(events) + len(stats) + len(parsed.quarantine)
-    more: dict[str, Any] = {"files": [str(f) for f in files], "notes": parsed.notes}
+    read = len(events) + len(stats) + len(quarantine)
+    more: dict[str, Any] = {
+        "files": [str(f) for f in todo],
+        "files_skipped": skipped,
+        "notes": parsed.notes,
+    }
     if parsed.repairs:
         more["repaired"] = parsed.repairs.as_counts()
-    return _counts(read, merged, parsed.quarantine, **more)
+    return _counts(read, merged, quarantine, **more)
 
 
 # --------------------------------------------------------------------------- derived layers

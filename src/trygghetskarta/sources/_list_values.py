@@ -1,0 +1,234 @@
+"""Cell values of delivered lists as columns: the helpers of :mod:`._list_columns`.
+
+Parsing each distinct value once (:func:`per_value`, :func:`per_combination`), writing
+values as JSON tokens the way :func:`json.dumps` does (:func:`json_tokens`), and date-times
+as a wall clock plus an offset (:class:`Stamps`) that localise, format and compare as
+arrays. Pure functions on arrays; nothing here knows about contracts or events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trygghetskarta.schema import TIMEZONE
+from trygghetskarta.sources._listfile import cell_json
+
+#: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
+_JSON_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+# --------------------------------------------------------------------------- values
+
+
+def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``fn`` of each value, computed once per distinct value when the values are text.
+
+    Columns holding anything but text and blanks (an XLSX sheet's numbers and dates) are
+    mapped value by value: ``1``, ``1.0`` and ``True`` are equal keys but not equal cells.
+    """
+    out = np.empty(len(values), dtype=object)
+    if not len(values):
+        return out
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        results = np.empty(len(uniques) + 1, dtype=object)
+        results[:-1] = [fn(u) for u in uniques.tolist()] if len(uniques) else []
+        results[-1] = fn(None)  # a blank XLSX cell
+        return results[codes]
+    out[:] = [fn(v) for v in values.tolist()]
+    return out
+
+
+def per_combination(
+    columns: Sequence[np.ndarray | pd.Series], fn: Callable[..., Any]
+) -> np.ndarray:
+    """``fn(a, b, …)`` of each row's values of ``columns``, once per distinct combination.
+
+    For the contracts' ``build_frame``: a crime type and code, a kind of fire and its object
+    repeat across a list, so their words are read once per combination.
+    """
+    items = [c.tolist() for c in columns]
+    n = len(items[0]) if items else 0
+    keys = np.empty(n, dtype=object)
+    keys[:] = list(zip(*items, strict=True))
+    codes, uniques = pd.factorize(keys)
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [fn(*u) for u in uniques.tolist()]
+    return results[codes] if n else np.empty(0, dtype=object)
+
+
+def minute_text(wall: np.ndarray) -> np.ndarray:
+    """``f"{datetime:%Y-%m-%d %H:%M}"`` of wall-clock times (None where NaT)."""
+    text = np.empty(len(wall), dtype=object)
+    text[:] = [t.replace("T", " ") for t in np.datetime_as_string(wall, unit="m").tolist()]
+    text[np.isnat(wall)] = None
+    return text
+
+
+def split(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, problem)`` pairs → two object arrays."""
+    first = np.empty(len(pairs), dtype=object)
+    second = np.empty(len(pairs), dtype=object)
+    if len(pairs):
+        first[:] = [p[0] for p in pairs.tolist()]
+        second[:] = [p[1] for p in pairs.tolist()]
+    return first, second
+
+
+def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
+    """Each value as ``json.dumps(value, ensure_ascii=False, default=str)`` would write it.
+
+    Text without characters to escape, None, booleans and finite floats are written
+    directly; anything else goes through :func:`json.dumps`.
+    """
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    search = _JSON_ESCAPE.search
+    out = np.empty(len(items), dtype=object)
+    # All text, and no value holds a character to escape: quoting is all there is.
+    if (
+        items
+        and pd.api.types.infer_dtype(items, skipna=False) == "string"
+        and not search("".join(items))
+    ):
+        out[:] = items
+        return '"' + out + '"'
+    tokens = []
+    for v in items:
+        if type(v) is str:
+            tokens.append(json.dumps(v, ensure_ascii=False) if search(v) else f'"{v}"')
+        elif v is None:
+            tokens.append("null")
+        elif v is True or v is False:
+            tokens.append("true" if v else "false")
+        elif type(v) is float and math.isfinite(v):
+            tokens.append(repr(v))
+        elif type(v) is int:
+            tokens.append(str(v))
+        else:
+            tokens.append(json.dumps(v, ensure_ascii=False, default=str))
+    out[:] = tokens
+    return out
+
+
+def cell_tokens(values: np.ndarray) -> np.ndarray:
+    """The cells of a column as JSON tokens of ``raw["record"]`` (see ``cell_json``)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return json_tokens(values)
+    return json_tokens(np.array([cell_json(v) for v in values.tolist()], dtype=object))
+
+
+def objects(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def join_objects(prefix: str, parts: Sequence[np.ndarray], suffix: str, sep: str) -> np.ndarray:
+    """Per row: ``prefix + sep.join(parts) + suffix``."""
+    return objects([prefix + sep.join(p) + suffix for p in zip(*parts, strict=True)])
+
+
+# --------------------------------------------------------------------------- times
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """Date-times as given: the wall clock (naive) and, when the cell had one, its offset."""
+
+    wall: np.ndarray  # datetime64[us], NaT when blank
+    offset: np.ndarray  # seconds east of UTC, NaN for local (naive) times
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Stamps:
+        items = values.tolist()
+        offset = np.full(len(items), np.nan)
+        naive: list[dt.datetime | None] = []
+        for i, v in enumerate(items):
+            if v is not None and v.tzinfo is not None:
+                offset[i] = v.utcoffset().total_seconds()
+                v = v.replace(tzinfo=None)
+            naive.append(v)
+        wall = np.array(naive, dtype="datetime64[us]") if naive else np.array([], "M8[us]")
+        return cls(wall, offset)
+
+    def with_clock(self, clocks: np.ndarray) -> Stamps:
+        """The date with the hour, minute and second of its own time column, where given
+        (``datetime.replace``: the microseconds and the offset stay)."""
+        has = np.array([c is not None for c in clocks.tolist()], dtype=bool)
+        if not has.any():
+            return self
+        seconds = np.zeros(len(clocks), dtype="int64")
+        seconds[has] = [c.hour * 3600 + c.minute * 60 + c.second for c in clocks[has].tolist()]
+        day = self.wall.astype("datetime64[D]").astype("datetime64[us]")
+        within = self.wall - self.wall.astype("datetime64[s]").astype("datetime64[us]")
+        combined = day + seconds.astype("timedelta64[s]") + within
+        return Stamps(np.where(has, combined, self.wall), self.offset)
+
+    @property
+    def missing(self) -> np.ndarray:
+        return np.isnat(self.wall)
+
+    def instants(self) -> pd.Series:
+        """Stockholm time: local times localised (the first of a doubled autumn hour, a
+        time in the spring gap moved forward), times with an offset converted."""
+        aware = ~np.isnan(self.offset)
+        local = np.where(aware, np.datetime64("NaT", "us"), self.wall)
+        out = pd.Series(
+            pd.DatetimeIndex(local).tz_localize(
+                TIMEZONE, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
+            )
+        )
+        if aware.any():
+            shift = np.nan_to_num(self.offset).astype("int64").astype("timedelta64[s]")
+            utc = pd.DatetimeIndex(np.where(aware, self.wall - shift, np.datetime64("NaT", "us")))
+            converted = pd.Series(utc.tz_localize("UTC").tz_convert(TIMEZONE))
+            out = out.where(~aware, converted)
+        return out
+
+    def python(self, i: int) -> dt.datetime | None:
+        """Row ``i`` as the datetime the scalar reader gave."""
+        if np.isnat(self.wall[i]):
+            return None
+        value = self.wall[i].astype(dt.datetime)
+        if np.isnan(self.offset[i]):
+            return value
+        return value.replace(tzinfo=dt.timezone(dt.timedelta(seconds=float(self.offset[i]))))
+
+    def iso_tokens(self) -> np.ndarray:
+        """JSON tokens of ``datetime.isoformat()``: ``"2024-03-05T14:30:00"``, or null."""
+        text = np.datetime_as_string(self.wall, unit="s").astype(object)
+        out = np.char.add('"', np.char.add(text.astype(str), '"')).astype(object)
+        odd = ~np.isnan(self.offset) | (self.wall != self.wall.astype("datetime64[s]"))
+        for i in np.flatnonzero(odd & ~self.missing):
+            out[i] = f'"{self.python(i).isoformat()}"'
+        out[self.missing] = "null"
+        return out
+
+
+def iso_instants(values: pd.Series) -> np.ndarray:
+    """``Timestamp.isoformat()`` of tz-aware instants: ``2024-03-02T07:30:00+01:00``."""
+    text = values.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
+        r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True
+    )
+    out = text.astype(object).to_numpy()
+    fraction = ((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).to_numpy(
+        dtype=bool, na_value=False
+    )
+    for i in np.flatnonzero(fraction):
+        out[i] = values.iloc[i].isoformat()
+    return out
+
+
+def present(values: np.ndarray | Sequence[Any]) -> np.ndarray:
+    """Where a value is not None."""
+    items = values.tolist() if isinstance(values, np.ndarray) else values
+    return np.array([v is not None for v in items], dtype=bool)

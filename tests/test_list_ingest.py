@@ -1,0 +1,116 @@
+"""Incremental lists: a list file ingested unchanged is skipped; a changed or new one merges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trygghetskarta import store
+from trygghetskarta.config import load_settings
+from trygghetskarta.pipeline.ingest import layers
+
+pytestmark = pytest.mark.realdata
+
+LISTS = Path(__file__).resolve().parent / "data" / "lists"
+NOW = pd.Timestamp("2026-06-01 12:00", tz="Europe/Stockholm")
+HEADER = "Diarienummer;Brottsbenämning;Brottsdatum från;Brottstid från;Brottsplats;X;Y\n"
+ROWS = [
+    "K-1;Misshandel, utomhus;2024-03-02;23:40;Sergels torg;674345;6581101\n",
+    "K-2;Stöld av cykel;2024-03-01;18:00;Götgatan 48;;\n",
+    "K-3;Skadegörelse;2024-03-05;20:10;;666091;6589360\n",
+]
+
+
+@pytest.fixture
+def project(shared_data, tmp_path):
+    data = tmp_path / "data"
+    (data / "lists" / "brott").mkdir(parents=True)
+    (data / "boundaries").symlink_to(shared_data / "boundaries")
+    env = {"TRYGGHETSKARTA_DATA": str(data), "TRYGGHETSKARTA_PROCESSED": str(tmp_path / "out")}
+    settings = load_settings(tmp_path, env=env)
+    con = store.connect(settings.db_path)
+    yield settings, data / "lists" / "brott", con
+    con.close()
+
+
+def _counts(counts: dict) -> tuple[int, int, int, int, int]:
+    return tuple(counts[k] for k in ("read", "loaded", "updated", "unchanged", "quarantined"))
+
+
+def test_an_unchanged_list_is_skipped_and_a_changed_one_merges_its_differences(project):
+    settings, folder, con = project
+    first = folder / "brott_2024.csv"
+    first.write_text(HEADER + "".join(ROWS), encoding="utf-8")
+    counts = layers.ingest_list(settings, con, "brott", now=NOW)
+    assert _counts(counts) == (3, 3, 0, 0, 0)
+
+    again = layers.ingest_list(settings, con, "brott", now=NOW)
+    assert _counts(again) == (0, 0, 0, 0, 0)
+    assert again["files_skipped"] == [str(first)]
+
+    # The next delivery corrects K-2, repeats K-1 and K-3 and adds K-4: only the
+    # differences change the store, and every row is counted.
+    changed = ROWS[0] + ROWS[1].replace("Stöld av cykel", "Grov stöld") + ROWS[2]
+    changed += "K-4;Rån;2024-03-06;12:00;;674345;6581101\n"
+    first.write_text(HEADER + changed, encoding="utf-8")
+    counts = layers.ingest_list(settings, con, "brott", now=NOW)
+    assert _counts(counts) == (4, 1, 1, 2, 0)
+    assert con.execute("SELECT title FROM events WHERE source_id = 'K-2'").fetchone() == (
+        "Grov stöld",
+    )
+    assert con.execute(
+        "SELECT count(*) FROM event_versions WHERE event_uid = 'polisen-brott:K-2'"
+    ).fetchone() == (2,)
+
+    # A new file beside it is read alone; the old one stays skipped.
+    second = folder / "brott_2025.csv"
+    second.write_text(HEADER + "K-5;Rån;2025-01-06;12:00;;674345;6581101\n", encoding="utf-8")
+    counts = layers.ingest_list(settings, con, "brott", now=NOW)
+    assert _counts(counts) == (1, 1, 0, 0, 0)
+    assert counts["files"] == [str(second)] and counts["files_skipped"] == [str(first)]
+
+    # ingest --all reads everything again and changes nothing.
+    everything = layers.ingest_list(settings.with_overrides(reingest=True), con, "brott", now=NOW)
+    assert _counts(everything) == (5, 0, 0, 5, 0)
+
+
+def test_a_list_with_rows_in_the_future_is_read_again_the_next_night(project):
+    settings, folder, con = project
+    path = folder / "brott.csv"
+    path.write_text(HEADER + ROWS[0] + "K-9;Rån;2026-06-01;20:00;;674345;6581101\n", "utf-8")
+    tonight = layers.ingest_list(settings, con, "brott", now=NOW)
+    assert _counts(tonight) == (2, 1, 0, 0, 1)
+    tomorrow = layers.ingest_list(settings, con, "brott", now=NOW + pd.Timedelta(days=1))
+    assert _counts(tomorrow) == (2, 1, 0, 1, 0)  # the row dated 20:00 is an event now
+    assert tomorrow["files_skipped"] == []
+    third = layers.ingest_list(settings, con, "brott", now=NOW + pd.Timedelta(days=2))
+    assert _counts(third) == (0, 0, 0, 0, 0)
+
+
+def test_other_settings_read_the_file_again(project, tmp_path):
+    settings, folder, con = project
+    path = folder / "brott.csv"
+    path.write_text(HEADER + "".join(ROWS), encoding="utf-8")
+    layers.ingest_list(settings, con, "brott", now=NOW)
+    toml = tmp_path / "trygghetskarta.toml"
+    toml.write_text('[sources.brott.code_categories]\n"12" = "violence"\n', encoding="utf-8")
+    env = {
+        "TRYGGHETSKARTA_DATA": str(settings.require_data()),
+        "TRYGGHETSKARTA_PROCESSED": str(settings.db_path.parent),
+    }
+    other = load_settings(tmp_path, env=env)
+    counts = layers.ingest_list(other, con, "brott", now=NOW)
+    assert _counts(counts) == (3, 0, 0, 3, 0)
+
+
+def test_a_typo_years_ahead_does_not_make_every_night_read_the_list(project):
+    settings, folder, con = project
+    path = folder / "brott.csv"
+    path.write_text(HEADER + ROWS[0] + "K-8;Rån;2031-05-01;10:00;;674345;6581101\n", "utf-8")
+    assert _counts(layers.ingest_list(settings, con, "brott", now=NOW)) == (2, 1, 0, 0, 1)
+    tomorrow = layers.ingest_list(settings, con, "brott", now=NOW + pd.Timedelta(days=1))
+    assert tomorrow["read"] == 0 and tomorrow["files_skipped"] == [str(path)]
+    then = layers.ingest_list(settings, con, "brott", now=pd.Timestamp("2031-05-02", tz="UTC"))
+    assert _counts(then) == (2, 1, 0, 1, 0)
