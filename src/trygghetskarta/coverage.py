@@ -23,7 +23,8 @@ from trygghetskarta.errors import ConfigError
 #: not filled (a recorded gap).
 HOW = ("overlap", "backfill-day", "backfill-hours", "archive", "unfilled")
 
-_MONTHS_SV = (
+#: Swedish month names, January first (dates in maps and reports).
+MONTH_NAMES_SV = (
     "januari",
     "februari",
     "mars",
@@ -45,7 +46,7 @@ def day_label(day: date) -> str:
     >>> day_label(date(2026, 3, 3))
     '3 mars 2026'
     """
-    return f"{day.day} {_MONTHS_SV[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTH_NAMES_SV[day.month - 1]} {day.year}"
 
 
 def range_label(first: date, last: date) -> str:
@@ -67,9 +68,9 @@ def range_label(first: date, last: date) -> str:
     if first == last:
         return day_label(first)
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.day} {_MONTHS_SV[last.month - 1]} {last.year}"
+        return f"{first.day}–{last.day} {MONTH_NAMES_SV[last.month - 1]} {last.year}"
     if first.year == last.year:
-        return f"{first.day} {_MONTHS_SV[first.month - 1]} – {day_label(last)}"
+        return f"{first.day} {MONTH_NAMES_SV[first.month - 1]} – {day_label(last)}"
     return f"{day_label(first)} – {day_label(last)}"
 
 

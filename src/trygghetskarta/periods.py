@@ -16,25 +16,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from trygghetskarta.coverage import Coverage, Gap, range_label
+from trygghetskarta.coverage import MONTH_NAMES_SV, Coverage, Gap, range_label
 from trygghetskarta.errors import ConfigError
 from trygghetskarta.schema import TIMEZONE
 
 _MONTHS_SV = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
-_MONTHS_LONG_SV = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 
 def _day(value: date | pd.Timestamp | str) -> date:
@@ -295,7 +281,7 @@ class Comparison:
         if self.incomplete_before is not None:
             d = self.incomplete_before
             out.append(
-                f"Ingen jämförelse: data är ofullständiga före {_MONTHS_LONG_SV[d.month - 1]} "
+                f"Ingen jämförelse: data är ofullständiga före {MONTH_NAMES_SV[d.month - 1]} "
                 f"{d.year}."
             )
         if self.gaps:

@@ -354,6 +354,20 @@ def city_map(
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
         notes.append("Antal händelser som inte kunde placeras: dolt.")
+    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+
+
+def _finish_map(
+    m: folium.Map,
+    scene: MapScene,
+    title: str,
+    period: Period,
+    n_unplaced: int | None,
+    notes: list[str],
+    ledgers: Sequence[Disclosure],
+) -> folium.Map:
+    """What every map ends with: the info box (period, coverage and gaps, freshness,
+    version), the gap band, the "Senaste data" box and the disclosure ledger."""
     covered, gaps = coverage_lines(scene.coverage, period)
     add_info_box(
         m,
@@ -370,7 +384,7 @@ def city_map(
     )
     add_gap_band(m, scene.coverage, period)
     add_freshness(m, scene.freshness)
-    _add_ledger(m, profile, ledgers)
+    _add_ledger(m, scene.profile, ledgers)
     return _finish(m)
 
 
@@ -480,21 +494,5 @@ def district_map(
         n_unplaced = profile.single(n_unplaced)
     if unplaced_given and n_unplaced is None:
         notes.append("Antal händelser som inte kunde placeras: dolt.")
-    covered, gaps = coverage_lines(scene.coverage, period)
-    add_info_box(
-        m,
-        title=title or f"{district} – händelser",
-        period=period,
-        sources=scene.sources,
-        made_at=scene.made_at,
-        n_unplaced=n_unplaced,
-        notes=notes,
-        coverage=covered,
-        gaps=gaps,
-        freshness=scene.freshness,
-        version=scene.version,
-    )
-    add_gap_band(m, scene.coverage, period)
-    add_freshness(m, scene.freshness)
-    _add_ledger(m, profile, ledgers)
-    return _finish(m)
+    title = title or f"{district} – händelser"
+    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
