@@ -316,3 +316,23 @@ def test_the_maps_month_slider_reads_the_monthly_rasters_of_the_step(real_run):
         assert grid.params["bandwidth_m"] == scene.grid.params["bandwidth_m"]
         assert grid.params["sensitive"] == "excluded"
         assert json.loads(grid.params["analysis_parameters"]) == settings.analysis.as_dict()
+
+
+@pytest.mark.realdata
+def test_the_scene_carries_every_source_layer_with_its_own_raster(real_run):
+    settings, _ = real_run
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        scene = publish.build_scene(settings, con)
+        stored = {r[0] for r in con.execute("SELECT DISTINCT layer FROM events").fetchall()}
+    finally:
+        con.close()
+    assert scene is not None
+    assert list(scene.layers) == [layer for layer in publish.LAYER_ORDER if layer in stored]
+    assert {"police_event", "shooting", "fire"} <= set(scene.layers)
+    for name, source in scene.layers.items():
+        assert set(source.events["layer"]) == {name}
+        assert source.grid is not None and source.grid.params["event_layer"] == name
+    police = scene.layers["police_event"]
+    assert police.events is scene.events and police.grid is scene.grid
+    assert police.label == "Polisens händelser"

@@ -39,7 +39,7 @@ from trygghetskarta.render import (
     AnalysisLayers,
     ExportProfile,
 )
-from trygghetskarta.schema import Layer
+from trygghetskarta.schema import LAYER_LABELS_SV, Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -78,6 +78,33 @@ def slug(name: str) -> str:
     return "-".join(re.sub(r"[^a-z0-9]+", " ", ascii_name.lower()).split()) or "omrade"
 
 
+#: The order in which the maps' layer control and the lägesbild show the source layers:
+#: reported crimes lead (when the store has them), then the police's notices, shootings, fires.
+LAYER_ORDER = (
+    Layer.REPORTED_CRIME.value,
+    Layer.POLICE_EVENT.value,
+    Layer.SHOOTING.value,
+    Layer.FIRE.value,
+)
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """One source layer (police notices, reported crimes, shootings or fires) of a scene.
+
+    Built once by :func:`build_scene` for every layer that has events in the scene's window;
+    :attr:`Scene.layers` holds them in :data:`LAYER_ORDER`.
+    """
+
+    layer: str  # a :class:`~trygghetskarta.schema.Layer` value
+    label: str  # its Swedish name (:data:`~trygghetskarta.schema.LAYER_LABELS_SV`)
+    events: pd.DataFrame  # from a year before the period to its end, districts in the scheme
+    grid: Grid | None  # the analyse step's density raster of the period (None: not written)
+    # the analyse step's monthly density rasters of the layer, "YYYY-MM" → grid
+    monthly: Mapping[str, Grid] = dataclasses.field(default_factory=dict)
+    analysis: AnalysisLayers | None = None  # Gi*, emerging, clusters … of the layer, all categories
+
+
 @dataclass(frozen=True)
 class Scene:
     """Everything the maps and reports of one run show (built once, used by both steps).
@@ -105,6 +132,9 @@ class Scene:
     coverage: Coverage | None = None
     # each source's newest event at the run's clock ("Senaste data" on every page)
     freshness: Freshness | None = None
+    # every source layer with events in the window, in LAYER_ORDER; the police layer's
+    # events, grid, monthly and analysis are also the fields above
+    layers: Mapping[str, SourceLayer] = dataclasses.field(default_factory=dict)
 
     @property
     def comparison(self) -> Comparison:
@@ -176,42 +206,79 @@ def build_scene(
         period = period.with_data(None, window.data_start)
     areas = areas_mod.load_areas(settings.require_data())
     scheme = areas_mod.scheme_at(period.last_month)
+    layers = read_layers(settings, con, period, areas, scheme)
+    police = layers.get(Layer.POLICE_EVENT.value) or _empty_layer(Layer.POLICE_EVENT.value)
+    population = store.read_table(con, "population")
+    crime_stats = store.read_table(con, "crime_stats")
+    water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
+    return Scene(
+        coverage=read_coverage(con),
+        water=water,
+        analysis=police.analysis,
+        crime_stats=crime_stats if len(crime_stats) else None,
+        period=period,
+        scheme=scheme,
+        districts=areas.districts(scheme),
+        stadsdelar=areas.stadsdelar[["name", "geometry"]],
+        events=police.events,
+        population=population,
+        grid=police.grid,
+        made_at=clock,
+        monthly=police.monthly,
+        window=window,
+        freshness=assess(store.newest_events(con), now=clock, policy=settings.freshness),
+        layers=layers,
+    )
+
+
+def _empty_layer(layer: str) -> SourceLayer:
+    """A layer without events (the police layer of a store that holds only other layers)."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _EVENT_COLUMNS})
+    empty["occurred_at"] = pd.Series(dtype="datetime64[us, Europe/Stockholm]")
+    for c in ("x", "y", "uncertainty_m"):
+        empty[c] = pd.Series(dtype=float)
+    return SourceLayer(layer=layer, label=LAYER_LABELS_SV[Layer(layer)], events=empty, grid=None)
+
+
+def read_layers(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    areas: areas_mod.Areas,
+    scheme: str,
+) -> dict[str, SourceLayer]:
+    """Every source layer with events from a year before ``period`` to its end.
+
+    In :data:`LAYER_ORDER`: each layer's events (districts named in ``scheme``), the
+    ``analyse`` step's density raster and monthly rasters of the period, and its analysis
+    tables (all categories).
+    """
     events = store.read_events(
         con,
-        layers=[Layer.POLICE_EVENT.value],
+        layers=list(LAYER_ORDER),
         start=period.year_before().start,
         end=period.end,
         columns=_EVENT_COLUMNS,
     )
     if scheme == areas_mod.SCHEME_2024:
         # Events before 2024 carry 13-area names; show them in the scheme of the map.
-        known = set(areas.sdo_13["name"])
-        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(
-            lambda n: areas.to_2024(n) if n in known else n
+        renamed = {str(n): areas.to_2024(str(n)) for n in areas.sdo_13["name"]}
+        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(lambda n: renamed.get(n, n))
+    found: dict[str, SourceLayer] = {}
+    for layer in LAYER_ORDER:
+        mine = events[events["layer"] == layer].reset_index(drop=True)
+        if mine.empty:
+            continue
+        raster = settings.processed_dir / "rasters" / f"density_{layer}_{period.slug}.tif"
+        found[layer] = SourceLayer(
+            layer=layer,
+            label=LAYER_LABELS_SV[Layer(layer)],
+            events=mine,
+            grid=outputs.read_geotiff(raster) if raster.exists() else None,
+            monthly=_monthly_rasters(settings, layer, period),
+            analysis=load_analysis(settings.processed_dir, period.slug, layer=layer),
         )
-    population = store.read_table(con, "population")
-    crime_stats = store.read_table(con, "crime_stats")
-    raster = settings.processed_dir / "rasters" / f"density_{Layer.POLICE_EVENT}_{period.slug}.tif"
-    grid = outputs.read_geotiff(raster) if raster.exists() else None
-    monthly = _monthly_rasters(settings, Layer.POLICE_EVENT.value, period)
-    water = render.water_polygons(areas.kommun, areas_mod.load_land(settings.require_data()))
-    return Scene(
-        coverage=read_coverage(con),
-        water=water,
-        analysis=load_analysis(settings.processed_dir, period.slug),
-        crime_stats=crime_stats if len(crime_stats) else None,
-        period=period,
-        scheme=scheme,
-        districts=areas.districts(scheme),
-        stadsdelar=areas.stadsdelar[["name", "geometry"]],
-        events=events,
-        population=population,
-        grid=grid,
-        made_at=clock,
-        monthly=monthly,
-        window=window,
-        freshness=assess(store.newest_events(con), now=clock, policy=settings.freshness),
-    )
+    return found
 
 
 #: The source whose coverage the maps and reports state (the police events they show).
