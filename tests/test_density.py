@@ -393,6 +393,17 @@ def test_kde_cv_records_its_candidates() -> None:
     assert any(abs(grid.params["bandwidth_m"] - c) < 1 for c in candidates)
 
 
+@pytest.mark.parametrize(
+    ("n", "sample"), [(80, None), (2_500, "2000 of 2500")], ids=["all", "capped"]
+)
+def test_kde_cv_states_when_it_scored_a_sample(n: int, sample: str | None) -> None:
+    x, y = cluster(n, seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DensityWarning)
+        grid = kde(x, y, cell_size=25.0, bandwidth="cv")
+    assert grid.params.get("bandwidth_cv_sample") == sample
+
+
 def test_params_record_how_the_grid_was_made() -> None:
     x, y = cluster(10)
     grid = kde(x, y, cell_size=25.0, bandwidth=300)

@@ -330,6 +330,36 @@ def test_the_step_lists_every_sample_in_its_counts_and_warnings(tmp_path, caps, 
     assert near_all == (["6 of 14"] if caps else [""])
 
 
+def test_a_cross_validated_bandwidth_on_a_sample_is_stated(tmp_path, monkeypatch):
+    from trygghetskarta.analysis import density as density_mod
+
+    monkeypatch.setattr(density_mod, "CV_MAX_POINTS", 10)  # below the town's placed events
+    parameters = AnalysisParameters(cell_size_m=100.0, bandwidth="cv", knox_permutations=19)
+    settings = _settings(tmp_path, parameters)
+    inputs = prepare_inputs(
+        town_events(),
+        tiny_areas(),
+        tiny_population(),
+        period=Period.months("2025-01", "2025-12"),
+        parameters=parameters,
+        seed=7,
+    )
+    con = store.connect(settings.db_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the chosen h is at an end
+            result = analyse_prepared(inputs, settings, con)
+    finally:
+        con.close()
+    cv = [s for s in result.counts["sampled"] if s["analysis"] == "bandwidth_cv"]
+    first = cv[0]
+    assert (first["layer"], first["category"], first["n"]) == ("police_event", "all", 10)
+    assert first["of"] > 10 and first["sampled"] == f"10 of {first['of']}"
+    assert first["setting"] == "bandwidth"
+    assert any("cross-validated bandwidth was scored on a seeded random sample" in w
+               for w in result.warnings)  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------
 # the map states a sample
 

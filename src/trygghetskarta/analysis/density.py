@@ -41,6 +41,7 @@ import scipy.fft
 from numpy.typing import ArrayLike
 
 from trygghetskarta.analysis.bandwidth import (
+    CV_MAX_POINTS,
     DensityWarning,
     bandwidth_cv,
     bandwidth_scott,
@@ -105,8 +106,12 @@ def _resolve_bandwidth(
         if rule == "silverman":
             return bandwidth_silverman(x, y), rule, {}
         cand = default_cv_candidates(x, y, cell)
-        h = bandwidth_cv(x, y, cand)
+        h = bandwidth_cv(x, y, cand, max_points=CV_MAX_POINTS)
         extra = {"bandwidth_candidates_m": ", ".join(f"{c:.0f}" for c in cand)}
+        scored = int(np.count_nonzero(np.isfinite(x) & np.isfinite(y)))
+        if scored > CV_MAX_POINTS:
+            # bandwidth_cv scores a seeded subsample: said in the raster's tags
+            extra["bandwidth_cv_sample"] = f"{CV_MAX_POINTS} of {scored}"
         return h, rule, extra
     if isinstance(bandwidth, bool):
         raise AnalysisError(f"bandwidth must be metres or a rule name, got {bandwidth!r}")

@@ -180,6 +180,7 @@ def _selection_maps(
         grid = parts.density(inputs, layer, category)
         _write_grid(result, inputs, grid, density_path, "density", layer, category)
         counts["density_maps"] += 1
+        _note_cv_sample(result, sel, grid)
     if category == ALL:
         with rec.part("density_monthly"):
             _drop_stale(_monthly_density_files(settings, layer, slug))
@@ -232,6 +233,31 @@ def _note_sampled(
             "n": n,
             "of": of,
             "setting": setting,
+        }
+    )
+
+
+def _note_cv_sample(result: StepResult, sel: tuple[str, str], grid: Grid) -> None:
+    """State that ``bandwidth = "cv"`` chose the bandwidth on a seeded sample (the raster's
+    ``bandwidth_cv_sample`` tag): a warning and an entry in ``counts["sampled"]``."""
+    sample = grid.params.get("bandwidth_cv_sample")
+    if not sample:
+        return
+    n, of = (int(v) for v in str(sample).split(" of "))
+    result.warnings.append(
+        f"density {sel[0]}/{sel[1]}: the cross-validated bandwidth was scored on a seeded "
+        f"random sample of {n:,} of {of:,} placed events (the density itself uses every "
+        "event); set [analysis] bandwidth to metres to choose it yourself"
+    )
+    result.counts["sampled"].append(
+        {
+            "analysis": "bandwidth_cv",
+            "layer": sel[0],
+            "category": sel[1],
+            "sampled": f"{n} of {of}",
+            "n": n,
+            "of": of,
+            "setting": "bandwidth",
         }
     )
 
