@@ -8,6 +8,7 @@ exactly as rasterio does. Values are at cell centres.
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,7 @@ class Grid:
     # ----------------------------------------------------------------------------------
     # results that travel: GeoTIFF, xarray, GeoDataFrame, a plot
 
-    def to_geotiff(self, path: Path | str) -> Path:
+    def to_geotiff(self, path: Path | str, *, description: str | None = None) -> Path:
         """Write the grid as a single-band float32 GeoTIFF that QGIS and GDAL open as is.
 
         The file has the grid's CRS and transform, NaN as nodata, DEFLATE compression
@@ -106,6 +107,8 @@ class Grid:
         path
             The file to write; its folder is created when missing. An existing file is
             replaced.
+        description
+            The band's description; default: ``units``.
 
         Returns
         -------
@@ -157,15 +160,15 @@ class Grid:
                 dst.write(values, 1)
                 dst.update_tags(**tags)
                 dst.update_tags(1, units=self.units)
-                dst.set_band_description(1, self.units)
+                dst.set_band_description(1, description or self.units)
                 dst.set_band_unit(1, self.units)
 
         try:
             write_atomic(target, write)
         except (OSError, RasterioError) as e:
             raise OutputError(
-                f"could not write the GeoTIFF {target} ({e}) — check that the folder is "
-                "writable and has space"
+                f"could not write the GeoTIFF {target} ({e}{_disk_full(target, values.nbytes)})"
+                " — check that the folder is writable and has space"
             ) from e
         return target
 
@@ -348,6 +351,18 @@ class Grid:
         from trygghetskarta.analysis._plot import plot_grid
 
         return plot_grid(self, ax, title=title, cmap=cmap, colorbar=colorbar, **imshow_kwargs)
+
+
+def _disk_full(target: Path, needed: int) -> str:
+    """``"; no space left on device …"`` when the target's disk is (nearly) full: GDAL
+    reports a full disk only as "Write failed" and prints the cause to stderr."""
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        return ""
+    if free >= needed:
+        return ""
+    return f"; no space left on device: {free:,} bytes free, up to {needed:,} needed"
 
 
 def _tag_value(value: object) -> str:

@@ -27,7 +27,7 @@ import pyarrow
 import rasterio
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
-from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.errors import RasterioIOError
 
 from trygghetskarta.analysis.grid import Grid
 from trygghetskarta.config import STORE_CRS
@@ -39,15 +39,6 @@ from trygghetskarta.errors import (
     environment_error,
 )
 from trygghetskarta.net import write_atomic as write_atomic
-
-#: Tiles of this many pixels are used for rasters at least this wide and high.
-TILE = 256
-
-
-def _tag_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return str(value)
 
 
 def write_geotiff(
@@ -90,69 +81,25 @@ def write_geotiff(
 
     Notes
     -----
-    The file has the grid's CRS and transform, float32 values with NaN as nodata,
-    DEFLATE compression with the floating-point predictor, tiles of :data:`TILE` pixels
-    when the raster is large enough, the grid's ``params`` and ``extra_tags`` as
-    dataset tags, and ``units`` as the band's unit type and a ``units`` tag.
+    The format is :meth:`Grid.to_geotiff`'s (the analyst's API writes the same files):
+    the grid's CRS and transform, float32 values with NaN as nodata, DEFLATE compression
+    with the floating-point predictor, tiles of 256 pixels when the raster is large
+    enough, the grid's ``params`` and ``extra_tags`` as dataset tags, and ``units`` as
+    the band's unit type and a ``units`` tag.
     """
-    target = Path(path)
-    rows, cols = grid.shape
-    values = np.asarray(grid.values, dtype=np.float32)
+    values = np.asarray(grid.values, dtype=float)
+    params = dict(grid.params)
     if mask is not None:
         inside = np.asarray(mask, dtype=bool)
         if inside.shape != grid.shape:
             raise AnalysisError(
                 f"mask must have the grid's shape {grid.shape} (rows, cols), got {inside.shape}"
             )
-        values = np.where(inside, values, np.float32(np.nan))
-    profile: dict[str, object] = {
-        "driver": "GTiff",
-        "height": rows,
-        "width": cols,
-        "count": 1,
-        "dtype": "float32",
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": np.nan,
-        "compress": "deflate",
-        "predictor": 3,
-    }
-    if rows >= TILE and cols >= TILE:
-        profile.update(tiled=True, blockxsize=TILE, blockysize=TILE)
-    tags = {k: _tag_value(v) for k, v in grid.params.items()}
-    tags["units"] = grid.units
-    if mask is not None:
-        tags["mask"] = "cells outside the mask are nodata"
-    tags.update({k: _tag_value(v) for k, v in (extra_tags or {}).items()})
-
-    def write(tmp: Path) -> None:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(values, 1)
-            dst.update_tags(**tags)
-            dst.update_tags(1, units=grid.units)
-            dst.set_band_description(1, description or grid.units)
-            dst.set_band_unit(1, grid.units)
-
-    try:
-        write_atomic(target, write)
-    except (OSError, RasterioError) as e:
-        raise OutputError(
-            f"could not write the GeoTIFF {target} ({e}{_disk_full(target, values.nbytes)}) — "
-            "check that the directory is writable and has space"
-        ) from e
-    return target
-
-
-def _disk_full(target: Path, needed: int) -> str:
-    """``"; no space left on device …"`` when the target's disk is (nearly) full: GDAL
-    reports a full disk only as "Write failed" and prints the cause to stderr."""
-    try:
-        free = shutil.disk_usage(target.parent).free
-    except OSError:
-        return ""
-    if free >= needed:
-        return ""
-    return f"; no space left on device: {free:,} bytes free, up to {needed:,} needed"
+        values = np.where(inside, values, np.nan)
+        params["mask"] = "cells outside the mask are nodata"
+    params.update(extra_tags or {})
+    tagged = Grid(values, grid.transform, grid.crs, params, grid.units)
+    return tagged.to_geotiff(path, description=description)
 
 
 def read_geotiff(path: Path | str) -> Grid:
