@@ -78,8 +78,9 @@ def capture(expected: np.ndarray, actual: np.ndarray, area: np.ndarray, share: f
     Examples
     --------
     >>> import numpy as np
-    >>> capture(np.array([4.0, 1, 1]), np.array([2.0, 3, 0]), np.array([1.0, 1, 2]), 0.5)
-    2.75
+    >>> expected, actual = np.array([4.0, 1, 1]), np.array([2.0, 3, 0])
+    >>> capture(expected, actual, np.array([1.0, 1, 2]), 0.375)  # the first and half the second
+    3.5
     """
     expected, actual, area = (np.asarray(a, dtype=float) for a in (expected, actual, area))
     if not 0 < share <= 1:
@@ -103,7 +104,13 @@ def capture(expected: np.ndarray, actual: np.ndarray, area: np.ndarray, share: f
 
 
 def rolling_origins(first: Any, last: Any, horizon: str = "month") -> list[pd.Timestamp]:
-    """Origins every period from ``first`` to ``last`` (both included)."""
+    """Origins every period from ``first`` to ``last`` (both included).
+
+    Examples
+    --------
+    >>> [str(o.date()) for o in rolling_origins("2024-11-01", "2025-01-01")]
+    ['2024-11-01', '2024-12-01', '2025-01-01']
+    """
     step = HORIZONS[horizon]
     origin = pd.Timestamp(first)
     end = pd.Timestamp(last)
@@ -238,6 +245,18 @@ def backtest(
     ------
     AnalysisError
         No origins, no baseline among ``methods``, or an origin with too little history.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> months = pd.date_range("2023-01-01", "2024-12-01", freq="MS", tz="Europe/Stockholm")
+    >>> events = pd.DataFrame({"occurred_at": months.repeat(3), "stadsdel": ["A", "A", "B"] * 24})
+    >>> result = backtest(events, areas_km2={"A": 1.0, "B": 1.0, "C": 2.0},
+    ...                   origins=["2024-11-01", "2024-12-01"],
+    ...                   methods=["previous_period", "long_term_mean"], n_boot=200)
+    >>> row = result.table[(result.table.coverage == 0.023)].set_index("method")
+    >>> round(float(row.loc["long_term_mean", "pai"]), 2), result.best_method()
+    (2.67, 'previous_period')
     """
     if not len(origins):
         raise AnalysisError("the back-test needs at least one origin, got none")

@@ -135,6 +135,21 @@ def parse_measures(
     MeasureError
         A missing column or a bad row: the message names the file, the line (the header
         is line 1), the column, what was expected and what came.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"id": ["m1"], "namn": ["Trygghetsvandring"],
+    ...     "omradestyp": ["stadsdel"], "omrade": ["Rinkeby"], "start": ["2024-03-01"]})
+    >>> measure = parse_measures(rows, stadsdelar=["Rinkeby", "Tensta"])[0]
+    >>> measure.area, str(measure.start), measure.line
+    ('Rinkeby', '2024-03-01', 2)
+    >>> try:
+    ...     parse_measures(rows.assign(start=["1 mars"]))
+    ... except MeasureError as e:
+    ...     print(str(e).replace(" — ", "\\n"))
+    åtgärder.csv, line 2, column start: expected a date YYYY-MM-DD, got '1 mars'
+    correct the file and run again
     """
     missing = [c for c in MEASURE_COLUMNS if c not in frame.columns]
     if missing:
@@ -227,6 +242,16 @@ def monthly_matrix(
 
     Months are those starting on or after ``first`` and on or before ``last``; rows without
     a unit are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({"occurred_at": pd.to_datetime(
+    ...     ["2024-10-03 12:00", "2024-10-30 23:30", "2024-11-02 01:00"]).tz_localize(
+    ...     "Europe/Stockholm"), "stadsdel": ["A", "B", "A"]})
+    >>> monthly_matrix(events, unit="stadsdel", first="2024-10-01", last="2024-12-01",
+    ...                units=["A", "B", "C"]).to_numpy().tolist()
+    [[1.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
     months = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="MS")
     times = pd.to_datetime(events["occurred_at"], utc=True).dt.tz_convert(TIMEZONE)
@@ -255,6 +280,18 @@ def choose_comparison(
         The measure area's pre-period monthly counts.
     candidates
         Rows: candidate units; columns: the same pre-period months.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> area = np.array([4, 6, 8, 6, 4, 6, 8, 6.0])
+    >>> others = pd.DataFrame([area * 2, area[::-1], np.full(8, 0.5)], index=["a", "b", "c"])
+    >>> choose_comparison(area, others, k=2)
+    ['a', 'b']
     """
     pre = np.asarray(treated, dtype=float)
     rows = candidates[candidates.mean(axis=1) >= min_mean]
@@ -406,6 +443,23 @@ def follow_up(
     ------
     AnalysisError
         No month before or after the start among those given, or no comparison area.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> months = pd.date_range("2022-01-01", periods=36, freq="MS")
+    >>> shock = np.exp(0.3 * np.sin(np.arange(36) / 2))  # shared by every area
+    >>> others = pd.DataFrame(rng.poisson(np.outer([5, 6, 8, 10, 12], shock)),
+    ...                       index=list("abcde"), columns=months)
+    >>> halved = np.where(months >= "2024-01-01", 0.5, 1.0)
+    >>> area = pd.Series(rng.poisson(10 * shock * halved), index=months)
+    >>> result = follow_up(area, others, start="2024-01-01")
+    >>> result.verdict, round(result.ratio, 2)
+    ('minskning', 0.39)
+    >>> print(result.conclusion.replace(" (", "\\n("))
+    Händelserna minskade med 61 % jämfört med jämförelseområdena
+    (95 % konfidensintervall: −74 till −43 %).
     """
     start = pd.Timestamp(start)
     first_after = (start + pd.offsets.MonthBegin(1)) if start.day > 1 else start

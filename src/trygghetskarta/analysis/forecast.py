@@ -150,6 +150,14 @@ def cell_units(
     AnalysisError
         Some events are placed coarser than an address: a grid over them would show where
         the geocoder puts a district's events, not where they happened.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({"x": [674_010.0, 674_260.0], "y": [6_580_990.0, 6_581_000.0],
+    ...                        "precision": ["address", "exact"]})
+    >>> cell_units(events).tolist()
+    ['E2696N26323', 'E2697N26324']
     """
     coarse = ~events["precision"].isin(GRIDDABLE).to_numpy()
     if coarse.any():
@@ -200,6 +208,15 @@ def count_history(
     ------
     AnalysisError
         Unknown horizon, missing columns, or no whole period between ``start`` and ``origin``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> months = pd.date_range("2023-01-01", "2024-12-01", freq="MS", tz="Europe/Stockholm")
+    >>> events = pd.DataFrame({"occurred_at": months.repeat(3), "stadsdel": ["A", "A", "B"] * 24})
+    >>> history = count_history(events, origin="2025-01-01", units=["A", "B", "C"])
+    >>> history.counts.shape, history.counts[:, -1].tolist(), str(history.starts[0].date())
+    ((3, 24), [2.0, 1.0, 0.0], '2023-01-01')
     """
     horizon = _check_horizon(horizon)
     for column in ("occurred_at", unit):
@@ -422,6 +439,16 @@ def forecast_all(
     AnalysisError
         An unknown method, a level outside (0, 1), or a history shorter than a year plus
         ``min_train`` periods.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> months = pd.date_range("2023-01-01", "2024-12-01", freq="MS", tz="Europe/Stockholm")
+    >>> events = pd.DataFrame({"occurred_at": months.repeat(3), "stadsdel": ["A", "A", "B"] * 24})
+    >>> history = count_history(events, origin="2025-01-01")
+    >>> table = forecast_all(history, methods=["previous_period", "seasonal_naive"])
+    >>> table.groupby("method")["expected"].apply(list).to_dict()
+    {'previous_period': [2.0, 1.0], 'seasonal_naive': [2.0, 1.0]}
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
