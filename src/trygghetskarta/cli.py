@@ -513,7 +513,7 @@ def run(
     cell_size: CellSizeOption = None,
     data_start: DataStartOption = None,
 ) -> None:
-    """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
+    """The nightly job: (fetch,) ingest, geocode, analyse, forecast, maps and report, in order.
 
     Fetches the live police events first when `fetch = true` in the [polisen] table of
     trygghetskarta.toml. When it goes well it publishes the database for readers and
@@ -526,7 +526,7 @@ def run(
             ctx, profile=profile, analysis=_analysis(bandwidth, cell_size, data_start)
         )
         fetching = pipeline.polisen_settings(settings).fetch
-    steps = ("ingest", "geocode", "analyse", "maps", "report")
+    steps = ("ingest", "geocode", "analyse", "forecast", "maps", "report")
     _run(settings, (("fetch",) if fetching else ()) + steps, compress_raw=True)
 
 
