@@ -3,9 +3,9 @@
 ``ingest`` → ``geocode`` → ``analyse`` → ``forecast`` → ``maps`` → ``report``; :func:`run`
 does all six and records the run in the ``runs`` table and in ``data/processed/manifest.json``.
 Each step takes the run's :class:`~trygghetskarta.config.Settings` and an open connection,
-and returns a :class:`StepResult` (counts, files written, warnings). One failing source does not stop
-the others: its error is recorded and the run ends ``partial``. Any exception a step raises
-ends the run ``failed``, with its message in ``runs`` and in the manifest.
+and returns a :class:`StepResult` (counts, files written, warnings). One failing source does
+not stop the others: its error is recorded and the run ends ``partial``. Any exception a
+step raises ends the run ``failed``, with its message in ``runs`` and in the manifest.
 
 Outputs: ``data/processed/public/{maps,reports}/`` and ``data/processed/internal/{maps,reports}/``,
 each folder published at once with its own ``manifest.json`` (see :func:`publish.maps`).
