@@ -633,7 +633,7 @@ def uppfoljning(
         out.print(Text("no measures in the file"))
         return
     for row in table.itertuples():
-        out.print(Text(f"{row.id} {row.namn} ({row.omrade}, från {row.start}): "))
+        out.print(Text(f"{row.id} {row.namn} ({row.omrade}, from {row.start}):"))
         out.print(Text(f"  {row.conclusion}"))
     if out_path is not None:
         err.print(Text(f"{len(table)} measures → {out_path}"))

@@ -517,9 +517,11 @@ def follow_up(
     interval = f"{_signed(low)} till {_signed(high)}"
     if before_n < min_events or after_n < min_events:
         verdict = "kan inte avgöras"
+        # No counts in the sentence: a lägesbild shows it, and a public page shows no
+        # count under five (the counts are in ``before`` and ``after``).
         text = (
-            f"Kan inte avgöras: för få händelser i området ({before_n} före och {after_n} "
-            f"efter starten; minst {min_events} behövs i varje)."
+            f"Kan inte avgöras: för få händelser i området (minst {min_events} före och "
+            f"{min_events} efter starten behövs)."
         )
     elif trend_p < alpha:
         verdict = "kan inte avgöras"
