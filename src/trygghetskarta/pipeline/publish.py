@@ -414,7 +414,6 @@ def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> r
         coverage=scene.coverage,
         freshness=scene.freshness,
         version=__version__,
-        outlook=scene.outlook,
     )
 
 
@@ -499,6 +498,7 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
         coverage=scene.coverage,
         freshness=scene.freshness,
         version=__version__,
+        outlook=scene.outlook,
     )
 
 
