@@ -38,7 +38,7 @@ app = typer.Typer(
         "district, analyses concentrations and trends, and writes HTML maps and lägesbild "
         "reports to data/processed/.\n\n"
         "Start with `trygghetskarta run` (what `make maps` does), or run one step at a time: "
-        "ingest → geocode → analyse → maps → report."
+        "ingest → geocode → analyse → forecast → maps → report."
     ),
     no_args_is_help=True,
     add_completion=False,
