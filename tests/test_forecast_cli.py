@@ -253,3 +253,27 @@ def test_the_nightly_step_writes_the_forecast_records_it_and_the_report_shows_it
     else:
         assert "Att räkna händelserna är lika bra som prognoserna" in html
     assert "Inga åtgärder är registrerade för Södermalm." in outlook_sections(outlook, "Södermalm")
+
+
+def test_the_real_run_forecasts_next_month_and_each_lagesbild_says_what_the_back_test_found(
+    real_run,
+):
+    settings, report = real_run
+    (step,) = [s for s in report.steps if s.step == "forecast"]
+    found = step.counts["forecast"]
+    assert found["origin"] == "2026-01-01"  # the archive ends on 31 December 2025
+    tables = settings.processed_dir / "tables"
+    table = pd.read_csv(tables / "forecast_stadsdel_month_2026-01.csv")
+    assert len(table) == 117 and table["method"].iloc[0] == found["method"]
+    backtest = pd.read_csv(tables / "backtest_stadsdel_month_2026-01.csv")
+    at = backtest[backtest["coverage"] == 0.023].set_index("method")
+    # the figures to beat: counting reaches PAI 6.7, hindsight 8.7, last month 4.8
+    assert 4.5 < at.loc[found["best_baseline"], "pai"] < 8.5
+    assert at.loc["hindsight", "pai"] > at.loc[found["best_baseline"], "pai"]
+    page = (settings.processed_dir / "public" / "reports" / "sodermalm.html").read_text("utf-8")
+    assert "Områden där problemen kan växa" in page
+    if found["beats_counting"]:
+        assert "Efterhandstest över 12 månader" in page
+    else:
+        assert "Att räkna händelserna är lika bra som prognoserna" in page
+        assert "Väntat antal" not in page
