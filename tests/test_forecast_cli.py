@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -277,3 +278,70 @@ def test_the_real_run_forecasts_next_month_and_each_lagesbild_says_what_the_back
     else:
         assert "Att räkna händelserna är lika bra som prognoserna" in page
         assert "Väntat antal" not in page
+
+
+def _placed_events(shared_data, shape) -> pd.DataFrame:
+    """Police events placed at a place (points): 12 a month inside ``shape``, halving from
+    July 2024, and 2–8 a month at a point inside each stadsdel it does not touch."""
+    import shapely
+
+    layer = areas.load_areas(shared_data).stadsdelar
+    rng = np.random.default_rng(1)
+    level = dict(zip(layer["name"], rng.uniform(2, 9, len(layer)), strict=True))
+    rows = []
+    inside = shape.representative_point()
+    for month in pd.date_range("2022-01-01", "2025-12-01", freq="MS", tz=TZ):
+        at = month + pd.Timedelta(days=10)
+        rate = 12.0 if month < pd.Timestamp("2024-07-01", tz=TZ) else 6.0
+        rows += [(at, inside.x, inside.y, "Rinkeby")] * int(rng.poisson(rate))
+        for name, geometry in zip(layer["name"], layer.geometry, strict=True):
+            if shapely.intersects(geometry, shape):
+                continue
+            point = geometry.representative_point()
+            n = int(rng.poisson(level[name]))
+            rows += [(at, point.x, point.y, name)] * n
+    frame = pd.DataFrame(rows, columns=["occurred_at", "x", "y", "stadsdel"])
+    return frame.assign(
+        layer="police_event", category="violence", precision="place", sensitive=False
+    )
+
+
+def test_a_polygon_measure_counts_the_events_placed_inside_it(shared_data, tmp_path):
+    from trygghetskarta.pipeline.analyse.inputs import DataWindow
+    from trygghetskarta.pipeline.measures import follow_up_all, load_measures
+
+    layers = areas.load_areas(shared_data)
+    rinkeby = layers.stadsdelar.set_index("name").loc["Rinkeby", "geometry"]
+    shape = rinkeby.representative_point().buffer(300)
+    gdf = gpd.GeoDataFrame(geometry=[shape], crs="EPSG:3006").to_crs(4326)  # as drawn on a web map
+    gdf.to_file(tmp_path / "torget.geojson", driver="GeoJSON")
+    (tmp_path / "m.csv").write_text(
+        "id,namn,omradestyp,omrade,start\np1,Torget,polygon,torget.geojson,2024-07-01\n",
+        encoding="utf-8",
+    )
+    found, shapes = load_measures(tmp_path / "m.csv", layers)
+    assert shapes["p1"].area == pytest.approx(shape.area, rel=0.01)  # back in EPSG:3006
+    window = DataWindow(
+        pd.Timestamp("2022-01-01").date(), "setting", pd.Timestamp("2025-12-31").date()
+    )
+    table = follow_up_all(_placed_events(shared_data, shape), layers, found, shapes, window)
+    row = table.iloc[0]
+    assert row["verdict"] == "minskning", row["conclusion"]
+    assert 0.35 < row["ratio"] < 0.7
+    assert row["stadsdelsomrade"] == "Järva"
+    assert "Rinkeby" not in row["comparison"]  # the stadsdel it lies in is no comparison
+
+
+def test_a_polygon_file_that_is_missing_is_named(shared_data, tmp_path):
+    from trygghetskarta.errors import DataNotFoundError
+    from trygghetskarta.pipeline.measures import load_measures
+
+    (tmp_path / "m.csv").write_text(
+        "id,namn,omradestyp,omrade,start\np1,Torget,polygon,saknas.geojson,2024-07-01\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"m.csv, line 2, column omrade: expected a polygon file, got 'saknas.geojson'",
+    ):
+        load_measures(tmp_path / "m.csv", areas.load_areas(shared_data))
