@@ -163,8 +163,9 @@ def test_other_units_and_horizons(project, shared_data, monkeypatch, args, rows)
         (("--origin", "2023-01-01"), 1, "error: a monthly forecast needs 19 whole periods"),
         (("--origin", "2026-01-01", "--unit", "cell"), 1, "error: grid cells need events placed"),
         (("--origin", "2026-01-01", "--category", "drugs"), 1, "error: no police_event events of"),
+        (("--origin", "2026-01-01", "--unit", "regso"), 1, "error: no events placed at the level"),
     ],
-    ids=["date", "horizon", "unit", "short-history", "cells-of-area-events", "category"],
+    ids=["date", "horizon", "unit", "short-history", "cells-of-area-events", "category", "regso"],
 )
 def test_usage_errors_exit_2_and_domain_errors_exit_1_in_one_sentence(
     project, shared_data, monkeypatch, args, code, message

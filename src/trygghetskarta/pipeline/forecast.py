@@ -241,6 +241,12 @@ def make_forecast(
     season = SEASON[horizon]
     start = pd.Timestamp(data.start, tz=TIMEZONE) if data.start is not None else None
     past = data.events[pd.to_datetime(data.events["occurred_at"], utc=True) < origin]
+    if not past["unit"].notna().any():
+        raise AnalysisError(
+            f"no events placed at the level of a {data.unit} before {origin.date()}"
+            + (f" ({data.note})" if data.note else "")
+            + " — forecast per stadsdel or stadsdelsomrade instead"
+        )
     if start is None:
         times = pd.to_datetime(past["occurred_at"], utc=True)
         if times.empty:
