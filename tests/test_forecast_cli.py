@@ -346,3 +346,36 @@ def test_a_polygon_file_that_is_missing_is_named(shared_data, tmp_path):
         match=r"m.csv, line 2, column omrade: expected a polygon file, got 'saknas.geojson'",
     ):
         load_measures(tmp_path / "m.csv", areas.load_areas(shared_data))
+
+
+def test_placebo_measures_on_the_real_archive_are_rarely_significant(real_run):
+    """Measures that never happened (four start dates, every stadsdel with an event every
+    other month or more): at α = 0.05 about 5 % may come out significant by chance; on the
+    real police events far fewer do (small counts make the test conservative)."""
+    from trygghetskarta.analysis import follow_up, monthly_matrix, queen_neighbours
+
+    settings, _ = real_run
+    con = store.connect(settings.db_path, read_only=True)
+    events = store.read_events(
+        con, layers=["police_event"], columns=["occurred_at", "stadsdel", "sensitive"]
+    )
+    con.close()
+    events = events[~events["sensitive"].fillna(False).astype(bool)]
+    layer = areas.load_areas(settings.data_dir).stadsdelar
+    names = list(layer["name"])
+    adjacency = queen_neighbours(layer.geometry).tocsr()
+    monthly = monthly_matrix(
+        events, unit="stadsdel", first="2023-04-01", last="2025-12-01", units=names
+    )
+    p_values = []
+    for start in ("2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"):
+        for i, name in enumerate(names):
+            if monthly.loc[name].mean() < 0.5:
+                continue
+            near = [
+                names[j] for j in adjacency.indices[adjacency.indptr[i] : adjacency.indptr[i + 1]]
+            ]
+            result = follow_up(monthly.loc[name], monthly.drop(index=[name, *near]), start=start)
+            p_values.append(result.p_value)
+    assert len(p_values) >= 100
+    assert np.mean(np.array(p_values) < 0.05) <= 0.09
