@@ -379,3 +379,21 @@ def test_placebo_measures_on_the_real_archive_are_rarely_significant(real_run):
             p_values.append(result.p_value)
     assert len(p_values) >= 100
     assert np.mean(np.array(p_values) < 0.05) <= 0.09
+
+
+def test_an_out_file_that_cannot_be_written_is_one_sentence(project, shared_data, monkeypatch):
+    (project / "a-file").write_text("", encoding="utf-8")
+    result = _invoke(
+        project,
+        shared_data,
+        monkeypatch,
+        "forecast",
+        "--origin",
+        "2026-01-01",
+        "--out",
+        "a-file/f.csv",
+    )
+    assert result.exit_code == 1
+    assert "a-file" in result.output
+    assert "Traceback" not in result.output
+    assert not list(project.glob("a-file*/.f.csv*"))

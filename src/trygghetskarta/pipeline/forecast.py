@@ -51,7 +51,7 @@ from trygghetskarta.analysis.forecast import (
 from trygghetskarta.analysis.neighbours import queen_neighbours
 from trygghetskarta.config import Settings
 from trygghetskarta.errors import AnalysisError, StoreError
-from trygghetskarta.pipeline import measures, outputs
+from trygghetskarta.pipeline import measures
 from trygghetskarta.pipeline.analyse.inputs import (
     PLACED,
     districts_in_scheme,
@@ -330,7 +330,7 @@ def write_forecast(
     areas = areas_mod.load_areas(settings.require_data())
     data = unit_data(events, areas, unit, origin=origin, start=window.data_start)
     run = make_forecast(data, origin=origin, horizon=horizon, seed=settings.seed)
-    outputs.write_text(out, run.table.to_csv(index=False, float_format="%.4f"))
+    measures.write_whole(out, run.table.to_csv(index=False, float_format="%.4f"))
     return run
 
 
@@ -369,10 +369,10 @@ def forecast_step(
         if run is not None:
             month = f"{origin:%Y-%m}"
             path = tables / f"forecast_stadsdel_month_{month}.csv"
-            outputs.write_text(path, run.table.to_csv(index=False, float_format="%.4f"))
+            measures.write_whole(path, run.table.to_csv(index=False, float_format="%.4f"))
             test = tables / f"backtest_stadsdel_month_{month}.csv"
             assert run.backtest is not None
-            outputs.write_text(test, run.backtest.table.to_csv(index=False, float_format="%.4f"))
+            measures.write_whole(test, run.backtest.table.to_csv(index=False, float_format="%.4f"))
             summary = {
                 "origin": str(origin.date()),
                 "horizon": "month",
@@ -385,7 +385,7 @@ def forecast_step(
                 "note": run.note,
             }
             text = json.dumps(summary, ensure_ascii=False, indent=2, default=str)
-            result.files += [path, test, outputs.write_text(tables / SUMMARY_FILE, text)]
+            result.files += [path, test, measures.write_whole(tables / SUMMARY_FILE, text)]
             result.counts["forecast"] = {
                 "origin": summary["origin"],
                 "method": run.verdict["best_method"],

@@ -44,6 +44,7 @@ from trygghetskarta.errors import (
     DataNotFoundError,
     SchemaError,
     StoreError,
+    environment_error,
 )
 from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse.inputs import PLACED, DataWindow, read_window, regso_of
@@ -73,6 +74,15 @@ class Followed:
     path: Path
     counts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+
+def write_whole(path: Path, text: str) -> Path:
+    """Write a text file whole or not at all (``outputs.write_atomic``); an error of the
+    environment is one sentence naming the path."""
+    try:
+        return outputs.write_atomic(path, text.encode("utf-8"))
+    except (OSError, UnicodeError) as e:
+        raise environment_error(e, path) from e
 
 
 def measures_path(settings: Settings) -> Path:
@@ -296,7 +306,7 @@ def nightly_follow_up(
         else areas_mod.SCHEME_2024
     )
     table = follow_up_all(_events(con, found), areas, found, shapes, window, scheme=scheme)
-    outputs.write_text(target, table.to_csv(index=False, float_format="%.4f"))
+    write_whole(target, table.to_csv(index=False, float_format="%.4f"))
     counts = {"measures": len(table), **table["verdict"].value_counts().to_dict()}
     return Followed(target, counts)
 
@@ -346,5 +356,5 @@ def follow_up_measures(
     )
     table = follow_up_all(events, areas, found, shapes, window, scheme=scheme)
     if out is not None:
-        outputs.write_text(out, table.to_csv(index=False, float_format="%.4f"))
+        write_whole(out, table.to_csv(index=False, float_format="%.4f"))
     return table
