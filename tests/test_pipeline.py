@@ -36,7 +36,14 @@ def db(real_run):
 def test_the_run_ends_ok_with_every_step(real_run):
     _, report = real_run
     assert report.status == "ok"
-    assert [s.step for s in report.steps] == ["ingest", "geocode", "analyse", "maps", "report"]
+    assert [s.step for s in report.steps] == [
+        "ingest",
+        "geocode",
+        "analyse",
+        "forecast",
+        "maps",
+        "report",
+    ]
 
 
 def test_every_record_is_an_event_or_quarantined(real_run, db):

@@ -38,7 +38,7 @@ app = typer.Typer(
         "district, analyses concentrations and trends, and writes HTML maps and lägesbild "
         "reports to data/processed/.\n\n"
         "Start with `trygghetskarta run` (what `make maps` does), or run one step at a time: "
-        "ingest → geocode → analyse → maps → report."
+        "ingest → geocode → analyse → forecast → maps → report."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -513,7 +513,7 @@ def run(
     cell_size: CellSizeOption = None,
     data_start: DataStartOption = None,
 ) -> None:
-    """The nightly job: (fetch,) ingest, geocode, analyse, maps and report, in that order.
+    """The nightly job: (fetch,) ingest, geocode, analyse, forecast, maps and report, in order.
 
     Fetches the live police events first when `fetch = true` in the [polisen] table of
     trygghetskarta.toml. When it goes well it publishes the database for readers and
@@ -526,8 +526,117 @@ def run(
             ctx, profile=profile, analysis=_analysis(bandwidth, cell_size, data_start)
         )
         fetching = pipeline.polisen_settings(settings).fetch
-    steps = ("ingest", "geocode", "analyse", "maps", "report")
+    steps = ("ingest", "geocode", "analyse", "forecast", "maps", "report")
     _run(settings, (("fetch",) if fetching else ()) + steps, compress_raw=True)
+
+
+def _iso_date(value: str | None) -> str | None:
+    """``--origin``: a date YYYY-MM-DD, else a usage error (exit 2)."""
+    import datetime as _dt
+
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+def forecast(
+    ctx: typer.Context,
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--origin",
+            help="First day of the period forecast, YYYY-MM-DD; only events before it are used.",
+            callback=_iso_date,
+        ),
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="CSV to write.", dir_okay=False)],
+    horizon: Annotated[
+        Literal["week", "month", "quarter"],
+        typer.Option("--horizon", help="Length of the period forecast."),
+    ] = "month",
+    unit: Annotated[
+        Literal["stadsdel", "stadsdelsomrade", "regso", "cell"],
+        typer.Option(
+            "--unit",
+            help="Units: stadsdel, stadsdelsomrade (the scheme at the origin), regso (events "
+            "placed at a place or better) or 250 m cell (events placed at an address or "
+            "better only).",
+        ),
+    ] = "stadsdel",
+    layer: Annotated[
+        Literal["police_event", "reported_crime", "shooting", "fire"],
+        typer.Option("--layer", help="The source layer forecast."),
+    ] = "police_event",
+    category: Annotated[
+        str | None, typer.Option("--category", help="Only this category (e.g. violence).")
+    ] = None,
+) -> None:
+    """Forecast the events per unit in the period starting at --origin, from the published
+    database and only the events before --origin.
+
+    Writes unit, period_start, period_end, expected, lower, upper (a 90 % prediction
+    interval) and method: the method a rolling-origin back-test on the 12 periods before
+    --origin ranks best (PAI on 2.3 % of the area).
+    """
+    with _domain_errors():
+        settings = _settings(ctx)
+        run = pipeline.write_forecast(
+            settings,
+            origin=origin,
+            out=out_path,
+            horizon=horizon,
+            unit=unit,
+            layer=layer,
+            category=category,
+        )
+    v = run.verdict
+    beats = "beats" if v["beats"] else "does not beat"
+    err.print(
+        Text(
+            f"{len(run.table):,} units → {out_path} (method {v['best_method']}; back-test over "
+            f"{v['origins']} periods: PAI {v['pai']:.2f} at {v['coverage']:.1%} of the area, "
+            f"{v['ratio']:.2f}× the best baseline {v['baseline']} "
+            f"[{v['ratio_low']:.2f}–{v['ratio_high']:.2f}], so it {beats} counting)"
+        )
+    )
+    if run.note:
+        err.print(Text(f"note: {run.note}"))
+
+
+@app.command()
+def uppfoljning(
+    ctx: typer.Context,
+    measures: Annotated[
+        Path | None,
+        typer.Option(
+            "--measures",
+            help="The measures file (default data/raw/atgarder/åtgärder.csv; see "
+            "docs/measures.md).",
+            dir_okay=False,
+        ),
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="CSV of every measure's follow-up.")
+    ] = None,
+) -> None:
+    """Follow up each registered measure (åtgärd) against comparison areas chosen by their
+    months before its start: the change relative to them, a 95 % interval, a check of the
+    trend before the start, and one Swedish conclusion ("kan inte avgöras" when the data
+    cannot tell). Reads the published database."""
+    with _domain_errors():
+        table = pipeline.follow_up_measures(_settings(ctx), path=measures, out=out_path)
+    if table.empty:
+        out.print(Text("no measures in the file"))
+        return
+    for row in table.itertuples():
+        out.print(Text(f"{row.id} {row.namn} ({row.omrade}, from {row.start}):"))
+        out.print(Text(f"  {row.conclusion}"))
+    if out_path is not None:
+        err.print(Text(f"{len(table)} measures → {out_path}"))
 
 
 fetch_app = typer.Typer(

@@ -35,6 +35,12 @@ short, from ``trygghetskarta`` itself.
   :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
 - **Places** (:mod:`.places`): :func:`top_places`, the places an area's events name most
   often, without the area's own name.
+- **Forecasts** (:mod:`.forecast`, :mod:`.evaluate`): :func:`count_history`,
+  :func:`forecast`, :func:`forecast_all`, :func:`cell_units`; the rolling-origin
+  back-test :func:`backtest` (:class:`Backtest`), :func:`capture`, :func:`rolling_origins`.
+- **Follow-up of measures** (:mod:`.followup`): :func:`parse_measures` (:class:`Measure`,
+  :class:`MeasureError`), :func:`monthly_matrix`, :func:`choose_comparison`,
+  :func:`follow_up` (:class:`FollowUp`).
 
 The nightly ``analyse`` step runs the same functions on the store's events for every
 layer, category and district.
@@ -57,6 +63,23 @@ from trygghetskarta.analysis.emerging import (
     EmergingHotspots,
     classify_emerging,
     emerging_hotspots,
+)
+from trygghetskarta.analysis.evaluate import Backtest, backtest, capture, rolling_origins
+from trygghetskarta.analysis.followup import (
+    FollowUp,
+    Measure,
+    MeasureError,
+    choose_comparison,
+    follow_up,
+    monthly_matrix,
+    parse_measures,
+)
+from trygghetskarta.analysis.forecast import (
+    CountHistory,
+    cell_units,
+    count_history,
+    forecast,
+    forecast_all,
 )
 from trygghetskarta.analysis.grid import Grid, area_mask, cell_centres, grid_from_bounds
 from trygghetskarta.analysis.hotspots import GiStar, gi_star, gi_star_areas
@@ -109,9 +132,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CATEGORIES",
+    "Backtest",
     "Clusters",
+    "CountHistory",
     "DensityWarning",
     "EmergingHotspots",
+    "FollowUp",
     "GiStar",
     "Grid",
     "HourWeekday",
@@ -119,25 +145,35 @@ __all__ = [
     "KnoxTable",
     "LocalMoran",
     "MannKendall",
+    "Measure",
+    "MeasureError",
     "SpaceTimeCube",
     "adjacency_from_lists",
     "area_inputs",
     "area_mask",
     "as_xy",
     "assuncao_reis_rates",
+    "backtest",
     "bandwidth_cv",
     "bandwidth_scott",
     "bandwidth_silverman",
     "benjamini_hochberg",
+    "capture",
     "cell_centres",
+    "cell_units",
     "change_table",
+    "choose_comparison",
     "classify_emerging",
     "cluster_outlines",
     "confidence_bins",
     "count_grid",
+    "count_history",
     "dbscan",
     "eb_rates",
     "emerging_hotspots",
+    "follow_up",
+    "forecast",
+    "forecast_all",
     "gi_star",
     "gi_star_areas",
     "gi_star_cube",
@@ -153,10 +189,13 @@ __all__ = [
     "looks_like_degrees",
     "mann_kendall",
     "monthly_counts",
+    "monthly_matrix",
     "monthly_series",
     "neighbour_lists",
+    "parse_measures",
     "period_summary",
     "queen_neighbours",
+    "rolling_origins",
     "rook_neighbours",
     "scheme_mapping",
     "seasonal_baseline",

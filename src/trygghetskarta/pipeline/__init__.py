@@ -1,11 +1,11 @@
 """The pipeline: wires the stages together and is the one place that writes outputs.
 
-``ingest`` → ``geocode`` → ``analyse`` → ``maps`` → ``report``; :func:`run` does all five and
-records the run in the ``runs`` table and in ``data/processed/manifest.json``. Each step takes
-the run's :class:`~trygghetskarta.config.Settings` and an open connection, and returns a
-:class:`StepResult` (counts, files written, warnings). One failing source does not stop
-the others: its error is recorded and the run ends ``partial``. Any exception a step raises
-ends the run ``failed``, with its message in ``runs`` and in the manifest.
+``ingest`` → ``geocode`` → ``analyse`` → ``forecast`` → ``maps`` → ``report``; :func:`run`
+does all six and records the run in the ``runs`` table and in ``data/processed/manifest.json``.
+Each step takes the run's :class:`~trygghetskarta.config.Settings` and an open connection,
+and returns a :class:`StepResult` (counts, files written, warnings). One failing source does
+not stop the others: its error is recorded and the run ends ``partial``. Any exception a
+step raises ends the run ``failed``, with its message in ``runs`` and in the manifest.
 
 Outputs: ``data/processed/public/{maps,reports}/`` and ``data/processed/internal/{maps,reports}/``,
 each folder published at once with its own ``manifest.json`` (see :func:`publish.maps`).
@@ -36,6 +36,7 @@ from trygghetskarta.pipeline import housekeeping, outputs, publish, runlock, sum
 from trygghetskarta.pipeline import steps as _steps
 from trygghetskarta.pipeline.analyse import analyse
 from trygghetskarta.pipeline.fetch import fetch, polisen_settings
+from trygghetskarta.pipeline.forecast import forecast_step, write_forecast
 from trygghetskarta.pipeline.geocoding import geocode, geocode_file, load_address_register
 from trygghetskarta.pipeline.ingest import (
     POLICE_ARCHIVE_GLOBS,
@@ -44,6 +45,7 @@ from trygghetskarta.pipeline.ingest import (
     ingest,
     police_files,
 )
+from trygghetskarta.pipeline.measures import follow_up_measures
 from trygghetskarta.pipeline.steps import (
     STEP_LOG_KEY,
     Progress,
@@ -82,7 +84,7 @@ _log = logging.getLogger(__name__)
 def run(
     settings: Settings,
     *,
-    steps: tuple[str, ...] = ("ingest", "geocode", "analyse", "maps", "report"),
+    steps: tuple[str, ...] = ("ingest", "geocode", "analyse", "forecast", "maps", "report"),
     progress: Progress = no_progress,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     halt_on_errors: bool = False,
@@ -208,6 +210,7 @@ def _run_steps(
         "ingest": ingest,
         "geocode": geocode,
         "analyse": analyse,
+        "forecast": forecast_step,
         "maps": publish.maps,
         "report": publish.report,
     }
@@ -537,6 +540,8 @@ __all__ = [
     "data_freshness",
     "disk_use",
     "fetch",
+    "follow_up_measures",
+    "forecast_step",
     "geocode",
     "geocode_file",
     "ingest",
@@ -549,4 +554,5 @@ __all__ = [
     "report",
     "run",
     "unpublished_run",
+    "write_forecast",
 ]

@@ -30,6 +30,7 @@ from trygghetskarta.config import Settings
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
+from trygghetskarta.pipeline import forecast as forecast_files
 from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
@@ -135,6 +136,8 @@ class Scene:
     # every source layer with events in the window, in LAYER_ORDER; the police layer's
     # events, grid, monthly and analysis are also the fields above
     layers: Mapping[str, SourceLayer] = dataclasses.field(default_factory=dict)
+    # the forecast step's forecast, back-test verdict and follow-up of measures (None: none)
+    outlook: render.Outlook | None = None
 
     @property
     def comparison(self) -> Comparison:
@@ -228,6 +231,7 @@ def build_scene(
         window=window,
         freshness=assess(store.newest_events(con), now=clock, policy=settings.freshness),
         layers=layers,
+        outlook=forecast_files.read_outlook(settings, areas, scheme),
     )
 
 
@@ -494,6 +498,7 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
         coverage=scene.coverage,
         freshness=scene.freshness,
         version=__version__,
+        outlook=scene.outlook,
     )
 
 

@@ -47,6 +47,7 @@ from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_anal
 from trygghetskarta.render.legend import add_info_box, quantile_edges
 from trygghetskarta.render.maps import DENSITY_LAYER_NAME, MapScene, city_map, district_map
 from trygghetskarta.render.marking import mark_internal
+from trygghetskarta.render.outlook import Outlook, outlook_sections
 from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.render.raster import DensityGrid, add_density
 from trygghetskarta.render.report import (
@@ -77,6 +78,7 @@ __all__ = [
     "Disclosure",
     "ExportProfile",
     "MapScene",
+    "Outlook",
     "ReportScene",
     "add_analysis_layers",
     "add_count_labels",
@@ -99,6 +101,7 @@ __all__ = [
     "mark_internal",
     "monthly_table",
     "named_places",
+    "outlook_sections",
     "quantile_edges",
     "read_ledgers",
     "recovered",

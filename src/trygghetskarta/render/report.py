@@ -56,6 +56,7 @@ from trygghetskarta.render.format import (
     is_missing,
     period_bounds,
 )
+from trygghetskarta.render.outlook import Outlook, outlook_sections
 from trygghetskarta.render.profile import ExportProfile, drop_sensitive
 from trygghetskarta.render.published import ReportCounts, SameDays, month_key, report_counts
 from trygghetskarta.render.report_parts import (
@@ -531,6 +532,9 @@ class ReportScene:
     coverage: Coverage | None = None
     freshness: Freshness | None = None
     version: str | None = None
+    #: The forecast and the follow-up of measures (sections "Områden där problemen kan
+    #: växa" and "Åtgärder och uppföljning", render/outlook.py); None leaves them out.
+    outlook: Outlook | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -706,6 +710,7 @@ def lagesbild_html(
         hotspot_section(hotspot_map_html, scene.hotspot_caption),
         bra_section(district, bra, bra_source(bra)),
         quality,
+        outlook_sections(scene.outlook, district),
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
