@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from math import floor, log10
@@ -39,10 +40,11 @@ if TYPE_CHECKING:
     from trygghetskarta._privacy import ExportProfile
     from trygghetskarta.freshness import Freshness
 
-#: Ramp of the choropleth classes (ColorBrewer YlOrRd).
-CLASS_COLORMAP = "YlOrRd_09"
-#: Ramp of count classes (ColorBrewer PuBu), apart from the densities' YlOrRd.
-COUNT_COLORMAP = "PuBu_09"
+#: Ramp of the choropleth classes (ColorBrewer YlGn): the maps keep red for hot spots.
+CLASS_COLORMAP = "YlGn_09"
+#: Ramp of count classes (ColorBrewer Purples), apart from the densities' YlGnBu and the
+#: hot spots' red and blue.
+COUNT_COLORMAP = "Purples_09"
 #: The class "färre än 5" of the public profile.
 SUPPRESSED_COLOR = "#f2f0f7"
 
@@ -98,6 +100,126 @@ _CSS = """
 }
 .tk-fresh .tk-note { font-weight: normal; color: #5c2d00; }
 .tk-info .tk-version { color: #555; font-size: 11px; }
+.tk-legend-panel { overflow-y: auto; max-width: 300px; }
+.tk-legend-panel > .tk-legend-head { font-weight: bold; font-size: 13px; margin-bottom: 2px; }
+.tk-legend-section + .tk-legend-section {
+  border-top: 1px solid #ccc; margin-top: 6px; padding-top: 5px;
+}
+.leaflet-control-layers { max-width: 320px; }
+.leaflet-control-layers-expanded .leaflet-control-layers-list {
+  max-height: 48vh; overflow-y: auto; padding-right: 4px;
+}
+.tk-group { border: 0; margin: 0 0 4px; padding: 0; }
+.tk-group-title { font-weight: bold; margin: 4px 0 2px; }
+.tk-popup a { color: #0b4f9c; }
+.tk-figures { border-collapse: collapse; margin-top: 2px; }
+.tk-figures td { padding: 0 0 0 0; }
+.tk-figures td.tk-num {
+  text-align: right; padding-left: 10px; font-variant-numeric: tabular-nums;
+}
+.tk-info a { color: #0b4f9c; }
+"""
+
+#: The maps' shared script: the month slider's timeline, the one legend panel and the
+#: groups of layers of which only one is shown at a time (see :func:`add_styles`).
+RUNTIME_JS = """
+window.TK = window.TK || (function () {
+  var timelines = {}, panels = {};
+  function Timeline() { this.index = 0; this.fns = []; }
+  Timeline.prototype.on = function (fn) { this.fns.push(fn); fn(this.index); };
+  Timeline.prototype.set = function (i) {
+    this.index = i;
+    for (var k = 0; k < this.fns.length; k++) { this.fns[k](i); }
+  };
+  function onLayer(map, layer, on, off) {
+    map.on('layeradd', function (e) { if (e.layer === layer) { on(); } });
+    map.on('layerremove', function (e) { if (e.layer === layer) { off(); } });
+  }
+  // One legend panel per map, bottom right: the legends of the layers that are on, in
+  // the order they were registered, never taller than the room below the controls at the
+  // top right (it scrolls instead of covering them).
+  function panel(map) {
+    var id = map.getContainer().id;
+    if (panels[id]) { return panels[id]; }
+    var p = {sections: [], div: null, body: null};
+    var ctl = L.control({position: 'bottomright'});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create('div', 'tk-box tk-legend-panel');
+      div.setAttribute('role', 'region');
+      div.setAttribute('aria-label', 'Teckenförklaring');
+      var head = L.DomUtil.create('div', 'tk-legend-head', div);
+      head.textContent = 'Teckenförklaring';
+      p.body = L.DomUtil.create('div', 'tk-legend-body', div);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      p.div = div;
+      return div;
+    };
+    p.fit = function () {
+      if (!p.div || p.div.style.display === 'none') { return; }
+      var box = map.getContainer().getBoundingClientRect();
+      var mine = p.div.getBoundingClientRect();
+      var top = box.top;
+      var corner = map.getContainer().querySelectorAll(
+        '.leaflet-top.leaflet-right .leaflet-control');
+      for (var k = 0; k < corner.length; k++) {
+        var r = corner[k].getBoundingClientRect();
+        if (r.height > 0 && r.left < mine.right && r.right > mine.left) {
+          top = Math.max(top, r.bottom);
+        }
+      }
+      p.div.style.maxHeight = Math.max(40, mine.bottom - top - 12) + 'px';
+    };
+    p.render = function () {
+      if (!p.div) { return; }
+      var shown = p.sections.filter(function (s) { return s.on; });
+      p.body.innerHTML = '';
+      shown.forEach(function (s) {
+        var sec = L.DomUtil.create('div', 'tk-legend-section tk-legend', p.body);
+        sec.innerHTML = s.html;  // made and escaped in Python
+      });
+      p.div.style.display = shown.length ? '' : 'none';
+      p.div.style.maxHeight = '';
+      p.fit();
+    };
+    ctl.addTo(map);
+    map.on('resize overlayadd overlayremove', function () { setTimeout(p.fit, 0); });
+    window.addEventListener('load', function () { setTimeout(p.fit, 0); });
+    panels[id] = p;
+    return p;
+  }
+  return {
+    timeline: function (map) {
+      var id = map.getContainer().id;
+      return timelines[id] || (timelines[id] = new Timeline());
+    },
+    // A legend shown in the map's legend panel exactly while ``layer`` is on; returns
+    // ``{set: function (html)}`` to change it (the month slider's legends).
+    legend: function (map, layer, html) {
+      var p = panel(map);
+      var s = {html: html, on: map.hasLayer(layer)};
+      p.sections.push(s);
+      onLayer(map, layer, function () { s.on = true; p.render(); },
+              function () { s.on = false; p.render(); });
+      p.render();
+      return {set: function (h) { s.html = h; if (s.on) { p.render(); } }};
+    },
+    // Only one layer of ``layers`` is on at a time: switching one on switches the others off.
+    exclusive: function (map, layers) {
+      layers.forEach(function (layer) {
+        onLayer(map, layer, function () {
+          layers.forEach(function (o) {
+            if (o !== layer && map.hasLayer(o)) { map.removeLayer(o); }
+          });
+        }, function () {});
+      });
+    },
+    bindToLayer: function (map, layer, ctl) {
+      if (map.hasLayer(layer)) { ctl.addTo(map); }
+      onLayer(map, layer, function () { ctl.addTo(map); }, function () { ctl.remove(); });
+    }
+  };
+})();
 """
 
 
@@ -113,7 +235,9 @@ class HtmlControl(VerbatimMacro):
     css_class
         Extra CSS class of the control's container.
     layer
-        When given, the control is on the map exactly while this layer is.
+        When given, ``html`` is a legend: a section of the map's one legend panel (bottom
+        right), shown exactly while this layer is on (``position`` and ``css_class`` are
+        then the panel's).
     """
 
     _template = Template(
@@ -128,11 +252,7 @@ class HtmlControl(VerbatimMacro):
             return div;
         };
         {% if this.layer_name %}
-        (function (map, layer, ctl) {
-            if (map.hasLayer(layer)) { ctl.addTo(map); }
-            map.on('overlayadd', function (e) { if (e.layer === layer) { ctl.addTo(map); } });
-            map.on('overlayremove', function (e) { if (e.layer === layer) { ctl.remove(); } });
-        })({{ this._parent.get_name() }}, {{ this.layer_name }}, {{ this.get_name() }});
+        TK.legend({{ this._parent.get_name() }}, {{ this.layer_name }}, {{ this.html_json }});
         {% else %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endif %}
@@ -207,12 +327,21 @@ def _js_string(text: str) -> str:
 
 
 def add_styles(m: folium.Map, *, background: str = "#eae7e1") -> None:
-    """Add the controls' style sheet and a plain map background, once per map."""
+    """Add the controls' style sheet, a plain map background and the maps' shared script
+    (:data:`RUNTIME_JS`), once per map."""
+    ensure_runtime(m)
     header = m.get_root().header
     if "tk_styles" in header._children:
         return
     css = _CSS + f"#{m.get_name()} {{ background: {background}; }}\n"
     header.add_child(Verbatim(f"<style>{css}</style>"), name="tk_styles")
+
+
+def ensure_runtime(m: folium.Map) -> None:
+    """Add :data:`RUNTIME_JS` to the page's head, once."""
+    header = m.get_root().header
+    if "tk_timeline_runtime" not in header._children:
+        header.add_child(Verbatim(f"<script>{RUNTIME_JS}</script>"), name="tk_timeline_runtime")
 
 
 def step_legend_html(
@@ -227,6 +356,26 @@ def step_legend_html(
     if missing_color is not None:
         rows.append(legend_row(missing_color, "Uppgift saknas"))
     return f'<div class="tk-title">{esc(title)}</div>' + "".join(rows)
+
+
+_RELATIVE_HREF = re.compile(r"^(\.\./)*[a-z0-9][a-z0-9._/-]*\.html$")
+
+
+def link_html(text: str, href: str) -> str:
+    """A link to another page of the published folder: ``<a href="../reports/x.html">``.
+
+    Raises
+    ------
+    ConfigError
+        ``href`` is not a relative path to an ``.html`` file of plain ASCII names (a link
+        that would leave the folder, or hold a scheme such as ``javascript:``).
+    """
+    if not _RELATIVE_HREF.match(href) or "/./" in href:
+        raise ConfigError(
+            f"expected a relative link to an .html file such as '../reports/jarva.html', "
+            f"got {href!r} — build links from publish.slug"
+        )
+    return f'<a href="{esc(href)}">{esc(text)}</a>'
 
 
 def legend_row(color: str, text: str) -> str:
@@ -402,6 +551,7 @@ def add_info_box(
     gaps: Sequence[str] = (),
     freshness: Freshness | None = None,
     version: str | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> folium.Map:
     """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
 
@@ -432,6 +582,9 @@ def add_info_box(
         Each source's newest event: its headline ("Senaste data: …") follows the period.
     version
         The tool's version, stated after when the map was made ("trygghetskarta 0.1.0").
+    links
+        ``(text, href)`` of related pages (relative links within the published folder,
+        e.g. ``("Lägesbild för Järva", "../reports/jarva.html")``), one line each.
 
     Returns
     -------
@@ -458,5 +611,6 @@ def add_info_box(
         )
         lines.append(f'<div class="tk-line">{esc(text)}</div>')
     lines += [f'<div class="tk-line tk-note">{esc(note)}</div>' for note in notes]
+    lines += [f'<div class="tk-line">{link_html(text, href)}</div>' for text, href in links]
     m.add_child(HtmlControl("".join(lines), position=position, css_class="tk-box tk-info"))
     return m

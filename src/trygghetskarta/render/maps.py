@@ -14,17 +14,38 @@ from datetime import datetime
 import folium
 import folium.plugins
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
 from trygghetskarta.freshness import Freshness
-from trygghetskarta.render.basemap import _finish, add_events, base_map
+from trygghetskarta.render.basemap import _finish, add_events, base_map, set_group, set_title
 from trygghetskarta.render.coverage import add_gap_band, coverage_lines, month_notes
 from trygghetskarta.render.disclosure import Disclosure, ledger_html
-from trygghetskarta.render.format import Period, fmt_month_in, fmt_period, period_bounds
-from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
+from trygghetskarta.render.format import (
+    SUPPRESSED_LABEL,
+    Period,
+    fmt_count,
+    fmt_int,
+    fmt_month_in,
+    fmt_period,
+    period_bounds,
+)
+from trygghetskarta.render.layers import (
+    CLUSTER_LAYER_NAME,
+    EMERGING_LAYER_NAME,
+    GI_LAYER_NAME,
+    MORAN_LAYER_NAME,
+    STADSDEL_GI_LAYER_NAME,
+    AnalysisLayers,
+    add_clusters,
+    add_emerging,
+    add_gi_star_cells,
+    add_local_moran,
+    add_stadsdel_gi,
+)
 from trygghetskarta.render.legend import (
     add_freshness,
     add_info_box,
@@ -44,6 +65,7 @@ from trygghetskarta.render.timeline import (
     months_between,
 )
 from trygghetskarta.render.vector import (
+    add_area_info,
     add_count_labels,
     add_districts,
     add_water,
@@ -52,8 +74,93 @@ from trygghetskarta.render.vector import (
     to_web,
 )
 from trygghetskarta.render.verbatim import Verbatim
+from trygghetskarta.schema import LAYER_LABELS_SV, Layer
 
 DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
+#: What a layer's events are called in sentences ("fler anmälda brott än omgivningen").
+NOUNS_SV = {
+    Layer.POLICE_EVENT.value: "händelser",
+    Layer.REPORTED_CRIME.value: "anmälda brott",
+    Layer.SHOOTING.value: "skjutningar",
+    Layer.FIRE.value: "bränder",
+}
+#: Sentence under every density legend: the ramp is the same on every map of the run.
+SAME_SCALE_NOTE = (
+    "Samma färgskala på stadskartan och på varje stadsdelsområdes karta (en "
+    "stadsdelsområdeskarta zoomar in, den färgar inte om)."
+)
+
+
+#: The source layers' names on the maps: the police's notices are called what they are
+#: (press notices, not all crimes); the others as in the schema.
+MAP_LABELS_SV = {Layer.POLICE_EVENT.value: "Polisens händelsenotiser"}
+
+
+def map_label(layer: str) -> str:
+    """A source layer's Swedish name on the maps: ``"police_event"`` → "Polisens
+    händelsenotiser", ``"shooting"`` → "Skjutningar"."""
+    return MAP_LABELS_SV.get(layer, LAYER_LABELS_SV[Layer(layer)])
+
+
+def density_name(label: str) -> str:
+    """The layer control's name of a source layer's density: ``Täthet per km² – Skjutningar``."""
+    return f"Täthet per km² – {label}"
+
+
+def hotspot_name(label: str) -> str:
+    """The name of a source layer's Gi* cells (hot and cold spots)."""
+    return f"{GI_LAYER_NAME} – {label}"
+
+
+def count_fill_name(label: str, *, district: bool = False) -> str:
+    """The name of a source layer's count choropleth (per district, or per stadsdel)."""
+    return f"Antal per {'stadsdel' if district else 'stadsdelsområde'} (färg) – {label}"
+
+
+def count_labels_name(label: str, *, district: bool = False) -> str:
+    """The name of a source layer's count labels (per district, or per stadsdel)."""
+    return f"Antal per {'stadsdel' if district else 'stadsdelsområde'} (siffror) – {label}"
+
+
+def events_name(label: str) -> str:
+    """The name of a source layer's event markers (internal profile)."""
+    return f"Enskilda händelser – {label}"
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """One source layer of a map: police notices, reported crimes, shootings or fires.
+
+    Attributes
+    ----------
+    layer
+        The :class:`~trygghetskarta.schema.Layer` value (``"reported_crime"`` …).
+    label
+        Its Swedish name on the map ("Anmälda brott"); layer names and popups use it.
+    events
+        The layer's events of the period (columns as :attr:`MapScene.events`), or ``None``.
+    grid, monthly_grids
+        Its density raster of the period and per month (see :attr:`MapScene.grid`).
+    analysis
+        Its analysis tables (Gi* cells … ; see :class:`AnalysisLayers`).
+    """
+
+    layer: str
+    label: str
+    events: pd.DataFrame | None = None
+    grid: DensityGrid | None = None
+    monthly_grids: Mapping[object, DensityGrid] | None = None
+    analysis: AnalysisLayers | None = None
+
+    @property
+    def noun(self) -> str:
+        """What its events are called in a sentence ("anmälda brott")."""
+        return NOUNS_SV.get(self.layer, "händelser")
+
+    def key(self, name: str) -> str:
+        """An area's name in this layer's disclosure cells: police notices keep the name
+        (the cells the lägesbild shares), other layers prefix it (``shooting/Järva``)."""
+        return name if self.layer == Layer.POLICE_EVENT.value else f"{self.layer}/{name}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +219,20 @@ class MapScene:
         right of every map and in its info box (amber, with what it means, when stale).
     version
         Optional version of the tool, stated in the info box.
+    layers
+        The source layers to draw, the lead first (see :class:`MapLayer`): each gets a
+        density layer, a hot spot layer (Gi* cells), a count choropleth and count labels
+        per area, all on the same month slider, with the profile's rules applied to each
+        alike; only the lead's other analysis layers (emerging hot spots, Gi* per
+        stadsdel, Moran, clusters) are drawn. Empty: one layer made of ``events``,
+        ``grid``, ``monthly_grids`` and ``analysis`` (police notices).
+    links
+        Optional relative links per district name: ``{"map": "jarva.html", "report":
+        "../reports/jarva.html"}``; the areas' popups link to them. ``city_link`` is the
+        city map's file (from a district map), ``index_link`` the index page.
+    max_markers
+        Internal profile: a layer with more events than this is not drawn as points (the
+        info box says so); counts, density and hot spots show it.
 
     Raises
     ------
@@ -136,6 +257,11 @@ class MapScene:
     coverage: Coverage | None = None
     freshness: Freshness | None = None
     version: str | None = None
+    layers: Sequence[MapLayer] = ()
+    links: Mapping[str, Mapping[str, str]] | None = None
+    city_link: str | None = None
+    index_link: str | None = None
+    max_markers: int = 50_000
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -143,6 +269,21 @@ class MapScene:
                 f"MapScene.profile must be an ExportProfile, got {self.profile!r} — build it "
                 "once with ExportProfile.from_settings(settings) or export_profile(name)"
             )
+
+    def source_layers(self) -> list[MapLayer]:
+        """:attr:`layers`, or the one police layer of the scene's own fields."""
+        if self.layers:
+            return list(self.layers)
+        return [
+            MapLayer(
+                layer=Layer.POLICE_EVENT.value,
+                label=map_label(Layer.POLICE_EVENT.value),
+                events=self.events,
+                grid=self.grid,
+                monthly_grids=self.monthly_grids,
+                analysis=self.analysis,
+            )
+        ]
 
 
 def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
@@ -165,68 +306,115 @@ def _check_events(events: pd.DataFrame, area_col: str) -> None:
         )
 
 
-def _add_time_layers(
-    m: folium.Map,
+@dataclass(frozen=True)
+class _Counts:
+    """One source layer's counts per area and month, as the map publishes them."""
+
+    months: list[pd.Timestamp]
+    events: pd.DataFrame  # the rows counted (in the slider's months)
+    ledgers: list[Disclosure]
+    mask: np.ndarray | None  # suppressed, area × (whole period, months); None: internal
+    whole: list[str]  # each area's whole-period count as shown ("dolt" where suppressed)
+    unplaced: int | None
+
+
+def _count_table(
     areas: gpd.GeoDataFrame,
     events: pd.DataFrame,
+    months: list[pd.Timestamp],
     *,
+    source: MapLayer,
     area_col: str,
-    period: Period,
     profile: ExportProfile,
-    names: tuple[str, str],
-    note: str | None,
     district: tuple[str, pd.DataFrame, int | None] | None = None,
-    coverage: Coverage | None = None,
-) -> tuple[list[pd.Timestamp], list[Disclosure], int | None]:
-    """The count labels, choropleth and slider; returns the months, the ledgers of the
-    counts shown and (for a district) the number of unplaced events that may be shown.
+) -> _Counts:
+    """A layer's counts per area and month with the profile's suppression (pure).
 
     ``district`` is ``(name, all its events, unplaced)`` on a district map, whose stadsdel
     counts are published together with the district's own row of the city map."""
-    months = _slider_months(period, events)
-    if not months:
-        unplaced = None if district is None or district[2] is None else district[2]
-        return months, [], None if unplaced is None else profile.single(unplaced)
-    in_months = month_of(events["occurred_at"]).isin(months)
-    texts = [fmt_month_in(mo, period) for mo in months]  # "1–22 aug 2026" where cut
-    web = to_web(areas, "areas")
-    local = areas.to_crs(STORE_CRS)
-    local = local[local["name"].isin(web["name"])]
-    area_names = [str(n) for n in local["name"]]
-    counts = _pivot(events[in_months.to_numpy()], area_col, area_names, months)
+    in_months = events[month_of(events["occurred_at"]).isin(months).to_numpy()]
+    names = [str(n) for n in areas["name"]]
+    counts = _pivot(in_months, area_col, names, months)
+    keys = [source.key(n) for n in names]
     unplaced = None
     if district is None:
-        ledgers, mask = city_table(profile, area_names, months, counts)
+        ledgers, mask = city_table(profile, keys, months, counts)
     else:
         name, everything, n_unplaced = district
         inside = everything[month_of(everything["occurred_at"]).isin(months).to_numpy()]
         row = _pivot(inside.assign(_d=name), "_d", [name], months)[0, 1:]
         ledgers, mask, unplaced = stadsdel_table(
-            profile, name, area_names, months, counts, row, n_unplaced
+            profile, source.key(name), keys, months, counts, row, n_unplaced
         )
+    if profile.public:
+        whole = [
+            SUPPRESSED_LABEL if h else fmt_int(c)
+            for c, h in zip(counts[:, 0], mask[:, 0], strict=True)
+        ]
+    else:
+        mask = None
+        whole = [fmt_count(c, profile=profile) for c in counts[:, 0]]
+    return _Counts(months, in_months, ledgers, mask, whole, unplaced)
+
+
+def _add_counts(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    table: _Counts,
+    *,
+    source: MapLayer,
+    area_col: str,
+    period: Period,
+    profile: ExportProfile,
+    district: bool,
+    lead: bool,
+) -> None:
+    """Draw a layer's count labels and count choropleth (see :func:`add_area_counts`)."""
+    web = to_web(areas, "areas")
+    local = areas.to_crs(STORE_CRS)
+    local = local[local["name"].isin(web["name"])]
+    labels = count_labels_name(source.label, district=district)
+    fill = count_fill_name(source.label, district=district)
     add_area_counts(
         m,
         local,
-        events[in_months.to_numpy()],
+        table.events,
         area_col=area_col,
-        months=months,
+        months=table.months,
         profile=profile,
         geojson=area_geojson(web),
         label_points=label_points(local),
-        name_labels=names[0],
-        name_fill=names[1],
-        note=note,
-        suppressed=mask if profile.public else None,
-        month_texts=texts,
+        name_labels=labels,
+        name_fill=fill,
+        show_labels=lead,
+        note=None,
+        suppressed=table.mask,
+        month_texts=[fmt_month_in(mo, period) for mo in table.months],
     )
+    set_group(m, labels, "labels")
+    set_group(m, fill, "area")
+
+
+def _add_slider(
+    m: folium.Map, months: list[pd.Timestamp], period: Period, coverage: Coverage | None
+) -> None:
     add_month_slider(
         m,
         months,
         period_label=fmt_period(period),
-        month_texts=texts,
+        month_texts=[fmt_month_in(mo, period) for mo in months],
         month_notes=month_notes(coverage, months),
     )
-    return months, ledgers, unplaced
+
+
+def _figures(
+    names: Sequence[str], sources: Sequence[MapLayer], tables: Sequence[_Counts]
+) -> dict[str, list[tuple[str, str]]]:
+    """Each area's whole-period count per source layer, as shown: ``[(label, text)]``."""
+    return {
+        n: [(src.label, t.whole[i]) for src, t in zip(sources, tables, strict=True)]
+        for i, n in enumerate(names)
+    }
 
 
 def _add_ledger(m: folium.Map, profile: ExportProfile, ledgers: Sequence[Disclosure]) -> None:
@@ -249,12 +437,15 @@ def _monthly_grids(
 
 def _density(
     m: folium.Map,
-    grid: DensityGrid,
+    source: MapLayer,
     clip_to: object,
     profile: ExportProfile,
-    show: bool = True,
+    *,
+    scale_to: object,
+    show: bool,
     monthly: list[DensityGrid | None] | None = None,
 ) -> None:
+    grid = source.grid
     marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
     if profile.public and not marked:
         # one warning per message under the default filter, not one per map
@@ -264,15 +455,56 @@ def _density(
             TrygghetskartaWarning,
             stacklevel=1,
         )
+    name = density_name(source.label)
     add_density(
         m,
         grid,
-        name=DENSITY_LAYER_NAME,
+        name=name,
+        legend_title=f"{source.label} per km²",
         clip_to=clip_to,
+        scale_to=scale_to,
+        scale_note=SAME_SCALE_NOTE,
         min_cell=profile.min_cell_m,
         show=show,
         monthly=monthly,
     )
+    set_group(m, name, "area")
+
+
+def _analysis(
+    m: folium.Map, source: MapLayer, layers: AnalysisLayers, profile: ExportProfile, lead: bool
+) -> None:
+    """The layer's Gi* cells; for the lead layer also its other analysis layers."""
+    label = source.label
+    drawn = [(hotspot_name(label), add_gi_star_cells, layers.gi_cells)]
+    if lead:
+        drawn += [
+            (f"{STADSDEL_GI_LAYER_NAME} – {label}", add_stadsdel_gi, layers.gi_stadsdelar),
+            (f"{MORAN_LAYER_NAME} – {label}", add_local_moran, layers.moran),
+            (f"{EMERGING_LAYER_NAME} – {label}", add_emerging, layers.emerging),
+            (f"{CLUSTER_LAYER_NAME} – {label}", add_clusters, layers.clusters),
+        ]
+    for name, add, table in drawn:
+        if add is add_gi_star_cells:
+            add(m, table, profile=profile, name=name, what=source.noun)
+        else:
+            add(m, table, profile=profile, name=name)
+        set_group(m, name, "area")
+
+
+def _markers(
+    m: folium.Map, scene: MapScene, source: MapLayer, events: pd.DataFrame, months: list
+) -> str | None:
+    """Internal profile: the layer's events as markers, or a note why not (too many)."""
+    if not scene.profile.show_points or events.empty:
+        return None
+    if len(events) > scene.max_markers:
+        return (
+            f"{source.label}: {fmt_int(len(events))} händelser är fler än "
+            f"{fmt_int(scene.max_markers)} och visas inte som punkter."
+        )
+    add_events(m, events, name=events_name(source.label), months=months or None, show=False)
+    return None
 
 
 def city_map(
@@ -283,20 +515,24 @@ def city_map(
     counts: Mapping[str, float] | pd.Series | None = None,
     rates_title: str = "Händelser per 1 000 invånare",
 ) -> folium.Map:
-    """The whole city: districts, rate choropleth, density, counts per month and events.
+    """The whole city: every source layer's density, hot spots and counts per district.
 
     Parameters
     ----------
     scene
-        What the map shows and the profile it follows (see :class:`MapScene`).
+        What the map shows and the profile it follows (see :class:`MapScene`): for each
+        source layer (:meth:`MapScene.source_layers`, the lead first) a density layer, a
+        Gi* layer and counts per district and month; the lead's density is on at start.
+        The colour layers form one radio group and the count labels another (one shown
+        at a time); the districts answer hover and click with their name, their counts
+        per layer and (``scene.links``) links to their map and lägesbild.
     n_unplaced
         Events of the period that could not be placed, for the info box (shown on its
         own, so only the profile's minimum count applies); ``None`` leaves it out.
     title
-        Title in the info box.
+        Title in the info box and of the page.
     counts
-        Count per district name for static labels; used only when ``scene.events`` is
-        ``None``.
+        Count per district name for static labels; used only when no layer has events.
     rates_title
         Legend title of the choropleth of ``scene.rates``.
 
@@ -304,57 +540,97 @@ def city_map(
     -------
     folium.Map
     """
-    profile, districts, period, events = scene.profile, scene.districts, scene.period, scene.events
-    grid, rates = scene.grid, scene.rates
-    m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=scene.tiles)
+    profile, districts, period = scene.profile, scene.districts, scene.period
+    sources = scene.source_layers()
+    local = districts.to_crs(STORE_CRS)
+    city = local.geometry.union_all()
+    m = base_map(tuple(local.total_bounds), tiles=scene.tiles)
     if scene.water is not None:
         add_water(m, scene.water)
     if scene.stadsdelar is not None:
         add_districts(
             m, scene.stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0
         )
-    add_districts(m, districts, name="Stadsdelsområden", fill_opacity=0.0)
-    if rates is not None:
+    with_events = [s for s in sources if s.events is not None]
+    months = _slider_months(period, with_events[0].events if with_events else None)
+    tables: list[_Counts] = []
+    for source in with_events:
+        _check_events(source.events, "stadsdelsomrade")
+        if months:
+            tables.append(
+                _count_table(
+                    districts,
+                    source.events,
+                    months,
+                    source=source,
+                    area_col="stadsdelsomrade",
+                    profile=profile,
+                )
+            )
+    names = [str(n) for n in districts["name"]]
+    counted = [s for s in with_events if months]
+    add_area_info(
+        m,
+        districts,
+        name="Stadsdelsområden",
+        figures=_figures(names, counted, tables),
+        period_text=fmt_period(period),
+        links=_links(scene, names, city=True),
+    )
+    if scene.rates is not None:
         add_districts(
-            m,
-            districts,
-            name=rates_title,
-            values=rates,
-            legend_title=rates_title,
-            show=grid is None,
+            m, districts, name=rates_title, values=scene.rates, legend_title=rates_title, show=False
         )
-    if grid is not None:
-        monthly = _monthly_grids(scene.monthly_grids, _slider_months(period, events))
-        _density(
-            m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
-        )
-    if scene.analysis is not None:
-        add_analysis_layers(m, scene.analysis, profile=profile)
-    months: list[pd.Timestamp] = []
+        set_group(m, rates_title, "area")
+    lead_drawn = False
+    for i, source in enumerate(sources):
+        if source.grid is not None:
+            monthly = _monthly_grids(source.monthly_grids, months)
+            _density(m, source, city, profile, scale_to=city, show=not lead_drawn, monthly=monthly)
+            lead_drawn = True
+        if source.analysis is not None:
+            _analysis(m, source, source.analysis, profile, lead=i == 0)
     ledgers: list[Disclosure] = []
-    if events is not None:
-        _check_events(events, "stadsdelsomrade")
-        months, ledgers, _ = _add_time_layers(
+    notes = list(profile.map_notes)
+    for source, table in zip(counted, tables, strict=True):
+        _add_counts(
             m,
             districts,
-            events,
+            table,
+            source=source,
             area_col="stadsdelsomrade",
             period=period,
             profile=profile,
-            names=("Antal händelser", "Antal händelser (färg per område)"),
-            note=None,
-            coverage=scene.coverage,
+            district=False,
+            lead=source is counted[0],
         )
-        if profile.show_points:
-            add_events(m, events, name="Enskilda händelser", months=months or None)
+        ledgers += table.ledgers
+        note = _markers(m, scene, source, source.events, months)
+        if note:
+            notes.append(note)
+    if months and counted:
+        _add_slider(m, months, period, scene.coverage)
     elif counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
-    notes = list(profile.map_notes)
     if n_unplaced is not None and profile.single(n_unplaced) is None:
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
         notes.append("Antal händelser som inte kunde placeras: dolt.")
     return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+
+
+def _links(scene: MapScene, names: Sequence[str], *, city: bool) -> dict[str, list]:
+    """Per area, ``[(text, href)]``: its district map (from the city map) and lägesbild."""
+    out: dict[str, list] = {}
+    for n in names:
+        found = (scene.links or {}).get(n, {})
+        links = []
+        if city and found.get("map"):
+            links.append((f"Karta över {n}", found["map"]))
+        if found.get("report"):
+            links.append((f"Lägesbild för {n}", found["report"]))
+        out[n] = links
+    return out
 
 
 def _finish_map(
@@ -365,10 +641,13 @@ def _finish_map(
     n_unplaced: int | None,
     notes: list[str],
     ledgers: Sequence[Disclosure],
+    links: Sequence[tuple[str, str]] = (),
 ) -> folium.Map:
-    """What every map ends with: the info box (period, coverage and gaps, freshness,
-    version), the gap band, the "Senaste data" box and the disclosure ledger."""
+    """What every map ends with: the page title, the info box (period, coverage and gaps,
+    freshness, version, links), the gap band, the "Senaste data" box and the ledger."""
     covered, gaps = coverage_lines(scene.coverage, period)
+    if scene.index_link:
+        links = [*links, ("Alla kartor och lägesbilder", scene.index_link)]
     add_info_box(
         m,
         title=title,
@@ -381,10 +660,12 @@ def _finish_map(
         gaps=gaps,
         freshness=scene.freshness,
         version=scene.version,
+        links=links,
     )
     add_gap_band(m, scene.coverage, period)
     add_freshness(m, scene.freshness)
     _add_ledger(m, scene.profile, ledgers)
+    set_title(m, f"{title}, {fmt_period(period)}")
     return _finish(m)
 
 
@@ -397,28 +678,33 @@ def district_map(
     counts: Mapping[str, float] | pd.Series | None = None,
     padding_m: float = 500.0,
 ) -> folium.Map:
-    """One district: its outline, its stadsdelar, density clipped to it, counts and events.
+    """One district: its outline and stadsdelar, and every source layer clipped to it.
+
+    The density layers keep the city map's colour scale (the ramp's top is the whole
+    city's), so a district map zooms into the city map and never recolours.
 
     Parameters
     ----------
     scene
-        What the maps show and the profile they follow (see :class:`MapScene`): the
-        district's rows of ``scene.events`` (``stadsdelsomrade == district``) give the
+        What the maps show and the profile they follow (see :class:`MapScene`): each
+        source layer's rows of the district (``stadsdelsomrade == district``) give the
         counts per stadsdel and month (``scene.stadsdelar`` must be given) and, in the
         internal profile, the markers; ``scene.stadsdelar`` whose interior point lies in
-        the district are drawn and labelled; the density grid and the analysis layers are
-        clipped to the district. In the public profile the counts per stadsdel leave
-        sensitive events out (they count only per district).
+        the district are drawn and labelled, and answer hover and click with their counts
+        per layer and links to the district's lägesbild and the city map; density grids
+        and analysis layers are clipped to the district. In the public profile the
+        counts per stadsdel leave sensitive events out (they count only per district).
     district
         The district's name, as in ``scene.districts["name"]``.
     n_unplaced
-        The district's events of the period that could not be placed, for the info box
-        (published with the district's counts); ``None`` leaves it out.
+        The district's events of the period (of ``scene.events``, the police notices)
+        that could not be placed, for the info box (published with the district's
+        counts); ``None`` leaves it out.
     title
         Info box title; ``"<district> – händelser"`` when ``None``.
     counts
         Optional count per stadsdel name for static labels (``scene.stadsdelar`` must be
-        given); used only when ``scene.events`` is ``None``.
+        given); used only when no layer has events.
     padding_m
         Margin around the district when fitting the view, metres.
 
@@ -426,16 +712,14 @@ def district_map(
     -------
     folium.Map
     """
-    profile, districts, period, grid = scene.profile, scene.districts, scene.period, scene.grid
-    events = scene.events
-    if events is not None:
-        _check_events(events, "stadsdelsomrade")
-        events = events[events["stadsdelsomrade"] == district]
+    profile, districts, period = scene.profile, scene.districts, scene.period
     local = districts.to_crs(STORE_CRS)
     chosen = local[local["name"] == district]
     if chosen.empty:
         raise ConfigError(f"unknown district {district!r}; expected one of {sorted(local['name'])}")
     shape = chosen.geometry.union_all()
+    city = local.geometry.union_all()
+    sources = scene.source_layers()
     minx, miny, maxx, maxy = shape.bounds
     m = base_map(
         (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m),
@@ -453,46 +737,109 @@ def district_map(
     if scene.stadsdelar is not None:
         sd = scene.stadsdelar.to_crs(STORE_CRS)
         inner = sd[sd.geometry.representative_point().within(shape.buffer(1.0))]
-        add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
-    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
-    if grid is not None:
-        _density(m, grid, shape, profile)
-    if scene.analysis is not None:
-        add_analysis_layers(m, scene.analysis.clipped(shape), profile=profile)
-    ledgers: list[Disclosure] = []
+    with_events = [s for s in sources if s.events is not None]
+    if with_events and inner is None:
+        raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+    lead_events = None
+    if with_events:
+        _check_events(with_events[0].events, "stadsdelsomrade")
+        lead_events = with_events[0].events
+        lead_events = lead_events[lead_events["stadsdelsomrade"] == district]
+    months = _slider_months(period, lead_events)
+    tables: list[_Counts] = []
+    mine: list[pd.DataFrame] = []
     unplaced_given = n_unplaced is not None
-    if events is not None:
-        if inner is None:
-            raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+    sensitive_note = False
+    for source in with_events:
+        _check_events(source.events, "stadsdelsomrade")
+        events = source.events[source.events["stadsdelsomrade"] == district]
         _check_events(events, "stadsdel")
-        shown = drop_sensitive(events, profile)
+        mine.append(events)
         if not profile.sensitive_detail and sensitive_mask(events).any():
-            # No number: it would be a count below five, or give one away by subtraction.
-            notes.append(
-                "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
-                "stadsdelsområdet, inte per stadsdel."
+            sensitive_note = True
+        if not months:
+            continue
+        # The police notices' unplaced events are published with their stadsdel table.
+        is_police = source.layer == Layer.POLICE_EVENT.value
+        tables.append(
+            _count_table(
+                inner,
+                drop_sensitive(events, profile),
+                months,
+                source=source,
+                area_col="stadsdel",
+                profile=profile,
+                district=(district, events, n_unplaced if is_police else None),
             )
-        months, ledgers, n_unplaced = _add_time_layers(
+        )
+        if is_police:
+            n_unplaced = tables[-1].unplaced
+    if sensitive_note:
+        # No number: it would be a count below five, or give one away by subtraction.
+        notes.append(
+            "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
+            "stadsdelsområdet, inte per stadsdel."
+        )
+    counted = [s for s in with_events if months]
+    if inner is not None:
+        names = [str(n) for n in inner["name"]]
+        add_area_info(
             m,
             inner,
-            shown,
+            name="Stadsdelar",
+            figures=_figures(names, counted, tables),
+            period_text=fmt_period(period),
+            links={n: _district_links(scene, district) for n in names},
+            color="#777777",
+            weight=1,
+        )
+    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
+    lead_drawn = False
+    for i, source in enumerate(sources):
+        if source.grid is not None:
+            _density(m, source, shape, profile, scale_to=city, show=not lead_drawn)
+            lead_drawn = True
+        if source.analysis is not None:
+            _analysis(m, source, source.analysis.clipped(shape), profile, lead=i == 0)
+    ledgers: list[Disclosure] = []
+    for source, table, events in zip(counted, tables, mine, strict=False):
+        _add_counts(
+            m,
+            inner,
+            table,
+            source=source,
             area_col="stadsdel",
             period=period,
             profile=profile,
-            names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
-            note=None,
-            district=(district, events, n_unplaced),
-            coverage=scene.coverage,
+            district=True,
+            lead=source is counted[0],
         )
-        if profile.show_points:
-            add_events(m, events, name="Enskilda händelser", months=months or None)
+        ledgers += table.ledgers
+        note = _markers(m, scene, source, events, months)
+        if note:
+            notes.append(note)
+    if months and counted:
+        _add_slider(m, months, period, scene.coverage)
     elif counts is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
-    if n_unplaced is not None and events is None:
+    if n_unplaced is not None and not (months and counted):
         n_unplaced = profile.single(n_unplaced)
     if unplaced_given and n_unplaced is None:
         notes.append("Antal händelser som inte kunde placeras: dolt.")
     title = title or f"{district} – händelser"
-    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+    return _finish_map(
+        m, scene, title, period, n_unplaced, notes, ledgers, _district_links(scene, district)
+    )
+
+
+def _district_links(scene: MapScene, district: str) -> list[tuple[str, str]]:
+    """From a district map: its lägesbild and the city map."""
+    links = []
+    report = (scene.links or {}).get(district, {}).get("report")
+    if report:
+        links.append((f"Lägesbild för {district}", report))
+    if scene.city_link:
+        links.append(("Stadskartan (hela Stockholm)", scene.city_link))
+    return links
