@@ -270,6 +270,8 @@ class GroupedLayerControl(LayerControl):
             };
             groups.forEach(function (g) { TK.exclusive(map, g.layers); });
             ctl.addTo(map);
+            map.tkLayerControl = ctl;  // for scripts and tests: which layer is in which group
+            ctl.tkGroups = groups;
             var box = map.getContainer();
             box.insertBefore(map._controlContainer, box.firstChild);
         })({{ this._parent.get_name() }}, {{ this.base_js }}, {{ this.overlays_js }},

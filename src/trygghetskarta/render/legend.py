@@ -358,7 +358,7 @@ def step_legend_html(
     return f'<div class="tk-title">{esc(title)}</div>' + "".join(rows)
 
 
-_RELATIVE_HREF = re.compile(r"^(\.\./)*[a-z0-9][a-z0-9._/-]*\.html$")
+_RELATIVE_HREF = re.compile(r"^(\.\./)?[a-z0-9][a-z0-9._/-]*\.html$")
 
 
 def link_html(text: str, href: str) -> str:
@@ -367,10 +367,13 @@ def link_html(text: str, href: str) -> str:
     Raises
     ------
     ConfigError
-        ``href`` is not a relative path to an ``.html`` file of plain ASCII names (a link
-        that would leave the folder, or hold a scheme such as ``javascript:``).
+        ``href`` is not a relative path to an ``.html`` file of plain ASCII names, at most
+        one folder up (a link that would leave the published folder, or hold a scheme
+        such as ``javascript:``).
     """
-    if not _RELATIVE_HREF.match(href) or "/./" in href:
+    parts = href.split("/")
+    inner = parts[1:] if parts[0] == ".." else parts
+    if not _RELATIVE_HREF.match(href) or any(p in ("", ".", "..") for p in inner):
         raise ConfigError(
             f"expected a relative link to an .html file such as '../reports/jarva.html', "
             f"got {href!r} — build links from publish.slug"
