@@ -272,6 +272,12 @@ class GroupedLayerControl(LayerControl):
             ctl.addTo(map);
             map.tkLayerControl = ctl;  // for scripts and tests: which layer is in which group
             ctl.tkGroups = groups;
+            if (map.zoomControl) {  // Leaflet's buttons say "Zoom in" in English
+                [[map.zoomControl._zoomInButton, 'Zooma in'],
+                 [map.zoomControl._zoomOutButton, 'Zooma ut']].forEach(function (b) {
+                    b[0].title = b[1]; b[0].setAttribute('aria-label', b[1]);
+                });
+            }
             var box = map.getContainer();
             box.insertBefore(map._controlContainer, box.firstChild);
         })({{ this._parent.get_name() }}, {{ this.base_js }}, {{ this.overlays_js }},

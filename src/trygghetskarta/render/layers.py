@@ -47,6 +47,7 @@ __all__ = [
     "add_emerging",
     "add_gi_star_cells",
     "add_local_moran",
+    "add_no_gi_cells",
     "add_stadsdel_gi",
     "sample_note",
 ]
@@ -312,6 +313,26 @@ def gi_note(present: Sequence[int], *, what: str = "händelser") -> str:
         "mer än slumpen förklarar; procenten är konfidensen efter korrigering för många "
         "test. Rutor utan färg är inte signifikanta."
     )
+
+
+def add_no_gi_cells(
+    m: folium.Map, *, name: str = GI_LAYER_NAME, what: str = "händelser"
+) -> folium.Map:
+    """A Gi* layer for a selection the analysis computed no cells for (too few events):
+    nothing is coloured and its legend says why, so that the layer list is the same for
+    every source layer and a reader does not take a missing layer for "no hot spots"."""
+    layer = folium.FeatureGroup(name=name, show=False)
+    layer.add_to(m)
+    legend = _legend(
+        "Hot spots och cold spots (Gi*)",
+        [],
+        note=(
+            f"Inga signifikanta hot spots eller cold spots: för få {what} i perioden för "
+            "att pröva (Gi* behöver minst 30 placerade inom 250 m). Ingen ruta färgas."
+        ),
+    )
+    m.add_child(HtmlControl(legend, position="bottomright", layer=layer))
+    return m
 
 
 def add_emerging(

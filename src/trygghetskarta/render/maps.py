@@ -44,6 +44,7 @@ from trygghetskarta.render.layers import (
     add_emerging,
     add_gi_star_cells,
     add_local_moran,
+    add_no_gi_cells,
     add_stadsdel_gi,
 )
 from trygghetskarta.render.legend import (
@@ -485,7 +486,9 @@ def _analysis(
             (f"{CLUSTER_LAYER_NAME} – {label}", add_clusters, layers.clusters),
         ]
     for name, add, table in drawn:
-        if add is add_gi_star_cells:
+        if add is add_gi_star_cells and (table is None or table.empty):
+            add_no_gi_cells(m, name=name, what=source.noun)
+        elif add is add_gi_star_cells:
             add(m, table, profile=profile, name=name, what=source.noun)
         else:
             add(m, table, profile=profile, name=name)
