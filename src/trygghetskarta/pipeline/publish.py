@@ -398,17 +398,20 @@ map_label = render.map_label
 
 def map_layers(scene: Scene) -> list[render.MapLayer]:
     """The scene's source layers for the maps, in :data:`LAYER_ORDER` (the lead first):
-    each with its events of the period, density rasters and analysis tables."""
-    sources = scene.layers or {
-        Layer.POLICE_EVENT.value: SourceLayer(
-            layer=Layer.POLICE_EVENT.value,
-            label=LAYER_LABELS_SV[Layer.POLICE_EVENT],
-            events=scene.events,
-            grid=scene.grid,
-            monthly=scene.monthly,
-            analysis=scene.analysis,
-        )
-    }
+    each with its events of the period, density rasters and analysis tables. The police
+    layer is read from the scene's own fields (``events``, ``grid``, ``monthly``,
+    ``analysis``), which hold it, so a scene changed there is drawn as changed."""
+    police = SourceLayer(
+        layer=Layer.POLICE_EVENT.value,
+        label=LAYER_LABELS_SV[Layer.POLICE_EVENT],
+        events=scene.events,
+        grid=scene.grid,
+        monthly=scene.monthly,
+        analysis=scene.analysis,
+    )
+    sources = {**scene.layers, Layer.POLICE_EVENT.value: police}
+    if scene.events.empty and Layer.POLICE_EVENT.value not in scene.layers:
+        del sources[Layer.POLICE_EVENT.value]
     out = []
     for layer in LAYER_ORDER:
         source = sources.get(layer)

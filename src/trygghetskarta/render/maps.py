@@ -496,9 +496,16 @@ def _analysis(
 
 
 def _markers(
-    m: folium.Map, scene: MapScene, source: MapLayer, events: pd.DataFrame, months: list
+    m: folium.Map,
+    scene: MapScene,
+    source: MapLayer,
+    events: pd.DataFrame,
+    months: list,
+    *,
+    show: bool,
 ) -> str | None:
-    """Internal profile: the layer's events as markers, or a note why not (too many)."""
+    """Internal profile: the layer's events as markers (on at start for the lead layer),
+    or a note why not (too many)."""
     if not scene.profile.show_points or events.empty:
         return None
     if len(events) > scene.max_markers:
@@ -506,7 +513,7 @@ def _markers(
             f"{source.label}: {fmt_int(len(events))} händelser är fler än "
             f"{fmt_int(scene.max_markers)} och visas inte som punkter."
         )
-    add_events(m, events, name=events_name(source.label), months=months or None, show=False)
+    add_events(m, events, name=events_name(source.label), months=months or None, show=show)
     return None
 
 
@@ -608,7 +615,7 @@ def city_map(
             lead=source is counted[0],
         )
         ledgers += table.ledgers
-        note = _markers(m, scene, source, source.events, months)
+        note = _markers(m, scene, source, source.events, months, show=source is counted[0])
         if note:
             notes.append(note)
     if months and counted:
@@ -818,7 +825,7 @@ def district_map(
             lead=source is counted[0],
         )
         ledgers += table.ledgers
-        note = _markers(m, scene, source, events, months)
+        note = _markers(m, scene, source, events, months, show=source is counted[0])
         if note:
             notes.append(note)
     if months and counted:
