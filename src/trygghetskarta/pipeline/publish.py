@@ -30,7 +30,7 @@ from trygghetskarta.config import Settings
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
-from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline import index_page, outputs
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
 from trygghetskarta.pipeline.steps import now as _steps_now
@@ -389,8 +389,7 @@ def monthly_grids(scene: Scene) -> dict[str, Grid]:
 
 #: The city map's file in a profile's ``maps`` folder.
 CITY_MAP_FILE = "stockholm.html"
-#: The index page of a profile's folder.
-INDEX_FILE = "index.html"
+INDEX_FILE = index_page.INDEX_FILE
 
 
 map_label = render.map_label
@@ -507,41 +506,18 @@ def hotspot_map(maps: render.MapScene, district: str) -> folium.Map | None:
     return district_map(maps, district, shown=(render.hotspot_name(lead.label),))
 
 
-def index_entries(settings: Settings, scene: Scene) -> list[render.IndexEntry]:
-    """The index's rows: the city map, then each district's map and lägesbild, linked
-    where the file exists in the profile's folder."""
-    maps_dir, reports_dir = output_dir(settings, "maps"), output_dir(settings, "reports")
-    period = scene.period.label
-
-    def href(folder: Path, name: str) -> str | None:
-        return f"{folder.name}/{name}" if (folder / name).exists() else None
-
-    rows = [render.IndexEntry("Hela Stockholm", period, href(maps_dir, CITY_MAP_FILE), None)]
-    for district in scene.districts["name"]:
-        name = f"{slug(str(district))}.html"
-        rows.append(
-            render.IndexEntry(str(district), period, href(maps_dir, name), href(reports_dir, name))
-        )
-    return rows
-
-
 def write_index(settings: Settings, scene: Scene, result: StepResult) -> Path:
     """Write ``<processed>/<profile>/index.html``: every map and lägesbild with its period
-    (written by the ``maps`` and ``report`` steps, each after its folder is in place)."""
-    profile = ExportProfile.from_settings(settings)
-    page = render.index_html(
-        index_entries(settings, scene),
-        title="Trygghetskarta – kartor och lägesbilder",
+    (see :mod:`~trygghetskarta.pipeline.index_page`); its path goes into ``result.counts``."""
+    path = index_page.write_index(
+        settings.processed_dir / settings.profile,
+        districts=[str(d) for d in scene.districts["name"]],
+        period=scene.period.label,
         made_at=scene.made_at.to_pydatetime(),
-        notes=[
-            "Varje karta visar polisens händelsenotiser och de andra källor som finns för "
-            "perioden (anmälda brott, skjutningar, bränder) som lager: täthet, hot spots "
-            "och antal per område. Lägesbilden sammanfattar ett stadsdelsområde.",
-            *profile.map_notes,
-        ],
+        profile=ExportProfile.from_settings(settings),
+        slug=slug,
+        city_file=CITY_MAP_FILE,
     )
-    path = settings.processed_dir / settings.profile / INDEX_FILE
-    outputs.write_text(path, profile.page(page))
     result.counts["index"] = str(path)
     return path
 

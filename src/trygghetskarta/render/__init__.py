@@ -53,18 +53,16 @@ from trygghetskarta.render.disclosure import (
 from trygghetskarta.render.index import IndexEntry, index_html
 from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import add_info_box, quantile_edges
-from trygghetskarta.render.maps import (
+from trygghetskarta.render.map_parts import (
     DENSITY_LAYER_NAME,
     MapLayer,
-    MapScene,
-    city_map,
     count_fill_name,
     count_labels_name,
     density_name,
-    district_map,
     hotspot_name,
     map_label,
 )
+from trygghetskarta.render.maps import MapScene, city_map, district_map
 from trygghetskarta.render.marking import mark_internal
 from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
 from trygghetskarta.render.raster import DensityGrid, add_density
