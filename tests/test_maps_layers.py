@@ -331,3 +331,26 @@ def test_index_lists_maps_and_reports_with_their_period() -> None:
     assert '<a href="reports/jarva.html">Lägesbild: Järva &lt;script&gt;</a>' in page
     assert "Lägesbild saknas" in page
     assert "<script" not in page and render.external_references(page) == []
+
+
+def test_public_map_size_does_not_grow_with_the_events(districts, stadsdelar) -> None:
+    # No per-event data in a public file: 100 times the events, the same page but for digits.
+    def page(n: int) -> int:
+        rng = np.random.default_rng(3)
+        crimes = events(n, "Norr", "Norra delen").assign(
+            occurred_at=pd.to_datetime(
+                [f"2024-{m:02d}-10 12:00" for m in rng.integers(1, 13, n)]
+            ).tz_localize("Europe/Stockholm")
+        )
+        layer = render.MapLayer("reported_crime", "Anmälda brott", crimes, grid(90.0, 30.0))
+        sc = render.MapScene(
+            districts=districts,
+            stadsdelar=stadsdelar,
+            profile=export_profile("public"),
+            layers=[layer],
+            **INFO,
+        )
+        return len(render.to_html(render.city_map(sc)))
+
+    small, large = page(200), page(20_000)
+    assert large / small < 1.01

@@ -162,7 +162,7 @@ class MapScene:
     links: Mapping[str, Mapping[str, str]] | None = None
     city_link: str | None = None
     index_link: str | None = None
-    max_markers: int = 50_000
+    max_markers: int = 20_000
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
