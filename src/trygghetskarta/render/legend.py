@@ -113,6 +113,9 @@ _CSS = """
 .tk-group { border: 0; margin: 0 0 4px; padding: 0; }
 .tk-group-title { font-weight: bold; margin: 4px 0 2px; }
 .tk-popup a { color: #0b4f9c; }
+.leaflet-popup-content .tk-popup { max-height: 340px; overflow-y: auto; }
+.tk-popup summary { cursor: pointer; margin: 2px 0; }
+.tk-popup details .tk-figures { margin-left: 14px; }
 .tk-figures { border-collapse: collapse; margin-top: 2px; }
 .tk-figures td { padding: 0 0 0 0; }
 .tk-figures td.tk-num {

@@ -8,6 +8,7 @@ profile's suppression, and the steps that draw its density, hot spots, counts an
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,12 @@ from trygghetskarta.coverage import Coverage
 from trygghetskarta.errors import SchemaError, TrygghetskartaWarning
 from trygghetskarta.render.basemap import add_events, set_group
 from trygghetskarta.render.coverage import month_notes
-from trygghetskarta.render.disclosure import Disclosure, ledger_html
+from trygghetskarta.render.disclosure import Constraint, Disclosure, ledger_html
 from trygghetskarta.render.format import (
     SUPPRESSED_LABEL,
     Period,
+    category_label,
+    esc,
     fmt_count,
     fmt_int,
     fmt_month_in,
@@ -51,7 +54,7 @@ from trygghetskarta.render.layers import (
 from trygghetskarta.render.profile import (
     ExportProfile,
 )
-from trygghetskarta.render.published import city_table, stadsdel_table
+from trygghetskarta.render.published import WHOLE, city_table, stadsdel_table
 from trygghetskarta.render.raster import DensityGrid, add_density
 from trygghetskarta.render.timeline import (
     _pivot,
@@ -188,6 +191,8 @@ class _Counts:
     mask: np.ndarray | None  # suppressed, area × (whole period, months); None: internal
     whole: list[str]  # each area's whole-period count as shown ("dolt" where suppressed)
     unplaced: int | None
+    # each area's whole-period count per category, as shown: [(label, text)]
+    categories: list[list[tuple[str, str]]] = dataclasses.field(default_factory=list)
 
 
 def _count_table(
@@ -224,9 +229,76 @@ def _count_table(
             for c, h in zip(counts[:, 0], mask[:, 0], strict=True)
         ]
     else:
-        mask = None
         whole = [fmt_count(c, profile=profile) for c in counts[:, 0]]
-    return _Counts(months, in_months, ledgers, mask, whole, unplaced)
+    level = "sd" if district is not None else "sdo"
+    cats, cat_ledgers = _category_rows(
+        in_months,
+        area_col,
+        names,
+        keys,
+        [f"{level}|{esc(k)}|{WHOLE}" for k in keys],
+        counts[:, 0],
+        mask[:, 0] if profile.public else np.zeros(len(names), dtype=bool),
+        profile,
+    )
+    return _Counts(
+        months,
+        in_months,
+        ledgers + cat_ledgers,
+        mask if profile.public else None,
+        whole,
+        unplaced,
+        cats,
+    )
+
+
+def _category_rows(
+    events: pd.DataFrame,
+    area_col: str,
+    names: Sequence[str],
+    keys: Sequence[str],
+    whole_cells: Sequence[str],
+    whole: np.ndarray,
+    whole_hidden: np.ndarray,
+    profile: ExportProfile,
+) -> tuple[list[list[tuple[str, str]]], list[Disclosure]]:
+    """Each area's whole-period count per category, suppressed as a row whose total is
+    the area's count published beside it (``fixed``: shown or suppressed as there).
+
+    Every category of the layer is listed for every area (a missing one would say "0").
+    Events without a category count as "other". No ``category`` column: no rows."""
+    if "category" not in events.columns or events.empty:
+        return [[] for _ in names], []
+    category = events["category"].fillna("other").astype(str)
+    table = (
+        pd.DataFrame({"area": events[area_col].to_numpy(), "cat": category.to_numpy()})
+        .value_counts()
+        .unstack(fill_value=0)
+    )
+    order = list(table.sum(axis=0).sort_values(ascending=False, kind="stable").index)
+    table = table.reindex(index=list(names), columns=order, fill_value=0)
+    rows: list[list[tuple[str, str]]] = []
+    ledgers: list[Disclosure] = []
+    for i, key in enumerate(keys):
+        values = {f"mapcat|{esc(key)}|{c}": int(table.iat[i, j]) for j, c in enumerate(order)}
+        if sum(values.values()) != int(whole[i]):
+            rows.append([])  # not a partition of the count shown (cannot happen): no rows
+            continue
+        total = whole_cells[i]
+        ledger = profile.suppress(
+            {**values, total: int(whole[i])},
+            [Constraint(total, tuple(values))],
+            fixed={total: bool(whole_hidden[i])},
+            name=f"mapcat|{esc(key)}",
+        )
+        ledgers.append(ledger)
+        rows.append(
+            [
+                (category_label(c), profile.text(ledger.shown[cell]))
+                for c, cell in zip(order, values, strict=True)
+            ]
+        )
+    return rows, ledgers
 
 
 def _add_counts(
@@ -281,10 +353,14 @@ def _add_slider(
 
 def _figures(
     names: Sequence[str], sources: Sequence[MapLayer], tables: Sequence[_Counts]
-) -> dict[str, list[tuple[str, str]]]:
-    """Each area's whole-period count per source layer, as shown: ``[(label, text)]``."""
+) -> dict[str, list[tuple[str, str, list[tuple[str, str]]]]]:
+    """Each area's whole-period count per source layer, as shown, with its categories:
+    ``[(label, text, [(category, text)])]``."""
     return {
-        n: [(src.label, t.whole[i]) for src, t in zip(sources, tables, strict=True)]
+        n: [
+            (src.label, t.whole[i], t.categories[i] if t.categories else [])
+            for src, t in zip(sources, tables, strict=True)
+        ]
         for i, n in enumerate(names)
     }
 

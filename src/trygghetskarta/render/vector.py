@@ -226,7 +226,7 @@ def add_area_info(
     areas: gpd.GeoDataFrame,
     *,
     name: str,
-    figures: Mapping[str, Sequence[tuple[str, str]]],
+    figures: Mapping[str, Sequence[tuple[str, str, Sequence[tuple[str, str]]]]],
     period_text: str,
     links: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     color: str = "#333333",
@@ -249,8 +249,9 @@ def add_area_info(
     name
         Layer name in the layer control.
     figures
-        Per area name, ``(label, text)`` pairs, already as the profile shows them
-        (``"dolt"`` where suppressed): e.g. ``("Skjutningar", "dolt")``.
+        Per area name, ``(label, text, categories)``, already as the profile shows them
+        (``"dolt"`` where suppressed): e.g. ``("Skjutningar", "dolt", [])``; the
+        categories (``(name, text)`` pairs) open under their layer in the popup.
     period_text
         The period the figures count, for the popup.
     links
@@ -265,16 +266,26 @@ def add_area_info(
         area = str(row["name"])
         rows = "".join(
             f"<tr><td>{esc(label)}</td><td class='tk-num'>{esc(text)}</td></tr>"
-            for label, text in figures.get(area, ())
+            for label, text, _ in figures.get(area, ())
         )
         table = f"<table class='tk-figures'>{rows}</table>" if rows else ""
         tip = f"<b>{esc(area)}</b>{table}"
+        details = "".join(
+            f"<details><summary>{esc(label)}: {esc(text)}</summary><table class='tk-figures'>"
+            + "".join(
+                f"<tr><td>{esc(c)}</td><td class='tk-num'>{esc(t)}</td></tr>" for c, t in cats
+            )
+            + "</table></details>"
+            if cats
+            else f"<div>{esc(label)}: {esc(text)}</div>"
+            for label, text, cats in figures.get(area, ())
+        )
         anchors = "".join(
             f"<div>{link_html(text, href)}</div>" for text, href in (links or {}).get(area, ())
         )
         popup = (
             f"<div class='tk-popup'><b>{esc(area)}</b>"
-            f"<div class='tk-meta'>{esc(period_text)}</div>{table}{anchors}</div>"
+            f"<div class='tk-meta'>{esc(period_text)}</div>{details}{anchors}</div>"
         )
         features.append(
             {
