@@ -288,15 +288,14 @@ def city_map(
         note = _markers(m, scene, source, source.events, months, show=source is counted[0])
         if note:
             notes.append(note)
-    if months and counted:
-        _add_slider(m, months, period, scene.coverage)
-    elif counts is not None:
+    slider = months if months and counted else None
+    if slider is None and counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
     if n_unplaced is not None and profile.single(n_unplaced) is None:
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
         notes.append("Antal händelser som inte kunde placeras: dolt.")
-    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers, slider=slider)
 
 
 def _links(scene: MapScene, names: Sequence[str], *, city: bool) -> dict[str, list]:
@@ -322,9 +321,13 @@ def _finish_map(
     notes: list[str],
     ledgers: Sequence[Disclosure],
     links: Sequence[tuple[str, str]] = (),
+    *,
+    slider: list[pd.Timestamp] | None = None,
 ) -> folium.Map:
     """What every map ends with: the page title, the info box (period, coverage and gaps,
-    freshness, version, links), the gap band, the "Senaste data" box and the ledger."""
+    freshness, version, links), the month slider over ``slider``'s months (added after
+    the info box: it sits above it and comes before it for the keyboard), the gap band,
+    the "Senaste data" box and the ledger."""
     covered, gaps = coverage_lines(scene.coverage, period)
     if scene.index_link:
         links = [*links, ("Alla kartor och lägesbilder", scene.index_link)]
@@ -342,6 +345,8 @@ def _finish_map(
         version=scene.version,
         links=links,
     )
+    if slider:
+        _add_slider(m, slider, period, scene.coverage)
     add_gap_band(m, scene.coverage, period)
     add_freshness(m, scene.freshness)
     _add_ledger(m, scene.profile, ledgers)
@@ -498,9 +503,8 @@ def district_map(
         note = _markers(m, scene, source, events, months, show=source is counted[0])
         if note:
             notes.append(note)
-    if months and counted:
-        _add_slider(m, months, period, scene.coverage)
-    elif counts is not None:
+    slider = months if months and counted else None
+    if slider is None and counts is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
@@ -510,7 +514,15 @@ def district_map(
         notes.append("Antal händelser som inte kunde placeras: dolt.")
     title = title or f"{district} – händelser"
     return _finish_map(
-        m, scene, title, period, n_unplaced, notes, ledgers, _district_links(scene, district)
+        m,
+        scene,
+        title,
+        period,
+        n_unplaced,
+        notes,
+        ledgers,
+        _district_links(scene, district),
+        slider=slider,
     )
 
 
