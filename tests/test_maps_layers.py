@@ -383,9 +383,11 @@ def test_categories_per_area_are_suppressed_with_their_total(districts, stadsdel
     area = "Norr" if kind == "city" else "Norra delen"
     level = "sdo" if kind == "city" else "sd"
     assert cells[f"{level}|reported_crime/{area}|hela"] in (43, None)
-    assert cells[f"mapcat|reported_crime/{area}|robbery"] is None
-    assert cells.get(f"mapcat|reported_crime/{area}|theft_burglary") is None  # zero or absent
-    assert cells[f"mapcat|reported_crime/{area}|violence"] in (40, None)
+    assert cells[f"mapcat|{level}|reported_crime/{area}|robbery"] is None
+    assert (
+        cells.get(f"mapcat|{level}|reported_crime/{area}|theft_burglary") is None
+    )  # zero or absent
+    assert cells[f"mapcat|{level}|reported_crime/{area}|violence"] in (40, None)
     assert render.recovered(render.audit_ledgers(ledgers)) == []
     total = cells[f"{level}|reported_crime/{area}|hela"]
     assert f"<summary>Anmälda brott: {total or 'dolt'}</summary>" in html

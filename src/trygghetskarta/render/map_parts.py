@@ -236,7 +236,7 @@ def _count_table(
         area_col,
         names,
         keys,
-        [f"{level}|{esc(k)}|{WHOLE}" for k in keys],
+        level,
         counts[:, 0],
         mask[:, 0] if profile.public else np.zeros(len(names), dtype=bool),
         profile,
@@ -257,13 +257,17 @@ def _category_rows(
     area_col: str,
     names: Sequence[str],
     keys: Sequence[str],
-    whole_cells: Sequence[str],
+    level: str,
     whole: np.ndarray,
     whole_hidden: np.ndarray,
     profile: ExportProfile,
 ) -> tuple[list[list[tuple[str, str]]], list[Disclosure]]:
     """Each area's whole-period count per category, suppressed as a row whose total is
     the area's count published beside it (``fixed``: shown or suppressed as there).
+
+    ``level`` is ``sdo`` (districts) or ``sd`` (stadsdelar): the cells are
+    ``mapcat|<level>|<area>|<category>``, so that a stadsdel named like its district
+    ("Farsta") never shares a cell with it.
 
     Every category of the layer is listed for every area (a missing one would say "0").
     Events without a category count as "other". No ``category`` column: no rows."""
@@ -280,16 +284,18 @@ def _category_rows(
     rows: list[list[tuple[str, str]]] = []
     ledgers: list[Disclosure] = []
     for i, key in enumerate(keys):
-        values = {f"mapcat|{esc(key)}|{c}": int(table.iat[i, j]) for j, c in enumerate(order)}
+        values = {
+            f"mapcat|{level}|{esc(key)}|{esc(c)}": int(table.iat[i, j]) for j, c in enumerate(order)
+        }
         if sum(values.values()) != int(whole[i]):
             rows.append([])  # not a partition of the count shown (cannot happen): no rows
             continue
-        total = whole_cells[i]
+        total = f"{level}|{esc(key)}|{WHOLE}"
         ledger = profile.suppress(
             {**values, total: int(whole[i])},
             [Constraint(total, tuple(values))],
             fixed={total: bool(whole_hidden[i])},
-            name=f"mapcat|{esc(key)}",
+            name=f"mapcat|{level}|{esc(key)}",
         )
         ledgers.append(ledger)
         rows.append(
