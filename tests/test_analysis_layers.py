@@ -3,7 +3,6 @@ Moran per RegSO and clusters — legends, layer names, what is drawn, profile ru
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import folium
@@ -13,7 +12,7 @@ from shapely.geometry import box
 
 from trygghetskarta import render
 from trygghetskarta.render import layers as al
-from trygghetskarta.render.format import SUPPRESSED_LABEL
+from trygghetskarta.render.format import SUPPRESSED_LABEL, js_json
 from trygghetskarta.render.profile import INTERNAL, PUBLIC, export_profile
 
 INFO = {
@@ -66,8 +65,11 @@ def test_gi_cells_draw_significant_bins_with_arcgis_legend():
     ]
     assert layer.show is False
     html = m.get_root().render()
-    for label in ("Hot spot 99 %", "Hot spot 90 %", "Cold spot 95 %", "Cold spot 99 %"):
+    for label in ("Hot spot 99 %", "Hot spot 90 %", "Cold spot 95 %"):
         assert label in html
+    # The legend shows the levels drawn, and says in words what they mean.
+    assert "Cold spot 99 %" not in html and al.GI_BIN_COLORS[-3] not in html
+    assert "Röda rutor (hot spots) har fler händelser än omgivningen" in html
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,9 @@ def test_a_table_without_findings_keeps_the_layer_and_says_so(profile):
     al.add_gi_star_cells(m, cells(250, [0, 0]), profile=export_profile(profile))
     html = m.get_root().render()
     assert "Inga mönster hittades." in html
-    assert "Inga signifikanta rutor i perioden." in html
+    assert "Inga signifikanta hot spots eller cold spots i perioden" in html
+    # No hot (or cold) colour where nothing is significant: not even in the legend.
+    assert not any(al.GI_BIN_COLORS[b] in html for b in (3, 2, 1, -1, -2, -3))
     assert set(layers_of(m)) == {al.EMERGING_LAYER_NAME, al.GI_LAYER_NAME}
 
 
@@ -213,9 +217,10 @@ def districts() -> gpd.GeoDataFrame:
 def test_city_map_lists_analysis_layers_off_at_start(districts):
     m = render.city_map(render.MapScene(districts, **INFO, profile=PUBLIC, analysis=analysis()))
     html = render.to_html(m)
-    control = html[html.index("_layers = {") : html.index("L.control.layers")]
-    for name in (al.GI_LAYER_NAME, al.MORAN_LAYER_NAME):
-        assert json.dumps(name) in control
+    control = html[html.index("L.control.layers") :]
+    label = render.map_label("police_event")
+    for name in (render.hotspot_name(label), f"{al.MORAN_LAYER_NAME} – {label}"):
+        assert js_json(name) in control
         assert layers_of(m)[name].show is False
     assert al.EMERGING_LAYER_NAME not in html  # no table, no layer
 
@@ -224,6 +229,6 @@ def test_district_map_shows_only_its_own_cells(districts):
     m = render.district_map(
         render.MapScene(districts, **INFO, profile=PUBLIC, analysis=analysis()), "Norr"
     )
-    drawn = features(layers_of(m)[al.GI_LAYER_NAME])
+    drawn = features(layers_of(m)[render.hotspot_name(render.map_label("police_event"))])
     assert len(drawn) == 1
     assert drawn[0]["properties"]["tk_style"]["fillColor"] == al.GI_BIN_COLORS[3]

@@ -157,17 +157,29 @@ def assert_clean(loaded: Loaded) -> None:
         assert frame.locator('img[src="x"]').count() == 0
 
 
+POLICE = render.map_label("police_event")
 ANALYSIS_LAYERS = {
-    "Hot spots och cold spots (Gi*, 250 m-rutor)": "Hot spot 99 %",
-    "Framväxande hot spots (trend över månader)": "Framväxande hot spots",
-    "Hot spots per stadsdel (Gi*)": "Gi* per stadsdel",
-    "Lokala kluster per RegSO (Moran, händelser per 1 000 inv.)": "Lokala kluster (Moran)",
+    f"Hot spots och cold spots (Gi*, 250 m-rutor) – {POLICE}": "Hot spot 99 %",
+    f"Framväxande hot spots (trend över månader) – {POLICE}": "Framväxande hot spots",
+    f"Hot spots per stadsdel (Gi*) – {POLICE}": "Gi* per stadsdel",
+    f"Lokala kluster per RegSO (Moran, händelser per 1 000 inv.) – {POLICE}": (
+        "Lokala kluster (Moran)"
+    ),
 }
-CLUSTER_LAYER = ("Täta kluster av händelser (HDBSCAN, intern)", "Kluster (HDBSCAN)")
+CLUSTER_LAYER = (f"Täta kluster av händelser (HDBSCAN, intern) – {POLICE}", "Kluster (HDBSCAN)")
+#: The radio button that switches every colour layer off.
+NO_COLOUR = "Ingen färg"
+#: A district map's density and count layers of the police notices.
+DISTRICT_LAYERS = [
+    render.density_name(POLICE),
+    render.count_labels_name(POLICE, district=True),
+    render.count_fill_name(POLICE, district=True),
+]
 
 
 def assert_analysis_layers(frame, profile: str) -> None:
-    """The analysis layers are listed, off at start, and show their legend when switched on."""
+    """The analysis layers are listed, off at start, and show their legend when chosen (they
+    are radio buttons of the colour group: "Ingen färg" switches them off)."""
     layers = dict(ANALYSIS_LAYERS)
     if profile == "internal":
         layers[CLUSTER_LAYER[0]] = CLUSTER_LAYER[1]
@@ -180,7 +192,7 @@ def assert_analysis_layers(frame, profile: str) -> None:
         assert boxes.filter(has_text=legend).count() == 0, f"{legend!r} shown at start"
         frame.get_by_text(layer, exact=True).click()
         assert boxes.filter(has_text=legend).first.is_visible(), f"legend {legend!r}"
-        frame.get_by_text(layer, exact=True).click()
+        frame.get_by_text(NO_COLOUR, exact=True).click()
         assert boxes.filter(has_text=legend).count() == 0
 
 
@@ -319,10 +331,10 @@ def test_small_district_map(small_city: dict, load, tmp_path: Path, profile: str
     path = tmp_path / "norr.html"
     path.write_text(render.to_html(m), encoding="utf-8")
     loaded = load(path)
-    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    layers = ["Stadsdelar", *DISTRICT_LAYERS]
     if profile == "internal":
-        layers.append("Enskilda händelser")
-    assert_map_works(loaded.page, layers, ["Händelser per km²", "Norr – händelser"])
+        layers.append(f"Enskilda händelser – {POLICE}")
+    assert_map_works(loaded.page, layers, [f"{POLICE} per km²", "Norr – händelser"])
     if profile == "internal":
         for _ in range(3):
             loaded.page.locator(".tk-slider .tk-step").nth(0).click()  # back to the whole period
@@ -383,13 +395,13 @@ def test_city_map(scene, load, tmp_path: Path, profile: str) -> None:
     layers = [
         "Stadsdelsområden",
         "Stadsdelar",
-        "Händelser per 1 000 invånare",
-        "Täthet (händelser per km²)",
-        "Antal händelser",
-        "Antal händelser (färg per område)",
+        publish.RATES_TITLE,
+        render.density_name(POLICE),
+        render.count_labels_name(POLICE),
+        render.count_fill_name(POLICE),
     ]
     screenshot(loaded.page, f"stockholm_{profile}")  # as it opens
-    assert_map_works(loaded.page, layers, ["Händelser per km²", "Period:"])
+    assert_map_works(loaded.page, layers, [f"{POLICE} per km²", "Period:"])
     assert loaded.page.locator(".tk-count").count() == len(sc.districts)
     assert_analysis_layers(loaded.page, profile)
     assert_clean(loaded)
@@ -405,12 +417,12 @@ def test_district_map(scene, load, tmp_path: Path, profile: str) -> None:
     path.write_text(html, "utf-8")
     loaded = load(path)
     screenshot(loaded.page, f"sodermalm_{profile}")  # as it opens
-    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    layers = ["Stadsdelar", *DISTRICT_LAYERS]
     if profile == "internal":
-        layers.append("Enskilda händelser")
+        layers.append(f"Enskilda händelser – {POLICE}")
         texts = open_every_popup(loaded.page)
         assert any(PAYLOADS[0] in t for t in texts)  # the injected summary, as text
-    assert_map_works(loaded.page, layers, ["Händelser per km²", "Södermalm"])
+    assert_map_works(loaded.page, layers, [f"{POLICE} per km²", "Södermalm"])
     assert_analysis_layers(loaded.page, profile)
     assert_clean(loaded)
 
@@ -438,14 +450,14 @@ def test_report(scene, load, tmp_path: Path) -> None:
     hot_el.scroll_into_view_if_needed()
     hot = page.frame_locator('iframe[title="Karta över hotspots"]')
     assert hot.locator(".tk-box").filter(has_text="Hot spot 99 %").first.is_visible()
-    layers = ["Stadsdelar", "Täthet (händelser per km²)", "Antal händelser per stadsdel"]
+    layers = ["Stadsdelar", *DISTRICT_LAYERS]
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": 1100, "height": height})  # the whole page, map included
     page.wait_for_timeout(500)
     screenshot(page, "lagesbild_sodermalm_public")
     page.set_viewport_size({"width": 1100, "height": 900})
     frame_el.scroll_into_view_if_needed()
-    assert_map_works(frame, layers, ["Händelser per km²"])
+    assert_map_works(frame, layers, [f"{POLICE} per km²"])
     assert_clean(loaded)
 
 

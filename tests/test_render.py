@@ -286,10 +286,11 @@ def test_city_map_has_layers_legends_and_info_box(districts: gpd.GeoDataFrame, g
     text = js_text(html_of(m))
     for needle in (
         '"Stadsdelsområden"',
-        '"Täthet (händelser per km²)"',
+        '"Täthet per km² – Polisens händelsenotiser"',
         '"Händelser per 1 000 invånare"',
         '"Antal händelser"',
-        "Händelser per km²",
+        "Polisens händelsenotiser per km²",
+        "Samma färgskala på stadskartan och på varje stadsdelsområdes karta",
         "Period: 2024-01-01 – 2024-12-31",
         "Källor: Polisen, Stockholms stad",
         "Skapad: 2025-01-02 03:04",

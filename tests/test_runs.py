@@ -283,7 +283,11 @@ def _assert_manifest_describes_its_folder(folder: Path) -> None:
 @pytest.mark.realdata
 def test_a_good_run_publishes_each_folder_with_a_manifest_of_its_files(small_project):
     processed = _settings(small_project).processed_dir
-    assert sorted(p.name for p in (processed / "public").iterdir()) == ["maps", "reports"]
+    assert sorted(p.name for p in (processed / "public").iterdir()) == [
+        "index.html",
+        "maps",
+        "reports",
+    ]
     assert not (processed / "internal").exists()
     assert not (processed / "maps").exists() and not (processed / "reports").exists()
     for kind, n in (("maps", 12), ("reports", 11)):
@@ -317,7 +321,7 @@ def test_internal_maps_and_reports_leave_every_public_file_byte_identical(intern
     assert _hashes(public) == before
     internal = _settings(project).processed_dir / "internal"
     pages = sorted(internal.rglob("*.html"))
-    assert len(pages) == 23
+    assert len(pages) == 24  # 12 maps, 11 reports and the index
     for page in pages:
         text = page.read_text(encoding="utf-8")
         head, body = text.split("</head>", 1)

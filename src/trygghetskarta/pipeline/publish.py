@@ -31,12 +31,11 @@ from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
 from trygghetskarta.pipeline import forecast as forecast_files
-from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline import index_page, outputs
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
 from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.render import (
-    GI_LAYER_NAME,
     AnalysisLayers,
     ExportProfile,
 )
@@ -392,11 +391,66 @@ def monthly_grids(scene: Scene) -> dict[str, Grid]:
     return dict(scene.monthly)
 
 
+#: The city map's file in a profile's ``maps`` folder.
+CITY_MAP_FILE = "stockholm.html"
+INDEX_FILE = index_page.INDEX_FILE
+
+
+map_label = render.map_label
+
+
+def map_layers(scene: Scene) -> list[render.MapLayer]:
+    """The scene's source layers for the maps, in :data:`LAYER_ORDER` (the lead first):
+    each with its events of the period, density rasters and analysis tables. The police
+    layer is read from the scene's own fields (``events``, ``grid``, ``monthly``,
+    ``analysis``), which hold it, so a scene changed there is drawn as changed."""
+    police = SourceLayer(
+        layer=Layer.POLICE_EVENT.value,
+        label=LAYER_LABELS_SV[Layer.POLICE_EVENT],
+        events=scene.events,
+        grid=scene.grid,
+        monthly=scene.monthly,
+        analysis=scene.analysis,
+    )
+    sources = {**scene.layers, Layer.POLICE_EVENT.value: police}
+    if scene.events.empty and Layer.POLICE_EVENT.value not in scene.layers:
+        del sources[Layer.POLICE_EVENT.value]
+    out = []
+    for layer in LAYER_ORDER:
+        source = sources.get(layer)
+        if source is None:
+            continue
+        events = source.events[scene.period.contains(source.events["occurred_at"])]
+        out.append(
+            render.MapLayer(
+                layer=layer,
+                label=map_label(layer),
+                events=events,
+                grid=source.grid,
+                monthly_grids=dict(source.monthly),
+                analysis=source.analysis,
+            )
+        )
+    return out
+
+
+def map_links(scene: Scene) -> dict[str, dict[str, str]]:
+    """Each district's map and lägesbild, relative to a page in the ``maps`` folder."""
+    return {
+        str(d): {"map": f"{slug(str(d))}.html", "report": f"../reports/{slug(str(d))}.html"}
+        for d in scene.districts["name"]
+    }
+
+
 def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> render.MapScene:
-    """What the maps of a scene show, in ``profile``: the period's events, the density
-    raster with (``months``) one grid per month for the city map's slider, the rates per
-    district and the analysis layers."""
+    """What the maps of a scene show, in ``profile``: every source layer of the period
+    (:func:`map_layers`) with its density raster (and, with ``months``, one grid per month
+    for the slider), the rates per district, the analysis layers and the links between
+    the pages (:func:`map_links`)."""
     per_district, _ = summaries(scene)
+    layers = map_layers(scene)
+    if not months:
+        layers = [dataclasses.replace(x, monthly_grids=None) for x in layers]
     return render.MapScene(
         districts=scene.districts,
         period=scene.period,
@@ -414,35 +468,62 @@ def map_scene(scene: Scene, profile: ExportProfile, *, months: bool = True) -> r
         coverage=scene.coverage,
         freshness=scene.freshness,
         version=__version__,
+        layers=layers,
+        links=map_links(scene),
+        city_link=CITY_MAP_FILE,
+        index_link=f"../{INDEX_FILE}",
     )
+
+
+RATES_TITLE = "Polisens händelsenotiser per 1 000 invånare"
 
 
 def city_map(maps: render.MapScene) -> folium.Map:
     """The city overview map."""
     events = maps.events
     n_unplaced = None if events is None else int(events["x"].isna().sum())
-    return render.city_map(maps, n_unplaced=n_unplaced)
+    return render.city_map(
+        maps, n_unplaced=n_unplaced, title="Stockholms stad", rates_title=RATES_TITLE
+    )
 
 
 def district_map(maps: render.MapScene, district: str, *, shown: Sequence[str] = ()) -> folium.Map:
-    """The map of one district; ``shown`` names analysis layers switched on."""
+    """The map of one district; ``shown`` names layers switched on (each switching the
+    others of its group off, see :func:`render.show_only`)."""
     events = maps.events
     mine = None if events is None else events[events["stadsdelsomrade"] == district]
     n_unplaced = None if mine is None else int(mine["x"].isna().sum())
-    m = render.district_map(maps, district, n_unplaced=n_unplaced)
-    for layer in m._children.values():
-        if isinstance(layer, folium.FeatureGroup) and layer.layer_name in shown:
-            layer.show = True
+    m = render.district_map(maps, district, n_unplaced=n_unplaced, title=district)
+    for name in shown:
+        render.show_only(m, name)
     return m
 
 
 def hotspot_map(maps: render.MapScene, district: str) -> folium.Map | None:
-    """The district map with the Gi* hot and cold cells switched on, for the lägesbild;
-    ``None`` when the analysis wrote no Gi* cells."""
-    gi = maps.analysis.gi_cells if maps.analysis is not None else None
+    """The district map with the lead layer's Gi* hot and cold cells switched on, for the
+    lägesbild; ``None`` when the analysis wrote no Gi* cells for it."""
+    layers = maps.source_layers()
+    lead = layers[0] if layers else None
+    gi = None if lead is None or lead.analysis is None else lead.analysis.gi_cells
     if gi is None or gi.empty:
         return None
-    return district_map(maps, district, shown=(GI_LAYER_NAME,))
+    return district_map(maps, district, shown=(render.hotspot_name(lead.label),))
+
+
+def write_index(settings: Settings, scene: Scene, result: StepResult) -> Path:
+    """Write ``<processed>/<profile>/index.html``: every map and lägesbild with its period
+    (see :mod:`~trygghetskarta.pipeline.index_page`); its path goes into ``result.counts``."""
+    path = index_page.write_index(
+        settings.processed_dir / settings.profile,
+        districts=[str(d) for d in scene.districts["name"]],
+        period=scene.period.label,
+        made_at=scene.made_at.to_pydatetime(),
+        profile=ExportProfile.from_settings(settings),
+        slug=slug,
+        city_file=CITY_MAP_FILE,
+    )
+    result.counts["index"] = str(path)
+    return path
 
 
 def bra_table(scene: Scene, district: str) -> pd.DataFrame | None:
@@ -569,6 +650,16 @@ def _write_folder_manifest(
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),
+        "layers": [
+            {
+                "layer": layer,
+                "label": map_label(layer),
+                "events": len(source.events),
+                "density": source.grid is not None,
+                "monthly_grids": len(source.monthly),
+            }
+            for layer, source in scene.layers.items()
+        ],
     }
     text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
     outputs.write_text(staging / outputs.FOLDER_MANIFEST, text)
@@ -607,8 +698,8 @@ def maps(
         with outputs.staged_folder(target, run_id) as staging:
             progress("Kartor", 0, len(names) + 1)
             html = render.to_html(city_map(maps_scene))
-            outputs.write_text(staging / "stockholm.html", profile.page(html))
-            result.files.append(target / "stockholm.html")
+            outputs.write_text(staging / CITY_MAP_FILE, profile.page(html))
+            result.files.append(target / CITY_MAP_FILE)
             for i, district in enumerate(names, start=1):
                 html = render.to_html(district_map(maps_scene, district))
                 name = f"{slug(district)}.html"
@@ -617,8 +708,12 @@ def maps(
                 progress("Kartor", i, len(names) + 1)
             _write_folder_manifest(settings, staging, result, run_id, scene)
         result.counts.update(
-            period=scene.period.label, profile=settings.profile, maps=len(result.files)
+            period=scene.period.label,
+            profile=settings.profile,
+            maps=len(result.files),
+            map_layers=[map_label(layer) for layer in scene.layers],
         )
+        write_index(settings, scene, result)
         note_coverage(scene, result)
     return result
 
@@ -657,5 +752,6 @@ def report(
         result.counts.update(
             period=scene.period.label, profile=settings.profile, reports=len(result.files)
         )
+        write_index(settings, scene, result)  # the index links the reports just written
         note_coverage(scene, result)
     return result

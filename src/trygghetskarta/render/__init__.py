@@ -34,7 +34,14 @@ profiles), ``published`` and ``disclosure`` (suppression and ledgers), ``format`
 from __future__ import annotations
 
 from trygghetskarta.render.assets import external_references
-from trygghetskarta.render.basemap import OSM_LAYER_NAME, add_events, base_map, to_html, to_wgs84
+from trygghetskarta.render.basemap import (
+    OSM_LAYER_NAME,
+    add_events,
+    base_map,
+    show_only,
+    to_html,
+    to_wgs84,
+)
 from trygghetskarta.render.coverage import gaps_between
 from trygghetskarta.render.disclosure import (
     Disclosure,
@@ -43,9 +50,19 @@ from trygghetskarta.render.disclosure import (
     read_ledgers,
     recovered,
 )
+from trygghetskarta.render.index import IndexEntry, index_html
 from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_analysis_layers
 from trygghetskarta.render.legend import add_info_box, quantile_edges
-from trygghetskarta.render.maps import DENSITY_LAYER_NAME, MapScene, city_map, district_map
+from trygghetskarta.render.map_parts import (
+    DENSITY_LAYER_NAME,
+    MapLayer,
+    count_fill_name,
+    count_labels_name,
+    density_name,
+    hotspot_name,
+    map_label,
+)
+from trygghetskarta.render.maps import MapScene, city_map, district_map
 from trygghetskarta.render.marking import mark_internal
 from trygghetskarta.render.outlook import Outlook, outlook_sections
 from trygghetskarta.render.profile import INTERNAL, PUBLIC, ExportProfile, export_profile
@@ -77,6 +94,8 @@ __all__ = [
     "DensityGrid",
     "Disclosure",
     "ExportProfile",
+    "IndexEntry",
+    "MapLayer",
     "MapScene",
     "Outlook",
     "ReportScene",
@@ -91,13 +110,19 @@ __all__ = [
     "base_map",
     "bra_source",
     "city_map",
+    "count_fill_name",
+    "count_labels_name",
+    "density_name",
     "district_map",
     "export_profile",
     "external_references",
     "gaps_between",
+    "hotspot_name",
     "hour_weekday_table",
+    "index_html",
     "lagesbild_html",
     "ledger_html",
+    "map_label",
     "mark_internal",
     "monthly_table",
     "named_places",
@@ -105,6 +130,7 @@ __all__ = [
     "quantile_edges",
     "read_ledgers",
     "recovered",
+    "show_only",
     "to_html",
     "to_wgs84",
     "water_polygons",

@@ -47,22 +47,41 @@ MISSING = "–"
 _MINUS = "\u2212"
 _NBSP = "\u00a0"
 
-#: One colour per category, shared by map markers and report charts (colour-blind friendly
-#: where possible; Okabe–Ito and Tol's muted palette).
-CATEGORY_COLORS: dict[str, str] = {
-    Category.VIOLENCE: "#cc3311",
-    Category.ROBBERY: "#ee7733",
-    Category.THEFT_BURGLARY: "#0077bb",
-    Category.VANDALISM: "#009988",
-    Category.DRUGS: "#aa3377",
-    Category.FIRE: "#ee3377",
-    Category.SHOOTING_EXPLOSION: "#332288",
-    Category.TRAFFIC: "#88ccee",
-    Category.DISORDER: "#ddaa33",
-    Category.OTHER: "#777777",
-    Category.SUMMARY: "#bbbbbb",
+#: Okabe and Ito's eight colours (Color Universal Design, 2008), which stay apart under the
+#: common colour-vision deficiencies, with a light and a dark grey that do too
+#: (``tests/test_category_colors.py`` simulates them with Machado et al. 2009).
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#e69f00",
+    "sky blue": "#56b4e9",
+    "bluish green": "#009e73",
+    "yellow": "#f0e442",
+    "blue": "#0072b2",
+    "vermillion": "#d55e00",
+    "reddish purple": "#cc79a7",
 }
-FALLBACK_COLOR = "#555555"
+_LIGHT_GREY = "#bbbbbb"
+_DARK_GREY = "#555555"
+
+#: One colour per category, shared by map markers and report charts: eleven categories on
+#: ten colours that a reader with deuteranopia, protanopia or tritanopia still tells apart.
+#: "Övrigt" and "Sammanfattning" share the light grey: a summary has no single place, so
+#: it is never drawn as a point, and both are residual classes the legend names together.
+CATEGORY_COLORS: dict[str, str] = {
+    Category.VIOLENCE: OKABE_ITO["vermillion"],
+    Category.ROBBERY: OKABE_ITO["reddish purple"],
+    Category.THEFT_BURGLARY: OKABE_ITO["blue"],
+    Category.VANDALISM: OKABE_ITO["yellow"],
+    Category.DRUGS: OKABE_ITO["bluish green"],
+    Category.FIRE: OKABE_ITO["orange"],
+    Category.SHOOTING_EXPLOSION: OKABE_ITO["black"],
+    Category.TRAFFIC: OKABE_ITO["sky blue"],
+    Category.DISORDER: _DARK_GREY,
+    Category.OTHER: _LIGHT_GREY,
+    Category.SUMMARY: _LIGHT_GREY,
+}
+#: An unknown category is drawn as "Övrigt".
+FALLBACK_COLOR = _LIGHT_GREY
 
 _MONTHS_SV = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 

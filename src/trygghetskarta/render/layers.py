@@ -47,6 +47,7 @@ __all__ = [
     "add_emerging",
     "add_gi_star_cells",
     "add_local_moran",
+    "add_no_gi_cells",
     "add_stadsdel_gi",
     "sample_note",
 ]
@@ -233,8 +234,13 @@ def add_gi_star_cells(
     profile: ExportProfile,
     name: str = GI_LAYER_NAME,
     show: bool = False,
+    what: str = "händelser",
 ) -> folium.Map:
     """Draw the significant Gi* cells (``bin`` ≠ 0) coloured by confidence.
+
+    The legend shows the colours of the bins present only and says in words what is
+    significant (:func:`gi_note`); with no significant cell it draws no colour and says
+    "Inga signifikanta hot spots eller cold spots".
 
     Parameters
     ----------
@@ -247,6 +253,8 @@ def add_gi_star_cells(
         is left out) and counts below its minimum (public: five) read "dolt".
     name, show
         Layer name in the layer control; whether it is on when the map opens.
+    what
+        What is counted, plural, in the note ("händelser", "anmälda brott").
     """
     if cells is None or cells.empty:
         return m
@@ -262,12 +270,8 @@ def add_gi_star_cells(
     present = sorted({int(b) for b in sig["bin"]}, reverse=True)
     legend = _legend(
         "Hot spots och cold spots (Gi*)",
-        [(GI_BIN_COLORS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, -1, -2, -3)],
-        note=(
-            "Rutor där händelserna är fler (hot) eller färre (cold) än i omgivningen än "
-            "slumpen förklarar; konfidens efter korrigering för många test."
-            + ("" if present else " Inga signifikanta rutor i perioden.")
-        ),
+        [(GI_BIN_COLORS[b], GI_BIN_LABELS[b]) for b in present],
+        note=gi_note(present, what=what),
     )
     web = _web(sig, "Gi* cells", simplify_m=0)
     styles, tips = [], []
@@ -280,6 +284,55 @@ def add_gi_star_cells(
         z = f"<br>z = {esc(fmt_float(row['z'], 2))}" if "z" in row.index else ""
         tips.append(f"<b>{esc(GI_BIN_LABELS[b])}</b>{_count_line(row, profile)}{z}")
     return _draw(m, web, styles, tips, name=name, show=show, legend=legend)
+
+
+def gi_note(present: Sequence[int], *, what: str = "händelser") -> str:
+    """What a Gi* layer shows, in words: which cells are significant, and at what level.
+
+    Parameters
+    ----------
+    present
+        The Gi* bins drawn (−3 … 3, 0 left out).
+    what
+        What is counted, plural ("händelser", "anmälda brott").
+
+    Examples
+    --------
+    >>> gi_note([]).split(":")[0]
+    'Inga signifikanta hot spots eller cold spots i perioden'
+    >>> gi_note([3, -1]).split(",")[0]
+    'Röda rutor (hot spots) har fler händelser än omgivningen'
+    """
+    if not list(present):
+        return (
+            "Inga signifikanta hot spots eller cold spots i perioden: ingen ruta har fler "
+            f"eller färre {what} än slumpen förklarar, så ingen ruta färgas."
+        )
+    return (
+        f"Röda rutor (hot spots) har fler {what} än omgivningen, blå (cold spots) färre, "
+        "mer än slumpen förklarar; procenten är konfidensen efter korrigering för många "
+        "test. Rutor utan färg är inte signifikanta."
+    )
+
+
+def add_no_gi_cells(
+    m: folium.Map, *, name: str = GI_LAYER_NAME, what: str = "händelser"
+) -> folium.Map:
+    """A Gi* layer for a selection the analysis computed no cells for (too few events):
+    nothing is coloured and its legend says why, so that the layer list is the same for
+    every source layer and a reader does not take a missing layer for "no hot spots"."""
+    layer = folium.FeatureGroup(name=name, show=False)
+    layer.add_to(m)
+    legend = _legend(
+        "Hot spots och cold spots (Gi*)",
+        [],
+        note=(
+            f"Inga signifikanta hot spots eller cold spots: för få {what} i perioden för "
+            "att pröva (Gi* behöver minst 30 placerade inom 250 m). Ingen ruta färgas."
+        ),
+    )
+    m.add_child(HtmlControl(legend, position="bottomright", layer=layer))
+    return m
 
 
 def add_emerging(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from math import floor, log10
@@ -33,16 +34,18 @@ from trygghetskarta.render.format import (
     fmt_sources,
     js_json,
 )
+from trygghetskarta.render.runtime import RUNTIME_JS
 from trygghetskarta.render.verbatim import Verbatim, VerbatimMacro
 
 if TYPE_CHECKING:
     from trygghetskarta._privacy import ExportProfile
     from trygghetskarta.freshness import Freshness
 
-#: Ramp of the choropleth classes (ColorBrewer YlOrRd).
-CLASS_COLORMAP = "YlOrRd_09"
-#: Ramp of count classes (ColorBrewer PuBu), apart from the densities' YlOrRd.
-COUNT_COLORMAP = "PuBu_09"
+#: Ramp of the choropleth classes (ColorBrewer YlGn): the maps keep red for hot spots.
+CLASS_COLORMAP = "YlGn_09"
+#: Ramp of count classes (ColorBrewer Purples), apart from the densities' YlGnBu and the
+#: hot spots' red and blue.
+COUNT_COLORMAP = "Purples_09"
 #: The class "färre än 5" of the public profile.
 SUPPRESSED_COLOR = "#f2f0f7"
 
@@ -98,6 +101,27 @@ _CSS = """
 }
 .tk-fresh .tk-note { font-weight: normal; color: #5c2d00; }
 .tk-info .tk-version { color: #555; font-size: 11px; }
+.tk-legend-panel { overflow-y: auto; max-width: 300px; }
+.tk-legend-panel > .tk-legend-head { font-weight: bold; font-size: 13px; margin-bottom: 2px; }
+.tk-legend-section + .tk-legend-section {
+  border-top: 1px solid #ccc; margin-top: 6px; padding-top: 5px;
+}
+.leaflet-control-layers { max-width: 320px; }
+.leaflet-control-layers-expanded .leaflet-control-layers-list {
+  max-height: 48vh; overflow-y: auto; padding-right: 4px;
+}
+.tk-group { border: 0; margin: 0 0 4px; padding: 0; }
+.tk-group-title { font-weight: bold; margin: 4px 0 2px; }
+.tk-popup a { color: #0b4f9c; }
+.leaflet-popup-content .tk-popup { max-height: 340px; overflow-y: auto; }
+.tk-popup summary { cursor: pointer; margin: 2px 0; }
+.tk-popup details .tk-figures { margin-left: 14px; }
+.tk-figures { border-collapse: collapse; margin-top: 2px; }
+.tk-figures td { padding: 0 0 0 0; }
+.tk-figures td.tk-num {
+  text-align: right; padding-left: 10px; font-variant-numeric: tabular-nums;
+}
+.tk-info a { color: #0b4f9c; }
 """
 
 
@@ -113,7 +137,9 @@ class HtmlControl(VerbatimMacro):
     css_class
         Extra CSS class of the control's container.
     layer
-        When given, the control is on the map exactly while this layer is.
+        When given, ``html`` is a legend: a section of the map's one legend panel (bottom
+        right), shown exactly while this layer is on (``position`` and ``css_class`` are
+        then the panel's).
     """
 
     _template = Template(
@@ -128,11 +154,7 @@ class HtmlControl(VerbatimMacro):
             return div;
         };
         {% if this.layer_name %}
-        (function (map, layer, ctl) {
-            if (map.hasLayer(layer)) { ctl.addTo(map); }
-            map.on('overlayadd', function (e) { if (e.layer === layer) { ctl.addTo(map); } });
-            map.on('overlayremove', function (e) { if (e.layer === layer) { ctl.remove(); } });
-        })({{ this._parent.get_name() }}, {{ this.layer_name }}, {{ this.get_name() }});
+        TK.legend({{ this._parent.get_name() }}, {{ this.layer_name }}, {{ this.html_json }});
         {% else %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endif %}
@@ -207,12 +229,21 @@ def _js_string(text: str) -> str:
 
 
 def add_styles(m: folium.Map, *, background: str = "#eae7e1") -> None:
-    """Add the controls' style sheet and a plain map background, once per map."""
+    """Add the controls' style sheet, a plain map background and the maps' shared script
+    (:data:`RUNTIME_JS`), once per map."""
+    ensure_runtime(m)
     header = m.get_root().header
     if "tk_styles" in header._children:
         return
     css = _CSS + f"#{m.get_name()} {{ background: {background}; }}\n"
     header.add_child(Verbatim(f"<style>{css}</style>"), name="tk_styles")
+
+
+def ensure_runtime(m: folium.Map) -> None:
+    """Add :data:`RUNTIME_JS` to the page's head, once."""
+    header = m.get_root().header
+    if "tk_timeline_runtime" not in header._children:
+        header.add_child(Verbatim(f"<script>{RUNTIME_JS}</script>"), name="tk_timeline_runtime")
 
 
 def step_legend_html(
@@ -227,6 +258,29 @@ def step_legend_html(
     if missing_color is not None:
         rows.append(legend_row(missing_color, "Uppgift saknas"))
     return f'<div class="tk-title">{esc(title)}</div>' + "".join(rows)
+
+
+_RELATIVE_HREF = re.compile(r"^(\.\./)?[a-z0-9][a-z0-9._/-]*\.html$")
+
+
+def link_html(text: str, href: str) -> str:
+    """A link to another page of the published folder: ``<a href="../reports/x.html">``.
+
+    Raises
+    ------
+    ConfigError
+        ``href`` is not a relative path to an ``.html`` file of plain ASCII names, at most
+        one folder up (a link that would leave the published folder, or hold a scheme
+        such as ``javascript:``).
+    """
+    parts = href.split("/")
+    inner = parts[1:] if parts[0] == ".." else parts
+    if not _RELATIVE_HREF.match(href) or any(p in ("", ".", "..") for p in inner):
+        raise ConfigError(
+            f"expected a relative link to an .html file such as '../reports/jarva.html', "
+            f"got {href!r} — build links from publish.slug"
+        )
+    return f'<a href="{esc(href)}">{esc(text)}</a>'
 
 
 def legend_row(color: str, text: str) -> str:
@@ -402,6 +456,7 @@ def add_info_box(
     gaps: Sequence[str] = (),
     freshness: Freshness | None = None,
     version: str | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> folium.Map:
     """Add a box stating what the map shows: title, period, sources, when made, unplaced events.
 
@@ -432,6 +487,9 @@ def add_info_box(
         Each source's newest event: its headline ("Senaste data: …") follows the period.
     version
         The tool's version, stated after when the map was made ("trygghetskarta 0.1.0").
+    links
+        ``(text, href)`` of related pages (relative links within the published folder,
+        e.g. ``("Lägesbild för Järva", "../reports/jarva.html")``), one line each.
 
     Returns
     -------
@@ -458,5 +516,6 @@ def add_info_box(
         )
         lines.append(f'<div class="tk-line">{esc(text)}</div>')
     lines += [f'<div class="tk-line tk-note">{esc(note)}</div>' for note in notes]
+    lines += [f'<div class="tk-line">{link_html(text, href)}</div>' for text, href in links]
     m.add_child(HtmlControl("".join(lines), position=position, css_class="tk-box tk-info"))
     return m

@@ -6,7 +6,6 @@ profile, with the month slider, the layers of the analyse step and the embedded 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,42 +17,51 @@ import pandas as pd
 
 from trygghetskarta.config import STORE_CRS
 from trygghetskarta.coverage import Coverage
-from trygghetskarta.errors import ConfigError, SchemaError, TrygghetskartaWarning
+from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.freshness import Freshness
-from trygghetskarta.render.basemap import _finish, add_events, base_map
-from trygghetskarta.render.coverage import add_gap_band, coverage_lines, month_notes
-from trygghetskarta.render.disclosure import Disclosure, ledger_html
-from trygghetskarta.render.format import Period, fmt_month_in, fmt_period, period_bounds
-from trygghetskarta.render.layers import AnalysisLayers, add_analysis_layers
+from trygghetskarta.render.basemap import _finish, base_map, set_group, set_title
+from trygghetskarta.render.coverage import add_gap_band, coverage_lines
+from trygghetskarta.render.disclosure import Disclosure
+from trygghetskarta.render.format import (
+    Period,
+    fmt_period,
+)
+from trygghetskarta.render.layers import (
+    AnalysisLayers,
+)
 from trygghetskarta.render.legend import (
     add_freshness,
     add_info_box,
+)
+from trygghetskarta.render.map_parts import (
+    MapLayer,
+    _add_counts,
+    _add_ledger,
+    _add_slider,
+    _analysis,
+    _check_events,
+    _count_table,
+    _Counts,
+    _density,
+    _figures,
+    _markers,
+    _monthly_grids,
+    _slider_months,
+    map_label,
 )
 from trygghetskarta.render.profile import (
     ExportProfile,
     drop_sensitive,
     sensitive_mask,
 )
-from trygghetskarta.render.published import city_table, stadsdel_table
-from trygghetskarta.render.raster import DensityGrid, add_density
-from trygghetskarta.render.timeline import (
-    _pivot,
-    add_area_counts,
-    add_month_slider,
-    month_of,
-    months_between,
-)
+from trygghetskarta.render.raster import DensityGrid
 from trygghetskarta.render.vector import (
+    add_area_info,
     add_count_labels,
     add_districts,
     add_water,
-    area_geojson,
-    label_points,
-    to_web,
 )
-from trygghetskarta.render.verbatim import Verbatim
-
-DENSITY_LAYER_NAME = "Täthet (händelser per km²)"
+from trygghetskarta.schema import Layer
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,20 @@ class MapScene:
         right of every map and in its info box (amber, with what it means, when stale).
     version
         Optional version of the tool, stated in the info box.
+    layers
+        The source layers to draw, the lead first (see :class:`MapLayer`): each gets a
+        density layer, a hot spot layer (Gi* cells), a count choropleth and count labels
+        per area, all on the same month slider, with the profile's rules applied to each
+        alike; only the lead's other analysis layers (emerging hot spots, Gi* per
+        stadsdel, Moran, clusters) are drawn. Empty: one layer made of ``events``,
+        ``grid``, ``monthly_grids`` and ``analysis`` (police notices).
+    links
+        Optional relative links per district name: ``{"map": "jarva.html", "report":
+        "../reports/jarva.html"}``; the areas' popups link to them. ``city_link`` is the
+        city map's file (from a district map), ``index_link`` the index page.
+    max_markers
+        Internal profile: a layer with more events than this is not drawn as points (the
+        info box says so); counts, density and hot spots show it.
 
     Raises
     ------
@@ -136,6 +158,11 @@ class MapScene:
     coverage: Coverage | None = None
     freshness: Freshness | None = None
     version: str | None = None
+    layers: Sequence[MapLayer] = ()
+    links: Mapping[str, Mapping[str, str]] | None = None
+    city_link: str | None = None
+    index_link: str | None = None
+    max_markers: int = 20_000
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -144,135 +171,20 @@ class MapScene:
                 "once with ExportProfile.from_settings(settings) or export_profile(name)"
             )
 
-
-def _slider_months(period: Period, events: pd.DataFrame | None) -> list[pd.Timestamp]:
-    """The months of the period, or of the events when the period is a free text."""
-    bounds = period_bounds(period)
-    if bounds is not None:
-        return months_between(*bounds)
-    if events is None or events.empty or "occurred_at" not in events.columns:
-        return []
-    month = month_of(events["occurred_at"].dropna())
-    return months_between(month.min(), month.max()) if not month.empty else []
-
-
-def _check_events(events: pd.DataFrame, area_col: str) -> None:
-    missing = [c for c in ("occurred_at", area_col) if c not in events.columns]
-    if missing:
-        raise SchemaError(
-            f"events need columns occurred_at and {area_col} for the month slider, "
-            f"missing {missing} — pass the events table's rows"
-        )
-
-
-def _add_time_layers(
-    m: folium.Map,
-    areas: gpd.GeoDataFrame,
-    events: pd.DataFrame,
-    *,
-    area_col: str,
-    period: Period,
-    profile: ExportProfile,
-    names: tuple[str, str],
-    note: str | None,
-    district: tuple[str, pd.DataFrame, int | None] | None = None,
-    coverage: Coverage | None = None,
-) -> tuple[list[pd.Timestamp], list[Disclosure], int | None]:
-    """The count labels, choropleth and slider; returns the months, the ledgers of the
-    counts shown and (for a district) the number of unplaced events that may be shown.
-
-    ``district`` is ``(name, all its events, unplaced)`` on a district map, whose stadsdel
-    counts are published together with the district's own row of the city map."""
-    months = _slider_months(period, events)
-    if not months:
-        unplaced = None if district is None or district[2] is None else district[2]
-        return months, [], None if unplaced is None else profile.single(unplaced)
-    in_months = month_of(events["occurred_at"]).isin(months)
-    texts = [fmt_month_in(mo, period) for mo in months]  # "1–22 aug 2026" where cut
-    web = to_web(areas, "areas")
-    local = areas.to_crs(STORE_CRS)
-    local = local[local["name"].isin(web["name"])]
-    area_names = [str(n) for n in local["name"]]
-    counts = _pivot(events[in_months.to_numpy()], area_col, area_names, months)
-    unplaced = None
-    if district is None:
-        ledgers, mask = city_table(profile, area_names, months, counts)
-    else:
-        name, everything, n_unplaced = district
-        inside = everything[month_of(everything["occurred_at"]).isin(months).to_numpy()]
-        row = _pivot(inside.assign(_d=name), "_d", [name], months)[0, 1:]
-        ledgers, mask, unplaced = stadsdel_table(
-            profile, name, area_names, months, counts, row, n_unplaced
-        )
-    add_area_counts(
-        m,
-        local,
-        events[in_months.to_numpy()],
-        area_col=area_col,
-        months=months,
-        profile=profile,
-        geojson=area_geojson(web),
-        label_points=label_points(local),
-        name_labels=names[0],
-        name_fill=names[1],
-        note=note,
-        suppressed=mask if profile.public else None,
-        month_texts=texts,
-    )
-    add_month_slider(
-        m,
-        months,
-        period_label=fmt_period(period),
-        month_texts=texts,
-        month_notes=month_notes(coverage, months),
-    )
-    return months, ledgers, unplaced
-
-
-def _add_ledger(m: folium.Map, profile: ExportProfile, ledgers: Sequence[Disclosure]) -> None:
-    """Embed what the map's counts show, for audits (see :mod:`.disclosure`)."""
-    if profile.public and ledgers:
-        m.get_root().html.add_child(
-            Verbatim(ledger_html(ledgers, min_count=profile.min_count)), name="tk_ledger"
-        )
-
-
-def _monthly_grids(
-    monthly_grids: Mapping[object, DensityGrid] | None, months: Sequence[pd.Timestamp]
-) -> list[DensityGrid | None] | None:
-    """The grids in the slider's month order (``None`` where a month has none)."""
-    if not monthly_grids or not months:
-        return None
-    by_month = {pd.Timestamp(str(k)).to_period("M"): g for k, g in monthly_grids.items()}
-    return [by_month.get(pd.Timestamp(mo).to_period("M")) for mo in months]
-
-
-def _density(
-    m: folium.Map,
-    grid: DensityGrid,
-    clip_to: object,
-    profile: ExportProfile,
-    show: bool = True,
-    monthly: list[DensityGrid | None] | None = None,
-) -> None:
-    marked = str(grid.params.get("sensitive", "")).lower() == "excluded"
-    if profile.public and not marked:
-        # one warning per message under the default filter, not one per map
-        warnings.warn(
-            "public map: the density raster does not say it leaves sensitive events out "
-            "(params['sensitive'] != 'excluded'); compute it without them for public maps",
-            TrygghetskartaWarning,
-            stacklevel=1,
-        )
-    add_density(
-        m,
-        grid,
-        name=DENSITY_LAYER_NAME,
-        clip_to=clip_to,
-        min_cell=profile.min_cell_m,
-        show=show,
-        monthly=monthly,
-    )
+    def source_layers(self) -> list[MapLayer]:
+        """:attr:`layers`, or the one police layer of the scene's own fields."""
+        if self.layers:
+            return list(self.layers)
+        return [
+            MapLayer(
+                layer=Layer.POLICE_EVENT.value,
+                label=map_label(Layer.POLICE_EVENT.value),
+                events=self.events,
+                grid=self.grid,
+                monthly_grids=self.monthly_grids,
+                analysis=self.analysis,
+            )
+        ]
 
 
 def city_map(
@@ -283,20 +195,24 @@ def city_map(
     counts: Mapping[str, float] | pd.Series | None = None,
     rates_title: str = "Händelser per 1 000 invånare",
 ) -> folium.Map:
-    """The whole city: districts, rate choropleth, density, counts per month and events.
+    """The whole city: every source layer's density, hot spots and counts per district.
 
     Parameters
     ----------
     scene
-        What the map shows and the profile it follows (see :class:`MapScene`).
+        What the map shows and the profile it follows (see :class:`MapScene`): for each
+        source layer (:meth:`MapScene.source_layers`, the lead first) a density layer, a
+        Gi* layer and counts per district and month; the lead's density is on at start.
+        The colour layers form one radio group and the count labels another (one shown
+        at a time); the districts answer hover and click with their name, their counts
+        per layer and (``scene.links``) links to their map and lägesbild.
     n_unplaced
         Events of the period that could not be placed, for the info box (shown on its
         own, so only the profile's minimum count applies); ``None`` leaves it out.
     title
-        Title in the info box.
+        Title in the info box and of the page.
     counts
-        Count per district name for static labels; used only when ``scene.events`` is
-        ``None``.
+        Count per district name for static labels; used only when no layer has events.
     rates_title
         Legend title of the choropleth of ``scene.rates``.
 
@@ -304,57 +220,96 @@ def city_map(
     -------
     folium.Map
     """
-    profile, districts, period, events = scene.profile, scene.districts, scene.period, scene.events
-    grid, rates = scene.grid, scene.rates
-    m = base_map(tuple(districts.to_crs(STORE_CRS).total_bounds), tiles=scene.tiles)
+    profile, districts, period = scene.profile, scene.districts, scene.period
+    sources = scene.source_layers()
+    local = districts.to_crs(STORE_CRS)
+    city = local.geometry.union_all()
+    m = base_map(tuple(local.total_bounds), tiles=scene.tiles)
     if scene.water is not None:
         add_water(m, scene.water)
     if scene.stadsdelar is not None:
         add_districts(
             m, scene.stadsdelar, name="Stadsdelar", color="#8a8a8a", weight=0.8, fill_opacity=0
         )
-    add_districts(m, districts, name="Stadsdelsområden", fill_opacity=0.0)
-    if rates is not None:
+    with_events = [s for s in sources if s.events is not None]
+    months = _slider_months(period, with_events[0].events if with_events else None)
+    tables: list[_Counts] = []
+    for source in with_events:
+        _check_events(source.events, "stadsdelsomrade")
+        if months:
+            tables.append(
+                _count_table(
+                    districts,
+                    source.events,
+                    months,
+                    source=source,
+                    area_col="stadsdelsomrade",
+                    profile=profile,
+                )
+            )
+    names = [str(n) for n in districts["name"]]
+    counted = [s for s in with_events if months]
+    add_area_info(
+        m,
+        districts,
+        name="Stadsdelsområden",
+        figures=_figures(names, counted, tables),
+        period_text=fmt_period(period),
+        links=_links(scene, names, city=True),
+    )
+    if scene.rates is not None:
         add_districts(
-            m,
-            districts,
-            name=rates_title,
-            values=rates,
-            legend_title=rates_title,
-            show=grid is None,
+            m, districts, name=rates_title, values=scene.rates, legend_title=rates_title, show=False
         )
-    if grid is not None:
-        monthly = _monthly_grids(scene.monthly_grids, _slider_months(period, events))
-        _density(
-            m, grid, districts.to_crs(STORE_CRS).geometry.union_all(), profile, monthly=monthly
-        )
-    if scene.analysis is not None:
-        add_analysis_layers(m, scene.analysis, profile=profile)
-    months: list[pd.Timestamp] = []
+        set_group(m, rates_title, "area")
+    lead_drawn = False
+    for i, source in enumerate(sources):
+        if source.grid is not None:
+            monthly = _monthly_grids(source.monthly_grids, months)
+            _density(m, source, city, profile, scale_to=city, show=not lead_drawn, monthly=monthly)
+            lead_drawn = True
+        if source.analysis is not None:
+            _analysis(m, source, source.analysis, profile, lead=i == 0)
     ledgers: list[Disclosure] = []
-    if events is not None:
-        _check_events(events, "stadsdelsomrade")
-        months, ledgers, _ = _add_time_layers(
+    notes = list(profile.map_notes)
+    for source, table in zip(counted, tables, strict=True):
+        _add_counts(
             m,
             districts,
-            events,
+            table,
+            source=source,
             area_col="stadsdelsomrade",
             period=period,
             profile=profile,
-            names=("Antal händelser", "Antal händelser (färg per område)"),
-            note=None,
-            coverage=scene.coverage,
+            district=False,
+            lead=source is counted[0],
         )
-        if profile.show_points:
-            add_events(m, events, name="Enskilda händelser", months=months or None)
-    elif counts is not None:
+        ledgers += table.ledgers
+        note = _markers(m, scene, source, source.events, months, show=source is counted[0])
+        if note:
+            notes.append(note)
+    slider = months if months and counted else None
+    if slider is None and counts is not None:
         add_count_labels(m, districts, counts, name="Antal händelser", profile=profile)
-    notes = list(profile.map_notes)
     if n_unplaced is not None and profile.single(n_unplaced) is None:
         # Shown on its own (the city's total is shown nowhere), so only the minimum applies.
         n_unplaced = None
         notes.append("Antal händelser som inte kunde placeras: dolt.")
-    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers, slider=slider)
+
+
+def _links(scene: MapScene, names: Sequence[str], *, city: bool) -> dict[str, list]:
+    """Per area, ``[(text, href)]``: its district map (from the city map) and lägesbild."""
+    out: dict[str, list] = {}
+    for n in names:
+        found = (scene.links or {}).get(n, {})
+        links = []
+        if city and found.get("map"):
+            links.append((f"Karta över {n}", found["map"]))
+        if found.get("report"):
+            links.append((f"Lägesbild för {n}", found["report"]))
+        out[n] = links
+    return out
 
 
 def _finish_map(
@@ -365,10 +320,17 @@ def _finish_map(
     n_unplaced: int | None,
     notes: list[str],
     ledgers: Sequence[Disclosure],
+    links: Sequence[tuple[str, str]] = (),
+    *,
+    slider: list[pd.Timestamp] | None = None,
 ) -> folium.Map:
-    """What every map ends with: the info box (period, coverage and gaps, freshness,
-    version), the gap band, the "Senaste data" box and the disclosure ledger."""
+    """What every map ends with: the page title, the info box (period, coverage and gaps,
+    freshness, version, links), the month slider over ``slider``'s months (added after
+    the info box: it sits above it and comes before it for the keyboard), the gap band,
+    the "Senaste data" box and the ledger."""
     covered, gaps = coverage_lines(scene.coverage, period)
+    if scene.index_link:
+        links = [*links, ("Alla kartor och lägesbilder", scene.index_link)]
     add_info_box(
         m,
         title=title,
@@ -381,10 +343,14 @@ def _finish_map(
         gaps=gaps,
         freshness=scene.freshness,
         version=scene.version,
+        links=links,
     )
+    if slider:
+        _add_slider(m, slider, period, scene.coverage)
     add_gap_band(m, scene.coverage, period)
     add_freshness(m, scene.freshness)
     _add_ledger(m, scene.profile, ledgers)
+    set_title(m, f"{title}, {fmt_period(period)}")
     return _finish(m)
 
 
@@ -397,28 +363,33 @@ def district_map(
     counts: Mapping[str, float] | pd.Series | None = None,
     padding_m: float = 500.0,
 ) -> folium.Map:
-    """One district: its outline, its stadsdelar, density clipped to it, counts and events.
+    """One district: its outline and stadsdelar, and every source layer clipped to it.
+
+    The density layers keep the city map's colour scale (the ramp's top is the whole
+    city's), so a district map zooms into the city map and never recolours.
 
     Parameters
     ----------
     scene
-        What the maps show and the profile they follow (see :class:`MapScene`): the
-        district's rows of ``scene.events`` (``stadsdelsomrade == district``) give the
+        What the maps show and the profile they follow (see :class:`MapScene`): each
+        source layer's rows of the district (``stadsdelsomrade == district``) give the
         counts per stadsdel and month (``scene.stadsdelar`` must be given) and, in the
         internal profile, the markers; ``scene.stadsdelar`` whose interior point lies in
-        the district are drawn and labelled; the density grid and the analysis layers are
-        clipped to the district. In the public profile the counts per stadsdel leave
-        sensitive events out (they count only per district).
+        the district are drawn and labelled, and answer hover and click with their counts
+        per layer and links to the district's lägesbild and the city map; density grids
+        and analysis layers are clipped to the district. In the public profile the
+        counts per stadsdel leave sensitive events out (they count only per district).
     district
         The district's name, as in ``scene.districts["name"]``.
     n_unplaced
-        The district's events of the period that could not be placed, for the info box
-        (published with the district's counts); ``None`` leaves it out.
+        The district's events of the period (of ``scene.events``, the police notices)
+        that could not be placed, for the info box (published with the district's
+        counts); ``None`` leaves it out.
     title
         Info box title; ``"<district> – händelser"`` when ``None``.
     counts
         Optional count per stadsdel name for static labels (``scene.stadsdelar`` must be
-        given); used only when ``scene.events`` is ``None``.
+        given); used only when no layer has events.
     padding_m
         Margin around the district when fitting the view, metres.
 
@@ -426,16 +397,14 @@ def district_map(
     -------
     folium.Map
     """
-    profile, districts, period, grid = scene.profile, scene.districts, scene.period, scene.grid
-    events = scene.events
-    if events is not None:
-        _check_events(events, "stadsdelsomrade")
-        events = events[events["stadsdelsomrade"] == district]
+    profile, districts, period = scene.profile, scene.districts, scene.period
     local = districts.to_crs(STORE_CRS)
     chosen = local[local["name"] == district]
     if chosen.empty:
         raise ConfigError(f"unknown district {district!r}; expected one of {sorted(local['name'])}")
     shape = chosen.geometry.union_all()
+    city = local.geometry.union_all()
+    sources = scene.source_layers()
     minx, miny, maxx, maxy = shape.bounds
     m = base_map(
         (minx - padding_m, miny - padding_m, maxx + padding_m, maxy + padding_m),
@@ -453,46 +422,116 @@ def district_map(
     if scene.stadsdelar is not None:
         sd = scene.stadsdelar.to_crs(STORE_CRS)
         inner = sd[sd.geometry.representative_point().within(shape.buffer(1.0))]
-        add_districts(m, inner, name="Stadsdelar", color="#777777", weight=1, fill_opacity=0)
-    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
-    if grid is not None:
-        _density(m, grid, shape, profile)
-    if scene.analysis is not None:
-        add_analysis_layers(m, scene.analysis.clipped(shape), profile=profile)
-    ledgers: list[Disclosure] = []
+    with_events = [s for s in sources if s.events is not None]
+    if with_events and inner is None:
+        raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+    lead_events = None
+    if with_events:
+        _check_events(with_events[0].events, "stadsdelsomrade")
+        lead_events = with_events[0].events
+        lead_events = lead_events[lead_events["stadsdelsomrade"] == district]
+    months = _slider_months(period, lead_events)
+    tables: list[_Counts] = []
+    mine: list[pd.DataFrame] = []
     unplaced_given = n_unplaced is not None
-    if events is not None:
-        if inner is None:
-            raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
+    sensitive_note = False
+    for source in with_events:
+        _check_events(source.events, "stadsdelsomrade")
+        events = source.events[source.events["stadsdelsomrade"] == district]
         _check_events(events, "stadsdel")
-        shown = drop_sensitive(events, profile)
+        mine.append(events)
         if not profile.sensitive_detail and sensitive_mask(events).any():
-            # No number: it would be a count below five, or give one away by subtraction.
-            notes.append(
-                "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
-                "stadsdelsområdet, inte per stadsdel."
+            sensitive_note = True
+        if not months:
+            continue
+        # The police notices' unplaced events are published with their stadsdel table.
+        is_police = source.layer == Layer.POLICE_EVENT.value
+        tables.append(
+            _count_table(
+                inner,
+                drop_sensitive(events, profile),
+                months,
+                source=source,
+                area_col="stadsdel",
+                profile=profile,
+                district=(district, events, n_unplaced if is_police else None),
             )
-        months, ledgers, n_unplaced = _add_time_layers(
+        )
+        if is_police:
+            n_unplaced = tables[-1].unplaced
+    if sensitive_note:
+        # No number: it would be a count below five, or give one away by subtraction.
+        notes.append(
+            "Händelser av känslig art (t.ex. sexualbrott) räknas bara för hela "
+            "stadsdelsområdet, inte per stadsdel."
+        )
+    counted = [s for s in with_events if months]
+    if inner is not None:
+        names = [str(n) for n in inner["name"]]
+        add_area_info(
             m,
             inner,
-            shown,
+            name="Stadsdelar",
+            figures=_figures(names, counted, tables),
+            period_text=fmt_period(period),
+            links={n: _district_links(scene, district) for n in names},
+            color="#777777",
+            weight=1,
+        )
+    add_districts(m, chosen, name=district, weight=3.5, fill_opacity=0.0)
+    lead_drawn = False
+    for i, source in enumerate(sources):
+        if source.grid is not None:
+            _density(m, source, shape, profile, scale_to=city, show=not lead_drawn)
+            lead_drawn = True
+        if source.analysis is not None:
+            _analysis(m, source, source.analysis.clipped(shape), profile, lead=i == 0)
+    ledgers: list[Disclosure] = []
+    for source, table, events in zip(counted, tables, mine, strict=False):
+        _add_counts(
+            m,
+            inner,
+            table,
+            source=source,
             area_col="stadsdel",
             period=period,
             profile=profile,
-            names=("Antal händelser per stadsdel", "Antal händelser (färg per stadsdel)"),
-            note=None,
-            district=(district, events, n_unplaced),
-            coverage=scene.coverage,
+            district=True,
+            lead=source is counted[0],
         )
-        if profile.show_points:
-            add_events(m, events, name="Enskilda händelser", months=months or None)
-    elif counts is not None:
+        ledgers += table.ledgers
+        note = _markers(m, scene, source, events, months, show=source is counted[0])
+        if note:
+            notes.append(note)
+    slider = months if months and counted else None
+    if slider is None and counts is not None:
         if inner is None:
             raise SchemaError("counts per stadsdel need stadsdelar= to place the labels")
         add_count_labels(m, inner, counts, name="Antal händelser per stadsdel", profile=profile)
-    if n_unplaced is not None and events is None:
+    if n_unplaced is not None and not (months and counted):
         n_unplaced = profile.single(n_unplaced)
     if unplaced_given and n_unplaced is None:
         notes.append("Antal händelser som inte kunde placeras: dolt.")
     title = title or f"{district} – händelser"
-    return _finish_map(m, scene, title, period, n_unplaced, notes, ledgers)
+    return _finish_map(
+        m,
+        scene,
+        title,
+        period,
+        n_unplaced,
+        notes,
+        ledgers,
+        _district_links(scene, district),
+        slider=slider,
+    )
+
+
+def _district_links(scene: MapScene, district: str) -> list[tuple[str, str]]:
+    """From a district map: its lägesbild and the city map."""
+    links = []
+    report = (scene.links or {}).get(district, {}).get("report")
+    if report:
+        links.append((f"Lägesbild för {district}", report))
+    if scene.city_link:
+        links.append(("Stadskartan (hela Stockholm)", scene.city_link))
+    return links

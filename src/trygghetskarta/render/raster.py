@@ -37,6 +37,8 @@ from trygghetskarta.render.profile import coarsen_grid
 from trygghetskarta.render.timeline import _ensure_runtime, _Script, js_json
 
 _MERCATOR = "EPSG:3857"
+#: The density ramp (ColorBrewer YlGnBu): no red, which the maps keep for hot spots.
+DENSITY_COLORMAP = "YlGnBu"
 #: Largest side of the warped image, pixels; finer grids are resampled to fit.
 MAX_SIDE = 2048
 
@@ -230,10 +232,12 @@ def add_density(
     *,
     name: str = "Täthet",
     opacity: float = 0.75,
-    colormap: str | bcm.LinearColormap = "YlOrRd",
+    colormap: str | bcm.LinearColormap = DENSITY_COLORMAP,
     legend_title: str = "Händelser per km²",
     vmax: float | None = None,
     clip_to: object | None = None,
+    scale_to: object | None = None,
+    scale_note: str | None = None,
     show: bool = True,
     min_cell: float | None = None,
     cutoff: float = 0.02,
@@ -262,9 +266,16 @@ def add_density(
     legend_title
         Legend caption.
     vmax
-        Value at the top of the ramp; the grid's maximum when ``None``.
+        Value at the top of the ramp; the grid's maximum (inside ``scale_to``) when ``None``.
     clip_to
         A shapely geometry in EPSG:3006; cells outside it are not shown.
+    scale_to
+        A shapely geometry in EPSG:3006 whose cells set the top of the ramp (of the period
+        and of the months) when ``vmax`` is ``None``; ``clip_to`` when ``None``. A district
+        map passes the whole city, so that it zooms into the city map's colours and never
+        recolours.
+    scale_note
+        A sentence under the legend saying which maps share the scale (escaped).
     show
         Whether the layer is on when the map opens.
     min_cell
@@ -283,12 +294,20 @@ def add_density(
     folium.Map
     """
     values, transform = _prepared(grid, min_cell, clip_to)
-    top = float(vmax) if vmax is not None else _top(values)
-    if top <= 0:
+    scale_area = clip_to if scale_to is None else scale_to
+    if vmax is not None:
+        top = float(vmax)
+    elif scale_to is None:
+        top = _top(values)
+    else:
+        top = _top(_prepared(grid, min_cell, scale_area)[0])
+    if top <= 0 or _top(values) <= 0:
         note = f'<div class="tk-title">{esc(legend_title)}</div>Inga händelser att visa.'
         m.add_child(HtmlControl(note, position="bottomright"))
         return m
-    url, bounds, legend = _image(values, transform, top, colormap, legend_title, cutoff, fade)
+    url, bounds, legend = _image(
+        values, transform, top, colormap, legend_title, cutoff, fade, scale_note
+    )
     overlay = folium.raster_layers.ImageOverlay(
         image=url,
         bounds=bounds,
@@ -314,14 +333,24 @@ def add_density(
                 f"{np.shape(g.values)} and {g.transform} — make them with the same bounds and cell"
             )
         month_values.append(_prepared(g, min_cell, clip_to)[0])
-    month_top = max((_top(v) for v in month_values if v is not None), default=0.0)
+    month_top = max(
+        (_top(_prepared(g, min_cell, scale_area)[0]) for g in monthly if g is not None),
+        default=0.0,
+    )
     urls, month_legend = [url], legend
     for v in month_values:
         if v is None or month_top <= 0 or _top(v) <= 0:
             urls.append(_EMPTY_PNG)
             continue
         month_url, _, month_legend = _image(
-            v, transform, month_top, colormap, f"{legend_title}, per månad", cutoff, fade
+            v,
+            transform,
+            month_top,
+            colormap,
+            f"{legend_title}, per månad",
+            cutoff,
+            fade,
+            scale_note,
         )
         urls.append(month_url)
     _ensure_runtime(m)
@@ -329,17 +358,10 @@ def add_density(
     code = f"""
     (function (map, overlay, d) {{
       var tl = TK.timeline(map);
-      var legend = L.control({{position: 'bottomright'}});
-      var div = null;
-      legend.onAdd = function () {{
-        div = L.DomUtil.create('div', 'tk-box tk-legend');
-        div.innerHTML = d.legends[tl.index === 0 ? 0 : 1];
-        return div;
-      }};
-      TK.bindToLayer(map, overlay, legend);
+      var legend = TK.legend(map, overlay, d.legends[tl.index === 0 ? 0 : 1]);
       tl.on(function (i) {{
         overlay.setUrl(d.urls[i] || d.urls[0]);
-        if (div) {{ div.innerHTML = d.legends[i === 0 ? 0 : 1]; }}
+        legend.set(d.legends[i === 0 ? 0 : 1]);
       }});
     }})({{map}}, {overlay.get_name()}, {js_json(data)});
     """
@@ -355,6 +377,7 @@ def _image(
     legend_title: str,
     cutoff: float,
     fade: float,
+    scale_note: str | None = None,
 ) -> tuple[str, list[list[float]], str]:
     """The PNG data URL, its bounds and the legend HTML of one density array."""
     cmap = linear_colormap(colormap).scale(0.0, top)
@@ -367,4 +390,6 @@ def _image(
         note += f"; under {fmt_number(_nice_round(cutoff * top))} per km² visas inte"
     legend = gradient_legend_html(legend_title, 0.0, top, stops)
     legend += f'<div class="tk-note">{esc(note)}.</div>'
+    if scale_note:
+        legend += f'<div class="tk-note">{esc(scale_note)}</div>'
     return png_data_url(rgba), bounds, legend

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Template
 
+from trygghetskarta.coverage import MONTH_NAMES_SV
 from trygghetskarta.render.format import (
     SUPPRESSED_LABEL,
     category_color,
@@ -31,8 +32,8 @@ from trygghetskarta.render.format import (
     fmt_month,
     js_json,
 )
-from trygghetskarta.render.legend import count_classes, legend_row
-from trygghetskarta.render.verbatim import Verbatim, VerbatimMacro
+from trygghetskarta.render.legend import count_classes, ensure_runtime, legend_row
+from trygghetskarta.render.verbatim import VerbatimMacro
 from trygghetskarta.schema import TIMEZONE
 
 if TYPE_CHECKING:
@@ -49,34 +50,9 @@ __all__ = [
 
 WHOLE_PERIOD = "Hela perioden"
 
-_RUNTIME_JS = """
-window.TK = window.TK || (function () {
-  var timelines = {};
-  function Timeline() { this.index = 0; this.fns = []; }
-  Timeline.prototype.on = function (fn) { this.fns.push(fn); fn(this.index); };
-  Timeline.prototype.set = function (i) {
-    this.index = i;
-    for (var k = 0; k < this.fns.length; k++) { this.fns[k](i); }
-  };
-  return {
-    timeline: function (map) {
-      var id = map.getContainer().id;
-      return timelines[id] || (timelines[id] = new Timeline());
-    },
-    bindToLayer: function (map, layer, ctl) {
-      if (map.hasLayer(layer)) { ctl.addTo(map); }
-      map.on('overlayadd', function (e) { if (e.layer === layer) { ctl.addTo(map); } });
-      map.on('overlayremove', function (e) { if (e.layer === layer) { ctl.remove(); } });
-    }
-  };
-})();
-"""
-
 
 def _ensure_runtime(m: folium.Map) -> None:
-    header = m.get_root().header
-    if "tk_timeline_runtime" not in header._children:
-        header.add_child(Verbatim(f"<script>{_RUNTIME_JS}</script>"), name="tk_timeline_runtime")
+    ensure_runtime(m)
 
 
 def month_of(occurred_at: pd.Series) -> pd.Series:
@@ -148,8 +124,9 @@ def add_month_slider(
     whole = f"{WHOLE_PERIOD} ({period_label or (texts[0] + ' – ' + texts[-1])})"
     if any(notes):
         whole += " – med luckor i data"
+    spoken = [whole, *(_spoken(mo, t, n) for mo, t, n in zip(months, texts, notes, strict=True))]
     code = f"""
-    (function (map, labels) {{
+    (function (map, labels, spoken) {{
       var tl = TK.timeline(map);
       var ctl = L.control({{position: 'bottomleft'}});
       ctl.onAdd = function () {{
@@ -158,14 +135,20 @@ def add_month_slider(
         title.textContent = 'Månad';
         var row = L.DomUtil.create('div', 'tk-slider-row', div);
         var prev = L.DomUtil.create('button', 'tk-step', row);
-        prev.type = 'button'; prev.textContent = '\\u25C0'; prev.title = 'Föregående';
+        prev.type = 'button'; prev.textContent = '\\u25C0'; prev.title = 'Föregående månad';
+        prev.setAttribute('aria-label', 'Föregående månad');
         var input = L.DomUtil.create('input', 'tk-range', row);
         input.type = 'range'; input.min = 0; input.max = labels.length - 1; input.step = 1;
-        input.value = tl.index; input.setAttribute('aria-label', 'Välj månad');
+        input.value = tl.index; input.setAttribute('aria-label', 'Månad som kartan visar');
         var next = L.DomUtil.create('button', 'tk-step', row);
-        next.type = 'button'; next.textContent = '\\u25B6'; next.title = 'Nästa';
+        next.type = 'button'; next.textContent = '\\u25B6'; next.title = 'Nästa månad';
+        next.setAttribute('aria-label', 'Nästa månad');
         var value = L.DomUtil.create('div', 'tk-slider-value', div);
-        function show(i) {{ value.textContent = labels[i]; input.value = i; }}
+        value.setAttribute('aria-live', 'polite');
+        function show(i) {{
+          value.textContent = labels[i]; input.value = i;
+          input.setAttribute('aria-valuetext', spoken[i]);
+        }}
         function go(i) {{ i = Math.max(0, Math.min(labels.length - 1, i)); tl.set(i); }}
         input.addEventListener('input', function () {{ go(parseInt(input.value, 10)); }});
         prev.addEventListener('click', function () {{ go(tl.index - 1); }});
@@ -176,10 +159,19 @@ def add_month_slider(
         return div;
       }};
       ctl.addTo(map);
-    }})({{map}}, {js_json([whole, *labels])});
+    }})({{map}}, {js_json([whole, *labels])}, {js_json(spoken)});
     """
     m.add_child(_Script(code))
     return m
+
+
+def _spoken(month: pd.Timestamp, text: str, note: str | None) -> str:
+    """The slider's value as a screen reader says it: ``mars 2025`` (the month's full
+    Swedish name), then the shown text where it says more (``1–22 aug 2026``) and a note."""
+    words = f"{MONTH_NAMES_SV[month.month - 1]} {month.year}"
+    if text != fmt_month(month):
+        words += f" ({text})"
+    return words + (f" – {note}" if note else "")
 
 
 def _pivot(
@@ -345,14 +337,7 @@ def add_area_counts(
         }}).addTo(labelsGroup);
         return s;
       }});
-      var legend = L.control({{position: 'bottomright'}});
-      var legendDiv = null;
-      legend.onAdd = function () {{
-        legendDiv = L.DomUtil.create('div', 'tk-box tk-legend tk-count-legend');
-        legendDiv.innerHTML = d.legends[tl.index === 0 ? 0 : 1];
-        return legendDiv;
-      }};
-      TK.bindToLayer(map, fillGroup, legend);
+      var legend = TK.legend(map, fillGroup, d.legends[tl.index === 0 ? 0 : 1]);
       // Where labels collide, those of the areas with fewer events step aside (zoom in to
       // see them); the count choropleth's tooltips name every area.
       function declutter() {{
@@ -386,7 +371,7 @@ def add_area_counts(
           var c = d.cls[l.feature.properties.tk_i][i];
           l.setStyle({{fillColor: c < 0 ? '#d9d9d9' : d.colors[c]}});
         }});
-        if (legendDiv) {{ legendDiv.innerHTML = d.legends[i === 0 ? 0 : 1]; }}
+        legend.set(d.legends[i === 0 ? 0 : 1]);
       }});
     }})({{map}}, {labels_group.get_name()}, {fill_group.get_name()}, {js_json(data)});
     """

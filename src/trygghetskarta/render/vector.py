@@ -23,13 +23,20 @@ from shapely.geometry import mapping
 from trygghetskarta.config import STORE_CRS, WEB_CRS
 from trygghetskarta.errors import CRSError, SchemaError
 from trygghetskarta.render.format import esc, fmt_cell, fmt_count, fmt_number
-from trygghetskarta.render.legend import HtmlControl, class_colors, quantile_edges, step_legend_html
+from trygghetskarta.render.legend import (
+    HtmlControl,
+    class_colors,
+    link_html,
+    quantile_edges,
+    step_legend_html,
+)
 from trygghetskarta.render.profile import PUBLIC, ExportProfile
 from trygghetskarta.render.timeline import _Script, js_json
 
 __all__ = [
     "MISSING_COLOR",
     "WATER_COLOR",
+    "add_area_info",
     "add_count_labels",
     "add_districts",
     "add_water",
@@ -211,6 +218,108 @@ def add_districts(
         missing = MISSING_COLOR if bool(vals.isna().any()) else None
         legend = step_legend_html(str(legend_title), edges, colors, missing_color=missing)
         m.add_child(HtmlControl(legend, position="bottomright", layer=layer))
+    return m
+
+
+def add_area_info(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    name: str,
+    figures: Mapping[str, Sequence[tuple[str, str, Sequence[tuple[str, str]]]]],
+    period_text: str,
+    links: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    color: str = "#333333",
+    weight: float = 2.0,
+) -> folium.Map:
+    """Area outlines that answer hover and click: name and figures, and links.
+
+    Hover shows the area's name and each figure; a click opens a popup with the same
+    figures, the period and the area's links (its district map, its lägesbild). The areas
+    are filled with a transparent colour so that the whole area answers, and the layer is
+    kept under every other layer (a layer switched on is drawn above it; switching this
+    one on again sends it back), so cells and choropleths drawn above answer first.
+
+    Parameters
+    ----------
+    m
+        The map to draw on.
+    areas
+        Polygons with a ``name`` column (EPSG:3006).
+    name
+        Layer name in the layer control.
+    figures
+        Per area name, ``(label, text, categories)``, already as the profile shows them
+        (``"dolt"`` where suppressed): e.g. ``("Skjutningar", "dolt", [])``; the
+        categories (``(name, text)`` pairs) open under their layer in the popup.
+    period_text
+        The period the figures count, for the popup.
+    links
+        Per area name, ``(text, href)`` of relative links (see
+        :func:`~trygghetskarta.render.legend.link_html`).
+    color, weight
+        Outline colour and width in pixels.
+    """
+    web = to_web(areas, "areas")
+    features = []
+    for _, row in web.iterrows():
+        area = str(row["name"])
+        rows = "".join(
+            f"<tr><td>{esc(label)}</td><td class='tk-num'>{esc(text)}</td></tr>"
+            for label, text, _ in figures.get(area, ())
+        )
+        table = f"<table class='tk-figures'>{rows}</table>" if rows else ""
+        tip = f"<b>{esc(area)}</b>{table}"
+        details = "".join(
+            f"<details><summary>{esc(label)}: {esc(text)}</summary><table class='tk-figures'>"
+            + "".join(
+                f"<tr><td>{esc(c)}</td><td class='tk-num'>{esc(t)}</td></tr>" for c, t in cats
+            )
+            + "</table></details>"
+            if cats
+            else f"<div>{esc(label)}: {esc(text)}</div>"
+            for label, text, cats in figures.get(area, ())
+        )
+        anchors = "".join(
+            f"<div>{link_html(text, href)}</div>" for text, href in (links or {}).get(area, ())
+        )
+        popup = (
+            f"<div class='tk-popup'><b>{esc(area)}</b>"
+            f"<div class='tk-meta'>{esc(period_text)}</div>{details}{anchors}</div>"
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(row.geometry),
+                "properties": {"tk_tip": tip, "tk_popup": popup},
+            }
+        )
+    layer = folium.FeatureGroup(name=name, show=True)
+    geojson = folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=lambda f: {
+            "color": color,
+            "weight": weight,
+            "fillColor": "#ffffff",
+            "fillOpacity": 0.0,
+        },
+        highlight_function=lambda f: {"weight": weight + 2},
+        tooltip=folium.GeoJsonTooltip(fields=["tk_tip"], labels=False, sticky=True),
+        popup=folium.GeoJsonPopup(fields=["tk_popup"], labels=False),
+        control=False,
+    )
+    geojson.add_to(layer)
+    layer.add_to(m)
+    code = f"""
+    (function (map, layer) {{
+      function back() {{
+        layer.eachLayer(function (l) {{ if (l.bringToBack) {{ l.bringToBack(); }} }});
+      }}
+      map.on('overlayadd', function (e) {{ if (e.layer === layer) {{ back(); }} }});
+      map.whenReady(back);
+    }})({{map}}, {layer.get_name()});
+    """
+    m.add_child(_Script(code))
     return m
 
 
