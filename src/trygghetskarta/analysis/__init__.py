@@ -32,6 +32,8 @@ short, from ``trygghetskarta`` itself.
 - **Trends and rhythm** (:mod:`.trends`, :mod:`.rates`, :mod:`.rhythm`, :mod:`.schemes`):
   :func:`monthly_counts`, :func:`period_summary`, :func:`monthly_series`,
   :func:`change_table`, :func:`seasonal_baseline`, :func:`hour_weekday`,
+  the normal range (:mod:`.normal_range`: :func:`seasonal_range`, :func:`count_interval`,
+  :func:`rate_interval`, :class:`PredictionInterval`),
   :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
 - **Places** (:mod:`.places`): :func:`top_places`, the places an area's events name most
   often, without the area's own name.
@@ -77,6 +79,12 @@ from trygghetskarta.analysis.neighbours import (
     queen_neighbours,
     rook_neighbours,
 )
+from trygghetskarta.analysis.normal_range import (
+    PredictionInterval,
+    count_interval,
+    rate_interval,
+    seasonal_range,
+)
 from trygghetskarta.analysis.places import top_places
 from trygghetskarta.analysis.points import as_xy, looks_like_degrees, to_points
 from trygghetskarta.analysis.rates import change_table, monthly_series
@@ -119,6 +127,7 @@ __all__ = [
     "KnoxTable",
     "LocalMoran",
     "MannKendall",
+    "PredictionInterval",
     "SpaceTimeCube",
     "adjacency_from_lists",
     "area_inputs",
@@ -135,6 +144,7 @@ __all__ = [
     "cluster_outlines",
     "confidence_bins",
     "count_grid",
+    "count_interval",
     "dbscan",
     "eb_rates",
     "emerging_hotspots",
@@ -157,9 +167,11 @@ __all__ = [
     "neighbour_lists",
     "period_summary",
     "queen_neighbours",
+    "rate_interval",
     "rook_neighbours",
     "scheme_mapping",
     "seasonal_baseline",
+    "seasonal_range",
     "space_time_cube",
     "to_2021_2023_districts",
     "to_2024_districts",
