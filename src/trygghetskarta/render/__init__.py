@@ -26,7 +26,9 @@ checks the map before rendering it).
 This package's public API is what it imports here; its modules are private to it: ``maps``
 (city and district maps), ``basemap`` (base map, events, :func:`to_html`), ``raster``,
 ``vector``, ``timeline``, ``legend``, ``layers`` (the analyse step's layers), ``report`` and
-``report_parts`` (the lägesbild page), ``svg`` (its charts), ``profile`` (the export
+``report_parts`` (the lägesbild page), ``conclusions`` (its summary sentences),
+``static_map`` (its maps as images for print), ``csv_links`` (its tables as CSV),
+``svg`` (its charts), ``profile`` (the export
 profiles), ``published`` and ``disclosure`` (suppression and ledgers), ``format``,
 ``verbatim``, ``assets`` and ``marking``.
 """
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 from trygghetskarta.render.assets import external_references
 from trygghetskarta.render.basemap import OSM_LAYER_NAME, add_events, base_map, to_html, to_wgs84
+from trygghetskarta.render.conclusions import Measure, measure_sentence, near_repeat_sentence
 from trygghetskarta.render.coverage import gaps_between
+from trygghetskarta.render.csv_links import csv_data_uri, csv_link, guard_cell
 from trygghetskarta.render.disclosure import (
     Disclosure,
     audit_ledgers,
@@ -52,11 +56,13 @@ from trygghetskarta.render.raster import DensityGrid, add_density
 from trygghetskarta.render.report import (
     ReportScene,
     bra_source,
+    heatmap_layout,
     hour_weekday_table,
     lagesbild_html,
     monthly_table,
     named_places,
 )
+from trygghetskarta.render.static_map import density_png, hotspot_png
 from trygghetskarta.render.vector import (
     MISSING_COLOR,
     add_count_labels,
@@ -77,6 +83,7 @@ __all__ = [
     "Disclosure",
     "ExportProfile",
     "MapScene",
+    "Measure",
     "ReportScene",
     "add_analysis_layers",
     "add_count_labels",
@@ -89,16 +96,24 @@ __all__ = [
     "base_map",
     "bra_source",
     "city_map",
+    "csv_data_uri",
+    "csv_link",
+    "density_png",
     "district_map",
     "export_profile",
     "external_references",
     "gaps_between",
+    "guard_cell",
+    "heatmap_layout",
+    "hotspot_png",
     "hour_weekday_table",
     "lagesbild_html",
     "ledger_html",
     "mark_internal",
+    "measure_sentence",
     "monthly_table",
     "named_places",
+    "near_repeat_sentence",
     "quantile_edges",
     "read_ledgers",
     "recovered",

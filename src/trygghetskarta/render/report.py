@@ -23,6 +23,7 @@ named in sensitive events are left out. All text from sources is escaped.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +37,11 @@ from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.freshness import Freshness
 from trygghetskarta.periods import Period as MonthsPeriod
 from trygghetskarta.periods import block_label
+from trygghetskarta.render.conclusions import (
+    POLICE_NOTICE_NOTE,
+    Measure,
+    conclusions_section,
+)
 from trygghetskarta.render.coverage import (
     PARTIAL_NOTE,
     REPORT_CSS,
@@ -43,6 +49,7 @@ from trygghetskarta.render.coverage import (
     report_note,
     shown_gaps,
 )
+from trygghetskarta.render.csv_links import csv_link, file_stem
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
     Period,
@@ -69,11 +76,22 @@ from trygghetskarta.render.report_parts import (
     places_table,
     precision_table,
 )
-from trygghetskarta.render.svg import heatmap_svg, line_chart_svg, small_multiples_html
+from trygghetskarta.render.svg import (
+    WEEKDAYS_SV,
+    heatmap_svg,
+    line_chart_svg,
+    small_multiples_html,
+)
 from trygghetskarta.render.timeline import months_between
 from trygghetskarta.schema import TIMEZONE, Category, Precision
 
-__all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_places"]
+__all__ = [
+    "heatmap_layout",
+    "hour_weekday_table",
+    "lagesbild_html",
+    "monthly_table",
+    "named_places",
+]
 
 _MONTHLY_COLUMNS = ("month", "category", "count")
 #: Hours per column of the public hour × weekday table.
@@ -112,6 +130,19 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
 .bar span { display: block; height: 12px; background: var(--accent); }
 .mapframe { width: 100%; height: 560px; border: 1px solid var(--line); }
 .print-only { display: none; }
+.tk-static { width: 100%; height: auto; border: 1px solid var(--line); }
+.tk-map-tools a { margin-right: 14px; }
+.tk-map-tools .tk-close { display: none; }
+#karta:target { position: fixed; inset: 0; z-index: 1000; margin: 0; padding: 8px 12px;
+  background: #fff; display: flex; flex-direction: column; }
+#karta:target .mapframe { flex: 1; height: auto; }
+#karta:target .tk-close { display: inline; }
+#karta:target .tk-open { display: none; }
+.tk-csv { margin: 4px 0 0; font-size: 13px; }
+.tk-conclusions ul { padding-left: 20px; margin: 6px 0; }
+.tk-conclusions li { margin: 3px 0; }
+.tk-measures li:first-child { font-weight: bold; }
+h3 { font-size: 16px; margin: 14px 0 4px; }
 .empty { color: var(--muted); font-style: italic; }
 .tk-chart { max-width: 100%; height: auto; }
 .tk-multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px;
@@ -132,9 +163,11 @@ tr.total td { font-weight: bold; border-top: 2px solid #999; }
   body { background: #fff; font-size: 11pt; }
   .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
-  section, .cards, table, svg { break-inside: avoid; }
-  .mapframe, .screen-only { display: none; }
+  section, .cards, table, svg, img { break-inside: avoid; }
+  h2 { break-after: avoid; }
+  .mapframe, .screen-only, iframe, .tk-csv { display: none !important; }
   .print-only { display: block; }
+  img.tk-static { max-height: 150mm; object-fit: contain; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -304,6 +337,25 @@ def _charts(
             index=blocks.index,
         )
         totals = {k: counts.get("cat", k, "diagram") for k in blocks.columns}
+    drawn, grouped = _drawn_categories(small, hidden_small, suppress)
+    if not profile.public and grouped:
+        # internal: the small categories as one more chart, "Övriga kategorier"
+        small = small[drawn].assign(**{OTHERS: small[grouped].sum(axis=1)})
+        drawn = [*drawn, OTHERS]
+    else:
+        small = small[drawn]
+        if hidden_small is not None:
+            hidden_small = hidden_small[drawn]
+        if totals is not None:
+            totals = {k: totals[k] for k in drawn}
+    others_text = ""
+    if grouped:
+        names = ", ".join(category_label(c) for c in grouped)
+        others_text = (
+            f"Kategorier med få eller inga händelser har inget eget diagram ({names}); de "
+            "ingår i kurvan för alla händelser"
+            + (" och i diagrammet Övriga kategorier. " if OTHERS in small.columns else ". ")
+        )
     month_texts = [fmt_month_in(m, period) for m in table.index]
     step = 3 if suppress else 1
     small_texts = (
@@ -321,12 +373,12 @@ def _charts(
             point_labels=month_texts,
             partial=partial,
         )
-        + f'<p class="caption">{esc(first + band + gap_text)}Varje kategori har sin egen '
-        "skala; talet uppe till höger är summan för alla månader som visas.</p>"
+        + f'<p class="caption">{esc(first + band + gap_text + others_text)}Varje kategori har '
+        "sin egen skala; talet uppe till höger är summan för alla månader som visas.</p>"
         + small_multiples_html(
             small,
-            labels={c: category_label(c) for c in table.columns},
-            colors={c: category_color(c) for c in table.columns},
+            labels={**{c: category_label(c) for c in table.columns}, OTHERS: "Övriga kategorier"},
+            colors={**{c: category_color(c) for c in table.columns}, OTHERS: "#777777"},
             title=f"Händelser per månad och kategori, {district}",
             suppress_below=suppress,
             highlight_from=start,
@@ -337,6 +389,34 @@ def _charts(
             partial=small_partial,
         )
     )
+
+
+#: The key of the internal report's chart of the small categories together.
+OTHERS = "ovriga_kategorier"
+#: Events a category needs over the months charted for its own chart (internal profile).
+MIN_CHART_TOTAL = 10
+
+
+def _drawn_categories(
+    blocks: pd.DataFrame, hidden: pd.DataFrame | None, least: int | None
+) -> tuple[list[str], list[str]]:
+    """Which categories get their own chart; the rest are grouped.
+
+    With a minimum count (public): those with at least one block shown and of at least
+    the minimum (a category whose every block sits in the "dolt" band says nothing as a
+    line). Without (internal): those with at least :data:`MIN_CHART_TOTAL` events in all."""
+    drawn, grouped = [], []
+    for key in blocks.columns:
+        values = blocks[key].to_numpy(dtype=float)
+        if least is None:
+            ok = float(values.sum()) >= MIN_CHART_TOTAL
+        else:
+            shown = values >= least
+            if hidden is not None:
+                shown &= ~hidden[key].to_numpy(dtype=bool)
+            ok = bool(shown.any())
+        (drawn if ok else grouped).append(key)
+    return drawn, grouped
 
 
 def _block_notes(
@@ -353,25 +433,111 @@ def _block_notes(
     return out
 
 
+#: The rows of the hour × weekday heatmap: one per weekday, or weekdays and weekend.
+WEEKDAY_ROWS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+    (day, (d,)) for d, day in enumerate(WEEKDAYS_SV)
+)
+WEEK_PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("måndag–fredag", (0, 1, 2, 3, 4)),
+    ("lördag–söndag", (5, 6)),
+)
+#: The share of cells below the minimum count above which the heatmap takes coarser cells.
+MOSTLY_SMALL = 0.5
+
+HeatmapLayout = tuple[tuple[tuple[str, tuple[int, ...]], ...], int]
+
+
+def heatmap_layout(
+    table: pd.DataFrame | np.ndarray, *, min_count: int | None, hour_step: int
+) -> HeatmapLayout:
+    """The finest cells of the hour × weekday heatmap in which most cells can be shown.
+
+    Tries, in order: each weekday × ``hour_step`` hours, each weekday × six hours,
+    weekdays/weekend × six hours, weekdays/weekend × the whole day; takes the first in
+    which at most half the cells fall below ``min_count`` (the last when none does).
+    Without a minimum count (internal) the first.
+
+    Parameters
+    ----------
+    table
+        7 × 24 counts (Monday first, hours 0–23), as :func:`hour_weekday_table` makes it.
+    min_count
+        The profile's minimum count (``None``: nothing is suppressed).
+    hour_step
+        The profile's hours per column.
+
+    Returns
+    -------
+    tuple
+        ``(rows, step)``: rows as ``(label, weekdays)`` and hours per column.
+    """
+    counts = np.asarray(table, dtype=float).reshape(7, 24)
+    candidates: list[HeatmapLayout] = [(WEEKDAY_ROWS, hour_step)]
+    for layout in ((WEEKDAY_ROWS, 6), (WEEK_PARTS, 6), (WEEK_PARTS, 24)):
+        if layout[1] >= hour_step and layout not in candidates:
+            candidates.append(layout)
+    if min_count is None:
+        return candidates[0]
+    for rows, step in candidates:
+        cells = _grouped(counts, rows, step)
+        if float((cells < min_count).mean()) <= MOSTLY_SMALL:
+            return rows, step
+    return candidates[-1]
+
+
+def _grouped(
+    counts: np.ndarray, rows: Sequence[tuple[str, Sequence[int]]], step: int
+) -> np.ndarray:
+    """The 7 × 24 counts summed into the layout's rows and ``step``-hour columns."""
+    stacked = np.stack([counts[list(days)].sum(axis=0) for _, days in rows])
+    return stacked.reshape(len(rows), 24 // step, step).sum(axis=2)
+
+
+def _layout_words(layout: HeatmapLayout, finest: HeatmapLayout) -> str:
+    rows, step = layout
+    who = "veckodag" if rows == WEEKDAY_ROWS else "vardagar och helg"
+    if step == 24:
+        when = "hela dygnet"
+    elif step == 6:
+        when = "sextimmarsperioder (natt 00–06, förmiddag 06–12, eftermiddag 12–18, kväll 18–24)"
+    elif step == 1:
+        when = "timmar"
+    else:
+        when = f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
+    text = f"per {who} och {when}" if step != 24 else f"per {who}, {when}"
+    if layout != finest:
+        text += (
+            ". Händelserna är för få för en finare indelning: med mindre celler skulle de "
+            "flesta bli ”dolt”"
+        )
+    return text
+
+
 def _heatmap(
     events: pd.DataFrame | None,
     district: str,
     profile: ExportProfile,
     counts: ReportCounts | None,
+    layout: HeatmapLayout | None = None,
 ) -> str:
     if events is None:
         return ""
     table = hour_weekday_table(events["occurred_at"])
-    step = profile.hour_step
+    finest: HeatmapLayout = (WEEKDAY_ROWS, profile.hour_step)
+    rows, step = layout if layout is not None else finest
+    csv = ""
     if int(table.to_numpy().sum()) == 0:
         body = '<p class="empty">Inga händelser i perioden.</p>'
     else:
+        cols = 24 // step
+        n_rows = len(rows)
         suppressed = None
         if counts is not None and counts.has("hw", 0, "summa"):
-            cols = 24 // step
             suppressed = (
-                np.array([[counts.get("hw", w, c) is None for c in range(cols)] for w in range(7)]),
-                np.array([counts.get("hw", w, "summa") is None for w in range(7)]),
+                np.array(
+                    [[counts.get("hw", w, c) is None for c in range(cols)] for w in range(n_rows)]
+                ),
+                np.array([counts.get("hw", w, "summa") is None for w in range(n_rows)]),
                 np.array([counts.get("hw", "summa", c) is None for c in range(cols)]),
             )
         body = heatmap_svg(
@@ -380,13 +546,31 @@ def _heatmap(
             profile=profile,
             hour_step=step,
             suppressed=suppressed,
+            rows=rows,
         )
-    hours = "timmar" if step == 1 else f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
+        grouped = _grouped(table.to_numpy(dtype=float), rows, step)
+        least = profile.min_count
+
+        def cell(r: int, c: int) -> str:
+            hidden = (
+                suppressed[0][r, c]
+                if suppressed is not None
+                else least is not None and grouped[r, c] < least
+            )
+            return profile.text(None if hidden else grouped[r, c])
+
+        header = ["Dag", *(f"{c * step:02d}–{(c + 1) * step:02d}" for c in range(cols))]
+        csv_rows = [
+            [label, *(cell(r, c) for c in range(cols))] for r, (label, _) in enumerate(rows)
+        ]
+        csv = csv_link(header, csv_rows, f"{file_stem(district)}-veckodag-tid.csv")
     return (
         "<section><h2>När händer det?</h2>"
-        f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
+        f'<p class="lead">Polisens händelsenotiser i perioden '
+        f"{esc(_layout_words((rows, step), finest))}, efter den tid polisen "
         "anger för händelsen (svensk tid). Summorna står till höger och under.</p>"
         + body
+        + csv
         + "</section>"
     )
 
@@ -400,15 +584,17 @@ def _protect(
     by_precision: pd.Series | None,
     last_year: Any,
     events: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
+) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None, HeatmapLayout]:
     """Public: every count of the page through one suppression (see ``published``).
 
     Returns the month × category table (with every month of the period and, in public,
-    every category), the shown counts, the category blocks the charts draw and the
-    precision counts listed (every class, in public)."""
+    every category), the shown counts, the category blocks the charts draw, the
+    precision counts listed (every class, in public) and the heatmap's cells
+    (:func:`heatmap_layout`)."""
     bounds = period_bounds(period)
+    layout: HeatmapLayout = (WEEKDAY_ROWS, profile.hour_step)
     if not profile.public or bounds is None:
-        return table, None, None, by_precision
+        return table, None, None, by_precision, layout
     months = months_between(bounds[0], bounds[1])
     index = pd.DatetimeIndex(sorted(set(table.index) | set(months)))
     cats = list(table.columns) + [c.value for c in Category if c.value not in table.columns]
@@ -416,8 +602,8 @@ def _protect(
     hw = None
     if in_period is not None:
         raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
-        step = profile.hour_step
-        hw = raw.reshape(7, 24 // step, step).sum(axis=2)
+        layout = heatmap_layout(raw, min_count=profile.min_count, hour_step=profile.hour_step)
+        hw = _grouped(raw.astype(float), *layout).round().astype(np.int64)
     if by_precision is not None:
         known = [p.value for p in Precision]
         by_precision = pd.Series(by_precision, dtype="float64").dropna()
@@ -435,7 +621,7 @@ def _protect(
         step=3,
         same_days=_same_days(period, events),
     )
-    return table, counts, blocks, by_precision
+    return table, counts, blocks, by_precision, layout
 
 
 def _same_days(period: Period, events: pd.DataFrame | None) -> SameDays | None:
@@ -510,6 +696,16 @@ class ReportScene:
         heading, amber with what it means when a source is older than its threshold.
     version
         The version of the tool, stated where the page says when it was made.
+    measures
+        Each district's measures in the order the summary says them (reported crimes
+        first: the crime lists' layer, Brå; then police notices, shootings, fires), with
+        raw counts: the page shows them through the profile (the police notices' count as
+        its key figure, other counts on their own, never below the minimum).
+    categories
+        Each district's police notices per category (raw), by category value: a sentence
+        for each category the category table shows, the rest grouped.
+    near_repeat
+        Sentences on the near-repeat (Knox) results, city-wide, with their sample note.
 
     Raises
     ------
@@ -531,6 +727,9 @@ class ReportScene:
     coverage: Coverage | None = None
     freshness: Freshness | None = None
     version: str | None = None
+    measures: Mapping[str, Sequence[Measure]] = field(default_factory=dict)
+    categories: Mapping[str, Mapping[str, Measure]] = field(default_factory=dict)
+    near_repeat: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -598,6 +797,76 @@ def bra_source(table: pd.DataFrame | None) -> str:
     return "; ".join(names) or "Brå, anmälda brott"
 
 
+#: How the summary names the normal range's method.
+RANGE_NOTE = (
+    "Det normala är ett 95-procentigt prognosintervall från samma dagar (och samma månader) "
+    "de tidigare åren som data finns för, upp till tre år; ett antal utanför det är "
+    "ovanligt om inget har förändrats. Brås tal jämförs med de tidigare årens variation."
+)
+
+
+def _shown_measure(m: Measure, profile: ExportProfile, counts: ReportCounts | None) -> Measure:
+    """A measure as the profile lets the page show it: the police notices' count as the key
+    figure shows it; other counts on their own (below the minimum: hidden, no change)."""
+    if not profile.public or m.key == "bra":
+        return m
+    if counts is not None and m.key == "police_event":
+        value: float | None = (
+            counts.get("sdo", "hela")
+            if m.value is not None and round(float(m.value)) == counts.period_total
+            else (None if m.value is None else profile.single(m.value))
+        )
+        if counts.has("sdo", "före"):
+            previous = counts.get("sdo", "före")
+        else:
+            previous = None if m.previous is None else profile.single(m.previous)
+    else:
+        value = None if m.value is None else profile.single(m.value)
+        previous = None if m.previous is None else profile.single(m.previous)
+    if value is None or previous is None:
+        previous = None  # the change would give a hidden count away
+    return dataclasses.replace(m, value=value, previous=previous)
+
+
+def _summary(
+    scene: ReportScene, district: str, profile: ExportProfile, counts: ReportCounts | None
+) -> str:
+    """The section that opens the page: one sentence per measure, the police notices'
+    categories (those the category table shows; the rest grouped) and the near-repeat."""
+    measures = [_shown_measure(m, profile, counts) for m in scene.measures.get(district, ())]
+    if not measures:
+        return ""
+    cats = scene.categories.get(district, {})
+    shown_cats: list[Measure] = []
+    grouped: list[str] = []
+    for key, m in sorted(cats.items(), key=lambda kv: -(kv[1].value or 0)):
+        if counts is not None:
+            value = counts.get("cat", key, "period")
+            m = dataclasses.replace(m, value=value, previous=None)  # no change: see above
+        elif profile.min_count is not None and (m.value or 0) < profile.min_count:
+            m = dataclasses.replace(m, value=None)
+        if m.value is None or m.value < 10:
+            grouped.append(m.label)
+        else:
+            shown_cats.append(m)
+    others = ""
+    if grouped:
+        others = (
+            "Övriga kategorier (" + ", ".join(sorted(grouped)) + "): för få händelser för att "
+            "säga något om utvecklingen var för sig."
+        )
+    notes = [RANGE_NOTE]
+    if any(m.key == "police_event" for m in measures):
+        notes.insert(0, POLICE_NOTICE_NOTE)
+    return conclusions_section(
+        measures,
+        notes=[*notes, *scene.near_repeat],
+        categories=shown_cats,
+        categories_label="Polisens händelsenotiser per kategori",
+        others=others,
+    )
+
+
 def lagesbild_html(
     scene: ReportScene,
     district: str,
@@ -608,6 +877,9 @@ def lagesbild_html(
     title: str | None = None,
     by_precision: pd.Series | None = None,
     top_places: pd.Series | None = None,
+    map_image: str | None = None,
+    hotspot_image: str | None = None,
+    hotspot_bins: Mapping[int, int] | None = None,
 ) -> str:
     """Write the lägesbild of one district as a self-contained HTML page.
 
@@ -632,7 +904,14 @@ def lagesbild_html(
     top_places
         Number of events per place name; when ``None`` it is found from the district's
         events with :func:`named_places` (which applies the profile's rules: prefer that).
-        Without both the section is left out.
+        Without both the section is left out. The district's own name and its
+        stadsdelar's are never listed.
+    map_image, hotspot_image
+        Static images (``data:image/png`` URIs, see :mod:`.static_map`) of the district
+        map and the hotspot map, shown in print in place of the embedded maps.
+    hotspot_bins
+        The district's Gi* cells per confidence bin: the hotspot section says what is
+        significant, and shows its map only when some cell is.
 
     Returns
     -------
@@ -654,7 +933,7 @@ def lagesbild_html(
             if in_period is not None and "precision" in in_period.columns
             else None
         )
-    table, counts, blocks, by_precision = _protect(
+    table, counts, blocks, by_precision, layout = _protect(
         profile,
         district,
         table,
@@ -666,18 +945,31 @@ def lagesbild_html(
     )
     if top_places is None and in_period is not None:
         top_places = named_places(in_period, profile=profile)
+    stem = file_stem(district)
     places = ""
     if top_places is not None:
+        own = [district]
+        if events is not None and "stadsdel" in events.columns:
+            own += [str(n) for n in events["stadsdel"].dropna().unique()]
+        listed = places_table(top_places, profile, exclude=tuple(own), filename=stem)
+        least = profile.min_count or 1
         places = (
             "<section><h2>Platser som nämns oftast</h2>"
-            '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
-            "händelser i perioden.</p>" + places_table(top_places, profile) + "</section>"
+            + (
+                '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
+                "händelser i perioden (områdets och stadsdelarnas egna namn räknas inte).</p>"
+                + listed
+                if listed
+                else '<p class="empty">Ingen enskild plats i området (torg, station, gata '
+                f"eller adress) nämns i minst {least} av polisens notiser i perioden.</p>"
+            )
+            + "</section>"
         )
     quality = ""
     if by_precision is not None:
         quality = (
             "<section><h2>Datakvalitet</h2>"
-            + precision_table(by_precision, profile, counts)
+            + precision_table(by_precision, profile, counts, filename=stem)
             + "</section>"
         )
     profile_note = profile.report_note
@@ -693,26 +985,35 @@ def lagesbild_html(
         freshness_note(scene.freshness),
         report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
+        _summary(scene, district, profile, counts),
+        "<section><h2>Polisens händelsenotiser</h2>",
+        f'<p class="lead">{esc(POLICE_NOTICE_NOTE)}</p>',
         key_figures(summary_row, city_summary, profile, counts),
+        "</section>",
         "<section><h2>Utveckling per månad</h2>",
         _charts(table, district, period, profile, counts, blocks, scene.coverage),
         "</section>",
         "<section><h2>Händelser per kategori</h2>",
-        category_table(table, period, profile, counts),
+        category_table(table, period, profile, counts, filename=stem),
         "</section>",
-        map_section(district, map_html, map_link),
-        _heatmap(in_period, district, profile, counts),
+        map_section(district, map_html, map_link, image=map_image),
+        _heatmap(in_period, district, profile, counts, layout),
         places,
-        hotspot_section(hotspot_map_html, scene.hotspot_caption),
-        bra_section(district, bra, bra_source(bra)),
+        hotspot_section(
+            hotspot_map_html,
+            scene.hotspot_caption,
+            bins=hotspot_bins,
+            district=district,
+            image=hotspot_image,
+        ),
+        bra_section(district, bra, bra_source(bra), filename=stem),
         quality,
         "<section><h2>Källor och period</h2><ul>",
         *(f"<li>{esc(s)}</li>" for s in source_items),
         "</ul>",
         f"<p>Period: {esc(fmt_period(period))}. {esc(made)}.</p>",
         _coverage_sources(scene.coverage, period),
-        f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
-        "de har arbetat med, inte alla anmälda brott.</p>",
+        f"<p>{esc(profile_note)} {esc(POLICE_NOTICE_NOTE)}</p>",
         "</section>",
         ledger_html(counts.ledgers, min_count=profile.min_count) if counts is not None else "",
     ]
