@@ -93,6 +93,11 @@ def month_positions(
     first = times.min() if covered_from is None else covered_from
     if pd.isna(first):
         return 0, 0, 0
+    first = pd.Timestamp(first).tz_convert(TIMEZONE)
+    month_start = first.normalize().replace(day=1)
+    if first != month_start:  # a month the data begin inside is not a whole month
+        first = month_start + pd.DateOffset(months=1)
+    times = times[times >= first]
     spanned = pd.concat(
         [times, pd.Series([pd.Timestamp(first), period.end - pd.Timedelta(seconds=1)])]
     )
@@ -135,9 +140,7 @@ def event_measure(
     if comparison.comparable and (
         covered_from is None or comparison.previous.start >= covered_from
     ):
-        previous = float(
-            _count_between(times, comparison.previous.start, comparison.previous.end)
-        )
+        previous = float(_count_between(times, comparison.previous.start, comparison.previous.end))
     earlier = earlier_counts(times, comparison, covered_from)
     interval = analysis.count_interval(earlier, level=RANGE_LEVEL, min_years=MIN_YEARS)
     above, below, tested = month_positions(times, period, covered_from)

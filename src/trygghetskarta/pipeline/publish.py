@@ -30,7 +30,9 @@ from trygghetskarta.config import Settings
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
+from trygghetskarta.pipeline import measures as measures_mod
 from trygghetskarta.pipeline import outputs
+from trygghetskarta.pipeline import pdf as pdf_mod
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
 from trygghetskarta.pipeline.steps import now as _steps_now
@@ -39,7 +41,7 @@ from trygghetskarta.render import (
     AnalysisLayers,
     ExportProfile,
 )
-from trygghetskarta.schema import LAYER_LABELS_SV, Layer
+from trygghetskarta.schema import CATEGORY_LABELS_SV, LAYER_LABELS_SV, Category, Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -454,10 +456,73 @@ def _monthly(scene: Scene, district: str) -> pd.DataFrame:
     return trends.monthly_counts(mine, by=("stadsdelsomrade", "category"))
 
 
-def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
+#: The columns of the events the lägesbild's measures read (every year in the store).
+_HISTORY_COLUMNS = ["layer", "category", "occurred_at", "stadsdelsomrade"]
+
+
+def read_history(settings: Settings, con: duckdb.DuckDBPyConnection, scheme: str) -> pd.DataFrame:
+    """Every event of the source layers up to now (layer, category, time, district named
+    in ``scheme``): the earlier years the lägesbild's normal ranges are made of."""
+    events = store.read_events(con, layers=list(LAYER_ORDER), columns=_HISTORY_COLUMNS)
+    if scheme == areas_mod.SCHEME_2024 and len(events):
+        areas = areas_mod.load_areas(settings.require_data())
+        renamed = {str(n): areas.to_2024(str(n)) for n in areas.sdo_13["name"]}
+        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(lambda n: renamed.get(n, n))
+    return events
+
+
+def _covered_from(scene: Scene, history: pd.DataFrame) -> dict[str, pd.Timestamp | None]:
+    """Each layer's first data: the police's complete data from the window, the other
+    layers' first event (months before it are not counted as zeros)."""
+    out: dict[str, pd.Timestamp | None] = {}
+    for layer in LAYER_ORDER:
+        times = history.loc[history["layer"] == layer, "occurred_at"]
+        first = None if times.empty else pd.Timestamp(times.min()).tz_convert("Europe/Stockholm")
+        if first is not None:
+            first = first.normalize().replace(day=1)
+        out[layer] = first
+    window = scene.window
+    if window is not None and window.data_start is not None:
+        start = pd.Timestamp(window.data_start).tz_localize("Europe/Stockholm")
+        police = out.get(Layer.POLICE_EVENT.value)
+        out[Layer.POLICE_EVENT.value] = start if police is None else max(police, start)
+    return out
+
+
+def near_repeat_sentences(scene: Scene, table: pd.DataFrame | None) -> list[str]:
+    """One sentence per layer of the scene with a near-repeat (Knox) result, city-wide,
+    with the sample note when its p-values come from a sample."""
+    if table is None or table.empty:
+        return []
+    out = []
+    for layer, source in scene.layers.items():
+        rows = table[(table["layer"] == layer) & (table["category"] == "all")]
+        if rows.empty:
+            continue
+        note = None
+        n, of = rows["sampled_n"].iloc[0], rows["sampled_of"].iloc[0]
+        if pd.notna(n) and pd.notna(of) and int(n) < int(of):
+            note = render.sample_note(int(n), int(of)) + " (gäller testets p-värde)"
+        label = measures_mod.MEASURE_LABELS.get(layer, source.label)
+        sentence = render.near_repeat_sentence(rows, label, note)
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def report_scene(
+    scene: Scene,
+    profile: ExportProfile,
+    *,
+    history: pd.DataFrame | None = None,
+    near_repeat: pd.DataFrame | None = None,
+) -> render.ReportScene:
     """What the lägesbilder of a scene show, in ``profile``: every district's figures,
     monthly counts and events (from a year before the period), the city's figures and
-    Brå's statistics beside the city's."""
+    Brå's statistics beside the city's, and, with ``history`` (every event of the store,
+    :func:`read_history`), each layer's measure with its normal range: reported crimes
+    first (the crime lists' layer, then Brå's statistics), police notices, shootings,
+    fires; ``near_repeat`` (the store's ``near_repeat`` table) adds its sentences."""
     per_district, city = summaries(scene)
     names = [str(n) for n in scene.districts["name"]]
     compare = scene.comparison
@@ -477,6 +542,30 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "comparable": compare.comparable,
         }
     bra = {d: t for d in names if (t := bra_table(scene, d)) is not None}
+    measures: dict[str, list[render.Measure]] = {}
+    categories: dict[str, dict[str, render.Measure]] = {}
+    if history is not None:
+        covered = _covered_from(scene, history)
+        layers = tuple(scene.layers) or (Layer.POLICE_EVENT.value,)
+        labels = {c.value: CATEGORY_LABELS_SV[c] for c in Category}
+        police = Layer.POLICE_EVENT.value
+        for district in names:
+            found = measures_mod.district_measures(
+                history, district, compare, scene.period, covered, layers
+            )
+            ordered = []
+            crime = found.pop(Layer.REPORTED_CRIME.value, None)
+            if crime is not None:
+                ordered.append(dataclasses.replace(crime, key=Layer.REPORTED_CRIME.value))
+            bra_m = measures_mod.bra_measure(scene.crime_stats, district)
+            if bra_m is not None:
+                ordered.append(dataclasses.replace(bra_m, key="bra"))
+            ordered += [dataclasses.replace(m, key=k) for k, m in found.items()]
+            measures[district] = ordered
+            if police in layers:
+                categories[district] = measures_mod.category_measures(
+                    history, district, police, compare, scene.period, covered.get(police), labels
+                )
     return render.ReportScene(
         period=scene.period,
         made_at=scene.made_at.to_pydatetime(),
@@ -494,23 +583,84 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
         coverage=scene.coverage,
         freshness=scene.freshness,
         version=__version__,
+        measures=measures,
+        categories=categories,
+        near_repeat=near_repeat_sentences(scene, near_repeat),
     )
+
+
+def hotspot_bins(scene: Scene, district: str) -> dict[int, int] | None:
+    """The district's Gi* cells (police notices, all categories) per confidence bin, by
+    cell centre; ``None`` when the analysis wrote no cells."""
+    gi = scene.analysis.gi_cells if scene.analysis is not None else None
+    if gi is None or gi.empty or "bin" not in gi.columns:
+        return None
+    mine = scene.districts[scene.districts["name"] == district]
+    if mine.empty:
+        return None
+    inside = gi[gi.geometry.centroid.within(mine.union_all())]
+    counts = inside["bin"].fillna(0).astype(int).value_counts()
+    return {int(b): int(n) for b, n in counts.items()}
+
+
+def static_maps(scene: Scene, district: str) -> tuple[str | None, str | None]:
+    """The district's density map and hotspot map as PNG data URIs for print (the density
+    on the city's scale); ``None`` for a map without data."""
+    grid = scene.grid
+    density = None
+    if grid is not None:
+        values = grid.values
+        top = float(values[values > 0].max()) if (values > 0).any() else 1.0
+        density = render.density_png(
+            scene.districts,
+            district,
+            values,
+            grid.transform,
+            vmax=top,
+            water=scene.water,
+        )
+    gi = scene.analysis.gi_cells if scene.analysis is not None else None
+    hot = render.hotspot_png(scene.districts, district, gi, water=scene.water)
+    return density, hot
 
 
 def lagesbild(
     reports: render.ReportScene,
     maps: render.MapScene,
     district: str,
+    scene: Scene | None = None,
 ) -> str:
-    """The lägesbild page of one district, with its map and its hotspot map."""
+    """The lägesbild page of one district, with its map and its hotspot map (mouse-wheel
+    zoom off: the page scrolls), and, given the ``scene``, their static images for print
+    and what the hotspot analysis found in the district."""
     hot = hotspot_map(maps, district)
+    district_m = district_map(maps, district)
+    district_m.options["scroll_wheel_zoom"] = False
+    if hot is not None:
+        hot.options["scroll_wheel_zoom"] = False
+    images: tuple[str | None, str | None] = (None, None)
+    bins = None
+    if scene is not None:
+        images = static_maps(scene, district)
+        bins = hotspot_bins(scene, district)
     return render.lagesbild_html(
         reports,
         district,
-        map_html=render.to_html(district_map(maps, district)),
+        map_html=render.to_html(district_m),
         map_link=f"../maps/{slug(district)}.html",
         hotspot_map_html=None if hot is None else render.to_html(hot),
+        map_image=images[0],
+        hotspot_image=images[1],
+        hotspot_bins=bins,
     )
+
+
+def _optional_table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame | None:
+    """A table of the analyse step, ``None`` when the store has none (not analysed yet)."""
+    try:
+        return store.read_table(con, name)
+    except duckdb.CatalogException:
+        return None
 
 
 def _scene_or_warn(
@@ -625,9 +775,13 @@ def report(
     progress: Progress = no_progress,
     run_id: str | None = None,
     now: pd.Timestamp | None = None,
+    pdf: bool = False,
+    chromium: str | None = None,
 ) -> StepResult:
     """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
-    folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
+    folder (:func:`output_dir`), all at once (as :func:`maps` does); with ``pdf`` also
+    ``<district>.pdf`` beside each, printed by a headless Chromium
+    (:func:`~trygghetskarta.pipeline.pdf.find_chromium`: ``chromium`` names the program)."""
     result = StepResult("report")
     run_id = run_id or new_run_id()
     with timed(result):
@@ -635,22 +789,37 @@ def report(
         scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
+        printer = pdf_mod.find_chromium(settings, chromium) if pdf else None
         target = output_dir(settings, "reports")
         profile = ExportProfile.from_settings(settings)
         maps_scene = map_scene(scene, profile, months=False)  # no city map here
-        reports = report_scene(scene, profile)
+        near = _optional_table(con, "near_repeat")
+        reports = report_scene(
+            scene, profile, history=read_history(settings, con, scene.scheme), near_repeat=near
+        )
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
+            pages = []
             for i, district in enumerate(names):
                 progress("Lägesbilder", i, len(names))
-                page = lagesbild(reports, maps_scene, district)
+                page = lagesbild(reports, maps_scene, district, scene)
                 name = f"{slug(district)}.html"
                 outputs.write_text(staging / name, profile.page(page))
                 result.files.append(target / name)
+                pages.append(staging / name)
+            if printer is not None:
+                for i, page_path in enumerate(pages):
+                    progress("PDF", i, len(pages))
+                    done = pdf_mod.print_pdf(printer, page_path, page_path.with_suffix(".pdf"))
+                    result.files.append(target / done.name)
+                progress("PDF", len(pages), len(pages))
+                result.counts["pdfs"] = len(pages)
             _write_folder_manifest(settings, staging, result, run_id, scene)
         progress("Lägesbilder", len(names), len(names))
         result.counts.update(
-            period=scene.period.label, profile=settings.profile, reports=len(result.files)
+            period=scene.period.label,
+            profile=settings.profile,
+            reports=sum(1 for f in result.files if f.suffix == ".html"),
         )
         note_coverage(scene, result)
     return result

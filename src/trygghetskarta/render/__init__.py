@@ -47,7 +47,12 @@ from trygghetskarta.render.disclosure import (
     read_ledgers,
     recovered,
 )
-from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_analysis_layers
+from trygghetskarta.render.layers import (
+    GI_LAYER_NAME,
+    AnalysisLayers,
+    add_analysis_layers,
+    sample_note,
+)
 from trygghetskarta.render.legend import add_info_box, quantile_edges
 from trygghetskarta.render.maps import DENSITY_LAYER_NAME, MapScene, city_map, district_map
 from trygghetskarta.render.marking import mark_internal
@@ -117,6 +122,7 @@ __all__ = [
     "quantile_edges",
     "read_ledgers",
     "recovered",
+    "sample_note",
     "to_html",
     "to_wgs84",
     "water_polygons",

@@ -195,7 +195,7 @@ def near_repeat_sentence(table: Any, layer_label: str, sample_note: str | None =
     dist, days = int(row["distance_to"]), int(row["time_to"])
     n = int(row["n_events"])
     ratio, p = row["ratio"], row["p_value"]
-    if is_missing(ratio):
+    if is_missing(ratio) or is_missing(row["expected"]) or float(row["expected"]) < 1.0:
         text = (
             f"Upprepade händelser nära varandra ({layer_label.lower()}, hela staden): "
             f"för få par inom {dist} m och {days} dagar för att pröva."

@@ -493,9 +493,10 @@ def _grouped(
     return stacked.reshape(len(rows), 24 // step, step).sum(axis=2)
 
 
-def _layout_words(layout: HeatmapLayout, finest: HeatmapLayout) -> str:
+def _layout_words(layout: HeatmapLayout, finest: HeatmapLayout) -> tuple[str, str]:
+    """How the heatmap's cells read ("per veckodag och tretimmarsperioder"), and a
+    sentence when they are coarser than the profile's finest."""
     rows, step = layout
-    who = "veckodag" if rows == WEEKDAY_ROWS else "vardagar och helg"
     if step == 24:
         when = "hela dygnet"
     elif step == 6:
@@ -504,13 +505,17 @@ def _layout_words(layout: HeatmapLayout, finest: HeatmapLayout) -> str:
         when = "timmar"
     else:
         when = f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
-    text = f"per {who} och {when}" if step != 24 else f"per {who}, {when}"
+    if rows == WEEKDAY_ROWS:
+        text = f"per veckodag och {when}" if step != 24 else "per veckodag"
+    else:
+        text = f"för vardagar och helg per {when}" if step != 24 else "för vardagar och helg"
+    note = ""
     if layout != finest:
-        text += (
-            ". Händelserna är för få för en finare indelning: med mindre celler skulle de "
-            "flesta bli ”dolt”"
+        note = (
+            "Händelserna är för få för en finare indelning: med mindre celler skulle de "
+            "flesta bli ”dolt”."
         )
-    return text
+    return text, note
 
 
 def _heatmap(
@@ -525,6 +530,7 @@ def _heatmap(
     table = hour_weekday_table(events["occurred_at"])
     finest: HeatmapLayout = (WEEKDAY_ROWS, profile.hour_step)
     rows, step = layout if layout is not None else finest
+    words, note = _layout_words((rows, step), finest)
     csv = ""
     if int(table.to_numpy().sum()) == 0:
         body = '<p class="empty">Inga händelser i perioden.</p>'
@@ -566,12 +572,9 @@ def _heatmap(
         csv = csv_link(header, csv_rows, f"{file_stem(district)}-veckodag-tid.csv")
     return (
         "<section><h2>När händer det?</h2>"
-        f'<p class="lead">Polisens händelsenotiser i perioden '
-        f"{esc(_layout_words((rows, step), finest))}, efter den tid polisen "
-        "anger för händelsen (svensk tid). Summorna står till höger och under.</p>"
-        + body
-        + csv
-        + "</section>"
+        f'<p class="lead">Polisens händelsenotiser i perioden {esc(words)}, efter den tid '
+        "polisen anger för händelsen (svensk tid). Summorna står till höger och under."
+        f"{' ' + esc(note) if note else ''}</p>" + body + csv + "</section>"
     )
 
 
