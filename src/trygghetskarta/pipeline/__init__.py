@@ -44,6 +44,7 @@ from trygghetskarta.pipeline.ingest import (
     ingest,
     police_files,
 )
+from trygghetskarta.pipeline.pdf import find_chromium, print_pdf
 from trygghetskarta.pipeline.steps import (
     STEP_LOG_KEY,
     Progress,
@@ -537,6 +538,7 @@ __all__ = [
     "data_freshness",
     "disk_use",
     "fetch",
+    "find_chromium",
     "geocode",
     "geocode_file",
     "ingest",
@@ -544,6 +546,7 @@ __all__ = [
     "maps",
     "police_files",
     "polisen_settings",
+    "print_pdf",
     "read_freshness",
     "read_runs",
     "report",
