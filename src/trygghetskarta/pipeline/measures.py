@@ -95,8 +95,10 @@ def month_positions(
         return 0, 0, 0
     first = pd.Timestamp(first).tz_convert(TIMEZONE)
     month_start = first.normalize().replace(day=1)
-    if first != month_start:  # a month the data begin inside is not a whole month
-        first = month_start + pd.DateOffset(months=1)
+    if covered_from is not None and first != month_start:
+        first = month_start + pd.DateOffset(months=1)  # the data begin inside that month
+    else:
+        first = month_start
     times = times[times >= first]
     spanned = pd.concat(
         [times, pd.Series([pd.Timestamp(first), period.end - pd.Timedelta(seconds=1)])]
