@@ -218,8 +218,8 @@ def test_density_png_draws_the_raster(tiny_districts: gpd.GeoDataFrame) -> None:
     )
     pixels = _pixels(uri)
     assert pixels.shape[0] > 300 and pixels.shape[1] > 400
-    # PuBu's darkest blue (#023858) at 85 % over white: the densest cells
-    dark = np.array([2, 56, 88]) * 0.85 + 255 * 0.15
+    # Purples' darkest (#3f007d) at 85 % over white: the densest cells
+    dark = np.array([0x3F, 0x00, 0x7D]) * 0.85 + 255 * 0.15
     assert bool((np.abs(pixels - dark).sum(axis=2) <= 9).any())
     assert not _has_colour(pixels, "#b2182b")  # no hot colour on a density map
 

@@ -59,6 +59,8 @@ class Measure:
         Earlier years a range needs (said when there are too few).
     decimals
         Decimals of ``value`` (0 for counts and Brå's whole rates).
+    say_missing_range
+        False: a missing normal range goes unsaid (said once for a list instead).
     """
 
     label: str
@@ -74,6 +76,7 @@ class Measure:
     season: bool = True
     min_years: int = 2
     decimals: int = 0
+    say_missing_range: bool = True
 
     @property
     def change_pct(self) -> float | None:
@@ -123,7 +126,8 @@ def measure_sentence(m: Measure) -> str:
     change = m.change_pct
     if change is not None and m.previous is not None and math.isfinite(change):
         parts[0] += f", {fmt_pct(change)} mot {m.compared_with} ({_number(m.previous, m.decimals)})"
-    text = parts[0] + "; " + _range_text(m)
+    known = m.interval is not None and m.interval.known
+    text = parts[0] + ("; " + _range_text(m) if known or m.say_missing_range else "")
     if m.months_tested:
         above, below = m.months_above or 0, m.months_below or 0
         month_parts = []

@@ -852,6 +852,10 @@ def _summary(
             grouped.append(m.label)
         else:
             shown_cats.append(m)
+    missing = [m for m in shown_cats if m.interval is None or not m.interval.known]
+    if shown_cats and len(missing) == len(shown_cats):
+        # said once below, not in every sentence
+        shown_cats = [dataclasses.replace(m, say_missing_range=False) for m in shown_cats]
     others = ""
     if grouped:
         others = (
@@ -859,8 +863,12 @@ def _summary(
             "säga något om utvecklingen var för sig."
         )
     notes = [RANGE_NOTE]
-    if any(m.key == "police_event" for m in measures):
-        notes.insert(0, POLICE_NOTICE_NOTE)
+    if shown_cats and not shown_cats[0].say_missing_range:
+        notes.insert(
+            0,
+            "Kategorierna har för få tidigare år för ett normalintervall för hela "
+            "perioden; varje månad jämförs med samma månad de tidigare år (minst två) som finns.",
+        )
     return conclusions_section(
         measures,
         notes=[*notes, *scene.near_repeat],

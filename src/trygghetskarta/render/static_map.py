@@ -9,9 +9,10 @@ EPSG:3006 (the store's metres) and return ``data:image/png;base64,…`` URIs tha
 embeds in ``<img>`` (shown only in print).
 
 Density and hotspots cannot be mistaken for each other: the density is drawn in a
-sequential purple–blue scale, the same scale for every district (the city's highest cell
-value ends it), while hot spots are red and cold spots blue cells with their confidence in
-the legend; with no significant cell the hotspot image draws none and says so.
+sequential purple scale (the water is light blue), the same scale for every district
+(the city's highest cell value ends it), while hot spots are red and cold spots blue
+cells with their confidence in the legend; with no significant cell the hotspot image
+draws none and says so.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _BIN_LABELS = {
     -2: "Cold spot, 95 %",
     -3: "Cold spot, 99 %",
 }
-_DENSITY_CMAP = "PuBu"
+_DENSITY_CMAP = "Purples"
 _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 5.2, 110
 
 
