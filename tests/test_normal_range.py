@@ -97,3 +97,11 @@ def test_seasonal_range_keeps_groups_apart() -> None:
     assert out["expected"].iloc[2] == pytest.approx(10.5 / 2)
     assert out["expected"].iloc[5] == pytest.approx(100.5 / 2)
     assert out["position"].tolist()[2::3] == ["inom", "inom"]
+
+
+def test_seasonal_range_refuses_repeated_months() -> None:
+    months = pd.to_datetime(["2024-05-01", "2024-05-01"])
+    frame = pd.DataFrame({"month": months, "d": ["A", "B"], "count": [1, 2]})
+    with pytest.raises(AnalysisError, match="one row per month and group"):
+        analysis.seasonal_range(frame)
+    assert len(analysis.seasonal_range(frame, by="d")) == 2

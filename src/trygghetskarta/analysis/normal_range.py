@@ -229,6 +229,13 @@ def seasonal_range(
     out = monthly.reset_index(drop=True).copy()
     keyed = filled_keys(out[["month", *cols, "count"]], cols)
     keyed["month"] = pd.to_datetime(keyed["month"])
+    repeated = keyed.duplicated(["month", *cols])
+    if repeated.any():
+        first = keyed.loc[repeated, ["month", *cols]].iloc[0].tolist()
+        raise AnalysisError(
+            f"expected one row per month and group {['month', *cols]}, got repeats (first: "
+            f"{first}) — pass the group columns as by= or sum the rows first"
+        )
     earlier_counts = []
     for back in range(1, int(years) + 1):
         shifted = keyed.copy()
