@@ -511,3 +511,54 @@ def test_period_object_counts_only_its_months() -> None:
     assert "Period: jan 2024 – jun 2024" in html
     # violence 2, theft 3, fire 4 a month for six months
     assert '<tr class="total"><td>Totalt</td><td class="num">54</td>' in html
+
+
+def _summary_items(html: str) -> list[str]:
+    section = re.search(r'<section class="tk-conclusions">(.*?)</section>', html, re.S)
+    assert section is not None
+    return [
+        html_lib.unescape(i).replace(NBSP, " ")
+        for i in re.findall(r"<li>(.*?)</li>", section.group(1))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("profile", "shooting", "police_count"),
+    [("public", "färre än 5 händelser eller dolt", "612"), ("internal", "3 händelser", "612")],
+    ids=["public", "internal"],
+)
+def test_summary_leads_with_reported_crimes_and_follows_the_profile(
+    profile: str, shooting: str, police_count: str
+) -> None:
+    from trygghetskarta.analysis import count_interval
+
+    measures = {
+        "Södermalm": [
+            render.Measure("Anmälda brott (Brå) 2024", 25000, key="bra", unit="brott"),
+            render.Measure(
+                "Polisens händelsenotiser",
+                612,
+                key="police_event",
+                previous=570,
+                interval=count_interval([560, 600, 580]),
+            ),
+            render.Measure("Skjutningar", 3, key="shooting", previous=1),
+        ]
+    }
+    categories = {
+        "Södermalm": {
+            "violence": render.Measure("Våld", 24, key="violence", previous=30),
+            "fire": render.Measure("Brand", 36, key="fire"),
+        }
+    }
+    html = page(
+        profile=profile, measures=measures, categories=categories, near_repeat=("Knox: inget.",)
+    )
+    items = _summary_items(html)
+    assert items[0].startswith("Anmälda brott (Brå) 2024: 25 000 brott")
+    assert items[1].startswith(f"Polisens händelsenotiser: {police_count} händelser")
+    assert "inom det normala för årstiden (" in items[1]
+    assert items[2].startswith(f"Skjutningar: {shooting}")
+    if profile == "public":
+        assert "+200 %" not in items[2]  # 1 → 3 would give the small counts away
+    assert "Knox: inget." in html and "inte alla brott" in html
