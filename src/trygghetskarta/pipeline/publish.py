@@ -30,8 +30,8 @@ from trygghetskarta.config import Settings
 from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
+from trygghetskarta.pipeline import lagesbild_inputs, outputs
 from trygghetskarta.pipeline import measures as measures_mod
-from trygghetskarta.pipeline import outputs
 from trygghetskarta.pipeline import pdf as pdf_mod
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
@@ -456,60 +456,6 @@ def _monthly(scene: Scene, district: str) -> pd.DataFrame:
     return trends.monthly_counts(mine, by=("stadsdelsomrade", "category"))
 
 
-#: The columns of the events the lägesbild's measures read (every year in the store).
-_HISTORY_COLUMNS = ["layer", "category", "occurred_at", "stadsdelsomrade"]
-
-
-def read_history(settings: Settings, con: duckdb.DuckDBPyConnection, scheme: str) -> pd.DataFrame:
-    """Every event of the source layers up to now (layer, category, time, district named
-    in ``scheme``): the earlier years the lägesbild's normal ranges are made of."""
-    events = store.read_events(con, layers=list(LAYER_ORDER), columns=_HISTORY_COLUMNS)
-    if scheme == areas_mod.SCHEME_2024 and len(events):
-        areas = areas_mod.load_areas(settings.require_data())
-        renamed = {str(n): areas.to_2024(str(n)) for n in areas.sdo_13["name"]}
-        events["stadsdelsomrade"] = events["stadsdelsomrade"].map(lambda n: renamed.get(n, n))
-    return events
-
-
-def _covered_from(scene: Scene, history: pd.DataFrame) -> dict[str, pd.Timestamp | None]:
-    """Each layer's first data: the police's complete data from the window, the other
-    layers' first event (months before it are not counted as zeros)."""
-    out: dict[str, pd.Timestamp | None] = {}
-    for layer in LAYER_ORDER:
-        times = history.loc[history["layer"] == layer, "occurred_at"]
-        first = None if times.empty else pd.Timestamp(times.min()).tz_convert("Europe/Stockholm")
-        if first is not None:
-            first = first.normalize().replace(day=1)
-        out[layer] = first
-    window = scene.window
-    if window is not None and window.data_start is not None:
-        start = pd.Timestamp(window.data_start).tz_localize("Europe/Stockholm")
-        police = out.get(Layer.POLICE_EVENT.value)
-        out[Layer.POLICE_EVENT.value] = start if police is None else max(police, start)
-    return out
-
-
-def near_repeat_sentences(scene: Scene, table: pd.DataFrame | None) -> list[str]:
-    """One sentence per layer of the scene with a near-repeat (Knox) result, city-wide,
-    with the sample note when its p-values come from a sample."""
-    if table is None or table.empty:
-        return []
-    out = []
-    for layer, source in scene.layers.items():
-        rows = table[(table["layer"] == layer) & (table["category"] == "all")]
-        if rows.empty:
-            continue
-        note = None
-        n, of = rows["sampled_n"].iloc[0], rows["sampled_of"].iloc[0]
-        if pd.notna(n) and pd.notna(of) and int(n) < int(of):
-            note = render.sample_note(int(n), int(of)) + " (gäller testets p-värde)"
-        label = measures_mod.MEASURE_LABELS.get(layer, source.label)
-        sentence = render.near_repeat_sentence(rows, label, note)
-        if sentence:
-            out.append(sentence)
-    return out
-
-
 def report_scene(
     scene: Scene,
     profile: ExportProfile,
@@ -520,9 +466,9 @@ def report_scene(
     """What the lägesbilder of a scene show, in ``profile``: every district's figures,
     monthly counts and events (from a year before the period), the city's figures and
     Brå's statistics beside the city's, and, with ``history`` (every event of the store,
-    :func:`read_history`), each layer's measure with its normal range: reported crimes
-    first (the crime lists' layer, then Brå's statistics), police notices, shootings,
-    fires; ``near_repeat`` (the store's ``near_repeat`` table) adds its sentences."""
+    :func:`.lagesbild_inputs.read_history`), each layer's measure with its normal range:
+    reported crimes first (the crime lists' layer, then Brå's statistics), police notices,
+    shootings, fires; ``near_repeat`` (the store's ``near_repeat`` table) adds its sentences."""
     per_district, city = summaries(scene)
     names = [str(n) for n in scene.districts["name"]]
     compare = scene.comparison
@@ -545,7 +491,7 @@ def report_scene(
     measures: dict[str, list[render.Measure]] = {}
     categories: dict[str, dict[str, render.Measure]] = {}
     if history is not None:
-        covered = _covered_from(scene, history)
+        covered = lagesbild_inputs.covered_from(scene, history, LAYER_ORDER)
         layers = tuple(scene.layers) or (Layer.POLICE_EVENT.value,)
         labels = {c.value: CATEGORY_LABELS_SV[c] for c in Category}
         police = Layer.POLICE_EVENT.value
@@ -585,43 +531,8 @@ def report_scene(
         version=__version__,
         measures=measures,
         categories=categories,
-        near_repeat=near_repeat_sentences(scene, near_repeat),
+        near_repeat=lagesbild_inputs.near_repeat_sentences(scene, near_repeat),
     )
-
-
-def hotspot_bins(scene: Scene, district: str) -> dict[int, int] | None:
-    """The district's Gi* cells (police notices, all categories) per confidence bin, by
-    cell centre; ``None`` when the analysis wrote no cells."""
-    gi = scene.analysis.gi_cells if scene.analysis is not None else None
-    if gi is None or gi.empty or "bin" not in gi.columns:
-        return None
-    mine = scene.districts[scene.districts["name"] == district]
-    if mine.empty:
-        return None
-    inside = gi[gi.geometry.centroid.within(mine.union_all())]
-    counts = inside["bin"].fillna(0).astype(int).value_counts()
-    return {int(b): int(n) for b, n in counts.items()}
-
-
-def static_maps(scene: Scene, district: str) -> tuple[str | None, str | None]:
-    """The district's density map and hotspot map as PNG data URIs for print (the density
-    on the city's scale); ``None`` for a map without data."""
-    grid = scene.grid
-    density = None
-    if grid is not None:
-        values = grid.values
-        top = float(values[values > 0].max()) if (values > 0).any() else 1.0
-        density = render.density_png(
-            scene.districts,
-            district,
-            values,
-            grid.transform,
-            vmax=top,
-            water=scene.water,
-        )
-    gi = scene.analysis.gi_cells if scene.analysis is not None else None
-    hot = render.hotspot_png(scene.districts, district, gi, water=scene.water)
-    return density, hot
 
 
 def lagesbild(
@@ -641,8 +552,8 @@ def lagesbild(
     images: tuple[str | None, str | None] = (None, None)
     bins = None
     if scene is not None:
-        images = static_maps(scene, district)
-        bins = hotspot_bins(scene, district)
+        images = lagesbild_inputs.static_maps(scene, district)
+        bins = lagesbild_inputs.hotspot_bins(scene, district)
     return render.lagesbild_html(
         reports,
         district,
@@ -653,14 +564,6 @@ def lagesbild(
         hotspot_image=images[1],
         hotspot_bins=bins,
     )
-
-
-def _optional_table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame | None:
-    """A table of the analyse step, ``None`` when the store has none (not analysed yet)."""
-    try:
-        return store.read_table(con, name)
-    except duckdb.CatalogException:
-        return None
 
 
 def _scene_or_warn(
@@ -697,9 +600,15 @@ def _legacy_warning(settings: Settings, kind: str) -> list[str]:
 
 
 def _write_folder_manifest(
-    settings: Settings, staging: Path, result: StepResult, run_id: str, scene: Scene
+    settings: Settings,
+    staging: Path,
+    result: StepResult,
+    run_id: str,
+    scene: Scene,
+    extra: Mapping[str, object] | None = None,
 ) -> None:
-    """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
+    """``manifest.json`` in the staging folder: the files beside it and the run that wrote
+    them (and ``extra``, e.g. how the lägesbild's normal ranges are made)."""
     body = {
         "run_id": run_id,
         "version": __version__,
@@ -714,6 +623,7 @@ def _write_folder_manifest(
         "data_dir": str(settings.data_dir),
         "database": str(settings.db_path),
         "files": outputs.describe_files(staging, result.files),
+        **(extra or {}),
     }
     text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
     outputs.write_text(staging / outputs.FOLDER_MANIFEST, text)
@@ -793,9 +703,12 @@ def report(
         target = output_dir(settings, "reports")
         profile = ExportProfile.from_settings(settings)
         maps_scene = map_scene(scene, profile, months=False)  # no city map here
-        near = _optional_table(con, "near_repeat")
+        near = lagesbild_inputs.optional_table(con, "near_repeat")
         reports = report_scene(
-            scene, profile, history=read_history(settings, con, scene.scheme), near_repeat=near
+            scene,
+            profile,
+            history=lagesbild_inputs.read_history(settings, con, scene.scheme),
+            near_repeat=near,
         )
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
@@ -814,7 +727,14 @@ def report(
                     result.files.append(target / done.name)
                 progress("PDF", len(pages), len(pages))
                 result.counts["pdfs"] = len(pages)
-            _write_folder_manifest(settings, staging, result, run_id, scene)
+            _write_folder_manifest(
+                settings,
+                staging,
+                result,
+                run_id,
+                scene,
+                extra=lagesbild_inputs.report_manifest(scene, printer),
+            )
         progress("Lägesbilder", len(names), len(names))
         result.counts.update(
             period=scene.period.label,

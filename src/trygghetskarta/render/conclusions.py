@@ -12,14 +12,26 @@ is the section that opens the page, reported crimes first. Counts the profile hi
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trygghetskarta.render.format import esc, fmt_int, fmt_pct, is_missing
 
-__all__ = ["Measure", "conclusions_section", "measure_sentence", "near_repeat_sentence"]
+if TYPE_CHECKING:
+    from trygghetskarta.render.profile import ExportProfile
+    from trygghetskarta.render.published import ReportCounts
+
+__all__ = [
+    "Measure",
+    "conclusions_section",
+    "measure_sentence",
+    "near_repeat_sentence",
+    "shown_measure",
+    "summary_section",
+]
 
 #: What police notices are and are not, said wherever they are counted.
 POLICE_NOTICE_NOTE = (
@@ -221,3 +233,86 @@ def near_repeat_sentence(table: Any, layer_label: str, sample_note: str | None =
     if sample_note:
         text += " " + sample_note
     return text
+
+
+#: How the summary names the normal range's method.
+RANGE_NOTE = (
+    "Det normala är ett 95-procentigt prognosintervall från samma dagar (och samma månader) "
+    "de tidigare åren som data finns för, upp till tre år; ett antal utanför det är "
+    "ovanligt om inget har förändrats. Brås tal jämförs med de tidigare årens variation."
+)
+
+
+def shown_measure(m: Measure, profile: ExportProfile, counts: ReportCounts | None) -> Measure:
+    """A measure as the profile lets the page show it: the police notices' count as the key
+    figure shows it; other counts on their own (below the minimum: hidden, no change)."""
+    if not profile.public or m.key == "bra":
+        return m
+    if counts is not None and m.key == "police_event":
+        value: float | None = (
+            counts.get("sdo", "hela")
+            if m.value is not None and round(float(m.value)) == counts.period_total
+            else (None if m.value is None else profile.single(m.value))
+        )
+        if counts.has("sdo", "före"):
+            previous = counts.get("sdo", "före")
+        else:
+            previous = None if m.previous is None else profile.single(m.previous)
+    else:
+        value = None if m.value is None else profile.single(m.value)
+        previous = None if m.previous is None else profile.single(m.previous)
+    if value is None or previous is None:
+        previous = None  # the change would give a hidden count away
+    return dataclasses.replace(m, value=value, previous=previous)
+
+
+def summary_section(
+    raw_measures: Sequence[Measure],
+    cats: Mapping[str, Measure],
+    near_repeat: Sequence[str],
+    profile: ExportProfile,
+    counts: ReportCounts | None,
+) -> str:
+    """The section that opens the lägesbild: one sentence per measure (through the
+    profile: :func:`shown_measure`), the police notices' categories (those the category
+    table shows with ten events or more; the rest grouped as "Övriga kategorier") and the
+    near-repeat sentences."""
+    measures = [shown_measure(m, profile, counts) for m in raw_measures]
+    if not measures:
+        return ""
+    shown_cats: list[Measure] = []
+    grouped: list[str] = []
+    for key, m in sorted(cats.items(), key=lambda kv: -(kv[1].value or 0)):
+        if counts is not None:
+            value = counts.get("cat", key, "period")
+            m = dataclasses.replace(m, value=value, previous=None)  # no change: see above
+        elif profile.min_count is not None and (m.value or 0) < profile.min_count:
+            m = dataclasses.replace(m, value=None)
+        if m.value is None or m.value < 10:
+            grouped.append(m.label)
+        else:
+            shown_cats.append(m)
+    missing = [m for m in shown_cats if m.interval is None or not m.interval.known]
+    if shown_cats and len(missing) == len(shown_cats):
+        # said once below, not in every sentence
+        shown_cats = [dataclasses.replace(m, say_missing_range=False) for m in shown_cats]
+    others = ""
+    if grouped:
+        others = (
+            "Övriga kategorier (" + ", ".join(sorted(grouped)) + "): för få händelser för att "
+            "säga något om utvecklingen var för sig."
+        )
+    notes = [RANGE_NOTE]
+    if shown_cats and not shown_cats[0].say_missing_range:
+        notes.insert(
+            0,
+            "Kategorierna har för få tidigare år för ett normalintervall för hela "
+            "perioden; varje månad jämförs med samma månad de tidigare år (minst två) som finns.",
+        )
+    return conclusions_section(
+        measures,
+        notes=[*notes, *near_repeat],
+        categories=shown_cats,
+        categories_label="Polisens händelsenotiser per kategori",
+        others=others,
+    )

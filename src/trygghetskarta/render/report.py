@@ -23,7 +23,6 @@ named in sensitive events are left out. All text from sources is escaped.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,11 +36,7 @@ from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.freshness import Freshness
 from trygghetskarta.periods import Period as MonthsPeriod
 from trygghetskarta.periods import block_label
-from trygghetskarta.render.conclusions import (
-    POLICE_NOTICE_NOTE,
-    Measure,
-    conclusions_section,
-)
+from trygghetskarta.render.conclusions import POLICE_NOTICE_NOTE, Measure, summary_section
 from trygghetskarta.render.coverage import (
     PARTIAL_NOTE,
     REPORT_CSS,
@@ -49,7 +44,7 @@ from trygghetskarta.render.coverage import (
     report_note,
     shown_gaps,
 )
-from trygghetskarta.render.csv_links import csv_link, file_stem
+from trygghetskarta.render.csv_links import file_stem
 from trygghetskarta.render.disclosure import ledger_html
 from trygghetskarta.render.format import (
     Period,
@@ -65,6 +60,15 @@ from trygghetskarta.render.format import (
 )
 from trygghetskarta.render.profile import ExportProfile, drop_sensitive
 from trygghetskarta.render.published import ReportCounts, SameDays, month_key, report_counts
+from trygghetskarta.render.report_css import LAGESBILD_CSS
+from trygghetskarta.render.report_heatmap import (
+    WEEKDAY_ROWS,
+    HeatmapLayout,
+    grouped_counts,
+    heatmap_layout,
+    heatmap_section,
+    hour_weekday_table,
+)
 from trygghetskarta.render.report_parts import (
     FINE,
     _get,
@@ -76,12 +80,7 @@ from trygghetskarta.render.report_parts import (
     places_table,
     precision_table,
 )
-from trygghetskarta.render.svg import (
-    WEEKDAYS_SV,
-    heatmap_svg,
-    line_chart_svg,
-    small_multiples_html,
-)
+from trygghetskarta.render.svg import line_chart_svg, small_multiples_html
 from trygghetskarta.render.timeline import months_between
 from trygghetskarta.schema import TIMEZONE, Category, Precision
 
@@ -96,81 +95,11 @@ __all__ = [
 _MONTHLY_COLUMNS = ("month", "category", "count")
 #: Hours per column of the public hour × weekday table.
 ALL_EVENTS = "alla"
-_STEP_WORDS = {2: "två", 3: "tre", 4: "fyra", 6: "sex"}
 #: How Brå's figures' ``source`` values read in the source line.
 _BRA_SOURCES = {
     "bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)",
     "stockholm_arsbok": "Stockholms stads statistiska årsbok (Brås uppgifter)",
 }
-
-_CSS = """
-:root { --ink: #1f1f1f; --muted: #5c5c5c; --line: #d8d8d8; --accent: #004b87; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f4f4f2; color: var(--ink);
-  font: 15px/1.5 "Helvetica Neue", Arial, Helvetica, sans-serif; }
-main { max-width: 960px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
-h1 { font-size: 28px; margin: 0 0 4px; color: var(--accent); }
-h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid var(--line);
-  padding-bottom: 4px; }
-.meta { color: var(--muted); margin: 0; }
-.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin-top: 18px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
-.card .label { color: var(--muted); font-size: 13px; }
-.card .value { font-size: 26px; font-weight: bold; line-height: 1.2; margin: 2px 0; }
-.card .note { color: var(--muted); font-size: 13px; }
-.tk-compare-note { display: block; margin-top: 3px; color: #8a4b00; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); }
-th { background: #f1f3f6; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-tr.total td { font-weight: bold; border-top: 2px solid #999; }
-.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
-  vertical-align: -1px; }
-.bar { background: #e8edf3; height: 12px; min-width: 120px; }
-.bar span { display: block; height: 12px; background: var(--accent); }
-.mapframe { width: 100%; height: 560px; border: 1px solid var(--line); }
-.print-only { display: none; }
-.tk-static { width: 100%; height: auto; border: 1px solid var(--line); }
-.tk-map-tools a { margin-right: 14px; }
-.tk-map-tools .tk-close { display: none; }
-#karta:target { position: fixed; inset: 0; z-index: 1000; margin: 0; padding: 8px 12px;
-  background: #fff; display: flex; flex-direction: column; }
-#karta:target .mapframe { flex: 1; height: auto; }
-#karta:target .tk-close { display: inline; }
-#karta:target .tk-open { display: none; }
-.tk-csv { margin: 4px 0 0; font-size: 13px; }
-.tk-conclusions ul { padding-left: 20px; margin: 6px 0; }
-.tk-conclusions li { margin: 3px 0; }
-.tk-measures li:first-child { font-weight: bold; }
-h3 { font-size: 16px; margin: 14px 0 4px; }
-.empty { color: var(--muted); font-style: italic; }
-.tk-chart { max-width: 100%; height: auto; }
-.tk-multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px;
-  margin-top: 12px; }
-.tk-mini { width: 100%; height: auto; }
-.caption { color: var(--muted); font-size: 13px; }
-.lead { margin: 4px 0 10px; }
-.tk-fresh { margin: 10px 0 0; padding: 6px 10px; border: 1px solid var(--line);
-  border-radius: 4px; font-weight: bold; }
-.tk-fresh.tk-stale { background: #fff3cd; border: 2px solid #b45309; color: #5c2d00;
-  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-.tk-fresh .tk-note { display: block; font-weight: normal; }
-@media (max-width: 700px) {
-  .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
-}
-@media print {
-  @page { size: A4; margin: 16mm 14mm; }
-  body { background: #fff; font-size: 11pt; }
-  .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  main { max-width: none; padding: 0; }
-  section, .cards, table, svg, img { break-inside: avoid; }
-  h2 { break-after: avoid; }
-  .mapframe, .screen-only, iframe, .tk-csv { display: none !important; }
-  .print-only { display: block; }
-  img.tk-static { max-height: 150mm; object-fit: contain; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
 
 
 def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.DataFrame:
@@ -211,26 +140,6 @@ def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.Data
     table = table.reindex(full, fill_value=0)
     order = table.sum().sort_values(ascending=False, kind="stable").index
     return table[order]
-
-
-def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
-    """Events per weekday and hour of the day, in Stockholm time.
-
-    Parameters
-    ----------
-    occurred_at
-        Incident times (timezone-aware; naive times are taken as Stockholm time).
-
-    Returns
-    -------
-    pandas.DataFrame
-        7 rows (0 = Monday … 6 = Sunday) × 24 columns (hours 0–23) of counts.
-    """
-    times = pd.to_datetime(occurred_at.dropna())
-    if times.dt.tz is not None:
-        times = times.dt.tz_convert(TIMEZONE)
-    table = pd.crosstab(times.dt.day_of_week, times.dt.hour)
-    return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
 
 
 def named_places(events: pd.DataFrame, *, profile: ExportProfile, limit: int = 10) -> pd.Series:
@@ -433,151 +342,6 @@ def _block_notes(
     return out
 
 
-#: The rows of the hour × weekday heatmap: one per weekday, or weekdays and weekend.
-WEEKDAY_ROWS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
-    (day, (d,)) for d, day in enumerate(WEEKDAYS_SV)
-)
-WEEK_PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("måndag–fredag", (0, 1, 2, 3, 4)),
-    ("lördag–söndag", (5, 6)),
-)
-#: The share of cells below the minimum count above which the heatmap takes coarser cells.
-MOSTLY_SMALL = 0.5
-
-HeatmapLayout = tuple[tuple[tuple[str, tuple[int, ...]], ...], int]
-
-
-def heatmap_layout(
-    table: pd.DataFrame | np.ndarray, *, min_count: int | None, hour_step: int
-) -> HeatmapLayout:
-    """The finest cells of the hour × weekday heatmap in which most cells can be shown.
-
-    Tries, in order: each weekday × ``hour_step`` hours, each weekday × six hours,
-    weekdays/weekend × six hours, weekdays/weekend × the whole day; takes the first in
-    which at most half the cells fall below ``min_count`` (the last when none does).
-    Without a minimum count (internal) the first.
-
-    Parameters
-    ----------
-    table
-        7 × 24 counts (Monday first, hours 0–23), as :func:`hour_weekday_table` makes it.
-    min_count
-        The profile's minimum count (``None``: nothing is suppressed).
-    hour_step
-        The profile's hours per column.
-
-    Returns
-    -------
-    tuple
-        ``(rows, step)``: rows as ``(label, weekdays)`` and hours per column.
-    """
-    counts = np.asarray(table, dtype=float).reshape(7, 24)
-    candidates: list[HeatmapLayout] = [(WEEKDAY_ROWS, hour_step)]
-    for layout in ((WEEKDAY_ROWS, 6), (WEEK_PARTS, 6), (WEEK_PARTS, 24)):
-        if layout[1] >= hour_step and layout not in candidates:
-            candidates.append(layout)
-    if min_count is None:
-        return candidates[0]
-    for rows, step in candidates:
-        cells = _grouped(counts, rows, step)
-        if float((cells < min_count).mean()) <= MOSTLY_SMALL:
-            return rows, step
-    return candidates[-1]
-
-
-def _grouped(
-    counts: np.ndarray, rows: Sequence[tuple[str, Sequence[int]]], step: int
-) -> np.ndarray:
-    """The 7 × 24 counts summed into the layout's rows and ``step``-hour columns."""
-    stacked = np.stack([counts[list(days)].sum(axis=0) for _, days in rows])
-    return stacked.reshape(len(rows), 24 // step, step).sum(axis=2)
-
-
-def _layout_words(layout: HeatmapLayout, finest: HeatmapLayout) -> tuple[str, str]:
-    """How the heatmap's cells read ("per veckodag och tretimmarsperioder"), and a
-    sentence when they are coarser than the profile's finest."""
-    rows, step = layout
-    if step == 24:
-        when = "hela dygnet"
-    elif step == 6:
-        when = "sextimmarsperioder (natt 00–06, förmiddag 06–12, eftermiddag 12–18, kväll 18–24)"
-    elif step == 1:
-        when = "timmar"
-    else:
-        when = f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
-    if rows == WEEKDAY_ROWS:
-        text = f"per veckodag och {when}" if step != 24 else "per veckodag"
-    else:
-        text = f"för vardagar och helg per {when}" if step != 24 else "för vardagar och helg"
-    note = ""
-    if layout != finest:
-        note = (
-            "Händelserna är för få för en finare indelning: med mindre celler skulle de "
-            "flesta bli ”dolt”."
-        )
-    return text, note
-
-
-def _heatmap(
-    events: pd.DataFrame | None,
-    district: str,
-    profile: ExportProfile,
-    counts: ReportCounts | None,
-    layout: HeatmapLayout | None = None,
-) -> str:
-    if events is None:
-        return ""
-    table = hour_weekday_table(events["occurred_at"])
-    finest: HeatmapLayout = (WEEKDAY_ROWS, profile.hour_step)
-    rows, step = layout if layout is not None else finest
-    words, note = _layout_words((rows, step), finest)
-    csv = ""
-    if int(table.to_numpy().sum()) == 0:
-        body = '<p class="empty">Inga händelser i perioden.</p>'
-    else:
-        cols = 24 // step
-        n_rows = len(rows)
-        suppressed = None
-        if counts is not None and counts.has("hw", 0, "summa"):
-            suppressed = (
-                np.array(
-                    [[counts.get("hw", w, c) is None for c in range(cols)] for w in range(n_rows)]
-                ),
-                np.array([counts.get("hw", w, "summa") is None for w in range(n_rows)]),
-                np.array([counts.get("hw", "summa", c) is None for c in range(cols)]),
-            )
-        body = heatmap_svg(
-            table,
-            title=f"Händelser per veckodag och timme, {district}",
-            profile=profile,
-            hour_step=step,
-            suppressed=suppressed,
-            rows=rows,
-        )
-        grouped = _grouped(table.to_numpy(dtype=float), rows, step)
-        least = profile.min_count
-
-        def cell(r: int, c: int) -> str:
-            hidden = (
-                suppressed[0][r, c]
-                if suppressed is not None
-                else least is not None and grouped[r, c] < least
-            )
-            return profile.text(None if hidden else grouped[r, c])
-
-        header = ["Dag", *(f"{c * step:02d}–{(c + 1) * step:02d}" for c in range(cols))]
-        csv_rows = [
-            [label, *(cell(r, c) for c in range(cols))] for r, (label, _) in enumerate(rows)
-        ]
-        csv = csv_link(header, csv_rows, f"{file_stem(district)}-veckodag-tid.csv")
-    return (
-        "<section><h2>När händer det?</h2>"
-        f'<p class="lead">Polisens händelsenotiser i perioden {esc(words)}, efter den tid '
-        "polisen anger för händelsen (svensk tid). Summorna står till höger och under."
-        f"{' ' + esc(note) if note else ''}</p>" + body + csv + "</section>"
-    )
-
-
 def _protect(
     profile: ExportProfile,
     district: str,
@@ -606,7 +370,7 @@ def _protect(
     if in_period is not None:
         raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
         layout = heatmap_layout(raw, min_count=profile.min_count, hour_step=profile.hour_step)
-        hw = _grouped(raw.astype(float), *layout).round().astype(np.int64)
+        hw = grouped_counts(raw.astype(float), *layout).round().astype(np.int64)
     if by_precision is not None:
         known = [p.value for p in Precision]
         by_precision = pd.Series(by_precision, dtype="float64").dropna()
@@ -800,84 +564,6 @@ def bra_source(table: pd.DataFrame | None) -> str:
     return "; ".join(names) or "Brå, anmälda brott"
 
 
-#: How the summary names the normal range's method.
-RANGE_NOTE = (
-    "Det normala är ett 95-procentigt prognosintervall från samma dagar (och samma månader) "
-    "de tidigare åren som data finns för, upp till tre år; ett antal utanför det är "
-    "ovanligt om inget har förändrats. Brås tal jämförs med de tidigare årens variation."
-)
-
-
-def _shown_measure(m: Measure, profile: ExportProfile, counts: ReportCounts | None) -> Measure:
-    """A measure as the profile lets the page show it: the police notices' count as the key
-    figure shows it; other counts on their own (below the minimum: hidden, no change)."""
-    if not profile.public or m.key == "bra":
-        return m
-    if counts is not None and m.key == "police_event":
-        value: float | None = (
-            counts.get("sdo", "hela")
-            if m.value is not None and round(float(m.value)) == counts.period_total
-            else (None if m.value is None else profile.single(m.value))
-        )
-        if counts.has("sdo", "före"):
-            previous = counts.get("sdo", "före")
-        else:
-            previous = None if m.previous is None else profile.single(m.previous)
-    else:
-        value = None if m.value is None else profile.single(m.value)
-        previous = None if m.previous is None else profile.single(m.previous)
-    if value is None or previous is None:
-        previous = None  # the change would give a hidden count away
-    return dataclasses.replace(m, value=value, previous=previous)
-
-
-def _summary(
-    scene: ReportScene, district: str, profile: ExportProfile, counts: ReportCounts | None
-) -> str:
-    """The section that opens the page: one sentence per measure, the police notices'
-    categories (those the category table shows; the rest grouped) and the near-repeat."""
-    measures = [_shown_measure(m, profile, counts) for m in scene.measures.get(district, ())]
-    if not measures:
-        return ""
-    cats = scene.categories.get(district, {})
-    shown_cats: list[Measure] = []
-    grouped: list[str] = []
-    for key, m in sorted(cats.items(), key=lambda kv: -(kv[1].value or 0)):
-        if counts is not None:
-            value = counts.get("cat", key, "period")
-            m = dataclasses.replace(m, value=value, previous=None)  # no change: see above
-        elif profile.min_count is not None and (m.value or 0) < profile.min_count:
-            m = dataclasses.replace(m, value=None)
-        if m.value is None or m.value < 10:
-            grouped.append(m.label)
-        else:
-            shown_cats.append(m)
-    missing = [m for m in shown_cats if m.interval is None or not m.interval.known]
-    if shown_cats and len(missing) == len(shown_cats):
-        # said once below, not in every sentence
-        shown_cats = [dataclasses.replace(m, say_missing_range=False) for m in shown_cats]
-    others = ""
-    if grouped:
-        others = (
-            "Övriga kategorier (" + ", ".join(sorted(grouped)) + "): för få händelser för att "
-            "säga något om utvecklingen var för sig."
-        )
-    notes = [RANGE_NOTE]
-    if shown_cats and not shown_cats[0].say_missing_range:
-        notes.insert(
-            0,
-            "Kategorierna har för få tidigare år för ett normalintervall för hela "
-            "perioden; varje månad jämförs med samma månad de tidigare år (minst två) som finns.",
-        )
-    return conclusions_section(
-        measures,
-        notes=[*notes, *scene.near_repeat],
-        categories=shown_cats,
-        categories_label="Polisens händelsenotiser per kategori",
-        others=others,
-    )
-
-
 def lagesbild_html(
     scene: ReportScene,
     district: str,
@@ -996,7 +682,13 @@ def lagesbild_html(
         freshness_note(scene.freshness),
         report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
-        _summary(scene, district, profile, counts),
+        summary_section(
+            scene.measures.get(district, ()),
+            scene.categories.get(district, {}),
+            scene.near_repeat,
+            profile,
+            counts,
+        ),
         "<section><h2>Polisens händelsenotiser</h2>",
         f'<p class="lead">{esc(POLICE_NOTICE_NOTE)}</p>',
         key_figures(summary_row, city_summary, profile, counts),
@@ -1008,7 +700,7 @@ def lagesbild_html(
         category_table(table, period, profile, counts, filename=stem),
         "</section>",
         map_section(district, map_html, map_link, image=map_image),
-        _heatmap(in_period, district, profile, counts, layout),
+        heatmap_section(in_period, district, profile, counts, layout),
         places,
         hotspot_section(
             hotspot_map_html,
@@ -1031,7 +723,7 @@ def lagesbild_html(
     return (
         '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(heading)}</title>\n<style>{_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(heading)}</title>\n<style>{LAGESBILD_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(part for part in body if part)
         + "\n</main>\n</body>\n</html>\n"
     )
