@@ -707,7 +707,7 @@ def report(
         reports = report_scene(
             scene,
             profile,
-            history=lagesbild_inputs.read_history(settings, con, scene.scheme),
+            history=lagesbild_inputs.read_history(settings, con, scene.scheme, LAYER_ORDER),
             near_repeat=near,
         )
         names = list(scene.districts["name"])

@@ -69,8 +69,8 @@ h3 { font-size: 16px; margin: 14px 0 4px; }
   body { background: #fff; font-size: 11pt; }
   .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
-  section, .cards, table, svg, img { break-inside: avoid; }
-  h2 { break-after: avoid; }
+  .cards, table, svg, img, li, .tk-multiples { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
   .mapframe, .screen-only, iframe, .tk-csv { display: none !important; }
   .print-only { display: block; }
   img.tk-static { max-height: 150mm; object-fit: contain; }
