@@ -45,7 +45,7 @@ from trygghetskarta.render.coverage import (
     shown_gaps,
 )
 from trygghetskarta.render.csv_links import file_stem
-from trygghetskarta.render.disclosure import ledger_html
+from trygghetskarta.render.disclosure import DisclosureError, ledger_html
 from trygghetskarta.render.format import (
     Period,
     category_color,
@@ -66,6 +66,7 @@ from trygghetskarta.render.report_heatmap import (
     HeatmapLayout,
     grouped_counts,
     heatmap_layout,
+    heatmap_layouts,
     heatmap_section,
     hour_weekday_table,
 )
@@ -366,29 +367,45 @@ def _protect(
     index = pd.DatetimeIndex(sorted(set(table.index) | set(months)))
     cats = list(table.columns) + [c.value for c in Category if c.value not in table.columns]
     table = table.reindex(index=index, columns=cats, fill_value=0)
-    hw = None
+    layouts: list[HeatmapLayout | None] = [None]
+    raw = None
     if in_period is not None:
         raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
-        layout = heatmap_layout(raw, min_count=profile.min_count, hour_step=profile.hour_step)
-        hw = grouped_counts(raw.astype(float), *layout).round().astype(np.int64)
+        layouts = list(
+            heatmap_layouts(raw, min_count=profile.min_count, hour_step=profile.hour_step)
+        )
     if by_precision is not None:
         known = [p.value for p in Precision]
         by_precision = pd.Series(by_precision, dtype="float64").dropna()
         by_precision.index = by_precision.index.map(str)
         extra = sorted(k for k in by_precision.index if k not in known)
         by_precision = by_precision.reindex(known + extra, fill_value=0)
-    counts, blocks = report_counts(
-        profile,
-        district,
-        table=table,
-        period_months=months,
-        last_year=None if is_missing(last_year) else float(last_year),
-        hour_weekday=hw,
-        by_precision=by_precision,
-        step=3,
-        same_days=_same_days(period, events),
-    )
-    return table, counts, blocks, by_precision, layout
+    for i, candidate in enumerate(layouts):
+        hw = None
+        if candidate is not None and raw is not None:
+            hw = grouped_counts(raw.astype(float), *candidate).round().astype(np.int64)
+        try:
+            counts, blocks = report_counts(
+                profile,
+                district,
+                table=table,
+                period_months=months,
+                last_year=None if is_missing(last_year) else float(last_year),
+                hour_weekday=hw,
+                by_precision=by_precision,
+                step=3,
+                same_days=_same_days(period, events),
+            )
+        except DisclosureError:
+            # these cells' totals would give a hidden one away beside what the other
+            # tables show: the next layout (the last one's error stands)
+            if i == len(layouts) - 1:
+                raise
+            continue
+        if candidate is not None:
+            layout = candidate
+        return table, counts, blocks, by_precision, layout
+    raise AssertionError("unreachable: the loop returns or raises")
 
 
 def _same_days(period: Period, events: pd.DataFrame | None) -> SameDays | None:

@@ -21,7 +21,7 @@ from trygghetskarta.render.published import ReportCounts
 from trygghetskarta.render.svg import WEEKDAYS_SV, heatmap_svg
 from trygghetskarta.schema import TIMEZONE
 
-__all__ = ["heatmap_layout", "heatmap_section", "hour_weekday_table"]
+__all__ = ["heatmap_layout", "heatmap_layouts", "heatmap_section", "hour_weekday_table"]
 
 _STEP_WORDS = {2: "två", 3: "tre", 4: "fyra", 6: "sex"}
 
@@ -96,6 +96,23 @@ def heatmap_layout(
         if float((cells < min_count).mean()) <= MOSTLY_SMALL:
             return rows, step
     return candidates[-1]
+
+
+def heatmap_layouts(
+    table: pd.DataFrame | np.ndarray, *, min_count: int | None, hour_step: int
+) -> list[HeatmapLayout]:
+    """Every layout :func:`heatmap_layout` considers, its choice first, then the coarser
+    ones, then the finer ones: the order in which the suppression tries them (a layout
+    whose totals would give a hidden cell away, given what other tables show, is
+    skipped for the next)."""
+    counts = np.asarray(table, dtype=float).reshape(7, 24)
+    candidates: list[HeatmapLayout] = [(WEEKDAY_ROWS, hour_step)]
+    for layout in ((WEEKDAY_ROWS, 6), (WEEK_PARTS, 6), (WEEK_PARTS, 24)):
+        if layout[1] >= hour_step and layout not in candidates:
+            candidates.append(layout)
+    chosen = heatmap_layout(counts, min_count=min_count, hour_step=hour_step)
+    at = candidates.index(chosen)
+    return [chosen, *candidates[at + 1 :], *reversed(candidates[:at])]
 
 
 def grouped_counts(
