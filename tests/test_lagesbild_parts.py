@@ -404,3 +404,21 @@ def test_report_pdf_without_chromium_exits_1_with_one_sentence(tmp_path, monkeyp
     assert result.exit_code == 1
     message = re.sub(r"\s+", " ", result.output + (result.stderr or ""))
     assert "apt-get install chromium" in message
+
+
+@pytest.mark.parametrize(
+    ("per_cell", "order"),
+    [
+        (2.0, [(7, 3), (7, 6), (2, 6), (2, 24)]),
+        (0.3, [(2, 6), (2, 24), (7, 6), (7, 3)]),
+        (0.05, [(2, 24), (2, 6), (7, 6), (7, 3)]),
+    ],
+    ids=["fine-first", "weekend-then-coarser-then-finer", "coarsest-then-finer"],
+)
+def test_heatmap_layouts_try_the_choice_then_coarser_then_finer(
+    per_cell: float, order: list[tuple[int, int]]
+) -> None:
+    from trygghetskarta.render.report_heatmap import heatmap_layouts
+
+    layouts = heatmap_layouts(_hw(per_cell), min_count=5, hour_step=3)
+    assert [(len(rows), step) for rows, step in layouts] == order
