@@ -69,8 +69,9 @@ def _frame(
     x0, y0, x1, y1 = mine.total_bounds
     pad = 0.06 * max(x1 - x0, y1 - y0)
     if water is not None and not water.empty:
-        water.plot(ax=ax, color="#dbe9f6", linewidth=0, zorder=1)
-    districts.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.6, zorder=3)
+        # above the density (no event lies in the water), under the boundaries and cells
+        water.plot(ax=ax, color="#dbe9f6", linewidth=0, zorder=3)
+    districts.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.6, zorder=4)
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_aspect("equal")
@@ -79,7 +80,7 @@ def _frame(
 
 
 def _outline(ax: Any, mine: gpd.GeoDataFrame) -> None:
-    mine.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.6, zorder=5)
+    mine.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.6, zorder=6)
 
 
 def _scale_bar(ax: Any) -> None:
@@ -138,7 +139,7 @@ def density_png(
     _outline(ax, mine)
     _scale_bar(ax)
     bar = fig.colorbar(image, ax=ax, shrink=0.7, pad=0.02)
-    bar.set_label(f"Täthet, {units} (samma skala för alla områden)", fontsize=8)
+    bar.set_label(f"{units[:1].upper()}{units[1:]}\n(samma skala i alla områden)", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     return _png_uri(fig)
 
@@ -152,14 +153,15 @@ def hotspot_png(
 ) -> str:
     """The district's significant Gi* cells as a PNG data URI.
 
-    Only cells with a non-zero ``bin`` (significant after the false discovery rate
-    correction) are drawn, red for hot and blue for cold; with none the image draws the
-    district alone with the sentence "Inga statistiskt säkerställda hot spots".
+    Only the district's cells (centre inside it) with a non-zero ``bin`` (significant after
+    the false discovery rate correction) are drawn, red for hot and blue for cold; with
+    none the image draws the district alone with the sentence "Inga statistiskt
+    säkerställda hot spots".
     """
     fig, ax, mine = _frame(districts, district, water)
     drawn = gpd.GeoDataFrame()
     if cells is not None and not cells.empty and "bin" in cells.columns:
-        inside = cells[cells.intersects(mine.union_all())]
+        inside = cells[cells.geometry.centroid.within(mine.union_all())]  # the district's own
         drawn = inside[inside["bin"].fillna(0).astype(int) != 0]
     handles = []
     if drawn.empty:
@@ -179,7 +181,7 @@ def hotspot_png(
         bins = drawn["bin"].astype(int)
         for b in sorted(set(bins), reverse=True):
             drawn[bins == b].plot(
-                ax=ax, color=HOT_COLORS[b], edgecolor="#555555", linewidth=0.3, zorder=4
+                ax=ax, color=HOT_COLORS[b], edgecolor="#555555", linewidth=0.3, zorder=5
             )
             label = _BIN_LABELS[b]
             handles.append(Patch(facecolor=HOT_COLORS[b], edgecolor="#555555", label=label))
