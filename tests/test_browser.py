@@ -441,8 +441,11 @@ def test_report(scene, load, tmp_path: Path) -> None:
     headings = ("Utveckling per månad", "Karta", "När händer det?", "Datakvalitet", "Hotspots")
     for heading in headings:
         assert page.locator("h2", has_text=heading).is_visible()
-    assert page.locator("svg.tk-heatmap .tk-cell").count() == 7 * 8
-    assert page.locator("svg.tk-mini").count() >= 5
+    # 149 notices: most three-hour cells would be below five, so six-hour cells (7 × 4)
+    assert page.locator("svg.tk-heatmap .tk-cell").count() == 7 * 4
+    # categories whose every quarter is hidden get no flat chart: they are named instead
+    minis = page.locator("svg.tk-mini").count()
+    assert minis >= 1 or page.get_by_text("inget eget diagram", exact=False).is_visible()
     frame_el = page.locator("iframe.mapframe").first
     frame_el.scroll_into_view_if_needed()
     frame = page.frame_locator("iframe.mapframe").first

@@ -33,6 +33,7 @@ from trygghetskarta.pipeline.analyse import tables
 from trygghetskarta.pipeline.analyse.inputs import data_window, prepare_inputs, read_window
 from trygghetskarta.render import audit_ledgers, read_ledgers, recovered, report
 from trygghetskarta.render.profile import export_profile
+from trygghetskarta.schema import Category
 
 TZ = "Europe/Stockholm"
 
@@ -457,11 +458,18 @@ def test_no_change_is_given_against_an_incomplete_year():
 def test_a_quarter_cut_by_a_mid_quarter_start_says_so():
     # the period starts in October: quarters count from it, and the chart's first quarter
     # (jul–sep 2024) holds September only
+    # (every category has 7 a month, so that the quarters are shown and drawn: a category
+    # whose every quarter is hidden gets no chart of its own)
     months = pd.date_range("2024-09-01", "2025-09-01", freq="MS")
     monthly = pd.DataFrame(
-        {"month": months, "stadsdelsomrade": "A", "category": "traffic", "count": 7}
+        [
+            {"month": m, "stadsdelsomrade": "A", "category": c.value, "count": 7}
+            for c in Category
+            for m in months
+        ]
     )
-    html = _report(Period.months("2024-10", "2025-09"), monthly, {"count": 84}, "public")
+    html = _report(Period.months("2024-10", "2025-09"), monthly, {"count": 7 * 11 * 12}, "public")
+    assert html.count('class="tk-mini"') == len(Category)
     assert "jul–sep 2024 (endast sep)" in html
     assert "okt–dec 2024" in html and "jul–sep 2025" in html
 

@@ -117,9 +117,15 @@ def test_one_total_chart_and_one_small_chart_per_category(
     assert len(total.findall(f".//{SVG}circle")) == 14  # one per month
     minis = svgs_of(html, "tk-mini")
     series = [m.get("data-series") for m in minis]
-    assert series[: len(categories)] == categories[::-1]  # largest first
-    # public: every category, so that a missing one does not say "none"
-    assert len(series) == (len(categories) if profile == "internal" else 11)
+    if profile == "internal":
+        # a category with fewer than 10 events charted (2 a month: 28) still has one
+        assert series == categories[::-1]  # largest first
+    else:
+        # public: every block of these small counts is hidden ("dolt"): no flat lines in
+        # the band; every category is named as grouped, so a missing one does not say "none"
+        assert series == []
+        grouped = re.search(r"inget eget diagram \(([^)]*)\)", html).group(1).split(", ")
+        assert len(grouped) == 11
     for mini in minis:
         assert len(mini.findall(f".//{SVG}path")) == 1
         points = 14 if profile == "internal" else 5  # public: quarters (Q4 2023 … Q4 2024)
@@ -143,11 +149,11 @@ def test_public_charts_hide_counts_below_five() -> None:
     assert f"Alla händelser, jan 2024: {SUPPRESSED_LABEL}" in tips
     assert not any(t.endswith(": 2") for t in tips)
     assert total.find(f".//{SVG}rect[@class='tk-band']") is not None
-    mini = svgs_of(html, "tk-mini")[0]
-    quarter_tips = [t.text for t in mini.iter(f"{SVG}title")]
     # 6 a quarter, but the other categories are empty: the quarters would give the
-    # months (2 each) away, so they are hidden as well
-    assert f"jan–mar 2024: {SUPPRESSED_LABEL}" in quarter_tips
+    # months (2 each) away, so they are hidden as well, and a chart of hidden quarters
+    # alone says nothing: Våld is named among the grouped categories, not drawn flat
+    assert svgs_of(html, "tk-mini") == []
+    assert re.search(r"inget eget diagram \([^)]*Våld", html)
     assert not recovered(audit_ledgers(read_ledgers(html)))
 
 
@@ -155,6 +161,7 @@ def test_key_figures_and_city_comparison() -> None:
     html = page()
     assert "<h1>Lägesbild Södermalm</h1>" in html
     assert ">612<" in html
+    assert "Polisens händelsenotiser i perioden" in html
     assert f">+7{NBSP}%<" in html
     assert "Samma period året innan: 570" in html
     assert ">4,7<" in html and "Hela staden: 4,2" in html
@@ -347,8 +354,8 @@ def test_hour_weekday_table_uses_stockholm_time() -> None:
 
 @pytest.mark.parametrize(
     ("profile", "cells", "tip"),
-    [("internal", 7 * 24, "måndag 22–23: 2"), ("public", 7 * 8, "måndag 21–24: dolt")],
-    ids=["internal_hours", "public_three_hours"],
+    [("internal", 7 * 24, "måndag 22–23: 2"), ("public", 2, "måndag–fredag 00–24: dolt")],
+    ids=["internal_hours", "public_falls_back_to_weekdays_weekend"],
 )
 def test_heatmap_cells_and_suppression(profile: str, cells: int, tip: str) -> None:
     html = page(events=district_events(), profile=profile)
@@ -430,11 +437,46 @@ def test_bra_statistics_beside_the_city() -> None:
     )
     html = page(bra=bra)
     assert "Anmälda brott enligt Brå" in html and "Källa: Brå, anmälda brott 2024" in html
-    assert f'<td class="num">25{NBSP}000,0</td>' in html
+    assert f'<td class="num">25{NBSP}000</td>' in html  # per 100 000: whole, as Brå prints
     assert '<td class="num">1,25</td>' in html  # 25 000 / 20 000
     assert "Anmälda brott enligt Brå" not in page()
     with pytest.raises(SchemaError, match="category"):
         page(bra=bra.drop(columns="category"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        (
+            "Stöld genom inbrott, inbrottsstöld i bostad, ej av skjutvapen (1, 2, 4, 4 a§)",
+            "Stöld genom inbrott, inbrottsstöld i bostad, ej av skjutvapen",
+        ),
+        ("Olaga frihetsberövande (2§) (fr o m 2020)", "Olaga frihetsberövande"),
+        ("3-7 kap. Brott mot person", "Brott mot person"),
+        ("därav misshandel inkl. grov", "Misshandel inkl. grov"),
+        ("Totalt antal brott", "Totalt antal brott"),
+    ],
+    ids=["paragraphs", "from-year", "chapters", "thereof", "plain"],
+)
+def test_bra_labels_in_plain_swedish(raw: str, plain: str) -> None:
+    from trygghetskarta.render.report_parts import plain_label
+
+    assert plain_label(raw) == plain
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (16482.0, "per 100 000 invånare", f"16{NBSP}482"),
+        (167.5068, "per 1 000 invånare", "167,5"),
+        (np.nan, "per 100 000 invånare", "–"),
+    ],
+    ids=["per-100k-whole", "per-1000-decimal-comma", "missing"],
+)
+def test_rates_print_as_bra_prints_them(value: float, unit: str, text: str) -> None:
+    from trygghetskarta.render.report_parts import fmt_rate
+
+    assert fmt_rate(value, unit) == text
 
 
 def test_bra_source_names_the_tables_sources() -> None:
@@ -469,3 +511,54 @@ def test_period_object_counts_only_its_months() -> None:
     assert "Period: jan 2024 – jun 2024" in html
     # violence 2, theft 3, fire 4 a month for six months
     assert '<tr class="total"><td>Totalt</td><td class="num">54</td>' in html
+
+
+def _summary_items(html: str) -> list[str]:
+    section = re.search(r'<section class="tk-conclusions">(.*?)</section>', html, re.S)
+    assert section is not None
+    return [
+        html_lib.unescape(i).replace(NBSP, " ")
+        for i in re.findall(r"<li>(.*?)</li>", section.group(1))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("profile", "shooting", "police_count"),
+    [("public", "färre än 5 händelser eller dolt", "612"), ("internal", "3 händelser", "612")],
+    ids=["public", "internal"],
+)
+def test_summary_leads_with_reported_crimes_and_follows_the_profile(
+    profile: str, shooting: str, police_count: str
+) -> None:
+    from trygghetskarta.analysis import count_interval
+
+    measures = {
+        "Södermalm": [
+            render.Measure("Anmälda brott (Brå) 2024", 25000, key="bra", unit="brott"),
+            render.Measure(
+                "Polisens händelsenotiser",
+                612,
+                key="police_event",
+                previous=570,
+                interval=count_interval([560, 600, 580]),
+            ),
+            render.Measure("Skjutningar", 3, key="shooting", previous=1),
+        ]
+    }
+    categories = {
+        "Södermalm": {
+            "violence": render.Measure("Våld", 24, key="violence", previous=30),
+            "fire": render.Measure("Brand", 36, key="fire"),
+        }
+    }
+    html = page(
+        profile=profile, measures=measures, categories=categories, near_repeat=("Knox: inget.",)
+    )
+    items = _summary_items(html)
+    assert items[0].startswith("Anmälda brott (Brå) 2024: 25 000 brott")
+    assert items[1].startswith(f"Polisens händelsenotiser: {police_count} händelser")
+    assert "inom det normala för årstiden (" in items[1]
+    assert items[2].startswith(f"Skjutningar: {shooting}")
+    if profile == "public":
+        assert "+200 %" not in items[2]  # 1 → 3 would give the small counts away
+    assert "Knox: inget." in html and "inte alla brott" in html

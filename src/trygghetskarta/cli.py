@@ -498,11 +498,33 @@ def maps(
 
 @app.command()
 def report(
-    ctx: typer.Context, profile: ProfileOption = None, data_start: DataStartOption = None
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    data_start: DataStartOption = None,
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf",
+            help="Also print each lägesbild to <slug>.pdf beside its HTML (A4, static maps) "
+            "through a headless Chromium (Debian's chromium package).",
+        ),
+    ] = False,
+    chromium: Annotated[
+        str | None,
+        typer.Option(
+            help="The Chromium program for --pdf (default: chromium in the [report] table of "
+            "trygghetskarta.toml, else chromium, chromium-browser or google-chrome on PATH).",
+        ),
+    ] = None,
 ) -> None:
-    """Write one lägesbild page per stadsdelsområde (HTML) to
+    """Write one lägesbild page per stadsdelsområde (HTML, and with --pdf a PDF) to
     data/processed/<profile>/reports (public or internal)."""
-    _run_steps(ctx, ("report",), profile, analysis=_analysis(None, None, data_start))
+    with _domain_errors():
+        settings = _settings(ctx, profile=profile, analysis=_analysis(None, None, data_start))
+        if pdf:  # before any work: one sentence on what to install when none is found
+            pipeline.find_chromium(settings, chromium)
+    options = {"report": {"pdf": True, "chromium": chromium}} if pdf else None
+    _run(settings, ("report",), options)
 
 
 @app.command()

@@ -32,6 +32,8 @@ short, from ``trygghetskarta`` itself.
 - **Trends and rhythm** (:mod:`.trends`, :mod:`.rates`, :mod:`.rhythm`, :mod:`.schemes`):
   :func:`monthly_counts`, :func:`period_summary`, :func:`monthly_series`,
   :func:`change_table`, :func:`seasonal_baseline`, :func:`hour_weekday`,
+  the normal range (:mod:`.normal_range`: :func:`seasonal_range`, :func:`count_interval`,
+  :func:`rate_interval`, :class:`PredictionInterval`),
   :func:`to_2024_districts`, :func:`to_2021_2023_districts`, :func:`scheme_mapping`.
 - **Places** (:mod:`.places`): :func:`top_places`, the places an area's events name most
   often, without the area's own name.
@@ -100,6 +102,12 @@ from trygghetskarta.analysis.neighbours import (
     queen_neighbours,
     rook_neighbours,
 )
+from trygghetskarta.analysis.normal_range import (
+    PredictionInterval,
+    count_interval,
+    rate_interval,
+    seasonal_range,
+)
 from trygghetskarta.analysis.places import top_places
 from trygghetskarta.analysis.points import as_xy, looks_like_degrees, to_points
 from trygghetskarta.analysis.rates import change_table, monthly_series
@@ -147,6 +155,7 @@ __all__ = [
     "MannKendall",
     "Measure",
     "MeasureError",
+    "PredictionInterval",
     "SpaceTimeCube",
     "adjacency_from_lists",
     "area_inputs",
@@ -168,6 +177,7 @@ __all__ = [
     "confidence_bins",
     "count_grid",
     "count_history",
+    "count_interval",
     "dbscan",
     "eb_rates",
     "emerging_hotspots",
@@ -196,9 +206,11 @@ __all__ = [
     "period_summary",
     "queen_neighbours",
     "rolling_origins",
+    "rate_interval",
     "rook_neighbours",
     "scheme_mapping",
     "seasonal_baseline",
+    "seasonal_range",
     "space_time_cube",
     "to_2021_2023_districts",
     "to_2024_districts",

@@ -46,6 +46,7 @@ from trygghetskarta.pipeline.ingest import (
     police_files,
 )
 from trygghetskarta.pipeline.measures import follow_up_measures
+from trygghetskarta.pipeline.pdf import find_chromium, print_pdf
 from trygghetskarta.pipeline.steps import (
     STEP_LOG_KEY,
     Progress,
@@ -542,6 +543,7 @@ __all__ = [
     "fetch",
     "follow_up_measures",
     "forecast_step",
+    "find_chromium",
     "geocode",
     "geocode_file",
     "ingest",
@@ -549,6 +551,7 @@ __all__ = [
     "maps",
     "police_files",
     "polisen_settings",
+    "print_pdf",
     "read_freshness",
     "read_runs",
     "report",

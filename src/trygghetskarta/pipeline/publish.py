@@ -31,7 +31,9 @@ from trygghetskarta.coverage import Coverage
 from trygghetskarta.freshness import Freshness, assess
 from trygghetskarta.periods import Comparison, Period, default_period
 from trygghetskarta.pipeline import forecast as forecast_files
-from trygghetskarta.pipeline import index_page, outputs
+from trygghetskarta.pipeline import index_page, lagesbild_inputs, outputs
+from trygghetskarta.pipeline import lagesbild_measures as measures_mod
+from trygghetskarta.pipeline import pdf as pdf_mod
 from trygghetskarta.pipeline.analyse.inputs import DataWindow, read_window
 from trygghetskarta.pipeline.steps import Progress, StepResult, new_run_id, no_progress, timed
 from trygghetskarta.pipeline.steps import now as _steps_now
@@ -39,7 +41,7 @@ from trygghetskarta.render import (
     AnalysisLayers,
     ExportProfile,
 )
-from trygghetskarta.schema import LAYER_LABELS_SV, Layer
+from trygghetskarta.schema import CATEGORY_LABELS_SV, LAYER_LABELS_SV, Category, Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -539,10 +541,19 @@ def _monthly(scene: Scene, district: str) -> pd.DataFrame:
     return trends.monthly_counts(mine, by=("stadsdelsomrade", "category"))
 
 
-def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
+def report_scene(
+    scene: Scene,
+    profile: ExportProfile,
+    *,
+    history: pd.DataFrame | None = None,
+    near_repeat: pd.DataFrame | None = None,
+) -> render.ReportScene:
     """What the lägesbilder of a scene show, in ``profile``: every district's figures,
     monthly counts and events (from a year before the period), the city's figures and
-    Brå's statistics beside the city's."""
+    Brå's statistics beside the city's, and, with ``history`` (every event of the store,
+    :func:`.lagesbild_inputs.read_history`), each layer's measure with its normal range:
+    reported crimes first (the crime lists' layer, then Brå's statistics), police notices,
+    shootings, fires; ``near_repeat`` (the store's ``near_repeat`` table) adds its sentences."""
     per_district, city = summaries(scene)
     names = [str(n) for n in scene.districts["name"]]
     compare = scene.comparison
@@ -562,6 +573,30 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
             "comparable": compare.comparable,
         }
     bra = {d: t for d in names if (t := bra_table(scene, d)) is not None}
+    measures: dict[str, list[render.Measure]] = {}
+    categories: dict[str, dict[str, render.Measure]] = {}
+    if history is not None:
+        covered = lagesbild_inputs.covered_from(scene, history, LAYER_ORDER)
+        layers = tuple(scene.layers) or (Layer.POLICE_EVENT.value,)
+        labels = {c.value: CATEGORY_LABELS_SV[c] for c in Category}
+        police = Layer.POLICE_EVENT.value
+        for district in names:
+            found = measures_mod.district_measures(
+                history, district, compare, scene.period, covered, layers
+            )
+            ordered = []
+            crime = found.pop(Layer.REPORTED_CRIME.value, None)
+            if crime is not None:
+                ordered.append(dataclasses.replace(crime, key=Layer.REPORTED_CRIME.value))
+            bra_m = measures_mod.bra_measure(scene.crime_stats, district)
+            if bra_m is not None:
+                ordered.append(dataclasses.replace(bra_m, key="bra"))
+            ordered += [dataclasses.replace(m, key=k) for k, m in found.items()]
+            measures[district] = ordered
+            if police in layers:
+                categories[district] = measures_mod.category_measures(
+                    history, district, police, compare, scene.period, covered.get(police), labels
+                )
     return render.ReportScene(
         period=scene.period,
         made_at=scene.made_at.to_pydatetime(),
@@ -580,6 +615,9 @@ def report_scene(scene: Scene, profile: ExportProfile) -> render.ReportScene:
         freshness=scene.freshness,
         version=__version__,
         outlook=scene.outlook,
+        measures=measures,
+        categories=categories,
+        near_repeat=lagesbild_inputs.near_repeat_sentences(scene, near_repeat),
     )
 
 
@@ -587,15 +625,30 @@ def lagesbild(
     reports: render.ReportScene,
     maps: render.MapScene,
     district: str,
+    scene: Scene | None = None,
 ) -> str:
-    """The lägesbild page of one district, with its map and its hotspot map."""
+    """The lägesbild page of one district, with its map and its hotspot map (mouse-wheel
+    zoom off: the page scrolls), and, given the ``scene``, their static images for print
+    and what the hotspot analysis found in the district."""
     hot = hotspot_map(maps, district)
+    district_m = district_map(maps, district)
+    district_m.options["scroll_wheel_zoom"] = False
+    if hot is not None:
+        hot.options["scroll_wheel_zoom"] = False
+    images: tuple[str | None, str | None] = (None, None)
+    bins = None
+    if scene is not None:
+        images = lagesbild_inputs.static_maps(scene, district)
+        bins = lagesbild_inputs.hotspot_bins(scene, district)
     return render.lagesbild_html(
         reports,
         district,
-        map_html=render.to_html(district_map(maps, district)),
+        map_html=render.to_html(district_m),
         map_link=f"../maps/{slug(district)}.html",
         hotspot_map_html=None if hot is None else render.to_html(hot),
+        map_image=images[0],
+        hotspot_image=images[1],
+        hotspot_bins=bins,
     )
 
 
@@ -633,9 +686,15 @@ def _legacy_warning(settings: Settings, kind: str) -> list[str]:
 
 
 def _write_folder_manifest(
-    settings: Settings, staging: Path, result: StepResult, run_id: str, scene: Scene
+    settings: Settings,
+    staging: Path,
+    result: StepResult,
+    run_id: str,
+    scene: Scene,
+    extra: Mapping[str, object] | None = None,
 ) -> None:
-    """``manifest.json`` in the staging folder: the files beside it and the run that wrote them."""
+    """``manifest.json`` in the staging folder: the files beside it and the run that wrote
+    them (and ``extra``, e.g. how the lägesbild's normal ranges are made)."""
     body = {
         "run_id": run_id,
         "version": __version__,
@@ -660,6 +719,7 @@ def _write_folder_manifest(
             }
             for layer, source in scene.layers.items()
         ],
+        **(extra or {}),
     }
     text = json.dumps(body, ensure_ascii=False, indent=2, default=str)
     outputs.write_text(staging / outputs.FOLDER_MANIFEST, text)
@@ -725,9 +785,13 @@ def report(
     progress: Progress = no_progress,
     run_id: str | None = None,
     now: pd.Timestamp | None = None,
+    pdf: bool = False,
+    chromium: str | None = None,
 ) -> StepResult:
     """Write ``<district>.html``, one lägesbild per district, to the profile's ``reports``
-    folder (:func:`output_dir`), all at once (as :func:`maps` does)."""
+    folder (:func:`output_dir`), all at once (as :func:`maps` does); with ``pdf`` also
+    ``<district>.pdf`` beside each, printed by a headless Chromium
+    (:func:`~trygghetskarta.pipeline.pdf.find_chromium`: ``chromium`` names the program)."""
     result = StepResult("report")
     run_id = run_id or new_run_id()
     with timed(result):
@@ -735,22 +799,47 @@ def report(
         scene = _scene_or_warn(settings, con, result, now)
         if scene is None:
             return result
+        printer = pdf_mod.find_chromium(settings, chromium) if pdf else None
         target = output_dir(settings, "reports")
         profile = ExportProfile.from_settings(settings)
         maps_scene = map_scene(scene, profile, months=False)  # no city map here
-        reports = report_scene(scene, profile)
+        near = lagesbild_inputs.optional_table(con, "near_repeat")
+        reports = report_scene(
+            scene,
+            profile,
+            history=lagesbild_inputs.read_history(settings, con, scene.scheme, LAYER_ORDER),
+            near_repeat=near,
+        )
         names = list(scene.districts["name"])
         with outputs.staged_folder(target, run_id) as staging:
+            pages = []
             for i, district in enumerate(names):
                 progress("Lägesbilder", i, len(names))
-                page = lagesbild(reports, maps_scene, district)
+                page = lagesbild(reports, maps_scene, district, scene)
                 name = f"{slug(district)}.html"
                 outputs.write_text(staging / name, profile.page(page))
                 result.files.append(target / name)
-            _write_folder_manifest(settings, staging, result, run_id, scene)
+                pages.append(staging / name)
+            if printer is not None:
+                for i, page_path in enumerate(pages):
+                    progress("PDF", i, len(pages))
+                    done = pdf_mod.print_pdf(printer, page_path, page_path.with_suffix(".pdf"))
+                    result.files.append(target / done.name)
+                progress("PDF", len(pages), len(pages))
+                result.counts["pdfs"] = len(pages)
+            _write_folder_manifest(
+                settings,
+                staging,
+                result,
+                run_id,
+                scene,
+                extra=lagesbild_inputs.report_manifest(scene, printer),
+            )
         progress("Lägesbilder", len(names), len(names))
         result.counts.update(
-            period=scene.period.label, profile=settings.profile, reports=len(result.files)
+            period=scene.period.label,
+            profile=settings.profile,
+            reports=sum(1 for f in result.files if f.suffix == ".html"),
         )
         write_index(settings, scene, result)  # the index links the reports just written
         note_coverage(scene, result)

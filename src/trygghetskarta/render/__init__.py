@@ -26,7 +26,9 @@ checks the map before rendering it).
 This package's public API is what it imports here; its modules are private to it: ``maps``
 (city and district maps), ``basemap`` (base map, events, :func:`to_html`), ``raster``,
 ``vector``, ``timeline``, ``legend``, ``layers`` (the analyse step's layers), ``report`` and
-``report_parts`` (the lägesbild page), ``svg`` (its charts), ``profile`` (the export
+``report_parts`` (the lägesbild page), ``conclusions`` (its summary sentences),
+``static_map`` (its maps as images for print), ``csv_links`` (its tables as CSV),
+``svg`` (its charts), ``profile`` (the export
 profiles), ``published`` and ``disclosure`` (suppression and ledgers), ``format``,
 ``verbatim``, ``assets`` and ``marking``.
 """
@@ -42,7 +44,9 @@ from trygghetskarta.render.basemap import (
     to_html,
     to_wgs84,
 )
+from trygghetskarta.render.conclusions import Measure, measure_sentence, near_repeat_sentence
 from trygghetskarta.render.coverage import gaps_between
+from trygghetskarta.render.csv_links import csv_data_uri, csv_link, guard_cell
 from trygghetskarta.render.disclosure import (
     Disclosure,
     audit_ledgers,
@@ -51,7 +55,12 @@ from trygghetskarta.render.disclosure import (
     recovered,
 )
 from trygghetskarta.render.index import IndexEntry, index_html
-from trygghetskarta.render.layers import GI_LAYER_NAME, AnalysisLayers, add_analysis_layers
+from trygghetskarta.render.layers import (
+    GI_LAYER_NAME,
+    AnalysisLayers,
+    add_analysis_layers,
+    sample_note,
+)
 from trygghetskarta.render.legend import add_info_box, quantile_edges
 from trygghetskarta.render.map_parts import (
     DENSITY_LAYER_NAME,
@@ -70,11 +79,13 @@ from trygghetskarta.render.raster import DensityGrid, add_density
 from trygghetskarta.render.report import (
     ReportScene,
     bra_source,
+    heatmap_layout,
     hour_weekday_table,
     lagesbild_html,
     monthly_table,
     named_places,
 )
+from trygghetskarta.render.static_map import density_png, hotspot_png
 from trygghetskarta.render.vector import (
     MISSING_COLOR,
     add_count_labels,
@@ -98,6 +109,7 @@ __all__ = [
     "MapLayer",
     "MapScene",
     "Outlook",
+    "Measure",
     "ReportScene",
     "add_analysis_layers",
     "add_count_labels",
@@ -113,17 +125,24 @@ __all__ = [
     "count_fill_name",
     "count_labels_name",
     "density_name",
+    "csv_data_uri",
+    "csv_link",
+    "density_png",
     "district_map",
     "export_profile",
     "external_references",
     "gaps_between",
     "hotspot_name",
+    "guard_cell",
+    "heatmap_layout",
+    "hotspot_png",
     "hour_weekday_table",
     "index_html",
     "lagesbild_html",
     "ledger_html",
     "map_label",
     "mark_internal",
+    "measure_sentence",
     "monthly_table",
     "named_places",
     "outlook_sections",
@@ -131,6 +150,8 @@ __all__ = [
     "read_ledgers",
     "recovered",
     "show_only",
+    "near_repeat_sentence",
+    "sample_note",
     "to_html",
     "to_wgs84",
     "water_polygons",

@@ -36,6 +36,7 @@ from trygghetskarta.errors import ConfigError, SchemaError
 from trygghetskarta.freshness import Freshness
 from trygghetskarta.periods import Period as MonthsPeriod
 from trygghetskarta.periods import block_label
+from trygghetskarta.render.conclusions import POLICE_NOTICE_NOTE, Measure, summary_section
 from trygghetskarta.render.coverage import (
     PARTIAL_NOTE,
     REPORT_CSS,
@@ -43,7 +44,8 @@ from trygghetskarta.render.coverage import (
     report_note,
     shown_gaps,
 )
-from trygghetskarta.render.disclosure import ledger_html
+from trygghetskarta.render.csv_links import file_stem
+from trygghetskarta.render.disclosure import DisclosureError, ledger_html
 from trygghetskarta.render.format import (
     Period,
     category_color,
@@ -59,6 +61,16 @@ from trygghetskarta.render.format import (
 from trygghetskarta.render.outlook import Outlook, outlook_sections
 from trygghetskarta.render.profile import ExportProfile, drop_sensitive
 from trygghetskarta.render.published import ReportCounts, SameDays, month_key, report_counts
+from trygghetskarta.render.report_css import LAGESBILD_CSS
+from trygghetskarta.render.report_heatmap import (
+    WEEKDAY_ROWS,
+    HeatmapLayout,
+    grouped_counts,
+    heatmap_layout,
+    heatmap_layouts,
+    heatmap_section,
+    hour_weekday_table,
+)
 from trygghetskarta.render.report_parts import (
     FINE,
     _get,
@@ -70,75 +82,26 @@ from trygghetskarta.render.report_parts import (
     places_table,
     precision_table,
 )
-from trygghetskarta.render.svg import heatmap_svg, line_chart_svg, small_multiples_html
+from trygghetskarta.render.svg import line_chart_svg, small_multiples_html
 from trygghetskarta.render.timeline import months_between
 from trygghetskarta.schema import TIMEZONE, Category, Precision
 
-__all__ = ["hour_weekday_table", "lagesbild_html", "monthly_table", "named_places"]
+__all__ = [
+    "heatmap_layout",
+    "hour_weekday_table",
+    "lagesbild_html",
+    "monthly_table",
+    "named_places",
+]
 
 _MONTHLY_COLUMNS = ("month", "category", "count")
 #: Hours per column of the public hour × weekday table.
 ALL_EVENTS = "alla"
-_STEP_WORDS = {2: "två", 3: "tre", 4: "fyra", 6: "sex"}
 #: How Brå's figures' ``source`` values read in the source line.
 _BRA_SOURCES = {
     "bra_statistikdatabas": "Brå, anmälda brott (statistikdatabasen)",
     "stockholm_arsbok": "Stockholms stads statistiska årsbok (Brås uppgifter)",
 }
-
-_CSS = """
-:root { --ink: #1f1f1f; --muted: #5c5c5c; --line: #d8d8d8; --accent: #004b87; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f4f4f2; color: var(--ink);
-  font: 15px/1.5 "Helvetica Neue", Arial, Helvetica, sans-serif; }
-main { max-width: 960px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
-h1 { font-size: 28px; margin: 0 0 4px; color: var(--accent); }
-h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid var(--line);
-  padding-bottom: 4px; }
-.meta { color: var(--muted); margin: 0; }
-.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin-top: 18px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
-.card .label { color: var(--muted); font-size: 13px; }
-.card .value { font-size: 26px; font-weight: bold; line-height: 1.2; margin: 2px 0; }
-.card .note { color: var(--muted); font-size: 13px; }
-.tk-compare-note { display: block; margin-top: 3px; color: #8a4b00; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); }
-th { background: #f1f3f6; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-tr.total td { font-weight: bold; border-top: 2px solid #999; }
-.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
-  vertical-align: -1px; }
-.bar { background: #e8edf3; height: 12px; min-width: 120px; }
-.bar span { display: block; height: 12px; background: var(--accent); }
-.mapframe { width: 100%; height: 560px; border: 1px solid var(--line); }
-.print-only { display: none; }
-.empty { color: var(--muted); font-style: italic; }
-.tk-chart { max-width: 100%; height: auto; }
-.tk-multiples { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px;
-  margin-top: 12px; }
-.tk-mini { width: 100%; height: auto; }
-.caption { color: var(--muted); font-size: 13px; }
-.lead { margin: 4px 0 10px; }
-.tk-fresh { margin: 10px 0 0; padding: 6px 10px; border: 1px solid var(--line);
-  border-radius: 4px; font-weight: bold; }
-.tk-fresh.tk-stale { background: #fff3cd; border: 2px solid #b45309; color: #5c2d00;
-  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-.tk-fresh .tk-note { display: block; font-weight: normal; }
-@media (max-width: 700px) {
-  .cards, .tk-multiples { grid-template-columns: repeat(2, 1fr); }
-}
-@media print {
-  @page { size: A4; margin: 16mm 14mm; }
-  body { background: #fff; font-size: 11pt; }
-  .swatch, .bar, .bar span, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  main { max-width: none; padding: 0; }
-  section, .cards, table, svg { break-inside: avoid; }
-  .mapframe, .screen-only { display: none; }
-  .print-only { display: block; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
 
 
 def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.DataFrame:
@@ -179,26 +142,6 @@ def monthly_table(monthly: pd.DataFrame, district: str | None = None) -> pd.Data
     table = table.reindex(full, fill_value=0)
     order = table.sum().sort_values(ascending=False, kind="stable").index
     return table[order]
-
-
-def hour_weekday_table(occurred_at: pd.Series) -> pd.DataFrame:
-    """Events per weekday and hour of the day, in Stockholm time.
-
-    Parameters
-    ----------
-    occurred_at
-        Incident times (timezone-aware; naive times are taken as Stockholm time).
-
-    Returns
-    -------
-    pandas.DataFrame
-        7 rows (0 = Monday … 6 = Sunday) × 24 columns (hours 0–23) of counts.
-    """
-    times = pd.to_datetime(occurred_at.dropna())
-    if times.dt.tz is not None:
-        times = times.dt.tz_convert(TIMEZONE)
-    table = pd.crosstab(times.dt.day_of_week, times.dt.hour)
-    return table.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
 
 
 def named_places(events: pd.DataFrame, *, profile: ExportProfile, limit: int = 10) -> pd.Series:
@@ -305,6 +248,25 @@ def _charts(
             index=blocks.index,
         )
         totals = {k: counts.get("cat", k, "diagram") for k in blocks.columns}
+    drawn, grouped = _drawn_categories(small, hidden_small, suppress)
+    if not profile.public and grouped:
+        # internal: the small categories as one more chart, "Övriga kategorier"
+        small = small[drawn].assign(**{OTHERS: small[grouped].sum(axis=1)})
+        drawn = [*drawn, OTHERS]
+    else:
+        small = small[drawn]
+        if hidden_small is not None:
+            hidden_small = hidden_small[drawn]
+        if totals is not None:
+            totals = {k: totals[k] for k in drawn}
+    others_text = ""
+    if grouped:
+        names = ", ".join(category_label(c) for c in grouped)
+        others_text = (
+            f"Kategorier med få eller inga händelser har inget eget diagram ({names}); de "
+            "ingår i kurvan för alla händelser"
+            + (" och i diagrammet Övriga kategorier. " if OTHERS in small.columns else ". ")
+        )
     month_texts = [fmt_month_in(m, period) for m in table.index]
     step = 3 if suppress else 1
     small_texts = (
@@ -322,12 +284,12 @@ def _charts(
             point_labels=month_texts,
             partial=partial,
         )
-        + f'<p class="caption">{esc(first + band + gap_text)}Varje kategori har sin egen '
-        "skala; talet uppe till höger är summan för alla månader som visas.</p>"
+        + f'<p class="caption">{esc(first + band + gap_text + others_text)}Varje kategori har '
+        "sin egen skala; talet uppe till höger är summan för alla månader som visas.</p>"
         + small_multiples_html(
             small,
-            labels={c: category_label(c) for c in table.columns},
-            colors={c: category_color(c) for c in table.columns},
+            labels={**{c: category_label(c) for c in table.columns}, OTHERS: "Övriga kategorier"},
+            colors={**{c: category_color(c) for c in table.columns}, OTHERS: "#777777"},
             title=f"Händelser per månad och kategori, {district}",
             suppress_below=suppress,
             highlight_from=start,
@@ -338,6 +300,34 @@ def _charts(
             partial=small_partial,
         )
     )
+
+
+#: The key of the internal report's chart of the small categories together.
+OTHERS = "ovriga_kategorier"
+#: Events a category needs over the months charted for its own chart (internal profile).
+MIN_CHART_TOTAL = 10
+
+
+def _drawn_categories(
+    blocks: pd.DataFrame, hidden: pd.DataFrame | None, least: int | None
+) -> tuple[list[str], list[str]]:
+    """Which categories get their own chart; the rest are grouped.
+
+    With a minimum count (public): those with at least one block shown and of at least
+    the minimum (a category whose every block sits in the "dolt" band says nothing as a
+    line). Without (internal): those with at least :data:`MIN_CHART_TOTAL` events in all."""
+    drawn, grouped = [], []
+    for key in blocks.columns:
+        values = blocks[key].to_numpy(dtype=float)
+        if least is None:
+            ok = float(values.sum()) >= MIN_CHART_TOTAL
+        else:
+            shown = values >= least
+            if hidden is not None:
+                shown &= ~hidden[key].to_numpy(dtype=bool)
+            ok = bool(shown.any())
+        (drawn if ok else grouped).append(key)
+    return drawn, grouped
 
 
 def _block_notes(
@@ -354,44 +344,6 @@ def _block_notes(
     return out
 
 
-def _heatmap(
-    events: pd.DataFrame | None,
-    district: str,
-    profile: ExportProfile,
-    counts: ReportCounts | None,
-) -> str:
-    if events is None:
-        return ""
-    table = hour_weekday_table(events["occurred_at"])
-    step = profile.hour_step
-    if int(table.to_numpy().sum()) == 0:
-        body = '<p class="empty">Inga händelser i perioden.</p>'
-    else:
-        suppressed = None
-        if counts is not None and counts.has("hw", 0, "summa"):
-            cols = 24 // step
-            suppressed = (
-                np.array([[counts.get("hw", w, c) is None for c in range(cols)] for w in range(7)]),
-                np.array([counts.get("hw", w, "summa") is None for w in range(7)]),
-                np.array([counts.get("hw", "summa", c) is None for c in range(cols)]),
-            )
-        body = heatmap_svg(
-            table,
-            title=f"Händelser per veckodag och timme, {district}",
-            profile=profile,
-            hour_step=step,
-            suppressed=suppressed,
-        )
-    hours = "timmar" if step == 1 else f"{_STEP_WORDS.get(step, f'{step}-')}timmarsperioder"
-    return (
-        "<section><h2>När händer det?</h2>"
-        f'<p class="lead">Händelser i perioden per veckodag och {hours}, efter den tid polisen '
-        "anger för händelsen (svensk tid). Summorna står till höger och under.</p>"
-        + body
-        + "</section>"
-    )
-
-
 def _protect(
     profile: ExportProfile,
     district: str,
@@ -401,42 +353,60 @@ def _protect(
     by_precision: pd.Series | None,
     last_year: Any,
     events: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None]:
+) -> tuple[pd.DataFrame, ReportCounts | None, pd.DataFrame | None, pd.Series | None, HeatmapLayout]:
     """Public: every count of the page through one suppression (see ``published``).
 
     Returns the month × category table (with every month of the period and, in public,
-    every category), the shown counts, the category blocks the charts draw and the
-    precision counts listed (every class, in public)."""
+    every category), the shown counts, the category blocks the charts draw, the
+    precision counts listed (every class, in public) and the heatmap's cells
+    (:func:`heatmap_layout`)."""
     bounds = period_bounds(period)
+    layout: HeatmapLayout = (WEEKDAY_ROWS, profile.hour_step)
     if not profile.public or bounds is None:
-        return table, None, None, by_precision
+        return table, None, None, by_precision, layout
     months = months_between(bounds[0], bounds[1])
     index = pd.DatetimeIndex(sorted(set(table.index) | set(months)))
     cats = list(table.columns) + [c.value for c in Category if c.value not in table.columns]
     table = table.reindex(index=index, columns=cats, fill_value=0)
-    hw = None
+    layouts: list[HeatmapLayout | None] = [None]
+    raw = None
     if in_period is not None:
         raw = hour_weekday_table(in_period["occurred_at"]).to_numpy()
-        step = profile.hour_step
-        hw = raw.reshape(7, 24 // step, step).sum(axis=2)
+        layouts = list(
+            heatmap_layouts(raw, min_count=profile.min_count, hour_step=profile.hour_step)
+        )
     if by_precision is not None:
         known = [p.value for p in Precision]
         by_precision = pd.Series(by_precision, dtype="float64").dropna()
         by_precision.index = by_precision.index.map(str)
         extra = sorted(k for k in by_precision.index if k not in known)
         by_precision = by_precision.reindex(known + extra, fill_value=0)
-    counts, blocks = report_counts(
-        profile,
-        district,
-        table=table,
-        period_months=months,
-        last_year=None if is_missing(last_year) else float(last_year),
-        hour_weekday=hw,
-        by_precision=by_precision,
-        step=3,
-        same_days=_same_days(period, events),
-    )
-    return table, counts, blocks, by_precision
+    for i, candidate in enumerate(layouts):
+        hw = None
+        if candidate is not None and raw is not None:
+            hw = grouped_counts(raw.astype(float), *candidate).round().astype(np.int64)
+        try:
+            counts, blocks = report_counts(
+                profile,
+                district,
+                table=table,
+                period_months=months,
+                last_year=None if is_missing(last_year) else float(last_year),
+                hour_weekday=hw,
+                by_precision=by_precision,
+                step=3,
+                same_days=_same_days(period, events),
+            )
+        except DisclosureError:
+            # these cells' totals would give a hidden one away beside what the other
+            # tables show: the next layout (the last one's error stands)
+            if i == len(layouts) - 1:
+                raise
+            continue
+        if candidate is not None:
+            layout = candidate
+        return table, counts, blocks, by_precision, layout
+    raise AssertionError("unreachable: the loop returns or raises")
 
 
 def _same_days(period: Period, events: pd.DataFrame | None) -> SameDays | None:
@@ -511,6 +481,16 @@ class ReportScene:
         heading, amber with what it means when a source is older than its threshold.
     version
         The version of the tool, stated where the page says when it was made.
+    measures
+        Each district's measures in the order the summary says them (reported crimes
+        first: the crime lists' layer, Brå; then police notices, shootings, fires), with
+        raw counts: the page shows them through the profile (the police notices' count as
+        its key figure, other counts on their own, never below the minimum).
+    categories
+        Each district's police notices per category (raw), by category value: a sentence
+        for each category the category table shows, the rest grouped.
+    near_repeat
+        Sentences on the near-repeat (Knox) results, city-wide, with their sample note.
 
     Raises
     ------
@@ -535,6 +515,9 @@ class ReportScene:
     #: The forecast and the follow-up of measures (sections "Områden där problemen kan
     #: växa" and "Åtgärder och uppföljning", render/outlook.py); None leaves them out.
     outlook: Outlook | None = None
+    measures: Mapping[str, Sequence[Measure]] = field(default_factory=dict)
+    categories: Mapping[str, Mapping[str, Measure]] = field(default_factory=dict)
+    near_repeat: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, ExportProfile):
@@ -612,6 +595,9 @@ def lagesbild_html(
     title: str | None = None,
     by_precision: pd.Series | None = None,
     top_places: pd.Series | None = None,
+    map_image: str | None = None,
+    hotspot_image: str | None = None,
+    hotspot_bins: Mapping[int, int] | None = None,
 ) -> str:
     """Write the lägesbild of one district as a self-contained HTML page.
 
@@ -636,7 +622,14 @@ def lagesbild_html(
     top_places
         Number of events per place name; when ``None`` it is found from the district's
         events with :func:`named_places` (which applies the profile's rules: prefer that).
-        Without both the section is left out.
+        Without both the section is left out. The district's own name and its
+        stadsdelar's are never listed.
+    map_image, hotspot_image
+        Static images (``data:image/png`` URIs, see :mod:`.static_map`) of the district
+        map and the hotspot map, shown in print in place of the embedded maps.
+    hotspot_bins
+        The district's Gi* cells per confidence bin: the hotspot section says what is
+        significant, and shows its map only when some cell is.
 
     Returns
     -------
@@ -658,7 +651,7 @@ def lagesbild_html(
             if in_period is not None and "precision" in in_period.columns
             else None
         )
-    table, counts, blocks, by_precision = _protect(
+    table, counts, blocks, by_precision, layout = _protect(
         profile,
         district,
         table,
@@ -670,18 +663,31 @@ def lagesbild_html(
     )
     if top_places is None and in_period is not None:
         top_places = named_places(in_period, profile=profile)
+    stem = file_stem(district)
     places = ""
     if top_places is not None:
+        own = [district]
+        if events is not None and "stadsdel" in events.columns:
+            own += [str(n) for n in events["stadsdel"].dropna().unique()]
+        listed = places_table(top_places, profile, exclude=tuple(own), filename=stem)
+        least = profile.min_count or 1
         places = (
             "<section><h2>Platser som nämns oftast</h2>"
-            '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
-            "händelser i perioden.</p>" + places_table(top_places, profile) + "</section>"
+            + (
+                '<p class="lead">Torg, stationer, gator och adresser som polisen anger för '
+                "händelser i perioden (områdets och stadsdelarnas egna namn räknas inte).</p>"
+                + listed
+                if listed
+                else '<p class="empty">Ingen enskild plats i området (torg, station, gata '
+                f"eller adress) nämns i minst {least} av polisens notiser i perioden.</p>"
+            )
+            + "</section>"
         )
     quality = ""
     if by_precision is not None:
         quality = (
             "<section><h2>Datakvalitet</h2>"
-            + precision_table(by_precision, profile, counts)
+            + precision_table(by_precision, profile, counts, filename=stem)
             + "</section>"
         )
     profile_note = profile.report_note
@@ -697,18 +703,34 @@ def lagesbild_html(
         freshness_note(scene.freshness),
         report_note(scene.coverage, period, shown_from=_first_day(table)),
         "</header>",
+        summary_section(
+            scene.measures.get(district, ()),
+            scene.categories.get(district, {}),
+            scene.near_repeat,
+            profile,
+            counts,
+        ),
+        "<section><h2>Polisens händelsenotiser</h2>",
+        f'<p class="lead">{esc(POLICE_NOTICE_NOTE)}</p>',
         key_figures(summary_row, city_summary, profile, counts),
+        "</section>",
         "<section><h2>Utveckling per månad</h2>",
         _charts(table, district, period, profile, counts, blocks, scene.coverage),
         "</section>",
         "<section><h2>Händelser per kategori</h2>",
-        category_table(table, period, profile, counts),
+        category_table(table, period, profile, counts, filename=stem),
         "</section>",
-        map_section(district, map_html, map_link),
-        _heatmap(in_period, district, profile, counts),
+        map_section(district, map_html, map_link, image=map_image),
+        heatmap_section(in_period, district, profile, counts, layout),
         places,
-        hotspot_section(hotspot_map_html, scene.hotspot_caption),
-        bra_section(district, bra, bra_source(bra)),
+        hotspot_section(
+            hotspot_map_html,
+            scene.hotspot_caption,
+            bins=hotspot_bins,
+            district=district,
+            image=hotspot_image,
+        ),
+        bra_section(district, bra, bra_source(bra), filename=stem),
         quality,
         outlook_sections(scene.outlook, district),
         "<section><h2>Källor och period</h2><ul>",
@@ -716,15 +738,14 @@ def lagesbild_html(
         "</ul>",
         f"<p>Period: {esc(fmt_period(period))}. {esc(made)}.</p>",
         _coverage_sources(scene.coverage, period),
-        f"<p>{esc(profile_note)} Polisens händelser är polisens egna notiser om händelser "
-        "de har arbetat med, inte alla anmälda brott.</p>",
+        f"<p>{esc(profile_note)} {esc(POLICE_NOTICE_NOTE)}</p>",
         "</section>",
         ledger_html(counts.ledgers, min_count=profile.min_count) if counts is not None else "",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(heading)}</title>\n<style>{_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(heading)}</title>\n<style>{LAGESBILD_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(part for part in body if part)
         + "\n</main>\n</body>\n</html>\n"
     )

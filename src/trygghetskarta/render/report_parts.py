@@ -8,6 +8,7 @@ whose total is shown never leaves a single small count to be worked out by subtr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,9 +16,9 @@ import pandas as pd
 
 from trygghetskarta.errors import SchemaError
 from trygghetskarta.render.assets import inline_assets
+from trygghetskarta.render.csv_links import csv_link
 from trygghetskarta.render.format import (
     MISSING,
-    SUPPRESS_BELOW,
     Period,
     category_color,
     category_label,
@@ -34,6 +35,19 @@ from trygghetskarta.render.format import (
 from trygghetskarta.render.profile import ExportProfile
 from trygghetskarta.render.published import ReportCounts
 from trygghetskarta.schema import Precision
+
+#: What the density map and the hotspot analysis count (the analyse step's rules, said on
+#: the page: every event with a position inside the kommun makes the density, each spread
+#: by its position's uncertainty; only events placed within a cell make hotspots).
+DENSITY_NOTE = (
+    "Täthetskartan räknar alla händelser som har en position inom kommunen, även de som "
+    "bara är placerade på en stadsdel eller ett stadsdelsområde: en osäker position sprids "
+    "ut över ett större område i stället för att lämnas utanför, så de grova positionerna "
+    "ger ett jämnt utsmetat bidrag. Hotspotanalysen (Getis-Ord Gi*) räknar bara händelser "
+    "vars position är säker inom rutans storlek (250 m). Händelser som bara har kommunen som "
+    "plats, och känsliga brott (som bara redovisas per stadsdelsområde), ingår i områdets "
+    "antal men inte i kartorna."
+)
 
 #: Precision classes that place an event better than its stadsdel.
 FINE = (Precision.EXACT, Precision.ADDRESS, Precision.STREET, Precision.PLACE)
@@ -119,16 +133,20 @@ def key_figures(
         rate_note += f" ({esc(fmt_float(ratio, 1))} gånger stadens nivå)"
     return (
         '<div class="cards">'
-        + _card("Händelser i perioden", count_text)
+        + _card("Polisens händelsenotiser i perioden", count_text)
         + _card("Förändring mot året innan", change_text, change_note)
-        + _card("Händelser per 1 000 invånare", fmt_float(rate), rate_note)
+        + _card("Notiser per 1 000 invånare", fmt_float(rate), rate_note)
         + _card("Invånare", fmt_int(_get(summary_row, "population")))
         + "</div>"
     )
 
 
 def category_table(
-    table: pd.DataFrame, period: Period, profile: ExportProfile, counts: ReportCounts | None = None
+    table: pd.DataFrame,
+    period: Period,
+    profile: ExportProfile,
+    counts: ReportCounts | None = None,
+    filename: str = "lagesbild",
 ) -> str:
     """Counts and shares per category over the months of ``period``.
 
@@ -145,6 +163,7 @@ def category_table(
     if grand == 0:
         return '<p class="empty">Inga händelser i perioden.</p>'
     rows = []
+    csv_rows: list[list[str]] = []
     order = list(totals.index)
     if counts is not None:
         # Shown counts first, largest first; hidden ones after, in a fixed order (their
@@ -159,14 +178,20 @@ def category_table(
         rows.append(
             _category_row(category_label(category), category_color(category), value, grand, profile)
         )
+        share = MISSING if value is None else fmt_pct(100.0 * value / grand, signed=False)
+        csv_rows.append([category_label(category), profile.text(value), share])
     grand_shown = counts.get("sdo", "hela") if counts is not None else profile.single(grand)
     rows.append(
         f'<tr class="total"><td>Totalt</td><td class="num">'
         f'{esc(profile.text(grand_shown))}</td><td class="num">100&nbsp;%</td></tr>'
     )
+    csv_rows.append(["Totalt", profile.text(grand_shown), "100 %"])
     return (
         '<table><thead><tr><th>Kategori</th><th class="num">Antal</th>'
-        '<th class="num">Andel</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+        '<th class="num">Andel</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+        + csv_link(["Kategori", "Antal", "Andel"], csv_rows, f"{filename}-kategorier.csv")
     )
 
 
@@ -190,7 +215,10 @@ def _months_in(table: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def precision_table(
-    by_precision: pd.Series, profile: ExportProfile, shown: ReportCounts | None = None
+    by_precision: pd.Series,
+    profile: ExportProfile,
+    shown: ReportCounts | None = None,
+    filename: str = "lagesbild",
 ) -> str:
     """Count and share of events per precision class, best first, with bars.
 
@@ -210,6 +238,7 @@ def precision_table(
     counts = counts.reindex(order).dropna()
     fine = float(counts.reindex([p.value for p in FINE]).fillna(0).sum())
     rows = []
+    csv_rows: list[list[str]] = []
     total_hidden = False
     if shown is not None:
         key = ("prec", "summa") if shown.has("prec", "summa") else ("sdo", "hela")
@@ -231,39 +260,74 @@ def precision_table(
             "</td>"
             f"<td>{bar}</td></tr>"
         )
+        csv_rows.append(
+            [
+                precision_label(precision),
+                profile.text(value),
+                MISSING if hide_share else fmt_pct(share, signed=False),
+            ]
+        )
     fine_hidden = total_hidden or (
         shown is not None and shown.has("prec", "fina") and shown.get("prec", "fina") is None
     )
     fine_text = "En del " if fine_hidden else esc(fmt_pct(100.0 * fine / total, signed=False)) + " "
     lead = (
         f"<p>{fine_text}av händelserna har en position "
-        "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats). "
-        "Händelser med sämre position räknas till sitt område men syns inte som punkter "
-        "eller i täthetskartan.</p>"
+        "som är noggrannare än stadsdel (exakt koordinat, adress, gata eller plats).</p>"
+        f"<p>{esc(DENSITY_NOTE)}</p>"
     )
     return (
         lead + '<table><thead><tr><th>Positionens noggrannhet</th><th class="num">Antal</th>'
         '<th class="num">Andel</th><th></th></tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table>"
+        + csv_link(
+            ["Positionens noggrannhet", "Antal", "Andel"], csv_rows, f"{filename}-datakvalitet.csv"
+        )
     )
 
 
-def places_table(top_places: pd.Series, profile: ExportProfile, limit: int = 10) -> str:
-    """The places named most often; in public only places named in five events or more."""
-    places = pd.Series(top_places, dtype="float64").dropna().sort_values(ascending=False)
+def shown_places(
+    top_places: pd.Series,
+    profile: ExportProfile,
+    *,
+    exclude: tuple[str, ...] = (),
+    limit: int = 10,
+) -> pd.Series:
+    """The places a page lists: never a name in ``exclude`` (the district's own name and
+    its stadsdelar: they say nothing new), in public only places named in five events or
+    more, at most ``limit``, largest first."""
+    places = pd.Series(top_places, dtype="float64").dropna()
+    own = {str(n).strip().casefold() for n in exclude}
+    places = places[[str(p).strip().casefold() not in own for p in places.index]]
+    places = places.sort_values(ascending=False, kind="stable")
     if profile.min_count is not None:
         places = places[places >= profile.min_count]
-    places = places.head(limit)
+    return places.head(limit)
+
+
+def places_table(
+    top_places: pd.Series,
+    profile: ExportProfile,
+    limit: int = 10,
+    *,
+    exclude: tuple[str, ...] = (),
+    filename: str = "lagesbild",
+) -> str:
+    """The places named most often (:func:`shown_places`) with a CSV link; ``""`` when
+    none is left (the caller then says so in a sentence)."""
+    places = shown_places(top_places, profile, exclude=exclude, limit=limit)
     if places.empty:
-        return f'<p class="empty">Ingen plats nämns i minst {SUPPRESS_BELOW} händelser.</p>'
+        return ""
     rows = "".join(
         f'<tr><td>{esc(place)}</td><td class="num">{esc(fmt_count(n, profile=profile))}</td></tr>'
         for place, n in places.items()
     )
+    csv_rows = [[place, fmt_count(n, profile=profile)] for place, n in places.items()]
     return (
         '<table><thead><tr><th>Plats</th><th class="num">Antal</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
+        + csv_link(["Plats", "Antal"], csv_rows, f"{filename}-platser.csv")
     )
 
 
@@ -281,37 +345,117 @@ def map_frame(title: str, map_html: str, *, css_class: str = "mapframe") -> str:
     )
 
 
-def map_section(district: str, map_html: str | None, map_link: str | None) -> str:
-    """The district map embedded in the page and/or a link to the map file."""
+def _static(image: str | None, alt: str) -> str:
+    """A static map image for print (``data:image/png`` only; anything else is dropped)."""
+    if image is None or not image.startswith("data:image/png;base64,"):
+        return ""
+    return f'<img class="print-only tk-static" src="{esc(image)}" alt="{esc(alt)}">'
+
+
+def map_section(
+    district: str,
+    map_html: str | None,
+    map_link: str | None,
+    *,
+    image: str | None = None,
+) -> str:
+    """The district map embedded in the page (a static image of it in print) and a link.
+
+    The embedded map can be enlarged to the whole window from the page itself (a link to
+    the section's ``#karta`` anchor: CSS ``:target`` fills the window with the frame, "Stäng"
+    goes back), so it works when the report travels alone; ``map_link`` is the separate map
+    file beside the report's folder, and the link says that it needs that file.
+    """
     if map_html is None and map_link is None:
         return ""
-    parts = ["<section><h2>Karta</h2>"]
+    parts = ['<section id="karta" class="tk-map"><h2>Karta</h2>']
     if map_html is not None:
         parts.append(
-            map_frame(f"Karta över {district}", map_html)
-            + '<p class="print-only">Kartan visas inte i utskrift; öppna rapporten i en '
-            "webbläsare för att se den.</p>"
+            '<p class="screen-only tk-map-tools"><a class="tk-open" href="#karta">'
+            "Visa kartan i hela fönstret</a>"
+            '<a class="tk-close" href="#">Stäng helfönstret</a></p>'
+            + map_frame(f"Karta över {district}", map_html)
+            + _static(image, f"Täthet av polisens händelsenotiser i {district}")
         )
     href = safe_href(map_link)
     if href is not None:
         parts.append(
-            f'<p class="screen-only"><a href="{esc(href)}">Öppna kartan i ett eget fönster</a></p>'
+            f'<p class="screen-only"><a href="{esc(href)}">Öppna kartan i ett eget fönster</a> '
+            "(kartfilen ligger bredvid rapporterna i den publicerade mappen; den följer inte "
+            "med när rapporten skickas ensam)</p>"
         )
     parts.append("</section>")
     return "".join(parts)
 
 
-def hotspot_section(map_html: str | None, caption: str | None) -> str:
-    """The hotspot map (Gi* hot and cold cells, emerging hotspots), when one is given."""
-    if map_html is None:
-        return ""
-    note = f'<p class="caption">{esc(caption)}</p>' if caption else ""
+#: How many cells of each Gi* bin the hotspot sentence names (bin → words).
+_BIN_WORDS = {3: "99 %", 2: "95 %", 1: "90 %"}
+
+
+def hotspot_sentence(bins: Mapping[int, int] | None, district: str) -> str:
+    """What the Gi* analysis found significant in the district, in words.
+
+    ``bins`` counts the district's 250 m cells per confidence bin (3 = hot spot with 99 %
+    confidence … −3 = cold spot with 99 %; 0 is not significant).
+    """
+    if bins is None:
+        return "Hotspotanalysen har inte körts för perioden."
+    hot = {b: int(n) for b, n in bins.items() if b > 0 and n}
+    cold = {b: int(n) for b, n in bins.items() if b < 0 and n}
+    if not hot and not cold:
+        return (
+            f"Ingen ruta i {district} är en statistiskt säkerställd hot spot eller cold spot: "
+            "händelserna ligger inte tätare på någon plats än slumpen kan förklara "
+            "(Getis-Ord Gi*, rutor på 250 m, korrigerat för många test)."
+        )
+
+    def say(found: dict[int, int], word: str) -> str:
+        total = sum(found.values())
+        detail = ", ".join(
+            f"{n} med {_BIN_WORDS[abs(b)]} säkerhet"
+            for b, n in sorted(found.items(), key=lambda kv: -abs(kv[0]))
+        )
+        cells = "ruta" if total == 1 else "rutor"
+        return f"{total} {cells} är {word} ({detail})"
+
+    parts = []
+    if hot:
+        parts.append(say(hot, "hot spots, där händelserna ligger tätare än slumpen förklarar"))
+    if cold:
+        parts.append(say(cold, "cold spots, där de ligger glesare"))
     return (
-        "<section><h2>Hotspots</h2>"
-        + map_frame("Karta över hotspots", map_html)
-        + note
-        + '<p class="print-only">Kartan visas inte i utskrift.</p></section>'
+        f"I {district} " + "; ".join(parts) + " (Getis-Ord Gi*, rutor på 250 m, korrigerat för "
+        "många test). Täthetskartan ovan visar hur många händelser som finns; hot spots visar "
+        "var de är fler än slumpen förklarar."
     )
+
+
+def hotspot_section(
+    map_html: str | None,
+    caption: str | None,
+    *,
+    bins: Mapping[int, int] | None = None,
+    district: str = "området",
+    image: str | None = None,
+) -> str:
+    """The hotspot section: a sentence on what is significant; the hotspot map (and its
+    static image for print) only when a cell is, so no hot colour appears otherwise.
+
+    Without ``bins`` (not known) the map is shown when given, as before.
+    """
+    if map_html is None and bins is None:
+        return ""
+    significant = bins is None or any(n for b, n in bins.items() if b != 0)
+    sentence = hotspot_sentence(bins, district) if bins is not None else ""
+    text = f'<p class="lead">{esc(sentence)}</p>' if sentence else ""
+    body = ""
+    if significant and map_html is not None:
+        body = map_frame("Karta över hotspots", map_html) + _static(
+            image, f"Hot spots och cold spots i {district}"
+        )
+        if caption:
+            body += f'<p class="caption">{esc(caption)}</p>'
+    return "<section><h2>Hotspots</h2>" + text + body + "</section>"
 
 
 #: Columns of the Brå table: what each means on the page.
@@ -323,7 +467,35 @@ BRA_COLUMNS = {
 }
 
 
-def bra_section(district: str, bra: pd.DataFrame | None, source: str | None) -> str:
+_LAW_REFERENCE = re.compile(r"\s*\((?:[^()]*§[^()]*|fr\s*o\s*m[^()]*)\)")
+_CHAPTER = re.compile(r"^\d+(?:-\d+)?\s*kap\.\s*")
+_THEREOF = re.compile(r"^(?:därav|varav)\s+", re.IGNORECASE)
+
+
+def plain_label(label: object) -> str:
+    """Brå's category name in plain Swedish: no paragraph references, no chapter numbers.
+
+    >>> plain_label("Stöld genom inbrott, inbrottsstöld i bostad, ej av skjutvapen (1, 2, 4, 4 a§)")
+    'Stöld genom inbrott, inbrottsstöld i bostad, ej av skjutvapen'
+    >>> plain_label("3 kap. Brott mot liv och hälsa"), plain_label("därav rån, inkl. grovt")
+    ('Brott mot liv och hälsa', 'Rån, inkl. grovt')
+    """
+    text = _LAW_REFERENCE.sub("", str(label)).strip()
+    text = _THEREOF.sub("", _CHAPTER.sub("", text)).strip()
+    return text[:1].upper() + text[1:] if text else str(label)
+
+
+def fmt_rate(value: Any, unit: str | None) -> str:
+    """A rate as Brå prints it: per 100 000 inhabitants whole (``16 482``), per 1 000 with
+    one decimal (``167,5``)."""
+    if is_missing(value):
+        return MISSING
+    return fmt_int(value) if unit and "100 000" in unit else fmt_float(value, 1)
+
+
+def bra_section(
+    district: str, bra: pd.DataFrame | None, source: str | None, filename: str = "lagesbild"
+) -> str:
     """Brå's reported-crime statistics for the district beside the city's.
 
     Parameters
@@ -336,6 +508,8 @@ def bra_section(district: str, bra: pd.DataFrame | None, source: str | None) -> 
         optionally ``unit`` (e.g. "per 100 000 invånare"); ``None`` leaves the section out.
     source
         The source line (e.g. "Brå, anmälda brott, preliminär statistik").
+    filename
+        The stem of the CSV file offered for download.
     """
     if bra is None:
         return ""
@@ -348,7 +522,7 @@ def bra_section(district: str, bra: pd.DataFrame | None, source: str | None) -> 
     if bra.empty:
         body = '<p class="empty">Brå har ingen statistik för området.</p>'
     else:
-        rows = []
+        rows, csv_rows = [], []
         for _, row in bra.iterrows():
             d, c = row["district"], row["city"]
             ratio = (
@@ -357,16 +531,22 @@ def bra_section(district: str, bra: pd.DataFrame | None, source: str | None) -> 
                 else MISSING
             )
             unit = row.get("unit") if "unit" in bra.columns else None
+            label = plain_label(row["category"])
+            cells = [label, str(row["year"]), fmt_rate(d, unit), fmt_rate(c, unit), ratio]
             rows.append(
-                f"<tr><td>{esc(row['category'])}</td><td>{esc(row['year'])}</td>"
-                f'<td class="num">{esc(fmt_float(d) if not is_missing(d) else MISSING)}</td>'
-                f'<td class="num">{esc(fmt_float(c) if not is_missing(c) else MISSING)}</td>'
-                f'<td class="num">{esc(ratio)}</td><td>{esc(unit or "")}</td></tr>'
+                f"<tr><td>{esc(cells[0])}</td><td>{esc(cells[1])}</td>"
+                + "".join(f'<td class="num">{esc(v)}</td>' for v in cells[2:])
+                + f"<td>{esc(unit or '')}</td></tr>"
             )
+            csv_rows.append([*cells, unit or ""])
+        header = ["Brottskategori", "År", district, "Hela staden", "Kvot", "Enhet"]
         body = (
             f'<table><thead><tr><th>Brottskategori</th><th>År</th><th class="num">'
             f'{esc(district)}</th><th class="num">Hela staden</th><th class="num">Kvot</th>'
-            "<th>Enhet</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            "<th>Enhet</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
+            + csv_link(header, csv_rows, f"{filename}-bra.csv")
         )
     note = f'<p class="caption">Källa: {esc(source)}</p>' if source else ""
     return (

@@ -240,7 +240,7 @@ def line_chart_svg(
     return "".join(out)
 
 
-_WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 
 
 def small_multiples_html(
@@ -457,6 +457,7 @@ def heatmap_svg(
     hour_step: int = 1,
     width: int = 760,
     suppressed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    rows: Sequence[tuple[str, Sequence[int]]] | None = None,
 ) -> str:
     """An hour × weekday heatmap with the totals per weekday and per hour beside it.
 
@@ -474,8 +475,12 @@ def heatmap_svg(
     width
         Width of the drawing, pixels.
     suppressed
-        What the profile suppressed: cells (7 × columns), weekday sums (7) and column
+        What the profile suppressed: cells (rows × columns), row sums and column
         sums; ``None`` suppresses the counts below five (public).
+    rows
+        The rows as ``(label, weekdays)``, each the sum of its weekdays (0 = Monday), e.g.
+        ``[("måndag–fredag", range(5)), ("lördag–söndag", (5, 6))]``; one row per weekday
+        when ``None``.
 
     Returns
     -------
@@ -485,7 +490,9 @@ def heatmap_svg(
     counts = table.reindex(index=range(7), columns=range(24), fill_value=0).to_numpy("float64")
     if 24 % hour_step:
         raise ValueError(f"hour_step must divide 24, got {hour_step}")
-    binned = counts.reshape(7, 24 // hour_step, hour_step).sum(axis=2)
+    row_groups = [(day, (d,)) for d, day in enumerate(WEEKDAYS_SV)] if rows is None else list(rows)
+    grouped = np.stack([counts[list(days)].sum(axis=0) for _, days in row_groups])
+    binned = grouped.reshape(len(row_groups), 24 // hour_step, hour_step).sum(axis=2)
     n_cols = binned.shape[1]
     if suppressed is not None:
         cell_h_, row_h_, col_h_ = (np.asarray(a, dtype=bool) for a in suppressed)
@@ -499,10 +506,11 @@ def heatmap_svg(
     def text_of(v: float, hide: bool) -> str:
         return SUPPRESSED_LABEL if hide else fmt_number(v)
 
-    left, top, right = 70, 22, 70
+    longest = max(len(label) for label, _ in row_groups)
+    left, top, right = (70 if longest <= 8 else 16 + 7 * longest), 22, 70
     cell_w = (width - left - right) / n_cols
     cell_h = 24
-    grid_h = 7 * cell_h
+    grid_h = len(row_groups) * cell_h
     legend_y = top + grid_h + 44
     height = legend_y + 26
     out = [
@@ -512,7 +520,7 @@ def heatmap_svg(
         f'<g {_FONT} font-size="11" fill="#333">',
         f'<text x="{width - right + 8}" y="{top - 8}" fill="#555">Summa</text>',
     ]
-    for r, day in enumerate(_WEEKDAYS_SV):
+    for r, (day, _) in enumerate(row_groups):
         y = top + r * cell_h
         out.append(f'<text x="{left - 6}" y="{y + 16}" text-anchor="end">{esc(day)}</text>')
         for c in range(n_cols):
