@@ -34,10 +34,12 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from trygghetskarta import areas as areas_mod
 from trygghetskarta import pipeline, render, store
 from trygghetskarta.config import load_settings
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs, publish
+from trygghetskarta.pipeline import scene as scene_mod
 from trygghetskarta.render import report
 from trygghetskarta.render.basemap import _finish
 from trygghetskarta.render.profile import export_profile
@@ -48,7 +50,7 @@ DATA = REPO.parent / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
 MB = 1e6
 TARGETS = {"city": 10 * MB, "district": 5 * MB}
-EVENT_COLUMNS = [*publish._EVENT_COLUMNS, "sensitive"]
+EVENT_COLUMNS = [*scene_mod._EVENT_COLUMNS, "sensitive"]
 
 
 def prepare(out: Path, period: Period | None) -> tuple:
@@ -71,8 +73,8 @@ def prepare(out: Path, period: Period | None) -> tuple:
         )
     finally:
         con.close()
-    known = set(publish.areas_mod.load_areas(DATA).sdo_13["name"])
-    areas = publish.areas_mod.load_areas(DATA)
+    known = set(areas_mod.load_areas(DATA).sdo_13["name"])
+    areas = areas_mod.load_areas(DATA)
     events["stadsdelsomrade"] = events["stadsdelsomrade"].map(
         lambda n: areas.to_2024(n) if n in known else n
     )

@@ -23,7 +23,7 @@ from trygghetskarta.pipeline import lagesbild_measures as measures_mod
 from trygghetskarta.schema import Layer
 
 if TYPE_CHECKING:
-    from trygghetskarta.pipeline.publish import Scene
+    from trygghetskarta.pipeline.scene import Scene
 
 #: The columns of the events the lägesbild's measures read (every year in the store).
 _HISTORY_COLUMNS = ["layer", "category", "occurred_at", "stadsdelsomrade"]
