@@ -43,6 +43,8 @@ _TABLES = {
     "ingested_at TIMESTAMPTZ, counts JSON",
     "coverage_days": "source VARCHAR, day DATE, covered BOOLEAN, how VARCHAR, detail VARCHAR, "
     "recorded_at TIMESTAMPTZ, PRIMARY KEY (source, day)",
+    "step_inputs": "step VARCHAR PRIMARY KEY, fingerprint VARCHAR, result JSON, "
+    "recorded_at TIMESTAMPTZ",
     "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
     "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
     "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
