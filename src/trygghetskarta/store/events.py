@@ -44,11 +44,29 @@ def content_hash(frame: pd.DataFrame) -> pd.Series:
     cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="object")
-    tokens = [_json_tokens(frame[c]) for c in cols]
-    joined = tokens[0].str.cat(tokens[1:], sep=", ") if len(tokens) > 1 else tokens[0]
+    tokens = [_arrow_tokens(frame[c]) for c in cols]
+    joined = pc.binary_join_element_wise(*tokens, ", ").to_pylist()
     sha = hashlib.sha256
-    digests = [sha(f"[{t}]".encode()).hexdigest()[:32] for t in joined.tolist()]
+    digests = [sha(f"[{t}]".encode()).hexdigest()[:32] for t in joined]
     return pd.Series(digests, index=frame.index, dtype="object")
+
+
+_QUOTE = pa.scalar('"')
+
+
+def _arrow_tokens(values: pd.Series) -> pa.Array:
+    """:func:`_json_tokens` as an Arrow array; text columns are quoted in Arrow, and only
+    their values that JSON must escape take ``json.dumps`` one by one."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.StringDtype):
+        return pa.array(_json_tokens(values).to_numpy(dtype=object), type=pa.string())
+    text = pa.array(values, type=pa.string(), from_pandas=True)
+    quoted = pc.binary_join_element_wise(_QUOTE, text, _QUOTE, "")
+    needs = pc.fill_null(pc.match_substring_regex(text, _JSON_ESCAPED), False)
+    if pc.any(needs).as_py():
+        escaped = [json.dumps(v, ensure_ascii=False) for v in pc.filter(text, needs).to_pylist()]
+        quoted = pc.replace_with_mask(quoted, needs, pa.array(escaped, type=pa.string()))
+    return pc.fill_null(quoted, "null")
 
 
 #: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
