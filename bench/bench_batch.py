@@ -56,6 +56,12 @@ FIRST_LOAD_S, PEAK_GIB, NIGHT_S, INGEST_RATIO, EXPONENT = 180.0, 3.0, 90.0, 5.0,
 GIB = 1024**3
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds this process has used (every thread, user and system)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 class _StepMemory(logging.Handler):
     """Follows which step runs (the pipeline logs ``<step>: started`` with the step's name
     in ``tk_step``) while a thread samples the resident memory: the peak per step."""
@@ -64,13 +70,20 @@ class _StepMemory(logging.Handler):
         super().__init__(logging.INFO)
         self.step = "start"
         self.peaks: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}
+        self._cpu_at = _cpu_seconds()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         step = getattr(record, "tk_step", None)
-        if step:
-            self.step = step
+        if step is not None and step != self.step:
+            self._switch(step or "end")
+
+    def _switch(self, step: str) -> None:
+        now = _cpu_seconds()
+        self.cpu[self.step] = self.cpu.get(self.step, 0.0) + now - self._cpu_at
+        self._cpu_at, self.step = now, step
 
     def _sample(self) -> None:
         import psutil
@@ -87,6 +100,7 @@ class _StepMemory(logging.Handler):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._switch("end")
         self._stop.set()
         self._thread.join()
         logging.getLogger("trygghetskarta").removeHandler(self)
@@ -119,6 +133,10 @@ def _worker(data: str, project: str) -> None:
         "list_skipped": len(lists.get("files_skipped", [])),
         "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "step_peaks": memory.peaks,
+        "step_cpu": memory.cpu,
+        "cpu_s": _cpu_seconds(),
+        "analyse_parts": steps["analyse"].counts.get("seconds", {}),
+        "analyse_reused": "reused" in steps["analyse"].counts,
         "db_bytes": settings.db_path.stat().st_size,
         "work_db_bytes": settings.work_db_path.stat().st_size,
     }
@@ -191,6 +209,18 @@ def _print_runs(results: dict[int, dict[str, dict]]) -> None:
                 f"{rows:>9,} {night:>6} {cells} {r['list_s']:>8.1f} {r['total_s']:>8.1f} "
                 f"{r['peak'] / GIB:>9.2f} {r['db_bytes'] / 2**20:>7.0f}  {r['status']}"
             )
+    print("\nCPU seconds per step (every thread; less sensitive than wall time to other load)")
+    print(f"{'rows':>9} {'night':>6} " + " ".join(f"{s:>8}" for s in STEPS) + f" {'total':>8}")
+    for rows, runs in results.items():
+        for night, r in runs.items():
+            cells = " ".join(f"{r['step_cpu'].get(s, 0):>8.1f}" for s in STEPS)
+            print(f"{rows:>9,} {night:>6} {cells} {r['cpu_s']:>8.1f}")
+    print("\nanalyse parts, seconds (the unchanged night reuses the outputs when it can)")
+    for rows, runs in results.items():
+        for night, r in runs.items():
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in r["analyse_parts"].items() if v >= 0.5)
+            reused = " (outputs reused)" if r["analyse_reused"] else ""
+            print(f"{rows:>9,} {night:>6} {parts}{reused}")
     print("\npeak resident memory per step, GiB (sampled every 50 ms)")
     print(f"{'rows':>9} {'night':>6} " + " ".join(f"{s:>8}" for s in STEPS))
     for rows, runs in results.items():
@@ -257,7 +287,7 @@ def _print_targets(sizes: list[int], results: dict[int, dict[str, dict]], old: d
         )
     big = results[sizes[-1]]
     first, again = big["first"], big["again"]
-    print(f"\ntargets at {sizes[-1]:,} rows (issue 16)")
+    print(f"\ntargets at {sizes[-1]:,} rows (issue 16); load average now {os.getloadavg()[0]:.1f}")
     print(
         f"  first load {first['total_s']:.0f} s (target ≤ {FIRST_LOAD_S:.0f} s): "
         f"{_verdict(first['total_s'] <= FIRST_LOAD_S)}"
