@@ -455,3 +455,22 @@ def test_an_event_repeated_across_slices_is_refused(con, monkeypatch):
     with pytest.raises(ValueError, match="'polisen:1' more than once"):
         store.merge_events(con, frame, batch_id="b", ingested_at=NOW)
     assert con.sql("SELECT count(*) FROM events").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "dtype", [object, "string[python]", "string[pyarrow]"], ids=["object", "python", "arrow"]
+)
+def test_content_hash_is_the_same_however_text_is_stored(dtype):
+    titles = ['citat "här"', None, "snedstreck \\ och\ttab", "ö", "", "vanlig"]
+    frame = _events([_event(i) for i in range(len(titles))])
+    frame["title"] = pd.Series(titles, dtype=dtype)
+    # the hash is sha256 over the JSON list of str(value) of the content columns
+    expected = []
+    for _, row in frame.iterrows():
+        values = [
+            None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v)
+            for v in (row[c] for c in store.events._CONTENT_COLUMNS if c in frame.columns)
+        ]
+        text = json.dumps(values, ensure_ascii=False)
+        expected.append(hashlib.sha256(text.encode()).hexdigest()[:32])
+    assert store.content_hash(frame).tolist() == expected

@@ -61,6 +61,8 @@ def _arrow_tokens(values: pd.Series) -> pa.Array:
     if not isinstance(dtype, pd.StringDtype):
         return pa.array(_json_tokens(values).to_numpy(dtype=object), type=pa.string())
     text = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):  # an Arrow-backed column comes in chunks
+        text = text.combine_chunks()
     quoted = pc.binary_join_element_wise(_QUOTE, text, _QUOTE, "")
     needs = pc.fill_null(pc.match_substring_regex(text, _JSON_ESCAPED), False)
     if pc.any(needs).as_py():
