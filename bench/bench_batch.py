@@ -54,6 +54,8 @@ SHARED = (
 #: The issue's targets (issue 16, "Targets").
 FIRST_LOAD_S, PEAK_GIB, NIGHT_S, INGEST_RATIO, EXPONENT = 180.0, 3.0, 90.0, 5.0, 1.0
 GIB = 1024**3
+#: The line of a child's output that holds its result (libraries may print too).
+MARK = "bench_batch result: "
 
 
 def _cpu_seconds() -> float:
@@ -140,7 +142,7 @@ def _worker(data: str, project: str) -> None:
         "db_bytes": settings.db_path.stat().st_size,
         "work_db_bytes": settings.work_db_path.stat().st_size,
     }
-    print(json.dumps(out))
+    print(MARK + json.dumps(out))
 
 
 def _readers(data: str, path: str) -> None:
@@ -160,7 +162,7 @@ def _readers(data: str, path: str) -> None:
     new = crime_list.parse([Path(path)], kommun=kommun, now=clock)
     new_s = time.perf_counter() - t
     same = len(old.events) == len(new.events) and len(old.quarantine) == len(new.quarantine)
-    print(json.dumps({"rows": old.read, "old_s": old_s, "new_s": new_s, "same": same}))
+    print(MARK + json.dumps({"rows": old.read, "old_s": old_s, "new_s": new_s, "same": same}))
 
 
 def _child(function: str, *args: str) -> dict:
@@ -174,7 +176,10 @@ def _child(function: str, *args: str) -> dict:
     )
     if done.returncode:
         raise SystemExit(f"{function} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    found = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
+    if not found:
+        raise SystemExit(f"{function} printed no result:\n{done.stdout[-2000:]}")
+    return json.loads(found[-1][len(MARK) :])
 
 
 def _data_dir(root: Path, rows: int, shared: Path) -> tuple[Path, Path]:
