@@ -114,3 +114,30 @@ def test_a_typo_years_ahead_does_not_make_every_night_read_the_list(project):
     assert tomorrow["read"] == 0 and tomorrow["files_skipped"] == [str(path)]
     then = layers.ingest_list(settings, con, "brott", now=pd.Timestamp("2031-05-02", tz="UTC"))
     assert _counts(then) == (2, 1, 0, 1, 0)
+
+
+@pytest.mark.parametrize("nights", [2, 3], ids=["second-night", "third-night"])
+def test_listed_events_are_placed_the_same_every_night(project, shared_data, nights):
+    """A point found for an address is not a coordinate the list gave: the next night
+    places the row from its address again, not from that point (it used to get the
+    districts of the point on the second night, so the analyses never saw the same data)."""
+    from trygghetskarta import pipeline
+
+    settings, folder, con = project
+    (settings.require_data() / "gazetteer").symlink_to(shared_data / "gazetteer")
+    streets = "K-5;Butiksstöld;2024-03-07;14:00;Drottninggatan 5;;\n"
+    (folder / "brott_2024.csv").write_text(HEADER + "".join(ROWS) + streets, encoding="utf-8")
+    layers.ingest_list(settings, con, "brott", now=NOW)
+    query = (
+        "SELECT source_id, x, y, precision, uncertainty_m, place_name, stadsdel, "
+        "stadsdelsomrade FROM events ORDER BY source_id"
+    )
+    placed = []
+    for _ in range(nights):
+        pipeline.geocode(settings, con)
+        placed.append(con.execute(query).df())
+    for later in placed[1:]:
+        pd.testing.assert_frame_equal(later, placed[0])
+    precision = dict(zip(placed[0]["source_id"], placed[0]["precision"], strict=True))
+    assert precision["K-1"] == precision["K-3"] == "exact"
+    assert precision["K-2"] != "exact" and precision["K-5"] != "exact"  # from their address

@@ -426,3 +426,51 @@ def test_set_based_counts_equal_the_ordered_walk():
             }
         )
         assert _count_versions(received, held) == _apply_in_order(received, held)
+
+
+@pytest.mark.parametrize("slice_rows", [3, 4, 100], ids=["slices-of-3", "slices-of-4", "whole"])
+def test_a_list_merged_in_slices_is_the_list_merged_whole(tmp_path, monkeypatch, slice_rows):
+    import trygghetskarta.store.events as store_events
+
+    frame = _events([_event(i, summary=f"Misshandel {i} på Södermalm.") for i in range(10)])
+    whole = store.connect(tmp_path / "whole.duckdb")
+    counts = store.merge_events(whole, frame, batch_id="b", ingested_at=NOW)
+    monkeypatch.setattr(store_events, "MERGE_SLICE_ROWS", slice_rows)
+    sliced = store.connect(tmp_path / "sliced.duckdb")
+    assert store.merge_events(sliced, frame, batch_id="b", ingested_at=NOW) == counts
+    changed = frame.assign(title=["ändrad"] * 5 + list(frame["title"][5:]))
+    again = store.merge_events(sliced, changed, batch_id="c", ingested_at=NOW)
+    assert again == store.MergeCounts(0, 5, 5)
+    store.merge_events(whole, changed, batch_id="c", ingested_at=NOW)
+    for table in ("events", "event_versions"):
+        query = f"SELECT * FROM {table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(sliced.sql(query).df(), whole.sql(query).df())
+
+
+def test_an_event_repeated_across_slices_is_refused(con, monkeypatch):
+    import trygghetskarta.store.events as store_events
+
+    monkeypatch.setattr(store_events, "MERGE_SLICE_ROWS", 2)
+    frame = _events([_event(1), _event(2), _event(3), _event(1)])
+    with pytest.raises(ValueError, match="'polisen:1' more than once"):
+        store.merge_events(con, frame, batch_id="b", ingested_at=NOW)
+    assert con.sql("SELECT count(*) FROM events").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "dtype", [object, "string[python]", "string[pyarrow]"], ids=["object", "python", "arrow"]
+)
+def test_content_hash_is_the_same_however_text_is_stored(dtype):
+    titles = ['citat "här"', None, "snedstreck \\ och\ttab", "ö", "", "vanlig"]
+    frame = _events([_event(i) for i in range(len(titles))])
+    frame["title"] = pd.Series(titles, dtype=dtype)
+    # the hash is sha256 over the JSON list of str(value) of the content columns
+    expected = []
+    for _, row in frame.iterrows():
+        values = [
+            None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v)
+            for v in (row[c] for c in store.events._CONTENT_COLUMNS if c in frame.columns)
+        ]
+        text = json.dumps(values, ensure_ascii=False)
+        expected.append(hashlib.sha256(text.encode()).hexdigest()[:32])
+    assert store.content_hash(frame).tolist() == expected

@@ -120,7 +120,11 @@ def geocode(
         total = len(texts) + len(others)
         progress("Geokodning", 0, total)
         parts = [geocode_mod.geocode_events(texts, gazetteer, areas)]
-        has_xy = others["x"].notna() & others["y"].notna()
+        # Coordinates the source gave are `exact`; a point an earlier night found for an
+        # address or place is not a given coordinate, and is placed from its name again
+        # (else the second night would assign it districts from that point: not idempotent).
+        given = others["precision"].eq(Precision.EXACT.value).fillna(False).astype(bool)
+        has_xy = given & others["x"].notna() & others["y"].notna()
         if has_xy.any():
             parts.append(_given_positions(others[has_xy], areas))
         if (~has_xy).any():

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from trygghetskarta.config import WEB_CRS
-from trygghetskarta.schema import UNCERTAINTY_M, Precision
+from trygghetskarta.schema import PARSED_COLUMNS, UNCERTAINTY_M, Precision
 from trygghetskarta.sources import _coords
 from trygghetskarta.sources._list_rows import (
     EARLIEST,
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from trygghetskarta.sources.event_lists import Contract, ListOptions
 
 #: Rows read and checked at a time: bounds the memory a large list needs.
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
 #: The content key's fields, in the sorted order of ``json.dumps(sort_keys=True)``.
 _KEY_FIELDS = tuple(
     sorted(
@@ -555,6 +555,7 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     file_names = [name for name, _ in files]
     rows = pd.concat([c.rows for c in chunks], ignore_index=True) if chunks else None
     early = pd.concat([c.early for c in chunks], ignore_index=True) if chunks else None
+    chunks.clear()  # the chunks live on in the two frames: free their own copies now
     if rows is None or early is None:
         empty = quarantine_frame([])
         return Parsed(events_frame([]), empty, [[] for _ in file_names])
@@ -614,11 +615,14 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     )
     quarantine["source"] = source
     quarantine["source_file"] = [files[f][1] for f in quarantine["file_no"]]
-    events = rows[~refused]
     fixed_notes: list[list[str]] = [[] for _ in file_names]
-    noted = events[events["fixed_note"].notna()]
+    noted = rows[~refused & rows["fixed_note"].notna().to_numpy()]
     for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
         fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
+    # Only the events' own columns are copied; the rest of the rows is freed before the
+    # events' frame is built.
+    events = rows.loc[~refused, [c for c in PARSED_COLUMNS if c in rows.columns]]
+    del rows, noted, key, label, first_label, firsts, own_key, reason, sid, explicit, qraw
     # (no rows: the empty frame of the schema, as the row-by-row reader gave it)
     return Parsed(
         events_frame(events) if len(events) else events_frame([]),

@@ -14,6 +14,8 @@ trygghetskarta.duckdb`` (:mod:`trygghetskarta.store.snapshot`). Both hold the ta
 ``ingested_files``   which input files this version of the tool has read
 ``runs``             one row per pipeline run: start, end, inputs, counts, status
 ``coverage_days``    per source and day: whether the feed is known complete that day
+``step_inputs``      per step: the fingerprint of the inputs it last ran on in full, and
+                     what it reported then (``analyse`` reuses its outputs on the same inputs)
 
 Written by ``analyse``: ``monthly_counts``, ``trends``, ``trend_changes``, ``hour_weekday``,
 ``near_repeat``; by ``gazetteer load``: ``address_register``.
@@ -52,7 +54,15 @@ from trygghetskarta.store.events import (
     text_missing,
     update_positions,
 )
-from trygghetskarta.store.runs import finish_run, start_run
+from trygghetskarta.store.runs import (
+    StepInputs,
+    finish_run,
+    forget_step_inputs,
+    read_step_inputs,
+    record_step_inputs,
+    start_run,
+    table_digest,
+)
 from trygghetskarta.store.snapshot import publish, remove_stale, seed_work
 from trygghetskarta.store.statistics import (
     has_table,
@@ -66,6 +76,7 @@ from trygghetskarta.store.statistics import (
 __all__ = [
     "SNAPSHOT_MODE",
     "MergeCounts",
+    "StepInputs",
     "add_quarantine",
     "connect",
     "content_hash",
@@ -73,6 +84,7 @@ __all__ = [
     "event_days",
     "event_period",
     "finish_run",
+    "forget_step_inputs",
     "has_table",
     "ingested_file_counts",
     "ingested_file_keys",
@@ -85,10 +97,12 @@ __all__ = [
     "read_areas",
     "read_coverage",
     "read_events",
+    "read_step_inputs",
     "read_table",
     "record_days",
     "record_findings",
     "record_ingested_files",
+    "record_step_inputs",
     "remove_stale",
     "replace_areas",
     "replace_table",
@@ -96,6 +110,7 @@ __all__ = [
     "seed_work",
     "spatial_extension_path",
     "start_run",
+    "table_digest",
     "text_missing",
     "transaction",
     "update_positions",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from trygghetskarta.districts import SDO_13_TO_11
 from trygghetskarta.errors import StoreError
 from trygghetskarta.schema import (
     EVENT_COLUMNS,
@@ -42,6 +43,8 @@ _TABLES = {
     "ingested_at TIMESTAMPTZ, counts JSON",
     "coverage_days": "source VARCHAR, day DATE, covered BOOLEAN, how VARCHAR, detail VARCHAR, "
     "recorded_at TIMESTAMPTZ, PRIMARY KEY (source, day)",
+    "step_inputs": "step VARCHAR PRIMARY KEY, fingerprint VARCHAR, result JSON, "
+    "recorded_at TIMESTAMPTZ",
     "runs": "run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ, "
     "finished_at TIMESTAMPTZ, status VARCHAR, inputs JSON, parameters JSON, counts JSON, "
     "read BIGINT, loaded BIGINT, updated BIGINT, unchanged BIGINT, quarantined BIGINT, "
@@ -49,11 +52,81 @@ _TABLES = {
 }
 
 
+def _district_2024_sql() -> str:
+    """``stadsdelsomrade`` named in the 11-area scheme of 2024 (the 13 areas of 2021–2023
+    fold into it: Rinkeby-Kista and Spånga-Tensta are Järva, Norrmalm and Östermalm are
+    Norra innerstaden; the other nine keep their names)."""
+    whens = " ".join(
+        f"WHEN '{old}' THEN '{new}'" for old, new in SDO_13_TO_11.items() if old != new
+    )
+    return f"CASE stadsdelsomrade {whens} ELSE stadsdelsomrade END"
+
+
+#: Years of Brå's statistics, one row per area, year and category (see ``crime_stats_yearly``).
+_CRIME_STATS_YEARLY = """
+WITH s AS (
+    SELECT *, CASE WHEN source LIKE 'bra%' THEN 0 ELSE 1 END AS pri
+    FROM crime_stats WHERE year IS NOT NULL AND area IS NOT NULL
+), monthly AS (
+    SELECT * FROM s WHERE month IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY area_scheme, area, year, month, category_key
+        ORDER BY pri, count IS NULL, source_table
+    ) = 1
+), by_month AS (
+    SELECT area_scheme, area, year, category_key,
+        count(*) AS months,
+        sum(count) AS months_sum,
+        bool_or(count IS NULL) AS months_suppressed,
+        bool_or(preliminary) AS months_preliminary,
+        first(source_table ORDER BY pri, source_table) AS months_table
+    FROM monthly GROUP BY ALL
+), by_year AS (
+    SELECT area_scheme, area, year, category_key,
+        first({'count': count, 'suppressed': suppressed, 'preliminary': preliminary,
+               'source_table': source_table} ORDER BY pri, count IS NULL, source_table)
+            FILTER (WHERE month IS NULL AND rate_unit IS DISTINCT FROM 'per_100k')
+            AS counted,
+        first(rate ORDER BY pri, source_table)
+            FILTER (WHERE month IS NULL AND rate_unit = 'per_100k') AS rate_per_100k,
+        first(rate ORDER BY pri, source_table)
+            FILTER (WHERE month IS NULL AND rate_unit = 'per_1000') AS rate_per_1000,
+        first(category ORDER BY month IS NOT NULL, pri, source_table) AS category,
+        list(DISTINCT source_table ORDER BY source_table) AS source_tables
+    FROM s GROUP BY ALL
+)
+SELECT y.area_scheme, y.area, y.year, y.category_key, y.category,
+    CAST(CASE WHEN y.counted IS NOT NULL THEN y.counted.count
+              WHEN m.months = 12 AND NOT m.months_suppressed THEN m.months_sum END
+         AS BIGINT) AS count,
+    y.rate_per_100k, y.rate_per_1000,
+    CASE WHEN y.counted IS NOT NULL THEN 12 ELSE coalesce(m.months, 0) END AS months,
+    y.counted IS NOT NULL OR coalesce(m.months = 12, false) AS complete,
+    CAST(CASE WHEN y.counted IS NULL AND m.months < 12 AND NOT m.months_suppressed
+              THEN m.months_sum END AS BIGINT) AS count_so_far,
+    coalesce(y.counted.suppressed,
+             CASE WHEN m.months IS NOT NULL THEN m.months_suppressed END, false) AS suppressed,
+    coalesce(y.counted.preliminary, m.months_preliminary, false) AS preliminary,
+    CASE WHEN y.counted IS NOT NULL THEN y.counted.source_table
+         WHEN m.months IS NOT NULL
+         THEN m.months_table || ' (sum of ' || m.months || ' months)' END AS count_from,
+    y.source_tables
+FROM by_year y LEFT JOIN by_month m USING (area_scheme, area, year, category_key)
+"""
+
 _VIEWS = {
     # Analysts' convenience: events with a point geometry, for spatial SQL.
     "events_geo": "SELECT *, ST_Point(x, y) AS geom FROM events WHERE x IS NOT NULL",
+    # Every event with the event it was derived from (shootings and fires are derived from
+    # police events; their raw record names it) and its district in the 2024 scheme.
+    "events_labelled": "SELECT *, CASE WHEN raw LIKE '%\"derived_from\":%' "
+    "THEN json_extract_string(raw, '$.derived_from') END AS derived_from, "
+    f"{_district_2024_sql()} AS stadsdelsomrade_2024 FROM events",
+    # Each incident once: the events not derived from another stored event.
+    "events_unique": "SELECT * FROM events_labelled WHERE derived_from IS NULL",
     # Brå's reported-crime statistics (the rest of `statistics` is shootings and fires).
     "crime_stats": "SELECT * FROM statistics WHERE source LIKE 'bra%' OR source LIKE '%arsbok%'",
+    "crime_stats_yearly": _CRIME_STATS_YEARLY,
 }
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from trygghetskarta.schema import (
     EVENT_COLUMNS,
@@ -42,11 +44,31 @@ def content_hash(frame: pd.DataFrame) -> pd.Series:
     cols = [c for c in _CONTENT_COLUMNS if c in frame.columns]
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="object")
-    tokens = [_json_tokens(frame[c]) for c in cols]
-    joined = tokens[0].str.cat(tokens[1:], sep=", ") if len(tokens) > 1 else tokens[0]
+    tokens = [_arrow_tokens(frame[c]) for c in cols]
+    joined = pc.binary_join_element_wise(*tokens, ", ").to_pylist()
     sha = hashlib.sha256
-    digests = [sha(f"[{t}]".encode()).hexdigest()[:32] for t in joined.tolist()]
+    digests = [sha(f"[{t}]".encode()).hexdigest()[:32] for t in joined]
     return pd.Series(digests, index=frame.index, dtype="object")
+
+
+_QUOTE = pa.scalar('"')
+
+
+def _arrow_tokens(values: pd.Series) -> pa.Array:
+    """:func:`_json_tokens` as an Arrow array; text columns are quoted in Arrow, and only
+    their values that JSON must escape take ``json.dumps`` one by one."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.StringDtype):
+        return pa.array(_json_tokens(values).to_numpy(dtype=object), type=pa.string())
+    text = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):  # an Arrow-backed column comes in chunks
+        text = text.combine_chunks()
+    quoted = pc.binary_join_element_wise(_QUOTE, text, _QUOTE, "")
+    needs = pc.fill_null(pc.match_substring_regex(text, _JSON_ESCAPED), False)
+    if pc.any(needs).as_py():
+        escaped = [json.dumps(v, ensure_ascii=False) for v in pc.filter(text, needs).to_pylist()]
+        quoted = pc.replace_with_mask(quoted, needs, pa.array(escaped, type=pa.string()))
+    return pc.fill_null(quoted, "null")
 
 
 #: Characters ``json.dumps(..., ensure_ascii=False)`` escapes in a string.
@@ -168,14 +190,50 @@ def merge_events(
     """
     if events.empty and (versions is None or versions.empty):
         return MergeCounts(0, 0, 0)
-    twice = events["event_uid"][events["event_uid"].duplicated()]
-    if len(twice):
-        raise ValueError(
-            f"expected one row per event, got {twice.iloc[0]!r} more than once — pass the "
-            "other versions as versions="
-        )
+    if versions is None and len(events) > MERGE_SLICE_ROWS:
+        # One version per event (a list): merged a slice at a time, so that the copies a
+        # merge makes stay small; an event repeated across slices is refused first.
+        uids = pa.Table.from_pandas(events[["event_uid"]], preserve_index=False).column(0)
+        if pc.count_distinct(uids).as_py() != len(events):
+            twice = events["event_uid"][events["event_uid"].duplicated()].iloc[0]
+            raise ValueError(
+                f"expected one row per event, got {twice!r} more than once — pass the "
+                "other versions as versions="
+            )
+        total = MergeCounts(0, 0, 0)
+        for start in range(0, len(events), MERGE_SLICE_ROWS):
+            part = _merge(
+                con,
+                events.iloc[start : start + MERGE_SLICE_ROWS],
+                None,
+                batch_id,
+                ingested_at,
+                start,
+            )
+            total = MergeCounts(
+                total.loaded + part.loaded,
+                total.updated + part.updated,
+                total.unchanged + part.unchanged,
+            )
+        return total
+    return _merge(con, events, versions, batch_id, ingested_at, 0)
+
+
+#: Rows of a one-version-per-event batch merged at a time (the result does not depend on it).
+MERGE_SLICE_ROWS = 250_000
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    events: pd.DataFrame,
+    versions: pd.DataFrame | None,
+    batch_id: str,
+    ingested_at: pd.Timestamp,
+    first_no: int,
+) -> MergeCounts:
+    """:func:`merge_events` of one batch; its versions are numbered from ``first_no``."""
     history = events if versions is None else versions
-    if set(history["event_uid"]) != set(events["event_uid"]):
+    if versions is not None and set(history["event_uid"]) != set(events["event_uid"]):
         stray = sorted(set(history["event_uid"]) ^ set(events["event_uid"]))
         raise ValueError(
             f"versions and events name different events ({stray[:3]}); every event needs "
@@ -202,10 +260,11 @@ def merge_events(
             "raw": history["raw"].astype(arrow_text).array,
             "batch_id": batch_id,
             "received_at": ingested_at,
-            "received_no": range(len(history)),
+            "received_no": range(first_no, first_no + len(history)),
         }
     )
-    con.register("incoming_df", incoming)
+    # An Arrow table: DuckDB scans it without turning each text column into objects.
+    con.register("incoming_df", pa.Table.from_pandas(incoming, preserve_index=False))
     try:
         # Text columns keep their type even when a batch leaves them all empty (pandas
         # then hands DuckDB a column of no type, which it would read as a number).
@@ -216,13 +275,26 @@ def merge_events(
         )
     finally:
         con.unregister("incoming_df")
-    held = con.execute(
-        "SELECT e.event_uid, e.content_hash, e.published_at FROM events e "
-        "SEMI JOIN incoming i USING (event_uid)"
-    ).df()
-    counts = _count_versions(received, held)
-    first = received.drop_duplicates(["event_uid", "content_hash"], keep="first")
-    con.register("received_df", first)
+    twice = con.execute(
+        "SELECT event_uid FROM incoming GROUP BY event_uid HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if twice is not None:
+        con.execute("DROP TABLE incoming")
+        raise ValueError(
+            f"expected one row per event, got {twice[0]!r} more than once — pass the "
+            "other versions as versions="
+        )
+    if versions is None:  # one version per event (every list): counted by a join
+        counts = _count_once(con)
+        first = received
+    else:
+        held = con.execute(
+            "SELECT e.event_uid, e.content_hash, e.published_at FROM events e "
+            "SEMI JOIN incoming i USING (event_uid)"
+        ).df()
+        counts = _count_versions(received, held)
+        first = received.drop_duplicates(["event_uid", "content_hash"], keep="first")
+    con.register("received_df", pa.Table.from_pandas(first, preserve_index=False))
     try:
         con.execute(
             """
@@ -260,6 +332,22 @@ def merge_events(
     )
     con.execute("DROP TABLE incoming")
     return counts
+
+
+def _count_once(con: duckdb.DuckDBPyConnection) -> MergeCounts:
+    """Count the rows of ``incoming`` (one version per event) as :func:`merge_events`
+    describes: new, changed and not older (the ``UPDATE``'s own condition), or unchanged."""
+    n, loaded, updated = con.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE e.event_uid IS NULL),
+               count(*) FILTER (WHERE e.event_uid IS NOT NULL
+                                  AND e.content_hash <> i.content_hash
+                                  AND coalesce(i.published_at >= e.published_at, true))
+        FROM incoming i LEFT JOIN events e USING (event_uid)
+        """
+    ).fetchone()
+    return MergeCounts(int(loaded), int(updated), int(n - loaded - updated))
 
 
 def _count_versions(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:

@@ -34,6 +34,7 @@ gives a warning.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from collections import defaultdict
@@ -52,7 +53,7 @@ from trygghetskarta.config import STORE_CRS, Settings
 from trygghetskarta.errors import AnalysisError
 from trygghetskarta.periods import Period
 from trygghetskarta.pipeline import outputs
-from trygghetskarta.pipeline.analyse import parts, tables
+from trygghetskarta.pipeline.analyse import parts, reuse, tables
 from trygghetskarta.pipeline.analyse.inputs import (
     ALL,
     COVERAGE_SOURCE,
@@ -62,6 +63,8 @@ from trygghetskarta.pipeline.analyse.inputs import (
 )
 from trygghetskarta.pipeline.steps import Progress, StepResult, no_progress, timed
 from trygghetskarta.schema import Layer
+
+_log = logging.getLogger(__name__)
 
 #: Layers whose categories are analysed one by one as well (shootings and fires have one).
 PER_CATEGORY_LAYERS = (Layer.POLICE_EVENT.value, Layer.REPORTED_CRIME.value)
@@ -356,13 +359,47 @@ def analyse(
     result = StepResult("analyse")
     rec = _Recorder(result)
     with timed(result):
+        with rec.part("fingerprint"):
+            print_ = reuse.fingerprint(settings, con, period)
+            held = reuse.reusable(settings, con, print_)
+        if held is not None:
+            _reuse(result, held, rec)
+            return result
         inputs: AnalysisInputs | None = None
         with rec.part("read"):
             inputs = load_inputs(settings, con, period=period)
         if inputs is None:  # no events: the warning says so
             return result
+        store.forget_step_inputs(con, reuse.STEP)
         _run(inputs, settings, con, result, rec, progress)
+    if not result.errors:  # after `timed`, which adds the warnings caught in the step
+        store.record_step_inputs(
+            con,
+            reuse.STEP,
+            print_,
+            counts={k: v for k, v in result.counts.items() if k != "seconds"},
+            files=reuse.file_marks(result.files),
+            warnings=result.warnings,
+            at=pd.Timestamp.now(tz="UTC"),
+        )
     return result
+
+
+def _reuse(result: StepResult, held: store.StepInputs, rec: _Recorder) -> None:
+    """Report what the last full run on the same inputs wrote (see :mod:`.reuse`)."""
+    result.counts.update(held.counts)
+    result.counts["seconds"] = {k: round(v, 3) for k, v in rec.seconds.items()}
+    result.counts["reused"] = {
+        "from": str(held.recorded_at),
+        "why": "the events, coverage, boundaries, population, parameters and code are as "
+        "when the analyses last ran, and so are their outputs",
+    }
+    result.files.extend(Path(p) for p in held.files)
+    result.warnings.extend(held.warnings)
+    _log.info(
+        "analyse: inputs unchanged since %s: the rasters and tables written then are kept",
+        held.recorded_at,
+    )
 
 
 def analyse_prepared(

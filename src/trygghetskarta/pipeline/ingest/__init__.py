@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -192,12 +193,14 @@ def ingest(
         names = (source,) if source else SOURCES
         for i, name in enumerate(names):
             progress("Källor", i, len(names))
+            started = time.perf_counter()
             try:
                 counts = _run_source(name, settings, con, paths if source else None, clock)
             except SourceError as e:
                 result.errors.append(f"{name}: {e}")
                 log.error("source %s failed: %s", name, e)
                 continue
+            counts["seconds"] = round(time.perf_counter() - started, 3)
             sources[name] = counts
             if counts.get("lacking_text_read"):
                 result.warnings.append(_lacking_text(counts["lacking_text_read"]))
@@ -213,7 +216,9 @@ def ingest(
                 reasons[reason] = reasons.get(reason, 0) + n
         progress("Källor", len(names), len(names))
         if source in (None, "polisen"):
+            started = time.perf_counter()
             result.counts["derived"] = layers.derive_from_police(settings, con)
+            result.counts["derived"]["seconds"] = round(time.perf_counter() - started, 3)
         result.counts.update(
             totals,
             quarantine_reasons=reasons,
