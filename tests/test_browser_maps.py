@@ -8,7 +8,8 @@ request leaves the file; every page has a title and ``lang="sv"``; at 1280×800 
 one legend panel overlaps neither the layer control nor the zoom buttons; colour layers
 show one at a time; hover and click on an area show its name, its figures and links; the
 keyboard reaches the month slider within 15 Tab presses and moves it, and the slider
-says its month in words. A screenshot of the city map goes to ``docs/img/city-map.png``.
+says its month in words. A screenshot of the city map goes to
+``data/processed/screenshots/city-map.png`` (copied by hand to ``docs/img/``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ REPO = _tb.REPO
 
 VIEWPORTS = [(1280, 800), (1920, 1080)]
 MAPS = ["stockholm", "jarva", "sodermalm"]
-SCREENSHOT = REPO / "docs" / "img" / "city-map.png"
+# Saved beside the other browser screenshots (ignored by git); docs/img/city-map.png is a copy.
+SCREENSHOT = REPO / "data" / "processed" / "screenshots" / "city-map.png"
 MAX_TABS = 15
 
 

@@ -4,7 +4,8 @@ Debian's Chromium through Playwright (never downloaded), the network blocked: tw
 reports open with no request leaving the file; the mouse wheel over the embedded map
 scrolls the page; print emulation shows every map as an image and hides the controls;
 a CSV link downloads a CSV that parses back to its table; ``report --pdf``'s printer
-writes A4 pages. Screenshots of one report on screen and in print go to ``docs/img/``.
+writes A4 pages. Screenshots of one report on screen and in print go
+to ``data/processed/screenshots/`` (copied by hand to ``docs/img/``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from playwright.sync_api import Browser, sync_playwright
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS_IMG = REPO / "docs" / "img"
+# Saved beside the other browser screenshots (ignored by git); docs/img/ holds copies.
+DOCS_IMG = REPO / "data" / "processed" / "screenshots"
 CHROMIUM = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
     "--headless",

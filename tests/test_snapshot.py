@@ -364,7 +364,7 @@ def test_a_second_run_while_one_is_running_exits_1_at_once_with_one_sentence(pro
     lines = [x for x in (out + err).splitlines() if x.strip()]
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: another run is in progress (pid {first.pid}, started ")
-    assert "`trygghetskarta ingest geocode analyse maps report`" in lines[0]
+    assert "`trygghetskarta ingest geocode analyse forecast maps report`" in lines[0]
     assert f"in progress: pid {first.pid}" in status_out
     assert first.returncode == 0, first_out + first_err  # the first is not disturbed
 
