@@ -358,7 +358,9 @@ def test_reports_show_what_their_ledgers_say(public_outputs):
     # the category charts' totals ("N st") and their quarters
     chart = r'class="tk-mini" data-series="(\w+)">.*?class="tk-total">([^<>]+?)(?: st)?</text>'
     charts = re.findall(chart, body)
-    assert len(charts) == 11  # every category, hidden or not
+    # a chart per category with something to show; the rest are grouped in words
+    # ("Övriga kategorier"), never drawn as flat lines
+    assert 0 < len(charts) <= 11
     for key, text in charts:
         value = shown[f"cat|{d}|{key}|diagram"]
         assert text.replace("\u00a0", "") == ("dolt" if value is None else str(value))
