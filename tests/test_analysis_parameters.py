@@ -301,14 +301,20 @@ def test_cv_on_the_real_data_chooses_its_own_bandwidth(real_run):
         assert "bandwidth_cv_sample" not in grid.params
 
 
+def _real_scene(settings):
+    """The real run's scene and the layers its store holds."""
+    con = store.connect(settings.db_path, read_only=True)
+    try:
+        stored = {r[0] for r in con.execute("SELECT DISTINCT layer FROM events").fetchall()}
+        return publish.build_scene(settings, con), stored
+    finally:
+        con.close()
+
+
 @pytest.mark.realdata
 def test_the_maps_month_slider_reads_the_monthly_rasters_of_the_step(real_run):
     settings, _ = real_run
-    con = store.connect(settings.db_path, read_only=True)
-    try:
-        scene = publish.build_scene(settings, con)
-    finally:
-        con.close()
+    scene, _ = _real_scene(settings)
     assert scene is not None and scene.grid is not None
     expected = [str(m) for m in pd.period_range(scene.period.start.tz_localize(None),
                                                 periods=12, freq="M")]  # fmt: skip
@@ -323,12 +329,7 @@ def test_the_maps_month_slider_reads_the_monthly_rasters_of_the_step(real_run):
 @pytest.mark.realdata
 def test_the_scene_carries_every_source_layer_with_its_own_raster(real_run):
     settings, _ = real_run
-    con = store.connect(settings.db_path, read_only=True)
-    try:
-        scene = publish.build_scene(settings, con)
-        stored = {r[0] for r in con.execute("SELECT DISTINCT layer FROM events").fetchall()}
-    finally:
-        con.close()
+    scene, stored = _real_scene(settings)
     assert scene is not None
     assert list(scene.layers) == [layer for layer in publish.LAYER_ORDER if layer in stored]
     assert {"police_event", "shooting", "fire"} <= set(scene.layers)

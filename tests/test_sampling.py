@@ -279,6 +279,18 @@ def _settings(tmp_path: Path, parameters: AnalysisParameters) -> Settings:
     )
 
 
+def _town_inputs(parameters: AnalysisParameters):
+    """The analyse step's inputs for the tiny town of 2025 with ``parameters``."""
+    return prepare_inputs(
+        town_events(),
+        tiny_areas(),
+        tiny_population(),
+        period=Period.months("2025-01", "2025-12"),
+        parameters=parameters,
+        seed=7,
+    )
+
+
 @pytest.mark.parametrize(
     ("caps", "expected"),
     [
@@ -298,14 +310,7 @@ def test_the_step_lists_every_sample_in_its_counts_and_warnings(tmp_path, caps, 
         cell_size_m=100.0, bandwidth=200.0, knox_permutations=19, cluster_min_size=5, **caps
     )
     settings = _settings(tmp_path, parameters)
-    inputs = prepare_inputs(
-        town_events(),
-        tiny_areas(),
-        tiny_population(),
-        period=Period.months("2025-01", "2025-12"),
-        parameters=parameters,
-        seed=7,
-    )
+    inputs = _town_inputs(parameters)
     con = store.connect(settings.db_path)
     try:
         result = analyse_prepared(inputs, settings, con)
@@ -336,14 +341,7 @@ def test_a_cross_validated_bandwidth_on_a_sample_is_stated(tmp_path, monkeypatch
     monkeypatch.setattr(density_mod, "CV_MAX_POINTS", 10)  # below the town's placed events
     parameters = AnalysisParameters(cell_size_m=100.0, bandwidth="cv", knox_permutations=19)
     settings = _settings(tmp_path, parameters)
-    inputs = prepare_inputs(
-        town_events(),
-        tiny_areas(),
-        tiny_population(),
-        period=Period.months("2025-01", "2025-12"),
-        parameters=parameters,
-        seed=7,
-    )
+    inputs = _town_inputs(parameters)
     con = store.connect(settings.db_path)
     try:
         with warnings.catch_warnings():
