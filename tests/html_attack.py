@@ -46,19 +46,17 @@ def subtract(total: str, parts: list[str], what: str, found: Found) -> None:
         found.recovered.append((what, "all zero", 0))
 
 
-def _area_data(page: str) -> dict | None:
-    m = re.search(r', (\{"names":.*\})\);$', page, flags=re.M)
-    return json.loads(m.group(1)) if m else None
+def _area_data(page: str) -> list[dict]:
+    """Every area layer's table (one per source layer: police notices, shootings, fires …)."""
+    return [json.loads(m) for m in re.findall(r', (\{"names":.*\})\);$', page, flags=re.M)]
 
 
 def attack_map(name: str, page: str, found: Found) -> None:
-    """The whole period minus its months, per area; numbers in the sensitive-events note."""
-    d = _area_data(page)
-    if d is None:
-        return
-    names = [re.sub("<.*?>", "", n) for n in d["names"]]
-    for n, row in zip(names, d["plain"], strict=True):
-        subtract(row[0], row[1:], f"{name} {n}: whole period − months", found)
+    """The whole period minus its months, per area and layer; numbers in the sensitive note."""
+    for k, d in enumerate(_area_data(page)):
+        names = [re.sub("<.*?>", "", n) for n in d["names"]]
+        for n, row in zip(names, d["plain"], strict=True):
+            subtract(row[0], row[1:], f"{name} layer {k} {n}: whole period − months", found)
     for m in re.findall(r"(\d+) händelser av känslig art", page):
         found.recovered.append((f"{name}: note on sensitive events", "note", int(m)))
 
@@ -82,7 +80,7 @@ def attack_report(name: str, page: str, found: Found) -> None:
     total = re.search(r'Totalt</td><td class="num">([^<]+)<', sec)
     if total:
         subtract(total.group(1), rows, f"{name} category table", found)
-    key = re.search(r'Händelser i perioden</div><div class="value">([^<]+)<', body)
+    key = re.search(r'händelsenotiser i perioden</div><div class="value">([^<]+)<', body)
     if "<h2>Datakvalitet" in body and key:
         sec = body[body.index("<h2>Datakvalitet") :]
         sec = sec[: sec.index("</table>")]
@@ -99,18 +97,20 @@ def _attack_heatmap(name: str, el: ET.Element, key: re.Match | None, found: Foun
         for r in el.iter(SVG + "rect")
         if r.get("class") == "tk-cell"
     ]
-    ncol = len(cells) // 7
-    grid = [cells[i * ncol : (i + 1) * ncol] for i in range(7)]
     texts = list(el.iter(SVG + "text"))
-    # day sums stand right of the grid; column sums under it (small grey text)
+    # row sums stand right of the grid; column sums under it (small grey text). Rows are
+    # the seven days, or fewer coarser groups (weekdays, weekend) where events are few.
     right = float(el.get("viewBox").split()[2]) - 70
     day_sums = [t.text for t in texts if float(t.get("x", 0)) > right and t.text != "Summa"]
     col_sums = [t.text for t in texts if t.get("font-size") == "10" and t.get("fill") == "#555"]
-    assert len(day_sums) == 7 and len(col_sums) == ncol, (name, day_sums, col_sums)
-    for w in range(7):
+    nrow = len(day_sums)
+    ncol = len(cells) // nrow
+    assert nrow * ncol == len(cells) and len(col_sums) == ncol, (name, day_sums, col_sums)
+    grid = [cells[i * ncol : (i + 1) * ncol] for i in range(nrow)]
+    for w in range(nrow):
         subtract(day_sums[w], grid[w], f"{name} hour × weekday: day {w}", found)
     for c in range(ncol):
-        column = [grid[w][c] for w in range(7)]
+        column = [grid[w][c] for w in range(nrow)]
         subtract(col_sums[c], column, f"{name} hour × weekday: column {c}", found)
     if key:
         subtract(key.group(1), day_sums, f"{name} hour × weekday: key figure − days", found)

@@ -12,11 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from trygghetskarta import areas, pipeline, store
-from trygghetskarta.analysis.forecast import METHODS
+from trygghetskarta.analysis.forecast import BASELINES, METHODS
 from trygghetskarta.cli import app
 from trygghetskarta.config import load_settings
 from trygghetskarta.pipeline.forecast import read_outlook
 from trygghetskarta.render import outlook_sections
+from trygghetskarta.render.format import fmt_float
 from trygghetskarta.schema import PARSED_COLUMNS
 
 pytestmark = pytest.mark.realdata
@@ -279,6 +280,13 @@ def test_the_real_run_forecasts_next_month_and_each_lagesbild_says_what_the_back
     else:
         assert "Att räkna händelserna är lika bra som prognoserna" in page
         assert "Väntat antal" not in page
+    if found["method"] in BASELINES:
+        # the sentence quotes the best model against counting, never counting against itself
+        models = at.drop(index=[*BASELINES, "hindsight"])
+        best_model = models["pai"].idxmax()
+        assert found["challenger"]["method"] == best_model
+        ratio = fmt_float(models.loc[best_model, "ratio"], 2)
+        assert f"fångade {ratio} gånger så många" in page
 
 
 def _placed_events(shared_data, shape) -> pd.DataFrame:

@@ -82,9 +82,31 @@ def test_a_forecast_that_beats_counting_is_shown_with_its_back_test():
 def test_a_forecast_that_does_not_beat_counting_is_one_sentence_and_no_table():
     html = outlook_sections(Outlook(_forecast(), LOSES, None), "Södermalm")
     assert "Att räkna händelserna är lika bra som prognoserna" in html
-    assert "kvot 1,02, 95\u00a0% intervall 0,92–1,15" in html
+    assert "fångade 1,02 gånger så många (95\u00a0% intervall 0,92–1,15)" in html
     assert "<table" not in html
     assert "11,2" not in html
+
+
+def test_when_counting_came_out_best_the_best_model_is_quoted_against_it():
+    # the best method is a baseline: its ratio to itself (1,00) says nothing
+    counting = LOSES | {
+        "method": "long_term_mean",
+        "best_method": "long_term_mean",
+        "ratio": 1.0,
+        "ratio_low": 1.0,
+        "ratio_high": 1.0,
+        "challenger": {
+            "method": "poisson_glm",
+            "pai": 5.91,
+            "ratio": 0.97,
+            "ratio_low": 0.87,
+            "ratio_high": 1.1,
+        },
+    }
+    html = outlook_sections(Outlook(_forecast(), counting, None), "Södermalm")
+    assert "1,00" not in html
+    assert "en Poissonregression på tidigare antal, säsong och grannområden, fångade 0,97" in html
+    assert "(95\u00a0% intervall 0,87–1,10)" in html
 
 
 def test_the_districts_measures_are_listed_with_their_conclusions_as_text():

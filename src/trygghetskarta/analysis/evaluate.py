@@ -150,11 +150,14 @@ class Backtest:
     n_boot: int
     origins: tuple[pd.Timestamp, ...] = field(default_factory=tuple)
 
-    def best_method(self, coverage: float = HEADLINE_COVERAGE) -> str:
-        """The method with the highest PAI at ``coverage`` (a baseline on a tie)."""
+    def best_method(self, coverage: float = HEADLINE_COVERAGE, *, models_only: bool = False) -> str:
+        """The method with the highest PAI at ``coverage`` (a baseline on a tie); with
+        ``models_only`` the best of the methods that are not naive baselines."""
         rows = self.table[
             (self.table["coverage"] == coverage) & (self.table["method"] != "hindsight")
         ]
+        if models_only:
+            rows = rows[~rows["method"].isin(BASELINES)]
         order = {m: i for i, m in enumerate(METHODS)}
         rows = rows.assign(order=rows["method"].map(order)).sort_values(
             ["pai", "order"], ascending=[False, True]

@@ -41,6 +41,7 @@ from trygghetskarta import areas as areas_mod
 from trygghetskarta import render, store
 from trygghetskarta.analysis import evaluate
 from trygghetskarta.analysis.forecast import (
+    BASELINES,
     FORECAST_COLUMNS,
     HORIZONS,
     SEASON,
@@ -276,6 +277,12 @@ def make_forecast(
     method = backtest.best_method()
     verdict = backtest.verdict(method) | {"best_method": method, "horizon": horizon}
     verdict["best_baseline"] = verdict["baseline"]
+    if method in BASELINES:
+        # counting won: what the best model reached against it is the figure to quote
+        model = backtest.verdict(backtest.best_method(models_only=True))
+        verdict["challenger"] = {
+            k: model[k] for k in ("method", "pai", "ratio", "ratio_low", "ratio_high")
+        }
     history = count_history(
         past,
         origin=origin,
@@ -398,6 +405,16 @@ def forecast_step(
                     round(run.verdict["ratio_high"], 3),
                 ],
             }
+            if "challenger" in run.verdict:
+                challenger = run.verdict["challenger"]
+                result.counts["forecast"]["challenger"] = {
+                    "method": challenger["method"],
+                    "ratio": round(challenger["ratio"], 3),
+                    "ratio_interval": [
+                        round(challenger["ratio_low"], 3),
+                        round(challenger["ratio_high"], 3),
+                    ],
+                }
         progress("forecast", 1, 2)
         followed = measures.nightly_follow_up(settings, con, areas, window)
         if followed is not None:

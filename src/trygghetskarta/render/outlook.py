@@ -82,15 +82,19 @@ def _forecast_section(outlook: Outlook, district: str) -> str:
     if outlook.forecast is None or v is None:
         return ""
     if not bool(v.get("beats")):
+        # when counting itself came out best, quote the best model against it
+        quoted = v.get("challenger") or v
         baseline = METHOD_LABELS_SV.get(str(v["baseline"]), str(v["baseline"]))
+        model = METHOD_LABELS_SV.get(str(quoted["method"]), str(quoted["method"]))
         area = fmt_float(100 * float(v["coverage"]), 1)
         return (
             head + "<p>Att räkna händelserna är lika bra som prognoserna: i efterhandstestet "
             f"över {int(v.get('origins', 0))} månader pekade ingen prognos säkert ut fler av "
-            f"nästa månads händelser på {area}\u00a0% av stadens yta än {esc(baseline)} "
-            f"(kvot {fmt_float(v['ratio'], 2)}, 95\u00a0% intervall "
-            f"{fmt_float(v['ratio_low'], 2)}–{fmt_float(v['ratio_high'], 2)}), så ingen "
-            "prognos visas; se antalen per månad ovan.</p></section>"
+            f"nästa månads händelser på {area}\u00a0% av stadens yta än {esc(baseline)}. "
+            f"Den bästa prognosen, {esc(model)}, fångade {fmt_float(quoted['ratio'], 2)} "
+            f"gånger så många (95\u00a0% intervall {fmt_float(quoted['ratio_low'], 2)}–"
+            f"{fmt_float(quoted['ratio_high'], 2)}), så ingen prognos visas; se antalen per "
+            "månad ovan.</p></section>"
         )
     rows = outlook.forecast[outlook.forecast["stadsdelsomrade"] == district].copy()
     if rows.empty:
