@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from trygghetskarta.config import WEB_CRS
@@ -280,7 +281,8 @@ def _compact(columns: Mapping[str, Any]) -> pd.DataFrame:
     for k, v in columns.items():
         if k in _ARROW_COLUMNS:
             values = v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object)
-            out[k] = pd.array(values, dtype=arrow)
+            text = pa.array(values, type=pa.large_string(), from_pandas=True)
+            out[k] = pd.array(text, dtype=arrow)  # the Arrow array as it is
         else:
             out[k] = v
     return _frame(out)
