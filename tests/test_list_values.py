@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from trygghetskarta.sources._list_values import Stamps, distinct_objects
@@ -75,3 +76,20 @@ def test_stamps_match_datetime_replace_row_by_row(values, clocks, wall, offset):
             else v
         )
         assert stamps.python(i) == expected
+
+
+@pytest.mark.parametrize("dtype", [object, "string"], ids=["objects", "arrow-strings"])
+def test_validate_events_names_unknown_values_of_either_text_dtype(dtype):
+    from trygghetskarta.errors import SchemaError
+    from trygghetskarta.schema import PARSED_COLUMNS, validate_events
+    from trygghetskarta.sources.event_lists import empty_events
+
+    frame = empty_events().reindex(range(3))
+    frame["event_uid"] = ["a:1", "a:2", "a:3"]
+    for name in ("source", "source_id", "raw"):
+        frame[name] = "x"
+    frame["layer"] = "reported_crime"
+    frame["category"] = pd.Series(["violence", "gnomes", "drugs"], dtype=dtype)
+    frame["precision"] = pd.Series([None, None, None], dtype=dtype)
+    with pytest.raises(SchemaError, match=r"unknown category values \['gnomes'\]"):
+        validate_events(frame[list(PARSED_COLUMNS)])
