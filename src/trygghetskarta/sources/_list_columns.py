@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from trygghetskarta.config import WEB_CRS
-from trygghetskarta.schema import EVENT_COLUMNS, PARSED_COLUMNS, UNCERTAINTY_M, Precision
+from trygghetskarta.schema import PARSED_COLUMNS, UNCERTAINTY_M, Precision
 from trygghetskarta.sources import _coords
 from trygghetskarta.sources._list_rows import (
     EARLIEST,
@@ -262,32 +261,6 @@ def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
-#: The chunk's text columns held as Arrow strings until :func:`finish` (the event's text
-#: columns, which ``events_frame`` would convert anyway, and the content key).
-_ARROW_COLUMNS = frozenset({c for c in PARSED_COLUMNS if EVENT_COLUMNS[c] == "VARCHAR"} | {"key"})
-
-
-def _compact(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """:func:`_frame` with the text columns as Arrow strings (``pd.StringDtype()``).
-
-    A chunk waits in memory until the last chunk is read; as Arrow strings its text takes
-    the UTF-8 bytes and an offset per value instead of a Python object per value (whose
-    overhead, and the two bytes per character of any text with a letter beyond Latin-1,
-    made the chunks the peak of a list ingest). The values do not change.
-    """
-    arrow = pd.StringDtype()
-    n = len(next(v for v in columns.values() if isinstance(v, np.ndarray)))
-    out: dict[str, Any] = {}
-    for k, v in columns.items():
-        if k in _ARROW_COLUMNS:
-            values = v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object)
-            text = pa.array(values, type=pa.large_string(), from_pandas=True)
-            out[k] = pd.array(text, dtype=arrow)  # the Arrow array as it is
-        else:
-            out[k] = v
-    return _frame(out)
-
-
 def _worded(problems: np.ndarray, prefix: str) -> np.ndarray:
     out = problems.copy()
     for i in np.flatnonzero(present(problems)):
@@ -473,7 +446,7 @@ def _check(
     qraw[failed_rows] = _quarantine_raw(lines[failed_rows], record[failed_rows])
 
     exact = has_point
-    return _compact(
+    return _frame(
         {
             "file_no": file_no,
             "line": lines,

@@ -233,8 +233,6 @@ def events_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in PARSED_COLUMNS:
         kind = EVENT_COLUMNS[col]
         if kind == "VARCHAR":
-            if frame[col].dtype == pd.StringDtype():  # already Arrow strings with NA
-                continue
             frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
             frame[col] = frame[col].astype(pd.StringDtype())
         elif kind == "DOUBLE":
