@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from trygghetskarta.config import WEB_CRS
@@ -624,12 +626,12 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     # gives them (which then sorts nothing again), one column at a time: each column of
     # the rows is dropped once taken, so the list is held about once, not twice.
     kept = np.flatnonzero(~refused)
-    when = pd.to_datetime(rows["occurred_at"].iloc[kept], utc=True)
-    order = pd.DataFrame(
-        {"occurred_at": when.to_numpy(), "event_uid": rows["event_uid"].iloc[kept].array}
-    ).sort_values(["occurred_at", "event_uid"])
-    positions = kept[order.index.to_numpy()]
-    del when, order, kept
+    when = pd.to_datetime(rows["occurred_at"].iloc[kept], utc=True).to_numpy("datetime64[us]")
+    uid = rows["event_uid"].to_numpy(dtype=object)[kept]
+    by = pa.table({"t": pa.array(when), "u": pa.array(uid, type=pa.large_string())})
+    order = pc.sort_indices(by, sort_keys=[("t", "ascending"), ("u", "ascending")])
+    positions = kept[order.to_numpy()]
+    del when, uid, by, order, kept
     taken: dict[str, Any] = {}
     for column in [c for c in PARSED_COLUMNS if c in rows.columns]:
         taken[column] = rows[column].take(positions).reset_index(drop=True)
