@@ -313,7 +313,7 @@ def validate_events(frame: pd.DataFrame) -> None:
     for col, enum in (("layer", Layer), ("category", Category), ("precision", Precision)):
         if col in frame.columns:
             allowed = {m.value for m in enum}
-            bad = sorted(set(frame[col].dropna()) - allowed)
+            bad = sorted(set(frame[col].dropna().unique()) - allowed)
             if bad:
                 problems.append(f"unknown {col} values {bad[:5]} (allowed: {sorted(allowed)})")
     if "event_uid" in frame.columns:

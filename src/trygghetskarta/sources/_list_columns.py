@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from trygghetskarta.config import WEB_CRS
@@ -619,10 +621,24 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     noted = rows[~refused & rows["fixed_note"].notna().to_numpy()]
     for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
         fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
-    # Only the events' own columns are copied; the rest of the rows is freed before the
-    # events' frame is built.
-    events = rows.loc[~refused, [c for c in PARSED_COLUMNS if c in rows.columns]]
-    del rows, noted, key, label, first_label, firsts, own_key, reason, sid, explicit, qraw
+    del noted, key, label, first_label, firsts, own_key, reason, sid, explicit, qraw
+    # Only the events' own columns are copied, once, already in the order events_frame
+    # gives them (which then sorts nothing again), one column at a time: each column of
+    # the rows is dropped once taken, so the list is held about once, not twice.
+    kept = np.flatnonzero(~refused)
+    when = pd.to_datetime(rows["occurred_at"].iloc[kept], utc=True).to_numpy("datetime64[us]")
+    uid = rows["event_uid"].to_numpy(dtype=object)[kept]
+    by = pa.table({"t": pa.array(when), "u": pa.array(uid, type=pa.large_string())})
+    order = pc.sort_indices(by, sort_keys=[("t", "ascending"), ("u", "ascending")])
+    positions = kept[order.to_numpy()]
+    del when, uid, by, order, kept
+    taken: dict[str, Any] = {}
+    for column in [c for c in PARSED_COLUMNS if c in rows.columns]:
+        taken[column] = rows[column].take(positions).reset_index(drop=True)
+        rows = rows.drop(columns=column)
+    del rows
+    events = pd.DataFrame(taken)
+    del taken
     # (no rows: the empty frame of the schema, as the row-by-row reader gave it)
     return Parsed(
         events_frame(events) if len(events) else events_frame([]),

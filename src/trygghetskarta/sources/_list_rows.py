@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from trygghetskarta.config import WEB_CRS
@@ -239,7 +241,22 @@ def events_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             frame[col] = frame[col].astype(bool)
     for col in ("occurred_at", "published_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(TIMEZONE)
+    if _in_order(frame):  # a frame built in order is not copied once more
+        return frame.reset_index(drop=True)
     return frame.sort_values(["occurred_at", "event_uid"], ignore_index=True)
+
+
+def _in_order(frame: pd.DataFrame) -> bool:
+    """Whether the events are already sorted by ``(occurred_at, event_uid)`` (no time and
+    no id missing), so that sorting them would change nothing."""
+    if len(frame) < 2 or frame["occurred_at"].isna().any() or frame["event_uid"].isna().any():
+        return len(frame) < 2
+    when = frame["occurred_at"].to_numpy(dtype="datetime64[us]")
+    uid = pa.array(frame["event_uid"].array, type=pa.large_string(), from_pandas=True)
+    earlier = when[:-1] < when[1:]
+    tied = when[:-1] == when[1:]
+    uid_ok = pc.less(uid[:-1], uid[1:]).to_numpy(zero_copy_only=False)
+    return bool(np.all(earlier | (tied & uid_ok)))
 
 
 def quarantine_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

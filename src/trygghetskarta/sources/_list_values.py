@@ -74,6 +74,24 @@ def minute_text(wall: np.ndarray) -> np.ndarray:
     return text
 
 
+def distinct_objects(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """The distinct objects of an object array by identity, and each row's place among them.
+
+    ``items[codes]`` gives back ``values``. The columns :func:`per_value` returns repeat one
+    object per distinct cell, so a reader of the objects (a date's wall clock, a time's
+    seconds) runs once per distinct cell instead of once per row. Equal objects that are
+    not the same object are kept apart, which only costs a repeated reading.
+    """
+    items = values.tolist()
+    n = len(items)
+    if not n:
+        return np.empty(0, dtype=np.intp), []
+    ids = np.fromiter(map(id, items), dtype=np.uint64, count=n)
+    codes, _ = pd.factorize(ids)
+    _, first = np.unique(codes, return_index=True)  # each distinct object's first row
+    return codes, [items[i] for i in first.tolist()]
+
+
 def split(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(value, problem)`` pairs → two object arrays."""
     first = np.empty(len(pairs), dtype=object)
@@ -149,7 +167,8 @@ class Stamps:
 
     @classmethod
     def of(cls, values: np.ndarray) -> Stamps:
-        items = values.tolist()
+        """From the parsed datetimes (None where blank), each distinct object read once."""
+        codes, items = distinct_objects(values)
         offset = np.full(len(items), np.nan)
         naive: list[dt.datetime | None] = []
         for i, v in enumerate(items):
@@ -158,16 +177,17 @@ class Stamps:
                 v = v.replace(tzinfo=None)
             naive.append(v)
         wall = np.array(naive, dtype="datetime64[us]") if naive else np.array([], "M8[us]")
-        return cls(wall, offset)
+        return cls(wall[codes], offset[codes])
 
     def with_clock(self, clocks: np.ndarray) -> Stamps:
         """The date with the hour, minute and second of its own time column, where given
         (``datetime.replace``: the microseconds and the offset stay)."""
-        has = np.array([c is not None for c in clocks.tolist()], dtype=bool)
+        codes, items = distinct_objects(clocks)
+        has = np.array([c is not None for c in items], dtype=bool)[codes]
         if not has.any():
             return self
-        seconds = np.zeros(len(clocks), dtype="int64")
-        seconds[has] = [c.hour * 3600 + c.minute * 60 + c.second for c in clocks[has].tolist()]
+        per_item = [0 if c is None else c.hour * 3600 + c.minute * 60 + c.second for c in items]
+        seconds = np.array(per_item, dtype="int64")[codes]
         day = self.wall.astype("datetime64[D]").astype("datetime64[us]")
         within = self.wall - self.wall.astype("datetime64[s]").astype("datetime64[us]")
         combined = day + seconds.astype("timedelta64[s]") + within
