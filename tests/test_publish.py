@@ -28,7 +28,7 @@ def test_load_analysis_filters_layer_and_category_and_skips_missing_files(tmp_pa
     from shapely.geometry import box
 
     from trygghetskarta.pipeline import outputs
-    from trygghetskarta.pipeline.publish import load_analysis
+    from trygghetskarta.pipeline.scene import load_analysis
 
     cells = gpd.GeoDataFrame(
         {
@@ -41,7 +41,7 @@ def test_load_analysis_filters_layer_and_category_and_skips_missing_files(tmp_pa
     )
     (tmp_path / "tables").mkdir()
     outputs.write_geoparquet(cells, tmp_path / "tables" / "gi_star_cells_2025-01_2025-12.parquet")
-    with caplog.at_level(logging.INFO, logger="trygghetskarta.pipeline.publish"):
+    with caplog.at_level(logging.INFO, logger="trygghetskarta.pipeline.scene"):
         layers = load_analysis(tmp_path, "2025-01_2025-12")
     assert list(layers.gi_cells["bin"]) == [3]
     assert layers.emerging is None and layers.moran is None and layers.clusters is None
