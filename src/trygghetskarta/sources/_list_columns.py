@@ -36,6 +36,7 @@ from trygghetskarta.sources._list_rows import (
     EARLIEST,
     TEXT_FIELDS,
     events_frame,
+    schema_column,
     quarantine_frame,
 )
 from trygghetskarta.sources._list_values import (
@@ -634,7 +635,9 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     del when, uid, by, order, kept
     taken: dict[str, Any] = {}
     for column in [c for c in PARSED_COLUMNS if c in rows.columns]:
-        taken[column] = rows[column].take(positions).reset_index(drop=True)
+        # in the schema's dtype at once: events_frame then converts nothing, and the
+        # list's text is never held twice (as Python objects and as Arrow strings)
+        taken[column] = schema_column(column, rows[column].take(positions).reset_index(drop=True))
         rows = rows.drop(columns=column)
     del rows
     events = pd.DataFrame(taken)

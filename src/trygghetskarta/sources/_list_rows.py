@@ -227,20 +227,32 @@ def quarantine_row(
     return {"source": source, "source_id": sid, "source_file": path, "reason": reason, "raw": raw}
 
 
-def events_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+#: The text dtype of an events frame (missing values are ``pd.NA``).
+TEXT = pd.StringDtype()
+
+
+def schema_column(name: str, values: pd.Series) -> pd.Series:
+    """One column of event records in the schema's dtype (a column already in it is
+    returned as it is, so that its text is not turned into Python objects once more)."""
+    kind = EVENT_COLUMNS[name]
+    if name in ("occurred_at", "published_at"):
+        return pd.to_datetime(values, utc=True).dt.tz_convert(TIMEZONE)
+    if kind == "VARCHAR":
+        if values.dtype == TEXT:
+            return values
+        return values.astype(object).where(values.notna(), None).astype(TEXT)
+    if kind == "DOUBLE":
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    if kind == "BOOLEAN":
+        return values.astype(bool)
+    return values
+
+
+def events_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Event records → a frame with the schema's columns and dtypes."""
     frame = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
     for col in PARSED_COLUMNS:
-        kind = EVENT_COLUMNS[col]
-        if kind == "VARCHAR":
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-            frame[col] = frame[col].astype(pd.StringDtype())
-        elif kind == "DOUBLE":
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-        elif kind == "BOOLEAN":
-            frame[col] = frame[col].astype(bool)
-    for col in ("occurred_at", "published_at"):
-        frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(TIMEZONE)
+        frame[col] = schema_column(col, frame[col])
     if _in_order(frame):  # a frame built in order is not copied once more
         return frame.reset_index(drop=True)
     return frame.sort_values(["occurred_at", "event_uid"], ignore_index=True)
