@@ -92,6 +92,9 @@ def test_explicit_data_dir_is_relative_to_the_project(tmp_path):
         pytest.param({"profile": "secret"}, {}, "profile must be one of", id="profile"),
         pytest.param({}, {"TRYGGHETSKARTA_SEED": "many"}, "must be int", id="env-type"),
         pytest.param({"colour": "red"}, {}, "unknown setting", id="unknown"),
+        pytest.param(
+            {}, {"TRYGGHETSKARTA_DB_MEMORY_LIMIT": "lots"}, "such as '1GB'", id="memory-limit"
+        ),
     ],
 )
 def test_bad_settings_are_one_clear_error(tmp_path, kwargs, env, match):
@@ -117,3 +120,10 @@ def test_live_fetches_alone_do_not_make_data_raw_a_data_directory(tmp_path):
     (project / "data" / "raw" / "polisen").mkdir()
     (project / "data" / "raw" / ".http").mkdir()
     assert load_settings(project, env={}).data_dir is None
+
+
+def test_the_batch_bounds_duckdbs_memory_and_a_setting_changes_the_bound(tmp_path):
+    project = _project(tmp_path)
+    assert load_settings(project, env={}).db_memory_limit == "1GB"
+    s = load_settings(project, env={"TRYGGHETSKARTA_DB_MEMORY_LIMIT": "512MiB"})
+    assert s.db_memory_limit == "512MiB"

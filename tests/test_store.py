@@ -474,3 +474,14 @@ def test_content_hash_is_the_same_however_text_is_stored(dtype):
         text = json.dumps(values, ensure_ascii=False)
         expected.append(hashlib.sha256(text.encode()).hexdigest()[:32])
     assert store.content_hash(frame).tolist() == expected
+
+
+def test_a_memory_limit_is_set_on_the_connection_and_a_bad_one_is_refused(tmp_path):
+    con = store.connect(tmp_path / "x.duckdb", memory_limit="256MiB")
+    try:
+        (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        con.close()
+    assert limit == "256.0 MiB"
+    with pytest.raises(StoreError, match="memory limit 'plenty'"):
+        store.connect(tmp_path / "y.duckdb", memory_limit="plenty")

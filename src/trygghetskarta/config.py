@@ -298,6 +298,11 @@ class Settings:
     freshness
         How many days each source's newest event may be old before a run warns (the
         ``[freshness]`` table, see :class:`~trygghetskarta.freshness.FreshnessPolicy`).
+    db_memory_limit
+        The most memory DuckDB may hold while the batch writes (``db_memory_limit`` in the
+        toml file or ``TRYGGHETSKARTA_DB_MEMORY_LIMIT``, e.g. ``"1GB"``, ``"512MiB"``);
+        beyond it DuckDB writes to disk. DuckDB's own default is 80 % of the machine's
+        memory, which a million-row list fills with buffers nobody reads again.
     extra
         The toml file's tables for later stages, e.g. ``[polisen]`` for the live client.
     """
@@ -314,6 +319,7 @@ class Settings:
     profile: str = "public"
     reingest: bool = False
     freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
+    db_memory_limit: str = "1GB"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -349,7 +355,10 @@ _SIMPLE_FIELDS = {
     "municipality": str,
     "seed": int,
     "profile": str,
+    "db_memory_limit": str,
 }
+#: A memory size as DuckDB reads one: a number and a unit.
+_MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 PROFILES = ("public", "internal")
 #: Top-level keys of earlier versions that belong under ``[analysis]`` now (old → new).
 _MOVED_TO_ANALYSIS = {"cell_size_m": "cell_size_m", "bandwidth_m": "bandwidth"}
@@ -462,6 +471,12 @@ def load_settings(
             raise ConfigError(f"unknown setting {key!r}; expected one of {sorted(_SIMPLE_FIELDS)}")
         values[key] = _coerce(key, value, "the command line")
 
+    limit = values.get("db_memory_limit")
+    if limit is not None and not _MEMORY_SIZE.match(limit):
+        raise ConfigError(
+            f"db_memory_limit must be a size such as '1GB' or '512MiB', got {limit!r} — "
+            "give a number and one of KB, MB, GB, TB, KiB, MiB, GiB, TiB"
+        )
     if values.get("profile", "public") not in PROFILES:
         raise ConfigError(
             f"profile must be one of {PROFILES}, got {values['profile']!r} — use --profile public"

@@ -221,7 +221,9 @@ def _run_steps(
     con: duckdb.DuckDBPyConnection | None = None
     try:
         workdb.prepare(settings)
-        con = store.connect(settings.work_db_path, read_only=False)
+        con = store.connect(
+            settings.work_db_path, read_only=False, memory_limit=settings.db_memory_limit
+        )
         store.start_run(
             con,
             run_id,

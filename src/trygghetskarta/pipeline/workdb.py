@@ -94,7 +94,9 @@ def writing(settings: Settings, command: str) -> Iterator[duckdb.DuckDBPyConnect
     with runlock.run_lock(settings.run_lock_path, command):
         try:
             prepare(settings)
-            con = store.connect(settings.work_db_path, read_only=False)
+            con = store.connect(
+                settings.work_db_path, read_only=False, memory_limit=settings.db_memory_limit
+            )
         except (OSError, duckdb.Error) as e:
             raise publication_error(e, settings) from e
         try:

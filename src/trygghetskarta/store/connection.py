@@ -176,7 +176,9 @@ def is_snapshot(path: Path | str) -> bool:
     return stat.S_ISREG(mode) and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
-def connect(db_path: Path | str, *, read_only: bool | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    db_path: Path | str, *, read_only: bool | None = None, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open the database, load the spatial extension offline and create missing tables.
 
     Parameters
@@ -191,6 +193,10 @@ def connect(db_path: Path | str, *, read_only: bool | None = None) -> duckdb.Duc
         therefore never blocks the nightly run. It keeps the data it opened until every
         connection of this process to that path is closed; connect again after that to see
         what a later run published.
+    memory_limit
+        DuckDB's ``memory_limit`` for this connection's database (e.g. ``"1GB"``; the
+        batch passes ``Settings.db_memory_limit``); beyond it DuckDB spills to a temporary
+        directory beside the file. ``None``: DuckDB's default (80 % of the memory).
 
     Raises
     ------
@@ -238,6 +244,16 @@ def connect(db_path: Path | str, *, read_only: bool | None = None) -> duckdb.Duc
         ) from e
     con.execute(f"LOAD '{spatial_extension_path()}'")
     con.execute(f"SET TimeZone = '{TIMEZONE}'")
+    if memory_limit is not None:
+        try:
+            quoted = memory_limit.replace("'", "''")
+            con.execute(f"SET memory_limit = '{quoted}'")
+        except duckdb.Error as e:
+            con.close()
+            raise StoreError(
+                f"DuckDB refused the memory limit {memory_limit!r} ({e}) — give a size such "
+                "as '1GB'"
+            ) from e
     if not read_only:
         init_schema(con)
     return con
