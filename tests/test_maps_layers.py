@@ -394,3 +394,22 @@ def test_categories_per_area_are_suppressed_with_their_total(districts, stadsdel
     assert "<td>Rån</td><td class='tk-num'>dolt</td>" in html
     internal = render.city_map(dataclasses.replace(sc, profile=export_profile("internal")))
     assert "<td>Rån</td><td class='tk-num'>3</td>" in html_of(internal)
+
+
+def test_the_lagesbild_hotspot_map_is_the_district_map_copied_with_hotspots_on(
+    districts, stadsdelar
+) -> None:
+    from trygghetskarta.pipeline import publish
+
+    def page(m: folium.Map) -> str:  # element ids differ between two builds
+        return re.sub(r"_[0-9a-f]{32}", "_id", render.to_html(m))
+
+    sc = scene(districts, stadsdelar)
+    base = publish.district_map(sc, "Norr")
+    copied = publish.hotspot_map(sc, "Norr", base=base)
+    built = publish.hotspot_map(sc, "Norr")
+    assert copied is not None and built is not None
+    name = render.hotspot_name(LABELS[0])
+    assert named(copied)[name].show and not named(base)[name].show
+    assert page(copied) == page(built)
+    assert page(base) == page(publish.district_map(sc, "Norr"))
