@@ -8,7 +8,6 @@ Part of the wiring layer with :mod:`trygghetskarta.pipeline` (which re-exports
 from __future__ import annotations
 
 import copy
-
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence

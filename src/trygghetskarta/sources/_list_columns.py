@@ -36,8 +36,8 @@ from trygghetskarta.sources._list_rows import (
     EARLIEST,
     TEXT_FIELDS,
     events_frame,
-    schema_column,
     quarantine_frame,
+    schema_column,
 )
 from trygghetskarta.sources._list_values import (
     Stamps,
