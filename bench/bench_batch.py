@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 #: The run's clock: after the synthetic list's five years (2021–2025) and the police archive.
 NOW = "2026-06-01 12:00"
-STEPS = ("ingest", "geocode", "analyse", "maps", "report")
+STEPS = ("ingest", "geocode", "analyse", "forecast", "maps", "report")
 #: The shared data folders the batch reads besides the list (linked, read in place).
 SHARED = (
     "boundaries",
