@@ -139,8 +139,7 @@ def base_map(
     add_styles(m)
     if tiles is not None:
         folium.TileLayer(tiles, name=OSM_LAYER_NAME, overlay=True, show=False).add_to(m)
-    m.fit_bounds(latlon)
-    m.add_child(FitOnLoad(latlon))
+    m.add_child(FitOnLoad(latlon))  # folium's own fit_bounds animates and races it
     return m
 
 

@@ -195,23 +195,41 @@ class MetricScale(VerbatimMacro):
 
 
 class FitOnLoad(VerbatimMacro):
-    """Fit the view again once the page has loaded.
+    """Fit the view to the bounds as soon as the map has a size, without animation.
 
     A map inside an ``<iframe srcdoc>`` (the lägesbild) may be laid out before its frame
-    has a size; Leaflet then starts at minimum zoom with clipped vector layers. Refitting
-    on ``load`` (after ``invalidateSize``) fixes both.
+    has a size, and the frame may still have none when its ``load`` event fires. A fit
+    made at no size zooms out to the minimum, and an animated one swallows the fits that
+    follow it until it ends (Leaflet ignores a new view while a zoom animation runs): in
+    Chromium one lägesbild map in three ended at the minimum zoom, with folium's own
+    animated ``fit_bounds``. So the view is fitted here only, never animated: at once when
+    the map has a size, on ``load``, and each time its container goes from no size to a
+    size (a frame laid out late, or shown again after print); a fit that finds a zoom
+    animation running waits for its end.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function (map, bounds) {
+            var el = map.getContainer();
+            function empty() { return !el.clientWidth || !el.clientHeight; }
             function fit() {
+                if (empty()) { return; }
+                if (map._animatingZoom) { map.once('zoomend', fit); return; }
                 map.invalidateSize({animate: false});
                 map.fitBounds(bounds, {animate: false});
             }
-            if (document.readyState === 'complete') { fit(); }
-            else { window.addEventListener('load', fit); }
+            fit();
+            if (document.readyState !== 'complete') { window.addEventListener('load', fit); }
+            if (window.ResizeObserver) {
+                var wasEmpty = empty();
+                new ResizeObserver(function () {
+                    var now = empty();
+                    if (wasEmpty && !now) { fit(); }
+                    wasEmpty = now;
+                }).observe(el);
+            }
         })({{ this._parent.get_name() }}, {{ this.bounds_json }});
         {% endmacro %}
         """
