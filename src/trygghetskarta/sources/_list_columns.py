@@ -563,31 +563,34 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
         empty = quarantine_frame([])
         return Parsed(events_frame([]), empty, [[] for _ in file_names])
     names = np.array(file_names, dtype=object)
-    label = objects(
-        [
-            f"{f} line {ln}"
-            for f, ln in zip(names[rows["file_no"].to_numpy()], rows["line"].tolist(), strict=True)
-        ]
-    )
+    file_no = rows["file_no"].to_numpy()
+    lines = rows["line"].to_numpy()
+
+    def label(i: int) -> str:
+        # named only for the rows a reason points to: a million labels are 100 MB
+        return f"{names[file_no[i]]} line {lines[i]}"
+
     key = rows["key"]
     repeat = key.duplicated(keep="first").to_numpy()
     # pandas may have stored a text column as strings with NaN for None: read back as None.
-    first_label = pd.Series(label[~repeat], index=key[~repeat].to_numpy())
     reason = _column(rows, "reason")
-    lines = rows["line"].to_numpy()
-    for i in np.flatnonzero(repeat):
-        reason[i] = f"duplicate row: line {lines[i]} repeats {first_label[key.iat[i]]}"
+    if repeat.any():
+        again = key[repeat]
+        originals = key[~repeat & key.isin(again).to_numpy()]
+        first_of = pd.Series(originals.index.to_numpy(), index=originals.to_numpy())
+        for i, k in zip(np.flatnonzero(repeat), again.tolist(), strict=True):
+            reason[i] = f"duplicate row: line {lines[i]} repeats {label(int(first_of[k]))}"
     sid = _column(rows, "source_id")
     explicit = _column(rows, "explicit")
     has_id = present(explicit)
-    firsts = pd.DataFrame({"sid": sid, "key": key.to_numpy(), "label": label})[~repeat]
-    firsts = firsts.drop_duplicates("sid", keep="first").set_index("sid")
+    firsts = pd.DataFrame({"sid": sid, "key": key.to_numpy(), "at": np.arange(len(rows))})
+    firsts = firsts[~repeat].drop_duplicates("sid", keep="first").set_index("sid")
     own_key = firsts["key"].reindex(sid).to_numpy(dtype=object)
     conflict = ~repeat & has_id & (own_key != key.to_numpy(dtype=object))
     for i in np.flatnonzero(conflict):
         reason[i] = (
             f"conflicting id: {sid[i]!r} on line {lines[i]} differs from "
-            f"{firsts['label'].at[sid[i]]}"
+            f"{label(int(firsts['at'].at[sid[i]]))}"
         )
     refused = present(reason)
     # The id a quarantined row keeps: its own, or the content id when only the contract
@@ -622,7 +625,7 @@ def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -
     noted = rows[~refused & rows["fixed_note"].notna().to_numpy()]
     for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
         fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
-    del noted, key, label, first_label, firsts, own_key, reason, sid, explicit, qraw
+    del noted, key, firsts, own_key, reason, sid, explicit, qraw
     # Only the events' own columns are copied, once, already in the order events_frame
     # gives them (which then sorts nothing again), one column at a time: each column of
     # the rows is dropped once taken, so the list is held about once, not twice.
