@@ -413,3 +413,20 @@ def test_the_lagesbild_hotspot_map_is_the_district_map_copied_with_hotspots_on(
     assert named(copied)[name].show and not named(base)[name].show
     assert page(copied) == page(built)
     assert page(base) == page(publish.district_map(sc, "Norr"))
+
+
+def test_a_map_shown_inside_a_page_folds_its_controls_and_keeps_their_content(
+    districts, stadsdelar
+) -> None:
+    sc = scene(districts, stadsdelar)
+    plain = html_of(render.district_map(sc, "Norr"))
+    m = render.district_map(sc, "Norr")
+    assert render.collapse_layer_control(m)
+    folded = html_of(m)
+    assert '"collapsed": true' in folded and '"collapsed": false' in plain
+    summary = "<details><summary>Om kartan</summary>"
+    assert summary not in plain
+    # the info box (its HTML in a script string) starts inside the fold
+    title = '<div class=\\"tk-title\\">Norr'
+    assert title in plain
+    assert summary + title in folded

@@ -26,6 +26,7 @@ from trygghetskarta.render import assets as _assets
 from trygghetskarta.render.format import esc, js_json
 from trygghetskarta.render.legend import (
     FitOnLoad,
+    HtmlControl,
     MetricScale,
     add_styles,
 )
@@ -205,6 +206,20 @@ def set_group(m: folium.Map, name: str, group: str, *, show: bool | None = None)
                 item.show = show
             found = True
     return found
+
+
+def collapse_layer_control(m: folium.Map) -> bool:
+    """Fold the map's controls for a map shown small inside a page (the lägesbild), so
+    that the map comes first: the layer control into Leaflet's layers button (it opens
+    on hover, click or the keyboard), the info box into a "Om kartan" line that opens on
+    click. Nothing is left out of the page. Returns whether the map has a layer control."""
+    found = [c for c in m._children.values() if isinstance(c, GroupedLayerControl)]
+    for control in found:
+        control.options["collapsed"] = True
+    for child in m._children.values():
+        if isinstance(child, HtmlControl) and "tk-info" in child.css_json:
+            child.fold("Om kartan")
+    return bool(found)
 
 
 def show_only(m: folium.Map, name: str) -> bool:

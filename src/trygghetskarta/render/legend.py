@@ -122,6 +122,7 @@ _CSS = """
   text-align: right; padding-left: 10px; font-variant-numeric: tabular-nums;
 }
 .tk-info a { color: #0b4f9c; }
+.tk-info summary { cursor: pointer; font-weight: bold; }
 """
 
 
@@ -172,10 +173,17 @@ class HtmlControl(VerbatimMacro):
     ) -> None:
         super().__init__()
         self._name = "HtmlControl"
+        self.html = html
         self.html_json = _js_string(html)
         self.position_json = _js_string(position)
         self.css_json = _js_string(css_class)
         self.layer_name = layer.get_name() if layer is not None else None
+
+    def fold(self, summary: str) -> None:
+        """Show only ``summary`` (plain text) until the reader opens the box."""
+        self.html_json = _js_string(
+            f"<details><summary>{esc(summary)}</summary>{self.html}</details>"
+        )
 
 
 class MetricScale(VerbatimMacro):
