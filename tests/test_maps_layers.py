@@ -421,7 +421,7 @@ def test_a_map_shown_inside_a_page_folds_its_controls_and_keeps_their_content(
     sc = scene(districts, stadsdelar)
     plain = html_of(render.district_map(sc, "Norr"))
     m = render.district_map(sc, "Norr")
-    assert render.collapse_layer_control(m)
+    assert render.fold_controls(m)
     folded = html_of(m)
     assert '"collapsed": true' in folded and '"collapsed": false' in plain
     summary = "<details><summary>Om kartan</summary>"

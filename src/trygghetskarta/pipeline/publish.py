@@ -332,7 +332,7 @@ def lagesbild(
     and what the hotspot analysis found in the district."""
     district_m = district_map(maps, district)
     district_m.options["scroll_wheel_zoom"] = False
-    render.collapse_layer_control(district_m)  # the frame is small: the map comes first
+    render.fold_controls(district_m)  # the frame is small: the map comes first
     hot = hotspot_map(maps, district, base=district_m)  # before district_m is rendered
     images: tuple[str | None, str | None] = (None, None)
     bins = None

@@ -208,7 +208,7 @@ def set_group(m: folium.Map, name: str, group: str, *, show: bool | None = None)
     return found
 
 
-def collapse_layer_control(m: folium.Map) -> bool:
+def fold_controls(m: folium.Map) -> bool:
     """Fold the map's controls for a map shown small inside a page (the lägesbild), so
     that the map comes first: the layer control into Leaflet's layers button (it opens
     on hover, click or the keyboard), the info box into a "Om kartan" line that opens on
