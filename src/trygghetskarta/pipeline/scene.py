@@ -37,7 +37,7 @@ from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.render import (
     AnalysisLayers,
 )
-from trygghetskarta.schema import LAYER_LABELS_SV, Layer
+from trygghetskarta.schema import GEOCODED_COLUMNS, LAYER_LABELS_SV, Layer
 
 SOURCES = [
     "Polisen (polisen.se, händelser)",
@@ -56,13 +56,7 @@ _EVENT_COLUMNS = [
     "occurred_at",
     "summary",
     "url",
-    "x",
-    "y",
-    "precision",
-    "uncertainty_m",
-    "place_name",
-    "stadsdel",
-    "stadsdelsomrade",
+    *GEOCODED_COLUMNS,  # position, precision, place and areas
 ]
 
 
