@@ -12,33 +12,22 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
+
+import test_browser as _tb
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 
 REPO = Path(__file__).resolve().parents[1]
 # Saved beside the other browser screenshots (ignored by git); docs/img/ holds copies.
 DOCS_IMG = REPO / "data" / "processed" / "screenshots"
-CHROMIUM = os.environ.get("TRYGGHETSKARTA_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 #: A4 in PostScript points, and how far Chromium's page box may be from it.
 A4_PT = (595.28, 841.89)
 A4_TOLERANCE_PT = 1.0
@@ -50,23 +39,8 @@ _ZOOM_STATE = (
 )
 
 
-def _chromium() -> str:
-    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
-    if path is None:
-        pytest.skip(
-            f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM} — install Debian's package "
-            "(apt-get install -y chromium) or set TRYGGHETSKARTA_CHROMIUM; nothing is downloaded"
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = _chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
-        yield b
-        b.close()
+# The browser of test_browser.py (Debian's Chromium, headless), as a fixture of this module.
+browser = _tb.browser
 
 
 @pytest.fixture(scope="module")
