@@ -45,3 +45,21 @@ def real_run(shared_data, tmp_path_factory):
     env = {"TRYGGHETSKARTA_DATA": str(shared_data), "TRYGGHETSKARTA_PROCESSED": str(out)}
     settings = load_settings(REPO, env=env)
     return settings, pipeline.run(settings)
+
+
+@pytest.fixture
+def districts():
+    """Three districts of a tiny town in EPSG:3006: Norr north of Söder (2 × 2 km
+    each), Väster west of both (2 × 4 km)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(
+        {"name": ["Norr", "Söder", "Väster"]},
+        geometry=[
+            box(673_000, 6_580_000, 675_000, 6_582_000),
+            box(673_000, 6_578_000, 675_000, 6_580_000),
+            box(671_000, 6_578_000, 673_000, 6_582_000),
+        ],
+        crs="EPSG:3006",
+    )

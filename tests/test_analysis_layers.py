@@ -201,19 +201,6 @@ def analysis() -> al.AnalysisLayers:
     return al.AnalysisLayers(gi_cells=gi, moran=moran)
 
 
-@pytest.fixture
-def districts() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"name": ["Norr", "Söder", "Väster"]},
-        geometry=[
-            box(673_000, 6_580_000, 675_000, 6_582_000),
-            box(673_000, 6_578_000, 675_000, 6_580_000),
-            box(671_000, 6_578_000, 673_000, 6_582_000),
-        ],
-        crs="EPSG:3006",
-    )
-
-
 def test_city_map_lists_analysis_layers_off_at_start(districts):
     m = render.city_map(render.MapScene(districts, **INFO, profile=PUBLIC, analysis=analysis()))
     html = render.to_html(m)

@@ -42,19 +42,6 @@ class Grid:
 
 
 @pytest.fixture
-def districts() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"name": ["Norr", "Söder", "Väster"]},
-        geometry=[
-            box(673_000, 6_580_000, 675_000, 6_582_000),
-            box(673_000, 6_578_000, 675_000, 6_580_000),
-            box(671_000, 6_578_000, 673_000, 6_582_000),
-        ],
-        crs="EPSG:3006",
-    )
-
-
-@pytest.fixture
 def stadsdelar() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"name": ["Norra delen", "Södra delen", "Annat"]},

@@ -134,19 +134,6 @@ def decode_png(data_url: str) -> np.ndarray:
 
 
 @pytest.fixture
-def districts() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"name": ["Norr", "Söder", "Väster"]},
-        geometry=[
-            box(673_000, 6_580_000, 675_000, 6_582_000),
-            box(673_000, 6_578_000, 675_000, 6_580_000),
-            box(671_000, 6_578_000, 673_000, 6_582_000),
-        ],
-        crs="EPSG:3006",
-    )
-
-
-@pytest.fixture
 def grid() -> Grid:
     values = np.zeros((40, 40))
     values[10:14, 10:14] = 50.0
