@@ -236,17 +236,9 @@ class Grid:
 
 
 @pytest.fixture
-def small_city() -> dict:
-    """Three districts and four stadsdelar around Sergels torg, a grid, and 60 events."""
-    districts = gpd.GeoDataFrame(
-        {"name": ["Norr", "Söder", "Väster"]},
-        geometry=[
-            box(673_000, 6_580_000, 675_000, 6_582_000),
-            box(673_000, 6_578_000, 675_000, 6_580_000),
-            box(671_000, 6_578_000, 673_000, 6_582_000),
-        ],
-        crs="EPSG:3006",
-    )
+def small_city(districts) -> dict:
+    """Three districts (conftest's) and four stadsdelar around Sergels torg, a grid, and
+    60 events."""
     stadsdelar = gpd.GeoDataFrame(
         {"name": ["Norra delen", "Södra delen", "Mitten", "Annat"]},
         geometry=[
