@@ -11,33 +11,28 @@ column. Every check, its order and its reason are those of
 reader's (:mod:`trygghetskarta.sources._list_rowwise`, kept as the reference for the tests
 and ``bench/bench_lists.py``).
 
-Repeated rows and reused ids are found across every chunk and file of one parse, so they
-are decided in :func:`finish`, after the last chunk.
+Repeated rows and reused ids are found across every chunk and file of one parse: each
+chunk is settled against the ones before it by :mod:`trygghetskarta.sources._list_repeats`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 
 from trygghetskarta.config import WEB_CRS
-from trygghetskarta.schema import PARSED_COLUMNS, UNCERTAINTY_M, Precision
+from trygghetskarta.schema import UNCERTAINTY_M, Precision
 from trygghetskarta.sources import _coords
 from trygghetskarta.sources._list_rows import (
     EARLIEST,
     TEXT_FIELDS,
-    events_frame,
-    quarantine_frame,
-    schema_column,
 )
 from trygghetskarta.sources._list_values import (
     Stamps,
@@ -245,12 +240,6 @@ def read_chunk(
         now=now,
     )
     return Chunk(early_frame, rows)
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as an object array with None where a value is missing."""
-    values = frame[name]
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object).copy()
 
 
 def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
@@ -526,128 +515,4 @@ def _build(
         **{k: pd.Series(v, dtype=object) for k, v in cols.items()},
         sensitive=pd.Series(sensitive, dtype=bool),
         derived={k: pd.Series([d.get(k) for d in derived_rows], dtype=object) for k in keys},
-    )
-
-
-# --------------------------------------------------------------------------- repeats
-
-
-@dataclass
-class Parsed:
-    """:func:`finish`'s result."""
-
-    events: pd.DataFrame
-    quarantine: pd.DataFrame
-    fixed_notes: list[list[str]]
-
-
-def finish(chunks: list[Chunk], files: Sequence[tuple[str, str]], source: str) -> Parsed:
-    """Decide repeated rows and reused ids across every chunk, then split events from
-    quarantine (ordered per file: rows refused while read, then rows refused by checks).
-
-    Parameters
-    ----------
-    chunks
-        From :func:`read_chunk`, in the order read.
-    files
-        Per ``file_no``: the file's name (in the reasons) and its path as given (the
-        quarantine's ``source_file``).
-    source
-        The events' source.
-    """
-    file_names = [name for name, _ in files]
-    rows = pd.concat([c.rows for c in chunks], ignore_index=True) if chunks else None
-    early = pd.concat([c.early for c in chunks], ignore_index=True) if chunks else None
-    chunks.clear()  # the chunks live on in the two frames: free their own copies now
-    if rows is None or early is None:
-        empty = quarantine_frame([])
-        return Parsed(events_frame([]), empty, [[] for _ in file_names])
-    names = np.array(file_names, dtype=object)
-    file_no = rows["file_no"].to_numpy()
-    lines = rows["line"].to_numpy()
-
-    def label(i: int) -> str:
-        # named only for the rows a reason points to: a million labels are 100 MB
-        return f"{names[file_no[i]]} line {lines[i]}"
-
-    key = rows["key"]
-    repeat = key.duplicated(keep="first").to_numpy()
-    # pandas may have stored a text column as strings with NaN for None: read back as None.
-    reason = _column(rows, "reason")
-    if repeat.any():
-        again = key[repeat]
-        originals = key[~repeat & key.isin(again).to_numpy()]
-        first_of = pd.Series(originals.index.to_numpy(), index=originals.to_numpy())
-        for i, k in zip(np.flatnonzero(repeat), again.tolist(), strict=True):
-            reason[i] = f"duplicate row: line {lines[i]} repeats {label(int(first_of[k]))}"
-    sid = _column(rows, "source_id")
-    explicit = _column(rows, "explicit")
-    has_id = present(explicit)
-    firsts = pd.DataFrame({"sid": sid, "key": key.to_numpy(), "at": np.arange(len(rows))})
-    firsts = firsts[~repeat].drop_duplicates("sid", keep="first").set_index("sid")
-    own_key = firsts["key"].reindex(sid).to_numpy(dtype=object)
-    conflict = ~repeat & has_id & (own_key != key.to_numpy(dtype=object))
-    for i in np.flatnonzero(conflict):
-        reason[i] = (
-            f"conflicting id: {sid[i]!r} on line {lines[i]} differs from "
-            f"{label(int(firsts['at'].at[sid[i]]))}"
-        )
-    refused = present(reason)
-    # The id a quarantined row keeps: its own, or the content id when only the contract
-    # refused it (the checks had given it one).
-    by_build = rows["by_build"].to_numpy(dtype=bool) & ~repeat & ~conflict
-    q_sid = np.where(by_build, sid, explicit)
-    qraw = _column(rows, "qraw")
-    for i in np.flatnonzero(refused & ~present(qraw)):
-        # a row that passed its own checks but repeats another: its record from its raw
-        raw = json.loads(rows["raw"].iat[i])
-        qraw[i] = json.dumps(
-            {"line": raw["line"], "record": raw["record"]}, ensure_ascii=False, default=str
-        )
-    late = pd.DataFrame(
-        {
-            "file_no": rows["file_no"].to_numpy()[refused],
-            "line": lines[refused],
-            "source_id": q_sid[refused],
-            "reason": reason[refused],
-            "raw": qraw[refused],
-            "phase": 1,
-            "order": np.flatnonzero(refused),
-        }
-    )
-    early = early.assign(phase=0, order=np.arange(len(early)))
-    quarantine = pd.concat([early, late], ignore_index=True).sort_values(
-        ["file_no", "phase", "order"], kind="stable", ignore_index=True
-    )
-    quarantine["source"] = source
-    quarantine["source_file"] = [files[f][1] for f in quarantine["file_no"]]
-    fixed_notes: list[list[str]] = [[] for _ in file_names]
-    noted = rows[~refused & rows["fixed_note"].notna().to_numpy()]
-    for f, ln, note in zip(noted["file_no"], noted["line"], noted["fixed_note"], strict=True):
-        fixed_notes[f].append(f"{file_names[f]} line {ln}: {note}")
-    del noted, key, firsts, own_key, reason, sid, explicit, qraw
-    # Only the events' own columns are copied, once, already in the order events_frame
-    # gives them (which then sorts nothing again), one column at a time: each column of
-    # the rows is dropped once taken, so the list is held about once, not twice.
-    kept = np.flatnonzero(~refused)
-    when = pd.to_datetime(rows["occurred_at"].iloc[kept], utc=True).to_numpy("datetime64[us]")
-    uid = rows["event_uid"].to_numpy(dtype=object)[kept]
-    by = pa.table({"t": pa.array(when), "u": pa.array(uid, type=pa.large_string())})
-    order = pc.sort_indices(by, sort_keys=[("t", "ascending"), ("u", "ascending")])
-    positions = kept[order.to_numpy()]
-    del when, uid, by, order, kept
-    taken: dict[str, Any] = {}
-    for column in [c for c in PARSED_COLUMNS if c in rows.columns]:
-        # in the schema's dtype at once: events_frame then converts nothing, and the
-        # list's text is never held twice (as Python objects and as Arrow strings)
-        taken[column] = schema_column(column, rows[column].take(positions).reset_index(drop=True))
-        rows = rows.drop(columns=column)
-    del rows
-    events = pd.DataFrame(taken)
-    del taken
-    # (no rows: the empty frame of the schema, as the row-by-row reader gave it)
-    return Parsed(
-        events_frame(events) if len(events) else events_frame([]),
-        quarantine_frame(quarantine),
-        fixed_notes,
     )

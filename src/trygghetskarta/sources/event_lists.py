@@ -26,7 +26,7 @@ The contracts themselves live beside their layers: ``crime_list.CONTRACT``,
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from trygghetskarta.schema import (
     Category,
     Layer,
 )
-from trygghetskarta.sources import _list_columns, _list_rows
+from trygghetskarta.sources import _list_columns, _list_repeats, _list_rows
 from trygghetskarta.sources._list_columns import BuiltFrame as BuiltFrame
 from trygghetskarta.sources._listfile import Table, find_column, iter_table
 from trygghetskarta.sources.text_repair import NONE, Repairs
@@ -374,6 +374,122 @@ class ListResult:
     repairs: Repairs = NONE
 
 
+class ListReader:
+    """Read list files of one contract a chunk at a time.
+
+    Iterating gives each chunk's events (:data:`schema.PARSED_COLUMNS`, in
+    ``(occurred_at, event_uid)`` order within the chunk) as soon as the chunk is checked,
+    so a caller can store them before the next is read and never hold the whole list.
+    Repeated rows and reused ids are still found across every chunk and file
+    (:mod:`trygghetskarta.sources._list_repeats`). Once the iteration is over,
+    :meth:`quarantine`, :attr:`read`, :attr:`notes` and :attr:`repairs` describe the
+    whole read. :func:`parse_list` is the same read gathered into one :class:`ListResult`.
+
+    Parameters
+    ----------
+    paths, contract, options, kommun, municipality, now, chunk_rows
+        As for :func:`parse_list`.
+
+    Raises
+    ------
+    SourceError
+        While iterating: a file cannot be read or lacks a required column (see
+        :func:`resolve_columns`).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        contract: Contract,
+        options: ListOptions | None = None,
+        *,
+        kommun: shapely.Geometry | None = None,
+        municipality: str = "Stockholm",
+        now: pd.Timestamp | None = None,
+        chunk_rows: int = _list_columns.CHUNK_ROWS,
+    ) -> None:
+        self.paths = tuple(paths)
+        self.contract = contract
+        self.options = options or ListOptions()
+        self.source = self.options.source or contract.source
+        self.kommun = kommun
+        self.municipality = municipality
+        self.now = pd.Timestamp.now(tz=TIMEZONE) if now is None else now
+        self.chunk_rows = chunk_rows
+        #: Data rows read so far.
+        self.read = 0
+        #: Lone surrogates replaced and NUL characters removed so far.
+        self.repairs: Repairs = NONE
+        self._files: list[tuple[str, str]] = []
+        self._heads: list[list[str]] = []
+        self._fixed: list[tuple[int, str]] = []
+        self._pending: list[pd.DataFrame] = []
+        self._done = False
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self._done or self._files:
+            raise RuntimeError("a ListReader reads its files once; make a new one to read again")
+        seen = _list_repeats.Seen()
+        names: list[str] = []
+        for file_no, path in enumerate(self.paths):
+            columns: dict[str, str] | None = None
+            tables = iter_table(
+                path,
+                sheet=self.options.sheet,
+                delimiter=self.options.delimiter,
+                encoding=self.options.encoding,
+                chunk_rows=self.chunk_rows,
+            )
+            for table in tables:
+                if columns is None:
+                    head = [f"{table.path.name}: " + ", ".join(table.notes)]
+                    if table.repairs:
+                        head.append(f"{table.path.name}: {table.repairs.describe()}")
+                        self.repairs += table.repairs
+                    self._heads.append(head)
+                    self._files.append((table.path.name, str(path)))
+                    names.append(table.path.name)
+                    columns = resolve_columns(table, self.contract, self.options)
+                self.read += len(table.rows)
+                chunk = _list_columns.read_chunk(
+                    table,
+                    columns,
+                    self.contract,
+                    self.options,
+                    source=self.source,
+                    file_no=file_no,
+                    kommun=self.kommun,
+                    municipality=self.municipality,
+                    now=self.now,
+                )
+                del table
+                settled = _list_repeats.settle(chunk.early, chunk.rows, seen, names)
+                del chunk
+                self._pending.append(settled.quarantine)
+                self._fixed.extend(settled.fixed_notes)
+                yield settled.events
+        self._done = True
+
+    def _finished(self) -> None:
+        if not self._done:
+            raise RuntimeError("read every chunk of a ListReader before asking for its totals")
+
+    def quarantine(self) -> pd.DataFrame:
+        """The refused rows (``source, source_id, source_file, reason, raw``), per file:
+        rows refused while read, then rows refused by the checks."""
+        self._finished()
+        return _list_repeats.quarantine(self._pending, self._files, self.source)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the readers guessed or fixed, per file."""
+        self._finished()
+        fixed: list[list[str]] = [[] for _ in self._files]
+        for file_no, note in self._fixed:
+            fixed[file_no].append(note)
+        return [n for head, more in zip(self._heads, fixed, strict=True) for n in head + more]
+
+
 def parse_list(
     paths: Sequence[Path | str],
     contract: Contract,
@@ -388,7 +504,8 @@ def parse_list(
 
     The files are read in chunks of ``chunk_rows`` rows, each checked column by column
     (see :mod:`trygghetskarta.sources._list_columns`); repeated rows and reused ids are
-    found across all chunks and files.
+    found across all chunks and files. To store a large list without holding all of it,
+    iterate a :class:`ListReader` instead.
 
     Parameters
     ----------
@@ -418,49 +535,22 @@ def parse_list(
     SourceError
         A file cannot be read or lacks a required column (see :func:`resolve_columns`).
     """
-    options = options or ListOptions()
-    source = options.source or contract.source
-    now = pd.Timestamp.now(tz=TIMEZONE) if now is None else now
-    chunks: list[_list_columns.Chunk] = []
-    heads: list[list[str]] = []
-    files: list[tuple[str, str]] = []
-    read = 0
-    repairs = NONE
-    for file_no, path in enumerate(paths):
-        columns: dict[str, str] | None = None
-        tables = iter_table(
-            path,
-            sheet=options.sheet,
-            delimiter=options.delimiter,
-            encoding=options.encoding,
-            chunk_rows=chunk_rows,
-        )
-        for table in tables:
-            if columns is None:
-                head = [f"{table.path.name}: " + ", ".join(table.notes)]
-                if table.repairs:
-                    head.append(f"{table.path.name}: {table.repairs.describe()}")
-                    repairs += table.repairs
-                heads.append(head)
-                files.append((table.path.name, str(path)))
-                columns = resolve_columns(table, contract, options)
-            read += len(table.rows)
-            chunks.append(
-                _list_columns.read_chunk(
-                    table,
-                    columns,
-                    contract,
-                    options,
-                    source=source,
-                    file_no=file_no,
-                    kommun=kommun,
-                    municipality=municipality,
-                    now=now,
-                )
-            )
-    parsed = _list_columns.finish(chunks, files, source)
-    notes = [n for head, fixed in zip(heads, parsed.fixed_notes, strict=True) for n in head + fixed]
-    return ListResult(parsed.events, parsed.quarantine, read, notes, repairs)
+    reader = ListReader(
+        paths,
+        contract,
+        options,
+        kommun=kommun,
+        municipality=municipality,
+        now=now,
+        chunk_rows=chunk_rows,
+    )
+    parts = [part for part in reader if len(part)]
+    events = (
+        _list_rows.events_frame(pd.concat(parts, ignore_index=True))
+        if parts
+        else _list_rows.events_frame([])
+    )
+    return ListResult(events, reader.quarantine(), reader.read, reader.notes, reader.repairs)
 
 
 @dataclass

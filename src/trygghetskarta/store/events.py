@@ -152,6 +152,7 @@ def merge_events(
     batch_id: str,
     ingested_at: pd.Timestamp,
     versions: pd.DataFrame | None = None,
+    received_from: int = 0,
 ) -> MergeCounts:
     """Insert new events and update changed ones; leave identical ones alone.
 
@@ -172,6 +173,9 @@ def merge_events(
         Every version of these events the batch received, in the order received (same
         columns; default: ``events`` itself). A version identical to one already kept is
         not stored again.
+    received_from
+        The ``received_no`` of the first version: a batch stored in parts (a list read a
+        chunk at a time) numbers each part from where the one before ended.
 
     Returns
     -------
@@ -208,7 +212,7 @@ def merge_events(
                 None,
                 batch_id,
                 ingested_at,
-                start,
+                received_from + start,
             )
             total = MergeCounts(
                 total.loaded + part.loaded,
@@ -216,7 +220,7 @@ def merge_events(
                 total.unchanged + part.unchanged,
             )
         return total
-    return _merge(con, events, versions, batch_id, ingested_at, 0)
+    return _merge(con, events, versions, batch_id, ingested_at, received_from)
 
 
 #: Rows of a one-version-per-event batch merged at a time (the result does not depend on it).

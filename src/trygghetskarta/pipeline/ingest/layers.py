@@ -13,6 +13,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -138,11 +139,48 @@ def as_statistics(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- event lists
 
-#: The list contracts: name → (parse, discover, contract). See docs/event_lists.md.
-LISTS: dict[str, tuple[Callable[..., event_lists.IngestResult], Callable[..., list[Path]], Any]] = {
-    "brott": (crime_list.parse, crime_list.discover, crime_list.CONTRACT),
-    "skjutningar": (shootings.parse, shootings.discover, shootings.LIST_CONTRACT),
-    "brander": (fires.parse, lambda data: fires.discover(data), fires.LIST_CONTRACT),
+
+@dataclass(frozen=True)
+class ListLayer:
+    """One layer's delivered inputs (``trygghetskarta ingest brott|skjutningar|brander``).
+
+    Attributes
+    ----------
+    parse
+        Reads any mix of the layer's files into one result (police files, statistics,
+        lists); :func:`ingest_list` gives it every file but the lists.
+    discover
+        The data directory's files of the layer.
+    contract
+        The layer's list contract.
+    is_list
+        Whether a file is a delivered list, which :func:`ingest_list` reads and stores a
+        chunk at a time (:class:`~trygghetskarta.sources.event_lists.ListReader`).
+    """
+
+    parse: Callable[..., event_lists.IngestResult]
+    discover: Callable[..., list[Path]]
+    contract: event_lists.Contract
+    is_list: Callable[[Path], bool]
+
+
+#: The list layers by name. See docs/event_lists.md.
+LISTS: dict[str, ListLayer] = {
+    "brott": ListLayer(
+        crime_list.parse, crime_list.discover, crime_list.CONTRACT, lambda path: True
+    ),
+    "skjutningar": ListLayer(
+        shootings.parse,
+        shootings.discover,
+        shootings.LIST_CONTRACT,
+        lambda path: shootings.file_kind(Path(path)) == "list",
+    ),
+    "brander": ListLayer(
+        fires.parse,
+        lambda data: fires.discover(data),
+        fires.LIST_CONTRACT,
+        lambda path: fires.file_kind(Path(path)) == "list",
+    ),
 }
 
 
@@ -200,12 +238,12 @@ def ingest_list(
     as read until its earliest such date has come (``recheck_from``), so those rows are
     judged again once they may have become valid.
     """
-    parse, discover, contract = LISTS[name]
+    layer = LISTS[name]
     data = settings.require_data()
-    files = list(paths) if paths else discover(data)
+    files = list(paths) if paths else layer.discover(data)
     if not files:
         return _counts(0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[])
-    options = event_lists.options_from_config(settings.extra, contract)
+    options = event_lists.options_from_config(settings.extra, layer.contract)
     kommun = areas_mod.load_areas(data).kommun.geometry.iloc[0]
     clock = _steps_now() if now is None else now
     held = store.ingested_file_counts(con)
@@ -221,19 +259,25 @@ def ingest_list(
         return _counts(
             0, store.MergeCounts(0, 0, 0), pd.DataFrame(), files=[], files_skipped=skipped
         )
-    parsed = parse(todo, options, kommun=kommun, municipality=settings.municipality, now=clock)
-    events = parsed.events.reindex(columns=list(PARSED_COLUMNS))
-    validate_events(events)
-    stats = as_statistics(parsed.stats) if len(parsed.stats) else parsed.stats
+    lists = [f for f in todo if layer.is_list(f)]
+    where = {"kommun": kommun, "municipality": settings.municipality, "now": clock}
+    others = layer.parse([f for f in todo if f not in lists], options, **where)
+    reader = event_lists.ListReader(lists, layer.contract, options, **where)
+    stats = as_statistics(others.stats) if len(others.stats) else others.stats
     batch_id, at = _batch()
-    quarantine = parsed.quarantine
-    future = _first_future_dates(quarantine)
     with store.transaction(con):
-        merged_events = store.merge_events(con, events, batch_id=batch_id, ingested_at=at)
+        merged = _merge_events(con, others.events, store.MergeCounts(0, 0, 0), batch_id, at)
+        # The lists a chunk at a time: each chunk's events are stored before the next
+        # chunk is read, so a million-row list is never held whole.
+        for part in reader:
+            merged = _merge_events(con, part, merged, batch_id, at)
+        refused = [q for q in (others.quarantine, reader.quarantine()) if len(q)]
+        quarantine = pd.concat(refused, ignore_index=True) if refused else others.quarantine
         merged_stats = (
             store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
         )
         store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
+        future = _first_future_dates(quarantine)
         for f in todo:
             recheck = future.get(str(f))
             store.record_ingested_files(
@@ -244,20 +288,43 @@ def ingest_list(
                 at=at,
                 counts={"list": name, "recheck_from": recheck and recheck.isoformat()},
             )
-    merged = store.MergeCounts(
-        merged_events.loaded + merged_stats.loaded,
-        merged_events.updated + merged_stats.updated,
-        merged_events.unchanged + merged_stats.unchanged,
+    total = store.MergeCounts(
+        merged.loaded + merged_stats.loaded,
+        merged.updated + merged_stats.updated,
+        merged.unchanged + merged_stats.unchanged,
     )
-    read = len(events) + len(stats) + len(quarantine)
+    events_read = merged.loaded + merged.updated + merged.unchanged
+    read = events_read + len(stats) + len(quarantine)
     more: dict[str, Any] = {
         "files": [str(f) for f in todo],
         "files_skipped": skipped,
-        "notes": parsed.notes,
+        "notes": others.notes + reader.notes,
     }
-    if parsed.repairs:
-        more["repaired"] = parsed.repairs.as_counts()
-    return _counts(read, merged, quarantine, **more)
+    repairs = others.repairs + reader.repairs
+    if repairs:
+        more["repaired"] = repairs.as_counts()
+    return _counts(read, total, quarantine, **more)
+
+
+def _merge_events(
+    con: duckdb.DuckDBPyConnection,
+    events: pd.DataFrame,
+    before: store.MergeCounts,
+    batch_id: str,
+    at: pd.Timestamp,
+) -> store.MergeCounts:
+    """Store one part of a batch's events; the batch's counts so far plus this part's."""
+    if events.empty:
+        return before
+    events = events.reindex(columns=list(PARSED_COLUMNS))
+    validate_events(events)
+    so_far = before.loaded + before.updated + before.unchanged
+    part = store.merge_events(con, events, batch_id=batch_id, ingested_at=at, received_from=so_far)
+    return store.MergeCounts(
+        before.loaded + part.loaded,
+        before.updated + part.updated,
+        before.unchanged + part.unchanged,
+    )
 
 
 # --------------------------------------------------------------------------- derived layers
