@@ -124,6 +124,6 @@ def test_live_fetches_alone_do_not_make_data_raw_a_data_directory(tmp_path):
 
 def test_the_batch_bounds_duckdbs_memory_and_a_setting_changes_the_bound(tmp_path):
     project = _project(tmp_path)
-    assert load_settings(project, env={}).db_memory_limit == "1GB"
-    s = load_settings(project, env={"TRYGGHETSKARTA_DB_MEMORY_LIMIT": "512MiB"})
-    assert s.db_memory_limit == "512MiB"
+    assert load_settings(project, env={}).db_memory_limit == "512MB"
+    s = load_settings(project, env={"TRYGGHETSKARTA_DB_MEMORY_LIMIT": "2GiB"})
+    assert s.db_memory_limit == "2GiB"

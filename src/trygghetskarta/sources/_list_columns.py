@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from trygghetskarta.sources.event_lists import Contract, ListOptions
 
 #: Rows read and checked at a time: bounds the memory a large list needs.
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 #: The content key's fields, in the sorted order of ``json.dumps(sort_keys=True)``.
 _KEY_FIELDS = tuple(
     sorted(

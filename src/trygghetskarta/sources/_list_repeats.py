@@ -3,10 +3,9 @@
 A row whose content key an earlier row of the same parse had (in its chunk, an earlier
 chunk or an earlier file) is a *duplicate row*; a row with an id of its own that an earlier
 row with other content used is a *conflicting id*. :class:`Seen` keeps, per content key and
-per id, the first row that had it — the keys, not the rows — so each chunk is settled by
-:func:`settle` as soon as it is read and its events can leave (to the store) before the
-next chunk is read. What a parse holds is then one chunk's rows and one entry per distinct
-row, not the whole list.
+per id, the first row that had it (as 128-bit fingerprints, 24 bytes a row), not the rows,
+so each chunk is settled by :func:`settle` as soon as it is read and its events can leave
+(to the store) before the next chunk is read.
 """
 
 from __future__ import annotations
@@ -29,6 +28,55 @@ from trygghetskarta.sources._list_values import present
 PENDING_COLUMNS = ("file_no", "line", "source_id", "reason", "raw", "phase", "order")
 
 
+#: Two keys of pandas' SipHash: the two 64-bit hashes of a text make its 128-bit fingerprint.
+_HASH_KEYS = ("trygghetskarta:a", "trygghetskarta:b")
+
+
+def fingerprints(values: np.ndarray) -> np.ndarray:
+    """Texts → 128-bit fingerprints (16-byte strings, comparable and sortable).
+
+    Equal texts have equal fingerprints; two different texts share one with odds of
+    about 2⁻¹²⁸ a pair (a list of a million rows has ~10¹¹ pairs: ~10⁻²⁷). Holding a
+    fingerprint and a row number takes 24 bytes, a Python dict entry for a 64-character
+    key about 180.
+    """
+    values = np.asarray(values, dtype=object)
+    halves = [pd.util.hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS]
+    return np.ascontiguousarray(np.stack(halves, axis=1)).view("S16").ravel()
+
+
+@dataclass
+class FirstRows:
+    """Per distinct value (by :func:`fingerprints`, kept sorted), the first row that had it."""
+
+    prints: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="S16"))
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="int64"))
+
+    def first(self, values: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """Per value, the number of the first row with it: an earlier row's, or among
+        these rows (numbered ``numbers``, in order) the first's. The values not seen
+        before are kept for the next call."""
+        if not len(values):
+            return np.empty(0, dtype="int64")
+        distinct, first_at, inverse = np.unique(
+            fingerprints(values), return_index=True, return_inverse=True
+        )
+        own = numbers[first_at]
+        if len(self.prints):
+            at = np.searchsorted(self.prints, distinct)
+            near = np.minimum(at, len(self.prints) - 1)
+            known = self.prints[near] == distinct
+            firsts = np.where(known, self.rows[near], own)
+        else:
+            at = np.zeros(len(distinct), dtype="int64")
+            known = np.zeros(len(distinct), dtype=bool)
+            firsts = own
+        new = ~known
+        self.prints = np.insert(self.prints, at[new], distinct[new])
+        self.rows = np.insert(self.rows, at[new], own[new])
+        return firsts[inverse.ravel()]
+
+
 @dataclass
 class Seen:
     """The first row of each content key and of each id, over the chunks settled so far.
@@ -39,15 +87,15 @@ class Seen:
     Attributes
     ----------
     keys
-        Content key → the number of the first row with it.
+        Per content key, the number of the first row with it.
     ids
-        Id → the number of the first row (not itself a repeat) with it.
+        Per id, the number of the first row (not itself a repeat) with it.
     rows, early
         Rows and early-refused rows settled so far.
     """
 
-    keys: dict[str, int] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=dict)
+    keys: FirstRows = field(default_factory=FirstRows)
+    ids: FirstRows = field(default_factory=FirstRows)
     rows: int = 0
     early: int = 0
     _starts: list[int] = field(default_factory=list)
@@ -108,13 +156,7 @@ def settle(
     lines = rows["line"].to_numpy()
     seen.add(rows["file_no"].to_numpy(), lines)
     numbers = np.arange(start, start + n, dtype="int64")
-    keys = rows["key"].tolist()
-    first_of_key = np.fromiter(
-        (seen.keys.setdefault(k, i) for k, i in zip(keys, numbers.tolist(), strict=True)),
-        dtype="int64",
-        count=n,
-    )
-    del keys
+    first_of_key = seen.keys.first(rows["key"].to_numpy(dtype=object), numbers)
     repeat = first_of_key != numbers
     # pandas may have stored a text column as strings with NaN for None: read back as None.
     reason = _column(rows, "reason")
@@ -127,8 +169,7 @@ def settle(
     # The first row of an id among the rows that repeat nothing: when that is another row,
     # its content differs (the same content would have made this row a repeat of it).
     first_of_id = numbers.copy()
-    for i in np.flatnonzero(~repeat):
-        first_of_id[i] = seen.ids.setdefault(sid[i], int(numbers[i]))
+    first_of_id[~repeat] = seen.ids.first(sid[~repeat], numbers[~repeat])
     conflict = ~repeat & present(explicit) & (first_of_id != numbers)
     for i in np.flatnonzero(conflict):
         reason[i] = (

@@ -119,6 +119,17 @@ def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
     ):
         out[:] = items
         return '"' + out + '"'
+    if items and pd.api.types.infer_dtype(items, skipna=True) == "string":
+        # Text and blanks: each distinct text is written once (a column repeats its values).
+        codes, uniques = pd.factorize(np.asarray(items, dtype=object), use_na_sentinel=True)
+        if all(items[i] is None for i in np.flatnonzero(codes < 0).tolist()):
+            written = np.empty(len(uniques) + 1, dtype=object)
+            written[:-1] = [
+                json.dumps(u, ensure_ascii=False) if search(u) else f'"{u}"'
+                for u in uniques.tolist()
+            ]
+            written[-1] = "null"
+            return written[codes]
     tokens = []
     for v in items:
         if type(v) is str:

@@ -24,6 +24,7 @@ import shapely
 from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta.config import Settings
+from trygghetskarta.pipeline.ingest.ahead import read_ahead
 from trygghetskarta.pipeline.steps import now
 from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.schema import (
@@ -267,9 +268,9 @@ def ingest_list(
     batch_id, at = _batch()
     with store.transaction(con):
         merged = _merge_events(con, others.events, store.MergeCounts(0, 0, 0), batch_id, at)
-        # The lists a chunk at a time: each chunk's events are stored before the next
-        # chunk is read, so a million-row list is never held whole.
-        for part in reader:
+        # The lists a chunk at a time: each chunk's events are stored while the next is
+        # read, so a million-row list is never held whole.
+        for part in read_ahead(reader):
             merged = _merge_events(con, part, merged, batch_id, at)
         refused = [q for q in (others.quarantine, reader.quarantine()) if len(q)]
         quarantine = pd.concat(refused, ignore_index=True) if refused else others.quarantine
