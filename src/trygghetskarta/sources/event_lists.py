@@ -387,8 +387,11 @@ class ListReader:
 
     Parameters
     ----------
-    paths, contract, options, kommun, municipality, now, chunk_rows
+    paths, contract, options, kommun, municipality, now
         As for :func:`parse_list`.
+    chunk_rows
+        Rows read, checked and given out at a time (default
+        :data:`~trygghetskarta.sources._list_columns.CHUNK_ROWS`).
 
     Raises
     ------
@@ -406,7 +409,7 @@ class ListReader:
         kommun: shapely.Geometry | None = None,
         municipality: str = "Stockholm",
         now: pd.Timestamp | None = None,
-        chunk_rows: int = _list_columns.CHUNK_ROWS,
+        chunk_rows: int | None = None,
     ) -> None:
         self.paths = tuple(paths)
         self.contract = contract
@@ -415,7 +418,9 @@ class ListReader:
         self.kommun = kommun
         self.municipality = municipality
         self.now = pd.Timestamp.now(tz=TIMEZONE) if now is None else now
-        self.chunk_rows = chunk_rows
+        self.chunk_rows = _list_columns.CHUNK_ROWS if chunk_rows is None else chunk_rows
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {self.chunk_rows}")
         #: Data rows read so far.
         self.read = 0
         #: Lone surrogates replaced and NUL characters removed so far.

@@ -288,8 +288,12 @@ def _merge(
             f"expected one row per event, got {twice[0]!r} more than once — pass the "
             "other versions as versions="
         )
+    # What the statements below would change, when known beforehand (lists): a statement
+    # that would change nothing is not run, for each of them scans the whole table.
+    changes: _Changes | None = None
     if versions is None:  # one version per event (every list): counted by a join
-        counts = _count_once(con)
+        changes = _count_once(con)
+        counts = changes.counts
         first = received
     else:
         held = con.execute(
@@ -313,45 +317,62 @@ def _merge(
         con.unregister("received_df")
     content = [c for c in EVENT_COLUMNS if c not in (*GEOCODED_COLUMNS, "event_uid")]
     assignments = ", ".join(f"{c} = i.{c}" for c in content)
-    con.execute(
-        f"""
-        UPDATE events SET {assignments}
-        FROM incoming i
-        WHERE events.event_uid = i.event_uid AND events.content_hash <> i.content_hash
-          AND coalesce(i.published_at >= events.published_at, true)
-        """
-    )
+    if changes is None or changes.counts.updated:
+        con.execute(
+            f"""
+            UPDATE events SET {assignments}
+            FROM incoming i
+            WHERE events.event_uid = i.event_uid AND events.content_hash <> i.content_hash
+              AND coalesce(i.published_at >= events.published_at, true)
+            """
+        )
     # Why an event lacks its page text is a note, not content: it follows the latest
     # received version of the content already held.
-    con.execute(
-        """
-        UPDATE events SET text_missing = i.text_missing
-        FROM incoming i
-        WHERE events.event_uid = i.event_uid AND events.content_hash = i.content_hash
-          AND events.text_missing IS DISTINCT FROM i.text_missing
-        """
-    )
-    con.execute(
-        "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
-    )
+    if changes is None or changes.notes:
+        con.execute(
+            """
+            UPDATE events SET text_missing = i.text_missing
+            FROM incoming i
+            WHERE events.event_uid = i.event_uid AND events.content_hash = i.content_hash
+              AND events.text_missing IS DISTINCT FROM i.text_missing
+            """
+        )
+    if changes is not None and changes.counts.loaded == len(events):
+        con.execute("INSERT INTO events SELECT * FROM incoming")  # every event is new
+    elif changes is None or changes.counts.loaded:
+        con.execute(
+            "INSERT INTO events SELECT i.* FROM incoming i ANTI JOIN events e USING (event_uid)"
+        )
     con.execute("DROP TABLE incoming")
     return counts
 
 
-def _count_once(con: duckdb.DuckDBPyConnection) -> MergeCounts:
+@dataclass(frozen=True)
+class _Changes:
+    """What merging ``incoming`` (one version per event) will do: the counts, and how many
+    held events with the same content take a new ``text_missing`` note."""
+
+    counts: MergeCounts
+    notes: int
+
+
+def _count_once(con: duckdb.DuckDBPyConnection) -> _Changes:
     """Count the rows of ``incoming`` (one version per event) as :func:`merge_events`
     describes: new, changed and not older (the ``UPDATE``'s own condition), or unchanged."""
-    n, loaded, updated = con.execute(
+    n, loaded, updated, notes = con.execute(
         """
         SELECT count(*),
                count(*) FILTER (WHERE e.event_uid IS NULL),
                count(*) FILTER (WHERE e.event_uid IS NOT NULL
                                   AND e.content_hash <> i.content_hash
-                                  AND coalesce(i.published_at >= e.published_at, true))
+                                  AND coalesce(i.published_at >= e.published_at, true)),
+               count(*) FILTER (WHERE e.content_hash = i.content_hash
+                                  AND e.text_missing IS DISTINCT FROM i.text_missing)
         FROM incoming i LEFT JOIN events e USING (event_uid)
         """
     ).fetchone()
-    return MergeCounts(int(loaded), int(updated), int(n - loaded - updated))
+    counts = MergeCounts(int(loaded), int(updated), int(n - loaded - updated))
+    return _Changes(counts, int(notes))
 
 
 def _count_versions(received: pd.DataFrame, held: pd.DataFrame) -> MergeCounts:

@@ -223,11 +223,17 @@ def ingest_list(
     paths: Sequence[Path] | None = None,
     *,
     now: pd.Timestamp | None = None,
+    chunk_rows: int | None = None,
 ) -> Counts:
     """One layer's delivered lists and statistics files (``brott|skjutningar|brander``).
 
     ``now`` is the run's clock (rows dated after it are quarantined); default the current
     time. Characters repaired in the text read are counted in ``repaired``.
+
+    The lists are read ``chunk_rows`` rows at a time (default
+    :data:`~trygghetskarta.sources._list_columns.CHUNK_ROWS`) and each chunk's events are
+    merged while the next is read (:func:`~.ahead.read_ahead`), all in one transaction:
+    a list that fails half-way (a second file without a required column) stores nothing.
 
     A file already ingested as it is (same content, settings, kommun and version: its key
     is in ``ingested_files``) is skipped and listed in ``files_skipped``, so a night with
@@ -263,7 +269,7 @@ def ingest_list(
     lists = [f for f in todo if layer.is_list(f)]
     where = {"kommun": kommun, "municipality": settings.municipality, "now": clock}
     others = layer.parse([f for f in todo if f not in lists], options, **where)
-    reader = event_lists.ListReader(lists, layer.contract, options, **where)
+    reader = event_lists.ListReader(lists, layer.contract, options, chunk_rows=chunk_rows, **where)
     stats = as_statistics(others.stats) if len(others.stats) else others.stats
     batch_id, at = _batch()
     with store.transaction(con):
