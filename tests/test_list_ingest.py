@@ -77,11 +77,12 @@ def test_an_unchanged_list_is_skipped_and_a_changed_one_merges_its_differences(p
     assert _counts(everything) == (5, 0, 0, 5, 0)
 
 
-def test_a_list_stored_a_chunk_at_a_time_is_stored_as_read_whole(project, tmp_path):
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_list_stored_a_chunk_at_a_time_is_stored_as_read_whole(project, tmp_path, process):
     settings, folder, con = project
     more = [f"K-{i};Rån;2024-04-{i:02d};12:00;;674345;6581101\n" for i in range(4, 9)]
     (folder / "brott.csv").write_text(HEADER + "".join(ROWS + more + ROWS[:1]), "utf-8")
-    counts = layers.ingest_list(settings, con, "brott", now=NOW, chunk_rows=2)
+    counts = layers.ingest_list(settings, con, "brott", now=NOW, chunk_rows=2, process=process)
     assert _counts(counts) == (9, 8, 0, 0, 1)
     assert counts["by_reason"] == {"duplicate row": 1}
     numbers = con.execute("SELECT received_no FROM event_versions ORDER BY 1").fetchall()
@@ -94,14 +95,18 @@ def test_a_list_stored_a_chunk_at_a_time_is_stored_as_read_whole(project, tmp_pa
     whole.close()
 
 
-def test_a_list_that_fails_half_way_stores_nothing(project):
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_list_that_fails_half_way_stores_nothing(project, process):
     settings, folder, con = project
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
     (folder / "a.csv").write_text(HEADER + "".join(ROWS), "utf-8")
     (folder / "b.csv").write_text("Diarienummer;Brottsbenämning\nK-9;Rån\n", "utf-8")
     with pytest.raises(SourceError, match=r"b\.csv: no column for occurred_at"):
-        layers.ingest_list(settings, con, "brott", now=NOW, chunk_rows=1)
+        layers.ingest_list(settings, con, "brott", now=NOW, chunk_rows=1, process=process)
     for table in ("events", "event_versions", "quarantine", "ingested_files"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+    # DuckDB got back the core it left the reader process
+    assert con.execute("SELECT current_setting('threads')").fetchone() == threads
 
 
 def test_a_list_with_rows_in_the_future_is_read_again_the_next_night(project):

@@ -1,4 +1,5 @@
-"""Lists read a chunk at a time: repeats and ids across chunks, the reader, reading ahead."""
+"""Lists read a chunk at a time: repeats and ids across chunks, the reader, reading ahead
+(in a thread or in a process of its own)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trygghetskarta.pipeline.ingest.ahead import read_ahead
+from trygghetskarta.errors import SourceError
+from trygghetskarta.pipeline.ingest.ahead import ProcessReader, read_ahead
 from trygghetskarta.sources import crime_list
 from trygghetskarta.sources._list_repeats import FirstRows, fingerprints
 from trygghetskarta.sources.event_lists import ListReader, parse_list
@@ -141,3 +143,38 @@ def test_read_ahead_stops_when_its_reader_stops():
     assert next(ahead) == 0
     ahead.close()  # waits for the part being made, asks for no more
     assert len(made) <= 2
+
+
+def test_a_process_reader_gives_what_the_reader_gives(two_files):
+    here = ListReader(two_files, crime_list.CONTRACT, now=NOW, chunk_rows=2)
+    apart = ProcessReader(two_files, crime_list.CONTRACT, now=NOW, chunk_rows=2)
+    with pytest.raises(RuntimeError, match="read every chunk"):
+        apart.quarantine()
+    mine, theirs = list(here), list(apart)
+    assert [len(p) for p in theirs] == [2, 2, 1, 0, 1]
+    for a, b in zip(mine, theirs, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(apart.quarantine(), here.quarantine())
+    assert (apart.read, apart.notes, apart.repairs) == (here.read, here.notes, here.repairs)
+    with pytest.raises(RuntimeError, match="reads its files once"):
+        list(apart)
+
+
+def test_a_process_reader_raises_the_readers_error_where_its_chunk_would_come(two_files):
+    broken = two_files[1].with_name("c.csv")
+    broken.write_text("Diarienummer;Brottsbenämning\nK-9;Rån\n", encoding="utf-8")
+    parts = iter(ProcessReader([two_files[0], broken], crime_list.CONTRACT, now=NOW))
+    assert len(next(parts)) == 5
+    with pytest.raises(SourceError, match=r"c\.csv: no column for occurred_at"):
+        next(parts)
+
+
+def test_a_process_reader_stopped_early_ends_its_process(two_files):
+    reader = ProcessReader(two_files, crime_list.CONTRACT, now=NOW, chunk_rows=1)
+    parts = iter(reader)
+    next(parts)
+    parts.close()  # as when the caller's merge fails
+    assert reader._process is not None and reader._process.poll() is not None
+    with ProcessReader(two_files, crime_list.CONTRACT, now=NOW) as started:
+        process = started._process  # started, never read
+    assert process is not None and process.poll() is not None

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trygghetskarta.sources._list_values import Stamps, distinct_objects
+from trygghetskarta.sources._list_values import Stamps, distinct_objects, per_number, per_value
+from trygghetskarta.sources._listfile import parse_number
 
 EAST2 = dt.timezone(dt.timedelta(hours=2))
 
@@ -93,3 +94,29 @@ def test_validate_events_names_unknown_values_of_either_text_dtype(dtype):
     frame["precision"] = pd.Series([None, None, None], dtype=dtype)
     with pytest.raises(SchemaError, match=r"unknown category values \['gnomes'\]"):
         validate_events(frame[list(PARSED_COLUMNS)])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["6580521", "-12.5", "6 580 521,5", "6580521", None, "", "..", "x12", "1e5", "nan"],
+        ["674345", "0.5", "−12,5", "12.", ".5", "١٢", "1_000", "+3", " 7 ", "007"],
+        [None, None],
+        [6580521.5, "6580521", 1],  # an XLSX column: numbers and text
+        [],
+    ],
+)
+def test_per_number_reads_each_value_as_parse_number_does(values):
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = values
+    fast = per_number(cells, parse_number)
+    slow = [parse_number(v) for v in values]
+    assert [repr(p) for p in fast.tolist()] == [repr(p) for p in slow]  # nan == nan
+    assert [type(v) for v, _ in fast.tolist()] == [type(v) for v, _ in slow]
+
+
+def test_per_value_of_a_column_the_file_lacks_calls_once():
+    calls = []
+    out = per_value(np.full(4, None, dtype=object), lambda v: calls.append(v) or (None, None))
+    assert out.tolist() == [(None, None)] * 4
+    assert calls == [None]

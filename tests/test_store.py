@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -485,3 +486,16 @@ def test_a_memory_limit_is_set_on_the_connection_and_a_bad_one_is_refused(tmp_pa
     assert limit == "256.0 MiB"
     with pytest.raises(StoreError, match="memory limit 'plenty'"):
         store.connect(tmp_path / "y.duckdb", memory_limit="plenty")
+
+
+def test_fewer_threads_leaves_a_core_and_gives_it_back():
+    con = duckdb.connect()
+    con.execute("SET threads = 3")
+    with store.fewer_threads(con):
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (2,)
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    con.execute("SET threads = 1")
+    with pytest.raises(ZeroDivisionError), store.fewer_threads(con):
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+        _ = 1 / 0
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)

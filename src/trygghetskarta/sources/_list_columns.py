@@ -41,6 +41,7 @@ from trygghetskarta.sources._list_values import (
     join_objects,
     json_tokens,
     objects,
+    per_number,
     per_value,
     present,
     split,
@@ -190,7 +191,7 @@ def read_chunk(
         problems.append(_worded(problem, f"unreadable time: {columns.get(name)} "))
     numbers: dict[str, np.ndarray] = {}
     for name in ("x", "y", "lat", "lon"):
-        value, problem = split(per_value(cell(name), parse_number))
+        value, problem = split(per_number(cell(name), parse_number))
         numbers[name] = value
         problems.append(_worded(problem, f"unreadable coordinate: {columns.get(name)} "))
 

@@ -38,7 +38,11 @@ def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     if not len(values):
         return out
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "empty" and all(v is None for v in values.tolist()):  # a column not in the file
+        out.fill(fn(None))
+        return out
+    if kind == "string":
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         results = np.empty(len(uniques) + 1, dtype=object)
         results[:-1] = [fn(u) for u in uniques.tolist()] if len(uniques) else []
@@ -46,6 +50,34 @@ def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
         return results[codes]
     out[:] = [fn(v) for v in values.tolist()]
     return out
+
+
+#: Text that :func:`float` reads exactly as ``parse_number`` does: no spaces, no
+#: thousands marks, no comma, no exponent.
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def per_number(values: np.ndarray, parse: Callable[[Any], tuple[Any, Any]]) -> np.ndarray:
+    """``per_value(values, parse)`` for a number column: distinct plain decimal texts
+    (``6580521``, ``-12.5``) are converted as one array, the rest by ``parse`` (the
+    Swedish ``6 580 521,5``, blanks, problems). Coordinates are mostly distinct, so
+    this is the column's cost."""
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return per_value(values, parse)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    items = uniques.tolist()
+    plain = np.fromiter(
+        (_PLAIN_NUMBER.fullmatch(u) is not None for u in items), dtype=bool, count=len(items)
+    )
+    parsed = np.empty(len(items) + 1, dtype=object)
+    parsed[-1] = parse(None)  # a blank XLSX cell
+    if plain.any():
+        floats = np.asarray(uniques, dtype=object)[plain].astype(float).tolist()
+        parsed[np.flatnonzero(plain)] = [(f, None) for f in floats]
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        parsed[rest] = [parse(items[i]) for i in rest.tolist()]
+    return parsed[codes]
 
 
 def per_combination(

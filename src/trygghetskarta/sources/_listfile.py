@@ -162,7 +162,7 @@ def _csv_chunks(
                 f"{path} line {start_line}: {e} — fix the quoting on that line and deliver again"
             ) from e
         line = start_line
-        if not any(c.strip() for c in record):
+        if not "".join(record).strip():  # a blank line, or only separators
             continue
         if header is None:
             header = [c.strip() for c in record]
@@ -172,9 +172,10 @@ def _csv_chunks(
                     "set delimiter in trygghetskarta.toml to the file's separator"
                 )
             notes = [f"delimiter {delim!r}"] + ([note] if note else [])
+            width = len(header)
             continue
         widths.append(len(record))
-        rows.append((record + [""] * len(header))[: len(header)])
+        rows.append(record if len(record) == width else (record + [""] * width)[:width])
         lines.append(line)
         if chunk_rows is not None and len(rows) >= chunk_rows:
             yield Table(path, header, rows, lines, widths, notes, repairs)

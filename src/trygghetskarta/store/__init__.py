@@ -27,6 +27,7 @@ The spatial extension is loaded from the file shipped by the PyPI package
 from trygghetskarta.store.connection import (
     SNAPSHOT_MODE,
     connect,
+    fewer_threads,
     init_schema,
     is_snapshot,
     spatial_extension_path,
@@ -83,6 +84,7 @@ __all__ = [
     "coverage_days",
     "event_days",
     "event_period",
+    "fewer_threads",
     "finish_run",
     "forget_step_inputs",
     "has_table",

@@ -311,3 +311,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextmanager
+def fewer_threads(con: duckdb.DuckDBPyConnection, by: int = 1) -> Iterator[None]:
+    """Run a block with ``by`` fewer DuckDB threads (at least one), then restore them.
+
+    For statements that run beside other work of the same job (a list read ahead in a
+    process of its own): with every core DuckDB's, the two would take turns on each.
+    """
+    (before,) = con.execute("SELECT current_setting('threads')").fetchone()  # type: ignore[misc]
+    con.execute(f"SET threads = {max(1, int(before) - by)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(before)}")

@@ -9,10 +9,11 @@ the ingest summary: ``read = loaded + updated + unchanged + quarantined``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,12 @@ import shapely
 from trygghetskarta import __version__, store
 from trygghetskarta import areas as areas_mod
 from trygghetskarta.config import Settings
-from trygghetskarta.pipeline.ingest.ahead import read_ahead
+from trygghetskarta.pipeline.ingest.ahead import (
+    PROCESS_FROM_BYTES,
+    ProcessReader,
+    list_bytes,
+    read_ahead,
+)
 from trygghetskarta.pipeline.steps import now
 from trygghetskarta.pipeline.steps import now as _steps_now
 from trygghetskarta.schema import (
@@ -224,6 +230,7 @@ def ingest_list(
     *,
     now: pd.Timestamp | None = None,
     chunk_rows: int | None = None,
+    process: bool | None = None,
 ) -> Counts:
     """One layer's delivered lists and statistics files (``brott|skjutningar|brander``).
 
@@ -234,6 +241,9 @@ def ingest_list(
     :data:`~trygghetskarta.sources._list_columns.CHUNK_ROWS`) and each chunk's events are
     merged while the next is read (:func:`~.ahead.read_ahead`), all in one transaction:
     a list that fails half-way (a second file without a required column) stores nothing.
+    Lists of :data:`~.ahead.PROCESS_FROM_BYTES` or more are read in a process of their
+    own (:class:`~.ahead.ProcessReader`), smaller ones in a thread; ``process`` forces
+    one or the other.
 
     A file already ingested as it is (same content, settings, kommun and version: its key
     is in ``ingested_files``) is skipped and listed in ``files_skipped``, so a night with
@@ -268,33 +278,34 @@ def ingest_list(
         )
     lists = [f for f in todo if layer.is_list(f)]
     where = {"kommun": kommun, "municipality": settings.municipality, "now": clock}
-    others = layer.parse([f for f in todo if f not in lists], options, **where)
-    reader = event_lists.ListReader(lists, layer.contract, options, chunk_rows=chunk_rows, **where)
-    stats = as_statistics(others.stats) if len(others.stats) else others.stats
-    batch_id, at = _batch()
-    with store.transaction(con):
-        merged = _merge_events(con, others.events, store.MergeCounts(0, 0, 0), batch_id, at)
-        # The lists a chunk at a time: each chunk's events are stored while the next is
-        # read, so a million-row list is never held whole.
-        for part in read_ahead(reader):
-            merged = _merge_events(con, part, merged, batch_id, at)
-        refused = [q for q in (others.quarantine, reader.quarantine()) if len(q)]
-        quarantine = pd.concat(refused, ignore_index=True) if refused else others.quarantine
-        merged_stats = (
-            store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
-        )
-        store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
-        future = _first_future_dates(quarantine)
-        for f in todo:
-            recheck = future.get(str(f))
-            store.record_ingested_files(
-                con,
-                keys[f],
-                [str(f)],
-                batch_id=batch_id,
-                at=at,
-                counts={"list": name, "recheck_from": recheck and recheck.isoformat()},
+    reading = _reading(con, lists, layer.contract, options, chunk_rows, process, where)
+    with reading as (reader, chunks):
+        others = layer.parse([f for f in todo if f not in lists], options, **where)
+        stats = as_statistics(others.stats) if len(others.stats) else others.stats
+        batch_id, at = _batch()
+        with store.transaction(con):
+            merged = _merge_events(con, others.events, store.MergeCounts(0, 0, 0), batch_id, at)
+            # The lists a chunk at a time: each chunk's events are stored while the next is
+            # read, so a million-row list is never held whole.
+            for part in chunks:
+                merged = _merge_events(con, part, merged, batch_id, at)
+            refused = [q for q in (others.quarantine, reader.quarantine()) if len(q)]
+            quarantine = pd.concat(refused, ignore_index=True) if refused else others.quarantine
+            merged_stats = (
+                store.merge_statistics(con, stats) if len(stats) else store.MergeCounts(0, 0, 0)
             )
+            store.add_quarantine(con, quarantine, batch_id=batch_id, quarantined_at=at)
+            future = _first_future_dates(quarantine)
+            for f in todo:
+                recheck = future.get(str(f))
+                store.record_ingested_files(
+                    con,
+                    keys[f],
+                    [str(f)],
+                    batch_id=batch_id,
+                    at=at,
+                    counts={"list": name, "recheck_from": recheck and recheck.isoformat()},
+                )
     total = store.MergeCounts(
         merged.loaded + merged_stats.loaded,
         merged.updated + merged_stats.updated,
@@ -311,6 +322,37 @@ def ingest_list(
     if repairs:
         more["repaired"] = repairs.as_counts()
     return _counts(read, total, quarantine, **more)
+
+
+@contextlib.contextmanager
+def _reading(
+    con: duckdb.DuckDBPyConnection,
+    lists: list[Path],
+    contract: event_lists.Contract,
+    options: event_lists.ListOptions,
+    chunk_rows: int | None,
+    process: bool | None,
+    where: dict[str, Any],
+) -> Iterator[tuple[event_lists.ListReader | ProcessReader, Iterator[pd.DataFrame]]]:
+    """The lists' reader and its chunks, read ahead: in a process of its own for large
+    lists (started here, so it reads while the caller does the rest; DuckDB leaves it a
+    core meanwhile), else in a thread."""
+    if process is None:
+        process = list_bytes(lists) >= PROCESS_FROM_BYTES
+    if not process:
+        reader = event_lists.ListReader(lists, contract, options, chunk_rows=chunk_rows, **where)
+        yield reader, read_ahead(reader)
+        return
+    with ProcessReader(lists, contract, options, chunk_rows=chunk_rows, **where) as apart:
+        yield apart, _leaving_a_core(con, apart)
+
+
+def _leaving_a_core(
+    con: duckdb.DuckDBPyConnection, parts: Iterable[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    """``parts`` with DuckDB a thread short while they come (the commit after has all)."""
+    with store.fewer_threads(con):
+        yield from parts
 
 
 def _merge_events(
