@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trygghetskarta.sources._list_values import Stamps, distinct_objects, per_number, per_value
+from trygghetskarta.sources._list_values import (
+    Stamps,
+    distinct_objects,
+    iso_instants,
+    per_number_pairs,
+    per_value,
+    per_value_pairs,
+)
 from trygghetskarta.sources._listfile import parse_number
 
 EAST2 = dt.timezone(dt.timedelta(hours=2))
@@ -109,10 +116,13 @@ def test_validate_events_names_unknown_values_of_either_text_dtype(dtype):
 def test_per_number_reads_each_value_as_parse_number_does(values):
     cells = np.empty(len(values), dtype=object)
     cells[:] = values
-    fast = per_number(cells, parse_number)
+    number, problem = per_number_pairs(cells, parse_number)
+    fast = list(zip(number.tolist(), problem.tolist(), strict=True))
     slow = [parse_number(v) for v in values]
-    assert [repr(p) for p in fast.tolist()] == [repr(p) for p in slow]  # nan == nan
-    assert [type(v) for v, _ in fast.tolist()] == [type(v) for v, _ in slow]
+    assert [repr(p) for p in fast] == [repr(p) for p in slow]  # nan == nan
+    assert [type(v) for v, _ in fast] == [type(v) for v, _ in slow]
+    value, problem = per_value_pairs(cells, parse_number)
+    assert [repr(p) for p in zip(value, problem, strict=True)] == [repr(p) for p in slow]
 
 
 def test_per_value_of_a_column_the_file_lacks_calls_once():
@@ -120,3 +130,15 @@ def test_per_value_of_a_column_the_file_lacks_calls_once():
     out = per_value(np.full(4, None, dtype=object), lambda v: calls.append(v) or (None, None))
     assert out.tolist() == [(None, None)] * 4
     assert calls == [None]
+
+
+def test_iso_instants_write_what_isoformat_writes():
+    wall = ["2024-03-02 07:30:00", "2024-07-02 07:30:00.25", "2024-10-27 02:30", "2030-01-01"]
+    stockholm = pd.Series(
+        pd.to_datetime(wall, format="ISO8601").tz_localize("Europe/Stockholm", ambiguous=True)
+    )
+    newfoundland = pd.Series(pd.to_datetime(wall[:1]).tz_localize("America/St_Johns"))
+    for values in (stockholm, newfoundland):
+        assert iso_instants(values).tolist() == [t.isoformat() for t in values]
+    with_nat = pd.Series(pd.to_datetime([wall[0], None]).tz_localize("Europe/Stockholm"))
+    assert iso_instants(with_nat).tolist() == ["2024-03-02T07:30:00+01:00", None]

@@ -38,13 +38,13 @@ from trygghetskarta.sources._list_values import (
     Stamps,
     cell_tokens,
     iso_instants,
-    join_objects,
+    json_members,
     json_tokens,
     objects,
-    per_number,
+    per_number_pairs,
     per_value,
+    per_value_pairs,
     present,
-    split,
 )
 from trygghetskarta.sources._list_values import minute_text as minute_text
 from trygghetskarta.sources._list_values import per_combination as per_combination
@@ -165,33 +165,25 @@ def read_chunk(
         return cells[by_name[columns[name]]]
 
     # raw["record"]: {header: cell} (a repeated name keeps its first place, last value)
-    record = join_objects(
-        "{",
-        [
-            json.dumps(h, ensure_ascii=False) + ": " + cell_tokens(cells[i])
-            for h, i in by_name.items()
-        ],
-        "}",
-        ", ",
-    )
+    record = json_members(list(by_name), [cell_tokens(cells[i]) for i in by_name.values()])
 
     texts = {name: per_value(cell(name), text) for name in TEXT_FIELDS}
     problems: list[np.ndarray] = []
     dates: dict[str, np.ndarray] = {}
     for name in ("occurred_at", "occurred_to"):
-        value, problem = split(
-            per_value(cell(name), lambda v: parse_datetime(v, dayfirst=options.dayfirst))
+        value, problem = per_value_pairs(
+            cell(name), lambda v: parse_datetime(v, dayfirst=options.dayfirst)
         )
         dates[name] = value
         problems.append(_worded(problem, f"unreadable date: {columns.get(name)} "))
     clocks: dict[str, np.ndarray] = {}
     for name in ("occurred_time", "occurred_to_time"):
-        value, problem = split(per_value(cell(name), parse_time))
+        value, problem = per_value_pairs(cell(name), parse_time)
         clocks[name] = value
         problems.append(_worded(problem, f"unreadable time: {columns.get(name)} "))
     numbers: dict[str, np.ndarray] = {}
     for name in ("x", "y", "lat", "lon"):
-        value, problem = split(per_number(cell(name), parse_number))
+        value, problem = per_number_pairs(cell(name), parse_number)
         numbers[name] = value
         problems.append(_worded(problem, f"unreadable coordinate: {columns.get(name)} "))
 
@@ -307,10 +299,11 @@ def _check(
     for name in ("x", "y", "lat", "lon"):
         tokens[name] = json_tokens(numbers[name])
     for name in ("dead", "injured"):
-        tokens[name] = json_tokens(
-            [v.isoformat() if hasattr(v, "isoformat") else v for v in raw_counts[name].tolist()]
+        cells = per_value(
+            raw_counts[name], lambda v: v.isoformat() if hasattr(v, "isoformat") else v
         )
-    payload = join_objects("{", [f'"{k}": ' + tokens[k] for k in _KEY_FIELDS], "}", ", ")
+        tokens[name] = json_tokens(cells)
+    payload = json_members(_KEY_FIELDS, [tokens[k] for k in _KEY_FIELDS])
     sha = hashlib.sha256
     key = objects([sha(p.encode("utf-8")).hexdigest() for p in payload.tolist()])
     explicit = texts["source_id"]
@@ -407,13 +400,9 @@ def _check(
     time_known = present(clocks["occurred_time"]) | (
         ~no_date & (start.wall.astype("datetime64[s]") != start.wall.astype("datetime64[D]"))
     )
-    derived_parts = [
-        f'"{k}": ' + json_tokens(v.to_numpy(dtype=object)) for k, v in built.derived.items()
-    ]
-    derived_parts.append(
-        np.where(time_known, '"time_known": true', '"time_known": false').astype(object)
-    )
-    derived = join_objects("", derived_parts, "", ", ")
+    derived_parts = [json_tokens(v.to_numpy(dtype=object)) for v in built.derived.values()]
+    derived_parts.append(np.where(time_known, "true", "false").astype(object))
+    derived = json_members([*built.derived, "time_known"], derived_parts, braces=False)
     has_end = ~end.missing & event
     if has_end.any():
         iso = iso_instants(ends[has_end])

@@ -29,27 +29,48 @@ _JSON_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 # --------------------------------------------------------------------------- values
 
 
-def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
-    """``fn`` of each value, computed once per distinct value when the values are text.
+@dataclass(frozen=True)
+class Distinct:
+    """A column as its distinct values: ``items`` and each row's place among them
+    (``items[codes]`` gives the column back).
 
-    Columns holding anything but text and blanks (an XLSX sheet's numbers and dates) are
-    mapped value by value: ``1``, ``1.0`` and ``True`` are equal keys but not equal cells.
+    Text is factorised, with None (a blank XLSX cell) as the last item; a column the file
+    lacks (all None) is one None; anything else (an XLSX sheet's numbers and dates) is
+    kept value by value, since ``1``, ``1.0`` and ``True`` are equal keys but not equal
+    cells.
     """
-    out = np.empty(len(values), dtype=object)
-    if not len(values):
-        return out
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind == "empty" and all(v is None for v in values.tolist()):  # a column not in the file
-        out.fill(fn(None))
-        return out
-    if kind == "string":
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        results = np.empty(len(uniques) + 1, dtype=object)
-        results[:-1] = [fn(u) for u in uniques.tolist()] if len(uniques) else []
-        results[-1] = fn(None)  # a blank XLSX cell
-        return results[codes]
-    out[:] = [fn(v) for v in values.tolist()]
-    return out
+
+    items: list[Any]
+    codes: np.ndarray
+    text: bool
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Distinct:
+        n = len(values)
+        kind = pd.api.types.infer_dtype(values, skipna=True) if n else "empty"
+        if kind == "string":
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            return cls([*uniques.tolist(), None], codes, True)  # code -1: the last, None
+        items = values.tolist()
+        if all(v is None for v in items):
+            return cls([None], np.zeros(n, dtype=np.intp), False)
+        return cls(items, np.arange(n), False)
+
+
+def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``fn`` of each value, computed once per distinct value (see :class:`Distinct`)."""
+    distinct = Distinct.of(values)
+    return objects([fn(v) for v in distinct.items])[distinct.codes]
+
+
+def per_value_pairs(
+    values: np.ndarray, fn: Callable[[Any], tuple[Any, Any]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``split(per_value(values, fn))`` for a reader that returns ``(value, problem)``,
+    split once per distinct value rather than once per row."""
+    distinct = Distinct.of(values)
+    value, problem = split(objects([fn(v) for v in distinct.items]))
+    return value[distinct.codes], problem[distinct.codes]
 
 
 #: Text that :func:`float` reads exactly as ``parse_number`` does: no spaces, no
@@ -57,27 +78,27 @@ def per_value(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def per_number(values: np.ndarray, parse: Callable[[Any], tuple[Any, Any]]) -> np.ndarray:
-    """``per_value(values, parse)`` for a number column: distinct plain decimal texts
-    (``6580521``, ``-12.5``) are converted as one array, the rest by ``parse`` (the
-    Swedish ``6 580 521,5``, blanks, problems). Coordinates are mostly distinct, so
-    this is the column's cost."""
-    if not len(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
-        return per_value(values, parse)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    items = uniques.tolist()
+def per_number_pairs(
+    values: np.ndarray, parse: Callable[[Any], tuple[Any, Any]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``per_value_pairs(values, parse)`` for a number column: distinct plain decimal
+    texts (``6580521``, ``-12.5``) are converted as one array, the rest by ``parse`` (the
+    Swedish ``6 580 521,5``, blanks, problems). Coordinates are mostly distinct, so this
+    is the column's cost."""
+    distinct = Distinct.of(values)
+    if not distinct.text:
+        return per_value_pairs(values, parse)
+    texts = distinct.items[:-1]
     plain = np.fromiter(
-        (_PLAIN_NUMBER.fullmatch(u) is not None for u in items), dtype=bool, count=len(items)
+        (_PLAIN_NUMBER.fullmatch(u) is not None for u in texts), dtype=bool, count=len(texts)
     )
-    parsed = np.empty(len(items) + 1, dtype=object)
-    parsed[-1] = parse(None)  # a blank XLSX cell
+    value = np.empty(len(distinct.items), dtype=object)
+    problem = np.full(len(distinct.items), None, dtype=object)
     if plain.any():
-        floats = np.asarray(uniques, dtype=object)[plain].astype(float).tolist()
-        parsed[np.flatnonzero(plain)] = [(f, None) for f in floats]
-    rest = np.flatnonzero(~plain)
-    if len(rest):
-        parsed[rest] = [parse(items[i]) for i in rest.tolist()]
-    return parsed[codes]
+        value[np.flatnonzero(plain)] = np.asarray(texts, dtype=object)[plain].astype(float).tolist()
+    rest = [*np.flatnonzero(~plain).tolist(), len(texts)]  # and the blank, None
+    value[rest], problem[rest] = split(objects([parse(distinct.items[i]) for i in rest]))
+    return value[distinct.codes], problem[distinct.codes]
 
 
 def per_combination(
@@ -149,8 +170,8 @@ def json_tokens(values: np.ndarray | Sequence[Any]) -> np.ndarray:
         and pd.api.types.infer_dtype(items, skipna=False) == "string"
         and not search("".join(items))
     ):
-        out[:] = items
-        return '"' + out + '"'
+        out[:] = [f'"{v}"' for v in items]
+        return out
     if items and pd.api.types.infer_dtype(items, skipna=True) == "string":
         # Text and blanks: each distinct text is written once (a column repeats its values).
         codes, uniques = pd.factorize(np.asarray(items, dtype=object), use_na_sentinel=True)
@@ -193,9 +214,19 @@ def objects(items: list[Any]) -> np.ndarray:
     return out
 
 
-def join_objects(prefix: str, parts: Sequence[np.ndarray], suffix: str, sep: str) -> np.ndarray:
-    """Per row: ``prefix + sep.join(parts) + suffix``."""
-    return objects([prefix + sep.join(p) + suffix for p in zip(*parts, strict=True)])
+def json_members(
+    names: Sequence[str], tokens: Sequence[np.ndarray], *, braces: bool = True
+) -> np.ndarray:
+    """Per row the JSON object ``{"name": token, …}`` from each name's column of JSON
+    tokens (without ``braces``: its members alone), as :func:`json.dumps` writes it.
+
+    One string format per row: the names are written once, into the format.
+    """
+    members = ", ".join(
+        json.dumps(name, ensure_ascii=False).replace("%", "%%") + ": %s" for name in names
+    )
+    template = "{" + members + "}" if braces else members
+    return objects([template % row for row in zip(*tokens, strict=True)])
 
 
 # --------------------------------------------------------------------------- times
@@ -278,15 +309,22 @@ class Stamps:
 
 
 def iso_instants(values: pd.Series) -> np.ndarray:
-    """``Timestamp.isoformat()`` of tz-aware instants: ``2024-03-02T07:30:00+01:00``."""
-    text = values.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
-        r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True
+    """``Timestamp.isoformat()`` of tz-aware instants: ``2024-03-02T07:30:00+01:00``
+    (None where NaT). The wall clock and its offset are written as arrays; only
+    sub-second times take ``isoformat`` one by one."""
+    wall = values.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    known = ~np.isnat(wall)
+    minutes = np.zeros(len(wall), dtype="int64")
+    minutes[known] = (wall[known] - utc[known]) // np.timedelta64(1, "m")
+    codes, uniques = pd.factorize(minutes)
+    offsets = np.array(
+        [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in uniques.tolist()],
+        dtype=object,
     )
-    out = text.astype(object).to_numpy()
-    fraction = ((values.dt.microsecond != 0) | (values.dt.nanosecond != 0)).to_numpy(
-        dtype=bool, na_value=False
-    )
-    for i in np.flatnonzero(fraction):
+    out = np.datetime_as_string(wall, unit="s").astype(object) + offsets[codes]
+    out[~known] = None
+    for i in np.flatnonzero(known & (wall != wall.astype("datetime64[s]"))):
         out[i] = values.iloc[i].isoformat()
     return out
 

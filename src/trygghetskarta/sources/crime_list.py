@@ -161,15 +161,15 @@ def _build_frame(values: pd.DataFrame, options: ListOptions) -> BuiltFrame:
     )
     neither = np.array([not t and not c for t, c in zip(crime_type, code, strict=True)], bool)
     problem = np.where(neither, "no crime: neither a crime code nor a crime type", None)
-    begins = minute_text(values["occurred_at"].to_numpy())
-    ends = minute_text(values["occurred_to"].to_numpy())
-    summary = np.array(
-        [
-            None if e is None else f"Brottet skedde någon gång mellan {b} och {e}."
-            for b, e in zip(begins, ends, strict=True)
-        ],
-        dtype=object,
-    )
+    # a span's summary, for the rows with an end (the others have none)
+    ending = values["occurred_to"].to_numpy()
+    has_end = ~np.isnat(ending)
+    begins = minute_text(values["occurred_at"].to_numpy()[has_end])
+    summary = np.full(len(values), None, dtype=object)
+    summary[has_end] = [
+        f"Brottet skedde någon gång mellan {b} och {e}."
+        for b, e in zip(begins, minute_text(ending[has_end]), strict=True)
+    ]
     return BuiltFrame(
         category=pd.Series([j[0] for j in judged], dtype=object),
         source_type=pd.Series(
