@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from trygghetskarta import store
@@ -174,3 +175,27 @@ def test_listed_events_are_placed_the_same_every_night(project, shared_data, nig
     precision = dict(zip(placed[0]["source_id"], placed[0]["precision"], strict=True))
     assert precision["K-1"] == precision["K-3"] == "exact"
     assert precision["K-2"] != "exact" and precision["K-5"] != "exact"  # from their address
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_merge_that_fails_half_way_stops_the_reading(project, monkeypatch, process):
+    settings, folder, con = project
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
+    rows = [f"K-{i};Rån;2024-04-01;12:00;;674345;6581101\n" for i in range(1, 9)]
+    (folder / "brott.csv").write_text(HEADER + "".join(rows), "utf-8")
+    merges = []
+    merge = layers._merge_events
+
+    def failing(con, events, *args):
+        merges.append(len(events))
+        if len(merges) == 3:  # the others' (empty) events, a chunk, then the disk is full
+            raise OSError("disk full")
+        return merge(con, events, *args)
+
+    monkeypatch.setattr(layers, "_merge_events", failing)
+    started = set(psutil.Process().children())
+    with pytest.raises(OSError, match="disk full"):
+        layers.ingest_list(settings, con, "brott", now=NOW, chunk_rows=2, process=process)
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    assert con.execute("SELECT current_setting('threads')").fetchone() == threads
+    assert not [p for p in psutil.Process().children() if p not in started and p.is_running()]

@@ -16,7 +16,7 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,7 +41,7 @@ PROCESS_FROM_BYTES = 16 * 2**20
 _GRACE_S = 5.0
 
 
-def read_ahead(parts: Iterable[T]) -> Iterator[T]:
+def read_ahead(parts: Iterable[T]) -> Generator[T, None, None]:
     """Iterate ``parts`` with the next one made in a thread of its own meanwhile.
 
     A list is parsed a chunk at a time while the chunk before is merged into DuckDB, which

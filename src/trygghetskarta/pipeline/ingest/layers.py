@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,6 +324,10 @@ def ingest_list(
     return _counts(read, total, quarantine, **more)
 
 
+#: A list's events, a chunk at a time.
+_Chunks = Generator[pd.DataFrame, None, None]
+
+
 @contextlib.contextmanager
 def _reading(
     con: duckdb.DuckDBPyConnection,
@@ -333,7 +337,7 @@ def _reading(
     chunk_rows: int | None,
     process: bool | None,
     where: dict[str, Any],
-) -> Iterator[tuple[event_lists.ListReader | ProcessReader, Iterator[pd.DataFrame]]]:
+) -> Iterator[tuple[event_lists.ListReader | ProcessReader, _Chunks]]:
     """The lists' reader and its chunks, read ahead: in a process of its own for large
     lists (started here, so it reads while the caller does the rest; DuckDB leaves it a
     core meanwhile), else in a thread."""
@@ -341,15 +345,19 @@ def _reading(
         process = list_bytes(lists) >= PROCESS_FROM_BYTES
     if not process:
         reader = event_lists.ListReader(lists, contract, options, chunk_rows=chunk_rows, **where)
-        yield reader, read_ahead(reader)
+        with contextlib.closing(read_ahead(reader)) as chunks:
+            yield reader, chunks
         return
-    with ProcessReader(lists, contract, options, chunk_rows=chunk_rows, **where) as apart:
-        yield apart, _leaving_a_core(con, apart)
+    # closed on the way out even when the merge fails: the process ends, DuckDB has its
+    # threads back
+    with (
+        ProcessReader(lists, contract, options, chunk_rows=chunk_rows, **where) as apart,
+        contextlib.closing(_leaving_a_core(con, apart)) as chunks,
+    ):
+        yield apart, chunks
 
 
-def _leaving_a_core(
-    con: duckdb.DuckDBPyConnection, parts: Iterable[pd.DataFrame]
-) -> Iterator[pd.DataFrame]:
+def _leaving_a_core(con: duckdb.DuckDBPyConnection, parts: Iterable[pd.DataFrame]) -> _Chunks:
     """``parts`` with DuckDB a thread short while they come (the commit after has all)."""
     with store.fewer_threads(con):
         yield from parts
