@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -199,3 +200,23 @@ def test_a_merge_that_fails_half_way_stops_the_reading(project, monkeypatch, pro
     assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
     assert con.execute("SELECT current_setting('threads')").fetchone() == threads
     assert not [p for p in psutil.Process().children() if p not in started and p.is_running()]
+
+
+def test_a_large_list_is_read_apart_unless_there_is_no_interpreter_to_start(project, monkeypatch):
+    settings, folder, con = project
+    (folder / "brott.csv").write_text(HEADER + "".join(ROWS), "utf-8")
+    started = []
+
+    class Spy(layers.ProcessReader):
+        def __init__(self, *args, **kwargs) -> None:
+            started.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(layers, "ProcessReader", Spy)
+    monkeypatch.setattr(layers, "PROCESS_FROM_BYTES", 1)  # every list is large
+    assert _counts(layers.ingest_list(settings, con, "brott", now=NOW)) == (3, 3, 0, 0, 0)
+    assert len(started) == 1
+    monkeypatch.setattr(sys, "executable", "")  # embedded: read in a thread instead
+    again = layers.ingest_list(settings.with_overrides(reingest=True), con, "brott", now=NOW)
+    assert _counts(again) == (3, 0, 0, 3, 0)
+    assert len(started) == 1

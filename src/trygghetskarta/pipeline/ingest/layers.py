@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import sys
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -242,8 +243,9 @@ def ingest_list(
     merged while the next is read (:func:`~.ahead.read_ahead`), all in one transaction:
     a list that fails half-way (a second file without a required column) stores nothing.
     Lists of :data:`~.ahead.PROCESS_FROM_BYTES` or more are read in a process of their
-    own (:class:`~.ahead.ProcessReader`), smaller ones in a thread; ``process`` forces
-    one or the other.
+    own (:class:`~.ahead.ProcessReader`), smaller ones in a thread (and every list when
+    Python has no executable to start, as when embedded); ``process`` forces one or the
+    other.
 
     A file already ingested as it is (same content, settings, kommun and version: its key
     is in ``ingested_files``) is skipped and listed in ``files_skipped``, so a night with
@@ -341,8 +343,8 @@ def _reading(
     """The lists' reader and its chunks, read ahead: in a process of its own for large
     lists (started here, so it reads while the caller does the rest; DuckDB leaves it a
     core meanwhile), else in a thread."""
-    if process is None:
-        process = list_bytes(lists) >= PROCESS_FROM_BYTES
+    if process is None:  # (an embedded interpreter may have no executable to start)
+        process = bool(sys.executable) and list_bytes(lists) >= PROCESS_FROM_BYTES
     if not process:
         reader = event_lists.ListReader(lists, contract, options, chunk_rows=chunk_rows, **where)
         with contextlib.closing(read_ahead(reader)) as chunks:
